@@ -1,0 +1,67 @@
+"""The cffi binding (ABI mode) over libibert.
+
+The declarations come from the public header itself, between its IBERT_CDEF
+markers, so the C header stays the one source of truth. The library and the
+header are installed inside this package by the build (CMake, via
+scikit-build-core); PYIBERT_LIBRARY overrides the library's path, for testing a
+library built elsewhere (a sanitizer build, say).
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+_LIBRARY_NAMES = {"linux": "libibert.so", "darwin": "libibert.dylib", "win32": "ibert.dll"}
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_SOURCE_HEADER = _PACKAGE_DIR.parent / "runtime" / "include" / "ibert.h"
+
+
+def _library_name() -> str:
+    return _LIBRARY_NAMES.get(sys.platform, "libibert.so")
+
+
+def _find_library() -> Path:
+    override = os.environ.get("PYIBERT_LIBRARY")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise OSError(f"PYIBERT_LIBRARY points to {path}, which does not exist")
+        return path
+    import pyibert
+
+    searched = [Path(p) / _library_name() for p in pyibert.__path__]
+    for path in searched:
+        if path.is_file():
+            return path
+    raise OSError(
+        "libibert was not found (looked in "
+        + ", ".join(str(p) for p in searched)
+        + "). Install the package with `pip install .` so the build puts it there, "
+        "or set PYIBERT_LIBRARY to a built libibert."
+    )
+
+
+def _find_header(library: Path) -> Path:
+    for path in (library.parent / "ibert.h", _SOURCE_HEADER):
+        if path.is_file():
+            return path
+    raise OSError(f"ibert.h was not found next to {library} nor at {_SOURCE_HEADER}")
+
+
+def _declarations(header: Path) -> str:
+    text = header.read_text(encoding="utf-8")
+    match = re.search(r"/\* IBERT_CDEF_BEGIN \*/(.*)/\* IBERT_CDEF_END \*/", text, re.S)
+    if match is None:
+        raise OSError(f"{header} has no IBERT_CDEF_BEGIN/END section")
+    return match.group(1).replace("IBERT_API ", "")
+
+
+_library_path = _find_library()
+ffi = FFI()
+ffi.cdef(_declarations(_find_header(_library_path)))
+lib = ffi.dlopen(str(_library_path))
+library_path = _library_path

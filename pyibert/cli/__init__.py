@@ -1,0 +1,55 @@
+"""The `pyibert` command: convert, classify, eval, inspect."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import classify, evaluate, inspect_model
+
+
+def _add_convert(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert a Hugging Face checkpoint directory into a .ibert model file",
+        description="Convert a local Hugging Face checkpoint (BERT, RoBERTa or I-BERT; config.json, "
+        "model.safetensors or pytorch_model.bin, tokenizer files) into one integer-only .ibert file.",
+    )
+    try:
+        from ..convert.command import add_convert_arguments, run_convert
+    except ImportError as error:  # the converter's dependencies are an extra
+        parser.set_defaults(run=lambda args: _missing_convert_extra(error))
+        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        return
+    add_convert_arguments(parser)
+    parser.set_defaults(run=run_convert)
+
+
+def _missing_convert_extra(error: ImportError) -> int:
+    print(f"pyibert convert needs the converter's dependencies ({error}); "
+          "install them with: pip install 'pyibert[convert]'", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyibert",
+        description="Integer-only BERT inference (I-BERT): convert Hugging Face checkpoints, "
+        "classify text on the device.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_convert(subparsers)
+    classify.add_parser(subparsers)
+    evaluate.add_parser(subparsers)
+    inspect_model.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, TypeError) as error:
+        print(f"pyibert {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,112 @@
+"""`pyibert eval MODEL DATA.tsv`: accuracy of a classifier on labelled text, and
+with --reference, the FP32 accuracy of the original checkpoint on the same rows.
+
+JSON keys: accuracy, n, correct; with --reference also reference_accuracy,
+agreement (fraction of rows where both predict the same label) and
+accuracy_delta (integer minus FP32, in percentage points).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..tsv import read_columns
+
+_BATCH = 64
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="accuracy of a .ibert classifier on a labelled TSV file",
+        description="Classify every row of a TSV file (with a header row) and report the accuracy. "
+        "Labels may be ids (0, 1, ...) or label names.",
+    )
+    parser.add_argument("model", help="the .ibert model file")
+    parser.add_argument("data", help="a TSV file with a header row")
+    parser.add_argument("--text-column", default="sentence", help="column with the text (default: sentence)")
+    parser.add_argument("--label-column", default="label", help="column with the label (default: label)")
+    parser.add_argument("--reference", metavar="HF_DIR",
+                        help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert])")
+    parser.add_argument("--limit", type=int, help="use only the first N rows")
+    parser.add_argument("--threads", type=int, default=None, help="texts run at once (default: one per core)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _label_ids(values: list[str], labels: list[str]) -> np.ndarray:
+    by_name = {name.lower(): i for i, name in enumerate(labels)}
+    ids = []
+    for value in values:
+        if value.lower() in by_name:
+            ids.append(by_name[value.lower()])
+        elif value.isdigit() and int(value) < len(labels):
+            ids.append(int(value))
+        else:
+            raise ValueError(f"label {value!r} is neither a label id below {len(labels)} nor one of {labels}")
+    return np.array(ids)
+
+
+def _batches(n: int, desc: str):
+    starts = range(0, n, _BATCH)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is not a device dependency
+        return starts
+    return tqdm(starts, desc=desc, unit="batch", file=sys.stderr, disable=not sys.stderr.isatty())
+
+
+def _integer_predictions(model, texts: list[str]) -> np.ndarray:
+    return np.concatenate(
+        [model.logits(texts[i : i + _BATCH]).argmax(axis=1) for i in _batches(len(texts), "pyibert")]
+    )
+
+
+def _reference_predictions(hf_dir: str, texts: list[str]) -> np.ndarray:
+    try:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    except ImportError as error:
+        raise ValueError(f"--reference needs torch and transformers ({error}): pip install 'pyibert[convert]'")
+    tokenizer = AutoTokenizer.from_pretrained(hf_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(hf_dir, torch_dtype=torch.float32).eval()
+    predictions = []
+    with torch.no_grad():
+        for i in _batches(len(texts), "FP32 reference"):
+            batch = tokenizer(texts[i : i + _BATCH], padding=True, truncation=True, return_tensors="pt")
+            predictions.append(model(**batch).logits.argmax(dim=1).numpy())
+    return np.concatenate(predictions)
+
+
+def run(args) -> int:
+    from ..model import Model
+
+    rows = read_columns(Path(args.data), [args.text_column, args.label_column])
+    if args.limit is not None:
+        rows = rows[: args.limit]
+    if not rows:
+        raise ValueError(f"{args.data} has no rows")
+    texts = [text for text, _ in rows]
+    with Model(args.model, threads=args.threads) as model:
+        if not model.num_labels:
+            raise ValueError(f"{args.model} has no classification head")
+        truth = _label_ids([label for _, label in rows], model.labels)
+        predicted = _integer_predictions(model, texts)
+    result = {"n": len(rows), "correct": int((predicted == truth).sum()), "accuracy": float((predicted == truth).mean())}
+    if args.reference:
+        reference = _reference_predictions(args.reference, texts)
+        result["reference_accuracy"] = float((reference == truth).mean())
+        result["agreement"] = float((reference == predicted).mean())
+        result["accuracy_delta"] = 100.0 * (result["accuracy"] - result["reference_accuracy"])
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"accuracy   {result['accuracy']:.4f}  ({result['correct']}/{result['n']}, integer-only)")
+        if args.reference:
+            print(f"reference  {result['reference_accuracy']:.4f}  (FP32, {args.reference})")
+            print(f"delta      {result['accuracy_delta']:+.2f} points")
+            print(f"agreement  {result['agreement']:.4f}  (same label as FP32)")
+    return 0

@@ -1,0 +1,49 @@
+"""`pyibert inspect MODEL [--json]`: what a model file holds, as the runtime sees it."""
+from __future__ import annotations
+
+import json
+import os
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("inspect", help="show a .ibert model's sizes, labels and memory needs",
+                                   description="Load a .ibert file (validating it) and describe it.")
+    parser.add_argument("model", help="the .ibert model file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def describe(model) -> dict:
+    from .._native import lib
+
+    return {
+        "path": model.path,
+        "file_bytes": os.path.getsize(model.path),
+        "format_version": int(lib.ibert_format_version()),
+        "layers": model.num_layers,
+        "hidden_size": model.hidden_size,
+        "vocab_size": model.vocab_size,
+        "max_tokens": model.max_tokens,
+        "num_labels": model.num_labels,
+        "labels": model.labels,
+        "output_scale": {"multiplier": model.output_scale_dyadic[0], "shift": model.output_scale_dyadic[1]},
+        "context_bytes": model.context_bytes,
+    }
+
+
+def run(args) -> int:
+    from ..model import Model
+
+    with Model(args.model, threads=1) as model:
+        info = describe(model)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    width = max(map(len, info))
+    for key, value in info.items():
+        if key == "labels":
+            value = ", ".join(value) or "(no classification head)"
+        elif key == "output_scale":
+            value = f"{value['multiplier']} * 2^-{value['shift']}"
+        print(f"{key:<{width}}  {value}")
+    return 0

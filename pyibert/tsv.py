@@ -1,0 +1,31 @@
+"""Reading labelled text from tab-separated files (standard library only: it runs
+on the device for `pyibert eval`)."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+csv.field_size_limit(sys.maxsize)
+
+
+def read_columns(path: Path, columns: list[str]) -> list[tuple[str, ...]]:
+    """The named columns of every row of a TSV file with a header row."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path} is empty")
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ValueError(f"{path} has no column {', '.join(map(repr, missing))}; its columns are {header}")
+        index = [header.index(c) for c in columns]
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ValueError(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+            rows.append(tuple(row[i] for i in index))
+    return rows

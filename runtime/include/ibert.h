@@ -1,0 +1,133 @@
+/*
+ * ibert.h: the public C API of libibert, integer-only BERT inference.
+ *
+ * A model file (.ibert, see models/FORMAT.md) is loaded once into an immutable
+ * ibert_model that any number of threads may share. Each thread that runs
+ * inference owns an ibert_context: it holds the memory arena planned at load,
+ * so a forward pass allocates nothing.
+ *
+ * Example: classify one text.
+ *
+ *     ibert_model *model;
+ *     if (ibert_model_load_file("model.ibert", &model) != IBERT_OK) {
+ *         fprintf(stderr, "%s\n", ibert_last_error());
+ *         return 1;
+ *     }
+ *     ibert_context *ctx;
+ *     ibert_context_new(model, &ctx);
+ *
+ *     int32_t ids[512];
+ *     size_t n_ids;                                   // full length before truncation
+ *     const char *text = "a gripping, funny film";
+ *     ibert_tokenize(model, text, strlen(text), ids, 512, &n_ids);
+ *     size_t n = n_ids < 512 ? n_ids : 512;
+ *
+ *     int32_t logits[16];                             // ibert_model_output_size(model, n) values
+ *     ibert_forward(ctx, ids, NULL, NULL, n, logits);
+ *     ibert_scale scale = ibert_model_output_scale(model);
+ *     // real logit = logits[i] * scale.multiplier / 2^scale.shift
+ *
+ *     ibert_context_free(ctx);
+ *     ibert_model_free(model);
+ *
+ * Errors: every function that can fail returns an ibert_status; the message that
+ * says what went wrong is then in ibert_last_error() (per thread, valid until the
+ * next failing call on that thread).
+ *
+ * Python's cffi reads the declarations between the two IBERT_CDEF markers below,
+ * so they use no preprocessor macros.
+ */
+#ifndef IBERT_H
+#define IBERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define IBERT_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define IBERT_API __attribute__((visibility("default")))
+#else
+#define IBERT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* IBERT_CDEF_BEGIN */
+
+typedef enum ibert_status {
+    IBERT_OK = 0,
+    IBERT_ERR_IO = 1,               /* a file could not be opened, read or mapped */
+    IBERT_ERR_FORMAT = 2,           /* the model file is malformed: a field is missing, out of range or inconsistent */
+    IBERT_ERR_UNSUPPORTED = 3,      /* a well-formed file this runtime does not support (version, architecture) */
+    IBERT_ERR_INVALID_ARGUMENT = 4, /* a caller passed a bad argument (NULL, out-of-range id, wrong length) */
+    IBERT_ERR_OUT_OF_MEMORY = 5,
+    IBERT_ERR_INVALID_TEXT = 6      /* text is not valid UTF-8 */
+} ibert_status;
+
+typedef struct ibert_model ibert_model;
+typedef struct ibert_context ibert_context;
+
+/* A dyadic number: multiplier * 2^-shift. */
+typedef struct ibert_scale {
+    int32_t multiplier;
+    int32_t shift;
+} ibert_scale;
+
+/* The message of the last failure on the calling thread ("" if none). */
+IBERT_API const char *ibert_last_error(void);
+IBERT_API const char *ibert_status_name(ibert_status status);
+/* The newest model file format version this runtime reads. */
+IBERT_API uint32_t ibert_format_version(void);
+
+/* Load and validate a model file (memory-mapped, read only). */
+IBERT_API ibert_status ibert_model_load_file(const char *path, ibert_model **out_model);
+/* Load from a buffer the caller keeps alive and unchanged until ibert_model_free.
+ * The buffer must be 8-byte aligned. */
+IBERT_API ibert_status ibert_model_load_buffer(const void *data, size_t size, ibert_model **out_model);
+IBERT_API void ibert_model_free(ibert_model *model);
+
+IBERT_API uint32_t ibert_model_vocab_size(const ibert_model *model);
+IBERT_API uint32_t ibert_model_hidden_size(const ibert_model *model);
+IBERT_API uint32_t ibert_model_num_layers(const ibert_model *model);
+/* The longest token sequence (special tokens included) forward accepts. */
+IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
+/* 0 for an encoder without a classification head. */
+IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
+/* The name of label i, or NULL if i is out of range. */
+IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
+/* Number of int32 values forward writes for n tokens: num_labels with a head,
+ * else n * hidden_size (the final hidden states). */
+IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
+/* The scale of forward's output integers. */
+IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);
+/* The bytes of arena one context holds (planned at load for max_tokens). */
+IBERT_API size_t ibert_model_context_bytes(const ibert_model *model);
+
+/* Tokenize UTF-8 text into ids with the special tokens added ([CLS] ... [SEP] or
+ * <s> ... </s>). Writes at most capacity ids; *n_ids receives the full length, so
+ * *n_ids > capacity means the text was truncated: the written ids are then the
+ * first capacity - 1 ids followed by the closing special token. */
+IBERT_API ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len,
+                                      int32_t *ids, size_t capacity, size_t *n_ids);
+
+IBERT_API ibert_status ibert_context_new(const ibert_model *model, ibert_context **out_context);
+IBERT_API void ibert_context_free(ibert_context *context);
+
+/* Run the encoder on one sequence of n_tokens ids (1 <= n_tokens <= max_tokens).
+ * token_type_ids and attention_mask may be NULL (all 0 and all 1); a key whose
+ * mask is 0 is ignored by attention. Writes ibert_model_output_size(model, n_tokens)
+ * int32 values to out. Integer arithmetic only. */
+IBERT_API ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids,
+                                     const int32_t *token_type_ids, const int32_t *attention_mask,
+                                     size_t n_tokens, int32_t *out);
+
+/* IBERT_CDEF_END */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IBERT_H */

@@ -1,0 +1,85 @@
+/* model.h: the loaded, validated, immutable model. Every pointer points into the
+ * mapped file and every value has passed the checks of models/FORMAT.md, so the
+ * forward pass uses them without further checks. */
+#ifndef IBERT_MODEL_H
+#define IBERT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ibert.h"
+#include "gguf_reader.h"
+#include "tokenizer.h"
+
+/* A rescale (FORMAT.md §4.1): per channel (n == channels) or per tensor (n == 1). */
+typedef struct rescale {
+    const int32_t *mult;
+    const int32_t *shift;
+    const int64_t *bias; /* layer-norm rescales only, else NULL */
+    uint32_t n;
+} rescale;
+
+/* A linear layer: out[n] = bias[n] + sum_k x[k] * weight[n * in + k], then a rescale. */
+typedef struct linear {
+    const int8_t *weight; /* [out, in] row-major */
+    const int32_t *bias;  /* [out] */
+    uint32_t in, out;
+    rescale rq;           /* [out] */
+} linear;
+
+typedef struct encoder_layer {
+    linear attn_q, attn_k, attn_v;
+    rescale attn_scores, attn_ctx; /* [1] */
+    linear attn_out;
+    rescale attn_res;              /* [1] */
+    rescale attn_norm;             /* [H], with bias */
+    linear ffn_up;
+    rescale ffn_gelu;              /* [1] */
+    linear ffn_down;
+    rescale ffn_res;               /* [1] */
+    rescale ffn_norm;              /* [H], with bias */
+} encoder_layer;
+
+typedef struct exp_constants {
+    uint32_t frac_bits; /* K */
+    int32_t poly_b, poly_c;
+} exp_constants;
+
+typedef struct gelu_constants {
+    int32_t b, c, one;
+    uint32_t shift;
+} gelu_constants;
+
+typedef struct model_hparams {
+    uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
+    uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
+    uint32_t num_labels;
+    uint32_t max_tokens; /* max_positions - position_offset */
+} model_hparams;
+
+struct ibert_model {
+    /* the bytes: either an mmap of a file (owned) or a caller's buffer (borrowed) */
+    const uint8_t *data;
+    size_t size;
+    int mapped;
+
+    gguf_file *gguf;
+    model_hparams hp;
+    exp_constants exp;
+    gelu_constants gelu;
+    ibert_scale output_scale;
+
+    const int8_t *token_embd, *pos_embd, *token_types; /* [V,H], [P,H], [T,H] */
+    rescale token_embd_rq, pos_embd_rq, token_types_rq; /* [1] each */
+    rescale embd_norm;
+
+    encoder_layer *layers; /* num_layers */
+
+    linear cls_dense, cls_out; /* only when num_labels > 0 */
+    char **labels;             /* num_labels NUL-terminated copies */
+
+    tokenizer *tok;
+    size_t context_bytes; /* arena bytes a context needs for max_tokens */
+};
+
+#endif
