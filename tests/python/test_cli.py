@@ -1,0 +1,58 @@
+"""The pyibert command line on the shipped model."""
+import json
+
+from pyibert.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_classify_prints_label_score_text(capsys, shipped_model_path):
+    code, out, _ = run(capsys, "classify", shipped_model_path, "a gripping , funny film", "a dull mess")
+    assert code == 0
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [(label, text) for label, _, text in lines] == [("positive", "a gripping , funny film"),
+                                                          ("negative", "a dull mess")]
+    assert all(0.5 < float(score) <= 1 for _, score, _ in lines)
+
+
+def test_classify_json_and_file(capsys, tmp_path, shipped_model_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("a triumph\n\nan utter bore\n", encoding="utf-8")
+    code, out, _ = run(capsys, "classify", shipped_model_path, "--file", texts, "--json")
+    assert code == 0
+    results = json.loads(out)["results"]
+    assert [r["text"] for r in results] == ["a triumph", "an utter bore"]
+    assert {"label", "score", "text"} <= set(results[0])
+
+
+def test_classify_without_text_is_an_error(capsys, shipped_model_path):
+    code, _, err = run(capsys, "classify", shipped_model_path)
+    assert code == 2 and "no text" in err
+
+
+def test_eval_reports_accuracy(capsys, shipped_model_path, shared_data):
+    code, out, _ = run(capsys, "eval", shipped_model_path, shared_data / "sst2" / "dev.tsv", "--limit", 200, "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["n"] == 200 and 0.8 < result["accuracy"] <= 1.0
+
+
+def test_eval_names_a_missing_column(capsys, shipped_model_path, shared_data):
+    code, _, err = run(capsys, "eval", shipped_model_path, shared_data / "sst2" / "dev.tsv", "--text-column", "text")
+    assert code == 2 and "'text'" in err and "sentence" in err
+
+
+def test_inspect_json(capsys, shipped_model_path):
+    code, out, _ = run(capsys, "inspect", shipped_model_path, "--json")
+    info = json.loads(out)
+    assert code == 0
+    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 1
+
+
+def test_missing_model_is_a_clean_error(capsys, tmp_path):
+    code, _, err = run(capsys, "classify", tmp_path / "nope.ibert", "text")
+    assert code == 2 and "nope.ibert" in err

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the package with its test dependencies, runs the
+# C tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the Python
+# tests against the installed package (so they exercise the library the wheel ships).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check ".[test]"
+
+cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DIBERT_SANITIZE=ON -DIBERT_BUILD_TESTS=ON >/dev/null
+cmake --build build/sanitize -j2
+ctest --test-dir build/sanitize --output-on-failure
+
+# PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
+# from shadowing the installed package.
+PYTHONSAFEPATH=1 python3 -m pytest -q -rs tests/python "$@"
