@@ -57,6 +57,9 @@ ibert_status gguf_parse(const uint8_t *data, size_t size, gguf_file **out);
 void gguf_free(gguf_file *file);
 
 bool gguf_has_key(const gguf_file *file, const char *key);
+/* The metadata keys in file order, so a reader can reject the keys it does not know. */
+uint64_t gguf_key_count(const gguf_file *file);
+ibert_strview gguf_key_at(const gguf_file *file, uint64_t i);
 /* Each getter fails with IBERT_ERR_FORMAT naming the key if it is missing or of another type. */
 ibert_status gguf_get_u32(const gguf_file *file, const char *key, uint32_t *out);
 ibert_status gguf_get_i32(const gguf_file *file, const char *key, int32_t *out);
@@ -71,6 +74,11 @@ ibert_status gguf_get_u32_array(const gguf_file *file, const char *key, const vo
 /* A tensor by name, or IBERT_ERR_FORMAT naming it if absent. */
 ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf_tensor **out);
 uint64_t gguf_tensor_count(const gguf_file *file);
+/* The tensors in file order. */
 const gguf_tensor *gguf_tensor_at(const gguf_file *file, uint64_t i);
+
+/* True if s is valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF) and holds no NUL byte: what keys, tensor names and labels must be. */
+bool gguf_is_text(ibert_strview s);
 
 #endif

@@ -1,6 +1,7 @@
 /* tokenizer.h: the tokenizers inside a model file (WordPiece for BERT, byte-level
  * BPE for RoBERTa), built once at load from the vocabulary the file holds and
- * then read-only, so any number of threads may encode with one tokenizer. */
+ * then read-only, so any number of threads may encode with one tokenizer.
+ * The algorithm, key by key, is specified in models/FORMAT.md (tokenizer section). */
 #ifndef IBERT_TOKENIZER_H
 #define IBERT_TOKENIZER_H
 
@@ -11,10 +12,29 @@
 #include "ibert.h"
 #include "strview.h"
 
+typedef struct gguf_file gguf_file;
+
 typedef enum tokenizer_kind {
     TOKENIZER_WORDPIECE = 0, /* "bert" in tokenizer.ggml.model */
     TOKENIZER_BYTE_BPE = 1   /* "gpt2" in tokenizer.ggml.model */
 } tokenizer_kind;
+
+/* Flags of an added token (Hugging Face AddedToken options). */
+enum {
+    ADDED_TOKEN_LSTRIP = 1u,      /* the match swallows white space on its left */
+    ADDED_TOKEN_RSTRIP = 2u,      /* ... and on its right */
+    ADDED_TOKEN_SINGLE_WORD = 4u, /* only matches when not inside a word */
+    ADDED_TOKEN_NORMALIZED = 8u,  /* matched in normalized text (text is then the
+                                     normalized content), else in the raw input */
+    ADDED_TOKEN_ALL_FLAGS = 15u
+};
+
+/* A token split out of the text before the model sees it ([CLS], <mask>, ...). */
+typedef struct tokenizer_added_token {
+    int32_t id;
+    ibert_strview text; /* what is matched */
+    uint32_t flags;     /* ADDED_TOKEN_* */
+} tokenizer_added_token;
 
 typedef struct tokenizer_config {
     tokenizer_kind kind;
@@ -30,20 +50,30 @@ typedef struct tokenizer_config {
     /* special tokens: a single sequence is [cls_id] tokens... [sep_id] */
     int32_t cls_id;
     int32_t sep_id;
-    int32_t unk_id; /* -1 if the vocabulary has none */
+    int32_t unk_id; /* -1 if the vocabulary has none (WordPiece requires one; BPE then
+                       drops bytes that have no token) */
     int32_t pad_id;
+    /* split out of the input text, in the order the file lists them (may be 0) */
+    const tokenizer_added_token *added_tokens;
+    uint32_t n_added_tokens;
 } tokenizer_config;
 
 typedef struct tokenizer tokenizer;
 
 /* tokens[i] is the text of id i; merges (BPE only) are "left right" in priority
- * order. The views must outlive the tokenizer. Validates everything it is given. */
+ * order. The bytes the views point to must outlive the tokenizer (the arrays of
+ * views themselves need not). Validates everything it is given. */
 ibert_status tokenizer_create(const tokenizer_config *config, const ibert_strview *tokens,
                               uint32_t n_tokens, const ibert_strview *merges, uint32_t n_merges,
                               tokenizer **out);
 void tokenizer_free(tokenizer *tok);
 
-/* Same contract as ibert_tokenize in ibert.h. */
+/* Reads the tokenizer.ggml.* and ibert.tokenizer.* keys of a model file and creates
+ * the tokenizer; IBERT_ERR_FORMAT naming the key if one is missing or invalid. The
+ * file's buffer must outlive the tokenizer. */
+ibert_status tokenizer_from_gguf(const gguf_file *file, tokenizer **out);
+
+/* Same contract as ibert_tokenize in ibert.h. Thread-safe on a shared tokenizer. */
 ibert_status tokenizer_encode(const tokenizer *tok, const char *text, size_t text_len, int32_t *ids,
                               size_t capacity, size_t *n_ids);
 

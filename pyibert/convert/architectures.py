@@ -1,0 +1,173 @@
+"""Where each tensor and activation of models/FORMAT.md lives in a Hugging Face BERT, RoBERTa or I-BERT.
+
+The three families share one module tree (embeddings, encoder.layer[l].attention.self.query …); they
+differ in the attribute holding the encoder, the head, and where positions start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import ConversionError
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str          # the class name in config.architectures
+    family: str        # "bert", "roberta" or "ibert"
+    base_prefix: str   # attribute (and state-dict prefix) of the encoder in a model with a head
+    has_head: bool
+
+
+SUPPORTED = {
+    a.name: a
+    for a in (
+        Architecture("BertModel", "bert", "bert", False),
+        Architecture("BertForSequenceClassification", "bert", "bert", True),
+        Architecture("RobertaModel", "roberta", "roberta", False),
+        Architecture("RobertaForSequenceClassification", "roberta", "roberta", True),
+        Architecture("IBertModel", "ibert", "ibert", False),
+        Architecture("IBertForSequenceClassification", "ibert", "ibert", True),
+    )
+}
+
+
+def architecture_of(config: dict) -> Architecture:
+    names = config.get("architectures") or []
+    if len(names) != 1:
+        raise ConversionError(f"config.json lists architectures {names}; expected exactly one of "
+                              f"{', '.join(SUPPORTED)}")
+    if names[0] not in SUPPORTED:
+        raise ConversionError(f"architecture {names[0]} is not supported; pyibert converts "
+                              f"{', '.join(SUPPORTED)}")
+    return SUPPORTED[names[0]]
+
+
+@dataclass
+class LinearParams:
+    weight: torch.Tensor   # [out, in], float
+    bias: torch.Tensor     # [out]
+
+
+@dataclass
+class NormParams:
+    weight: torch.Tensor   # γ [H]
+    bias: torch.Tensor     # β [H]
+
+
+@dataclass
+class LayerParams:
+    attn_q: LinearParams
+    attn_k: LinearParams
+    attn_v: LinearParams
+    attn_out: LinearParams
+    attn_norm: NormParams
+    ffn_up: LinearParams
+    ffn_down: LinearParams
+    ffn_norm: NormParams
+
+
+@dataclass
+class EncoderParams:
+    """The float parameters FORMAT.md names, read from a loaded Hugging Face model."""
+
+    token_embd: torch.Tensor   # [V, H]
+    pos_embd: torch.Tensor     # [P, H]
+    token_types: torch.Tensor  # [T, H]
+    embd_norm: NormParams
+    layers: list[LayerParams]
+    cls_dense: LinearParams | None   # pooler dense (BERT) or classifier.dense (RoBERTa, I-BERT)
+    cls_out: LinearParams | None
+
+
+def base_model(model: nn.Module, arch: Architecture) -> nn.Module:
+    return getattr(model, arch.base_prefix) if arch.has_head else model
+
+
+def _linear(module: nn.Module) -> LinearParams:
+    return LinearParams(module.weight.detach(), module.bias.detach())
+
+
+def _norm(module: nn.Module) -> NormParams:
+    return NormParams(module.weight.detach(), module.bias.detach())
+
+
+def encoder_params(model: nn.Module, arch: Architecture) -> EncoderParams:
+    base = base_model(model, arch)
+    emb = base.embeddings
+    layers = [
+        LayerParams(
+            attn_q=_linear(layer.attention.self.query),
+            attn_k=_linear(layer.attention.self.key),
+            attn_v=_linear(layer.attention.self.value),
+            attn_out=_linear(layer.attention.output.dense),
+            attn_norm=_norm(layer.attention.output.LayerNorm),
+            ffn_up=_linear(layer.intermediate.dense),
+            ffn_down=_linear(layer.output.dense),
+            ffn_norm=_norm(layer.output.LayerNorm),
+        )
+        for layer in base.encoder.layer
+    ]
+    cls_dense = cls_out = None
+    if arch.has_head and arch.family == "bert":
+        if base.pooler is None:
+            raise ConversionError("BertForSequenceClassification without a pooler: its head cannot be converted")
+        cls_dense, cls_out = _linear(base.pooler.dense), _linear(model.classifier)
+    elif arch.has_head:
+        cls_dense, cls_out = _linear(model.classifier.dense), _linear(model.classifier.out_proj)
+    return EncoderParams(
+        token_embd=emb.word_embeddings.weight.detach(),
+        pos_embd=emb.position_embeddings.weight.detach(),
+        token_types=emb.token_type_embeddings.weight.detach(),
+        embd_norm=_norm(emb.LayerNorm),
+        layers=layers,
+        cls_dense=cls_dense,
+        cls_out=cls_out,
+    )
+
+
+def calibration_hooks(model: nn.Module, arch: Architecture) -> dict[str, tuple[nn.Module, str]]:
+    """For a float BERT/RoBERTa: point → (module, "input" or "output") whose tensor is that activation."""
+    base = base_model(model, arch)
+    hooks = {"embd_sum": (base.embeddings.LayerNorm, "input"), "embd_norm": (base.embeddings.LayerNorm, "output")}
+    for l, layer in enumerate(base.encoder.layer):
+        hooks.update({
+            f"blk.{l}.q": (layer.attention.self.query, "output"),
+            f"blk.{l}.k": (layer.attention.self.key, "output"),
+            f"blk.{l}.v": (layer.attention.self.value, "output"),
+            f"blk.{l}.ctx": (layer.attention.output.dense, "input"),
+            f"blk.{l}.attn_res": (layer.attention.output.LayerNorm, "input"),
+            f"blk.{l}.attn_norm": (layer.attention.output.LayerNorm, "output"),
+            f"blk.{l}.gelu": (layer.output.dense, "input"),
+            f"blk.{l}.ffn_res": (layer.output.LayerNorm, "input"),
+            f"blk.{l}.ffn_norm": (layer.output.LayerNorm, "output"),
+        })
+    return hooks
+
+
+def ibert_quant_acts(model: nn.Module, arch: Architecture) -> dict[str, nn.Module]:
+    """For an I-BERT model: point → the QuantAct whose range HF's quant_mode uses for that activation.
+
+    Read against transformers/models/ibert/modeling_ibert.py. embeddings_act1 requantizes both partial
+    sums of the embeddings (word + type, then + position), so its range covers the whole sum. After a
+    layer norm HF requantizes twice (output_activation, then the consumer's pre_*_act); the second one
+    is what the next linear layer and the residual see, so its range is the one taken.
+    """
+    base = base_model(model, arch)
+    acts = {"embd_sum": base.embeddings.embeddings_act1, "embd_norm": base.embeddings.output_activation}
+    for l, layer in enumerate(base.encoder.layer):
+        attn = layer.attention
+        acts.update({
+            f"blk.{l}.q": attn.self.query_activation,
+            f"blk.{l}.k": attn.self.key_activation,
+            f"blk.{l}.v": attn.self.value_activation,
+            f"blk.{l}.ctx": attn.self.output_activation,
+            f"blk.{l}.attn_res": attn.output.ln_input_act,
+            f"blk.{l}.attn_norm": layer.pre_intermediate_act,
+            f"blk.{l}.gelu": layer.pre_output_act,
+            f"blk.{l}.ffn_res": layer.output.ln_input_act,
+            f"blk.{l}.ffn_norm": layer.output.output_activation,
+        })
+    return acts

@@ -1,0 +1,48 @@
+"""The `pyibert convert` subcommand: arguments, progress, the closing summary."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ConversionError
+from .pipeline import convert_checkpoint
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, metavar="SRC",
+                        help="Hugging Face checkpoint directory: config.json, model.safetensors or "
+                        "pytorch_model.bin, and the tokenizer files (BertModel, BertForSequenceClassification, "
+                        "RobertaModel, RobertaForSequenceClassification, IBertModel, "
+                        "IBertForSequenceClassification)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.ibert",
+                        help="the model file to write")
+    parser.add_argument("--calibration", type=Path, metavar="FILE",
+                        help="sample text to measure activation ranges on, required for float (BERT, RoBERTa) "
+                        "checkpoints: a .txt file with one text per line, or a .tsv file with a header row. "
+                        "A few hundred texts like the ones the model will see. I-BERT checkpoints carry "
+                        "their own ranges and take no calibration file")
+    parser.add_argument("--text-column", default="sentence", metavar="NAME",
+                        help="the .tsv column holding the text (default: %(default)s)")
+    parser.add_argument("--max-calibration", type=_positive_int, default=512, metavar="N",
+                        help="use at most the first N calibration texts (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    try:
+        summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
+                                     text_column=args.text_column, max_calibration=args.max_calibration,
+                                     progress=not args.quiet)
+    except ConversionError as error:
+        print(f"pyibert convert: error: {error}", file=sys.stderr)
+        return 2
+    print(summary.format())
+    return 0

@@ -1,0 +1,114 @@
+"""convert_checkpoint: a Hugging Face checkpoint directory → one .ibert file."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from .activation_points import ACTIVATION_BITS, RESIDUAL_BITS, ActivationRanges
+from .architectures import EncoderParams, encoder_params
+from .calibration import calibrate
+from .checkpoint import Checkpoint, load_checkpoint
+from .data import read_calibration_texts
+from .errors import ConversionError
+from .ibert_ranges import ibert_ranges
+from .quantize import quantize
+from .weights import WEIGHT_BITS
+from .summary import ConversionSummary
+from .writer import ModelShape, write_ibert
+
+GELU_INPUT_BITS = 20
+BIAS_BITS = 32
+
+
+def _load_tokenizer(src: Path):
+    try:
+        return AutoTokenizer.from_pretrained(str(src))
+    except (OSError, ValueError) as error:
+        raise ConversionError(f"{src} has no usable tokenizer (expected tokenizer.json, or vocab.txt / "
+                              f"vocab.json + merges.txt with tokenizer_config.json): {error}") from None
+
+
+def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
+    config = checkpoint.config
+    if not params.layers:
+        raise ConversionError(f"{checkpoint.path}: the encoder has no layers")
+    offset = config.pad_token_id + 1 if checkpoint.arch.family in ("roberta", "ibert") else 0
+    max_positions = params.pos_embd.shape[0]
+    if offset >= max_positions:
+        raise ConversionError(f"position offset {offset} (pad_token_id + 1) leaves no room in the "
+                              f"{max_positions} position embeddings")
+    labels = []
+    if params.cls_out is not None:
+        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+        labels = [id2label.get(i, f"LABEL_{i}") for i in range(params.cls_out.weight.shape[0])]
+    return ModelShape(
+        name=checkpoint.name,
+        source_architecture=checkpoint.arch.name,
+        vocab_size=params.token_embd.shape[0],
+        hidden_size=params.token_embd.shape[1],
+        num_layers=len(params.layers),
+        num_heads=config.num_attention_heads,
+        intermediate_size=params.layers[0].ffn_up.weight.shape[0],
+        max_positions=max_positions,
+        type_vocab_size=params.token_types.shape[0],
+        position_offset=offset,
+        labels=labels,
+    )
+
+
+def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
+                       max_calibration: int, max_tokens: int, progress: bool) -> ActivationRanges:
+    if checkpoint.arch.family == "ibert":
+        if calibration is not None:
+            raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
+                                  "its own QuantAct modules; convert it without --calibration")
+        return ibert_ranges(checkpoint)
+    if calibration is None:
+        raise ConversionError(
+            f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
+            "measured on sample text. Pass --calibration FILE: a .txt file with one text per line, or a .tsv "
+            "file with a header row and a 'sentence' column (another column: --text-column NAME); a few "
+            "hundred sentences like the ones the model will see, e.g. the task's training data")
+    texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
+    return calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
+
+
+def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
+                       max_calibration: int = 512, progress: bool = True) -> ConversionSummary:
+    """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
+
+    Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
+    `max_calibration` texts are used); I-BERT checkpoints carry their own activation ranges.
+    Raises ConversionError with a message saying what is wrong.
+    """
+    start = time.perf_counter()
+    src, out = Path(src), Path(out)
+    if max_calibration < 1:
+        raise ConversionError(f"--max-calibration must be at least 1, not {max_calibration}")
+    checkpoint = load_checkpoint(src)
+    tokenizer = _load_tokenizer(src)
+    params = encoder_params(checkpoint.model, checkpoint.arch)
+    shape = _model_shape(checkpoint, params)
+    max_tokens = shape.max_positions - shape.position_offset
+    ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
+                                progress)
+    quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert")
+    write_ibert(out, shape, quantized, ranges, src)
+    return ConversionSummary(
+        output=out,
+        file_size=out.stat().st_size,
+        architecture=checkpoint.arch.name,
+        num_layers=shape.num_layers,
+        hidden_size=shape.hidden_size,
+        num_labels=len(shape.labels),
+        weight_bits=WEIGHT_BITS,
+        activation_bits=ACTIVATION_BITS,
+        residual_bits=RESIDUAL_BITS,
+        gelu_input_bits=GELU_INPUT_BITS,
+        bias_bits=BIAS_BITS,
+        calibration_source=ranges.source,
+        calibration_count=ranges.count,
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,119 @@
+"""All the integers of a .ibert file, from float parameters and activation scales (models/FORMAT.md §3-4)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activation_points import ActivationRanges
+from .architectures import EncoderParams, LinearParams, NormParams
+from .dyadic import dyadic, dyadic_array, layer_norm_rescale
+from .errors import ConversionError
+from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
+from .weights import quantize_rows, quantize_table
+
+BIAS_LIMIT = 2**30
+PROB_SCALE = 1.0 / 256      # softmax probabilities P are k/256 (§4.6)
+TANH_OUTPUT_SCALE = 1.0 / 127
+LOGIT_SHIFT = 16            # logits have scale 2^−16
+
+
+@dataclass
+class QuantizedModel:
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    exp: ExpConstants | None = None
+    gelu: GeluConstants | None = None
+    output_scale: tuple[int, int] = (1, LOGIT_SHIFT)
+
+    def add_rescale(self, name: str, ratio, what: str | None = None) -> None:
+        """A rescale `name` (rq_mult, rq_shift) for one real factor or one per channel."""
+        mult, shift = dyadic_array(np.atleast_1d(ratio), what or name)
+        self.tensors[f"{name}.rq_mult"] = mult
+        self.tensors[f"{name}.rq_shift"] = shift
+
+    def add_linear(self, name: str, params: LinearParams, in_scale: float, out_scale: float, hf_ibert: bool) -> None:
+        """int8 weight, int32 bias at scale in_scale · s_w[n], and the rescale to out_scale."""
+        weight, w_scale = quantize_rows(params.weight, hf_ibert)
+        bias_scale = in_scale * w_scale
+        bias = np.rint(params.bias.detach().double().numpy() / bias_scale)
+        worst = int(np.argmax(np.abs(bias)))
+        if not np.all(np.isfinite(bias)) or abs(bias[worst]) > BIAS_LIMIT:
+            raise ConversionError(
+                f"{name}.bias[{worst}] = {float(params.bias[worst]):.6g} is {bias[worst]:.4g} units of its scale "
+                f"{bias_scale[worst]:.4g}, beyond the ±2^30 an int32 accumulator allows; the layer's input "
+                "range or weights are too small for its bias")
+        self.tensors[f"{name}.weight"] = weight
+        self.tensors[f"{name}.bias"] = bias.astype(np.int32)
+        self.add_rescale(name, bias_scale / out_scale)
+
+    def add_norm(self, name: str, params: NormParams, out_scale: float) -> None:
+        mult, shift, bias = layer_norm_rescale(params.weight.detach().double().numpy(),
+                                               params.bias.detach().double().numpy(), out_scale, name)
+        self.tensors[f"{name}.rq_mult"] = mult
+        self.tensors[f"{name}.rq_shift"] = shift
+        self.tensors[f"{name}.rq_bias"] = bias
+
+
+def _check_scores_bound(model: QuantizedModel, layer: int, head_size: int) -> None:
+    """FORMAT §4.6: |attn_scores.rq_mult| · 2^14 · D < 2^(30 + rq_shift), so |t_ij| < 2^30."""
+    mult = int(model.tensors[f"blk.{layer}.attn_scores.rq_mult"][0])
+    shift = int(model.tensors[f"blk.{layer}.attn_scores.rq_shift"][0])
+    if abs(mult) * 2**14 * head_size >= 2 ** (30 + shift):
+        raise ConversionError(
+            f"blk.{layer}.attn_scores: the q·k rescale {mult}·2^-{shift} is too large for head size {head_size} "
+            "(FORMAT.md §4.6 needs |m|·2^14·D < 2^(30+s)); the query and key ranges of this layer are too wide")
+
+
+def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool) -> QuantizedModel:
+    """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers."""
+    model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
+    exp_unit = exp_domain_scale(model.exp.frac_bits)
+    hidden = params.token_embd.shape[1]
+    head_size = hidden // num_heads
+
+    s_sum = ranges.scale("embd_sum")
+    for name, table in (("token_embd", params.token_embd), ("pos_embd", params.pos_embd),
+                        ("token_types", params.token_types)):
+        q, s_table = quantize_table(table, hf_ibert)
+        model.tensors[f"{name}.weight"] = q
+        model.add_rescale(name, s_table / s_sum)
+    s_x = ranges.scale("embd_norm")
+    model.add_norm("embd_norm", params.embd_norm, s_x)
+
+    for l, layer in enumerate(params.layers):
+        blk = f"blk.{l}"
+        s_q, s_k, s_v = (ranges.scale(f"{blk}.{p}") for p in ("q", "k", "v"))
+        model.add_linear(f"{blk}.attn_q", layer.attn_q, s_x, s_q, hf_ibert)
+        model.add_linear(f"{blk}.attn_k", layer.attn_k, s_x, s_k, hf_ibert)
+        model.add_linear(f"{blk}.attn_v", layer.attn_v, s_x, s_v, hf_ibert)
+        model.add_rescale(f"{blk}.attn_scores", s_q * s_k / math.sqrt(head_size) / exp_unit)
+        _check_scores_bound(model, l, head_size)
+        s_ctx = ranges.scale(f"{blk}.ctx")
+        model.add_rescale(f"{blk}.attn_ctx", PROB_SCALE * s_v / s_ctx)
+
+        s_res = ranges.scale(f"{blk}.attn_res")
+        model.add_linear(f"{blk}.attn_out", layer.attn_out, s_ctx, s_res, hf_ibert)
+        model.add_rescale(f"{blk}.attn_res", s_x / s_res)
+        s_a = ranges.scale(f"{blk}.attn_norm")
+        model.add_norm(f"{blk}.attn_norm", layer.attn_norm, s_a)
+
+        model.add_linear(f"{blk}.ffn_up", layer.ffn_up, s_a, GELU_INPUT_SCALE, hf_ibert)
+        s_u = ranges.scale(f"{blk}.gelu")
+        # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
+        model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
+        s_res = ranges.scale(f"{blk}.ffn_res")
+        model.add_linear(f"{blk}.ffn_down", layer.ffn_down, s_u, s_res, hf_ibert)
+        model.add_rescale(f"{blk}.ffn_res", s_a / s_res)
+        s_x = ranges.scale(f"{blk}.ffn_norm")
+        model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)
+
+    if params.cls_dense is None:
+        model.output_scale = dyadic(s_x, "output_scale (the last layer norm's scale)")
+    else:
+        # HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
+        tanh_input_scale = exp_unit / 2   # ln2 / 2^(K+1): iexp(−|u|) is then e^(−2|x|)
+        model.add_linear("cls_dense", params.cls_dense, s_x, tanh_input_scale, hf_ibert=False)
+        model.add_linear("cls_out", params.cls_out, TANH_OUTPUT_SCALE, 2.0**-LOGIT_SHIFT, hf_ibert=False)
+        model.output_scale = (1, LOGIT_SHIFT)
+    return model

@@ -1,0 +1,44 @@
+"""Float weights → int8 with their scales: our rule for float checkpoints, HF's rule for I-BERT ones."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+WEIGHT_BITS = 8
+
+
+def quantize_rows(weight: torch.Tensor, hf_ibert: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output channel (row): (int8 [N, K], float64 scales [N])."""
+    if hf_ibert:
+        return _hf_ibert_rule(weight, per_channel=True)
+    w = weight.detach().to(torch.float64).numpy()
+    absmax = np.abs(w).max(axis=1)
+    # An all-zero row quantizes to zeros at any scale; it borrows the tensor's so its rescale stays
+    # in proportion with the others.
+    absmax = np.where(absmax > 0, absmax, absmax.max() if absmax.max() > 0 else 1.0)
+    scale = absmax / 127.0
+    return np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8), scale
+
+
+def quantize_table(weight: torch.Tensor, hf_ibert: bool) -> tuple[np.ndarray, float]:
+    """Symmetric int8 with one scale for the whole tensor (embedding tables)."""
+    if hf_ibert:
+        q, scale = _hf_ibert_rule(weight, per_channel=False)
+        return q, float(scale[0])
+    w = weight.detach().to(torch.float64).numpy()
+    scale = (float(np.abs(w).max()) or 1.0) / 127.0
+    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale
+
+
+def _hf_ibert_rule(weight: torch.Tensor, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """transformers' QuantLinear / QuantEmbedding weight quantization, step for step in float32
+    (symmetric_linear_quantization_params + SymmetricQuantFunction), so the integers are HF's own:
+    scale = max(|min|, |max|, 1e-8) / 127, w_int = clamp(round(w / scale), −127, 126)."""
+    w = weight.detach().to(torch.float32)
+    if per_channel:
+        w_min, w_max = w.min(dim=1).values, w.max(dim=1).values
+    else:
+        w_min, w_max = w.min().expand(1), w.max().expand(1)
+    scale = torch.clamp(torch.maximum(w_min.abs(), w_max.abs()), min=1e-8) / 127
+    q = torch.clamp(torch.round(1.0 / scale.view(-1, 1) * w if per_channel else 1.0 / scale * w), -127, 126)
+    return q.numpy().astype(np.int8), scale.to(torch.float64).numpy()

@@ -1,0 +1,75 @@
+"""Writing a quantized model as a .ibert file: GGUF v3 through gguf.GGUFWriter (models/FORMAT.md §1-3, §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gguf import GGUFWriter
+
+from .activation_points import ActivationRanges
+from .quantize import QuantizedModel
+from .tokenizer_export import add_tokenizer
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelShape:
+    """The hyperparameters FORMAT.md §2 stores, as the converter read them from the checkpoint."""
+
+    name: str
+    source_architecture: str
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    max_positions: int
+    type_vocab_size: int
+    position_offset: int
+    labels: list[str]
+
+
+def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
+                tokenizer_dir: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")   # a failed write never leaves a truncated model at `out`
+    writer = GGUFWriter(str(partial), "ibert")
+    try:
+        writer.add_name(shape.name)
+        writer.add_uint32("ibert.format_version", FORMAT_VERSION)
+        writer.add_string("ibert.source_architecture", shape.source_architecture)
+        writer.add_uint32("ibert.vocab_size", shape.vocab_size)
+        writer.add_uint32("ibert.hidden_size", shape.hidden_size)
+        writer.add_uint32("ibert.num_layers", shape.num_layers)
+        writer.add_uint32("ibert.num_heads", shape.num_heads)
+        writer.add_uint32("ibert.intermediate_size", shape.intermediate_size)
+        writer.add_uint32("ibert.max_positions", shape.max_positions)
+        writer.add_uint32("ibert.type_vocab_size", shape.type_vocab_size)
+        writer.add_uint32("ibert.position_offset", shape.position_offset)
+        writer.add_uint32("ibert.num_labels", len(shape.labels))
+        if shape.labels:
+            writer.add_array("ibert.labels", shape.labels)
+        writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)
+        writer.add_int32("ibert.exp.poly_b", quantized.exp.poly_b)
+        writer.add_int32("ibert.exp.poly_c", quantized.exp.poly_c)
+        writer.add_int32("ibert.gelu.b", quantized.gelu.b)
+        writer.add_int32("ibert.gelu.c", quantized.gelu.c)
+        writer.add_uint32("ibert.gelu.shift", quantized.gelu.shift)
+        writer.add_int32("ibert.gelu.one", quantized.gelu.one)
+        writer.add_int32("ibert.output_scale.multiplier", quantized.output_scale[0])
+        writer.add_int32("ibert.output_scale.shift", quantized.output_scale[1])
+        writer.add_string("ibert.calibration.source", ranges.source)
+        writer.add_uint32("ibert.calibration.count", ranges.count)
+        add_tokenizer(writer, tokenizer_dir)
+        for name, array in quantized.tensors.items():
+            writer.add_tensor(name, array)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+    except BaseException:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)

@@ -1,0 +1,199 @@
+/* model_metadata.c: the metadata keys of models/FORMAT.md §2, each with its type
+ * and range, read into the model. The tokenizer's keys are tokenizer_load.c's. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model_validate.h"
+
+/* The ibert.* keys format version 1 defines, outside the tokenizer's ibert.tokenizer.* */
+static const char *const known_keys[] = {
+    "ibert.format_version",   "ibert.source_architecture",     "ibert.vocab_size",
+    "ibert.hidden_size",      "ibert.num_layers",              "ibert.num_heads",
+    "ibert.intermediate_size", "ibert.max_positions",          "ibert.type_vocab_size",
+    "ibert.position_offset",  "ibert.num_labels",              "ibert.labels",
+    "ibert.exp.frac_bits",    "ibert.exp.poly_b",              "ibert.exp.poly_c",
+    "ibert.gelu.b",           "ibert.gelu.c",                  "ibert.gelu.shift",
+    "ibert.gelu.one",         "ibert.output_scale.multiplier", "ibert.output_scale.shift",
+    "ibert.calibration.source", "ibert.calibration.count",
+};
+
+static bool has_prefix(ibert_strview s, const char *prefix) {
+    size_t n = strlen(prefix);
+    return s.len >= n && memcmp(s.data, prefix, n) == 0;
+}
+
+static bool is_known_key(ibert_strview key) {
+    if (has_prefix(key, "ibert.tokenizer.")) return true;
+    for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++)
+        if (key.len == strlen(known_keys[i]) && memcmp(key.data, known_keys[i], key.len) == 0) return true;
+    return false;
+}
+
+static ibert_status reject_unknown_keys(const gguf_file *file) {
+    for (uint64_t i = 0; i < gguf_key_count(file); i++) {
+        ibert_strview key = gguf_key_at(file, i);
+        if (has_prefix(key, "ibert.") && !is_known_key(key))
+            return ibert_fail(IBERT_ERR_FORMAT,
+                              "unknown metadata key '%.*s' (format version %" PRIu32 " does not define it)",
+                              (int)(key.len < 100 ? key.len : 100), key.data, ibert_format_version());
+    }
+    return IBERT_OK;
+}
+
+static ibert_status u32_in(const gguf_file *file, const char *key, uint32_t lo, uint32_t hi, uint32_t *out) {
+    ibert_status st = gguf_get_u32(file, key, out);
+    if (st != IBERT_OK) return st;
+    if (*out < lo || *out > hi)
+        return ibert_fail(IBERT_ERR_FORMAT, "%s = %" PRIu32 " is outside %" PRIu32 " ... %" PRIu32, key, *out, lo, hi);
+    return IBERT_OK;
+}
+
+static ibert_status i32_in(const gguf_file *file, const char *key, int64_t lo, int64_t hi, int32_t *out) {
+    ibert_status st = gguf_get_i32(file, key, out);
+    if (st != IBERT_OK) return st;
+    if (*out < lo || *out > hi)
+        return ibert_fail(IBERT_ERR_FORMAT, "%s = %" PRId32 " is outside %" PRId64 " ... %" PRId64, key, *out, lo, hi);
+    return IBERT_OK;
+}
+
+/* Informative keys: nothing reads them, but if present they have their type. */
+static ibert_status check_informative(const gguf_file *file) {
+    static const char *const strings[] = {"general.name", "ibert.source_architecture", "ibert.calibration.source"};
+    ibert_strview s;
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        if (gguf_has_key(file, strings[i]) && gguf_get_str(file, strings[i], &s) != IBERT_OK)
+            return IBERT_ERR_FORMAT;
+    uint32_t count;
+    if (gguf_has_key(file, "ibert.calibration.count") && gguf_get_u32(file, "ibert.calibration.count", &count) != IBERT_OK)
+        return IBERT_ERR_FORMAT;
+    return IBERT_OK;
+}
+
+static ibert_status check_identity(const gguf_file *file) {
+    ibert_strview arch;
+    ibert_status st = gguf_get_str(file, "general.architecture", &arch);
+    if (st != IBERT_OK) return st;
+    if (arch.len != 5 || memcmp(arch.data, "ibert", 5) != 0)
+        return ibert_fail(IBERT_ERR_UNSUPPORTED, "general.architecture is '%.*s', expected 'ibert'",
+                          (int)(arch.len < 100 ? arch.len : 100), arch.data);
+    uint32_t version;
+    st = gguf_get_u32(file, "ibert.format_version", &version);
+    if (st != IBERT_OK) return st;
+    if (version == 0) return ibert_fail(IBERT_ERR_FORMAT, "ibert.format_version is 0, not a format version");
+    if (version > ibert_format_version())
+        return ibert_fail(IBERT_ERR_UNSUPPORTED,
+                          "model format version %" PRIu32 " is newer than this runtime reads (%" PRIu32 ")", version,
+                          ibert_format_version());
+    return IBERT_OK;
+}
+
+static ibert_status read_hparams(const gguf_file *file, model_hparams *hp) {
+    ibert_status st;
+    if ((st = u32_in(file, "ibert.vocab_size", 1, 1u << 22, &hp->vocab_size)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.hidden_size", 1, 8192, &hp->hidden_size)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.num_layers", 1, 256, &hp->num_layers)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.num_heads", 1, hp->hidden_size, &hp->num_heads)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.intermediate_size", 1, 65536, &hp->intermediate_size)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.max_positions", 1, 8192, &hp->max_positions)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.type_vocab_size", 1, 16, &hp->type_vocab_size)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.position_offset", 0, hp->max_positions - 1, &hp->position_offset)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.num_labels", 0, 4096, &hp->num_labels)) != IBERT_OK)
+        return st;
+    if (hp->hidden_size % hp->num_heads)
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.hidden_size %" PRIu32 " is not divisible by ibert.num_heads %" PRIu32,
+                          hp->hidden_size, hp->num_heads);
+    hp->head_size = hp->hidden_size / hp->num_heads;
+    if (hp->head_size > 256)
+        return ibert_fail(IBERT_ERR_FORMAT, "head size %" PRIu32 " (hidden_size / num_heads) is above 256",
+                          hp->head_size);
+    hp->max_tokens = hp->max_positions - hp->position_offset;
+    return IBERT_OK;
+}
+
+/* C labels, copied as NUL-terminated strings; absent when C = 0. */
+static ibert_status read_labels(const gguf_file *file, struct ibert_model *model) {
+    uint32_t n_labels = model->hp.num_labels;
+    if (n_labels == 0) {
+        if (gguf_has_key(file, "ibert.labels"))
+            return ibert_fail(IBERT_ERR_FORMAT, "ibert.labels is present but ibert.num_labels is 0");
+        return IBERT_OK;
+    }
+    ibert_strview *views;
+    uint64_t n;
+    ibert_status st = gguf_get_str_array(file, "ibert.labels", &views, &n);
+    if (st != IBERT_OK) return st;
+    if (n != n_labels) {
+        free(views);
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.labels has %" PRIu64 " names, ibert.num_labels is %" PRIu32, n,
+                          n_labels);
+    }
+    model->labels = calloc(n_labels, sizeof *model->labels);
+    if (!model->labels) st = ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu32 " labels", n_labels);
+    for (uint32_t i = 0; i < n_labels && st == IBERT_OK; i++) {
+        if (!gguf_is_text(views[i])) {
+            st = ibert_fail(IBERT_ERR_FORMAT, "ibert.labels[%" PRIu32 "] is not valid UTF-8 or contains a NUL byte", i);
+            break;
+        }
+        /* views[i].len <= the buffer's size, so + 1 cannot wrap */
+        model->labels[i] = malloc((size_t)views[i].len + 1);
+        if (!model->labels[i]) {
+            st = ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for label %" PRIu32, i);
+            break;
+        }
+        memcpy(model->labels[i], views[i].data, (size_t)views[i].len);
+        model->labels[i][views[i].len] = '\0';
+    }
+    free(views);
+    return st;
+}
+
+/* §4.3: b and c make i-exp's polynomial positive on (-2^K, 0] and below 2^31. */
+static ibert_status read_exp(const gguf_file *file, exp_constants *exp) {
+    ibert_status st;
+    if ((st = u32_in(file, "ibert.exp.frac_bits", 1, 20, &exp->frac_bits)) != IBERT_OK) return st;
+    int64_t one = INT64_C(1) << exp->frac_bits;
+    if ((st = i32_in(file, "ibert.exp.poly_b", one + 1, INT64_C(1) << 20, &exp->poly_b)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.exp.poly_c", 1, INT64_C(1) << 30, &exp->poly_c)) != IBERT_OK)
+        return st;
+    if (exp->poly_c <= one * (exp->poly_b - one))
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "ibert.exp.poly_c = %" PRId32 " must exceed 2^K * (b - 2^K) = %" PRId64
+                          " so that i-exp stays positive", exp->poly_c, one * (exp->poly_b - one));
+    return IBERT_OK;
+}
+
+/* §4.4: the bounds that keep i-GELU's product within 31 bits. */
+static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
+    ibert_status st;
+    if ((st = i32_in(file, "ibert.gelu.b", -(INT64_C(1) << 15), -1, &gelu->b)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.c", -(INT64_C(1) << 30), -1, &gelu->c)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.gelu.shift", 0, 30, &gelu->shift)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.one", -(INT64_C(1) << 11), -1, &gelu->one)) != IBERT_OK)
+        return st;
+    if ((-(int64_t)gelu->c) >> gelu->shift > (INT64_C(1) << 11))
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "ibert.gelu.c = %" PRId32 " shifted right by ibert.gelu.shift = %" PRIu32
+                          " exceeds 2^11 in magnitude", gelu->c, gelu->shift);
+    return IBERT_OK;
+}
+
+static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale) {
+    ibert_status st;
+    if ((st = i32_in(file, "ibert.output_scale.multiplier", 1, INT32_MAX, &scale->multiplier)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift)) != IBERT_OK)
+        return st;
+    return IBERT_OK;
+}
+
+ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {
+    ibert_status st;
+    /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
+    if ((st = check_identity(file)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
+        (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
+        (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
+        (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
+        return st;
+    return IBERT_OK;
+}

@@ -1,0 +1,82 @@
+/* tokenizer_scratch.c: the growable arrays encode uses as per-call scratch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "tokenizer_internal.h"
+
+void *scratch_grow(void *data, size_t *capacity, size_t needed, size_t elem_size) {
+    if (needed <= *capacity) return data;
+    size_t new_capacity = *capacity ? *capacity : 16;
+    while (new_capacity < needed) {
+        if (new_capacity > SIZE_MAX / 2) return NULL;
+        new_capacity *= 2;
+    }
+    if (new_capacity > SIZE_MAX / elem_size) return NULL;
+    void *grown = realloc(data, new_capacity * elem_size);
+    if (grown) *capacity = new_capacity;
+    return grown;
+}
+
+static ibert_status out_of_memory(void) {
+    return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "tokenizer: out of memory for encode scratch");
+}
+
+ibert_status id_list_push(id_list *list, int32_t id) {
+    if (list->len == list->cap) {
+        int32_t *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
+        if (!grown) return out_of_memory();
+        list->data = grown;
+    }
+    list->data[list->len++] = id;
+    return IBERT_OK;
+}
+
+ibert_status code_point_list_reserve(code_point_list *list, size_t needed) {
+    uint32_t *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);
+    if (!grown) return out_of_memory();
+    list->data = grown;
+    return IBERT_OK;
+}
+
+ibert_status code_point_list_push(code_point_list *list, uint32_t cp) {
+    if (list->len == list->cap) {
+        ibert_status status = code_point_list_reserve(list, list->len + 1);
+        if (status != IBERT_OK) return status;
+    }
+    list->data[list->len++] = cp;
+    return IBERT_OK;
+}
+
+ibert_status byte_list_append(byte_list *list, const char *bytes, size_t n) {
+    if (n > SIZE_MAX - list->len) return out_of_memory();
+    char *grown = scratch_grow(list->data, &list->cap, list->len + n, 1);
+    if (!grown) return out_of_memory();
+    list->data = grown;
+    if (n) memcpy(list->data + list->len, bytes, n);
+    list->len += n;
+    return IBERT_OK;
+}
+
+ibert_status span_list_push(span_list *list, size_t start, size_t end, int32_t added_id) {
+    if (list->len == list->cap) {
+        text_span *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
+        if (!grown) return out_of_memory();
+        list->data = grown;
+    }
+    list->data[list->len++] = (text_span){start, end, added_id};
+    return IBERT_OK;
+}
+
+void encode_scratch_free(encode_scratch *scratch) {
+    free(scratch->ids.data);
+    free(scratch->raw_pieces.data);
+    free(scratch->normalized_pieces.data);
+    free(scratch->words.data);
+    free(scratch->cps.data);
+    free(scratch->cps_other.data);
+    free(scratch->normalized.data);
+    free(scratch->candidate.data);
+    free(scratch->symbols);
+    free(scratch->heap);
+}
