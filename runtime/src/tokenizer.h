@@ -53,6 +53,10 @@ typedef struct tokenizer_config {
     int32_t unk_id; /* -1 if the vocabulary has none (WordPiece requires one; BPE then
                        drops bytes that have no token) */
     int32_t pad_id;
+    /* ids below n_model_tokens are the model's vocabulary, which WordPiece and BPE
+       look up; ids from there on are added tokens the model does not know (reached
+       only by splitting added tokens out of the text) */
+    uint32_t n_model_tokens;
     /* split out of the input text, in the order the file lists them (may be 0) */
     const tokenizer_added_token *added_tokens;
     uint32_t n_added_tokens;

@@ -107,8 +107,8 @@ struct tokenizer {
     tokenizer_config config; /* added_tokens points into the sets below */
     ibert_strview *tokens;
     uint32_t n_tokens;
-    vocab_map vocab;
-    size_t max_token_len;     /* bytes of the longest token: bounds WordPiece's search */
+    vocab_map vocab;          /* the model's tokens (ids below config.n_model_tokens) */
+    size_t max_token_len;     /* bytes of the model's longest token: bounds WordPiece's search */
     merge_map merges;         /* BPE only */
     int32_t byte_ids[256];    /* BPE: id of the token for each byte's unicode stand-in, -1 if none */
     added_token_set raw_added;        /* matched in the input text */

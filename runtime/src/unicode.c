@@ -16,8 +16,6 @@ enum {
     HANGUL_S_COUNT = 19 * HANGUL_N_COUNT
 };
 
-const char *unicode_version(void) { return unicode_tables_version; }
-
 static bool in_ranges(uint32_t cp, const unicode_range *ranges, size_t count) {
     size_t lo = 0, hi = count;
     while (lo < hi) {

@@ -11,9 +11,6 @@
 #define UNICODE_MAX_LOWERCASE 3     /* code points one character lowercases to */
 #define UNICODE_MAX_DECOMPOSITION 4 /* code points in one canonical decomposition */
 
-/* The Unicode version of the generated tables, e.g. "14.0.0". */
-const char *unicode_version(void);
-
 /* White_Space: Rust char::is_whitespace, regex \s. */
 bool unicode_is_white_space(uint32_t cp);
 /* General category L* / N* (the \p{L} and \p{N} of the GPT-2 split regex). */

@@ -41,8 +41,6 @@ typedef struct unicode_class_run {
     uint8_t combining_class;
 } unicode_class_run;
 
-extern const char unicode_tables_version[];
-
 extern const unicode_range unicode_white_space_ranges[];
 extern const size_t unicode_white_space_count;
 extern const unicode_range unicode_letter_ranges[];

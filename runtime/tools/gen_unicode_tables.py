@@ -14,6 +14,12 @@ What the tables are for, and which Hugging Face `tokenizers` behaviour each repr
 * white_space: Unicode White_Space = Zs + Zl + Zp + U+0009..U+000D + U+0085. This is
   Rust's `char::is_whitespace`, the regex crates' `\\s` and Oniguruma's Unicode `\\s`.
 * letter / number: general categories L* and N*, for the GPT-2 split regex (\\p{L}, \\p{N}).
+  HF runs that regex with Oniguruma, whose tables in tokenizers 0.23 are Unicode 16.0, newer
+  than this Python's; ONIGURUMA_UNICODE_16_ADDITIONS adds the letters and numbers Unicode
+  15.0-16.0 assigned. They were found by asking tokenizers' ByteLevel pre-tokenizer, for every
+  code point whose L/N membership differs between `unicodedata` 14.0 and the `regex` module
+  (Unicode 17.0), whether it joins a run of letters ("a" + c) or digits ("0" + c): it did for
+  exactly these, and for none of the Unicode 17.0 additions.
 * word: the regex crate's Unicode `\\w` (Alphabetic + Mark + Nd + Pc + Join_Control), used
   by the single_word option of added tokens. `unicodedata` has no Other_Alphabetic
   property; the non-mark Other_Alphabetic characters (circled and squared Latin letters)
@@ -30,7 +36,9 @@ What the tables are for, and which Hugging Face `tokenizers` behaviour each repr
   BertPreTokenizer also splits on `char::is_ascii_punctuation`.
 * lowercase: Rust's `char::to_lowercase`, the full mapping without context (so U+03A3
   always becomes U+03C3, and U+0130 becomes U+0069 U+0307). `str.lower()` of a single
-  character gives exactly that.
+  character gives exactly that. The Rust standard library tokenizers 0.23 is built with has
+  Unicode 17.0 case mappings; RUST_LOWERCASE_ADDITIONS has the 55 that Unicode 15.0-17.0 added
+  (found by comparing tokenizers' Lowercase normalizer with `str.lower()` on every code point).
 * decomposition / combining class: canonical decomposition (NFD) of each character, fully
   recursive, and canonical combining classes for the canonical ordering. Hangul syllables
   are decomposed algorithmically in unicode.c and are not in the table.
@@ -91,6 +99,35 @@ CRATE_UNICODE_8_0 = {
 }
 CRATE_DIFFERENCES_CHECKED_AGAINST = "14.0.0"
 
+# Letters and numbers Unicode 15.0-16.0 added (Oniguruma's \p{L} / \p{N} in tokenizers 0.23).
+ONIGURUMA_UNICODE_16_ADDITIONS = {
+    "letter": [
+        (0x1C89, 0x1C8A), (0xA7CB, 0xA7CD), (0xA7DA, 0xA7DC), (0x105C0, 0x105F3), (0x10D4A, 0x10D65),
+        (0x10D6F, 0x10D85), (0x10EC2, 0x10EC4), (0x1123F, 0x11240), (0x11380, 0x11389),
+        (0x1138B, 0x1138B), (0x1138E, 0x1138E), (0x11390, 0x113B5), (0x113B7, 0x113B7),
+        (0x113D1, 0x113D1), (0x113D3, 0x113D3), (0x11BC0, 0x11BE0), (0x11F02, 0x11F02),
+        (0x11F04, 0x11F10), (0x11F12, 0x11F33), (0x1342F, 0x1342F), (0x13441, 0x13446),
+        (0x13460, 0x143FA), (0x16100, 0x1611D), (0x16D40, 0x16D6C), (0x18CFF, 0x18CFF),
+        (0x1B132, 0x1B132), (0x1B155, 0x1B155), (0x1DF25, 0x1DF2A), (0x1E030, 0x1E06D),
+        (0x1E4D0, 0x1E4EB), (0x1E5D0, 0x1E5ED), (0x1E5F0, 0x1E5F0), (0x2B739, 0x2B739),
+        (0x2EBF0, 0x2EE5D), (0x31350, 0x323AF),
+    ],
+    "number": [
+        (0x10D40, 0x10D49), (0x116D0, 0x116E3), (0x11BF0, 0x11BF9), (0x11F50, 0x11F59),
+        (0x16130, 0x16139), (0x16D70, 0x16D79), (0x1CCF0, 0x1CCF9), (0x1D2C0, 0x1D2D3),
+        (0x1E4F0, 0x1E4F9), (0x1E5F1, 0x1E5FA),
+    ],
+}
+
+# Case pairs Unicode 15.0-17.0 added (Rust's char::to_lowercase in tokenizers 0.23):
+# (first uppercase, last uppercase, lowercase of first); consecutive within a run.
+RUST_LOWERCASE_ADDITIONS = [
+    (0x1C89, 0x1C89, 0x1C8A), (0xA7CB, 0xA7CB, 0x0264), (0xA7CC, 0xA7CC, 0xA7CD),
+    (0xA7CE, 0xA7CE, 0xA7CF), (0xA7D2, 0xA7D2, 0xA7D3), (0xA7D4, 0xA7D4, 0xA7D5),
+    (0xA7DA, 0xA7DA, 0xA7DB), (0xA7DC, 0xA7DC, 0x019B), (0x10D50, 0x10D65, 0x10D70),
+    (0x16EA0, 0x16EB8, 0x16EBB),
+]
+
 # Other_Alphabetic characters that are not marks (so not covered by "Mark" in \w).
 OTHER_ALPHABETIC_NON_MARKS = [(0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169),
                               (0x1F170, 0x1F189)]
@@ -122,6 +159,13 @@ def to_ranges(code_points):
     return [tuple(r) for r in ranges]
 
 
+def with_onig_additions(name, current):
+    added = expand(ONIGURUMA_UNICODE_16_ADDITIONS[name])
+    if unicodedata.unidata_version == CRATE_DIFFERENCES_CHECKED_AGAINST and added & current:
+        sys.exit(f"gen_unicode_tables: ONIGURUMA_UNICODE_16_ADDITIONS[{name!r}] overlaps unicodedata")
+    return current | added
+
+
 def crate_adjusted(name, current):
     """The current set with the crate's Unicode 8.0 differences applied."""
     diff = CRATE_UNICODE_8_0[name]
@@ -140,8 +184,8 @@ def crate_adjusted(name, current):
 def property_sets():
     white_space = code_points_where(lambda cp: category(cp) in ("Zs", "Zl", "Zp"))
     white_space |= expand([(0x09, 0x0D), (0x85, 0x85)])
-    letter = code_points_where(lambda cp: category(cp).startswith("L"))
-    number = code_points_where(lambda cp: category(cp).startswith("N"))
+    letter = with_onig_additions("letter", code_points_where(lambda cp: category(cp).startswith("L")))
+    number = with_onig_additions("number", code_points_where(lambda cp: category(cp).startswith("N")))
     word = code_points_where(
         lambda cp: category(cp)[0] in "LM" or category(cp) in ("Nl", "Nd", "Pc"))
     word |= expand(OTHER_ALPHABETIC_NON_MARKS) | expand(JOIN_CONTROL)
@@ -162,11 +206,17 @@ def property_sets():
 
 def lowercase_tables():
     """Single-code-point mappings as runs (first, last, stride, delta) and the rest as a list."""
+    additions = {first + k: target + k for first, last, target in RUST_LOWERCASE_ADDITIONS
+                 for k in range(last - first + 1)}
     single, multiple = [], []
     for cp in range(MAX_CODE_POINT + 1):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         lower = chr(cp).lower()
+        if cp in additions:
+            if lower != chr(cp) and ord(lower) != additions[cp]:
+                sys.exit(f"gen_unicode_tables: U+{cp:04X} lowercases differently than listed")
+            lower = chr(additions[cp])
         if lower == chr(cp):
             continue
         if len(lower) == 1:
@@ -218,8 +268,6 @@ def main():
         f" * unicodedata (Unicode {unicodedata.unidata_version}); do not edit. See the script for what",
         " * each table reproduces. */",
         '#include "unicode_tables.h"',
-        "",
-        f'const char unicode_tables_version[] = "{unicodedata.unidata_version}";',
     ]
     for name, code_points in property_sets():
         ranges = to_ranges(code_points)
