@@ -1,27 +1,22 @@
 """The activations whose ranges set the model's scales, their bit widths, and ranges → scales.
 
-Names: `embd_sum` (the 22-bit sum of the three embeddings, before the layer norm), `embd_norm`
-(its int8 output), and per layer l `blk.{l}.<point>` for the points in LAYER_POINTS.
+Names: `embd_sum` (the 22-bit sum of the three embeddings, before the layer norm), `embd_norm` (its
+int8 output), and per layer l:
+
+    blk.{l}.q, .k, .v      linear outputs incl. bias, int8
+    blk.{l}.ctx            attention context P·v, before the output dense, int8
+    blk.{l}.attn_res       output dense + layer input, before the layer norm, 22 bits
+    blk.{l}.attn_norm      attention layer norm output, int8
+    blk.{l}.gelu           GELU output, int8
+    blk.{l}.ffn_res        down projection + attention block output, before the layer norm, 22 bits
+    blk.{l}.ffn_norm       FFN layer norm output (the layer's output), int8
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYER_POINTS = (
-    "q", "k", "v",     # linear outputs incl. bias, int8
-    "ctx",             # attention context P·v, before the output dense, int8
-    "attn_res",        # output dense + layer input, before the layer norm, 22 bits
-    "attn_norm",       # attention layer norm output, int8
-    "gelu",            # GELU output, int8
-    "ffn_res",         # down projection + attention block output, before the layer norm, 22 bits
-    "ffn_norm",        # FFN layer norm output (the layer's output), int8
-)
 RESIDUAL_BITS = 22
 ACTIVATION_BITS = 8
-
-
-def point_names(num_layers: int) -> list[str]:
-    return ["embd_sum", "embd_norm"] + [f"blk.{l}.{p}" for l in range(num_layers) for p in LAYER_POINTS]
 
 
 def bits_of(point: str) -> int:

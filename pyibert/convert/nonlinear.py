@@ -39,7 +39,7 @@ def exp_constants(frac_bits: int = EXP_FRAC_BITS) -> ExpConstants:
     sf = exp_domain_scale(frac_bits)
     b = math.floor((_EXP_B / _EXP_A) / sf)
     c = math.floor((1.0 / _EXP_A) / sf**2)
-    if not (2**frac_bits < b <= 2**20 and 0 < c <= 2**30 and c > 2**frac_bits * (b - 2**frac_bits)):
+    if not (2 ** (frac_bits + 1) <= b <= 2**20 and 0 < c <= 2**30 and c > 2**frac_bits * (b - 2**frac_bits)):
         raise ConversionError(f"exp domain with K = {frac_bits} gives i-exp constants b = {b}, c = {c} "
                               "outside the bounds of FORMAT.md §2")
     return ExpConstants(frac_bits, b, c)
@@ -57,6 +57,6 @@ def gelu_constants(input_scale: float = GELU_INPUT_SCALE) -> GeluConstants:
             break
     else:
         raise ConversionError(f"no i-GELU shift fits the GELU input scale {input_scale}")
-    if not (-(2**15) <= b < 0 and -(2**30) <= c < 0 and one < 0):
+    if not (-(2**15) <= b < 0 and -(2**30) <= c < 0 and b * b + c < 0 and one < 0):
         raise ConversionError(f"i-GELU constants b = {b}, c = {c}, one = {one} are outside FORMAT.md §2's bounds")
     return GeluConstants(b, c, shift, one, sigma)

@@ -22,12 +22,19 @@ GELU_INPUT_BITS = 20
 BIAS_BITS = 32
 
 
+# Any one of these file sets describes a tokenizer (transformers builds a default, empty one without them).
+TOKENIZER_FILES = (("tokenizer.json",), ("vocab.txt",), ("vocab.json", "merges.txt"))
+
+
 def _load_tokenizer(src: Path):
+    if not any(all((src / name).is_file() for name in files) for files in TOKENIZER_FILES):
+        raise ConversionError(f"{src} has no usable tokenizer: expected tokenizer.json, vocab.txt (WordPiece) or "
+                              "vocab.json + merges.txt (BPE); save the tokenizer with the model "
+                              "(tokenizer.save_pretrained)")
     try:
         return AutoTokenizer.from_pretrained(str(src))
     except (OSError, ValueError) as error:
-        raise ConversionError(f"{src} has no usable tokenizer (expected tokenizer.json, or vocab.txt / "
-                              f"vocab.json + merges.txt with tokenizer_config.json): {error}") from None
+        raise ConversionError(f"{src} has no usable tokenizer: {error}") from None
 
 
 def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
@@ -91,6 +98,9 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     tokenizer = _load_tokenizer(src)
     params = encoder_params(checkpoint.model, checkpoint.arch)
     shape = _model_shape(checkpoint, params)
+    if len(tokenizer) != shape.vocab_size:
+        raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
+                              f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
                                 progress)

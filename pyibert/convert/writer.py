@@ -7,6 +7,7 @@ from pathlib import Path
 from gguf import GGUFWriter
 
 from .activation_points import ActivationRanges
+from .errors import ConversionError
 from .quantize import QuantizedModel
 from .tokenizer_export import add_tokenizer
 
@@ -61,7 +62,10 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_int32("ibert.output_scale.shift", quantized.output_scale[1])
         writer.add_string("ibert.calibration.source", ranges.source)
         writer.add_uint32("ibert.calibration.count", ranges.count)
-        add_tokenizer(writer, tokenizer_dir)
+        try:
+            add_tokenizer(writer, tokenizer_dir)
+        except ValueError as error:   # a tokenizer pipeline the runtime does not implement
+            raise ConversionError(f"tokenizer: {error}") from None
         for name, array in quantized.tensors.items():
             writer.add_tensor(name, array)
         writer.write_header_to_file()

@@ -1,0 +1,392 @@
+"""pyibert convert on tiny random checkpoints made here with transformers: every supported architecture,
+both weight file formats, both calibration file formats, the errors, the arithmetic helpers, and the
+integers against HF's float model through the numpy golden model.
+
+Random tiny models only show that shapes, scales and signs are right; how accurate the integers are on
+a real model is measured on the MiniLM example (models/make_example_model.py)."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import gguf  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer  # noqa: E402
+from tokenizers.processors import RobertaProcessing  # noqa: E402
+
+from pyibert.convert import ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
+from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
+from pyibert.convert.nonlinear import exp_constants, gelu_constants  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+HIDDEN, LAYERS, HEADS, FFN, POSITIONS, LABELS = 32, 2, 4, 64, 40, 3
+
+
+def _sst2_sentences(count: int, skip: int = 0) -> list[str]:
+    with (DATA / "sst2" / "train.tsv").open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)
+        rows = [row[0] for _, row in zip(range(skip + count), reader)]
+    return rows[skip:]
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    return _sst2_sentences(1500)
+
+
+def _bert_tokenizer(texts):
+    trained = BertWordPieceTokenizer(lowercase=True)
+    trained.train_from_iterator(texts, vocab_size=300, show_progress=False)
+    return transformers.BertTokenizerFast(tokenizer_object=trained._tokenizer, unk_token="[UNK]", sep_token="[SEP]",
+                                          pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
+
+
+def _roberta_tokenizer(texts):
+    trained = ByteLevelBPETokenizer()
+    trained.train_from_iterator(texts, vocab_size=300, show_progress=False,
+                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    trained._tokenizer.post_processor = RobertaProcessing(("</s>", 2), ("<s>", 0))
+    return transformers.RobertaTokenizerFast(tokenizer_object=trained._tokenizer, bos_token="<s>", eos_token="</s>",
+                                             sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>",
+                                             mask_token="<mask>")
+
+
+def make_checkpoint(directory: Path, architecture: str, texts: list[str]) -> Path:
+    """A random tiny checkpoint of `architecture` with a tokenizer trained on `texts`, saved like HF does."""
+    family = architecture.split("For")[0].removesuffix("Model")
+    tokenizer = _bert_tokenizer(texts) if family == "Bert" else _roberta_tokenizer(texts)
+    common = dict(vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+                  intermediate_size=FFN, max_position_embeddings=POSITIONS,
+                  id2label={i: f"class{i}" for i in range(LABELS)}, label2id={f"class{i}": i for i in range(LABELS)})
+    if family == "Bert":
+        config = transformers.BertConfig(**common)
+    elif family == "Roberta":
+        config = transformers.RobertaConfig(**common, pad_token_id=1, type_vocab_size=1)
+    else:
+        config = transformers.IBertConfig(**common, pad_token_id=1, type_vocab_size=1, quant_mode=True)
+    torch.manual_seed(0)
+    model = getattr(transformers, architecture)(config)
+    if family == "IBert":
+        # QuantAct learns its ranges only in training mode; a few batches set them.
+        model.train()
+        with torch.no_grad():
+            for start in range(0, 64, 16):
+                model(**tokenizer(texts[start:start + 16], padding=True, truncation=True, max_length=32,
+                                  return_tensors="pt"))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def calibration_txt(tmp_path_factory, sentences) -> Path:
+    path = tmp_path_factory.mktemp("calibration") / "sample.txt"
+    path.write_text("\n".join(sentences[:48]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bert_classifier(tmp_path_factory, sentences) -> Path:
+    return make_checkpoint(tmp_path_factory.mktemp("bert"), "BertForSequenceClassification", sentences)
+
+
+def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    reader = gguf.GGUFReader(path)
+    metadata = {key: field.contents() for key, field in reader.fields.items() if not key.startswith("GGUF.")}
+    tensors = {t.name: np.array(t.data) for t in reader.tensors}
+    return metadata, tensors
+
+
+def expected_tensors(num_labels: int, vocab: int, positions: int, types: int) -> dict[str, tuple[type, tuple]]:
+    """FORMAT.md §3: name → (dtype, numpy shape)."""
+    H, F = HIDDEN, FFN
+    expected = {}
+
+    def rescale(name, n, norm=False):
+        expected[f"{name}.rq_mult"] = (np.int32, (n,))
+        expected[f"{name}.rq_shift"] = (np.int32, (n,))
+        if norm:
+            expected[f"{name}.rq_bias"] = (np.int64, (n,))
+
+    def linear(name, n, k):
+        expected[f"{name}.weight"] = (np.int8, (n, k))
+        expected[f"{name}.bias"] = (np.int32, (n,))
+        rescale(name, n)
+
+    for name, rows in (("token_embd", vocab), ("pos_embd", positions), ("token_types", types)):
+        expected[f"{name}.weight"] = (np.int8, (rows, H))
+        rescale(name, 1)
+    rescale("embd_norm", H, norm=True)
+    for l in range(LAYERS):
+        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            linear(f"blk.{l}.{part}", H, H)
+        for part in ("attn_scores", "attn_ctx", "attn_res", "ffn_gelu", "ffn_res"):
+            rescale(f"blk.{l}.{part}", 1)
+        rescale(f"blk.{l}.attn_norm", H, norm=True)
+        rescale(f"blk.{l}.ffn_norm", H, norm=True)
+        linear(f"blk.{l}.ffn_up", F, H)
+        linear(f"blk.{l}.ffn_down", H, F)
+    if num_labels:
+        linear("cls_dense", H, H)
+        linear("cls_out", num_labels, H)
+    return expected
+
+
+ARCHITECTURES = ["BertModel", "BertForSequenceClassification", "RobertaModel", "RobertaForSequenceClassification",
+                 "IBertModel", "IBertForSequenceClassification"]
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(architecture, tmp_path, sentences,
+                                                                         calibration_txt):
+    src = make_checkpoint(tmp_path / "hf", architecture, sentences)
+    is_ibert = architecture.startswith("IBert")
+    summary = convert_checkpoint(src, tmp_path / "model.ibert", calibration=None if is_ibert else calibration_txt,
+                                 progress=False)
+    assert isinstance(summary, ConversionSummary)
+    assert summary.output == tmp_path / "model.ibert" and summary.file_size == summary.output.stat().st_size
+    assert (summary.architecture, summary.num_layers, summary.hidden_size) == (architecture, LAYERS, HIDDEN)
+    assert "weights 8" in summary.format() and "residual sums 22" in summary.format()
+
+    metadata, tensors = read_model(summary.output)
+    has_head = "ForSequenceClassification" in architecture
+    config = json.loads((src / "config.json").read_text())
+    roberta_like = not architecture.startswith("Bert")
+    assert metadata["general.architecture"] == "ibert"
+    assert metadata["ibert.format_version"] == 1
+    assert metadata["ibert.source_architecture"] == architecture
+    assert metadata["ibert.vocab_size"] == config["vocab_size"]
+    assert (metadata["ibert.hidden_size"], metadata["ibert.num_layers"], metadata["ibert.num_heads"],
+            metadata["ibert.intermediate_size"]) == (HIDDEN, LAYERS, HEADS, FFN)
+    assert metadata["ibert.max_positions"] == POSITIONS
+    assert metadata["ibert.type_vocab_size"] == (1 if roberta_like else 2)
+    assert metadata["ibert.position_offset"] == (2 if roberta_like else 0)
+    assert metadata["ibert.num_labels"] == (LABELS if has_head else 0)
+    assert metadata.get("ibert.labels") == ([f"class{i}" for i in range(LABELS)] if has_head else None)
+    assert (metadata["ibert.exp.frac_bits"], metadata["ibert.exp.poly_b"], metadata["ibert.exp.poly_c"]) == \
+        (10, 3999, 6093716)
+    assert metadata["ibert.calibration.count"] == (0 if is_ibert else 48)
+    if has_head:
+        assert (metadata["ibert.output_scale.multiplier"], metadata["ibert.output_scale.shift"]) == (1, 16)
+
+    expected = expected_tensors(metadata["ibert.num_labels"], config["vocab_size"], POSITIONS,
+                                metadata["ibert.type_vocab_size"])
+    assert set(tensors) == set(expected)
+    for name, (dtype, shape) in expected.items():
+        assert (tensors[name].dtype, tensors[name].shape) == (dtype, shape), name
+    # FORMAT.md §3's value ranges
+    for name, array in tensors.items():
+        if name.endswith(".weight"):
+            assert array.min() >= -127 and array.max() <= (126 if is_ibert and not name.startswith("cls") else 127)
+        elif name.endswith(".bias"):
+            assert np.abs(array.astype(np.int64)).max() <= 2**30
+        elif name.endswith(".rq_shift"):
+            assert array.min() >= 1 and array.max() <= 62, name
+        elif name.endswith(".rq_bias"):
+            assert np.abs(array).max() <= 2**61
+    for l in range(LAYERS):
+        mult, shift = int(tensors[f"blk.{l}.attn_scores.rq_mult"][0]), int(tensors[f"blk.{l}.attn_scores.rq_shift"][0])
+        assert abs(mult) * 2**14 * (HIDDEN // HEADS) < 2 ** (30 + shift)
+        assert tensors[f"blk.{l}.ffn_gelu.rq_mult"][0] < 0   # the i-GELU factor σ is negative
+
+
+def test_ibert_weights_are_hf_quant_mode_integers(tmp_path, sentences):
+    src = make_checkpoint(tmp_path / "hf", "IBertForSequenceClassification", sentences)
+    _, tensors = read_model(convert_checkpoint(src, tmp_path / "m.ibert", calibration=None, progress=False).output)
+    model = transformers.IBertForSequenceClassification.from_pretrained(src).eval()
+    with torch.no_grad():   # a quant_mode forward pass recomputes weight_integer from the float weights
+        model(input_ids=torch.tensor([[0, 5, 6, 2]]))
+    layer = model.ibert.encoder.layer[1]
+    np.testing.assert_array_equal(tensors["blk.1.ffn_up.weight"], layer.intermediate.dense.weight_integer.numpy())
+    np.testing.assert_array_equal(tensors["blk.1.attn_q.weight"], layer.attention.self.query.weight_integer.numpy())
+    np.testing.assert_array_equal(tensors["token_embd.weight"],
+                                  model.ibert.embeddings.word_embeddings.weight_integer.numpy())
+
+
+def test_pytorch_model_bin_gives_the_same_file_as_safetensors(tmp_path, bert_classifier, calibration_txt):
+    from_safetensors = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=calibration_txt,
+                                          progress=False).output
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for item in bert_classifier.iterdir():
+        if item.name != "model.safetensors":
+            (bin_dir / item.name).write_bytes(item.read_bytes())
+    model = transformers.BertForSequenceClassification.from_pretrained(bert_classifier)
+    torch.save(model.state_dict(), bin_dir / "pytorch_model.bin")
+    from_bin = convert_checkpoint(bin_dir, tmp_path / "b.ibert", calibration=calibration_txt, progress=False).output
+    tensors_a, tensors_b = read_model(from_safetensors)[1], read_model(from_bin)[1]
+    assert tensors_a.keys() == tensors_b.keys()
+    for name in tensors_a:
+        np.testing.assert_array_equal(tensors_a[name], tensors_b[name], err_msg=name)
+
+
+def test_tsv_calibration_with_a_text_column_equals_the_same_lines_as_txt(tmp_path, bert_classifier, sentences):
+    texts = sentences[100:140]
+    txt = tmp_path / "sample.txt"
+    txt.write_text("\n".join(texts), encoding="utf-8")
+    tsv = tmp_path / "sample.tsv"
+    tsv.write_text("label\ttext\n" + "".join(f"0\t{t}\n" for t in texts), encoding="utf-8")
+    a = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=txt, progress=False)
+    b = convert_checkpoint(bert_classifier, tmp_path / "b.ibert", calibration=tsv, text_column="text",
+                           progress=False)
+    assert a.calibration_count == b.calibration_count == 40
+    tensors_a, tensors_b = read_model(a.output)[1], read_model(b.output)[1]
+    for name in tensors_a:
+        np.testing.assert_array_equal(tensors_a[name], tensors_b[name], err_msg=name)
+    limited = convert_checkpoint(bert_classifier, tmp_path / "c.ibert", calibration=txt, max_calibration=7,
+                                 progress=False)
+    assert limited.calibration_count == 7
+
+
+def _expect_error(match: str, src: Path, out: Path, **kwargs):
+    kwargs.setdefault("calibration", None)
+    with pytest.raises(ConversionError, match=match):
+        convert_checkpoint(src, out, progress=False, **kwargs)
+    assert not out.exists()
+
+
+def _copy(src: Path, dst: Path, without: tuple[str, ...] = ()) -> Path:
+    dst.mkdir()
+    for item in src.iterdir():
+        if item.name not in without:
+            (dst / item.name).write_bytes(item.read_bytes())
+    return dst
+
+
+def test_errors_name_the_problem(tmp_path, bert_classifier, calibration_txt):
+    out = tmp_path / "out.ibert"
+    _expect_error("Pass --calibration FILE", bert_classifier, out)
+    _expect_error("not a directory", tmp_path / "nowhere", out, calibration=calibration_txt)
+    _expect_error("no config.json", _copy(bert_classifier, tmp_path / "a", ("config.json",)), out,
+                  calibration=calibration_txt)
+    _expect_error("no weights: expected model.safetensors or pytorch_model.bin",
+                  _copy(bert_classifier, tmp_path / "b", ("model.safetensors",)), out, calibration=calibration_txt)
+    _expect_error("no usable tokenizer",
+                  _copy(bert_classifier, tmp_path / "c", ("tokenizer.json", "vocab.txt", "tokenizer_config.json")),
+                  out, calibration=calibration_txt)
+    other = _copy(bert_classifier, tmp_path / "d")
+    config = json.loads((other / "config.json").read_text())
+    config["architectures"] = ["BertForMaskedLM"]
+    (other / "config.json").write_text(json.dumps(config))
+    _expect_error("BertForMaskedLM is not supported; pyibert converts BertModel, ", other, out,
+                  calibration=calibration_txt)
+    _expect_error("calibration file .* not found", bert_classifier, out, calibration=tmp_path / "missing.txt")
+    tsv = tmp_path / "sample.tsv"
+    tsv.write_text("text\tlabel\nfine\t1\n", encoding="utf-8")
+    _expect_error(r"no column 'sentence'; its columns are \['text', 'label'\]", bert_classifier, out, calibration=tsv)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    _expect_error("has no text", bert_classifier, out, calibration=empty)
+    _expect_error("must be .txt .* or .tsv", bert_classifier, out, calibration=bert_classifier / "config.json")
+
+
+def test_ibert_checkpoint_errors(tmp_path, sentences, calibration_txt):
+    src = make_checkpoint(tmp_path / "ibert", "IBertForSequenceClassification", sentences)
+    _expect_error("convert it without --calibration", src, tmp_path / "o.ibert", calibration=calibration_txt)
+    config = transformers.IBertConfig.from_pretrained(src)
+    raw = tmp_path / "raw"
+    transformers.IBertForSequenceClassification(config).save_pretrained(raw)   # ranges never calibrated
+    for item in src.glob("*token*"):
+        (raw / item.name).write_bytes(item.read_bytes())
+    _expect_error("never calibrated", raw, tmp_path / "o.ibert")
+
+
+def test_cli_converts_and_exits_2_with_the_message(tmp_path, bert_classifier, calibration_txt, capsys):
+    from pyibert.cli import main
+
+    out = tmp_path / "cli.ibert"
+    assert main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
+                 "--max-calibration", "16", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "16 texts" in printed and out.is_file()
+    assert main(["convert", str(bert_classifier), "-o", str(tmp_path / "x.ibert")]) == 2
+    assert "--calibration" in capsys.readouterr().err
+
+
+def test_dyadic_takes_the_largest_shift_that_keeps_the_multiplier_in_int32():
+    for r in (1e-9, 3.3e-4, 0.5, 0.7071, 1.0, 1234.5, 2.0**29):
+        m, s = dyadic(r, "r")
+        assert 2**30 <= m < 2**31 or s == 62
+        assert abs(m / 2**s - r) <= 2.0**-s
+    assert dyadic(-0.25, "r") == (-(2**30), 32)
+    assert dyadic(2.0**-40, "r") == (2**22, 62)   # the shift stops at 62
+    with pytest.raises(ConversionError, match="too large"):
+        dyadic(2.0**31, "r")
+    with pytest.raises(ConversionError, match="non-zero"):
+        dyadic(0.0, "r")
+
+
+def test_layer_norm_rescale_brings_the_shift_down_until_beta_fits():
+    gamma = np.array([1.0, 0.0, 1e-33, -2.0])
+    beta = np.array([0.1, 3.0, -0.5, 2.0**10])
+    out_scale = 0.05
+    mult, shift, bias = layer_norm_rescale(gamma, beta, out_scale, "norm")
+    assert np.all(np.abs(bias) <= 2**61) and np.all((shift >= 1) & (shift <= 62))
+    for n in range(4):
+        s = int(shift[n])
+        assert abs(int(mult[n]) / 2**s - gamma[n] * 2 / (2**30 * out_scale)) <= 2.0**-s
+        assert abs((int(bias[n]) - 2 ** (s - 1)) / 2**s - beta[n] / out_scale) <= 2.0**-s
+    assert mult[1] == mult[2] == 0   # γ = 0 and a γ too small to show are the constant β
+
+
+def test_nonlinear_constants_follow_the_format_formulas():
+    exp = exp_constants()
+    assert (exp.frac_bits, exp.poly_b, exp.poly_c) == (10, 3999, 6093716)   # FORMAT.md §4.3
+    gelu = gelu_constants()
+    s_e = 2.0**-10 / math.sqrt(2)
+    assert gelu.b == math.floor(-1.769 / s_e) and gelu.c == math.floor((1 / -0.2888) / s_e**2)
+    assert 2**10 <= -gelu.one <= 2**11 and (-gelu.c) >> gelu.shift <= 2**11
+    assert gelu.one == math.floor(1 / (s_e**2 * -0.2888 * 2**gelu.shift))
+
+
+def _hf_inputs(src: Path, texts: list[str]):
+    tokenizer = transformers.AutoTokenizer.from_pretrained(src)
+    return [tokenizer(t, truncation=True, max_length=POSITIONS - 2, return_tensors="pt") for t in texts]
+
+
+@pytest.mark.parametrize("architecture", ["BertForSequenceClassification", "RobertaForSequenceClassification"])
+def test_integer_logits_follow_hf_float_logits(architecture, tmp_path, sentences, calibration_txt):
+    """Random weights give logits of about ±0.1; the integers must follow them to 0.01 (a wrong scale or
+    sign anywhere is off by far more). Measured: max error ≈ 0.002."""
+    from pyibert.golden import GoldenModel
+
+    src = make_checkpoint(tmp_path / "hf", architecture, sentences)
+    out = convert_checkpoint(src, tmp_path / "m.ibert", calibration=calibration_txt, progress=False).output
+    model = getattr(transformers, architecture).from_pretrained(src).eval()
+    golden = GoldenModel(out)
+    errors = []
+    for encoded in _hf_inputs(src, _sst2_sentences(40, skip=2000)):
+        with torch.no_grad():
+            reference = model(**encoded).logits[0].numpy()
+        logits, scale = golden.forward(encoded["input_ids"][0].numpy())
+        assert logits.dtype == np.int32 and logits.shape == (LABELS,) and scale == 2.0**-16
+        errors.append(np.abs(logits * scale - reference).max())
+    assert max(errors) < 0.01, f"max |logit error| {max(errors):.4f}"
+
+
+def test_base_model_outputs_follow_hf_hidden_states(tmp_path, sentences, calibration_txt):
+    """Without a head the output is the last layer norm's int8 states at output_scale; every token's
+    vector points where HF's does (cosine > 0.99; measured ≈ 0.999 on this random model)."""
+    from pyibert.golden import GoldenModel
+
+    src = make_checkpoint(tmp_path / "hf", "BertModel", sentences)
+    out = convert_checkpoint(src, tmp_path / "m.ibert", calibration=calibration_txt, progress=False).output
+    model = transformers.BertModel.from_pretrained(src).eval()
+    golden = GoldenModel(out)
+    for encoded in _hf_inputs(src, _sst2_sentences(10, skip=2000)):
+        with torch.no_grad():
+            reference = model(**encoded).last_hidden_state[0].numpy()
+        states, scale = golden.forward(encoded["input_ids"][0].numpy())
+        ours = states.astype(np.float64) * scale
+        assert ours.shape == reference.shape
+        cosine = np.sum(ours * reference, 1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+        assert cosine.min() > 0.99
