@@ -28,6 +28,9 @@
 #define GGUF_MIN_KV_BYTES (8 + 1 + 4 + 1)
 #define GGUF_MIN_TENSOR_INFO_BYTES (8 + 1 + 4 + 8 + 4 + 8)
 
+/* printf arguments for "%.*s" of a name, cut at 100 bytes */
+#define VIEW_ARGS(v) (int)((v).len < 100 ? (v).len : 100), (v).data
+
 typedef struct gguf_kv {
     ibert_strview key;
     gguf_value_type type;
@@ -199,7 +202,7 @@ static ibert_status read_kv(reader *r, uint64_t index, gguf_kv *kv) {
     snprintf(where, sizeof where, "metadata key %" PRIu64, index);
     ibert_status st = read_name(r, where, "key", &kv->key);
     if (st != IBERT_OK) return st;
-    snprintf(where, sizeof where, "metadata key '%.*s'", (int)(kv->key.len < 100 ? kv->key.len : 100), kv->key.data);
+    snprintf(where, sizeof where, "metadata key '%.*s'", VIEW_ARGS(kv->key));
     uint32_t type;
     st = read_u32(r, where, "value type", &type);
     if (st != IBERT_OK) return st;
@@ -225,7 +228,7 @@ static ibert_status read_tensor_info(reader *r, uint64_t index, gguf_tensor *t, 
     snprintf(where, sizeof where, "tensor %" PRIu64, index);
     ibert_status st = read_name(r, where, "name", &t->name);
     if (st != IBERT_OK) return st;
-    snprintf(where, sizeof where, "tensor '%.*s'", (int)(t->name.len < 100 ? t->name.len : 100), t->name.data);
+    snprintf(where, sizeof where, "tensor '%.*s'", VIEW_ARGS(t->name));
     st = read_u32(r, where, "number of dimensions", &t->n_dims);
     if (st != IBERT_OK) return st;
     if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
@@ -298,25 +301,20 @@ static ibert_status parse_kvs(reader *r, gguf_file *f) {
     for (uint64_t i = 1; i < f->n_kvs; i++)
         if (compare_names(f->kvs_by_name[i - 1]->key, f->kvs_by_name[i]->key) == 0)
             return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%.*s' occurs more than once",
-                              (int)(f->kvs_by_name[i]->key.len < 100 ? f->kvs_by_name[i]->key.len : 100),
-                              f->kvs_by_name[i]->key.data);
+                              VIEW_ARGS(f->kvs_by_name[i]->key));
     return IBERT_OK;
 }
 
 static ibert_status check_alignment_key(const gguf_file *f) {
-    const gguf_kv *kv = find_kv(f, "general.alignment");
-    if (!kv) return IBERT_OK;
-    if (kv->type != GGUF_TYPE_UINT32)
-        return ibert_fail(IBERT_ERR_FORMAT, "metadata key 'general.alignment' has type %s, expected u32",
-                          value_type_name(kv->type));
-    uint32_t alignment = decode_u32(kv->value);
+    if (!find_kv(f, "general.alignment")) return IBERT_OK;
+    uint32_t alignment;
+    ibert_status st = gguf_get_u32(f, "general.alignment", &alignment);
+    if (st != IBERT_OK) return st;
     if (alignment != GGUF_ALIGNMENT)
         return ibert_fail(IBERT_ERR_FORMAT, "general.alignment is %" PRIu32 ", expected %d", alignment,
                           GGUF_ALIGNMENT);
     return IBERT_OK;
 }
-
-#define NAME_ARGS(t) (int)((t)->name.len < 100 ? (t)->name.len : 100), (t)->name.data
 
 /* Tensor descriptors, then the padding to the data section, then each tensor's
  * offset and size against the data section; finally names unique, data disjoint. */
@@ -335,12 +333,12 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
         gguf_tensor *t = &f->tensors[i];
         if (offsets[i] % GGUF_ALIGNMENT)
             st = ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s': data offset %" PRIu64 " is not aligned to %d",
-                            NAME_ARGS(t), offsets[i], GGUF_ALIGNMENT);
+                            VIEW_ARGS(t->name), offsets[i], GGUF_ALIGNMENT);
         else if (offsets[i] > data_size || t->n_bytes > data_size - offsets[i])
             st = ibert_fail(IBERT_ERR_FORMAT,
                             "tensor '%.*s': %" PRIu64 " bytes at data offset %" PRIu64
                             " run past the end of the data section (%zu bytes)",
-                            NAME_ARGS(t), t->n_bytes, offsets[i], data_size);
+                            VIEW_ARGS(t->name), t->n_bytes, offsets[i], data_size);
         else
             t->data = r->base + data_start + offsets[i];
     }
@@ -351,7 +349,7 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
     qsort(f->tensors_by_name, n, sizeof *f->tensors_by_name, compare_tensors_by_name);
     for (size_t i = 1; i < n; i++)
         if (compare_names(f->tensors_by_name[i - 1]->name, f->tensors_by_name[i]->name) == 0)
-            return ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s' occurs more than once", NAME_ARGS(f->tensors_by_name[i]));
+            return ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s' occurs more than once", VIEW_ARGS(f->tensors_by_name[i]->name));
 
     const gguf_tensor **by_data = malloc(n * sizeof *by_data);
     if (!by_data) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory checking tensor overlaps");
@@ -361,7 +359,7 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
         const gguf_tensor *a = by_data[i - 1], *b = by_data[i];
         if ((uint64_t)((const uint8_t *)b->data - (const uint8_t *)a->data) < a->n_bytes)
             st = ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s': data at offset %zu overlaps tensor '%.*s'",
-                            NAME_ARGS(b), (size_t)((const uint8_t *)b->data - r->base - data_start), NAME_ARGS(a));
+                            VIEW_ARGS(b->name), (size_t)((const uint8_t *)b->data - r->base - data_start), VIEW_ARGS(a->name));
     }
     free(by_data);
     return st;
@@ -496,7 +494,7 @@ ibert_status gguf_get_str_array(const gguf_file *file, const char *key, ibert_st
     ibert_status st = find_typed(file, key, GGUF_TYPE_ARRAY, GGUF_TYPE_STRING, &kv);
     if (st != IBERT_OK) return st;
     /* parse validated every length, and count <= buffer size / 8 fits in size_t */
-    ibert_strview *views = malloc(((size_t)kv->count + 1) * sizeof *views);
+    ibert_strview *views = calloc((size_t)kv->count + 1, sizeof *views);
     if (!views) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for the %" PRIu64 " strings of '%s'",
                                   kv->count, key);
     const uint8_t *p = kv->value;

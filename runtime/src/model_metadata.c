@@ -58,16 +58,22 @@ static ibert_status i32_in(const gguf_file *file, const char *key, int64_t lo, i
     return IBERT_OK;
 }
 
-/* Informative keys: nothing reads them, but if present they have their type. */
+/* Informative keys: nothing here reads them, but if present they have their type
+ * (and strings are text, since tools print them). */
 static ibert_status check_informative(const gguf_file *file) {
     static const char *const strings[] = {"general.name", "ibert.source_architecture", "ibert.calibration.source"};
-    ibert_strview s;
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-        if (gguf_has_key(file, strings[i]) && gguf_get_str(file, strings[i], &s) != IBERT_OK)
-            return IBERT_ERR_FORMAT;
+    ibert_status st;
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        ibert_strview s;
+        if (!gguf_has_key(file, strings[i])) continue;
+        if ((st = gguf_get_str(file, strings[i], &s)) != IBERT_OK) return st;
+        if (!gguf_is_text(s))
+            return ibert_fail(IBERT_ERR_FORMAT, "%s is not valid UTF-8 or contains a NUL byte", strings[i]);
+    }
     uint32_t count;
-    if (gguf_has_key(file, "ibert.calibration.count") && gguf_get_u32(file, "ibert.calibration.count", &count) != IBERT_OK)
-        return IBERT_ERR_FORMAT;
+    if (gguf_has_key(file, "ibert.calibration.count") &&
+        (st = gguf_get_u32(file, "ibert.calibration.count", &count)) != IBERT_OK)
+        return st;
     return IBERT_OK;
 }
 
@@ -75,6 +81,8 @@ static ibert_status check_identity(const gguf_file *file) {
     ibert_strview arch;
     ibert_status st = gguf_get_str(file, "general.architecture", &arch);
     if (st != IBERT_OK) return st;
+    if (!gguf_is_text(arch))
+        return ibert_fail(IBERT_ERR_FORMAT, "general.architecture is not valid UTF-8 or contains a NUL byte");
     if (arch.len != 5 || memcmp(arch.data, "ibert", 5) != 0)
         return ibert_fail(IBERT_ERR_UNSUPPORTED, "general.architecture is '%.*s', expected 'ibert'",
                           (int)(arch.len < 100 ? arch.len : 100), arch.data);
@@ -149,12 +157,12 @@ static ibert_status read_labels(const gguf_file *file, struct ibert_model *model
     return st;
 }
 
-/* §4.3: b and c make i-exp's polynomial positive on (-2^K, 0] and below 2^31. */
+/* §4.3: b and c make i-exp's polynomial r(r + b) + c positive on (-2^K, 0] and below 2^31. */
 static ibert_status read_exp(const gguf_file *file, exp_constants *exp) {
     ibert_status st;
     if ((st = u32_in(file, "ibert.exp.frac_bits", 1, 20, &exp->frac_bits)) != IBERT_OK) return st;
     int64_t one = INT64_C(1) << exp->frac_bits;
-    if ((st = i32_in(file, "ibert.exp.poly_b", one + 1, INT64_C(1) << 20, &exp->poly_b)) != IBERT_OK ||
+    if ((st = i32_in(file, "ibert.exp.poly_b", 2 * one, INT64_C(1) << 20, &exp->poly_b)) != IBERT_OK ||
         (st = i32_in(file, "ibert.exp.poly_c", 1, INT64_C(1) << 30, &exp->poly_c)) != IBERT_OK)
         return st;
     if (exp->poly_c <= one * (exp->poly_b - one))
@@ -172,6 +180,10 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
         (st = u32_in(file, "ibert.gelu.shift", 0, 30, &gelu->shift)) != IBERT_OK ||
         (st = i32_in(file, "ibert.gelu.one", -(INT64_C(1) << 11), -1, &gelu->one)) != IBERT_OK)
         return st;
+    if ((int64_t)gelu->b * gelu->b + gelu->c >= 0)
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "ibert.gelu.b = %" PRId32 " and ibert.gelu.c = %" PRId32
+                          " give b^2 + c >= 0, so i-GELU's polynomial is not negative", gelu->b, gelu->c);
     if ((-(int64_t)gelu->c) >> gelu->shift > (INT64_C(1) << 11))
         return ibert_fail(IBERT_ERR_FORMAT,
                           "ibert.gelu.c = %" PRId32 " shifted right by ibert.gelu.shift = %" PRIu32
@@ -180,11 +192,8 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
 }
 
 static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale) {
-    ibert_status st;
-    if ((st = i32_in(file, "ibert.output_scale.multiplier", 1, INT32_MAX, &scale->multiplier)) != IBERT_OK ||
-        (st = i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift)) != IBERT_OK)
-        return st;
-    return IBERT_OK;
+    ibert_status st = i32_in(file, "ibert.output_scale.multiplier", 1, INT32_MAX, &scale->multiplier);
+    return st != IBERT_OK ? st : i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift);
 }
 
 ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {

@@ -13,8 +13,8 @@
 /* The tensors bound so far, to find a file's tensors that the format does not define. */
 typedef struct binder {
     const gguf_file *file;
-    const gguf_tensor **bound;
-    size_t n_bound, capacity;
+    const gguf_tensor **bound; /* room for every tensor of the file */
+    size_t n_bound;
 } binder;
 
 static const char *type_name(gguf_tensor_type type) {
@@ -27,12 +27,13 @@ static const char *type_name(gguf_tensor_type type) {
     return "?";
 }
 
-/* "[a, b]" in numpy order (GGUF stores the dimensions fastest first). */
+/* "[a, b]" in numpy order (GGUF stores the dimensions fastest first); size >= 96
+ * holds any shape (4 dimensions of at most 20 digits). */
 static void format_shape(const gguf_tensor *t, char *out, size_t size) {
-    int n = snprintf(out, size, "[");
-    for (uint32_t d = t->n_dims; d-- > 0 && n > 0 && (size_t)n < size;)
-        n += snprintf(out + n, size - (size_t)n, d + 1 < t->n_dims ? ", %" PRIu64 : "%" PRIu64, t->dims[d]);
-    if (n > 0 && (size_t)n < size) snprintf(out + n, size - (size_t)n, "]");
+    size_t n = 0;
+    for (uint32_t d = t->n_dims; d-- > 0;)
+        n += (size_t)snprintf(out + n, size - n, "%s%" PRIu64, d + 1 == t->n_dims ? "[" : ", ", t->dims[d]);
+    snprintf(out + n, size - n, "]");
 }
 
 /* Tensor `name` of numpy shape [rows] (cols == 0) or [rows, cols]. */
@@ -53,9 +54,7 @@ static ibert_status bind(binder *b, const char *name, gguf_tensor_type type, uin
         else snprintf(expected, sizeof expected, "[%" PRIu32 ", %" PRIu32 "]", rows, cols);
         return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' has shape %s, expected %s", name, shape, expected);
     }
-    /* names are unique, so each bound tensor is a different one of the file's */
-    if (b->n_bound == b->capacity)
-        return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s': more tensors bound than the file holds", name);
+    /* each name is bound once and the file's names are unique, so bound has room */
     b->bound[b->n_bound++] = t;
     *out = t->data;
     return IBERT_OK;
@@ -202,8 +201,7 @@ static ibert_status reject_unknown_tensors(binder *b) {
 }
 
 ibert_status model_bind_tensors(const gguf_file *file, struct ibert_model *model) {
-    binder b = {file, NULL, 0, (size_t)gguf_tensor_count(file)};
-    b.bound = malloc((b.capacity + 1) * sizeof *b.bound);
+    binder b = {file, calloc((size_t)gguf_tensor_count(file) + 1, sizeof(const gguf_tensor *)), 0};
     if (!b.bound) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory binding tensors");
     ibert_status st = bind_all(&b, model);
     if (st == IBERT_OK) st = reject_unknown_tensors(&b);

@@ -1,0 +1,52 @@
+/* model_info.c: what a loaded model tells its caller (the ibert_model_* getters
+ * of ibert.h) and tokenization through the model's tokenizer. A NULL model gives
+ * 0 or NULL rather than a crash. */
+#include <stdint.h>
+
+#include "error.h"
+#include "model.h"
+
+/* The newest models/FORMAT.md version this runtime reads. */
+#define IBERT_FORMAT_VERSION 1
+
+uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
+
+uint32_t ibert_model_vocab_size(const ibert_model *model) { return model ? model->hp.vocab_size : 0; }
+
+uint32_t ibert_model_hidden_size(const ibert_model *model) { return model ? model->hp.hidden_size : 0; }
+
+uint32_t ibert_model_num_layers(const ibert_model *model) { return model ? model->hp.num_layers : 0; }
+
+uint32_t ibert_model_max_tokens(const ibert_model *model) { return model ? model->hp.max_tokens : 0; }
+
+uint32_t ibert_model_num_labels(const ibert_model *model) { return model ? model->hp.num_labels : 0; }
+
+const char *ibert_model_label(const ibert_model *model, uint32_t i) {
+    return model && i < model->hp.num_labels ? model->labels[i] : NULL;
+}
+
+/* 0 if n_tokens * hidden_size does not fit in size_t (no real call reaches that). */
+size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
+    if (!model) return 0;
+    if (model->hp.num_labels > 0) return model->hp.num_labels;
+    if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
+    return n_tokens * model->hp.hidden_size;
+}
+
+ibert_scale ibert_model_output_scale(const ibert_model *model) {
+    ibert_scale none = {0, 0};
+    return model ? model->output_scale : none;
+}
+
+size_t ibert_model_context_bytes(const ibert_model *model) { return model ? model->context_bytes : 0; }
+
+ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len, int32_t *ids,
+                            size_t capacity, size_t *n_ids) {
+    if (!model) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: model is NULL");
+    if (!n_ids) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: n_ids is NULL");
+    if (!text && text_len > 0)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: text is NULL but text_len is %zu", text_len);
+    if (!ids && capacity > 0)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: ids is NULL but capacity is %zu", capacity);
+    return tokenizer_encode(model->tok, text ? text : "", text_len, ids, capacity, n_ids);
+}
