@@ -1,0 +1,40 @@
+/* context.h: what one thread needs to run forward passes on a model: the chosen
+ * kernels and the arena of scratch buffers, planned at load (arena.c) for the
+ * model's longest sequence and carved once when the context is made. */
+#ifndef IBERT_CONTEXT_H
+#define IBERT_CONTEXT_H
+
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+#include "model.h"
+
+/* Every buffer starts on a 64-byte boundary (a cache line, the widest SIMD load). */
+#define ARENA_ALIGNMENT 64
+
+/* The scratch of one forward pass, sizes for n = max_tokens tokens. */
+typedef struct arena_buffers {
+    int8_t *x;         /* [n, H] a layer's input, then its output */
+    int8_t *q, *k, *v; /* [n, H] */
+    int8_t *ctx;       /* [n, H] attention context; in the head, the tanh output [H] */
+    int8_t *attn;      /* [n, H] the attention block's output (after its layer norm) */
+    int8_t *ffn;       /* [n, F] the GELU output */
+    int32_t *acc;      /* [max(n * max(H, F), C)] accumulators of every matrix product; also
+                          the 22-bit residual sums and the 20-bit GELU input, in place */
+    int32_t *scores;   /* [n, n] one head's q.k scores, then its exp values */
+    uint8_t *probs;    /* [n, n] one head's attention probabilities */
+    uint8_t *key_mask; /* [n] 1 for a key that attention sees */
+} arena_buffers;
+
+/* Points bufs into base, an ARENA_ALIGNMENT-aligned block of arena_bytes_for(hp)
+ * bytes (which must not have returned 0). */
+void arena_carve(const model_hparams *hp, void *base, arena_buffers *bufs);
+
+struct ibert_context {
+    const ibert_model *model;
+    const kernel_table *kernels;
+    void *arena; /* the one allocation every buffer lives in */
+    arena_buffers buf;
+};
+
+#endif

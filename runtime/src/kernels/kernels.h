@@ -1,0 +1,123 @@
+/* kernels.h: the compute kernels of the forward pass and the table that picks an
+ * implementation of them.
+ *
+ * Names follow <op>_<types>_<tile>__<isa>: the op, the element types in order
+ * (inputs, then output: s8 int8, u8 uint8, s32 int32), the register tile of
+ * output rows x columns the kernel computes at once, and the instruction set.
+ * The __ref kernels here are portable scalar C and define the results; every
+ * other ISA's twin has the same signature and must produce the same integers
+ * (models/FORMAT.md §4 states the arithmetic).
+ *
+ * Matrices are row-major with an explicit row stride in elements (ld*), so a
+ * kernel can work on a head's column slice of an n x H matrix. Every kernel
+ * trusts its inputs: the loader validated the model, forward validated the ids. */
+#ifndef IBERT_KERNELS_H
+#define IBERT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ibert.h"
+#include "kernels/fixed_point.h"
+
+/* Residual sums (embeddings and the two per layer) are saturated to 22 bits. */
+#define KERNEL_RESIDUAL_BITS 22
+
+/* A rescale as the kernels take it: column j uses mult[j], shift[j] when
+ * per_channel, else mult[0], shift[0]. */
+typedef struct rq_params {
+    const int32_t *mult;
+    const int32_t *shift;
+    int per_channel;
+} rq_params;
+
+/* The constants of i-GELU (FORMAT.md §4.4). */
+typedef struct igelu_params {
+    int32_t b, c, one;
+    uint32_t shift;
+} igelu_params;
+
+/* c[i, j] = bias[j] + sum_k a[i, k] * b[j, k] for i < m, j < n, k < k_len: a times
+ * the transpose of b, both int8 and row-major. bias may be NULL (no bias). Used
+ * for the linear layers (a = x [m, K], b = W [N, K]) and the attention scores
+ * (a = a head's slice of q, b = the same slice of k). Needs k_len <= 65536. */
+typedef void (*gemm_s8s8s32_fn)(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+
+/* c[i, j] = sum_k p[i, k] * v[k, j]: attention probabilities (uint8, scale 1/256)
+ * times a head's slice of v (int8). Needs k_len <= 65536. */
+typedef void (*gemm_u8s8s32_fn)(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                                size_t ldv, int32_t *c, size_t ldc);
+
+/* dst[i, j] = sat_8(rq(src[i, j], rq_j)). */
+typedef void (*requant_s32s8_fn)(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                                 int8_t *dst, size_t ldd);
+
+/* dst[i, j] = sat_bits(rq(src[i, j], rq_j)), 2 <= bits <= 32; dst may be src. */
+typedef void (*requant_s32s32_fn)(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                                  unsigned bits, int32_t *dst, size_t ldd);
+
+/* The residual sum of FORMAT.md §4.6 steps 4 and 6:
+ * out[i, j] = sat_22(rq(acc[i, j], acc_rq_j) + rq(x[i, j], x_rq)), summed in int64. */
+typedef void (*residual_s32s8s32_fn)(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
+                                     const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
+
+/* Integer layer norm (FORMAT.md §4.5) of each of the m rows of h values (each
+ * within 22 bits), with the per-column rescale mult, shift and bias (all [h]). */
+typedef void (*layernorm_s32s8_fn)(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
+                                   const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
+
+/* Softmax of FORMAT.md §4.6 step 2 over m query rows of n keys: scores holds the
+ * q.k accumulators and is overwritten (used as scratch); mult, shift is the
+ * attn_scores rescale; key_mask[j] != 0 means key j is attended. p receives the
+ * uint8 probabilities, 0 for masked keys and for a fully masked row. */
+typedef void (*softmax_s32u8_fn)(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                                 const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+
+/* u[i, j] = sat_8(rq(igelu(t[i, j]), mult, shift)) for t already within 20 bits
+ * (FORMAT.md §4.4, §4.6 step 5; mult, shift is the ffn_gelu rescale). */
+typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                              int32_t shift, int8_t *u, size_t ldu);
+
+/* The head's tanh (FORMAT.md §4.6): y[j] = itanh(clamp(rq(acc[j], rq_j), -2^30, 2^30)),
+ * int8 with scale 1/127. */
+typedef void (*tanh_s32s8_fn)(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
+
+void gemm_s8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                           size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                           size_t ldv, int32_t *c, size_t ldc);
+void requant_s32s8_1x1__ref(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq, int8_t *dst,
+                            size_t ldd);
+void requant_s32s32_1x1__ref(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                             unsigned bits, int32_t *dst, size_t ldd);
+void residual_s32s8s32_1x1__ref(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
+                                const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
+void layernorm_s32s8_1x1__ref(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
+                              const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
+void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                            const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                         int32_t shift, int8_t *u, size_t ldu);
+void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
+
+/* One implementation of every kernel the forward pass calls. */
+typedef struct kernel_table {
+    const char *name; /* the IBERT_KERNELS value that selects it */
+    gemm_s8s8s32_fn gemm_s8s8s32;
+    gemm_u8s8s32_fn gemm_u8s8s32;
+    requant_s32s8_fn requant_s32s8;
+    requant_s32s32_fn requant_s32s32;
+    residual_s32s8s32_fn residual_s32s8s32;
+    layernorm_s32s8_fn layernorm_s32s8;
+    softmax_s32u8_fn softmax_s32u8;
+    gelu_s32s8_fn gelu_s32s8;
+    tanh_s32s8_fn tanh_s32s8;
+} kernel_table;
+
+/* The kernel table named by the environment variable IBERT_KERNELS, or the best
+ * one for this CPU when it is unset or empty. An unknown name fails with
+ * IBERT_ERR_INVALID_ARGUMENT and a message listing the valid names. */
+ibert_status kernels_select(const kernel_table **out);
+
+#endif

@@ -1,0 +1,32 @@
+/* softmax_s32u8_1x1__ref: attention probabilities through i-exp (FORMAT.md §4.6
+ * step 2). Masked keys take part in neither the max nor the sum and get 0. The
+ * file's attn_scores rescale keeps |t| <= 2^30, so t and e fit the int32 scores
+ * row, which holds t and then e between the passes. */
+#include "kernels/kernels.h"
+
+void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                            const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp) {
+    for (size_t i = 0; i < m; i++) {
+        int32_t *s = scores + i * lds;
+        uint8_t *p_row = p + i * ldp;
+        int any = 0;
+        int32_t max_t = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (!key_mask[j]) continue;
+            s[j] = (int32_t)fp_rq(s[j], mult, shift);
+            if (!any || s[j] > max_t) max_t = s[j];
+            any = 1;
+        }
+        int64_t sum = 0; /* >= c when any key is attended: the max key contributes iexp(0) = c */
+        for (size_t j = 0; j < n; j++) {
+            if (!key_mask[j]) continue;
+            s[j] = fp_iexp((int64_t)s[j] - max_t, e);
+            sum += s[j];
+        }
+        int64_t f = any ? (INT64_C(1) << 32) / sum : 0;
+        for (size_t j = 0; j < n; j++) {
+            int64_t prob = key_mask[j] ? ((int64_t)s[j] * f) >> 24 : 0;
+            p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
+        }
+    }
+}

@@ -1,0 +1,798 @@
+/* test_kernels.c: the reference kernels (runtime/src/kernels/) and the arena plan,
+ * checked integer for integer against expectations written independently here:
+ * naive loops in int64, __int128 arithmetic with explicit floor division instead
+ * of shifts, a binary-search square root, and FORMAT.md §4 transcribed directly.
+ * Sizes are awkward (1, 2, 3, 15, 16, 17, 31, 33, 63, 65) and values go to the
+ * ends of their ranges. Matrices get row strides wider than their rows, and the
+ * padding must come back untouched.
+ *
+ * Prints "N passed, N failed"; exits non-zero on any failure. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "context.h"
+#include "kernels/kernels.h"
+
+__extension__ typedef __int128 i128;
+
+static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
+#define N_SIZES (sizeof SIZES / sizeof SIZES[0])
+#define PAD 3             /* extra elements at the end of every matrix row */
+#define SENTINEL8 0x5a
+#define SENTINEL32 0x5a5a5a5a
+
+static long passed, failed;
+
+/* One named check; prints the first few failures of each name in full. */
+static int check(int ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int check(int ok, const char *name, const char *fmt, ...) {
+    if (ok) {
+        passed++;
+        return 1;
+    }
+    failed++;
+    if (failed <= 40) {
+        va_list args;
+        va_start(args, fmt);
+        fprintf(stderr, "FAIL %s: ", name);
+        vfprintf(stderr, fmt, args);
+        fputc('\n', stderr);
+        va_end(args);
+    }
+    return 0;
+}
+
+/* splitmix64: a small deterministic generator, so failures reproduce. */
+static uint64_t rng_state = 0x1b873593u;
+static uint64_t rand_u64(void) {
+    uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+/* uniform in [lo, hi] (hi - lo < 2^63) */
+static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
+
+/* ---- independent arithmetic -------------------------------------------------- */
+
+static i128 floor_div128(i128 a, i128 b) { /* b > 0 */
+    i128 q = a / b;
+    if (a % b != 0 && a < 0) q -= 1;
+    return q;
+}
+
+static i128 pow2(int e) { return (i128)1 << e; }
+
+static i128 ref_rq(i128 x, int32_t m, int32_t s) { return floor_div128(x * m + pow2(s - 1), pow2(s)); }
+
+static int64_t clamp_bits(i128 x, unsigned bits) {
+    i128 hi = pow2((int)bits - 1) - 1, lo = -pow2((int)bits - 1);
+    return (int64_t)(x < lo ? lo : x > hi ? hi : x);
+}
+
+static uint64_t ref_isqrt(i128 v) { /* largest s with s^2 <= v, by bisection */
+    uint64_t lo = 0, hi = UINT64_C(1) << 32; /* hi^2 > any v < 2^64 */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if ((i128)mid * mid <= v) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static int64_t ref_iexp(int64_t w, const iexp_params *e) {
+    int64_t unit = INT64_C(1) << e->frac_bits;
+    int64_t n = -w, q = n / unit;
+    if (q > 30) return 0;
+    int64_t r = -(n % unit);
+    int64_t z = r * (r + e->b) + e->c;
+    return z / (INT64_C(1) << q);
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static void fill_random8(int8_t *p, size_t count, int lo, int hi) {
+    for (size_t i = 0; i < count; i++) p[i] = (int8_t)rand_in(lo, hi);
+}
+
+static int padding_intact8(const void *buf, size_t rows, size_t cols, size_t ld) {
+    const uint8_t *p = buf;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = cols; j < ld; j++)
+            if (p[i * ld + j] != SENTINEL8) return 0;
+    return 1;
+}
+
+static int padding_intact32(const int32_t *p, size_t rows, size_t cols, size_t ld) {
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = cols; j < ld; j++)
+            if (p[i * ld + j] != SENTINEL32) return 0;
+    return 1;
+}
+
+static int32_t *alloc32(size_t count) {
+    int32_t *p = malloc(count * sizeof *p);
+    if (!p) abort();
+    for (size_t i = 0; i < count; i++) p[i] = SENTINEL32;
+    return p;
+}
+
+static void *alloc8(size_t count) {
+    void *p = malloc(count);
+    if (!p) abort();
+    memset(p, SENTINEL8, count);
+    return p;
+}
+
+/* Extreme and ordinary rescales: multipliers at and near ±(2^31 - 1), shifts 1 and 62. */
+static const int32_t MULTS[] = {INT32_MAX, -INT32_MAX, INT32_MAX - 1, -INT32_MAX + 1, 1, -1, 0, 1 << 30, 12345};
+static const int32_t SHIFTS[] = {1, 2, 31, 32, 61, 62};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void random_rescale(int32_t *mult, int32_t *shift, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        mult[j] = rand_u64() % 2 ? MULTS[rand_u64() % COUNT(MULTS)] : (int32_t)rand_in(-INT32_MAX, INT32_MAX);
+        shift[j] = rand_u64() % 2 ? SHIFTS[rand_u64() % COUNT(SHIFTS)] : (int32_t)rand_in(1, 62);
+    }
+}
+
+/* ---- fixed point ------------------------------------------------------------- */
+
+static void test_isqrt(void) {
+    long bad = 0;
+    for (uint64_t v = 0; v < (UINT64_C(1) << 20); v++) {
+        uint64_t s = fp_isqrt_u64(v);
+        if (!((i128)s * s <= v && (i128)(s + 1) * (s + 1) > v)) bad++;
+    }
+    check(bad == 0, "isqrt exhaustive below 2^20", "%ld wrong", bad);
+
+    /* around squares of every size, up to the largest square below 2^64 */
+    uint64_t roots[4096];
+    size_t n_roots = 0;
+    for (int e = 10; e < 32; e++) {
+        uint64_t base = UINT64_C(1) << e;
+        roots[n_roots++] = base - 1;
+        roots[n_roots++] = base;
+        roots[n_roots++] = base + 1;
+    }
+    roots[n_roots++] = UINT64_C(379625062);  /* floor(sqrt(2^57)) */
+    roots[n_roots++] = UINT64_C(379625063);
+    roots[n_roots++] = UINT64_C(4294967295); /* (2^32 - 1)^2 is the largest square < 2^64 */
+    while (n_roots < COUNT(roots)) roots[n_roots++] = (uint64_t)rand_in(1024, (INT64_C(1) << 32) - 1);
+    bad = 0;
+    for (size_t i = 0; i < n_roots; i++) {
+        uint64_t r = roots[i];
+        i128 sq = (i128)r * r;
+        i128 candidates[] = {sq - 1, sq, sq + 1, sq + 2 * (i128)r, sq + 2 * (i128)r + 1};
+        for (size_t c = 0; c < COUNT(candidates); c++) {
+            if (candidates[c] < 0 || candidates[c] > (i128)UINT64_MAX) continue;
+            uint64_t v = (uint64_t)candidates[c];
+            uint64_t s = fp_isqrt_u64(v);
+            if (!((i128)s * s <= v && (i128)(s + 1) * (s + 1) > v)) {
+                if (bad++ < 5) fprintf(stderr, "isqrt(%" PRIu64 ") = %" PRIu64 "\n", v, s);
+            }
+        }
+    }
+    check(bad == 0, "isqrt near squares", "%ld wrong", bad);
+
+    uint64_t edges[] = {UINT64_C(1) << 57, (UINT64_C(1) << 57) - 1, (UINT64_C(1) << 57) + 1, UINT64_MAX,
+                        UINT64_MAX - 1, UINT64_C(1) << 62, UINT64_C(1) << 63};
+    for (size_t i = 0; i < COUNT(edges); i++) {
+        uint64_t s = fp_isqrt_u64(edges[i]);
+        check(s == ref_isqrt(edges[i]), "isqrt edge", "isqrt(%" PRIu64 ") = %" PRIu64 ", expected %" PRIu64, edges[i],
+              s, ref_isqrt(edges[i]));
+    }
+    check(fp_isqrt_u64(UINT64_C(1) << 57) == UINT64_C(379625062), "isqrt 2^57", "got %" PRIu64,
+          fp_isqrt_u64(UINT64_C(1) << 57));
+}
+
+static void test_rq(void) {
+    const int64_t xs[] = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX, INT32_MAX - 1, -(1 << 30), 1 << 30, 3, -3};
+    long bad = 0;
+    for (size_t a = 0; a < COUNT(xs); a++)
+        for (size_t b = 0; b < COUNT(MULTS); b++)
+            for (int s = 1; s <= 62; s++) {
+                int64_t got = fp_rq(xs[a], MULTS[b], s);
+                if ((i128)got != ref_rq(xs[a], MULTS[b], s)) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "rq(%" PRId64 ", %" PRId32 ", %d) = %" PRId64 "\n", xs[a], MULTS[b], s, got);
+                }
+            }
+    for (int i = 0; i < 200000; i++) {
+        int64_t x = rand_in(INT32_MIN, INT32_MAX);
+        int32_t m = (int32_t)rand_in(-INT32_MAX, INT32_MAX), s = (int32_t)rand_in(1, 62);
+        if ((i128)fp_rq(x, m, s) != ref_rq(x, m, s)) bad++;
+    }
+    check(bad == 0, "rq against __int128", "%ld wrong", bad);
+    /* ties round toward +infinity */
+    check(fp_rq(1, 1, 1) == 1 && fp_rq(-1, 1, 1) == 0 && fp_rq(3, 1, 1) == 2 && fp_rq(-3, 1, 1) == -1, "rq ties",
+          "rq(±1, 1, 1) = %" PRId64 ", %" PRId64, fp_rq(1, 1, 1), fp_rq(-1, 1, 1));
+}
+
+/* The constant sets of i-exp the tests use: the converter's K = 10 values (set 0),
+ * the smallest b and c FORMAT.md allows for a few K (b = 2^(K+1) and
+ * c = 2^K (b - 2^K) + 1), and the largest b and K. */
+static const iexp_params EXP_SETS[] = {
+    {10, 3999, 6093716},
+    {1, 4, 2 * (4 - 2) + 1},
+    {4, 32, 16 * (32 - 16) + 1},
+    {10, 2048, 1024 * (2048 - 1024) + 1},
+    {12, 8192, 4096 * (8192 - 4096) + 1},
+    {10, 1 << 20, 1 << 30},
+    {14, 1 << 15, (1 << 28) + 1},
+    {1, 1 << 20, 2 * ((1 << 20) - 2) + 1},
+};
+
+static void test_iexp(void) {
+    for (size_t p = 0; p < COUNT(EXP_SETS); p++) {
+        const iexp_params *e = &EXP_SETS[p];
+        int64_t unit = INT64_C(1) << e->frac_bits;
+        long bad = 0, out_of_range = 0;
+        check(fp_iexp(0, e) == e->c, "iexp(0) = c", "set %zu: %" PRId32, p, fp_iexp(0, e));
+        /* every remainder r at a few exponents q, then the ends of the domain */
+        int64_t ws[] = {0, -1, -unit, -31 * unit, -31 * unit + 1, -31 * unit - 1, INT32_MIN, INT32_MIN + 1};
+        for (int q = 0; q <= 31; q += (q < 3 || q > 28) ? 1 : 7)
+            for (int64_t r = 0; r < unit; r += unit > 4096 ? 97 : 1) {
+                int64_t w = -(q * unit + r);
+                int64_t got = fp_iexp(w, e);
+                if (got != ref_iexp(w, e)) bad++;
+                if (got < 0 || got > e->c || (q == 0 && got <= 0)) out_of_range++;
+            }
+        for (size_t i = 0; i < COUNT(ws); i++)
+            if (fp_iexp(ws[i], e) != ref_iexp(ws[i], e)) bad++;
+        check(bad == 0, "iexp against formula", "set %zu: %ld wrong", p, bad);
+        check(out_of_range == 0, "iexp in [0, c], positive at q = 0", "set %zu: %ld outside", p, out_of_range);
+        if (p != 0) continue;
+        /* the converter's constants are monotone: a larger w never gives a smaller value
+         * (the extreme sets need not be: the polynomial need not reach c / 2 at r = -2^K) */
+        long not_monotone = 0;
+        for (int64_t w = -3 * unit; w < 0; w += unit > 4096 ? 13 : 1)
+            if (fp_iexp(w, e) > fp_iexp(w + 1, e)) not_monotone++;
+        check(not_monotone == 0, "iexp monotone", "set %zu: %ld decreases", p, not_monotone);
+    }
+}
+
+/* ---- matrix products --------------------------------------------------------- */
+
+static void test_gemm_s8s8s32(void) {
+    long bad = 0, pad_bad = 0, cases = 0;
+    for (size_t a = 0; a < N_SIZES; a++)
+        for (size_t b = 0; b < N_SIZES; b++)
+            for (size_t c = 0; c < N_SIZES; c++) {
+                size_t m = SIZES[a], n = SIZES[b], k = SIZES[c];
+                size_t lda = k + PAD, ldb = k + 1, ldc = n + PAD;
+                int8_t *x = alloc8(m * lda), *w = alloc8(n * ldb);
+                int32_t *bias = alloc32(n), *out = alloc32(m * ldc);
+                int extreme = (a + b + c) % 3 == 0; /* all -128 against all ±127 */
+                for (size_t i = 0; i < m; i++) fill_random8(x + i * lda, k, extreme ? -128 : -128, extreme ? -128 : 127);
+                for (size_t j = 0; j < n; j++) fill_random8(w + j * ldb, k, extreme ? 127 : -127, 127);
+                if (extreme && (b % 2)) for (size_t j = 0; j < n * ldb; j++) w[j] = (int8_t)-w[j];
+                for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(1 << 30), 1 << 30);
+                int with_bias = (a + c) % 2;
+                gemm_s8s8s32_1x1__ref(m, n, k, x, lda, w, ldb, with_bias ? bias : NULL, out, ldc);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        int64_t want = with_bias ? bias[j] : 0;
+                        for (size_t kk = 0; kk < k; kk++) want += (int64_t)x[i * lda + kk] * w[j * ldb + kk];
+                        if (out[i * ldc + j] != want) bad++;
+                    }
+                if (!padding_intact32(out, m, n, ldc)) pad_bad++;
+                cases++;
+                free(x), free(w), free(bias), free(out);
+            }
+    check(bad == 0, "gemm_s8s8s32 against naive int64", "%ld wrong over %ld shapes", bad, cases);
+    check(pad_bad == 0, "gemm_s8s8s32 keeps row padding", "%ld shapes wrote past a row", pad_bad);
+
+    /* the largest accumulator FORMAT.md allows: K = 65536, -128 * -127 everywhere, bias ±2^30 */
+    size_t k = 65536;
+    int8_t *x = alloc8(k), *w = alloc8(2 * k);
+    memset(x, 0x80, k);                                    /* -128 */
+    for (size_t i = 0; i < 2 * k; i++) w[i] = i < k ? -127 : 127;
+    int32_t bias[2] = {1 << 30, -(1 << 30)}, out[2];
+    gemm_s8s8s32_1x1__ref(1, 2, k, x, k, w, k, bias, out, 2);
+    check(out[0] == (1 << 30) + 65536 * 16256 && out[1] == -(1 << 30) - 65536 * 16256, "gemm_s8s8s32 K = 65536",
+          "%" PRId32 " %" PRId32, out[0], out[1]);
+    free(x), free(w);
+}
+
+static void test_gemm_u8s8s32(void) {
+    long bad = 0, pad_bad = 0;
+    for (size_t a = 0; a < N_SIZES; a++)
+        for (size_t b = 0; b < N_SIZES; b++)
+            for (size_t c = 0; c < N_SIZES; c++) {
+                size_t m = SIZES[a], n = SIZES[b], k = SIZES[c];
+                size_t ldp = k + PAD, ldv = n + 5, ldc = n + PAD; /* v: a column slice of a wider matrix */
+                uint8_t *p = alloc8(m * ldp);
+                int8_t *v = alloc8(k * ldv);
+                int32_t *out = alloc32(m * ldc);
+                int extreme = (a + b + c) % 3 == 0;
+                for (size_t i = 0; i < m; i++)
+                    for (size_t kk = 0; kk < k; kk++) p[i * ldp + kk] = extreme ? 255 : (uint8_t)rand_in(0, 255);
+                for (size_t kk = 0; kk < k; kk++) fill_random8(v + kk * ldv, n, -128, extreme ? -128 : 127);
+                gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, out, ldc);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        int64_t want = 0;
+                        for (size_t kk = 0; kk < k; kk++) want += (int64_t)p[i * ldp + kk] * v[kk * ldv + j];
+                        if (out[i * ldc + j] != want) bad++;
+                    }
+                if (!padding_intact32(out, m, n, ldc)) pad_bad++;
+                free(p), free(v), free(out);
+            }
+    check(bad == 0, "gemm_u8s8s32 against naive int64", "%ld wrong", bad);
+    check(pad_bad == 0, "gemm_u8s8s32 keeps row padding", "%ld shapes wrote past a row", pad_bad);
+}
+
+/* ---- rescales ---------------------------------------------------------------- */
+
+static int32_t random_acc(void) {
+    switch (rand_u64() % 4) {
+    case 0: return rand_u64() % 2 ? INT32_MAX : INT32_MIN + 1;
+    case 1: return (int32_t)rand_in(-1000, 1000);
+    default: return (int32_t)rand_in(INT32_MIN + 1, INT32_MAX);
+    }
+}
+
+static void test_requant(void) {
+    static const unsigned BITS[] = {8, 20, 22, 32};
+    long bad8 = 0, bad32 = 0, pad_bad = 0;
+    for (size_t a = 0; a < N_SIZES; a++)
+        for (size_t b = 0; b < N_SIZES; b++)
+            for (int per_channel = 0; per_channel <= 1; per_channel++) {
+                size_t m = SIZES[a], n = SIZES[b], lds = n + PAD, ldd = n + PAD;
+                int32_t *src = alloc32(m * lds), *mult = alloc32(n), *shift = alloc32(n), *dst32 = alloc32(m * ldd);
+                int8_t *dst8 = alloc8(m * ldd);
+                random_rescale(mult, shift, n);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) src[i * lds + j] = random_acc();
+                rq_params rq = {mult, shift, per_channel};
+                unsigned bits = BITS[(a + b) % COUNT(BITS)];
+                requant_s32s8_1x1__ref(m, n, src, lds, &rq, dst8, ldd);
+                requant_s32s32_1x1__ref(m, n, src, lds, &rq, bits, dst32, ldd);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        size_t ch = per_channel ? j : 0;
+                        i128 r = ref_rq(src[i * lds + j], mult[ch], shift[ch]);
+                        if (dst8[i * ldd + j] != clamp_bits(r, 8)) bad8++;
+                        if (dst32[i * ldd + j] != clamp_bits(r, bits)) bad32++;
+                    }
+                if (!padding_intact8(dst8, m, n, ldd) || !padding_intact32(dst32, m, n, ldd)) pad_bad++;
+                /* in place, as forward uses the 20-bit requant */
+                requant_s32s32_1x1__ref(m, n, src, lds, &rq, bits, src, lds);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++)
+                        if (src[i * lds + j] != dst32[i * ldd + j]) bad32++;
+                free(src), free(mult), free(shift), free(dst32), free(dst8);
+            }
+    check(bad8 == 0, "requant_s32s8 against __int128", "%ld wrong", bad8);
+    check(bad32 == 0, "requant_s32s32 against __int128 (8/20/22/32 bits, in place)", "%ld wrong", bad32);
+    check(pad_bad == 0, "requant keeps row padding", "%ld shapes wrote past a row", pad_bad);
+}
+
+static void test_residual(void) {
+    long bad = 0, pad_bad = 0;
+    for (size_t a = 0; a < N_SIZES; a++)
+        for (size_t b = 0; b < N_SIZES; b++) {
+            size_t m = SIZES[a], n = SIZES[b], ld = n + PAD;
+            int32_t *acc = alloc32(m * ld), *out = alloc32(m * ld), *mult = alloc32(n), *shift = alloc32(n);
+            int32_t x_mult, x_shift;
+            int8_t *x = alloc8(m * ld);
+            random_rescale(mult, shift, n);
+            random_rescale(&x_mult, &x_shift, 1);
+            for (size_t i = 0; i < m; i++) {
+                for (size_t j = 0; j < n; j++) acc[i * ld + j] = random_acc();
+                fill_random8(x + i * ld, n, -128, 127);
+            }
+            rq_params acc_rq = {mult, shift, 1}, x_rq = {&x_mult, &x_shift, 0};
+            residual_s32s8s32_1x1__ref(m, n, acc, ld, &acc_rq, x, ld, &x_rq, out, ld);
+            int32_t *want = alloc32(m * ld);
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++) {
+                    i128 sum = ref_rq(acc[i * ld + j], mult[j], shift[j]) + ref_rq(x[i * ld + j], x_mult, x_shift);
+                    want[i * ld + j] = (int32_t)clamp_bits(sum, 22);
+                    if (out[i * ld + j] != want[i * ld + j]) bad++;
+                }
+            if (!padding_intact32(out, m, n, ld)) pad_bad++;
+            /* in place over the accumulator, as forward runs it */
+            residual_s32s8s32_1x1__ref(m, n, acc, ld, &acc_rq, x, ld, &x_rq, acc, ld);
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    if (acc[i * ld + j] != want[i * ld + j]) bad++;
+            free(acc), free(out), free(mult), free(shift), free(x), free(want);
+        }
+    check(bad == 0, "residual against __int128", "%ld wrong", bad);
+    check(pad_bad == 0, "residual keeps row padding", "%ld shapes wrote past a row", pad_bad);
+}
+
+/* ---- layer norm -------------------------------------------------------------- */
+
+static void ref_layernorm_row(size_t h, const int32_t *x, const int32_t *mult, const int32_t *shift,
+                              const int64_t *beta, int8_t *out, long *bound_violations) {
+    i128 sum = 0;
+    for (size_t j = 0; j < h; j++) sum += x[j];
+    i128 mean = floor_div128(2 * sum + (i128)h, 2 * (i128)h);
+    i128 var = 0;
+    for (size_t j = 0; j < h; j++) var += (x[j] - mean) * (x[j] - mean);
+    if (var >= pow2(57)) ++*bound_violations;
+    uint64_t std = ref_isqrt(var);
+    i128 f = var > 0 ? pow2(31) / std : 0;
+    for (size_t j = 0; j < h; j++) {
+        i128 nrm = floor_div128((x[j] - mean) * f, 2);
+        if (nrm > pow2(30) || nrm < -pow2(30)) ++*bound_violations;
+        out[j] = (int8_t)clamp_bits(floor_div128(nrm * mult[j] + beta[j], pow2(shift[j])), 8);
+    }
+}
+
+enum { ROW_RANDOM, ROW_CONSTANT, ROW_MAX, ROW_MIN, ROW_ALTERNATING, ROW_ONE_SPIKE, ROW_KINDS };
+
+static void fill_ln_row(int kind, int32_t *row, size_t h) {
+    const int32_t hi = (1 << 21) - 1, lo = -(1 << 21);
+    int32_t constant = (int32_t)rand_in(lo, hi);
+    for (size_t j = 0; j < h; j++) {
+        switch (kind) {
+        case ROW_RANDOM: row[j] = (int32_t)rand_in(lo, hi); break;
+        case ROW_CONSTANT: row[j] = constant; break; /* var = 0 */
+        case ROW_MAX: row[j] = hi; break;
+        case ROW_MIN: row[j] = lo; break;
+        case ROW_ALTERNATING: row[j] = j % 2 ? hi : lo; break;
+        default: row[j] = j == h / 2 ? hi : lo; break;
+        }
+    }
+}
+
+static void ln_rescale(int32_t *mult, int32_t *shift, int64_t *beta, size_t h, int style) {
+    for (size_t j = 0; j < h; j++) {
+        if (style == 0) { /* realistic: m / 2^s about 2^-24, beta a few units */
+            shift[j] = (int32_t)rand_in(30, 40);
+            mult[j] = (int32_t)rand_in(-(1 << 30), 1 << 30) >> (40 - shift[j]);
+            beta[j] = rand_in(-40, 40) * (INT64_C(1) << (shift[j] - 1)) + (INT64_C(1) << (shift[j] - 1));
+        } else { /* extremes */
+            random_rescale(&mult[j], &shift[j], 1);
+            beta[j] = rand_u64() % 2 ? (rand_u64() % 2 ? INT64_C(1) << 61 : -(INT64_C(1) << 61))
+                                     : rand_in(-(INT64_C(1) << 61), INT64_C(1) << 61);
+        }
+    }
+}
+
+static void test_layernorm(void) {
+    size_t hs[N_SIZES + 2];
+    memcpy(hs, SIZES, sizeof SIZES);
+    hs[N_SIZES] = 768;
+    hs[N_SIZES + 1] = 8192; /* the largest H: var approaches 2^57 */
+    long bad = 0, pad_bad = 0, bound_violations = 0, saturated = 0, middle = 0;
+    for (size_t a = 0; a < COUNT(hs); a++)
+        for (int style = 0; style <= 1; style++) {
+            size_t h = hs[a], m = ROW_KINDS * 2, ld = h + PAD;
+            int32_t *x = alloc32(m * ld), *mult = alloc32(h), *shift = alloc32(h);
+            int64_t *beta = malloc(h * sizeof *beta);
+            int8_t *out = alloc8(m * ld), *want = alloc8(h);
+            ln_rescale(mult, shift, beta, h, style);
+            for (size_t i = 0; i < m; i++) fill_ln_row((int)(i % ROW_KINDS), x + i * ld, h);
+            layernorm_s32s8_1x1__ref(m, h, x, ld, mult, shift, beta, out, ld);
+            for (size_t i = 0; i < m; i++) {
+                ref_layernorm_row(h, x + i * ld, mult, shift, beta, want, &bound_violations);
+                for (size_t j = 0; j < h; j++) {
+                    int8_t got = out[i * ld + j];
+                    if (got != want[j]) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "layernorm h=%zu row %zu col %zu: %d, expected %d\n", h, i, j, got,
+                                    want[j]);
+                    }
+                    if (got == 127 || got == -128) saturated++;
+                    else middle++;
+                }
+            }
+            if (!padding_intact8(out, m, h, ld)) pad_bad++;
+            free(x), free(mult), free(shift), free(beta), free(out), free(want);
+        }
+    check(bad == 0, "layernorm against __int128", "%ld wrong", bad);
+    check(pad_bad == 0, "layernorm keeps row padding", "%ld shapes wrote past a row", pad_bad);
+    check(bound_violations == 0, "layernorm bounds of FORMAT.md §4.5", "%ld violated", bound_violations);
+    check(middle > saturated / 10, "layernorm tests exercise unsaturated outputs", "%ld saturated, %ld not", saturated,
+          middle);
+
+    /* var = 0: out = sat_8(beta >> s) */
+    int32_t row[3] = {-(1 << 21), -(1 << 21), -(1 << 21)}, mult[3] = {INT32_MAX, -INT32_MAX, 5}, shift[3] = {1, 62, 3};
+    int64_t beta[3] = {-(INT64_C(1) << 61), INT64_C(1) << 61, 21};
+    int8_t out[3];
+    layernorm_s32s8_1x1__ref(1, 3, row, 3, mult, shift, beta, out, 3);
+    check(out[0] == -128 && out[1] == 0 && out[2] == 2, "layernorm var = 0 gives sat_8(beta >> s)", "%d %d %d", out[0],
+          out[1], out[2]);
+    /* the mean rounds half up, also for negative sums: {-1, 0} has mean floor(-1/2 + 1/2) = 0 */
+    int32_t pair[2] = {-1, 0}, unit_mult[2] = {1, 1}, unit_shift[2] = {1, 1};
+    int64_t zero_beta[2] = {0, 0};
+    layernorm_s32s8_1x1__ref(1, 2, pair, 2, unit_mult, unit_shift, zero_beta, out, 2);
+    /* y = {-1, 0}, var = 1, std = 1, f = 2^31, nrm = {-2^30, 0}, out = sat_8(nrm >> 1) = {-128, 0} */
+    check(out[0] == -128 && out[1] == 0, "layernorm mean rounds half up", "%d %d", out[0], out[1]);
+}
+
+/* ---- softmax ----------------------------------------------------------------- */
+
+/* Returns the sum of the row's exp values (0 for a fully masked row). */
+static int64_t ref_softmax_row(size_t n, const int32_t *scores, int32_t mult, int32_t shift, const uint8_t *mask,
+                               const iexp_params *e, uint8_t *p) {
+    int any = 0;
+    int64_t max_t = 0, t[128];
+    for (size_t j = 0; j < n; j++) {
+        t[j] = (int64_t)ref_rq(scores[j], mult, shift);
+        if (mask[j] && (!any || t[j] > max_t)) max_t = t[j], any = 1;
+    }
+    int64_t sum = 0;
+    for (size_t j = 0; j < n; j++)
+        if (mask[j]) sum += ref_iexp(t[j] - max_t, e);
+    i128 f = any ? pow2(32) / sum : 0;
+    for (size_t j = 0; j < n; j++) {
+        if (!mask[j]) {
+            p[j] = 0;
+            continue;
+        }
+        i128 prob = floor_div128(ref_iexp(t[j] - max_t, e) * f, pow2(24));
+        p[j] = (uint8_t)(prob > 255 ? 255 : prob);
+    }
+    return sum;
+}
+
+enum { MASK_ALL, MASK_NONE, MASK_RANDOM, MASK_SINGLE, MASK_KINDS };
+
+static void test_softmax(void) {
+    long bad = 0, pad_bad = 0, masked_nonzero = 0, sum_bad = 0;
+    for (size_t a = 0; a < N_SIZES; a++)
+        for (size_t b = 0; b < N_SIZES; b++)
+            for (size_t p_set = 0; p_set < COUNT(EXP_SETS); p_set++) {
+                const iexp_params *e = &EXP_SETS[p_set];
+                size_t m = SIZES[a], n = SIZES[b], lds = n + PAD, ldp = n + PAD;
+                int32_t *scores = alloc32(m * lds), *copy = alloc32(m * lds);
+                uint8_t *p = alloc8(m * ldp), *mask = alloc8(n), want[128];
+                int mask_kind = (int)((a + b + p_set) % MASK_KINDS);
+                for (size_t j = 0; j < n; j++)
+                    mask[j] = mask_kind == MASK_ALL    ? 1
+                              : mask_kind == MASK_NONE ? 0
+                              : mask_kind == MASK_SINGLE ? j == n / 2
+                                                         : (uint8_t)(rand_u64() % 2);
+                /* rescales with |t| <= 2^30: (m, s) = (1, 1) lets the scores span the whole
+                 * int32 range (a huge spread); the others give realistic exp-domain values */
+                int32_t mult, shift;
+                int spread = (a + b) % 3;
+                if (spread == 0) mult = 1, shift = 1;
+                else if (spread == 1) mult = (int32_t)rand_in(1 << 20, 1 << 30), shift = 30;
+                else mult = (int32_t)rand_in(-(1 << 30), -1), shift = 31;
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++)
+                        scores[i * lds + j] = spread == 0 ? (rand_u64() % 2 ? INT32_MAX : INT32_MIN + 1)
+                                                                      : (int32_t)rand_in(-(1 << 14) * 64, (1 << 14) * 64);
+                if (spread == 0) scores[0] = INT32_MIN; /* w = -2^31 */
+                memcpy(copy, scores, m * lds * sizeof *scores);
+                softmax_s32u8_1x1__ref(m, n, scores, lds, mult, shift, mask, e, p, ldp);
+                for (size_t i = 0; i < m; i++) {
+                    int64_t exp_sum = ref_softmax_row(n, copy + i * lds, mult, shift, mask, e, want);
+                    int64_t total = 0;
+                    size_t attended = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        uint8_t got = p[i * ldp + j];
+                        if (got != want[j]) {
+                            if (bad++ < 5)
+                                fprintf(stderr, "softmax n=%zu set %zu row %zu key %zu: %u, expected %u\n", n, p_set,
+                                        i, j, got, want[j]);
+                        }
+                        if (!mask[j] && got != 0) masked_nonzero++;
+                        total += got;
+                        attended += mask[j] != 0;
+                    }
+                    /* a row's probabilities sum to at most 256; each is rounded down and
+                     * f = floor(2^32 / sum) loses less than sum / 2^24 in all */
+                    int64_t floor_total = ((INT64_C(1) << 32) - exp_sum) / (INT64_C(1) << 24) - (int64_t)attended;
+                    if (attended > 0 && (total > 256 || total < floor_total)) sum_bad++;
+                    if (attended == 0 && total != 0) sum_bad++;
+                }
+                if (!padding_intact8(p, m, n, ldp)) pad_bad++;
+                free(scores), free(copy), free(p), free(mask);
+            }
+    check(bad == 0, "softmax against FORMAT.md §4.6", "%ld wrong", bad);
+    check(masked_nonzero == 0, "softmax gives masked keys 0", "%ld nonzero", masked_nonzero);
+    check(sum_bad == 0, "softmax rows sum to about 256", "%ld rows off", sum_bad);
+    check(pad_bad == 0, "softmax keeps row padding", "%ld shapes wrote past a row", pad_bad);
+
+    /* one key: probability 255 (256 capped) */
+    int32_t s1 = 12345;
+    uint8_t one = 1, p1;
+    softmax_s32u8_1x1__ref(1, 1, &s1, 1, 1, 1, &one, &EXP_SETS[0], &p1, 1);
+    check(p1 == 255, "softmax single key is 255", "got %u", p1);
+}
+
+/* ---- GELU -------------------------------------------------------------------- */
+
+static int8_t ref_gelu(int64_t t, const igelu_params *g, int32_t mult, int32_t shift) {
+    int64_t a = t < 0 ? -t : t;
+    if (a > -(int64_t)g->b) a = -(int64_t)g->b;
+    i128 z = (i128)(a + g->b) * (a + g->b) + g->c;
+    i128 signed_z = t > 0 ? z : t < 0 ? -z : 0;
+    i128 y = floor_div128(signed_z, pow2((int)g->shift));
+    i128 prod = t * (y + g->one);
+    return (int8_t)clamp_bits(ref_rq(prod, mult, shift), 8);
+}
+
+static void test_gelu(void) {
+    /* the converter's constants for s_g = 2^-10, and the extremes FORMAT.md allows,
+     * among them one where |t * (y + one)| exceeds 2^31 */
+    static const igelu_params sets[] = {
+        {-2562, -7261568, -1773, 12},
+        {-32767, -(1 << 30), -2048, 19},
+        {-23170, -(1 << 29) - 1, -2048, 18},
+        {-1, -2, -1, 0},
+    };
+    const int32_t lo = -(1 << 19), hi = (1 << 19) - 1;
+    for (size_t s = 0; s < COUNT(sets); s++) {
+        int32_t mult = s == 0 ? 1 << 20 : (s % 2 ? INT32_MAX : -INT32_MAX), shift = s == 0 ? 31 : (s == 1 ? 62 : 1);
+        long bad = 0;
+        /* every 20-bit input, in rows of an awkward width */
+        size_t width = 65, ld = width + PAD;
+        size_t rows = ((size_t)1 << 20) / width + 1;
+        int32_t *t = alloc32(rows * ld);
+        int8_t *u = alloc8(rows * ld);
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < width; j++) {
+                int64_t v = lo + (int64_t)(i * width + j);
+                t[i * ld + j] = (int32_t)(v > hi ? hi : v);
+            }
+        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], mult, shift, u, ld);
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < width; j++)
+                if (u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], mult, shift)) {
+                    if (bad++ < 5)
+                        fprintf(stderr, "gelu set %zu t=%" PRId32 ": %d, expected %d\n", s, t[i * ld + j],
+                                u[i * ld + j], ref_gelu(t[i * ld + j], &sets[s], mult, shift));
+                }
+        check(bad == 0, "gelu over every 20-bit input", "set %zu: %ld wrong", s, bad);
+        check(padding_intact8(u, rows, width, ld), "gelu keeps row padding", "set %zu", s);
+        free(t), free(u);
+    }
+    /* the converter's constants approximate GELU: g * s_g * sigma / 2 ~ gelu(t * 2^-10);
+     * check the sign pattern and the zero: gelu(0) = 0, positive inputs give positive
+     * outputs under a negative rescale (sigma < 0 is folded into it) */
+    int32_t t[3] = {0, 1 << 12, -(1 << 12)};
+    int8_t u[3];
+    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], -(1 << 20), 31, u, 3);
+    check(u[0] == 0 && u[1] > 0 && u[2] <= 0, "gelu shape", "%d %d %d", u[0], u[1], u[2]);
+}
+
+/* ---- tanh -------------------------------------------------------------------- */
+
+static int8_t ref_tanh(int32_t acc, int32_t mult, int32_t shift, const iexp_params *e) {
+    i128 u = ref_rq(acc, mult, shift);
+    if (u > pow2(30)) u = pow2(30);
+    if (u < -pow2(30)) u = -pow2(30);
+    int64_t au = (int64_t)(u < 0 ? -u : u);
+    int64_t ex = ref_iexp(-au, e), c = e->c;
+    int64_t mag = (254 * (c - ex) + (c + ex)) / (2 * (c + ex));
+    return (int8_t)(u > 0 ? mag : u < 0 ? -mag : 0);
+}
+
+static void test_tanh(void) {
+    long bad = 0;
+    for (size_t p_set = 0; p_set < COUNT(EXP_SETS); p_set++) {
+        const iexp_params *e = &EXP_SETS[p_set];
+        for (size_t a = 0; a < N_SIZES; a++) {
+            size_t n = SIZES[a];
+            int32_t *acc = alloc32(n), *mult = alloc32(n), *shift = alloc32(n);
+            int8_t *y = alloc8(n + PAD);
+            for (size_t j = 0; j < n; j++) {
+                acc[j] = random_acc();
+                if (j % 3 == 0) { /* land near the exp domain's useful range */
+                    mult[j] = 1;
+                    shift[j] = (int32_t)rand_in(1, 24);
+                } else {
+                    random_rescale(&mult[j], &shift[j], 1);
+                }
+            }
+            rq_params rq = {mult, shift, 1};
+            tanh_s32s8_1x1__ref(n, acc, &rq, e, y);
+            for (size_t j = 0; j < n; j++)
+                if (y[j] != ref_tanh(acc[j], mult[j], shift[j], e)) bad++;
+            check(padding_intact8(y, 1, n, n + PAD), "tanh writes n values", "n = %zu", n);
+            free(acc), free(mult), free(shift), free(y);
+        }
+        /* an exhaustive sweep of u over the first few octaves, and the clamp */
+        int32_t one = 1, two = 1;
+        rq_params unit = {&one, &two, 0}; /* rq(acc, 1, 1) = floor((acc + 1) / 2) */
+        for (int64_t acc = -(INT64_C(40) << e->frac_bits); acc <= (INT64_C(40) << e->frac_bits);
+             acc += e->frac_bits > 12 ? 4099 : 1) {
+            int32_t a32 = (int32_t)acc;
+            int8_t got;
+            tanh_s32s8_1x1__ref(1, &a32, &unit, e, &got);
+            if (got != ref_tanh(a32, 1, 1, e)) bad++;
+        }
+        int32_t ends[4] = {INT32_MAX, INT32_MIN + 1, 0, -1}; /* u = 2^30 (clamped), -2^30, 0, 0 */
+        int8_t got[4];
+        tanh_s32s8_1x1__ref(4, ends, &unit, e, got);
+        check(got[0] == 127 && got[1] == -127 && got[2] == 0 && got[3] == 0, "tanh ends", "set %zu: %d %d %d %d", p_set,
+              got[0], got[1], got[2], got[3]);
+    }
+    check(bad == 0, "tanh against FORMAT.md §4.6", "%ld wrong", bad);
+}
+
+/* ---- kernel selection and the arena ------------------------------------------ */
+
+static void test_kernels_select(void) {
+    const kernel_table *kt = NULL;
+    unsetenv("IBERT_KERNELS");
+    check(kernels_select(&kt) == IBERT_OK && kt && strcmp(kt->name, "ref") == 0, "kernels_select default", "%s",
+          kt ? kt->name : "NULL");
+    setenv("IBERT_KERNELS", "ref", 1);
+    kt = NULL;
+    check(kernels_select(&kt) == IBERT_OK && kt && kt->gemm_s8s8s32 == gemm_s8s8s32_1x1__ref, "kernels_select ref",
+          "%s", kt ? kt->name : "NULL");
+    setenv("IBERT_KERNELS", "avx9000", 1);
+    ibert_status st = kernels_select(&kt);
+    const char *msg = ibert_last_error();
+    check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, "avx9000") && strstr(msg, "valid: ref"),
+          "kernels_select unknown name", "status %d, message '%s'", st, msg);
+    unsetenv("IBERT_KERNELS");
+}
+
+static int disjoint(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return pa + a_bytes <= pb || pb + b_bytes <= pa;
+}
+
+static void test_arena(void) {
+    model_hparams shapes[] = {
+        {.hidden_size = 1, .intermediate_size = 1, .max_tokens = 1, .num_labels = 0},
+        {.hidden_size = 3, .intermediate_size = 5, .max_tokens = 17, .num_labels = 4096},
+        {.hidden_size = 384, .intermediate_size = 1536, .max_tokens = 512, .num_labels = 2},
+        {.hidden_size = 65, .intermediate_size = 7, .max_tokens = 63, .num_labels = 3},
+    };
+    for (size_t s = 0; s < COUNT(shapes); s++) {
+        const model_hparams *hp = &shapes[s];
+        size_t bytes = arena_bytes_for(hp);
+        check(bytes > 0 && bytes % ARENA_ALIGNMENT == 0, "arena size is a multiple of the alignment", "%zu", bytes);
+        void *base = aligned_alloc(ARENA_ALIGNMENT, bytes);
+        arena_buffers b;
+        arena_carve(hp, base, &b);
+        size_t n = hp->max_tokens, h = hp->hidden_size, f = hp->intermediate_size;
+        size_t acc = n * (h > f ? h : f) > hp->num_labels ? n * (h > f ? h : f) : hp->num_labels;
+        struct {
+            const void *p;
+            size_t bytes;
+        } bufs[] = {{b.x, n * h},          {b.q, n * h},        {b.k, n * h},           {b.v, n * h},
+                    {b.ctx, n * h},        {b.attn, n * h},     {b.ffn, n * f},         {b.acc, acc * 4},
+                    {b.scores, n * n * 4}, {b.probs, n * n},    {b.key_mask, n}};
+        int ok = 1;
+        for (size_t i = 0; i < COUNT(bufs); i++) {
+            uintptr_t p = (uintptr_t)bufs[i].p;
+            if (p % ARENA_ALIGNMENT != 0 || p < (uintptr_t)base || p + bufs[i].bytes > (uintptr_t)base + bytes) ok = 0;
+            for (size_t j = 0; j < i; j++)
+                if (!disjoint(bufs[i].p, bufs[i].bytes, bufs[j].p, bufs[j].bytes)) ok = 0;
+            memset((void *)bufs[i].p, 0, bufs[i].bytes); /* ASan: every buffer is inside the block */
+        }
+        check(ok, "arena buffers aligned, inside, disjoint", "shape %zu", s);
+        free(base);
+    }
+    model_hparams huge = {.hidden_size = UINT32_MAX, .intermediate_size = UINT32_MAX, .max_tokens = UINT32_MAX};
+    check(arena_bytes_for(&huge) == 0, "arena size overflow gives 0", "%zu", arena_bytes_for(&huge));
+    model_hparams huge_n = {.hidden_size = 1, .intermediate_size = 1, .max_tokens = UINT32_MAX};
+    size_t need = arena_bytes_for(&huge_n);
+    check(SIZE_MAX > UINT32_MAX ? need == 0 || need / 4 >= (size_t)UINT32_MAX * UINT32_MAX / 4 : need == 0,
+          "arena size of n^2 scores", "%zu", need);
+}
+
+int main(void) {
+    test_isqrt();
+    test_rq();
+    test_iexp();
+    test_gemm_s8s8s32();
+    test_gemm_u8s8s32();
+    test_requant();
+    test_residual();
+    test_layernorm();
+    test_softmax();
+    test_gelu();
+    test_tanh();
+    test_kernels_select();
+    test_arena();
+    printf("%ld passed, %ld failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
