@@ -59,5 +59,5 @@ def test_library_has_no_floating_point_instructions():
     ours = [(f, m) for f, m in instructions if not f.endswith("@plt")]
     float_ops = sorted({f"{f}: {m}" for f, m in ours if FLOAT_ARITHMETIC.match(m)})
     assert not float_ops, "floating-point instructions in libibert:\n" + "\n".join(float_ops)
-    exported = {f for f, _ in ours}
-    assert "ibert_forward" in exported
+    functions = {f.split("@")[0] for f, _ in ours}
+    assert "ibert_forward" in functions

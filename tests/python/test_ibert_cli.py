@@ -1,0 +1,97 @@
+"""ibert-cli, the native command-line classifier, agrees with pyibert.Model.classify:
+the same label for every text and the same probability to its four printed
+decimals (ibert-cli computes it in fixed point, pyibert in float64). Checked on
+a random model and on the shipped example model with SST-2 dev sentences.
+
+ibert-cli is built here for the host (Release) from this source tree.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import pyibert
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_MODEL = REPO / "models" / "minilm-sst2.ibert"
+SST2_DEV = REPO.parent / "shared" / "data" / "sst2" / "dev.tsv"
+
+
+@pytest.fixture(scope="module")
+def ibert_cli(tmp_path_factory) -> Path:
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed: cannot build ibert-cli")
+    build = tmp_path_factory.mktemp("build-ibert-cli")
+    for command in (["cmake", "-S", REPO, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DIBERT_BUILD_CLI=ON"],
+                    ["cmake", "--build", build, "--target", "ibert-cli", "-j2"]):
+        subprocess.run(command, check=True, capture_output=True)
+    return build / "tools" / "ibert-cli" / "ibert-cli"
+
+
+def _random_model(path: Path) -> Path:
+    spec = importlib.util.spec_from_file_location("random_model", REPO / "tests" / "fixtures" / "random_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_random_model(path, seed=11, num_labels=5, max_positions=64)
+
+
+def _classify_with_cli(cli: Path, model: Path, texts: list[str], *options: str) -> list[tuple[str, float, str]]:
+    result = subprocess.run([cli, model, "--stdin", *options], input="\n".join(texts) + "\n",
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t", 2) for line in result.stdout.splitlines()]
+    assert all(len(row) == 3 for row in rows), result.stdout
+    return [(label, float(score), text) for label, score, text in rows]
+
+
+def _assert_same_as_pyibert(cli_rows, model: Path, texts: list[str]) -> None:
+    with pyibert.Model(model, threads=1) as reference:
+        expected = reference.classify(texts)
+    assert [text for _, _, text in cli_rows] == texts
+    assert [label for label, _, _ in cli_rows] == [row["label"] for row in expected]
+    for (_, score, text), row in zip(cli_rows, expected):
+        # both round to 4 decimals; fixed point vs float64 may straddle a rounding edge
+        assert abs(score - row["score"]) <= 0.5e-4 + 1e-9, text
+
+
+def _sst2_sentences(count: int) -> list[str]:
+    lines = SST2_DEV.read_text(encoding="utf-8").splitlines()[1:]
+    return [line.split("\t")[0].strip() for line in lines[:count]]
+
+
+SENTENCES = [
+    "a gripping, funny film",
+    "the plot is thin and the acting is worse",
+    "Ünïcödé, punctuation!!! and   extra   spaces",
+    "ok",
+]
+
+
+# Some SST-2 sentences are longer than the random model's 64 tokens: both sides
+# must cut them the same way, and both warn.
+@pytest.mark.filterwarnings("ignore::pyibert.errors.TruncationWarning")
+def test_random_model_matches_pyibert(ibert_cli, tmp_path):
+    model = _random_model(tmp_path / "random.ibert")
+    texts = SENTENCES + (_sst2_sentences(20) if SST2_DEV.is_file() else [])
+    _assert_same_as_pyibert(_classify_with_cli(ibert_cli, model, texts), model, texts)
+
+
+def test_random_model_padding_and_repeat_change_nothing(ibert_cli, tmp_path):
+    model = _random_model(tmp_path / "random.ibert")
+    plain = _classify_with_cli(ibert_cli, model, SENTENCES)
+    assert _classify_with_cli(ibert_cli, model, SENTENCES, "--seq-len", "64", "--repeat", "2") == plain
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.is_file(),
+                    reason="models/minilm-sst2.ibert is not built yet (models/make_example_model.py makes it)")
+@pytest.mark.skipif(not SST2_DEV.is_file(), reason=f"the SST-2 dev set is not at {SST2_DEV}")
+def test_shipped_model_matches_pyibert_on_sst2(ibert_cli):
+    texts = _sst2_sentences(40)
+    cli_rows = _classify_with_cli(ibert_cli, SHIPPED_MODEL, texts)
+    _assert_same_as_pyibert(cli_rows, SHIPPED_MODEL, texts)
+    # the benchmarking length pads with masked positions: same results
+    assert _classify_with_cli(ibert_cli, SHIPPED_MODEL, texts, "--seq-len", "128") == cli_rows
