@@ -72,7 +72,7 @@ def _reference_predictions(hf_dir: str, texts: list[str]) -> np.ndarray:
     except ImportError as error:
         raise ValueError(f"--reference needs torch and transformers ({error}): pip install 'pyibert[convert]'")
     tokenizer = AutoTokenizer.from_pretrained(hf_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(hf_dir, torch_dtype=torch.float32).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(hf_dir).float().eval()
     predictions = []
     with torch.no_grad():
         for i in _batches(len(texts), "FP32 reference"):
