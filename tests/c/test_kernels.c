@@ -524,13 +524,13 @@ static int64_t ref_softmax_row(size_t n, const int32_t *scores, int32_t mult, in
     int64_t sum = 0;
     for (size_t j = 0; j < n; j++)
         if (mask[j]) sum += ref_iexp(t[j] - max_t, e);
-    i128 f = any ? pow2(32) / sum : 0;
+    i128 f = any ? pow2(62) / sum : 0;
     for (size_t j = 0; j < n; j++) {
         if (!mask[j]) {
             p[j] = 0;
             continue;
         }
-        i128 prob = floor_div128(ref_iexp(t[j] - max_t, e) * f, pow2(24));
+        i128 prob = floor_div128(ref_iexp(t[j] - max_t, e) * f, pow2(54));
         p[j] = (uint8_t)(prob > 255 ? 255 : prob);
     }
     return sum;
@@ -583,8 +583,8 @@ static void test_softmax(void) {
                         attended += mask[j] != 0;
                     }
                     /* a row's probabilities sum to at most 256; each is rounded down and
-                     * f = floor(2^32 / sum) loses less than sum / 2^24 in all */
-                    int64_t floor_total = ((INT64_C(1) << 32) - exp_sum) / (INT64_C(1) << 24) - (int64_t)attended;
+                     * f = floor(2^62 / sum) loses less than sum / 2^54 in all */
+                    int64_t floor_total = ((INT64_C(1) << 62) - exp_sum) / (INT64_C(1) << 54) - (int64_t)attended;
                     if (attended > 0 && (total > 256 || total < floor_total)) sum_bad++;
                     if (attended == 0 && total != 0) sum_bad++;
                 }

@@ -23,9 +23,10 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
             s[j] = fp_iexp((int64_t)s[j] - max_t, e);
             sum += s[j];
         }
-        int64_t f = any ? (INT64_C(1) << 32) / sum : 0;
+        /* 2^62 / sum keeps >= 19 bits in f for any row (sum <= n * c <= 2^43), and e <= sum keeps e * f <= 2^62 */
+        int64_t f = any ? (INT64_C(1) << 62) / sum : 0;
         for (size_t j = 0; j < n; j++) {
-            int64_t prob = key_mask[j] ? ((int64_t)s[j] * f) >> 24 : 0;
+            int64_t prob = key_mask[j] ? ((int64_t)s[j] * f) >> 54 : 0;
             p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
         }
     }
