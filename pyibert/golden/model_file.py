@@ -1,0 +1,130 @@
+"""Reading a .ibert file for the golden model: metadata and tensors in FORMAT.md's numpy order.
+
+The checks here are the ones the golden model's arithmetic relies on: the tensors FORMAT.md §3 lists,
+each with its type and shape, and no other; the values of §2 and §3 that bound the integers. The C
+loader's validation (every field, every message) is tested on its own; this reader only refuses to
+compute on a file that breaks the spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from gguf import GGUFReader
+
+FORMAT_VERSION = 1
+
+_DIMENSIONS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_positions",
+               "type_vocab_size", "position_offset", "num_labels")
+
+
+class ModelFileError(ValueError):
+    """The file is not a model FORMAT.md allows."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    meta: dict            # the ibert.* values, keyed without the "ibert." prefix
+    labels: list[str]
+    tensors: dict         # name -> int8 / int32 / int64 numpy array, shapes as FORMAT.md §3
+
+
+def _value(reader: GGUFReader, key: str):
+    field = reader.fields.get(key)
+    if field is None:
+        raise ModelFileError(f"metadata key {key} is missing")
+    return field.contents()
+
+
+def _rescale(name: str, channels: int, layer_norm: bool = False) -> list[tuple[str, type, tuple]]:
+    specs = [(f"{name}.rq_mult", np.int32, (channels,)), (f"{name}.rq_shift", np.int32, (channels,))]
+    if layer_norm:
+        specs.append((f"{name}.rq_bias", np.int64, (channels,)))
+    return specs
+
+
+def _linear(name: str, n_out: int, n_in: int) -> list[tuple[str, type, tuple]]:
+    return [(f"{name}.weight", np.int8, (n_out, n_in)), (f"{name}.bias", np.int32, (n_out,))] + _rescale(name, n_out)
+
+
+def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
+    """(name, dtype, numpy shape) of every tensor FORMAT.md §3 requires for these dimensions."""
+    v, h, f, p, t, c = (meta[k] for k in ("vocab_size", "hidden_size", "intermediate_size", "max_positions",
+                                           "type_vocab_size", "num_labels"))
+    specs = [("token_embd.weight", np.int8, (v, h)), ("pos_embd.weight", np.int8, (p, h)),
+             ("token_types.weight", np.int8, (t, h))]
+    specs += _rescale("token_embd", 1) + _rescale("pos_embd", 1) + _rescale("token_types", 1)
+    specs += _rescale("embd_norm", h, layer_norm=True)
+    for layer in range(meta["num_layers"]):
+        b = f"blk.{layer}."
+        specs += _linear(b + "attn_q", h, h) + _linear(b + "attn_k", h, h) + _linear(b + "attn_v", h, h)
+        specs += _rescale(b + "attn_scores", 1) + _rescale(b + "attn_ctx", 1)
+        specs += _linear(b + "attn_out", h, h) + _rescale(b + "attn_res", 1)
+        specs += _rescale(b + "attn_norm", h, layer_norm=True)
+        specs += _linear(b + "ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
+        specs += _linear(b + "ffn_down", h, f) + _rescale(b + "ffn_res", 1)
+        specs += _rescale(b + "ffn_norm", h, layer_norm=True)
+    if c > 0:
+        specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
+    return specs
+
+
+def _check_values(meta: dict, tensors: dict) -> None:
+    """§3's value ranges (weights, biases, rescales, the attention-score bound)."""
+    for name, array in tensors.items():
+        if name.endswith(".weight") and array.size and array.min() < -127:
+            raise ModelFileError(f"tensor {name}: weight -128 (FORMAT.md allows −127 … 127)")
+        if name.endswith(".bias") and array.size and np.abs(array.astype(np.int64)).max() > 2**30:
+            raise ModelFileError(f"tensor {name}: a bias exceeds 2^30 in magnitude")
+        if name.endswith(".rq_shift") and (array.min() < 1 or array.max() > 62):
+            raise ModelFileError(f"tensor {name}: shift outside 1 … 62")
+        if name.endswith(".rq_mult") and array.min() == -(2**31):
+            raise ModelFileError(f"tensor {name}: multiplier −2^31")
+        if name.endswith(".rq_bias") and np.abs(array).max() > 2**61:
+            raise ModelFileError(f"tensor {name}: a layer-norm bias exceeds 2^61 in magnitude")
+    head_size = meta["hidden_size"] // meta["num_heads"]
+    for layer in range(meta["num_layers"]):
+        m = abs(int(tensors[f"blk.{layer}.attn_scores.rq_mult"][0]))
+        s = int(tensors[f"blk.{layer}.attn_scores.rq_shift"][0])
+        if m * 2**14 * head_size >= 2 ** (30 + s):
+            raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
+
+
+def read_model_file(path: str | Path) -> ModelFile:
+    reader = GGUFReader(str(path))
+    if _value(reader, "general.architecture") != "ibert":
+        raise ModelFileError(f"{path}: general.architecture is not 'ibert'")
+    version = _value(reader, "ibert.format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
+    meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
+    for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
+                "output_scale.multiplier", "output_scale.shift"):
+        meta[key] = int(_value(reader, f"ibert.{key}"))
+    if meta["hidden_size"] % meta["num_heads"]:
+        raise ModelFileError(f"{path}: hidden size {meta['hidden_size']} is not divisible by "
+                             f"{meta['num_heads']} heads")
+    if not 0 <= meta["position_offset"] < meta["max_positions"]:
+        raise ModelFileError(f"{path}: position offset {meta['position_offset']} is not below "
+                             f"max_positions {meta['max_positions']}")
+    labels = [str(label) for label in _value(reader, "ibert.labels")] if meta["num_labels"] else []
+    if len(labels) != meta["num_labels"]:
+        raise ModelFileError(f"{path}: {len(labels)} labels for num_labels = {meta['num_labels']}")
+
+    stored = {tensor.name: tensor for tensor in reader.tensors}
+    tensors = {}
+    for name, dtype, shape in expected_tensors(meta):
+        tensor = stored.pop(name, None)
+        if tensor is None:
+            raise ModelFileError(f"{path}: tensor {name} is missing")
+        # GGUFReader already presents the data in numpy order (its `shape` is GGUF's, fastest first)
+        data = np.asarray(tensor.data)
+        if data.dtype != dtype or data.shape != shape:
+            raise ModelFileError(f"{path}: tensor {name} is {data.dtype} {list(data.shape)}, "
+                                 f"expected {np.dtype(dtype)} {list(shape)}")
+        tensors[name] = data
+    if stored:
+        raise ModelFileError(f"{path}: unknown tensors {sorted(stored)[:5]}")
+    _check_values(meta, tensors)
+    return ModelFile(meta, labels, tensors)
