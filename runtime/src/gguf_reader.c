@@ -93,7 +93,7 @@ static ibert_status read_u64(reader *r, const char *where, const char *field, ui
 
 /* A GGUF string: u64 length, then that many bytes. */
 static ibert_status read_string(reader *r, const char *where, const char *field, ibert_strview *out) {
-    uint64_t len;
+    uint64_t len = 0;
     ibert_status st = read_u64(r, where, field, &len);
     if (st != IBERT_OK) return st;
     const uint8_t *p = take(r, len);
@@ -113,7 +113,7 @@ bool gguf_is_text(ibert_strview s) {
 /* A key or tensor name: 1 byte ... 1 MiB of NUL-free UTF-8. */
 static ibert_status read_name(reader *r, const char *where, const char *field, ibert_strview *out) {
     size_t at = r->pos;
-    uint64_t len;
+    uint64_t len = 0;
     ibert_status st = read_u64(r, where, field, &len);
     if (st != IBERT_OK) return st;
     if (len == 0 || len > GGUF_MAX_NAME_BYTES)
@@ -156,7 +156,7 @@ static ibert_status check_bools(const uint8_t *p, uint64_t n, const char *where)
 }
 
 static ibert_status read_array(reader *r, const char *where, gguf_kv *kv) {
-    uint32_t elem;
+    uint32_t elem = 0;
     uint64_t count;
     ibert_status st = read_u32(r, where, "array element type", &elem);
     if (st == IBERT_OK) st = read_u64(r, where, "array length", &count);
@@ -203,7 +203,7 @@ static ibert_status read_kv(reader *r, uint64_t index, gguf_kv *kv) {
     ibert_status st = read_name(r, where, "key", &kv->key);
     if (st != IBERT_OK) return st;
     snprintf(where, sizeof where, "metadata key '%.*s'", VIEW_ARGS(kv->key));
-    uint32_t type;
+    uint32_t type = 0;
     st = read_u32(r, where, "value type", &type);
     if (st != IBERT_OK) return st;
     if (!is_value_type(type))
@@ -244,7 +244,7 @@ static ibert_status read_tensor_info(reader *r, uint64_t index, gguf_tensor *t, 
             return ibert_fail(IBERT_ERR_FORMAT, "%s: the number of elements overflows 64 bits", where);
         t->n_elements *= t->dims[d];
     }
-    uint32_t type;
+    uint32_t type = 0;
     st = read_u32(r, where, "type", &type);
     if (st != IBERT_OK) return st;
     size_t elem_size = tensor_type_size(type);
@@ -371,7 +371,7 @@ static ibert_status parse_header(reader *r, uint64_t *n_tensors, uint64_t *n_kvs
     if (memcmp(magic, "GGUF", 4) != 0)
         return ibert_fail(IBERT_ERR_FORMAT, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
                           magic[0], magic[1], magic[2], magic[3]);
-    uint32_t version;
+    uint32_t version = 0;
     ibert_status st = read_u32(r, "GGUF header", "version", &version);
     if (st != IBERT_OK) return st;
     if (version != GGUF_VERSION && (version & 0xFFFF) == 0)
@@ -459,14 +459,14 @@ static ibert_status find_typed(const gguf_file *file, const char *key, gguf_valu
 }
 
 ibert_status gguf_get_u32(const gguf_file *file, const char *key, uint32_t *out) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     ibert_status st = find_typed(file, key, GGUF_TYPE_UINT32, 0, &kv);
     if (st == IBERT_OK) *out = decode_u32(kv->value);
     return st;
 }
 
 ibert_status gguf_get_i32(const gguf_file *file, const char *key, int32_t *out) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     ibert_status st = find_typed(file, key, GGUF_TYPE_INT32, 0, &kv);
     if (st == IBERT_OK) {
         uint32_t u = decode_u32(kv->value);
@@ -476,21 +476,21 @@ ibert_status gguf_get_i32(const gguf_file *file, const char *key, int32_t *out) 
 }
 
 ibert_status gguf_get_bool(const gguf_file *file, const char *key, bool *out) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     ibert_status st = find_typed(file, key, GGUF_TYPE_BOOL, 0, &kv);
     if (st == IBERT_OK) *out = kv->value[0] != 0;
     return st;
 }
 
 ibert_status gguf_get_str(const gguf_file *file, const char *key, ibert_strview *out) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     ibert_status st = find_typed(file, key, GGUF_TYPE_STRING, 0, &kv);
     if (st == IBERT_OK) *out = kv->str;
     return st;
 }
 
 ibert_status gguf_get_str_array(const gguf_file *file, const char *key, ibert_strview **out, uint64_t *n) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     ibert_status st = find_typed(file, key, GGUF_TYPE_ARRAY, GGUF_TYPE_STRING, &kv);
     if (st != IBERT_OK) return st;
     /* parse validated every length, and count <= buffer size / 8 fits in size_t */
