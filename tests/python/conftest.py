@@ -4,12 +4,16 @@ with the source tree off sys.path)."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# Test helpers import as plain modules (`from hf_tokenizers import ...`); only this
+# folder goes on sys.path, never the repository root, whose pyibert/ has no library.
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
 
 @pytest.fixture(scope="session")

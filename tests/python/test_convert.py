@@ -19,8 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gguf  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer  # noqa: E402
-from tokenizers.processors import RobertaProcessing  # noqa: E402
+from hf_tokenizers import bert_wordpiece_tokenizer, roberta_bpe_tokenizer  # noqa: E402
 
 from pyibert.convert import ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
 from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
@@ -43,27 +42,10 @@ def sentences() -> list[str]:
     return _sst2_sentences(1500)
 
 
-def _bert_tokenizer(texts):
-    trained = BertWordPieceTokenizer(lowercase=True)
-    trained.train_from_iterator(texts, vocab_size=300, show_progress=False)
-    return transformers.BertTokenizerFast(tokenizer_object=trained._tokenizer, unk_token="[UNK]", sep_token="[SEP]",
-                                          pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
-
-
-def _roberta_tokenizer(texts):
-    trained = ByteLevelBPETokenizer()
-    trained.train_from_iterator(texts, vocab_size=300, show_progress=False,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    trained._tokenizer.post_processor = RobertaProcessing(("</s>", 2), ("<s>", 0))
-    return transformers.RobertaTokenizerFast(tokenizer_object=trained._tokenizer, bos_token="<s>", eos_token="</s>",
-                                             sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>",
-                                             mask_token="<mask>")
-
-
 def make_checkpoint(directory: Path, architecture: str, texts: list[str]) -> Path:
     """A random tiny checkpoint of `architecture` with a tokenizer trained on `texts`, saved like HF does."""
     family = architecture.split("For")[0].removesuffix("Model")
-    tokenizer = _bert_tokenizer(texts) if family == "Bert" else _roberta_tokenizer(texts)
+    tokenizer = bert_wordpiece_tokenizer(texts) if family == "Bert" else roberta_bpe_tokenizer(texts)
     common = dict(vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
                   intermediate_size=FFN, max_position_embeddings=POSITIONS,
                   id2label={i: f"class{i}" for i in range(LABELS)}, label2id={f"class{i}": i for i in range(LABELS)})

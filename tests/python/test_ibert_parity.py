@@ -21,8 +21,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from tokenizers import ByteLevelBPETokenizer  # noqa: E402
-from tokenizers.processors import RobertaProcessing  # noqa: E402
+from hf_tokenizers import roberta_bpe_tokenizer  # noqa: E402
 
 from pyibert.convert import convert_checkpoint  # noqa: E402
 
@@ -36,16 +35,6 @@ def _rows(path: Path, count: int) -> list[tuple[str, int]]:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         next(reader)
         return [(row[0], int(row[1])) for _, row in zip(range(count), reader)]
-
-
-def _tokenizer(texts: list[str]):
-    trained = ByteLevelBPETokenizer()
-    trained.train_from_iterator(texts, vocab_size=400, show_progress=False,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    trained._tokenizer.post_processor = RobertaProcessing(("</s>", 2), ("<s>", 0))
-    return transformers.RobertaTokenizerFast(tokenizer_object=trained._tokenizer, bos_token="<s>", eos_token="</s>",
-                                             sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>",
-                                             mask_token="<mask>")
 
 
 def _train(model, tokenizer, rows, steps: int, learning_rate: float, seed: int) -> None:
@@ -77,7 +66,7 @@ def trained_ibert(tmp_path_factory):
 def _make_trained_ibert(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     train = _rows(DATA / "sst2" / "train.tsv", 20000)
-    tokenizer = _tokenizer([text for text, _ in train])
+    tokenizer = roberta_bpe_tokenizer([text for text, _ in train], vocab_size=400)
     config = transformers.IBertConfig(
         vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
         max_position_embeddings=MAX_TOKENS + 2, pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1,
