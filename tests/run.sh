@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the package with its test dependencies, runs the
-# C tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the Python
-# tests against the installed package (so they exercise the library the wheel ships).
+# C tests under AddressSanitizer + UndefinedBehaviorSanitizer, then cross-built for
+# ARM under qemu, then the Python tests against the installed package (so they
+# exercise the library the wheel ships).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,11 @@ python3 -m pip install --quiet --disable-pip-version-check ".[test]"
 cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DIBERT_SANITIZE=ON -DIBERT_BUILD_TESTS=ON >/dev/null
 cmake --build build/sanitize -j2
 ctest --test-dir build/sanitize --output-on-failure
+
+# The same C tests cross-built for AArch64 and 32-bit ARM and run under qemu-user
+# (setup-cross.sh installs the toolchains and qemu only when they are missing).
+bash tools/setup-cross.sh
+bash tests/cross/run.sh
 
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.

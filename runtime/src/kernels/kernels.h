@@ -101,9 +101,36 @@ void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const
                          int32_t shift, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
+#ifdef IBERT_AARCH64_KERNELS
+/* neon/: AArch64 AdvSIMD (every 64-bit ARM CPU) and the dotprod extension (SDOT,
+ * ARMv8.2; call it only when the CPU reports it, see kernels_select.c). */
+void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                               size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_s8s8s32_4x4c16__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                  size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+#endif
+
+/* A linear layer's weights and bias in the layout one kernel set's GEMM reads
+ * fastest, made once when the model is loaded (the file keeps the plain row-major
+ * [n, k] weights every runtime can read; each ISA wants its own interleaving). */
+typedef struct linear_packing {
+    /* Bytes of the packed form of an [n, k] weight and its [n] bias: a multiple of 64. */
+    size_t (*packed_size)(size_t n, size_t k);
+    /* Writes that form to dst (64-byte aligned, packed_size(n, k) bytes, any contents);
+     * bias NULL means zeros. */
+    void (*pack)(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+    /* c[i, j] = bias[j] + sum_k a[i, k] * w[j, k] for i < m and j0 <= j < j1, where j0 is a
+     * multiple of column_block and j1 <= n (the n the weights were packed with); c points
+     * at column 0 of row 0. A column range lets threads share one matrix product. */
+    void (*gemm)(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
+                 int32_t *c, size_t ldc);
+    size_t column_block;
+} linear_packing;
+
 /* One implementation of every kernel the forward pass calls. */
 typedef struct kernel_table {
     const char *name; /* the IBERT_KERNELS value that selects it */
+    const linear_packing *linear; /* NULL: the linear layers use gemm_s8s8s32 on the file's weights */
     gemm_s8s8s32_fn gemm_s8s8s32;
     gemm_u8s8s32_fn gemm_u8s8s32;
     requant_s32s8_fn requant_s32s8;
@@ -116,8 +143,9 @@ typedef struct kernel_table {
 } kernel_table;
 
 /* The kernel table named by the environment variable IBERT_KERNELS, or the best
- * one for this CPU when it is unset or empty. An unknown name fails with
- * IBERT_ERR_INVALID_ARGUMENT and a message listing the valid names. */
+ * one for this CPU when it is unset or empty. A name this build does not have, or
+ * one whose instructions this CPU lacks, fails with IBERT_ERR_INVALID_ARGUMENT and
+ * a message listing the valid names. */
 ibert_status kernels_select(const kernel_table **out);
 
 #endif

@@ -1,45 +1,107 @@
 /* kernels_select.c: the kernel tables this build has and the choice among them.
  * IBERT_KERNELS forces one by name (to test a path, or to compare two); unset,
- * the best one the CPU supports is used. Only the portable reference set exists
- * so far; the SIMD sets join this list with their CPU checks. */
+ * the best one the CPU supports is used.
+ *
+ * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
+ * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
+ * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
+ * other kernels stay the reference ones until they get SIMD twins. */
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef IBERT_AARCH64_KERNELS
+#include <sys/auxv.h>
+#endif
 
 #include "error.h"
 #include "kernels/kernels.h"
 
+#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+    .requant_s32s8 = requant_s32s8_1x1__ref,               \
+    .requant_s32s32 = requant_s32s32_1x1__ref,             \
+    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
+    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,           \
+    .softmax_s32u8 = softmax_s32u8_1x1__ref,               \
+    .gelu_s32s8 = gelu_s32s8_1x1__ref,                     \
+    .tanh_s32s8 = tanh_s32s8_1x1__ref
+
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
-    .requant_s32s8 = requant_s32s8_1x1__ref,
-    .requant_s32s32 = requant_s32s32_1x1__ref,
-    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,
-    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,
-    .softmax_s32u8 = softmax_s32u8_1x1__ref,
-    .gelu_s32s8 = gelu_s32s8_1x1__ref,
-    .tanh_s32s8 = tanh_s32s8_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
 };
 
-/* Best first. */
-static const kernel_table *const available[] = {&ref_kernels};
+#ifdef IBERT_AARCH64_KERNELS
+/* Debian's and Android's <asm/hwcap.h> have these; the values are the Linux ABI. */
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
 
-#define N_AVAILABLE (sizeof available / sizeof available[0])
+static const kernel_table neon_kernels = {
+    .name = "neon",
+    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
+    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+};
+
+static const kernel_table dotprod_kernels = {
+    .name = "dotprod",
+    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
+    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+};
+#endif
+
+/* A kernel table and the CPU feature bits (AT_HWCAP) it needs. */
+typedef struct candidate {
+    const kernel_table *kernels;
+    unsigned long hwcap;
+} candidate;
+
+/* Best first; "ref" needs nothing and ends the list. */
+static const candidate candidates[] = {
+#ifdef IBERT_AARCH64_KERNELS
+    {&dotprod_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {&neon_kernels, HWCAP_ASIMD},
+#endif
+    {&ref_kernels, 0},
+};
+
+#define N_CANDIDATES (sizeof candidates / sizeof candidates[0])
+
+static unsigned long cpu_hwcap(void) {
+#ifdef IBERT_AARCH64_KERNELS
+    return getauxval(AT_HWCAP);
+#else
+    return 0;
+#endif
+}
 
 ibert_status kernels_select(const kernel_table **out) {
+    const unsigned long hwcap = cpu_hwcap();
     const char *wanted = getenv("IBERT_KERNELS");
-    if (!wanted || !*wanted) {
-        *out = available[0];
-        return IBERT_OK;
-    }
+    const int any = !wanted || !*wanted;
+    /* The usable names, listed worst (always "ref") first. */
     char valid[128] = "";
-    for (size_t i = 0; i < N_AVAILABLE; i++) {
-        if (strcmp(wanted, available[i]->name) == 0) {
-            *out = available[i];
-            return IBERT_OK;
+    for (size_t i = N_CANDIDATES; i-- > 0;) {
+        const candidate *c = &candidates[i];
+        if ((hwcap & c->hwcap) != c->hwcap) continue;
+        if (*valid) strncat(valid, ", ", sizeof valid - strlen(valid) - 1);
+        strncat(valid, c->kernels->name, sizeof valid - strlen(valid) - 1);
+    }
+    for (size_t i = 0; i < N_CANDIDATES; i++) {
+        const candidate *c = &candidates[i];
+        if (!any && strcmp(wanted, c->kernels->name) != 0) continue;
+        if ((hwcap & c->hwcap) != c->hwcap) {
+            if (any) continue;
+            return ibert_fail(IBERT_ERR_INVALID_ARGUMENT,
+                              "IBERT_KERNELS=%s needs CPU features this CPU does not report (valid: %s)", wanted,
+                              valid);
         }
-        if (i > 0) strncat(valid, ", ", sizeof valid - strlen(valid) - 1);
-        strncat(valid, available[i]->name, sizeof valid - strlen(valid) - 1);
+        *out = c->kernels;
+        return IBERT_OK;
     }
     return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "IBERT_KERNELS=%s is not a kernel set of this build (valid: %s)",
                       wanted, valid);
