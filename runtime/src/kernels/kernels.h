@@ -127,6 +127,21 @@ typedef struct linear_packing {
     size_t column_block;
 } linear_packing;
 
+#ifdef IBERT_X86_KERNELS
+/* x86/: AVX2, and AVX-512 with VNNI (call them only when the CPU reports the
+ * features, see kernels_select.c). linear_* are packings of the linear layers. */
+extern const linear_packing linear_s8s8s32_8x32c4__avx512vnni;
+extern const linear_packing linear_s8s8s32_4x16c4__avx2;
+void gemm_s8s8s32_4x4c32__avx512vnni(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                     size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_s8s8s32_2x4c16__avx2(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                               size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_8x16c4__avx512vnni(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp,
+                                     const int8_t *v, size_t ldv, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x16c2__avx2(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                               size_t ldv, int32_t *c, size_t ldc);
+#endif
+
 /* One implementation of every kernel the forward pass calls. */
 typedef struct kernel_table {
     const char *name; /* the IBERT_KERNELS value that selects it */

@@ -5,7 +5,11 @@
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
  * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
  * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
- * other kernels stay the reference ones until they get SIMD twins. */
+ * other kernels stay the reference ones until they get SIMD twins.
+ *
+ * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
+ * VL and VNNI, plus AVX2) and "avx2", as CPUID and the OS report them
+ * (__builtin_cpu_supports checks both). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,47 +58,93 @@ static const kernel_table dotprod_kernels = {
 };
 #endif
 
-/* A kernel table and the CPU feature bits (AT_HWCAP) it needs. */
+#ifdef IBERT_X86_KERNELS
+/* The elementwise kernels both x86 tables share (AVX2; every AVX-512 CPU has it). */
+#define X86_ELEMENTWISE_KERNELS                      \
+    .requant_s32s8 = requant_s32s8_1x1__ref,         \
+    .requant_s32s32 = requant_s32s32_1x1__ref,       \
+    .residual_s32s8s32 = residual_s32s8s32_1x1__ref, \
+    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,     \
+    .softmax_s32u8 = softmax_s32u8_1x1__ref,         \
+    .gelu_s32s8 = gelu_s32s8_1x1__ref,               \
+    .tanh_s32s8 = tanh_s32s8_1x1__ref
+
+static const kernel_table avx512vnni_kernels = {
+    .name = "avx512vnni",
+    .linear = &linear_s8s8s32_8x32c4__avx512vnni,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x4c32__avx512vnni,
+    .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
+    X86_ELEMENTWISE_KERNELS,
+};
+
+static const kernel_table avx2_kernels = {
+    .name = "avx2",
+    .linear = &linear_s8s8s32_4x16c4__avx2,
+    .gemm_s8s8s32 = gemm_s8s8s32_2x4c16__avx2,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c2__avx2,
+    X86_ELEMENTWISE_KERNELS,
+};
+#endif
+
+/* Whether this CPU (and its OS) can run a table's instructions. */
+#ifdef IBERT_AARCH64_KERNELS
+static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
+static int has_dotprod(void) {
+    const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
+    return (getauxval(AT_HWCAP) & need) == need;
+}
+#endif
+#ifdef IBERT_X86_KERNELS
+static int has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+static int has_avx512vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+#endif
+
+/* A kernel table and the check of the CPU features it needs (NULL: none). */
 typedef struct candidate {
     const kernel_table *kernels;
-    unsigned long hwcap;
+    int (*supported)(void);
 } candidate;
 
 /* Best first; "ref" needs nothing and ends the list. */
 static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
-    {&dotprod_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP},
-    {&neon_kernels, HWCAP_ASIMD},
+    {&dotprod_kernels, has_dotprod},
+    {&neon_kernels, has_neon},
 #endif
-    {&ref_kernels, 0},
+#ifdef IBERT_X86_KERNELS
+    {&avx512vnni_kernels, has_avx512vnni},
+    {&avx2_kernels, has_avx2},
+#endif
+    {&ref_kernels, NULL},
 };
 
 #define N_CANDIDATES (sizeof candidates / sizeof candidates[0])
 
-static unsigned long cpu_hwcap(void) {
-#ifdef IBERT_AARCH64_KERNELS
-    return getauxval(AT_HWCAP);
-#else
-    return 0;
-#endif
-}
+static int usable(const candidate *c) { return !c->supported || c->supported(); }
 
 ibert_status kernels_select(const kernel_table **out) {
-    const unsigned long hwcap = cpu_hwcap();
     const char *wanted = getenv("IBERT_KERNELS");
     const int any = !wanted || !*wanted;
     /* The usable names, listed worst (always "ref") first. */
     char valid[128] = "";
     for (size_t i = N_CANDIDATES; i-- > 0;) {
         const candidate *c = &candidates[i];
-        if ((hwcap & c->hwcap) != c->hwcap) continue;
+        if (!usable(c)) continue;
         if (*valid) strncat(valid, ", ", sizeof valid - strlen(valid) - 1);
         strncat(valid, c->kernels->name, sizeof valid - strlen(valid) - 1);
     }
     for (size_t i = 0; i < N_CANDIDATES; i++) {
         const candidate *c = &candidates[i];
         if (!any && strcmp(wanted, c->kernels->name) != 0) continue;
-        if ((hwcap & c->hwcap) != c->hwcap) {
+        if (!usable(c)) {
             if (any) continue;
             return ibert_fail(IBERT_ERR_INVALID_ARGUMENT,
                               "IBERT_KERNELS=%s needs CPU features this CPU does not report (valid: %s)", wanted,
