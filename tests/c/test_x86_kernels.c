@@ -270,6 +270,207 @@ static void test_gemm_u8s8s32(const kernel_table *kt) {
     free(p), free(v);
 }
 
+/* ---- the elementwise kernels ---- */
+
+/* Columns the elementwise tests use: the odd sizes, vector remainders and the
+ * model's widths. */
+static const size_t COLS[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 128, 384, 1536};
+#define N_COLS (sizeof COLS / sizeof COLS[0])
+#define ROWS 3
+#define MAX_COLS 1536
+#define LD (MAX_COLS + PAD)
+
+static int32_t *src32, *want32, *got32;
+static int8_t *x8, *want8, *got8;
+
+/* Extreme and ordinary rescales: multipliers at and near +-(2^31 - 1), shifts 1 and 62. */
+static const int32_t MULTS[] = {INT32_MAX, -INT32_MAX, INT32_MAX - 1, -INT32_MAX + 1, 1, -1, 0, 1 << 30, 12345};
+static const int32_t SHIFTS[] = {1, 2, 31, 32, 61, 62};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int32_t mult_buf[2][MAX_COLS], shift_buf[2][MAX_COLS];
+
+/* A random rescale (per channel or not) in slot `which`. */
+static rq_params random_rq(int which, int per_channel) {
+    for (size_t j = 0; j < MAX_COLS; j++) {
+        mult_buf[which][j] = rand_u64() % 2 ? MULTS[rand_u64() % COUNT(MULTS)] : (int32_t)rand_in(-INT32_MAX, INT32_MAX);
+        shift_buf[which][j] = rand_u64() % 2 ? SHIFTS[rand_u64() % COUNT(SHIFTS)] : (int32_t)rand_in(1, 62);
+    }
+    rq_params rq = {mult_buf[which], shift_buf[which], per_channel};
+    return rq;
+}
+
+/* int32 values: random over [lo, hi] or only lo, hi, 0, +-1 (case % 3 picks). */
+static void fill32(int32_t *p, size_t count, int64_t lo, int64_t hi, long which) {
+    const int64_t special[] = {lo, hi, 0, 1, -1};
+    for (size_t i = 0; i < count; i++)
+        p[i] = (int32_t)(which % 3 == 0 ? special[rand_u64() % 5] : rand_in(lo, hi));
+}
+
+static void reset_outputs(void) {
+    for (size_t i = 0; i < ROWS * LD; i++) want32[i] = got32[i] = SENTINEL32, want8[i] = got8[i] = SENTINEL8;
+}
+
+static int report(const kernel_table *kt, const char *op, long bad, long cases) {
+    return check(bad == 0, kt->name, "%s: %ld of %ld cases differ from the reference", op, bad, cases);
+}
+
+static void test_requant(const kernel_table *kt) {
+    static const unsigned BITS[] = {2, 8, 20, 22, 31, 32};
+    long cases = 0, bad8 = 0, bad32 = 0, bad_inplace = 0;
+    for (int seed = 0; seed < 8; seed++)
+        for (size_t c = 0; c < N_COLS; c++, cases++) {
+            const size_t n = COLS[c];
+            const rq_params rq = random_rq(0, cases % 2);
+            fill32(src32, ROWS * LD, INT32_MIN, INT32_MAX, cases);
+            reset_outputs();
+            requant_s32s8_1x1__ref(ROWS, n, src32, LD, &rq, want8, LD);
+            kt->requant_s32s8(ROWS, n, src32, LD, &rq, got8, LD);
+            if (memcmp(want8, got8, ROWS * LD) != 0 &&
+                !check(0, kt->name, "requant_s32s8 n=%zu per_channel=%d differs", n, rq.per_channel))
+                bad8++;
+            const unsigned bits = BITS[cases % COUNT(BITS)];
+            requant_s32s32_1x1__ref(ROWS, n, src32, LD, &rq, bits, want32, LD);
+            kt->requant_s32s32(ROWS, n, src32, LD, &rq, bits, got32, LD);
+            if (memcmp(want32, got32, ROWS * LD * sizeof *got32) != 0 &&
+                !check(0, kt->name, "requant_s32s32 n=%zu bits=%u differs", n, bits))
+                bad32++;
+            /* in place, as forward runs it */
+            kt->requant_s32s32(ROWS, n, src32, LD, &rq, bits, src32, LD);
+            for (size_t i = 0; i < ROWS; i++)
+                if (memcmp(want32 + i * LD, src32 + i * LD, n * sizeof *src32) != 0) {
+                    bad_inplace++;
+                    break;
+                }
+        }
+    report(kt, "requant_s32s8", bad8, cases);
+    report(kt, "requant_s32s32", bad32, cases);
+    report(kt, "requant_s32s32 in place", bad_inplace, cases);
+}
+
+static void test_residual(const kernel_table *kt) {
+    long cases = 0, bad = 0;
+    for (int seed = 0; seed < 8; seed++)
+        for (size_t c = 0; c < N_COLS; c++, cases++) {
+            const size_t n = COLS[c];
+            const rq_params acc_rq = random_rq(0, cases % 2), x_rq = random_rq(1, (cases / 2) % 2);
+            fill32(src32, ROWS * LD, INT32_MIN, INT32_MAX, cases);
+            fill8(x8, ROWS * LD, (enum fill)(cases % N_FILLS), -128, 127);
+            reset_outputs();
+            residual_s32s8s32_1x1__ref(ROWS, n, src32, LD, &acc_rq, x8, LD, &x_rq, want32, LD);
+            kt->residual_s32s8s32(ROWS, n, src32, LD, &acc_rq, x8, LD, &x_rq, got32, LD);
+            const size_t d = first_diff32(want32, got32, ROWS * LD);
+            if (d < ROWS * LD && !check(0, kt->name, "residual n=%zu: [%zu] is %d, ref %d", n, d, got32[d], want32[d]))
+                bad++;
+        }
+    report(kt, "residual_s32s8s32", bad, cases);
+}
+
+static void test_layernorm(const kernel_table *kt) {
+    static int64_t beta[MAX_COLS];
+    const int64_t x_max = (INT64_C(1) << 21) - 1;
+    long cases = 0, bad = 0;
+    for (int seed = 0; seed < 8; seed++)
+        for (size_t c = 0; c < N_COLS; c++, cases++) {
+            const size_t h = COLS[c];
+            random_rq(0, 1);
+            for (size_t j = 0; j < MAX_COLS; j++)
+                beta[j] = rand_u64() % 4 == 0 ? (rand_u64() % 2 ? INT64_C(1) << 61 : -(INT64_C(1) << 61))
+                                               : rand_in(-(INT64_C(1) << 61), INT64_C(1) << 61);
+            switch (cases % 5) {
+            case 0: fill32(src32, ROWS * LD, -x_max - 1, x_max, 0); break; /* extremes */
+            case 1: fill32(src32, ROWS * LD, -x_max - 1, x_max, 1); break;
+            case 2: fill32(src32, ROWS * LD, -300, 300, 1); break;
+            case 3: /* a constant row (var = 0) and rows of std 1 (f = 2^31) */
+                fill32(src32, ROWS * LD, 5, 5, 1);
+                src32[LD + 0] = 6;
+                src32[2 * LD + h - 1] = 4;
+                break;
+            default: fill32(src32, ROWS * LD, x_max, x_max, 1); break;
+            }
+            reset_outputs();
+            layernorm_s32s8_1x1__ref(ROWS, h, src32, LD, mult_buf[0], shift_buf[0], beta, want8, LD);
+            kt->layernorm_s32s8(ROWS, h, src32, LD, mult_buf[0], shift_buf[0], beta, got8, LD);
+            if (memcmp(want8, got8, ROWS * LD) != 0 && !check(0, kt->name, "layernorm h=%zu case %ld differs", h, cases))
+                bad++;
+        }
+    report(kt, "layernorm_s32s8", bad, cases);
+}
+
+static void test_softmax(const kernel_table *kt) {
+    /* i-exp constants: the converter's (K = 10) and the extremes FORMAT.md allows */
+    static const iexp_params EXP_SETS[] = {
+        {10, 3999, 6093716},       {1, 4, 2 * (4 - 2) + 1},        {10, 1 << 20, 1 << 30},
+        {14, 1 << 15, (1 << 28) + 1}, {14, 1 << 15, 1 << 30}, {1, 1 << 20, 2 * ((1 << 20) - 2) + 1},
+    };
+    static uint8_t mask[MAX_COLS], want_p[ROWS * LD], got_p[ROWS * LD];
+    long cases = 0, bad = 0;
+    for (int seed = 0; seed < 6; seed++)
+        for (size_t c = 0; c < N_COLS; c++, cases++) {
+            const size_t n = COLS[c];
+            const iexp_params *e = &EXP_SETS[cases % COUNT(EXP_SETS)];
+            /* |scores| <= 2^20 and |mult| < 2^31 >> (shift - 21) keep |t| <= 2^30 */
+            const int32_t shift = (int32_t)rand_in(21, 40);
+            const int32_t mult = cases % 4 == 0 ? (cases % 8 ? INT32_MAX : -INT32_MAX)
+                                                : (int32_t)rand_in(-INT32_MAX, INT32_MAX);
+            fill32(src32, ROWS * LD, -(1 << 20), 1 << 20, cases);
+            switch (cases % 4) {
+            case 0: memset(mask, 1, sizeof mask); break;
+            case 1: for (size_t j = 0; j < MAX_COLS; j++) mask[j] = rand_u64() % 3 != 0; break;
+            case 2: memset(mask, 0, sizeof mask); break; /* every key masked: all-zero rows */
+            default: memset(mask, 0, sizeof mask), mask[n - 1] = 1; break;
+            }
+            memcpy(got32, src32, ROWS * LD * sizeof *src32);
+            memcpy(want32, src32, ROWS * LD * sizeof *src32);
+            memset(want_p, SENTINEL8, sizeof want_p);
+            memset(got_p, SENTINEL8, sizeof got_p);
+            softmax_s32u8_1x1__ref(ROWS, n, want32, LD, mult, shift, mask, e, want_p, LD);
+            kt->softmax_s32u8(ROWS, n, got32, LD, mult, shift, mask, e, got_p, LD);
+            if (memcmp(want_p, got_p, sizeof want_p) != 0 &&
+                !check(0, kt->name, "softmax n=%zu mask case %ld K=%u differs", n, cases % 4, e->frac_bits))
+                bad++;
+        }
+    report(kt, "softmax_s32u8", bad, cases);
+}
+
+static void test_gelu(const kernel_table *kt) {
+    /* the converter's constants and the extremes the reader accepts */
+    static const igelu_params SETS[] = {
+        {-2562, -7261568, -1773, 12},
+        {-32767, -(1 << 30), -2048, 19},
+        {-23170, -(1 << 29) - 1, -2048, 18},
+        {-1, -2, -1, 0},
+    };
+    long cases = 0, bad = 0;
+    for (int seed = 0; seed < 8; seed++)
+        for (size_t c = 0; c < N_COLS; c++, cases++) {
+            const size_t n = COLS[c];
+            const igelu_params *g = &SETS[cases % COUNT(SETS)];
+            random_rq(0, 0);
+            const int32_t mult = mult_buf[0][0], shift = shift_buf[0][0];
+            fill32(src32, ROWS * LD, -(1 << 19), (1 << 19) - 1, cases);
+            reset_outputs();
+            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, mult, shift, want8, LD);
+            kt->gelu_s32s8(ROWS, n, src32, LD, g, mult, shift, got8, LD);
+            if (memcmp(want8, got8, ROWS * LD) != 0 &&
+                !check(0, kt->name, "gelu n=%zu set %ld mult %d shift %d differs", n, cases % 4, mult, shift))
+                bad++;
+        }
+    report(kt, "gelu_s32s8", bad, cases);
+}
+
+static void test_elementwise(const kernel_table *kt) {
+    src32 = xmalloc(ROWS * LD * sizeof *src32), want32 = xmalloc(ROWS * LD * sizeof *want32),
+    got32 = xmalloc(ROWS * LD * sizeof *got32);
+    x8 = xmalloc(ROWS * LD), want8 = xmalloc(ROWS * LD), got8 = xmalloc(ROWS * LD);
+    test_requant(kt);
+    test_residual(kt);
+    test_layernorm(kt);
+    test_softmax(kt);
+    test_gelu(kt);
+    free(src32), free(want32), free(got32), free(x8), free(want8), free(got8);
+}
+
 /* ---- kernels_select ---- */
 
 static void test_select(void) {
@@ -319,6 +520,7 @@ int main(void) {
         test_gemm_s8s8s32(kt);
         test_linear(kt);
         test_gemm_u8s8s32(kt);
+        test_elementwise(kt);
         printf("%s: %s\n", kt->name, failed == before ? "all kernels match the reference" : "FAILED");
     }
     unsetenv("IBERT_KERNELS");

@@ -140,6 +140,18 @@ void gemm_u8s8s32_8x16c4__avx512vnni(size_t m, size_t n, size_t k_len, const uin
                                      const int8_t *v, size_t ldv, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c2__avx2(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                size_t ldv, int32_t *c, size_t ldc);
+void requant_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq, int8_t *dst,
+                             size_t ldd);
+void requant_s32s32_1x8__avx2(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                              unsigned bits, int32_t *dst, size_t ldd);
+void residual_s32s8s32_1x8__avx2(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
+                                 const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
+void layernorm_s32s8_1x8__avx2(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
+                               const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
+void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                          int32_t shift, int8_t *u, size_t ldu);
 #endif
 
 /* One implementation of every kernel the forward pass calls. */

@@ -60,13 +60,13 @@ static const kernel_table dotprod_kernels = {
 
 #ifdef IBERT_X86_KERNELS
 /* The elementwise kernels both x86 tables share (AVX2; every AVX-512 CPU has it). */
-#define X86_ELEMENTWISE_KERNELS                      \
-    .requant_s32s8 = requant_s32s8_1x1__ref,         \
-    .requant_s32s32 = requant_s32s32_1x1__ref,       \
-    .residual_s32s8s32 = residual_s32s8s32_1x1__ref, \
-    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,     \
-    .softmax_s32u8 = softmax_s32u8_1x1__ref,         \
-    .gelu_s32s8 = gelu_s32s8_1x1__ref,               \
+#define X86_ELEMENTWISE_KERNELS                       \
+    .requant_s32s8 = requant_s32s8_1x8__avx2,         \
+    .requant_s32s32 = requant_s32s32_1x8__avx2,       \
+    .residual_s32s8s32 = residual_s32s8s32_1x8__avx2, \
+    .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,     \
+    .softmax_s32u8 = softmax_s32u8_1x8__avx2,         \
+    .gelu_s32s8 = gelu_s32s8_1x8__avx2,               \
     .tanh_s32s8 = tanh_s32s8_1x1__ref
 
 static const kernel_table avx512vnni_kernels = {
