@@ -1,6 +1,7 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
  * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon and
- * dotprod on AArch64 CPUs that have them) and runs two sequences: a text cut
+ * dotprod on AArch64 CPUs that have them, avx2 and avx512vnni on x86-64 CPUs that
+ * have them) and runs two sequences: a text cut
  * to exactly 128 tokens (the benchmark length) and a short one of an awkward
  * length (not a multiple of any kernel tile), and compares every logit with ref's.
  *
@@ -10,24 +11,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "ibert.h"
 
+#if defined(__aarch64__)
+#include <sys/auxv.h>
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+static int has_hwcap(unsigned long bits) { return (getauxval(AT_HWCAP) & bits) == bits; }
+static int has_neon(void) { return has_hwcap(HWCAP_ASIMD); }
+static int has_dotprod(void) { return has_hwcap(HWCAP_ASIMD | HWCAP_ASIMDDP); }
+#elif defined(__x86_64__)
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+static int has_avx512vnni(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+#endif
 
 #define MAX_TOKENS 128
 #define MAX_OUTPUTS 64
 
+/* The paths after ref, each with the check of the CPU features it needs. */
 static const struct {
     const char *name;
-    unsigned long hwcap;
-} PATHS[] = {{"ref", 0}, {"neon", HWCAP_ASIMD}, {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP}};
+    int (*supported)(void);
+} PATHS[] = {
+#if defined(__aarch64__)
+    {"neon", has_neon},
+    {"dotprod", has_dotprod},
+#elif defined(__x86_64__)
+    {"avx2", has_avx2},
+    {"avx512vnni", has_avx512vnni},
+#endif
+};
 #define N_PATHS (sizeof PATHS / sizeof PATHS[0])
 
 static const char *const TEXTS[] = {
@@ -80,14 +102,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_kernel_paths MODEL\n");
         return 2;
     }
-    const unsigned long hwcap = getauxval(AT_HWCAP);
     long passed = 0, failed = 0;
     for (size_t t = 0; t < N_TEXTS; t++) {
         int32_t want[MAX_OUTPUTS], got[MAX_OUTPUTS];
         size_t n_tokens = 0;
         const size_t n_out = run(argv[1], "ref", t, want, &n_tokens);
-        for (size_t p = 1; p < N_PATHS; p++) {
-            if ((hwcap & PATHS[p].hwcap) != PATHS[p].hwcap) continue;
+        for (size_t p = 0; p < N_PATHS; p++) {
+            if (!PATHS[p].supported()) continue;
             run(argv[1], PATHS[p].name, t, got, &n_tokens);
             if (memcmp(want, got, n_out * sizeof *want) == 0) {
                 printf("text %zu (%zu tokens): %s = ref (%zu logits)\n", t, n_tokens, PATHS[p].name, n_out);

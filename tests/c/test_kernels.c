@@ -833,9 +833,16 @@ static void test_tanh(void) {
 
 static void test_kernels_select(void) {
     /* unset, the best set the CPU reports: on AArch64 SDOT (HWCAP_ASIMDDP) makes it
-     * "dotprod", else "neon" (AdvSIMD is on every AArch64 CPU); other builds have "ref" only */
-#ifdef IBERT_AARCH64_KERNELS
+     * "dotprod", else "neon" (AdvSIMD is on every AArch64 CPU); on x86-64 AVX-512 VNNI
+     * makes it "avx512vnni", else AVX2 "avx2", else "ref"; other builds have "ref" only */
+#if defined(IBERT_AARCH64_KERNELS)
     const char *best = getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? "dotprod" : "neon";
+#elif defined(IBERT_X86_KERNELS)
+    const char *best = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+                               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2")
+                           ? "avx512vnni"
+                       : __builtin_cpu_supports("avx2") ? "avx2"
+                                                        : "ref";
 #else
     const char *best = "ref";
 #endif

@@ -137,9 +137,17 @@ typedef struct linear_packing {
 
 #ifdef IBERT_X86_KERNELS
 /* x86/: AVX2, and AVX-512 with VNNI (call them only when the CPU reports the
- * features, see kernels_select.c). linear_* are packings of the linear layers. */
-extern const linear_packing linear_s8s8s32_8x32c4__avx512vnni;
-extern const linear_packing linear_s8s8s32_4x16c4__avx2;
+ * features, see kernels_select.c), and their packers of linear weights (plain C,
+ * named like packw_s8s32_16x4 above; _x128 folds the offset of activations taken
+ * as x + 128 into the bias). */
+size_t packw_s8s32_16x4_x128_size(size_t n, size_t k);
+void packw_s8s32_16x4_x128(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+size_t packw_s8s32_8x4_size(size_t n, size_t k);
+void packw_s8s32_8x4(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+void gemm_s8s8s32_8x32c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                     const void *packed, int32_t *c, size_t ldc);
+void gemm_s8s8s32_4x16c4__avx2(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                               const void *packed, int32_t *c, size_t ldc);
 void gemm_s8s8s32_4x4c32__avx512vnni(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                      size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_s8s8s32_2x4c16__avx2(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,

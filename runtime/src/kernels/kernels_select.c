@@ -78,9 +78,23 @@ static const kernel_table dotprod_kernels = {
     .gelu_s32s8 = gelu_s32s8_1x8__avx2,               \
     .tanh_s32s8 = tanh_s32s8_1x1__ref
 
+static const linear_packing avx512vnni_linear = {
+    .packed_size = packw_s8s32_16x4_x128_size,
+    .pack = packw_s8s32_16x4_x128,
+    .gemm = gemm_s8s8s32_8x32c4__avx512vnni,
+    .column_block = 16,
+};
+
+static const linear_packing avx2_linear = {
+    .packed_size = packw_s8s32_8x4_size,
+    .pack = packw_s8s32_8x4,
+    .gemm = gemm_s8s8s32_4x16c4__avx2,
+    .column_block = 8,
+};
+
 static const kernel_table avx512vnni_kernels = {
     .name = "avx512vnni",
-    .linear = &linear_s8s8s32_8x32c4__avx512vnni,
+    .linear = &avx512vnni_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c32__avx512vnni,
     .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
     X86_ELEMENTWISE_KERNELS,
@@ -88,7 +102,7 @@ static const kernel_table avx512vnni_kernels = {
 
 static const kernel_table avx2_kernels = {
     .name = "avx2",
-    .linear = &linear_s8s8s32_4x16c4__avx2,
+    .linear = &avx2_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_2x4c16__avx2,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c2__avx2,
     X86_ELEMENTWISE_KERNELS,

@@ -1,5 +1,6 @@
-/* linear_s8s8s32_4x16c4__avx2: the linear layers (x int8 [m, k] times W^T, W int8
- * [n, k] in -127..127, plus bias) with AVX2, on weights packed once at model load.
+/* gemm_s8s8s32_4x16c4__avx2: the linear layers (x int8 [m, k] times W^T, W int8
+ * [n, k] in -127..127, plus bias) with AVX2, on weights packed once at model load
+ * by packw_s8s32_8x4 (linear_packing.gemm).
  *
  * VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs into int16
  * with saturation. It is fed |x| (0..128 as an unsigned byte; |-128| = 0x80 = 128)
@@ -11,10 +12,8 @@
  * 2^30 + 128 * 127 * 65536 < 2^31 (FORMAT.md §4.2, k <= 65536), so the result equals
  * gemm_s8s8s32_1x1__ref bit for bit.
  *
- * Packed layout, per block of 8 output columns (the last one zero-padded): 8 int32
- * biases (32 bytes), then for each group of 4 k (k zero-padded to a multiple of 4)
- * 8 columns x 4 bytes, column-major in the group: one ymm. The total is rounded up
- * to a multiple of 64 bytes.
+ * Packed layout (packw_s8s32_8x4): per block of 8 columns, 8 int32 biases (32
+ * bytes), then per group of 4 k the 8 columns' 4 weights: one ymm.
  *
  * Tile: 4 rows x 16 columns (two blocks), 8 ymm accumulators; per group of 4 k:
  * 2 weight loads, 4 broadcasts and VPABSBs, then per row and block VPSIGNB,
@@ -22,7 +21,7 @@
  * rows past m reuse the last row (computed, not stored); columns past j1 are not
  * stored. */
 #if !defined(__AVX2__)
-#error "linear_s8s8s32_4x16c4__avx2 needs -mavx2"
+#error "gemm_s8s8s32_4x16c4__avx2 needs -mavx2"
 #endif
 
 #include <immintrin.h>
@@ -34,29 +33,8 @@
 #define NB 8 /* columns per packed block: one ymm of int32 */
 #define KG 4
 
-static size_t k_groups(size_t k) { return (k + KG - 1) / KG; }
-
-static size_t block_bytes(size_t k) { return 32 * (1 + k_groups(k)); }
-
-static size_t packed_size(size_t n, size_t k) {
-    const size_t bytes = (n + NB - 1) / NB * block_bytes(k);
-    return (bytes + 63) & ~(size_t)63;
-}
-
-static void pack(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst) {
-    const size_t nblocks = (n + NB - 1) / NB;
-    memset(dst, 0, packed_size(n, k));
-    for (size_t blk = 0; blk < nblocks; blk++) {
-        uint8_t *out = (uint8_t *)dst + blk * block_bytes(k);
-        int8_t *groups = (int8_t *)out + 32;
-        for (size_t s = 0; s < NB && blk * NB + s < n; s++) {
-            const size_t j = blk * NB + s;
-            const int32_t b = bias ? bias[j] : 0;
-            memcpy(out + 4 * s, &b, 4);
-            for (size_t kk = 0; kk < k; kk++) groups[(kk / KG) * 32 + s * KG + kk % KG] = w[j * k + kk];
-        }
-    }
-}
+/* Bytes of one packed block: its bias and its k groups. */
+static size_t block_bytes(size_t k) { return 32 * (1 + (k + KG - 1) / KG); }
 
 /* acc += x * w for one row's 4 bytes: |x| times sign(w, x), pairs, then quads. */
 static inline __m256i mac(__m256i acc, __m256i ax, __m256i x, __m256i w, __m256i ones16) {
@@ -104,8 +82,8 @@ static inline __attribute__((always_inline)) void tile(int nv, size_t k, const i
         }
 }
 
-static void gemm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
-                 int32_t *c, size_t ldc) {
+void gemm_s8s8s32_4x16c4__avx2(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
+                               int32_t *c, size_t ldc) {
     const uint8_t *base = packed;
     const size_t bb = block_bytes(k);
     for (size_t j = j0; j < j1; j += 2 * NB) {
@@ -123,10 +101,3 @@ static void gemm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size
         }
     }
 }
-
-const linear_packing linear_s8s8s32_4x16c4__avx2 = {
-    .packed_size = packed_size,
-    .pack = pack,
-    .gemm = gemm,
-    .column_block = NB,
-};

@@ -1,9 +1,9 @@
-/* linear_s8s8s32_8x32c4__avx512vnni: the linear layers (x int8 [m, k] times W^T,
+/* gemm_s8s8s32_8x32c4__avx512vnni: the linear layers (x int8 [m, k] times W^T,
  * W int8 [n, k] in -127..127, plus bias) with AVX-512 VNNI, on weights packed once
- * at model load.
+ * at model load by packw_s8s32_16x4_x128 (linear_packing.gemm).
  *
  * VPDPBUSD multiplies unsigned by signed bytes, so the activation enters as
- * u = x + 128 (0..255, x XOR 0x80) and the packer folds the offset into the bias:
+ * u = x + 128 (0..255, x XOR 0x80) and the packer folds the offset into the bias
  *     bias'[j] = bias[j] - 128 * sum_k W[j, k]
  *     c[i, j]  = bias'[j] + sum_k u[i, k] * W[j, k] = bias[j] + sum_k x[i, k] * W[j, k].
  * Nothing overflows, so the int32 result equals gemm_s8s8s32_1x1__ref's bit for bit.
@@ -14,18 +14,15 @@
  * |bias| <= 2^30 (FORMAT.md §3, §4.2) the value stays below 2^30 + 128 * 127 * 2^16
  * < 2^31: no step, including bias' itself (S empty), leaves int32.
  *
- * Packed layout, per block of 16 output columns (the last one zero-padded):
- * 16 int32 bias' (64 bytes), then for each group of 4 k (k zero-padded to a
- * multiple of 4) 16 columns x 4 bytes, column-major in the group: exactly the
- * 64-byte operand of one VPDPBUSD. Padded weights are 0, so padded k and padded
- * columns contribute nothing.
+ * Packed layout (packw_s8s32_16x4_x128): per block of 16 columns, 16 int32 bias'
+ * (64 bytes), then per group of 4 k the 16 columns' 4 weights: one VPDPBUSD operand.
  *
  * Tile: 8 rows x 32 columns (two blocks), 16 zmm accumulators; per group of 4 k:
  * 2 weight loads, 8 broadcasts of 4 activation bytes, 8 XORs, 16 VPDPBUSD. A
  * column range ending in a single block uses an 8 x 16 tile; rows past m reuse
  * the last row (computed, not stored); columns past j1 are masked off the store. */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || !defined(__AVX512VNNI__)
-#error "linear_s8s8s32_8x32c4__avx512vnni needs -mavx512f -mavx512bw -mavx512vl -mavx512vnni"
+#error "gemm_s8s8s32_8x32c4__avx512vnni needs -mavx512f -mavx512bw -mavx512vl -mavx512vnni"
 #endif
 
 #include <immintrin.h>
@@ -37,36 +34,8 @@
 #define NB 16 /* columns per packed block: one zmm of int32 */
 #define KG 4  /* k per VPDPBUSD lane */
 
-static size_t k_groups(size_t k) { return (k + KG - 1) / KG; }
-
-/* Bytes of one block: its bias and its k groups. */
-static size_t block_bytes(size_t k) { return 64 * (1 + k_groups(k)); }
-
-static size_t packed_size(size_t n, size_t k) { return (n + NB - 1) / NB * block_bytes(k); }
-
-static void pack(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst) {
-    const size_t kg = k_groups(k), nblocks = (n + NB - 1) / NB;
-    for (size_t blk = 0; blk < nblocks; blk++) {
-        uint8_t *out = (uint8_t *)dst + blk * block_bytes(k);
-        int32_t bias_packed[NB];
-        int8_t *groups = (int8_t *)out + 64;
-        memset(groups, 0, kg * 64);
-        for (size_t s = 0; s < NB; s++) {
-            const size_t j = blk * NB + s;
-            if (j >= n) {
-                bias_packed[s] = 0;
-                continue;
-            }
-            int64_t sum = 0;
-            for (size_t kk = 0; kk < k; kk++) {
-                sum += w[j * k + kk];
-                groups[(kk / KG) * 64 + s * KG + kk % KG] = w[j * k + kk];
-            }
-            bias_packed[s] = (int32_t)((bias ? bias[j] : 0) - 128 * sum);
-        }
-        memcpy(out, bias_packed, sizeof bias_packed);
-    }
-}
+/* Bytes of one packed block: its bias and its k groups. */
+static size_t block_bytes(size_t k) { return 64 * (1 + (k + KG - 1) / KG); }
 
 /* Four activation bytes at p (only `len` < 4 of them readable, the rest taken as
  * 0), offset to unsigned and broadcast. */
@@ -118,8 +87,8 @@ static __mmask16 column_mask(size_t j, size_t j1) {
     return (__mmask16)((1u << count) - 1);
 }
 
-static void gemm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
-                 int32_t *c, size_t ldc) {
+void gemm_s8s8s32_8x32c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
+                                     int32_t *c, size_t ldc) {
     const uint8_t *base = packed;
     const size_t bb = block_bytes(k);
     size_t j = j0;
@@ -144,10 +113,3 @@ static void gemm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size
         }
     }
 }
-
-const linear_packing linear_s8s8s32_8x32c4__avx512vnni = {
-    .packed_size = packed_size,
-    .pack = pack,
-    .gemm = gemm,
-    .column_block = NB,
-};
