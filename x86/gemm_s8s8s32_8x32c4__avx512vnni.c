@@ -37,79 +37,100 @@
 /* Bytes of one packed block: its bias and its k groups. */
 static size_t block_bytes(size_t k) { return 64 * (1 + (k + KG - 1) / KG); }
 
-/* Four activation bytes at p (only `len` < 4 of them readable, the rest taken as
- * 0), offset to unsigned and broadcast. */
-static inline __m512i broadcast_tail(const int8_t *p, size_t len, __m512i offset) {
-    int32_t v = 0;
-    memcpy(&v, p, len);
-    return _mm512_xor_si512(_mm512_set1_epi32(v), offset);
+/* sum_k x[k] for one row of k int8 (VPDPBUSD of bytes 1 with x, then the tail). */
+static int32_t row_sum(const int8_t *x, size_t k) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i acc = _mm512_setzero_si512();
+    size_t kk = 0;
+    for (; kk + 64 <= k; kk += 64) acc = _mm512_dpbusd_epi32(acc, ones, _mm512_loadu_si512(x + kk));
+    int32_t sum = _mm512_reduce_add_epi32(acc);
+    for (; kk < k; kk++) sum += x[kk];
+    return sum;
 }
 
-/* One tile: rows ar[0..MR), NV blocks of 16 columns from blocks w[0..NV); stores
- * rows < mr and columns selected by mask[v]. NV is a constant at each call, so the
- * accumulators stay in registers. */
-static inline __attribute__((always_inline)) void tile(int nv, size_t k, const int8_t *const ar[MR],
-                                                       const uint8_t *const w[2], size_t mr, int32_t *c, size_t ldc,
-                                                       const __mmask16 mask[2]) {
-    const __m512i offset = _mm512_set1_epi8((char)0x80);
-    __m512i acc[MR][2];
-    for (int v = 0; v < nv; v++) {
-        const __m512i b = _mm512_load_si512(w[v]);
-        for (int r = 0; r < MR; r++) acc[r][v] = b;
-    }
+/* Four activation bytes at p, broadcast. */
+static inline __m512i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* The same with only `len` < 4 bytes readable (the rest meet zero weights). */
+static inline __m512i broadcast_tail(const int8_t *p, size_t len) {
+    int32_t v = 0;
+    memcpy(&v, p, len);
+    return _mm512_set1_epi32(v);
+}
+
+/* acc_r{a,b,c} += the 4 k at p (row r) times the three blocks' weights. */
+#define ROW_STEP(r, x)                            \
+    c##r##a = _mm512_dpbusd_epi32(c##r##a, w0, x); \
+    c##r##b = _mm512_dpbusd_epi32(c##r##b, w1, x); \
+    c##r##c = _mm512_dpbusd_epi32(c##r##c, w2, x)
+
+#define ALL_ROWS(load)                                                                                 \
+    ROW_STEP(0, load(0)); ROW_STEP(1, load(1)); ROW_STEP(2, load(2)); ROW_STEP(3, load(3));       \
+    ROW_STEP(4, load(4)); ROW_STEP(5, load(5)); ROW_STEP(6, load(6)); ROW_STEP(7, load(7))
+
+/* One tile: rows ar[0..MR) with their offsets off[r] = -128 * row sum, times three
+ * blocks of 16 columns w[0..3) (a range with fewer repeats its last block; the
+ * mask drops it); stores rows < mr and the columns selected by mask[v]. Named
+ * accumulators, not arrays: GCC keeps arrays of vectors in memory. */
+static void tile(size_t k, const int8_t *const ar[MR], const int32_t off[MR], const uint8_t *const w[3], size_t mr,
+                 int32_t *c, size_t ldc, const __mmask16 mask[3]) {
+    const __m512i ba = _mm512_load_si512(w[0]), bb = _mm512_load_si512(w[1]), bc = _mm512_load_si512(w[2]);
+#define INIT(r)                                                 \
+    const __m512i o##r = _mm512_set1_epi32(off[r]);             \
+    __m512i c##r##a = _mm512_add_epi32(ba, o##r), c##r##b = _mm512_add_epi32(bb, o##r), \
+            c##r##c = _mm512_add_epi32(bc, o##r)
+    INIT(0); INIT(1); INIT(2); INIT(3); INIT(4); INIT(5); INIT(6); INIT(7);
+#undef INIT
+    const uint8_t *p0 = w[0] + 64, *p1 = w[1] + 64, *p2 = w[2] + 64;
     const size_t k_main = k & ~(size_t)(KG - 1);
-    size_t g = 0;
-    for (size_t kk = 0; kk < k_main; kk += KG, g++) {
-        __m512i wv[2];
-        for (int v = 0; v < nv; v++) wv[v] = _mm512_load_si512(w[v] + 64 * (1 + g));
-        for (int r = 0; r < MR; r++) {
-            int32_t a4;
-            memcpy(&a4, ar[r] + kk, 4);
-            const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(a4), offset);
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], u, wv[v]);
-        }
+    for (size_t kk = 0; kk < k_main; kk += KG, p0 += 64, p1 += 64, p2 += 64) {
+        const __m512i w0 = _mm512_load_si512(p0), w1 = _mm512_load_si512(p1), w2 = _mm512_load_si512(p2);
+#define LOAD_FULL(r) broadcast4(ar[r] + kk)
+        ALL_ROWS(LOAD_FULL);
+#undef LOAD_FULL
     }
     if (k_main < k) {
-        __m512i wv[2];
-        for (int v = 0; v < nv; v++) wv[v] = _mm512_load_si512(w[v] + 64 * (1 + g));
-        for (int r = 0; r < MR; r++) {
-            const __m512i u = broadcast_tail(ar[r] + k_main, k - k_main, offset);
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], u, wv[v]);
-        }
+        const __m512i w0 = _mm512_load_si512(p0), w1 = _mm512_load_si512(p1), w2 = _mm512_load_si512(p2);
+#define LOAD_TAIL(r) broadcast_tail(ar[r] + k_main, k - k_main)
+        ALL_ROWS(LOAD_TAIL);
+#undef LOAD_TAIL
     }
+    const __m512i rows[MR][3] = {{c0a, c0b, c0c}, {c1a, c1b, c1c}, {c2a, c2b, c2c}, {c3a, c3b, c3c},
+                                 {c4a, c4b, c4c}, {c5a, c5b, c5c}, {c6a, c6b, c6c}, {c7a, c7b, c7c}};
     for (size_t r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) _mm512_mask_storeu_epi32(c + r * ldc + v * NB, mask[v], acc[r][v]);
+        for (int v = 0; v < 3; v++) _mm512_mask_storeu_epi32(c + r * ldc + v * NB, mask[v], rows[r][v]);
 }
 
 /* The store mask of the 16 columns starting at j for a range ending at j1. */
 static __mmask16 column_mask(size_t j, size_t j1) {
+    if (j >= j1) return 0;
     const size_t count = j1 - j >= NB ? NB : j1 - j;
     return (__mmask16)((1u << count) - 1);
 }
 
-void gemm_s8s8s32_8x32c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
-                                     int32_t *c, size_t ldc) {
+void gemm_s8s8s32_8x32c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                     const void *packed, int32_t *c, size_t ldc) {
     const uint8_t *base = packed;
     const size_t bb = block_bytes(k);
-    size_t j = j0;
-    for (; j + NB < j1; j += 2 * NB) {
-        const uint8_t *w[2] = {base + j / NB * bb, base + (j / NB + 1) * bb};
-        const __mmask16 mask[2] = {column_mask(j, j1), column_mask(j + NB, j1)};
-        for (size_t i0 = 0; i0 < m; i0 += MR) {
-            const size_t mr = m - i0 < MR ? m - i0 : MR;
-            const int8_t *ar[MR];
-            for (size_t r = 0; r < MR; r++) ar[r] = a + (i0 + (r < mr ? r : mr - 1)) * lda;
-            tile(2, k, ar, w, mr, c + i0 * ldc + j, ldc, mask);
+    for (size_t i0 = 0; i0 < m; i0 += MR) {
+        const size_t mr = m - i0 < MR ? m - i0 : MR;
+        const int8_t *ar[MR];
+        int32_t off[MR];
+        for (size_t r = 0; r < MR; r++) {
+            ar[r] = a + (i0 + (r < mr ? r : mr - 1)) * lda;
+            off[r] = r < mr ? -128 * row_sum(ar[r], k) : off[r - 1];
         }
-    }
-    if (j < j1) {
-        const uint8_t *w[2] = {base + j / NB * bb, NULL};
-        const __mmask16 mask[2] = {column_mask(j, j1), 0};
-        for (size_t i0 = 0; i0 < m; i0 += MR) {
-            const size_t mr = m - i0 < MR ? m - i0 : MR;
-            const int8_t *ar[MR];
-            for (size_t r = 0; r < MR; r++) ar[r] = a + (i0 + (r < mr ? r : mr - 1)) * lda;
-            tile(1, k, ar, w, mr, c + i0 * ldc + j, ldc, mask);
+        int32_t *ct = c + i0 * ldc;
+        for (size_t j = j0; j < j1; j += 3 * NB) {
+            const size_t b0 = j / NB, last = (j1 - 1) / NB;
+            const uint8_t *w[3] = {base + b0 * bb, base + (b0 + 1 <= last ? b0 + 1 : last) * bb,
+                                   base + (b0 + 2 <= last ? b0 + 2 : last) * bb};
+            const __mmask16 mask[3] = {column_mask(j, j1), column_mask(j + NB, j1), column_mask(j + 2 * NB, j1)};
+            tile(k, ar, off, w, mr, ct + j, ldc, mask);
         }
     }
 }

@@ -28,9 +28,7 @@ void packw_s8s32_16x4_x128(size_t n, size_t k, const int8_t *w, const int32_t *b
     for (size_t j0 = 0; j0 < n; j0 += COLS) {
         int32_t block_bias[COLS] = {0};
         for (size_t s = 0; s < COLS && j0 + s < n; s++) {
-            int64_t sum = 0;
-            for (size_t kk = 0; kk < k; kk++) sum += w[(j0 + s) * k + kk];
-            block_bias[s] = (int32_t)((bias ? bias[j0 + s] : 0) - 128 * sum);
+            block_bias[s] = bias ? bias[j0 + s] : 0;
         }
         memcpy(out, block_bias, sizeof block_bias);
         out += sizeof block_bias;
@@ -38,7 +36,7 @@ void packw_s8s32_16x4_x128(size_t n, size_t k, const int8_t *w, const int32_t *b
             for (size_t s = 0; s < COLS; s++)
                 for (size_t t = 0; t < KGROUP; t++) {
                     const size_t j = j0 + s, kk = g * KGROUP + t;
-                    *out++ = j < n && kk < k ? w[j * k + kk] : 0;
+                    *out++ = j < n && kk < k ? (int8_t)(w[j * k + kk] ^ 0x80) : 0;
                 }
     }
 }
