@@ -168,6 +168,14 @@ void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, in
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
                           int32_t shift, int8_t *u, size_t ldu);
+void requant_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                                int8_t *dst, size_t ldd);
+void requant_s32s32_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                                 unsigned bits, int32_t *dst, size_t ldd);
+void residual_s32s8s32_1x16__avx512(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
+                                    const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
+void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                             int32_t shift, int8_t *u, size_t ldu);
 #endif
 
 /* One implementation of every kernel the forward pass calls. */

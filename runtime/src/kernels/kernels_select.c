@@ -68,14 +68,11 @@ static const kernel_table dotprod_kernels = {
 #endif
 
 #ifdef IBERT_X86_KERNELS
-/* The elementwise kernels both x86 tables share (AVX2; every AVX-512 CPU has it). */
-#define X86_ELEMENTWISE_KERNELS                       \
-    .requant_s32s8 = requant_s32s8_1x8__avx2,         \
-    .requant_s32s32 = requant_s32s32_1x8__avx2,       \
-    .residual_s32s8s32 = residual_s32s8s32_1x8__avx2, \
+/* The elementwise kernels without an AVX-512 twin: both x86 tables use the AVX2
+ * ones (every AVX-512 CPU has AVX2). */
+#define X86_AVX2_ONLY_KERNELS                         \
     .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,     \
     .softmax_s32u8 = softmax_s32u8_1x8__avx2,         \
-    .gelu_s32s8 = gelu_s32s8_1x8__avx2,               \
     .tanh_s32s8 = tanh_s32s8_1x1__ref
 
 static const linear_packing avx512vnni_linear = {
@@ -97,7 +94,11 @@ static const kernel_table avx512vnni_kernels = {
     .linear = &avx512vnni_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c32__avx512vnni,
     .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
-    X86_ELEMENTWISE_KERNELS,
+    .requant_s32s8 = requant_s32s8_1x16__avx512,
+    .requant_s32s32 = requant_s32s32_1x16__avx512,
+    .residual_s32s8s32 = residual_s32s8s32_1x16__avx512,
+    .gelu_s32s8 = gelu_s32s8_1x16__avx512,
+    X86_AVX2_ONLY_KERNELS,
 };
 
 static const kernel_table avx2_kernels = {
@@ -105,7 +106,11 @@ static const kernel_table avx2_kernels = {
     .linear = &avx2_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_2x4c16__avx2,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c2__avx2,
-    X86_ELEMENTWISE_KERNELS,
+    .requant_s32s8 = requant_s32s8_1x8__avx2,
+    .requant_s32s32 = requant_s32s32_1x8__avx2,
+    .residual_s32s8s32 = residual_s32s8s32_1x8__avx2,
+    .gelu_s32s8 = gelu_s32s8_1x8__avx2,
+    X86_AVX2_ONLY_KERNELS,
 };
 #endif
 
