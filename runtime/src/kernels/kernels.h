@@ -176,6 +176,10 @@ void residual_s32s8s32_1x16__avx512(size_t m, size_t n, const int32_t *acc, size
                                     const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
 void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
                              int32_t shift, int8_t *u, size_t ldu);
+void layernorm_s32s8_1x16__avx512(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
+                                  const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
+void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                                const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 #endif
 
 /* One implementation of every kernel the forward pass calls. */

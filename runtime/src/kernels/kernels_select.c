@@ -68,13 +68,6 @@ static const kernel_table dotprod_kernels = {
 #endif
 
 #ifdef IBERT_X86_KERNELS
-/* The elementwise kernels without an AVX-512 twin: both x86 tables use the AVX2
- * ones (every AVX-512 CPU has AVX2). */
-#define X86_AVX2_ONLY_KERNELS                         \
-    .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,     \
-    .softmax_s32u8 = softmax_s32u8_1x8__avx2,         \
-    .tanh_s32s8 = tanh_s32s8_1x1__ref
-
 static const linear_packing avx512vnni_linear = {
     .packed_size = packw_s8s32_16x4_x128_size,
     .pack = packw_s8s32_16x4_x128,
@@ -98,7 +91,9 @@ static const kernel_table avx512vnni_kernels = {
     .requant_s32s32 = requant_s32s32_1x16__avx512,
     .residual_s32s8s32 = residual_s32s8s32_1x16__avx512,
     .gelu_s32s8 = gelu_s32s8_1x16__avx512,
-    X86_AVX2_ONLY_KERNELS,
+    .layernorm_s32s8 = layernorm_s32s8_1x16__avx512,
+    .softmax_s32u8 = softmax_s32u8_1x16__avx512,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
 
 static const kernel_table avx2_kernels = {
@@ -110,7 +105,9 @@ static const kernel_table avx2_kernels = {
     .requant_s32s32 = requant_s32s32_1x8__avx2,
     .residual_s32s8s32 = residual_s32s8s32_1x8__avx2,
     .gelu_s32s8 = gelu_s32s8_1x8__avx2,
-    X86_AVX2_ONLY_KERNELS,
+    .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
+    .softmax_s32u8 = softmax_s32u8_1x8__avx2,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
 #endif
 
