@@ -1,15 +1,14 @@
 /* packw_s8s32_16x4_x128: a linear layer's [n, k] int8 weights and [n] int32 bias in
- * the layout of gemm_s8s8s32_8x32c4__avx512vnni, whose activations enter VPDPBUSD
- * as x + 128 (unsigned): the bias it stores is
- *     bias'[j] = bias[j] - 128 * sum_k w[j, k],
- * which cancels the offset (|bias'| < 2^31: |bias| <= 2^30 and k <= 65536 weights
- * of magnitude <= 127 give |128 * sum| < 2^30).
+ * the layout of gemm_s8s8s32_8x48c4__avx512vnni: the weights as VPDPBUSD's unsigned
+ * operand u = w + 128 (1..255 for w in -127..127; w XOR 0x80), the bias as it is
+ * (the GEMM cancels the offset with the activations' row sums).
  *
  * The columns are cut into blocks of 16 (n padded to a multiple of 16). A block is
- * its 16 biases' (64 bytes), then for each group of 4 k (k padded to a multiple of
- * 4) 16 x 4 bytes: column 0's 4 weights, column 1's, ... column 15's, the 64-byte
- * operand of one VPDPBUSD. Padding is zeros, so padded columns and padded k add 0.
- * Plain C: it runs once per layer at load. */
+ * its 16 biases (64 bytes), then for each group of 4 k (k padded to a multiple of
+ * 4) 16 x 4 bytes: column 0's 4 bytes u, column 1's, ... column 15's, the 64-byte
+ * operand of one VPDPBUSD. Padding is zeros, and the GEMM reads zeros of the
+ * activations against padded k, so padding adds nothing. Plain C: it runs once per
+ * layer at load. */
 #include <string.h>
 
 #include "kernels/kernels.h"

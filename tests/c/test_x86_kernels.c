@@ -139,6 +139,20 @@ static void test_gemm_s8s8s32(const kernel_table *kt) {
     check(bad == 0, kt->name, "gemm_s8s8s32: %ld of %ld cases differ from the reference", bad, cases);
     free(a), free(b), free(bias), free(want), free(got);
 
+    /* Past the kernels' internal chunks of rows and k (256 each in the VNNI one). */
+    {
+        const size_t m = 300, n = 130, k = 300, ld = k + PAD;
+        a = xmalloc(m * ld), b = xmalloc(n * ld), bias = xmalloc(n * sizeof *bias);
+        want = xmalloc(m * n * sizeof *want), got = xmalloc(m * n * sizeof *got);
+        fill8(a, m * ld, FILL_RANDOM, -128, 127);
+        fill8(b, n * ld, FILL_EXTREMES, -128, 127);
+        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 29), INT64_C(1) << 29);
+        gemm_s8s8s32_1x1__ref(m, n, k, a, ld, b, ld, bias, want, n);
+        kt->gemm_s8s8s32(m, n, k, a, ld, b, ld, bias, got, n);
+        check(first_diff32(want, got, m * n) == m * n, kt->name, "gemm_s8s8s32 m=300 n=130 k=300 differs");
+        free(a), free(b), free(bias), free(want), free(got);
+    }
+
     /* The longest k (65536) with every product 128 * 128: the sum is 2^30. */
     const size_t m = 5, n = 6, k = 65536;
     a = xmalloc(m * k), b = xmalloc(n * k);

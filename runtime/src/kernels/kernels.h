@@ -144,12 +144,12 @@ size_t packw_s8s32_16x4_x128_size(size_t n, size_t k);
 void packw_s8s32_16x4_x128(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
 size_t packw_s8s32_8x4_size(size_t n, size_t k);
 void packw_s8s32_8x4(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
-void gemm_s8s8s32_8x32c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+void gemm_s8s8s32_8x48c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
                                      const void *packed, int32_t *c, size_t ldc);
 void gemm_s8s8s32_4x16c4__avx2(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
                                const void *packed, int32_t *c, size_t ldc);
-void gemm_s8s8s32_4x4c32__avx512vnni(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
-                                     size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_s8s8s32_8x48c4s__avx512vnni(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda,
+                                      const int8_t *b, size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_s8s8s32_2x4c16__avx2(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_8x16c4__avx512vnni(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp,

@@ -71,7 +71,7 @@ static const kernel_table dotprod_kernels = {
 static const linear_packing avx512vnni_linear = {
     .packed_size = packw_s8s32_16x4_x128_size,
     .pack = packw_s8s32_16x4_x128,
-    .gemm = gemm_s8s8s32_8x32c4__avx512vnni,
+    .gemm = gemm_s8s8s32_8x48c4__avx512vnni,
     .column_block = 16,
 };
 
@@ -85,7 +85,7 @@ static const linear_packing avx2_linear = {
 static const kernel_table avx512vnni_kernels = {
     .name = "avx512vnni",
     .linear = &avx512vnni_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_4x4c32__avx512vnni,
+    .gemm_s8s8s32 = gemm_s8s8s32_8x48c4s__avx512vnni,
     .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
     .requant_s32s8 = requant_s32s8_1x16__avx512,
     .requant_s32s32 = requant_s32s32_1x16__avx512,
