@@ -9,8 +9,8 @@
  * ones until they get SIMD twins.
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
- * VL and VNNI, plus AVX2) and "avx2", as CPUID and the OS report them
- * (__builtin_cpu_supports checks both). */
+ * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
+ * and the OS report them (__builtin_cpu_supports checks both). */
 #include <stdlib.h>
 #include <string.h>
 
