@@ -11,6 +11,8 @@
  * The linear GEMMs on packed weights (kernel_table.linear) get the same sizes with
  * weights in the format's -127 ... 127, the model's shapes, k up to 65536, column
  * ranges, and their packers a check that they write exactly packed_size bytes.
+ * The P.V kernels (gemm_u8s8s32) are compared with gemm_u8s8s32_1x1__ref on p over
+ * 0 ... 255 and v over the whole int8 range.
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdarg.h>
@@ -336,6 +338,92 @@ static void test_packed_shapes(const packed_kernel *pk) {
     }
 }
 
+/* The P.V GEMMs: c = p v, p uint8 [m, k], v int8 [k, n] (gemm_u8s8s32). */
+typedef struct pv_kernel {
+    const char *name;
+    gemm_u8s8s32_fn fn;
+    unsigned long hwcap;
+} pv_kernel;
+
+static const pv_kernel PV_KERNELS[] = {
+    {"dotprod", gemm_u8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+};
+#define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
+
+/* p: random, all 255 (with v all -128: the largest |c|), or random 0/255/1 */
+static void fill_probs(uint8_t *p, size_t count, enum fill how) {
+    static const uint8_t extremes[] = {0, 255, 1};
+    for (size_t i = 0; i < count; i++) {
+        switch (how) {
+        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
+        case FILL_MIN: p[i] = 255; break;
+        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        }
+    }
+}
+
+static int pv_same_as_ref(const pv_kernel *kern, size_t m, size_t n, size_t k, const uint8_t *p, size_t ldp,
+                          const int8_t *v, size_t ldv, int32_t *want, int32_t *got, size_t ldc, size_t *first_bad) {
+    for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
+    gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, want, ldc);
+    kern->fn(m, n, k, p, ldp, v, ldv, got, ldc);
+    for (size_t i = 0; i < m * ldc; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The awkward sizes, then the model's (128 tokens, heads of 32) and k past the
+ * kernel's stack chunk (257, 1031) up to 65536 with every product at its largest. */
+static void test_pv_against_ref(const pv_kernel *kern) {
+    static const struct {
+        size_t m, n, k;
+        enum fill fill;
+    } shapes[] = {{128, 32, 128, FILL_RANDOM}, {9, 32, 257, FILL_EXTREMES}, {5, 19, 1031, FILL_RANDOM},
+                  {3, 17, 65536, FILL_MIN}};
+    const size_t n_sizes = N_SIZES + sizeof shapes / sizeof shapes[0];
+    long cases = 0, bad = 0;
+    for (size_t im = 0; im < n_sizes; im++) {
+        for (size_t in = 0; in < n_sizes; in++) {
+            for (size_t ik = 0; ik < n_sizes; ik++) {
+                /* the awkward sizes in every combination, the shapes as they are */
+                const int shape = im >= N_SIZES || in >= N_SIZES || ik >= N_SIZES;
+                if (shape && !(im == in && in == ik)) continue;
+                const size_t m = shape ? shapes[im - N_SIZES].m : SIZES[im],
+                             n = shape ? shapes[in - N_SIZES].n : SIZES[in],
+                             k = shape ? shapes[ik - N_SIZES].k : SIZES[ik];
+                const enum fill fill = shape ? shapes[im - N_SIZES].fill : (enum fill)(cases % 3);
+                const size_t ldp = k + (cases % 4 ? PAD : 0), ldv = n + (cases % 5 ? PAD : 0),
+                             ldc = n + (cases % 6 ? PAD : 0);
+                cases++;
+                uint8_t *p = malloc(m * ldp);
+                int8_t *v = malloc(k * ldv);
+                int32_t *want = malloc(m * ldc * sizeof *want), *got = malloc(m * ldc * sizeof *got);
+                if (!p || !v || !want || !got) {
+                    fprintf(stderr, "out of memory\n");
+                    exit(2);
+                }
+                fill_probs(p, m * ldp, fill);
+                fill8(v, k * ldv, fill);
+                size_t where = 0;
+                if (!pv_same_as_ref(kern, m, n, k, p, ldp, v, ldv, want, got, ldc, &where)) {
+                    bad++;
+                    check(0, kern->name, "P.V m=%zu n=%zu k=%zu ldp=%zu ldv=%zu ldc=%zu %s: c[%zu, %zu] is %d, ref %d",
+                          m, n, k, ldp, ldv, ldc, FILL_NAMES[fill], where / ldc, where % ldc, got[where], want[where]);
+                }
+                free(p);
+                free(v);
+                free(want);
+                free(got);
+            }
+        }
+    }
+    check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
+}
+
 /* kernels_select: the best kernel the CPU runs by default, each name forced to its
  * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
 static void test_select(unsigned long hwcap) {
@@ -356,6 +444,12 @@ static void test_select(unsigned long hwcap) {
             check(st == IBERT_OK && kt && strcmp(kt->name, kern->name) == 0 && kt->gemm_s8s8s32 == kern->fn,
                   "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s", kern->name, st,
                   kt ? kt->name : "NULL");
+            /* its P.V runs the kernel listed for it, else the reference */
+            gemm_u8s8s32_fn pv = gemm_u8s8s32_1x1__ref;
+            for (size_t p = 0; p < N_PV_KERNELS; p++)
+                if (strcmp(PV_KERNELS[p].name, kern->name) == 0) pv = PV_KERNELS[p].fn;
+            check(kt && kt->gemm_u8s8s32 == pv, "kernels_select forced", "IBERT_KERNELS=%s: P.V is not the one tested here",
+                  kern->name);
             /* its linear layers run the packed GEMM listed for it, if any */
             const packed_kernel *pk = NULL;
             for (size_t p = 0; p < N_PACKED; p++)
@@ -397,6 +491,15 @@ int main(void) {
         printf("%s packed: against the reference\n", pk->name);
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
+    }
+    for (size_t i = 0; i < N_PV_KERNELS; i++) {
+        const pv_kernel *kern = &PV_KERNELS[i];
+        if ((hwcap & kern->hwcap) != kern->hwcap) {
+            printf("%s P.V: this CPU lacks its features, not run\n", kern->name);
+            continue;
+        }
+        printf("%s P.V: against the reference\n", kern->name);
+        test_pv_against_ref(kern);
     }
     test_select(hwcap);
     printf("%ld passed, %ld failed\n", passed, failed);

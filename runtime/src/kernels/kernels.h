@@ -108,6 +108,8 @@ void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_s8s8s32_4x4c16__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                   size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                                  size_t ldv, int32_t *c, size_t ldc);
 
 /* The linear GEMMs on packed weights (linear_packing.gemm) and their packers,
  * named by the layout they write (packw_s8s32_<columns>x<k>: that many columns'

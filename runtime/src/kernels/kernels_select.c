@@ -17,8 +17,7 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+#define REF_KERNELS_EXCEPT_GEMMS                           \
     .requant_s32s8 = requant_s32s8_1x1__ref,               \
     .requant_s32s32 = requant_s32s32_1x1__ref,             \
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
@@ -30,7 +29,8 @@
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 #ifdef IBERT_AARCH64_KERNELS
@@ -45,7 +45,8 @@ static const kernel_table ref_kernels = {
 static const kernel_table neon_kernels = {
     .name = "neon",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 static const linear_packing dotprod_linear = {
@@ -59,7 +60,8 @@ static const kernel_table dotprod_kernels = {
     .name = "dotprod",
     .linear = &dotprod_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 #endif
 
