@@ -1,11 +1,12 @@
-/* dot_4x16c4__neondot.h: the register tile the dotprod GEMMs on 16x4-packed
- * operands share: 4 rows x 16 columns of int32 in 16 named accumulators
- * c<row><column quad>, one lane-indexed SDOT per row, column quad and 4-k group.
+/* dot_4x16c4__neondot.h: the register tile every dotprod GEMM runs, and the loop
+ * over rows that drives it (dot_4x16c4_rows): 4 rows x 16 columns of int32 in 16
+ * named accumulators c<row><column quad>, one lane-indexed SDOT per row, column
+ * quad and 4-k group.
  *
  * The packed operand is a run of 64-byte groups: 4 k of 16 columns, column s's 4
- * bytes at 4s (packw_s8s32_16x4 writes weights so; gemm_u8s8s32_4x16c4__neondot
- * packs v so on the stack). A row of the other operand is one int8x16_t holding
- * 16 k, i.e. 4 groups, lane g of its 32-bit view being group g.
+ * bytes at 4s (packw_s8s32_16x4 writes weights so at load; the q.k^T and P.V
+ * kernels pack their b on the stack so). A row of the other operand is one
+ * int8x16_t holding 16 k, i.e. 4 groups, lane g of its 32-bit view being group g.
  *
  * Macros, not functions with arrays: GCC keeps arrays of vectors in memory. Files
  * that include this build with -fno-schedule-insns (neon/CMakeLists.txt): with
@@ -88,5 +89,47 @@ static inline void dot_store_row(int32_t *c, size_t nr, int add, int32x4_t v0, i
         if ((mr) > 2) dot_store_row((c) + 2 * (ldc), (nr), (add), c20, c21, c22, c23);       \
         if ((mr) > 3) dot_store_row((c) + 3 * (ldc), (nr), (add), c30, c31, c32, c33);       \
     } while (0)
+
+/* Row r's 16 bytes at k, XOR flip (0x80 turns uint8 p into p - 128 as int8; 0 keeps int8). */
+#define DOT_LOAD(ar, k, flip) vreinterpretq_s8_u8(veorq_u8(vld1q_u8((const uint8_t *)(ar) + (k)), (flip)))
+
+/* For all m rows of a (row stride lda, k bytes each, XOR flip) and the 16 packed
+ * columns at w (groups of 4 k, as many as k needs): c[i, 0 ... nr - 1] = start +
+ * sum_k a[i, k] w[k] (added to c's values when add). Rows past m repeat the last
+ * (computed, not stored); the k % 16 tail goes through a zero-padded copy, whose
+ * padding meets the packer's zeros or groups that are not read. */
+static inline void dot_4x16c4_rows(size_t m, size_t k, const int8_t *a, size_t lda, uint8x16_t flip, const int8_t *w,
+                                   int32x4_t start0, int32x4_t start1, int32x4_t start2, int32x4_t start3, int32_t *c,
+                                   size_t ldc, size_t nr, int add) {
+    const size_t k_main = k & ~(size_t)(DOT_KBLOCK - 1);
+    const size_t tail_groups = (k - k_main + DOT_KGROUP - 1) / DOT_KGROUP;
+    for (size_t i0 = 0; i0 < m; i0 += DOT_MR) {
+        const size_t mr = m - i0 < DOT_MR ? m - i0 : DOT_MR;
+        const int8_t *ar0 = a + i0 * lda, *ar1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
+                     *ar2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *ar3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
+        DOT_TILE_INIT(start0, start1, start2, start3);
+        const int8_t *wp = w;
+        for (size_t kk = 0; kk < k_main; kk += DOT_KBLOCK) {
+            const int8x16_t a0 = DOT_LOAD(ar0, kk, flip), a1 = DOT_LOAD(ar1, kk, flip), a2 = DOT_LOAD(ar2, kk, flip),
+                            a3 = DOT_LOAD(ar3, kk, flip);
+            DOT_GROUP(0);
+            DOT_GROUP(1);
+            DOT_GROUP(2);
+            DOT_GROUP(3);
+        }
+        if (tail_groups) {
+            int8_t tail[DOT_MR][DOT_KBLOCK];
+            memset(tail, 0, sizeof tail);
+            memcpy(tail[0], ar0 + k_main, k - k_main);
+            memcpy(tail[1], ar1 + k_main, k - k_main);
+            memcpy(tail[2], ar2 + k_main, k - k_main);
+            memcpy(tail[3], ar3 + k_main, k - k_main);
+            const int8x16_t a0 = DOT_LOAD(tail[0], 0, flip), a1 = DOT_LOAD(tail[1], 0, flip),
+                            a2 = DOT_LOAD(tail[2], 0, flip), a3 = DOT_LOAD(tail[3], 0, flip);
+            DOT_GROUPS(tail_groups);
+        }
+        DOT_TILE_STORE(c + i0 * ldc, ldc, mr, nr, add);
+    }
+}
 
 #endif

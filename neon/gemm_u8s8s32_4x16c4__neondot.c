@@ -13,16 +13,14 @@
  * v is row-major in k, so for every 16 columns and up to CHUNK k this kernel
  * packs it on the stack into the 16x4 layout of dot_4x16c4__neondot.h (ZIP1/ZIP2
  * of 4 rows; scalar for a partial block or a k % 4 group), sums its columns from
- * the packed copy (SDOT with ones), and runs the 4 x 16 tile over all m rows: the
- * packing is paid once per 16 columns, not per row tile. Chunks after the first
- * add to c. Rows past m repeat the last row (not stored); the k % 16 tail of p
- * goes through a copy (its padding meets packed zeros or groups not read). */
+ * the packed copy (SDOT with ones), and runs the 4 x 16 tile over all m rows with
+ * p XOR 0x80 (dot_4x16c4_rows): the packing is paid once per 16 columns, not per
+ * row tile. Chunks after the first add to c. */
 #if !defined(__ARM_FEATURE_DOTPROD)
 #error "gemm_u8s8s32_4x16c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
 #endif
 
 #include <arm_neon.h>
-#include <string.h>
 
 #include "dot_4x16c4__neondot.h"
 #include "kernels/kernels.h"
@@ -65,7 +63,6 @@ static size_t pack_chunk(const int8_t *v, size_t ldv, size_t kc, size_t nr, int8
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc) {
     int8_t packed[CHUNK / DOT_KGROUP * DOT_GROUP_BYTES] __attribute__((aligned(64)));
-    const uint8x16_t flip = vdupq_n_u8(0x80);
     const int8x16_t ones = vdupq_n_s8(1);
     for (size_t jb = 0; jb < n; jb += DOT_NR) {
         const size_t nr = n - jb < DOT_NR ? n - jb : DOT_NR;
@@ -86,39 +83,8 @@ void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_
             s2 = vshlq_n_s32(s2, 7);
             s3 = vshlq_n_s32(s3, 7);
 
-            const size_t k_main = kc & ~(size_t)(DOT_KBLOCK - 1), tail_groups = groups - k_main / DOT_KGROUP;
-            for (size_t i0 = 0; i0 < m; i0 += DOT_MR) {
-                const size_t mr = m - i0 < DOT_MR ? m - i0 : DOT_MR;
-                const uint8_t *pr0 = p + i0 * ldp + k0, *pr1 = p + (i0 + (mr > 1 ? 1 : 0)) * ldp + k0,
-                              *pr2 = p + (i0 + (mr > 2 ? 2 : mr - 1)) * ldp + k0,
-                              *pr3 = p + (i0 + (mr > 3 ? 3 : mr - 1)) * ldp + k0;
-                DOT_TILE_INIT(s0, s1, s2, s3);
-                const int8_t *wp = packed;
-                for (size_t kk = 0; kk < k_main; kk += DOT_KBLOCK) {
-                    const int8x16_t a0 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(pr0 + kk), flip)),
-                                    a1 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(pr1 + kk), flip)),
-                                    a2 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(pr2 + kk), flip)),
-                                    a3 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(pr3 + kk), flip));
-                    DOT_GROUP(0);
-                    DOT_GROUP(1);
-                    DOT_GROUP(2);
-                    DOT_GROUP(3);
-                }
-                if (tail_groups) {
-                    uint8_t tail[DOT_MR][DOT_KBLOCK];
-                    memset(tail, 0, sizeof tail);
-                    memcpy(tail[0], pr0 + k_main, kc - k_main);
-                    memcpy(tail[1], pr1 + k_main, kc - k_main);
-                    memcpy(tail[2], pr2 + k_main, kc - k_main);
-                    memcpy(tail[3], pr3 + k_main, kc - k_main);
-                    const int8x16_t a0 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(tail[0]), flip)),
-                                    a1 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(tail[1]), flip)),
-                                    a2 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(tail[2]), flip)),
-                                    a3 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(tail[3]), flip));
-                    DOT_GROUPS(tail_groups);
-                }
-                DOT_TILE_STORE(c + i0 * ldc + jb, ldc, mr, nr, k0 > 0);
-            }
+            dot_4x16c4_rows(m, kc, (const int8_t *)(p + k0), ldp, vdupq_n_u8(0x80), packed, s0, s1, s2, s3, c + jb,
+                            ldc, nr, k0 > 0);
         }
     }
 }

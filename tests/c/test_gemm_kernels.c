@@ -44,7 +44,7 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
-    {"dotprod", gemm_s8s8s32_4x4c16__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"dotprod", gemm_s8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
     {"neon", gemm_s8s8s32_4x4c16__neon, HWCAP_ASIMD},
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
@@ -57,7 +57,7 @@ typedef struct packed_kernel {
 } packed_kernel;
 
 static const packed_kernel PACKED[] = {
-    {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, gemm_s8s8s32_4x16c4__neondot, 16},
+    {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
      HWCAP_ASIMD | HWCAP_ASIMDDP},
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
@@ -185,6 +185,31 @@ static void test_longest_k(const gemm_kernel *kern) {
         check(got[0] == (INT32_C(1) << 30), kern->name, "k=65536, all -128: %d, want 2^30", got[0]);
     free(a);
     free(b);
+}
+
+/* A k past the kernels' stack chunks (256) and not a multiple of 16, random
+ * operands, the model's head-sized rows next to awkward ones. */
+static void test_long_k(const gemm_kernel *kern) {
+    const size_t m = 9, n = 35, k = 1031, ldc = n + PAD;
+    int8_t *a = malloc(m * k), *b = malloc(n * k);
+    int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
+            *got = malloc(m * ldc * sizeof *got);
+    if (!a || !b || !bias || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    fill8(a, m * k, FILL_RANDOM);
+    fill8(b, n * k, FILL_RANDOM);
+    for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+    size_t where = 0;
+    check(same_as_ref(kern->fn, m, n, k, a, k, b, k, bias, want, got, ldc, &where), kern->name,
+          "m=%zu n=%zu k=%zu random, bias: c[%zu, %zu] is %d, ref %d", m, n, k, where / ldc, where % ldc, got[where],
+          want[where]);
+    free(a);
+    free(b);
+    free(bias);
+    free(want);
+    free(got);
 }
 
 /* Weights as the format allows them (FORMAT.md §3: -127 ... 127). */
@@ -481,6 +506,7 @@ int main(void) {
         printf("%s: against the reference\n", kern->name);
         test_against_ref(kern);
         test_longest_k(kern);
+        test_long_k(kern);
     }
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];

@@ -52,14 +52,14 @@ static const kernel_table neon_kernels = {
 static const linear_packing dotprod_linear = {
     .packed_size = packw_s8s32_16x4_size,
     .pack = packw_s8s32_16x4,
-    .gemm = gemm_s8s8s32_4x16c4__neondot,
+    .gemm = linear_s8s8s32_4x16c4__neondot,
     .column_block = 16,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
     .linear = &dotprod_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
     REF_KERNELS_EXCEPT_GEMMS,
 };
