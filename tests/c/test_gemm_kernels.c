@@ -59,6 +59,7 @@ typedef struct packed_kernel {
 static const packed_kernel PACKED[] = {
     {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
      HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, HWCAP_ASIMD},
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
 
@@ -372,6 +373,7 @@ typedef struct pv_kernel {
 
 static const pv_kernel PV_KERNELS[] = {
     {"dotprod", gemm_u8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"neon", gemm_u8s8s32_4x16__neon, HWCAP_ASIMD},
 };
 #define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
 

@@ -42,10 +42,18 @@ static const kernel_table ref_kernels = {
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
 
+static const linear_packing neon_linear = {
+    .packed_size = packw_s8s32_4x16_size,
+    .pack = packw_s8s32_4x16,
+    .gemm = linear_s8s8s32_4x4c16__neon,
+    .column_block = 4,
+};
+
 static const kernel_table neon_kernels = {
     .name = "neon",
+    .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
     REF_KERNELS_EXCEPT_GEMMS,
 };
 
