@@ -13,7 +13,7 @@
  * 79 instructions per 16 k (register-offset loads plus address arithmetic; with
  * pre-RA scheduling it also spills); here every pointer step is a post-indexed
  * load: per 16 k, 4 loads of a (and 4 EORs when flip), 4 loads of w, 64 SDOTs,
- * SUBS and B.NE, 74 in all. Registers: v0-v3 the rows of a, v4-v7 a group of w,
+ * and SUBS and B.NE once per 32 k: 73 in all. Registers: v0-v3 the rows of a, v4-v7 a group of w,
  * v16 + 4r + q the accumulator of row r and columns 4q ... 4q + 3. */
 #ifndef IBERT_DOT_4X16C4_NEONDOT_H
 #define IBERT_DOT_4X16C4_NEONDOT_H
@@ -49,17 +49,22 @@
 #define DOT_ASM_FLIP                                                                                               \
     "eor v0.16b, v0.16b, %[flip].16b\n\teor v1.16b, v1.16b, %[flip].16b\n\t"                                        \
     "eor v2.16b, v2.16b, %[flip].16b\n\teor v3.16b, v3.16b, %[flip].16b\n\t"
-/* The whole tile: start values, blocks of 16 k, the zero-padded tail, the stores. */
+#define DOT_ASM_LOAD_A "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
+/* The whole tile: start values, blocks of 16 k two at a time (the loop control
+ * then costs 1 instruction per 64 SDOTs), the zero-padded tail, the stores. */
 #define DOT_ASM_TILE(flip)                                                                                         \
     "ld1 {v16.4s-v19.4s}, [%[start]]\n\t"                                                                          \
     "ld1 {v20.4s-v23.4s}, [%[start]]\n\t"                                                                          \
     "ld1 {v24.4s-v27.4s}, [%[start]]\n\t"                                                                          \
     "ld1 {v28.4s-v31.4s}, [%[start]]\n\t"                                                                          \
-    "cbz %[n], 2f\n"                                                                                               \
-    "1:\n\t"                                                                                                       \
-    "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"            \
-    DOT_ASM_BLOCK(flip)                                                                                            \
+    "cbz %[n], 2f\n\t"                                                                                             \
+    "tbz %[n], #0, 1f\n\t" /* an odd count: one block, then pairs */                                              \
+    DOT_ASM_LOAD_A DOT_ASM_BLOCK(flip)                                                                             \
     "subs %[n], %[n], #1\n\t"                                                                                      \
+    "b.eq 2f\n"                                                                                                    \
+    "1:\n\t"                                                                                                       \
+    DOT_ASM_LOAD_A DOT_ASM_BLOCK(flip) DOT_ASM_LOAD_A DOT_ASM_BLOCK(flip)                                          \
+    "subs %[n], %[n], #2\n\t"                                                                                      \
     "b.ne 1b\n"                                                                                                    \
     "2:\n\t"                                                                                                       \
     "cbz %[tail], 3f\n\t"                                                                                          \
