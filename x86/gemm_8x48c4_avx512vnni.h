@@ -1,6 +1,6 @@
 /* gemm_8x48c4_avx512vnni.h: the VPDPBUSD micro-kernel both AVX-512 VNNI int8 GEMMs
- * share (gemm_s8s8s32_8x48c4__avx512vnni on packed linear weights,
- * gemm_s8s8s32_8x48c4s__avx512vnni on q.k^T, packing k on the stack).
+ * share (linear_s8s8s32_8x48c4__avx512vnni on packed linear weights,
+ * gemm_s8s8s32_8x48c4__avx512vnni on q.k^T, packing k on the stack).
  *
  * VPDPBUSD multiplies unsigned by signed bytes. The right operand b (weights, or
  * the keys) is stored as u = b + 128 (0..255; b XOR 0x80), the left operand a

@@ -1,5 +1,5 @@
 /* packw_s8s32_16x4_x128: a linear layer's [n, k] int8 weights and [n] int32 bias in
- * the layout of gemm_s8s8s32_8x48c4__avx512vnni: the weights as VPDPBUSD's unsigned
+ * the layout of linear_s8s8s32_8x48c4__avx512vnni: the weights as VPDPBUSD's unsigned
  * operand u = w + 128 (1..255 for w in -127..127; w XOR 0x80), the bias as it is
  * (the GEMM cancels the offset with the activations' row sums).
  *

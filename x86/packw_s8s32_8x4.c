@@ -1,5 +1,5 @@
 /* packw_s8s32_8x4: a linear layer's [n, k] int8 weights and [n] int32 bias in the
- * layout of gemm_s8s8s32_4x16c4__avx2 (and any kernel that reads 8 columns x 4 k
+ * layout of linear_s8s8s32_4x16c4__avx2 (and any kernel that reads 8 columns x 4 k
  * per 32-byte vector).
  *
  * The columns are cut into blocks of 8 (n padded to a multiple of 8). A block is

@@ -1,7 +1,7 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
- * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon and
- * dotprod on AArch64 CPUs that have them, avx2 and avx512vnni on x86-64 CPUs that
- * have them) and runs two sequences: a text cut
+ * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon,
+ * dotprod and i8mm on AArch64 CPUs that have them, avx2 and avx512vnni on x86-64
+ * CPUs that have them) and runs two sequences: a text cut
  * to exactly 128 tokens (the benchmark length) and a short one of an awkward
  * length (not a multiple of any kernel tile), and compares every logit with ref's.
  *
@@ -22,9 +22,13 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
 static int has_hwcap(unsigned long bits) { return (getauxval(AT_HWCAP) & bits) == bits; }
 static int has_neon(void) { return has_hwcap(HWCAP_ASIMD); }
 static int has_dotprod(void) { return has_hwcap(HWCAP_ASIMD | HWCAP_ASIMDDP); }
+static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(__x86_64__)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 static int has_avx512vnni(void) {
@@ -45,6 +49,7 @@ static const struct {
 #if defined(__aarch64__)
     {"neon", has_neon},
     {"dotprod", has_dotprod},
+    {"i8mm", has_i8mm},
 #elif defined(__x86_64__)
     {"avx2", has_avx2},
     {"avx512vnni", has_avx512vnni},

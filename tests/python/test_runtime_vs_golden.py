@@ -95,7 +95,7 @@ MODELS = {
 
 
 # Every kernel set of any build; the default (unset) is the best of those the CPU runs.
-KERNEL_SETS = ["ref", "neon", "dotprod", "avx2", "avx512vnni"]
+KERNEL_SETS = ["ref", "neon", "dotprod", "i8mm", "avx2", "avx512vnni"]
 
 
 def _native_with_kernels(path: Path, kernels: str) -> Native:

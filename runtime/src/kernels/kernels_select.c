@@ -2,9 +2,10 @@
  * IBERT_KERNELS forces one by name (to test a path, or to compare two); unset,
  * the best one the CPU supports is used.
  *
- * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
- * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
- * every AArch64 CPU). They replace the GEMM of the linear layers (on weights packed
+ * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
+ * (SMMLA for the linear layers, the dotprod kernels elsewhere; when the kernel
+ * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
+ * (AdvSIMD, present on every AArch64 CPU). They replace the GEMM of the linear layers (on weights packed
  * at load, kernel_table.linear) and of q.k^T; the other kernels stay the reference
  * ones until they get SIMD twins.
  *
@@ -21,8 +22,7 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+#define REF_KERNELS_EXCEPT_GEMMS                           \
     .requant_s32s8 = requant_s32s8_1x1__ref,               \
     .requant_s32s32 = requant_s32s32_1x1__ref,             \
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
@@ -34,7 +34,8 @@
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 #ifdef IBERT_AARCH64_KERNELS
@@ -45,25 +46,53 @@ static const kernel_table ref_kernels = {
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+
+static const linear_packing neon_linear = {
+    .packed_size = packw_s8s32_4x16_size,
+    .pack = packw_s8s32_4x16,
+    .gemm = linear_s8s8s32_4x4c16__neon,
+    .column_block = 4,
+};
 
 static const kernel_table neon_kernels = {
     .name = "neon",
+    .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 static const linear_packing dotprod_linear = {
     .packed_size = packw_s8s32_16x4_size,
     .pack = packw_s8s32_16x4,
-    .gemm = gemm_s8s8s32_4x16c4__neondot,
+    .gemm = linear_s8s8s32_4x16c4__neondot,
     .column_block = 16,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
     .linear = &dotprod_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
+};
+
+static const linear_packing i8mm_linear = {
+    .packed_size = packw_s8s32_8x8_size,
+    .pack = packw_s8s32_8x8,
+    .gemm = linear_s8s8s32_8x8c8__i8mm,
+    .column_block = 8,
+};
+
+static const kernel_table i8mm_kernels = {
+    .name = "i8mm",
+    .linear = &i8mm_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 #endif
 
@@ -71,21 +100,21 @@ static const kernel_table dotprod_kernels = {
 static const linear_packing avx512vnni_linear = {
     .packed_size = packw_s8s32_16x4_x128_size,
     .pack = packw_s8s32_16x4_x128,
-    .gemm = gemm_s8s8s32_8x48c4__avx512vnni,
+    .gemm = linear_s8s8s32_8x48c4__avx512vnni,
     .column_block = 16,
 };
 
 static const linear_packing avx2_linear = {
     .packed_size = packw_s8s32_8x4_size,
     .pack = packw_s8s32_8x4,
-    .gemm = gemm_s8s8s32_4x16c4__avx2,
+    .gemm = linear_s8s8s32_4x16c4__avx2,
     .column_block = 8,
 };
 
 static const kernel_table avx512vnni_kernels = {
     .name = "avx512vnni",
     .linear = &avx512vnni_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_8x48c4s__avx512vnni,
+    .gemm_s8s8s32 = gemm_s8s8s32_8x48c4__avx512vnni,
     .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
     .requant_s32s8 = requant_s32s8_1x16__avx512,
     .requant_s32s32 = requant_s32s32_1x16__avx512,
@@ -118,6 +147,7 @@ static int has_dotprod(void) {
     const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
     return (getauxval(AT_HWCAP) & need) == need;
 }
+static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #endif
 #ifdef IBERT_X86_KERNELS
 static int has_avx2(void) {
@@ -141,6 +171,7 @@ typedef struct candidate {
 /* Best first; "ref" needs nothing and ends the list. */
 static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
+    {&i8mm_kernels, has_i8mm},
     {&dotprod_kernels, has_dotprod},
     {&neon_kernels, has_neon},
 #endif

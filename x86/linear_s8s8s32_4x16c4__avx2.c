@@ -1,4 +1,4 @@
-/* gemm_s8s8s32_4x16c4__avx2: the linear layers (x int8 [m, k] times W^T, W int8
+/* linear_s8s8s32_4x16c4__avx2: the linear layers (x int8 [m, k] times W^T, W int8
  * [n, k] in -127..127, plus bias) with AVX2, on weights packed once at model load
  * by packw_s8s32_8x4 (linear_packing.gemm).
  *
@@ -21,7 +21,7 @@
  * (the copy is not stored); rows past m reuse the last row (computed, not stored);
  * columns past j1 are not stored. */
 #if !defined(__AVX2__)
-#error "gemm_s8s8s32_4x16c4__avx2 needs -mavx2"
+#error "linear_s8s8s32_4x16c4__avx2 needs -mavx2"
 #endif
 
 #include <immintrin.h>
@@ -102,8 +102,8 @@ static void tile(size_t k, const int8_t *const ar[MR], const uint8_t *const w[2]
     }
 }
 
-void gemm_s8s8s32_4x16c4__avx2(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda, const void *packed,
-                               int32_t *c, size_t ldc) {
+void linear_s8s8s32_4x16c4__avx2(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                 const void *packed, int32_t *c, size_t ldc) {
     const uint8_t *base = packed;
     const size_t bb = block_bytes(k);
     for (size_t j = j0; j < j1; j += 2 * NB) {
