@@ -13,14 +13,15 @@
  *
  * Per 16 k: 4 loads of a, one 64-byte load of the 4 columns, 48 multiply-add
  * steps (3 per 16 multiply-accumulates, the floor for AdvSIMD without dotprod),
- * SUBS and B.NE: 55, in one assembly block (post-indexed loads; GCC 12 adds
- * address arithmetic and, scheduled, spills). Registers: v0-v3 the rows of a,
+ * and SUBS and B.NE once per 32 k: 54, in one assembly block (post-indexed loads;
+ * GCC 12 adds address arithmetic and, scheduled, spills). Registers: v0-v3 the rows of a,
  * v4-v7 the columns of w, v8-v11 int16 pair sums, v16 + 4r + s the partial sums
  * of c[r, s]. At the end three ADDPs per row fold them and the bias is added.
  *
  * Edges: rows past m repeat the last row (computed, not stored); columns past j1
  * are the packer's zero padding (not stored); the k % 16 tail runs one more step
- * on a zero-padded copy of the rows, against the packer's zero padding. */
+ * (or the only one, for k < 16) on a zero-padded copy of the rows, against the
+ * packer's zero padding. */
 #if !defined(__aarch64__) || !defined(__ARM_NEON)
 #error "linear_s8s8s32_4x4c16__neon needs AArch64 AdvSIMD"
 #endif
@@ -40,10 +41,18 @@
     "smull v" t ".8h, v" ar ".8b, v" wr ".8b\n\t"           \
     "smlal2 v" t ".8h, v" ar ".16b, v" wr ".16b\n\t"        \
     "sadalp v" acc ".4s, v" t ".8h\n\t"
-#define ROW(ar, c0, c1, c2, c3) PAIR(c0, ar, "4", "8") PAIR(c1, ar, "5", "9") PAIR(c2, ar, "6", "10") PAIR(c3, ar, "7", "11")
-#define STEP                                                                                                       \
-    "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW("0", "16", "17", "18", "19") ROW("1", "20", "21", "22", "23")        \
-        ROW("2", "24", "25", "26", "27") ROW("3", "28", "29", "30", "31")
+/* The same for the first step: SADDLP sets the partial sums (no zeroing needed). */
+#define PAIR_FIRST(acc, ar, wr, t)                          \
+    "smull v" t ".8h, v" ar ".8b, v" wr ".8b\n\t"           \
+    "smlal2 v" t ".8h, v" ar ".16b, v" wr ".16b\n\t"        \
+    "saddlp v" acc ".4s, v" t ".8h\n\t"
+#define ROW(P, ar, c0, c1, c2, c3) P(c0, ar, "4", "8") P(c1, ar, "5", "9") P(c2, ar, "6", "10") P(c3, ar, "7", "11")
+#define ROWS(P)                                                                                                    \
+    "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW(P, "0", "16", "17", "18", "19") ROW(P, "1", "20", "21", "22", "23")  \
+        ROW(P, "2", "24", "25", "26", "27") ROW(P, "3", "28", "29", "30", "31")
+#define STEP ROWS(PAIR)
+#define STEP_FIRST ROWS(PAIR_FIRST)
+#define LOAD_A "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
 /* 4 rows' fold: lane s of v<r> = the sum of c[r, s]'s 4 partial sums. */
 #define FOLD(dst, c0, c1, c2, c3)                           \
     "addp v" c0 ".4s, v" c0 ".4s, v" c1 ".4s\n\t"           \
@@ -66,6 +75,7 @@ void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const
             const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
                          *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
             const int8_t *tail_rows = NULL;
+            size_t steps = k_main / KSTEP;
             if (k_main < k) {
                 memset(tail, 0, sizeof tail);
                 memcpy(tail[0], a0 + k_main, k - k_main);
@@ -74,22 +84,27 @@ void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const
                 memcpy(tail[3], a3 + k_main, k - k_main);
                 tail_rows = &tail[0][0];
             }
+            if (steps == 0) { /* k < 16: the tail is the (first and only) step */
+                a0 = tail[0], a1 = tail[1], a2 = tail[2], a3 = tail[3];
+                steps = 1;
+                tail_rows = NULL;
+            }
             const int whole = mr == MR && nr == NR;
             int32_t *cr = c + i0 * ldc + jb;
             int32_t *d0 = whole ? cr : tile[0], *d1 = whole ? cr + ldc : tile[1], *d2 = whole ? cr + 2 * ldc : tile[2],
                     *d3 = whole ? cr + 3 * ldc : tile[3];
             const int8_t *wp = block + NR * sizeof(int32_t);
-            size_t steps = k_main / KSTEP;
             __asm__ volatile(
-                "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\t"
-                "movi v20.4s, #0\n\tmovi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\t"
-                "movi v24.4s, #0\n\tmovi v25.4s, #0\n\tmovi v26.4s, #0\n\tmovi v27.4s, #0\n\t"
-                "movi v28.4s, #0\n\tmovi v29.4s, #0\n\tmovi v30.4s, #0\n\tmovi v31.4s, #0\n\t"
-                "cbz %[n], 2f\n"
-                "1:\n\t"
-                "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
-                STEP
+                LOAD_A STEP_FIRST
                 "subs %[n], %[n], #1\n\t"
+                "b.eq 2f\n\t"
+                "tbz %[n], #0, 1f\n\t" /* an odd count: one step, then pairs */
+                LOAD_A STEP
+                "subs %[n], %[n], #1\n\t"
+                "b.eq 2f\n"
+                "1:\n\t"
+                LOAD_A STEP LOAD_A STEP
+                "subs %[n], %[n], #2\n\t"
                 "b.ne 1b\n"
                 "2:\n\t"
                 "cbz %[tail], 3f\n\t"
