@@ -19,7 +19,9 @@
  * c[r, s]; at the end three ADDPs per row fold them and the bias is added.
  *
  * Edges: rows and columns past m, n repeat the last row of a or b (computed, not
- * stored); the k % 16 tail runs one more step on zero-padded copies of the rows. */
+ * stored); the k % 16 tail runs one more step (or the only one, for k < 16) on
+ * zero-padded copies of the rows. The first step sets the partial sums (SADDLP)
+ * rather than adding to zeroed ones. */
 #if !defined(__aarch64__) || !defined(__ARM_NEON)
 #error "gemm_s8s8s32_4x4c16__neon needs AArch64 AdvSIMD"
 #endif
@@ -39,10 +41,19 @@
     "smull2 v9.8h, v" ar ".16b, v" br ".16b\n\t"            \
     "sadalp v" acc ".4s, v8.8h\n\t"                         \
     "sadalp v" acc ".4s, v9.8h\n\t"
-#define ROW(ar, c0, c1, c2, c3) MAC(c0, ar, "4") MAC(c1, ar, "5") MAC(c2, ar, "6") MAC(c3, ar, "7")
-#define STEP                                                                                                       \
-    ROW("0", "16", "17", "18", "19") ROW("1", "20", "21", "22", "23") ROW("2", "24", "25", "26", "27")             \
-        ROW("3", "28", "29", "30", "31")
+/* The same for the first step: SADDLP sets the partial sums (no zeroing needed). */
+#define MAC_FIRST(acc, ar, br)                              \
+    "smull v8.8h, v" ar ".8b, v" br ".8b\n\t"               \
+    "smull2 v9.8h, v" ar ".16b, v" br ".16b\n\t"            \
+    "saddlp v" acc ".4s, v8.8h\n\t"                         \
+    "sadalp v" acc ".4s, v9.8h\n\t"
+#define ROW(M, ar, c0, c1, c2, c3) M(c0, ar, "4") M(c1, ar, "5") M(c2, ar, "6") M(c3, ar, "7")
+#define ROWS(M)                                                                                                    \
+    ROW(M, "0", "16", "17", "18", "19") ROW(M, "1", "20", "21", "22", "23") ROW(M, "2", "24", "25", "26", "27")    \
+        ROW(M, "3", "28", "29", "30", "31")
+#define LOAD_AB                                                                                                    \
+    "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"            \
+    "ldr q4, [%[b0]], #16\n\tldr q5, [%[b1]], #16\n\tldr q6, [%[b2]], #16\n\tldr q7, [%[b3]], #16\n\t"
 /* Lane s of v<dst> = the sum of c[r, s]'s 4 partial sums, plus its bias. */
 #define FOLD(dst, c0, c1, c2, c3)                           \
     "addp v" c0 ".4s, v" c0 ".4s, v" c1 ".4s\n\t"           \
@@ -88,23 +99,25 @@ void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a
                     *d3 = whole ? cr + 3 * ldc : tile[3];
             const int8_t *p0 = b0, *p1 = b1, *p2 = b2, *p3 = b3;
             size_t steps = k_main / KSTEP;
+            if (steps == 0) { /* k < 16: the tail is the (first and only) step */
+                a0 = tail_a[0], a1 = tail_a[1], a2 = tail_a[2], a3 = tail_a[3];
+                p0 = tail_b[0], p1 = tail_b[1], p2 = tail_b[2], p3 = tail_b[3];
+                steps = 1;
+                tail = NULL;
+            }
             __asm__ volatile(
-                "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\t"
-                "movi v20.4s, #0\n\tmovi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\t"
-                "movi v24.4s, #0\n\tmovi v25.4s, #0\n\tmovi v26.4s, #0\n\tmovi v27.4s, #0\n\t"
-                "movi v28.4s, #0\n\tmovi v29.4s, #0\n\tmovi v30.4s, #0\n\tmovi v31.4s, #0\n\t"
-                "cbz %[n], 2f\n"
+                LOAD_AB ROWS(MAC_FIRST)
+                "subs %[n], %[n], #1\n\t"
+                "b.eq 2f\n"
                 "1:\n\t"
-                "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
-                "ldr q4, [%[b0]], #16\n\tldr q5, [%[b1]], #16\n\tldr q6, [%[b2]], #16\n\tldr q7, [%[b3]], #16\n\t"
-                STEP
+                LOAD_AB ROWS(MAC)
                 "subs %[n], %[n], #1\n\t"
                 "b.ne 1b\n"
                 "2:\n\t"
                 "cbz %[ta], 3f\n\t"
                 "ldr q0, [%[ta]]\n\tldr q1, [%[ta], #16]\n\tldr q2, [%[ta], #32]\n\tldr q3, [%[ta], #48]\n\t"
                 "ldr q4, [%[tb]]\n\tldr q5, [%[tb], #16]\n\tldr q6, [%[tb], #32]\n\tldr q7, [%[tb], #48]\n\t"
-                STEP
+                ROWS(MAC)
                 "3:\n\t"
                 FOLD("0", "16", "17", "18", "19") FOLD("1", "20", "21", "22", "23")
                 FOLD("2", "24", "25", "26", "27") FOLD("3", "28", "29", "30", "31")
