@@ -60,22 +60,64 @@
     "addp v" dst ".4s, v" c0 ".4s, v" c2 ".4s\n\t"          \
     "add v" dst ".4s, v" dst ".4s, %[bias].4s\n\t"
 
+/* One tile: rows a0 ... a3 (steps >= 1 steps of 16 k, then the 64-byte zero-padded
+ * tail at tail_rows unless NULL) times the 4 packed columns at w, plus bias, to
+ * d0 ... d3. */
+static inline void tile_4x4(const int8_t *a0, const int8_t *a1, const int8_t *a2, const int8_t *a3, size_t steps,
+                            const int8_t *tail_rows, const int8_t *w, int32x4_t bias, int32_t *d0, int32_t *d1,
+                            int32_t *d2, int32_t *d3) {
+    const int8_t *wp = w;
+    __asm__ volatile(
+        LOAD_A STEP_FIRST
+        "subs %[n], %[n], #1\n\t"
+        "b.eq 2f\n\t"
+        "tbz %[n], #0, 1f\n\t" /* an odd count: one step, then pairs */
+        LOAD_A STEP
+        "subs %[n], %[n], #1\n\t"
+        "b.eq 2f\n"
+        "1:\n\t"
+        LOAD_A STEP LOAD_A STEP
+        "subs %[n], %[n], #2\n\t"
+        "b.ne 1b\n"
+        "2:\n\t"
+        "cbz %[tail], 3f\n\t"
+        "ldr q0, [%[tail]]\n\tldr q1, [%[tail], #16]\n\tldr q2, [%[tail], #32]\n\tldr q3, [%[tail], #48]\n\t"
+        STEP
+        "3:\n\t"
+        FOLD("0", "16", "17", "18", "19") FOLD("1", "20", "21", "22", "23")
+        FOLD("2", "24", "25", "26", "27") FOLD("3", "28", "29", "30", "31")
+        "str q0, [%[d0]]\n\tstr q1, [%[d1]]\n\tstr q2, [%[d2]]\n\tstr q3, [%[d3]]\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [n] "+r"(steps)
+        : [tail] "r"(tail_rows), [bias] "w"(bias), [d0] "r"(d0), [d1] "r"(d1), [d2] "r"(d2), [d3] "r"(d3)
+        : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19",
+          "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
+}
+
 void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
                                  const void *packed, int32_t *c, size_t ldc) {
-    const size_t k_main = k & ~(size_t)(KSTEP - 1);
+    const size_t k_main = k & ~(size_t)(KSTEP - 1), steps = k_main / KSTEP;
     const size_t block_bytes = NR * sizeof(int32_t) + (k + KSTEP - 1) / KSTEP * NR * KSTEP;
     int8_t tail[MR][KSTEP];
     int32_t tile[MR][NR];
     for (size_t jb = j0; jb < j1; jb += NR) {
-        const int8_t *block = (const int8_t *)packed + jb / NR * block_bytes;
+        const int8_t *block = (const int8_t *)packed + jb / NR * block_bytes, *w = block + NR * sizeof(int32_t);
         const int32x4_t bias = vld1q_s32((const int32_t *)(const void *)block);
         const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-        for (size_t i0 = 0; i0 < m; i0 += MR) {
+        size_t i0 = 0;
+        /* whole tiles (4 rows, 4 columns, k a multiple of 16) go straight to c */
+        if (k_main == k && steps > 0 && nr == NR) {
+            for (; i0 + MR <= m; i0 += MR) {
+                const int8_t *ar = a + i0 * lda;
+                int32_t *cr = c + i0 * ldc + jb;
+                tile_4x4(ar, ar + lda, ar + 2 * lda, ar + 3 * lda, steps, NULL, w, bias, cr, cr + ldc, cr + 2 * ldc,
+                         cr + 3 * ldc);
+            }
+        }
+        for (; i0 < m; i0 += MR) {
             const size_t mr = m - i0 < MR ? m - i0 : MR;
             const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
                          *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
             const int8_t *tail_rows = NULL;
-            size_t steps = k_main / KSTEP;
             if (k_main < k) {
                 memset(tail, 0, sizeof tail);
                 memcpy(tail[0], a0 + k_main, k - k_main);
@@ -84,42 +126,11 @@ void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const
                 memcpy(tail[3], a3 + k_main, k - k_main);
                 tail_rows = &tail[0][0];
             }
-            if (steps == 0) { /* k < 16: the tail is the (first and only) step */
-                a0 = tail[0], a1 = tail[1], a2 = tail[2], a3 = tail[3];
-                steps = 1;
-                tail_rows = NULL;
-            }
-            const int whole = mr == MR && nr == NR;
+            if (steps == 0) /* k < 16: the tail is the (first and only) step */
+                tile_4x4(tail[0], tail[1], tail[2], tail[3], 1, NULL, w, bias, tile[0], tile[1], tile[2], tile[3]);
+            else
+                tile_4x4(a0, a1, a2, a3, steps, tail_rows, w, bias, tile[0], tile[1], tile[2], tile[3]);
             int32_t *cr = c + i0 * ldc + jb;
-            int32_t *d0 = whole ? cr : tile[0], *d1 = whole ? cr + ldc : tile[1], *d2 = whole ? cr + 2 * ldc : tile[2],
-                    *d3 = whole ? cr + 3 * ldc : tile[3];
-            const int8_t *wp = block + NR * sizeof(int32_t);
-            __asm__ volatile(
-                LOAD_A STEP_FIRST
-                "subs %[n], %[n], #1\n\t"
-                "b.eq 2f\n\t"
-                "tbz %[n], #0, 1f\n\t" /* an odd count: one step, then pairs */
-                LOAD_A STEP
-                "subs %[n], %[n], #1\n\t"
-                "b.eq 2f\n"
-                "1:\n\t"
-                LOAD_A STEP LOAD_A STEP
-                "subs %[n], %[n], #2\n\t"
-                "b.ne 1b\n"
-                "2:\n\t"
-                "cbz %[tail], 3f\n\t"
-                "ldr q0, [%[tail]]\n\tldr q1, [%[tail], #16]\n\tldr q2, [%[tail], #32]\n\tldr q3, [%[tail], #48]\n\t"
-                STEP
-                "3:\n\t"
-                FOLD("0", "16", "17", "18", "19") FOLD("1", "20", "21", "22", "23")
-                FOLD("2", "24", "25", "26", "27") FOLD("3", "28", "29", "30", "31")
-                "str q0, [%[d0]]\n\tstr q1, [%[d1]]\n\tstr q2, [%[d2]]\n\tstr q3, [%[d3]]\n\t"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [n] "+r"(steps)
-                : [tail] "r"(tail_rows), [bias] "w"(bias), [d0] "r"(d0), [d1] "r"(d1), [d2] "r"(d2), [d3] "r"(d3)
-                : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18",
-                  "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc",
-                  "memory");
-            if (whole) continue;
             for (size_t r = 0; r < mr; r++) memcpy(cr + r * ldc, tile[r], nr * sizeof *cr);
         }
     }
