@@ -1,6 +1,8 @@
-/* dot_4x16c4__neondot.h: the register tile every dotprod GEMM runs, and the loop
- * over rows that drives it (dot_4x16c4_rows): 4 rows x 16 columns of int32 in 16
- * accumulators, one lane-indexed SDOT per row, column quad and 4-k group.
+/* dot_4x16c4__neondot.h: the register tile every dotprod GEMM runs: 4 rows x 16
+ * columns of int32 in 16 accumulators, one lane-indexed SDOT per row, column quad
+ * and 4-k group (the DOT_ASM_* pieces), and the loop over rows of a plain a that
+ * q.k^T and P.V drive it with (dot_4x16c4_rows; the linear GEMM interleaves its
+ * rows first and has its own).
  *
  * The packed operand is a run of 64-byte groups: 4 k of 16 columns, column s's 4
  * bytes at 4s, as many groups as k needs rounded up to a multiple of 4 (16 k),
@@ -13,8 +15,9 @@
  * 79 instructions per 16 k (register-offset loads plus address arithmetic; with
  * pre-RA scheduling it also spills); here every pointer step is a post-indexed
  * load: per 16 k, 4 loads of a (and 4 EORs when flip), 4 loads of w, 64 SDOTs,
- * and SUBS and B.NE once per 32 k: 73 in all. Registers: v0-v3 the rows of a, v4-v7 a group of w,
- * v16 + 4r + q the accumulator of row r and columns 4q ... 4q + 3. */
+ * and SUBS and B.NE once per 32 k: 73 in all. Registers: v0-v3 the rows of a,
+ * v4-v7 a group of w, v16 + 4r + q the accumulator of row r and columns
+ * 4q ... 4q + 3. */
 #ifndef IBERT_DOT_4X16C4_NEONDOT_H
 #define IBERT_DOT_4X16C4_NEONDOT_H
 
