@@ -1,6 +1,8 @@
-/* dot_4x16c4__neondot.h: the register tile every dotprod GEMM runs, and the loop
- * over rows that drives it (dot_4x16c4_rows): 4 rows x 16 columns of int32 in 16
- * accumulators, one lane-indexed SDOT per row, column quad and 4-k group.
+/* dot_4x16c4__neondot.h: the register tile every dotprod GEMM runs: 4 rows x 16
+ * columns of int32 in 16 accumulators, one lane-indexed SDOT per row, column quad
+ * and 4-k group (the DOT_ASM_* pieces), and the loop over rows of a plain a that
+ * q.k^T and P.V drive it with (dot_4x16c4_rows; the linear GEMM interleaves its
+ * rows first and has its own).
  *
  * The packed operand is a run of 64-byte groups: 4 k of 16 columns, column s's 4
  * bytes at 4s, as many groups as k needs rounded up to a multiple of 4 (16 k),
@@ -13,8 +15,9 @@
  * 79 instructions per 16 k (register-offset loads plus address arithmetic; with
  * pre-RA scheduling it also spills); here every pointer step is a post-indexed
  * load: per 16 k, 4 loads of a (and 4 EORs when flip), 4 loads of w, 64 SDOTs,
- * and SUBS and B.NE once per 32 k: 73 in all. Registers: v0-v3 the rows of a, v4-v7 a group of w,
- * v16 + 4r + q the accumulator of row r and columns 4q ... 4q + 3. */
+ * and SUBS and B.NE once per 32 k: 73 in all. Registers: v0-v3 the rows of a,
+ * v4-v7 a group of w, v16 + 4r + q the accumulator of row r and columns
+ * 4q ... 4q + 3. */
 #ifndef IBERT_DOT_4X16C4_NEONDOT_H
 #define IBERT_DOT_4X16C4_NEONDOT_H
 
@@ -83,19 +86,40 @@
     "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", \
         "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
 
+/* One tile: rows a0 ... a3 (blocks of 16 k, then the 64-byte zero-padded tail at
+ * tail_rows unless NULL) times the packed columns at w, from start, to d0 ... d3. */
+static inline void dot_4x16c4_tile(const int8_t *a0, const int8_t *a1, const int8_t *a2, const int8_t *a3,
+                                   size_t blocks, const int8_t *tail_rows, int flip, const int8_t *w,
+                                   const int32_t *start, int32_t *d0, int32_t *d1, int32_t *d2, int32_t *d3) {
+    const int8_t *wp = w;
+    if (flip)
+        __asm__ volatile(DOT_ASM_TILE(DOT_ASM_FLIP) : DOT_ASM_OPERANDS : DOT_ASM_CLOBBERS);
+    else
+        __asm__ volatile(DOT_ASM_TILE("") : DOT_ASM_OPERANDS : DOT_ASM_CLOBBERS);
+}
+
 /* For all m rows of a (row stride lda, k bytes each; XOR 0x80 when flip, which
  * turns uint8 p into p - 128 as int8) and the 16 packed columns at w:
- * c[i, 0 ... nr - 1] = start + sum_k a[i, k] w[k], or c += that when add. A tile
- * that is whole (4 rows, 16 columns, no add) is stored straight to c, any other
- * through a copy; rows past m repeat the last (computed, not stored). The k % 16
- * tail of the rows goes through a zero-padded copy, whose padding meets the
- * packer's zeros. */
+ * c[i, 0 ... nr - 1] = start + sum_k a[i, k] w[k], or c += that when add. While
+ * tiles are whole (4 rows, 16 columns, no add, k a multiple of 16) they go
+ * straight to c with no per-tile bookkeeping; any other tile goes through a copy,
+ * its rows past m repeating the last (computed, not stored) and the k % 16 tail
+ * of its rows through a zero-padded copy, whose padding meets the packer's zeros. */
 static inline void dot_4x16c4_rows(size_t m, size_t k, const int8_t *a, size_t lda, int flip, const int8_t *w,
                                    const int32_t start[DOT_NR], int32_t *c, size_t ldc, size_t nr, int add) {
-    const size_t k_main = k & ~(size_t)(DOT_KBLOCK - 1);
+    const size_t k_main = k & ~(size_t)(DOT_KBLOCK - 1), blocks = k_main / DOT_KBLOCK;
+    size_t i0 = 0;
+    if (k_main == k && nr == DOT_NR && !add) {
+        for (; i0 + DOT_MR <= m; i0 += DOT_MR) {
+            const int8_t *ar = a + i0 * lda;
+            int32_t *cr = c + i0 * ldc;
+            dot_4x16c4_tile(ar, ar + lda, ar + 2 * lda, ar + 3 * lda, blocks, NULL, flip, w, start, cr, cr + ldc,
+                            cr + 2 * ldc, cr + 3 * ldc);
+        }
+    }
     int8_t tail[DOT_MR][DOT_KBLOCK];
     int32_t tile[DOT_MR][DOT_NR];
-    for (size_t i0 = 0; i0 < m; i0 += DOT_MR) {
+    for (; i0 < m; i0 += DOT_MR) {
         const size_t mr = m - i0 < DOT_MR ? m - i0 : DOT_MR;
         const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
                      *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
@@ -108,17 +132,8 @@ static inline void dot_4x16c4_rows(size_t m, size_t k, const int8_t *a, size_t l
             memcpy(tail[3], a3 + k_main, k - k_main);
             tail_rows = &tail[0][0];
         }
-        const int whole = mr == DOT_MR && nr == DOT_NR && !add;
+        dot_4x16c4_tile(a0, a1, a2, a3, blocks, tail_rows, flip, w, start, tile[0], tile[1], tile[2], tile[3]);
         int32_t *cr = c + i0 * ldc;
-        int32_t *d0 = whole ? cr : tile[0], *d1 = whole ? cr + ldc : tile[1], *d2 = whole ? cr + 2 * ldc : tile[2],
-                *d3 = whole ? cr + 3 * ldc : tile[3];
-        const int8_t *wp = w;
-        size_t blocks = k_main / DOT_KBLOCK;
-        if (flip)
-            __asm__ volatile(DOT_ASM_TILE(DOT_ASM_FLIP) : DOT_ASM_OPERANDS : DOT_ASM_CLOBBERS);
-        else
-            __asm__ volatile(DOT_ASM_TILE("") : DOT_ASM_OPERANDS : DOT_ASM_CLOBBERS);
-        if (whole) continue;
         for (size_t r = 0; r < mr; r++)
             for (size_t s = 0; s < nr; s++) cr[r * ldc + s] = (add ? cr[r * ldc + s] : 0) + tile[r][s];
     }

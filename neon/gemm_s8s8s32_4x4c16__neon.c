@@ -19,7 +19,9 @@
  * c[r, s]; at the end three ADDPs per row fold them and the bias is added.
  *
  * Edges: rows and columns past m, n repeat the last row of a or b (computed, not
- * stored); the k % 16 tail runs one more step on zero-padded copies of the rows. */
+ * stored); the k % 16 tail runs one more step (or the only one, for k < 16) on
+ * zero-padded copies of the rows. The first step sets the partial sums (SADDLP)
+ * rather than adding to zeroed ones. */
 #if !defined(__aarch64__) || !defined(__ARM_NEON)
 #error "gemm_s8s8s32_4x4c16__neon needs AArch64 AdvSIMD"
 #endif
@@ -39,10 +41,19 @@
     "smull2 v9.8h, v" ar ".16b, v" br ".16b\n\t"            \
     "sadalp v" acc ".4s, v8.8h\n\t"                         \
     "sadalp v" acc ".4s, v9.8h\n\t"
-#define ROW(ar, c0, c1, c2, c3) MAC(c0, ar, "4") MAC(c1, ar, "5") MAC(c2, ar, "6") MAC(c3, ar, "7")
-#define STEP                                                                                                       \
-    ROW("0", "16", "17", "18", "19") ROW("1", "20", "21", "22", "23") ROW("2", "24", "25", "26", "27")             \
-        ROW("3", "28", "29", "30", "31")
+/* The same for the first step: SADDLP sets the partial sums (no zeroing needed). */
+#define MAC_FIRST(acc, ar, br)                              \
+    "smull v8.8h, v" ar ".8b, v" br ".8b\n\t"               \
+    "smull2 v9.8h, v" ar ".16b, v" br ".16b\n\t"            \
+    "saddlp v" acc ".4s, v8.8h\n\t"                         \
+    "sadalp v" acc ".4s, v9.8h\n\t"
+#define ROW(M, ar, c0, c1, c2, c3) M(c0, ar, "4") M(c1, ar, "5") M(c2, ar, "6") M(c3, ar, "7")
+#define ROWS(M)                                                                                                    \
+    ROW(M, "0", "16", "17", "18", "19") ROW(M, "1", "20", "21", "22", "23") ROW(M, "2", "24", "25", "26", "27")    \
+        ROW(M, "3", "28", "29", "30", "31")
+#define LOAD_AB                                                                                                    \
+    "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"            \
+    "ldr q4, [%[b0]], #16\n\tldr q5, [%[b1]], #16\n\tldr q6, [%[b2]], #16\n\tldr q7, [%[b3]], #16\n\t"
 /* Lane s of v<dst> = the sum of c[r, s]'s 4 partial sums, plus its bias. */
 #define FOLD(dst, c0, c1, c2, c3)                           \
     "addp v" c0 ".4s, v" c0 ".4s, v" c1 ".4s\n\t"           \
@@ -50,9 +61,40 @@
     "addp v" dst ".4s, v" c0 ".4s, v" c2 ".4s\n\t"          \
     "add v" dst ".4s, v" dst ".4s, %[bias].4s\n\t"
 
+/* One tile: rows a0 ... a3 against rows b0 ... b3 (steps >= 1 steps of 16 k, then
+ * the 64-byte zero-padded tails at ta, tb unless ta is NULL), plus bias, to
+ * d0 ... d3. */
+static inline void tile_4x4(const int8_t *a0, const int8_t *a1, const int8_t *a2, const int8_t *a3,
+                            const int8_t *b0, const int8_t *b1, const int8_t *b2, const int8_t *b3, size_t steps,
+                            const int8_t *ta, const int8_t *tb, int32x4_t bias, int32_t *d0, int32_t *d1, int32_t *d2,
+                            int32_t *d3) {
+    __asm__ volatile(
+        LOAD_AB ROWS(MAC_FIRST)
+        "subs %[n], %[n], #1\n\t"
+        "b.eq 2f\n"
+        "1:\n\t"
+        LOAD_AB ROWS(MAC)
+        "subs %[n], %[n], #1\n\t"
+        "b.ne 1b\n"
+        "2:\n\t"
+        "cbz %[ta], 3f\n\t"
+        "ldr q0, [%[ta]]\n\tldr q1, [%[ta], #16]\n\tldr q2, [%[ta], #32]\n\tldr q3, [%[ta], #48]\n\t"
+        "ldr q4, [%[tb]]\n\tldr q5, [%[tb], #16]\n\tldr q6, [%[tb], #32]\n\tldr q7, [%[tb], #48]\n\t"
+        ROWS(MAC)
+        "3:\n\t"
+        FOLD("0", "16", "17", "18", "19") FOLD("1", "20", "21", "22", "23")
+        FOLD("2", "24", "25", "26", "27") FOLD("3", "28", "29", "30", "31")
+        "str q0, [%[d0]]\n\tstr q1, [%[d1]]\n\tstr q2, [%[d2]]\n\tstr q3, [%[d3]]\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2),
+          [b3] "+r"(b3), [n] "+r"(steps)
+        : [ta] "r"(ta), [tb] "r"(tb), [bias] "w"(bias), [d0] "r"(d0), [d1] "r"(d1), [d2] "r"(d2), [d3] "r"(d3)
+        : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
+          "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
+}
+
 void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc) {
-    const size_t k_main = k_len & ~(size_t)(KSTEP - 1);
+    const size_t k_main = k_len & ~(size_t)(KSTEP - 1), steps = k_main / KSTEP;
     int8_t tail_a[MR][KSTEP], tail_b[NR][KSTEP];
     int32_t tile[MR][NR];
     for (size_t j0 = 0; j0 < n; j0 += NR) {
@@ -62,60 +104,43 @@ void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a
         int32_t bias4[NR] = {0};
         if (bias) memcpy(bias4, bias + j0, nr * sizeof *bias4);
         const int32x4_t vbias = vld1q_s32(bias4);
-        if (k_main < k_len) {
+        size_t i0 = 0;
+        /* whole tiles (4 rows, 4 columns, k a multiple of 16) go straight to c */
+        if (k_main == k_len && steps > 0 && nr == NR) {
+            for (; i0 + MR <= m; i0 += MR) {
+                const int8_t *ar = a + i0 * lda;
+                int32_t *cr = c + i0 * ldc + j0;
+                tile_4x4(ar, ar + lda, ar + 2 * lda, ar + 3 * lda, b0, b1, b2, b3, steps, NULL, NULL, vbias, cr,
+                         cr + ldc, cr + 2 * ldc, cr + 3 * ldc);
+            }
+        }
+        if (i0 < m && k_main < k_len) {
             memset(tail_b, 0, sizeof tail_b);
             memcpy(tail_b[0], b0 + k_main, k_len - k_main);
             memcpy(tail_b[1], b1 + k_main, k_len - k_main);
             memcpy(tail_b[2], b2 + k_main, k_len - k_main);
             memcpy(tail_b[3], b3 + k_main, k_len - k_main);
         }
-        for (size_t i0 = 0; i0 < m; i0 += MR) {
+        for (; i0 < m; i0 += MR) {
             const size_t mr = m - i0 < MR ? m - i0 : MR;
             const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
                          *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
-            const int8_t *tail = NULL;
+            const int8_t *ta = NULL;
             if (k_main < k_len) {
                 memset(tail_a, 0, sizeof tail_a);
                 memcpy(tail_a[0], a0 + k_main, k_len - k_main);
                 memcpy(tail_a[1], a1 + k_main, k_len - k_main);
                 memcpy(tail_a[2], a2 + k_main, k_len - k_main);
                 memcpy(tail_a[3], a3 + k_main, k_len - k_main);
-                tail = &tail_a[0][0];
+                ta = &tail_a[0][0];
             }
-            const int whole = mr == MR && nr == NR;
+            if (steps == 0) /* k < 16: the tail is the (first and only) step */
+                tile_4x4(tail_a[0], tail_a[1], tail_a[2], tail_a[3], tail_b[0], tail_b[1], tail_b[2], tail_b[3], 1,
+                         NULL, NULL, vbias, tile[0], tile[1], tile[2], tile[3]);
+            else
+                tile_4x4(a0, a1, a2, a3, b0, b1, b2, b3, steps, ta, &tail_b[0][0], vbias, tile[0], tile[1], tile[2],
+                         tile[3]);
             int32_t *cr = c + i0 * ldc + j0;
-            int32_t *d0 = whole ? cr : tile[0], *d1 = whole ? cr + ldc : tile[1], *d2 = whole ? cr + 2 * ldc : tile[2],
-                    *d3 = whole ? cr + 3 * ldc : tile[3];
-            const int8_t *p0 = b0, *p1 = b1, *p2 = b2, *p3 = b3;
-            size_t steps = k_main / KSTEP;
-            __asm__ volatile(
-                "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\t"
-                "movi v20.4s, #0\n\tmovi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\t"
-                "movi v24.4s, #0\n\tmovi v25.4s, #0\n\tmovi v26.4s, #0\n\tmovi v27.4s, #0\n\t"
-                "movi v28.4s, #0\n\tmovi v29.4s, #0\n\tmovi v30.4s, #0\n\tmovi v31.4s, #0\n\t"
-                "cbz %[n], 2f\n"
-                "1:\n\t"
-                "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
-                "ldr q4, [%[b0]], #16\n\tldr q5, [%[b1]], #16\n\tldr q6, [%[b2]], #16\n\tldr q7, [%[b3]], #16\n\t"
-                STEP
-                "subs %[n], %[n], #1\n\t"
-                "b.ne 1b\n"
-                "2:\n\t"
-                "cbz %[ta], 3f\n\t"
-                "ldr q0, [%[ta]]\n\tldr q1, [%[ta], #16]\n\tldr q2, [%[ta], #32]\n\tldr q3, [%[ta], #48]\n\t"
-                "ldr q4, [%[tb]]\n\tldr q5, [%[tb], #16]\n\tldr q6, [%[tb], #32]\n\tldr q7, [%[tb], #48]\n\t"
-                STEP
-                "3:\n\t"
-                FOLD("0", "16", "17", "18", "19") FOLD("1", "20", "21", "22", "23")
-                FOLD("2", "24", "25", "26", "27") FOLD("3", "28", "29", "30", "31")
-                "str q0, [%[d0]]\n\tstr q1, [%[d1]]\n\tstr q2, [%[d2]]\n\tstr q3, [%[d3]]\n\t"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(p0), [b1] "+r"(p1),
-                  [b2] "+r"(p2), [b3] "+r"(p3), [n] "+r"(steps)
-                : [ta] "r"(tail), [tb] "r"(&tail_b[0][0]), [bias] "w"(vbias), [d0] "r"(d0), [d1] "r"(d1),
-                  [d2] "r"(d2), [d3] "r"(d3)
-                : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v16", "v17", "v18", "v19", "v20",
-                  "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
-            if (whole) continue;
             for (size_t r = 0; r < mr; r++) memcpy(cr + r * ldc, tile[r], nr * sizeof *cr);
         }
     }

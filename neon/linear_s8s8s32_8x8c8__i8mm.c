@@ -60,8 +60,8 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
 }
 
 /* The tile in assembly: GCC 12 compiles the intrinsics to 42 instructions per 16 k
- * (it copies and steps the pointers apart); here 38: four 64-byte post-indexed
- * loads, 32 SMMLAs, SUBS and B.NE. v0-v3 hold 8 k of the 4 row pairs, v4-v7 of the
+ * (it copies and steps the pointers apart); here 37: four 64-byte post-indexed
+ * loads, 32 SMMLAs, and SUBS and B.NE once per 32 k. v0-v3 hold 8 k of the 4 row pairs, v4-v7 of the
  * 4 column pairs, v<16 + 4p + q> the 2 x 2 block of row pair p, column pair q. */
 #define SMMLA_ROW(p0, p1, p2, p3, a)                                                                              \
     "smmla v" p0 ".4s, v" a ".16b, v4.16b\n\tsmmla v" p1 ".4s, v" a ".16b, v5.16b\n\t"                               \
@@ -70,11 +70,11 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
     "ld1 {v0.16b-v3.16b}, [%[ap]], #64\n\tld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t"                                    \
     SMMLA_ROW("16", "17", "18", "19", "0") SMMLA_ROW("20", "21", "22", "23", "1")                                  \
         SMMLA_ROW("24", "25", "26", "27", "2") SMMLA_ROW("28", "29", "30", "31", "3")
-/* Rows 2p and 2p + 1 (to d_even, d_odd) from row pair p's blocks q0 ... q3. */
-#define STORE_PAIR(q0, q1, q2, q3, d_even, d_odd)                                                                  \
+/* Rows 2p and 2p + 1 from row pair p's blocks q0 ... q3, to d, stepping d a row. */
+#define STORE_PAIR(q0, q1, q2, q3)                                                                                 \
     "zip1 v0.2d, v" q0 ".2d, v" q1 ".2d\n\tzip1 v1.2d, v" q2 ".2d, v" q3 ".2d\n\t"                                  \
     "zip2 v2.2d, v" q0 ".2d, v" q1 ".2d\n\tzip2 v3.2d, v" q2 ".2d, v" q3 ".2d\n\t"                                  \
-    "st1 {v0.4s, v1.4s}, [%[" d_even "]]\n\tst1 {v2.4s, v3.4s}, [%[" d_odd "]]\n\t"
+    "st1 {v0.4s, v1.4s}, [%[d]], %[row]\n\tst1 {v2.4s, v3.4s}, [%[d]], %[row]\n\t"
 
 void linear_s8s8s32_8x8c8__i8mm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
                                 const void *packed, int32_t *c, size_t ldc) {
@@ -96,21 +96,26 @@ void linear_s8s8s32_8x8c8__i8mm(size_t m, size_t j0, size_t j1, size_t k, const 
                 const size_t nr = j1 - jb < NR ? j1 - jb : NR;
                 const int whole = mr == MR && nr == NR && !add;
                 int32_t *cr = c + i0 * ldc + jb;
-                int32_t *d[MR];
-                for (size_t r = 0; r < MR; r++) d[r] = whole ? cr + r * ldc : tile[r];
+                /* where the rows go: c itself, or the copy */
+                int32_t *d = whole ? cr : tile[0];
+                const size_t row = whole ? ldc * sizeof *c : sizeof tile[0];
                 const int8_t *ap = rows, *wp = block + NR * 2 * sizeof(int32_t) + k0 / KSTEP * NR * KSTEP;
                 size_t blocks = (kc + KPAD - 1) / KPAD;
                 __asm__ volatile(
                     "ld1 {v16.4s-v19.4s}, [%[start]]\n\tld1 {v20.4s-v23.4s}, [%[start]]\n\t"
                     "ld1 {v24.4s-v27.4s}, [%[start]]\n\tld1 {v28.4s-v31.4s}, [%[start]]\n"
-                    "1:\n\t" STEP8 STEP8
+                    "tbz %[n], #0, 1f\n\t" /* an odd count: one block, then pairs */
+                    STEP8 STEP8
                     "subs %[n], %[n], #1\n\t"
-                    "b.ne 1b\n\t"
-                    STORE_PAIR("16", "17", "18", "19", "d0", "d1") STORE_PAIR("20", "21", "22", "23", "d2", "d3")
-                    STORE_PAIR("24", "25", "26", "27", "d4", "d5") STORE_PAIR("28", "29", "30", "31", "d6", "d7")
-                    : [ap] "+r"(ap), [wp] "+r"(wp), [n] "+r"(blocks)
-                    : [start] "r"(start), [d0] "r"(d[0]), [d1] "r"(d[1]), [d2] "r"(d[2]), [d3] "r"(d[3]),
-                      [d4] "r"(d[4]), [d5] "r"(d[5]), [d6] "r"(d[6]), [d7] "r"(d[7])
+                    "b.eq 2f\n"
+                    "1:\n\t" STEP8 STEP8 STEP8 STEP8
+                    "subs %[n], %[n], #2\n\t"
+                    "b.ne 1b\n"
+                    "2:\n\t"
+                    STORE_PAIR("16", "17", "18", "19") STORE_PAIR("20", "21", "22", "23")
+                    STORE_PAIR("24", "25", "26", "27") STORE_PAIR("28", "29", "30", "31")
+                    : [ap] "+r"(ap), [wp] "+r"(wp), [n] "+r"(blocks), [d] "+r"(d)
+                    : [start] "r"(start), [row] "r"(row)
                     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
                       "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
                 if (whole) continue;

@@ -345,7 +345,7 @@ static void test_packed_shapes(const packed_kernel *pk) {
     } shapes[] = {
         {128, 384, 384, FILL_RANDOM},  {128, 1536, 384, FILL_RANDOM}, {128, 384, 1536, FILL_RANDOM},
         {1, 2, 384, FILL_RANDOM},      {7, 33, 1537, FILL_EXTREMES},  {5, 17, 4099, FILL_MIN},
-        {3, 20, 65536, FILL_MIN},
+        {3, 20, 65536, FILL_MIN},      {8, 32, 4100, FILL_RANDOM}, /* whole tiles over several k chunks */
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;

@@ -4,10 +4,10 @@
  *
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
  * (SMMLA for the linear layers, the dotprod kernels elsewhere; when the kernel
- * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
- * (AdvSIMD, present on every AArch64 CPU). They replace the GEMM of the linear layers (on weights packed
- * at load, kernel_table.linear) and of q.k^T; the other kernels stay the reference
- * ones until they get SIMD twins.
+ * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
+ * "neon" (AdvSIMD, present on every AArch64 CPU). They replace the GEMMs: the
+ * linear layers' (on weights packed at load, kernel_table.linear), q.k^T and P.V;
+ * the other kernels stay the reference ones until they get SIMD twins.
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
  * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
