@@ -2,10 +2,16 @@
  * IBERT_KERNELS forces one by name (to test a path, or to compare two); unset,
  * the best one the CPU supports is used.
  *
- * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
- * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
- * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
- * other kernels stay the reference ones until they get SIMD twins. */
+ * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
+ * (SMMLA for the linear layers, the dotprod kernels elsewhere; when the kernel
+ * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
+ * "neon" (AdvSIMD, present on every AArch64 CPU). They replace the GEMMs: the
+ * linear layers' (on weights packed at load, kernel_table.linear), q.k^T and P.V;
+ * the other kernels stay the reference ones until they get SIMD twins.
+ *
+ * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
+ * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
+ * and the OS report them (__builtin_cpu_supports checks both). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +22,7 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+#define REF_KERNELS_EXCEPT_GEMMS                           \
     .requant_s32s8 = requant_s32s8_1x1__ref,               \
     .requant_s32s32 = requant_s32s32_1x1__ref,             \
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
@@ -29,7 +34,8 @@
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 #ifdef IBERT_AARCH64_KERNELS
@@ -40,61 +46,161 @@ static const kernel_table ref_kernels = {
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+
+static const linear_packing neon_linear = {
+    .packed_size = packw_s8s32_4x16_size,
+    .pack = packw_s8s32_4x16,
+    .gemm = linear_s8s8s32_4x4c16__neon,
+    .column_block = 4,
+};
 
 static const kernel_table neon_kernels = {
     .name = "neon",
+    .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
+    REF_KERNELS_EXCEPT_GEMMS,
+};
+
+static const linear_packing dotprod_linear = {
+    .packed_size = packw_s8s32_16x4_size,
+    .pack = packw_s8s32_16x4,
+    .gemm = linear_s8s8s32_4x16c4__neondot,
+    .column_block = 16,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
-    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .linear = &dotprod_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
+};
+
+static const linear_packing i8mm_linear = {
+    .packed_size = packw_s8s32_8x8_size,
+    .pack = packw_s8s32_8x8,
+    .gemm = linear_s8s8s32_8x8c8__i8mm,
+    .column_block = 8,
+};
+
+static const kernel_table i8mm_kernels = {
+    .name = "i8mm",
+    .linear = &i8mm_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 #endif
 
-/* A kernel table and the CPU feature bits (AT_HWCAP) it needs. */
+#ifdef IBERT_X86_KERNELS
+static const linear_packing avx512vnni_linear = {
+    .packed_size = packw_s8s32_16x4_x128_size,
+    .pack = packw_s8s32_16x4_x128,
+    .gemm = linear_s8s8s32_8x48c4__avx512vnni,
+    .column_block = 16,
+};
+
+static const linear_packing avx2_linear = {
+    .packed_size = packw_s8s32_8x4_size,
+    .pack = packw_s8s32_8x4,
+    .gemm = linear_s8s8s32_4x16c4__avx2,
+    .column_block = 8,
+};
+
+static const kernel_table avx512vnni_kernels = {
+    .name = "avx512vnni",
+    .linear = &avx512vnni_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_8x48c4__avx512vnni,
+    .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
+    .requant_s32s8 = requant_s32s8_1x16__avx512,
+    .requant_s32s32 = requant_s32s32_1x16__avx512,
+    .residual_s32s8s32 = residual_s32s8s32_1x16__avx512,
+    .gelu_s32s8 = gelu_s32s8_1x16__avx512,
+    .layernorm_s32s8 = layernorm_s32s8_1x16__avx512,
+    .softmax_s32u8 = softmax_s32u8_1x16__avx512,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
+};
+
+static const kernel_table avx2_kernels = {
+    .name = "avx2",
+    .linear = &avx2_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_2x4c16__avx2,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c2__avx2,
+    .requant_s32s8 = requant_s32s8_1x8__avx2,
+    .requant_s32s32 = requant_s32s32_1x8__avx2,
+    .residual_s32s8s32 = residual_s32s8s32_1x8__avx2,
+    .gelu_s32s8 = gelu_s32s8_1x8__avx2,
+    .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
+    .softmax_s32u8 = softmax_s32u8_1x8__avx2,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
+};
+#endif
+
+/* Whether this CPU (and its OS) can run a table's instructions. */
+#ifdef IBERT_AARCH64_KERNELS
+static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
+static int has_dotprod(void) {
+    const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
+    return (getauxval(AT_HWCAP) & need) == need;
+}
+static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+#endif
+#ifdef IBERT_X86_KERNELS
+static int has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+static int has_avx512vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+#endif
+
+/* A kernel table and the check of the CPU features it needs (NULL: none). */
 typedef struct candidate {
     const kernel_table *kernels;
-    unsigned long hwcap;
+    int (*supported)(void);
 } candidate;
 
 /* Best first; "ref" needs nothing and ends the list. */
 static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
-    {&dotprod_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP},
-    {&neon_kernels, HWCAP_ASIMD},
+    {&i8mm_kernels, has_i8mm},
+    {&dotprod_kernels, has_dotprod},
+    {&neon_kernels, has_neon},
 #endif
-    {&ref_kernels, 0},
+#ifdef IBERT_X86_KERNELS
+    {&avx512vnni_kernels, has_avx512vnni},
+    {&avx2_kernels, has_avx2},
+#endif
+    {&ref_kernels, NULL},
 };
 
 #define N_CANDIDATES (sizeof candidates / sizeof candidates[0])
 
-static unsigned long cpu_hwcap(void) {
-#ifdef IBERT_AARCH64_KERNELS
-    return getauxval(AT_HWCAP);
-#else
-    return 0;
-#endif
-}
+static int usable(const candidate *c) { return !c->supported || c->supported(); }
 
 ibert_status kernels_select(const kernel_table **out) {
-    const unsigned long hwcap = cpu_hwcap();
     const char *wanted = getenv("IBERT_KERNELS");
     const int any = !wanted || !*wanted;
     /* The usable names, listed worst (always "ref") first. */
     char valid[128] = "";
     for (size_t i = N_CANDIDATES; i-- > 0;) {
         const candidate *c = &candidates[i];
-        if ((hwcap & c->hwcap) != c->hwcap) continue;
+        if (!usable(c)) continue;
         if (*valid) strncat(valid, ", ", sizeof valid - strlen(valid) - 1);
         strncat(valid, c->kernels->name, sizeof valid - strlen(valid) - 1);
     }
     for (size_t i = 0; i < N_CANDIDATES; i++) {
         const candidate *c = &candidates[i];
         if (!any && strcmp(wanted, c->kernels->name) != 0) continue;
-        if ((hwcap & c->hwcap) != c->hwcap) {
+        if (!usable(c)) {
             if (any) continue;
             return ibert_fail(IBERT_ERR_INVALID_ARGUMENT,
                               "IBERT_KERNELS=%s needs CPU features this CPU does not report (valid: %s)", wanted,

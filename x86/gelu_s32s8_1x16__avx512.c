@@ -1,0 +1,51 @@
+/* gelu_s32s8_1x16__avx512: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs
+ * and the ffn_gelu rescale to int8, 16 values at a time (the last ones masked),
+ * equal to gelu_s32s8_1x1__ref.
+ *
+ * Which steps fit int32 (the reader validates -2^15 <= b < 0, -2^30 <= c < 0,
+ * b^2 + c < 0, 0 <= shift <= 30, -2^11 <= one < 0): a = min(|t|, -b) <= 2^15, so
+ * (a + b)^2 <= 2^30 and z = (a + b)^2 + c is in [c, 0); sign(t) * z and its
+ * arithmetic shift y are int32. g = t * (y + one) needs int64 (|g| < 2^31 + 2^19):
+ * VPMULDQ makes it exactly. The rescale g * mult needs a 64 x 32-bit product, so
+ * g is split as g = h * 2^16 + l with l = g mod 2^16 (0..65535) and h = g >> 16
+ * (|h| < 2^15 + 2^3): g * mult = (h * mult) * 2^16 + l * mult, two exact VPMULDQs
+ * whose sum is the exact int64 product (< 2^62 + 2^50, FORMAT.md §4.1). Rounding,
+ * shift and saturation are fp_rq's and fp_sat8's. */
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
+#error "gelu_s32s8_1x16__avx512 needs -mavx512f -mavx512bw -mavx512vl"
+#endif
+
+#include "fixed_point_avx512.h"
+#include "kernels/kernels.h"
+
+/* rq(g, mult, shift) for 8 int64 g. */
+static inline __m512i rescale8(__m512i g, __m512i mult, __m512i shift) {
+    const __m512i h = _mm512_srai_epi64(g, 16), l = _mm512_and_si512(g, _mm512_set1_epi64(0xffff));
+    const __m512i p = _mm512_add_epi64(_mm512_slli_epi64(_mm512_mul_epi32(h, mult), 16), _mm512_mul_epi32(l, mult));
+    return round_shift64x8(p, shift);
+}
+
+void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                             int32_t shift, int8_t *u, size_t ldu) {
+    const __m512i neg_b = _mm512_set1_epi32(-g->b), b = _mm512_set1_epi32(g->b), c = _mm512_set1_epi32(g->c);
+    const __m512i one = _mm512_set1_epi32(g->one), zero = _mm512_setzero_si512();
+    const __m512i vmult = _mm512_set1_epi64(mult), vshift = _mm512_set1_epi64(shift);
+    const __m512i yshift = _mm512_set1_epi32((int)g->shift);
+    for (size_t i = 0; i < m; i++) {
+        const int32_t *tr = t + i * ldt;
+        int8_t *ur = u + i * ldu;
+        for (size_t j = 0; j < n; j += 16) {
+            const __mmask16 k = lanes16(j, n);
+            const __m512i x = _mm512_maskz_loadu_epi32(k, tr + j);
+            const __m512i ab = _mm512_add_epi32(_mm512_min_epi32(_mm512_abs_epi32(x), neg_b), b);
+            const __m512i z = _mm512_add_epi32(_mm512_mullo_epi32(ab, ab), c);
+            /* sign(t) * z: z where t > 0, -z where t < 0, 0 where t = 0 */
+            __m512i sz = _mm512_maskz_mov_epi32(_mm512_cmpneq_epi32_mask(x, zero), z);
+            sz = _mm512_mask_sub_epi32(sz, _mm512_cmplt_epi32_mask(x, zero), zero, z);
+            const __m512i y1 = _mm512_add_epi32(_mm512_srav_epi32(sz, yshift), one);
+            const v16x64 r = {rescale8(_mm512_mul_epi32(x, y1), vmult, vshift),
+                              rescale8(_mm512_mul_epi32(odd_lanes16(x), odd_lanes16(y1)), vmult, vshift)};
+            _mm_mask_storeu_epi8(ur + j, k, _mm512_cvtepi32_epi8(clamp_join16(r, -128, 127)));
+        }
+    }
+}

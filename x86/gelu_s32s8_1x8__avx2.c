@@ -1,0 +1,59 @@
+/* gelu_s32s8_1x8__avx2: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs and
+ * the ffn_gelu rescale to int8, 8 values at a time, equal to gelu_s32s8_1x1__ref.
+ *
+ * Which steps fit int32 (the reader validates -2^15 <= b < 0, -2^30 <= c < 0,
+ * b^2 + c < 0, 0 <= shift <= 30, -2^11 <= one < 0): a = min(|t|, -b) <= 2^15, so
+ * (a + b)^2 <= 2^30 and z = (a + b)^2 + c is in [c, 0); sign(t) * z (VPSIGND) and
+ * its arithmetic shift y are int32. g = t * (y + one) needs int64 (|g| < 2^31 +
+ * 2^19): VPMULDQ makes it exactly. The rescale g * mult then needs a 64 x 32-bit
+ * product, which AVX2 lacks, so g is split as g = h * 2^16 + l with l = g mod 2^16
+ * (0..65535) and h = g >> 16 (|h| < 2^15 + 2^3): g * mult = (h * mult) * 2^16 +
+ * l * mult, two exact VPMULDQs, their sum the exact int64 product (< 2^62 + 2^50,
+ * FORMAT.md §4.1). Rounding, shift and saturation are fp_rq's and fp_sat8's.
+ * Columns past the last multiple of 8 use the scalar steps. */
+#if !defined(__AVX2__)
+#error "gelu_s32s8_1x8__avx2 needs -mavx2"
+#endif
+
+#include "fixed_point_avx2.h"
+#include "kernels/kernels.h"
+
+/* sat_8(rq(g, mult, shift)) for 4 int64 g. */
+static inline __m256i rescale4(__m256i g, __m256i mult, __m256i shift) {
+    const __m256i h = sra64(g, _mm256_set1_epi64x(16));
+    const __m256i l = _mm256_and_si256(g, _mm256_set1_epi64x(0xffff));
+    const __m256i p = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epi32(h, mult), 16), _mm256_mul_epi32(l, mult));
+    return clamp64(round_shift64(p, shift), _mm256_set1_epi64x(-128), _mm256_set1_epi64x(127));
+}
+
+static int8_t gelu1(int32_t t, const igelu_params *g, int32_t mult, int32_t shift) {
+    int64_t x = t;
+    int64_t a = x < 0 ? -x : x;
+    if (a > -(int64_t)g->b) a = -(int64_t)g->b;
+    int64_t z = (a + g->b) * (a + g->b) + g->c;
+    int64_t y = (x > 0 ? z : x < 0 ? -z : 0) >> g->shift;
+    return fp_sat8(fp_rq(x * (y + g->one), mult, shift));
+}
+
+void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                          int32_t shift, int8_t *u, size_t ldu) {
+    const __m256i neg_b = _mm256_set1_epi32(-g->b), b = _mm256_set1_epi32(g->b), c = _mm256_set1_epi32(g->c);
+    const __m256i one = _mm256_set1_epi32(g->one), vmult = _mm256_set1_epi64x(mult),
+                  vshift = _mm256_set1_epi64x(shift);
+    const __m128i yshift = _mm_cvtsi32_si128((int)g->shift);
+    const size_t n8 = n & ~(size_t)7;
+    for (size_t i = 0; i < m; i++) {
+        const int32_t *tr = t + i * ldt;
+        int8_t *ur = u + i * ldu;
+        for (size_t j = 0; j < n8; j += 8) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(tr + j));
+            const __m256i ab = _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(x), neg_b), b);
+            const __m256i z = _mm256_add_epi32(_mm256_mullo_epi32(ab, ab), c);
+            const __m256i y1 = _mm256_add_epi32(_mm256_sra_epi32(_mm256_sign_epi32(z, x), yshift), one);
+            const __m256i ge = _mm256_mul_epi32(x, y1), go = _mm256_mul_epi32(odd_lanes(x), odd_lanes(y1));
+            const v8x64 r = {rescale4(ge, vmult, vshift), rescale4(go, vmult, vshift)};
+            store8_s8(ur + j, join32(r));
+        }
+        for (size_t j = n8; j < n; j++) ur[j] = gelu1(tr[j], g, mult, shift);
+    }
+}
