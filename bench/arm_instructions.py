@@ -4,8 +4,9 @@
     python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76] [--seq-lens 16,64,128]
                                       [--kernels all] [--no-per-op] [--json]
 
-For each CPU, each kernel set the library offers on that CPU (IBERT_KERNELS) and each
-sequence length L, it runs tools/ibert-cli on the shipped model (batch 1, one thread)
+For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
+only it runs, such as i8mm), each kernel set the library offers on that CPU
+(IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped model (batch 1, one thread)
 under ../shared/tools/armcount twice, with K and K + N forward passes, and reports
 (count(K + N) - count(K)) / N: one inference with loading and start-up cancelled.
 The counts are deterministic, so K = 1, N = 2 suffice (--repeats K,N changes them).
@@ -146,8 +147,9 @@ def csv_list(text: str, convert=str) -> list:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cpus", type=csv_list, default=["cortex-a72", "cortex-a76"],
-                        help="qemu CPUs (default cortex-a72,cortex-a76; max has i8mm)")
+    parser.add_argument("--cpus", type=csv_list, default=None,
+                        help="qemu CPUs (default cortex-a72,cortex-a76, and max when the library has a kernel "
+                        "set that only max runs, such as i8mm)")
     parser.add_argument("--seq-lens", type=lambda t: csv_list(t, int), default=[16, 64, 128])
     parser.add_argument("--kernels", type=csv_list, default=None,
                         help="kernel sets to count (default: every one each CPU supports)")
@@ -173,9 +175,14 @@ def measure(args) -> dict:
     driver = args.build_dir / "bench" / "kernel_driver"
     env = armcount_env(args.armcount)
     k, n = args.repeats
+    cpus = args.cpus or ["cortex-a72", "cortex-a76"]
+    offered_on = {cpu: kernel_sets(cli, cpu) for cpu in cpus}
+    if args.cpus is None:
+        offered_on["max"] = [name for name in kernel_sets(cli, "max") if name not in offered_on["cortex-a76"]]
+        if not offered_on["max"]:
+            del offered_on["max"]
     inference_rows, op_rows = [], []
-    for cpu in args.cpus:
-        offered = kernel_sets(cli, cpu)
+    for cpu, offered in offered_on.items():
         for kernels in (offered if args.kernels is None else [x for x in args.kernels if x in offered]):
             for length in args.seq_lens:
                 print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
