@@ -1,6 +1,6 @@
 /* context.c: ibert_context_new / ibert_context_free. A context is one aligned
  * allocation of the arena the model planned at load, carved into the forward
- * pass's buffers, plus the kernel set chosen for this process. */
+ * pass's buffers, plus the kernel set the model chose at load. */
 #include <stdlib.h>
 
 #include "context.h"
@@ -10,10 +10,6 @@ ibert_status ibert_context_new(const ibert_model *model, ibert_context **out_con
     if (!out_context) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_context_new: out_context is NULL");
     *out_context = NULL;
     if (!model) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_context_new: model is NULL");
-
-    const kernel_table *kernels;
-    ibert_status st = kernels_select(&kernels);
-    if (st != IBERT_OK) return st;
 
     struct ibert_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a context");
@@ -25,7 +21,7 @@ ibert_status ibert_context_new(const ibert_model *model, ibert_context **out_con
                           model->context_bytes);
     }
     ctx->model = model;
-    ctx->kernels = kernels;
+    ctx->kernels = model->kernels;
     arena_carve(&model->hp, ctx->arena, &ctx->buf);
     *out_context = ctx;
     return IBERT_OK;

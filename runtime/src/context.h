@@ -32,7 +32,7 @@ void arena_carve(const model_hparams *hp, void *base, arena_buffers *bufs);
 
 struct ibert_context {
     const ibert_model *model;
-    const kernel_table *kernels;
+    const kernel_table *kernels; /* the model's */
     void *arena; /* the one allocation every buffer lives in */
     arena_buffers buf;
 };

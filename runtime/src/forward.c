@@ -63,9 +63,14 @@ static void embed(ibert_context *ctx, const int32_t *ids, const int32_t *types, 
                                   ctx->buf.x, h);
 }
 
-/* acc = linear(x) for n rows of x (row stride l->in). */
+/* acc = linear(x) for n rows of x (row stride l->in), on the packed weights when the
+ * kernel set packs them. */
 static void linear_acc(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x) {
-    ctx->kernels->gemm_s8s8s32(n, l->out, l->in, x, l->in, l->weight, l->in, l->bias, ctx->buf.acc, l->out);
+    const linear_packing *lp = ctx->kernels->linear;
+    if (lp)
+        lp->gemm(n, 0, l->out, l->in, x, l->in, l->packed, ctx->buf.acc, l->out);
+    else
+        ctx->kernels->gemm_s8s8s32(n, l->out, l->in, x, l->in, l->weight, l->in, l->bias, ctx->buf.acc, l->out);
 }
 
 /* out = sat_8(rq(linear(x))), n x l->out. */

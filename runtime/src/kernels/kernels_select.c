@@ -4,8 +4,9 @@
  *
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
  * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
- * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
- * other kernels stay the reference ones until they get SIMD twins. */
+ * every AArch64 CPU). They replace the GEMM of the linear layers (on weights packed
+ * at load, kernel_table.linear) and of q.k^T; the other kernels stay the reference
+ * ones until they get SIMD twins. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,8 +48,16 @@ static const kernel_table neon_kernels = {
     REF_KERNELS_EXCEPT_GEMM_S8S8S32,
 };
 
+static const linear_packing dotprod_linear = {
+    .packed_size = packw_s8s32_16x4_size,
+    .pack = packw_s8s32_16x4,
+    .gemm = gemm_s8s8s32_4x16c4__neondot,
+    .column_block = 16,
+};
+
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
+    .linear = &dotprod_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
     REF_KERNELS_EXCEPT_GEMM_S8S8S32,
 };
