@@ -126,10 +126,9 @@ class Engine:
 
 def pyibert_kernels() -> str:
     from pyibert import Model
-    from pyibert.cli.bench import kernel_set
 
     with Model(MODEL, threads=1) as model:
-        return kernel_set(model)
+        return model.kernels
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,7 +1,7 @@
 /* kernel_driver.c: runs one op of the forward pass, with the shapes of the model it
- * is given at sequence length L, R times through the kernel table kernels_select
- * picks (IBERT_KERNELS forces one), so bench/arm_instructions.py can count the
- * instructions one inference spends in that op: it runs the driver under armcount
+ * is given at sequence length L, R times through the kernel table the model chose
+ * when it loaded (IBERT_KERNELS forces one), so bench/arm_instructions.py can count
+ * the instructions one inference spends in that op: it runs the driver under armcount
  * with R = K and R = K + N and divides the difference by N, which cancels the
  * loading and the setup below.
  *
@@ -10,8 +10,8 @@
  * One repetition of OP is everything one forward pass of L tokens does with it
  * (forward.c), layer by layer:
  *   linear     the six linear layers of every encoder layer (q, k, v, attention
- *              output, FFN up, FFN down) on the model's own weights, packed first
- *              when the kernel set has a packed linear path, as the loader does
+ *              output, FFN up, FFN down) on the model's weights, in the packed
+ *              form the loader made when the kernel set has a packed linear path
  *   qk         q.k^T of every head (gemm_s8s8s32, L x L x head_size)
  *   pv         P.V of every head (gemm_u8s8s32, L x head_size x L)
  *   softmax    every head's softmax over L x L scores
@@ -118,19 +118,16 @@ static rq_params rq_of(const rescale *r) {
     return p;
 }
 
-/* The encoder's linear layers in forward's order, and their packed weights when
- * the kernel set has a packed path (else NULL). */
+/* The encoder's linear layers in forward's order. */
 typedef struct linears {
     const linear **layer;
-    void **packed;
     size_t count;
 } linears;
 
-static void linears_init(linears *ls, const ibert_model *m, const kernel_table *kt) {
+static void linears_init(linears *ls, const ibert_model *m) {
     ls->count = (size_t)m->hp.num_layers * 6;
     ls->layer = malloc(ls->count * sizeof *ls->layer);
-    ls->packed = calloc(ls->count, sizeof *ls->packed);
-    if (!ls->layer || !ls->packed) {
+    if (!ls->layer) {
         fprintf(stderr, "kernel_driver: out of memory\n");
         exit(2);
     }
@@ -139,29 +136,15 @@ static void linears_init(linears *ls, const ibert_model *m, const kernel_table *
         const linear *six[6] = {&e->attn_q, &e->attn_k, &e->attn_v, &e->attn_out, &e->ffn_up, &e->ffn_down};
         for (size_t j = 0; j < 6; j++) ls->layer[i * 6 + j] = six[j];
     }
-    if (!kt->linear) return;
-    for (size_t i = 0; i < ls->count; i++) {
-        const linear *l = ls->layer[i];
-        ls->packed[i] = aligned_alloc(64, kt->linear->packed_size(l->out, l->in));
-        if (!ls->packed[i]) {
-            fprintf(stderr, "kernel_driver: out of memory for packed weights\n");
-            exit(2);
-        }
-        kt->linear->pack(l->out, l->in, l->weight, l->bias, ls->packed[i]);
-    }
 }
 
-static void linears_free(linears *ls) {
-    for (size_t i = 0; i < ls->count; i++) free(ls->packed[i]);
-    free(ls->packed);
-    free(ls->layer);
-}
-
+/* As forward's linear_acc: the packed weights the loader made when the kernel set
+ * has a packed linear path, else the file's. */
 static void run_linear(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
     (void)m;
     for (size_t i = 0; i < ls->count; i++) {
         const linear *l = ls->layer[i];
-        if (kt->linear) kt->linear->gemm(b->l, 0, l->out, l->in, b->x, l->in, ls->packed[i], b->acc, l->out);
+        if (kt->linear) kt->linear->gemm(b->l, 0, l->out, l->in, b->x, l->in, l->packed, b->acc, l->out);
         else kt->gemm_s8s8s32(b->l, l->out, l->in, b->x, l->in, l->weight, l->in, l->bias, b->acc, l->out);
     }
 }
@@ -276,13 +259,12 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], OPS[i].name) == 0) op = i;
     if (op == N_OPS) return usage();
 
-    ibert_model *m = NULL;
-    const kernel_table *kt;
-    if (ibert_model_load_file(argv[1], &m) != IBERT_OK || kernels_select(&kt) != IBERT_OK) {
+    ibert_model *m;
+    if (ibert_model_load_file(argv[1], &m) != IBERT_OK) {
         fprintf(stderr, "kernel_driver: %s\n", ibert_last_error());
-        ibert_model_free(m);
         return 2;
     }
+    const kernel_table *kt = m->kernels;
     size_t l = parse_count(argv[3], m->hp.max_tokens), repeats = parse_count(argv[4], 1000000);
     if (!l || !repeats) {
         fprintf(stderr, "kernel_driver: L must be 1 ... %u and R 1 ... 1000000\n", (unsigned)m->hp.max_tokens);
@@ -292,11 +274,11 @@ int main(int argc, char **argv) {
     buffers b;
     buffers_init(&b, m, l, kt);
     linears ls;
-    linears_init(&ls, m, kt);
+    linears_init(&ls, m);
 
     for (size_t r = 0; r < repeats; r++) OPS[op].run(kt, m, &ls, &b);
     printf("%s\n", kt->name);
-    linears_free(&ls);
+    free(ls.layer);
     buffers_free(&b);
     ibert_model_free(m);
     return 0;

@@ -3,7 +3,6 @@ forward-pass latency on this machine, batch 1, as percentiles per (sequence leng
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
@@ -54,19 +53,6 @@ def _non_negative(text: str) -> int:
 
 def _positive_list(text: str) -> list[int]:
     return [_positive(part.strip()) for part in text.split(",")]
-
-
-def kernel_set(model) -> str:
-    """The kernel set the model's forward passes run. Libraries with
-    ibert_model_kernels name it; older ones pick IBERT_KERNELS, or the best set for
-    this CPU without saying which."""
-    from .._native import ffi, lib
-
-    try:
-        name = lib.ibert_model_kernels
-    except AttributeError:
-        return os.environ.get("IBERT_KERNELS") or "default (this libibert does not name it)"
-    return ffi.string(name(model._checked_handle())).decode()
 
 
 def _token_ids(length: int, vocab_size: int) -> np.ndarray:
@@ -120,7 +106,7 @@ def run(args) -> int:
                 if too_long:
                     raise ValueError(f"--seq-lens {too_long[0]} is more than the {model.max_tokens} tokens "
                                      f"{args.model} takes")
-                kernels = kernel_set(model)
+                kernels = model.kernels
                 for length in args.seq_lens:
                     label = f"L={length} threads={threads}"
                     stats = measure(model, length, args.runs, args.warmup, progress, label)
