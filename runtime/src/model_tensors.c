@@ -8,7 +8,10 @@
 #include "error.h"
 #include "model_validate.h"
 
-#define NAME_BYTES 96 /* "blk.255.attn_norm.rq_shift" and the like */
+/* A tensor name is a prefix ("blk.255.attn_norm", at most 31 bytes) and a suffix
+ * (".rq_shift", at most 15); the sizes let GCC prove snprintf never truncates. */
+#define PREFIX_BYTES 32
+#define NAME_BYTES (PREFIX_BYTES + 16)
 
 /* The tensors bound so far, to find a file's tensors that the format does not define. */
 typedef struct binder {
@@ -138,7 +141,7 @@ static ibert_status check_scores_bound(const char *prefix, const rescale *rq, ui
 
 static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, encoder_layer *layer) {
     const uint32_t H = hp->hidden_size, F = hp->intermediate_size;
-    char p[NAME_BYTES];
+    char p[PREFIX_BYTES];
     ibert_status st = IBERT_OK;
 #define PREFIX(suffix) (snprintf(p, sizeof p, "blk.%" PRIu32 ".%s", l, suffix), p)
     if ((st = bind_linear(b, PREFIX("attn_q"), H, H, &layer->attn_q)) != IBERT_OK ||
