@@ -2,12 +2,13 @@
 """Instructions executed per MiniLM inference on ARM CPUs, counted under qemu-user.
 
     python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76] [--seq-lens 16,64,128]
-                                      [--kernels all] [--no-per-op] [--json]
+                                      [--kernels ref,neon,...] [--no-per-op] [--json]
 
 For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
 only it runs, such as i8mm), each kernel set the library offers on that CPU
-(IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped model (batch 1, one thread)
-(a text cut to exactly L tokens, all attended) under ../shared/tools/armcount twice, with K and K + N forward passes, and reports
+(IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped
+model (batch 1, one thread, a text cut to exactly L tokens, all attended) under
+../shared/tools/armcount twice, with K and K + N forward passes, and reports
 (count(K + N) - count(K)) / N: one inference with loading and start-up cancelled.
 The counts are deterministic, so K = 1, N = 2 suffice (--repeats K,N changes them).
 
