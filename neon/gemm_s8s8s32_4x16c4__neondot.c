@@ -1,21 +1,18 @@
-/* gemm_s8s8s32_4x16c4__neondot: a linear layer, c = bias + a w^T, with SDOT
- * (ARMv8.2 dotprod) on weights packed by packw_s8s32_16x4 (16 columns, then 4 k per
- * column, the block's 16 biases first). a is read as it is, row-major.
+/* gemm_s8s8s32_4x16c4__neondot: c = bias + a b^T on plain row-major int8 operands
+ * (the attention scores q.k^T of a head, k = head size) with SDOT (ARMv8.2
+ * dotprod).
  *
- * Tile: 4 rows x 16 columns in 16 int32x4 accumulators, started at the bias. Per
- * 16 k: one 16-byte load per row of a and four 64-byte loads of w (one per group
- * of 4 k) feed 64 lane-indexed SDOTs: acc[r][q] += the 4 products of row r's k
- * group g (lane g of its load) with columns 4q..4q+3. That is the SDOT ideal of
- * one instruction per 16 multiply-accumulates plus 8 loads per 64.
+ * For every 16 rows of b and up to CHUNK k, the kernel packs b on the stack into
+ * the 16x4 layout of dot_4x16c4__neondot.h: a 4 x 4 transpose of 32-bit words
+ * (TRN1/TRN2 on 32 then 64 bits) turns 4 rows' 16 k into 4 groups of those rows'
+ * 4 k; a partial block of rows or a k % 16 rest is packed in scalar code, zero-
+ * padded to 16 k. Then the 4 x 16 tile (dot_4x16c4_rows) runs over all m rows of a, so the
+ * packing is paid once per 16 columns of c, not per row tile. Chunks after the
+ * first add to c; the bias (NULL: none) is the first chunk's start.
  *
- * Exact: SDOT multiplies int8 by int8 exactly (also -128 * -128) and adds into
- * int32, and FORMAT.md §4.2 bounds the sum in any order, so c equals
- * gemm_s8s8s32_1x1__ref bit for bit for every int8 operand.
- *
- * Edges: rows past m repeat the last row (computed, not stored); columns past j1
- * are the packer's zero padding (not stored); the k % 16 tail goes through a
- * zero-padded copy of the rows' last bytes, and only the packed 4-k groups that
- * exist are read. */
+ * Exact: SDOT multiplies int8 by int8 exactly (also -128 * -128: both operands are
+ * activations here) and adds into int32, and FORMAT.md §4.2 bounds the sum in any
+ * order, so c equals gemm_s8s8s32_1x1__ref bit for bit for every int8 operand. */
 #if !defined(__ARM_FEATURE_DOTPROD)
 #error "gemm_s8s8s32_4x16c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
 #endif
@@ -23,100 +20,58 @@
 #include <arm_neon.h>
 #include <string.h>
 
+#include "dot_4x16c4__neondot.h"
 #include "kernels/kernels.h"
 
-#define MR 4
-#define NR 16
-#define KGROUP 4
-#define KBLOCK 16
+#define CHUNK 256 /* k per packed chunk: 64 groups, 4 KiB of stack */
 
-/* The 16 accumulators of row r += k group g (lane g of va) times the 16 columns of w. */
-#define ROW_GROUP(r, va, w, g)                            \
-    do {                                                  \
-        c##r##0 = vdotq_laneq_s32(c##r##0, w.val[0], va, g); \
-        c##r##1 = vdotq_laneq_s32(c##r##1, w.val[1], va, g); \
-        c##r##2 = vdotq_laneq_s32(c##r##2, w.val[2], va, g); \
-        c##r##3 = vdotq_laneq_s32(c##r##3, w.val[3], va, g); \
-    } while (0)
-
-/* All 4 rows += k group g of the 16 k in a0..a3; advances wp by one packed group. */
-#define GROUP(g)                                    \
-    do {                                            \
-        const int8x16x4_t w = vld1q_s8_x4(wp);      \
-        wp += NR * KGROUP;                          \
-        ROW_GROUP(0, a0, w, g);                     \
-        ROW_GROUP(1, a1, w, g);                     \
-        ROW_GROUP(2, a2, w, g);                     \
-        ROW_GROUP(3, a3, w, g);                     \
-    } while (0)
-
-/* Row r's 16 results to c (all 16 columns, or the first nr through a copy). */
-static inline void store_row(int32_t *c, size_t nr, int32x4_t v0, int32x4_t v1, int32x4_t v2, int32x4_t v3) {
-    if (nr == NR) {
-        vst1q_s32(c, v0);
-        vst1q_s32(c + 4, v1);
-        vst1q_s32(c + 8, v2);
-        vst1q_s32(c + 12, v3);
-        return;
+/* Packs columns 0 ... kc - 1 of rows 0 ... nr - 1 of b (zero-padded to 16 rows and
+ * to a multiple of 16 k) into dst. */
+static void pack_chunk(const int8_t *b, size_t ldb, size_t kc, size_t nr, int8_t *dst) {
+    const size_t groups = DOT_GROUPS(kc);
+    size_t g = 0;
+    if (nr == DOT_NR) {
+        for (; g + DOT_KBLOCK / DOT_KGROUP <= kc / DOT_KGROUP; g += DOT_KBLOCK / DOT_KGROUP) {
+            for (size_t q = 0; q < DOT_NR / 4; q++) {
+                const int8_t *r = b + 4 * q * ldb + g * DOT_KGROUP;
+                const int32x4_t r0 = vreinterpretq_s32_s8(vld1q_s8(r)), r1 = vreinterpretq_s32_s8(vld1q_s8(r + ldb)),
+                                r2 = vreinterpretq_s32_s8(vld1q_s8(r + 2 * ldb)),
+                                r3 = vreinterpretq_s32_s8(vld1q_s8(r + 3 * ldb));
+                /* word w of rows (0, 1) and (2, 3), then of all four */
+                const int64x2_t t0 = vreinterpretq_s64_s32(vtrn1q_s32(r0, r1)),
+                                t1 = vreinterpretq_s64_s32(vtrn2q_s32(r0, r1)),
+                                t2 = vreinterpretq_s64_s32(vtrn1q_s32(r2, r3)),
+                                t3 = vreinterpretq_s64_s32(vtrn2q_s32(r2, r3));
+                int8_t *out = dst + g * DOT_GROUP_BYTES + 16 * q;
+                vst1q_s8(out, vreinterpretq_s8_s64(vtrn1q_s64(t0, t2)));
+                vst1q_s8(out + DOT_GROUP_BYTES, vreinterpretq_s8_s64(vtrn1q_s64(t1, t3)));
+                vst1q_s8(out + 2 * DOT_GROUP_BYTES, vreinterpretq_s8_s64(vtrn2q_s64(t0, t2)));
+                vst1q_s8(out + 3 * DOT_GROUP_BYTES, vreinterpretq_s8_s64(vtrn2q_s64(t1, t3)));
+            }
+        }
     }
-    int32_t row[NR];
-    vst1q_s32(row, v0);
-    vst1q_s32(row + 4, v1);
-    vst1q_s32(row + 8, v2);
-    vst1q_s32(row + 12, v3);
-    memcpy(c, row, nr * sizeof *c);
+    for (; g < groups; g++) {
+        int8_t *out = dst + g * DOT_GROUP_BYTES;
+        for (size_t s = 0; s < DOT_NR; s++)
+            for (size_t t = 0; t < DOT_KGROUP; t++) {
+                const size_t kk = g * DOT_KGROUP + t;
+                out[s * DOT_KGROUP + t] = s < nr && kk < kc ? b[s * ldb + kk] : 0;
+            }
+    }
 }
 
-void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
-                                  const void *packed, int32_t *c, size_t ldc) {
-    const size_t groups = (k + KGROUP - 1) / KGROUP, k_main = k & ~(size_t)(KBLOCK - 1);
-    const size_t tail_groups = groups - k_main / KGROUP;
-    const size_t block_bytes = NR * sizeof(int32_t) + groups * NR * KGROUP;
-    for (size_t jb = j0; jb < j1; jb += NR) {
-        const int8_t *block = (const int8_t *)packed + jb / NR * block_bytes;
-        const int32_t *bias = (const int32_t *)(const void *)block;
-        const int8_t *w = block + NR * sizeof(int32_t);
-        const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-        const int32x4_t bias0 = vld1q_s32(bias), bias1 = vld1q_s32(bias + 4), bias2 = vld1q_s32(bias + 8),
-                        bias3 = vld1q_s32(bias + 12);
-        for (size_t i0 = 0; i0 < m; i0 += MR) {
-            const size_t mr = m - i0 < MR ? m - i0 : MR;
-            const int8_t *ar0 = a + i0 * lda, *ar1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
-                         *ar2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *ar3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
-            /* Named registers, not arrays: GCC keeps arrays of vectors in memory. */
-            int32x4_t c00 = bias0, c01 = bias1, c02 = bias2, c03 = bias3, c10 = bias0, c11 = bias1, c12 = bias2,
-                      c13 = bias3, c20 = bias0, c21 = bias1, c22 = bias2, c23 = bias3, c30 = bias0, c31 = bias1,
-                      c32 = bias2, c33 = bias3;
-            const int8_t *wp = w;
-            for (size_t kk = 0; kk < k_main; kk += KBLOCK) {
-                const int8x16_t a0 = vld1q_s8(ar0 + kk), a1 = vld1q_s8(ar1 + kk), a2 = vld1q_s8(ar2 + kk),
-                                a3 = vld1q_s8(ar3 + kk);
-                GROUP(0);
-                GROUP(1);
-                GROUP(2);
-                GROUP(3);
-            }
-            if (tail_groups) {
-                /* The last k % 16 bytes of each row, zero-padded: the padding multiplies
-                 * the packer's zeros or is never used. */
-                int8_t tail[MR][KBLOCK];
-                memset(tail, 0, sizeof tail);
-                memcpy(tail[0], ar0 + k_main, k - k_main);
-                memcpy(tail[1], ar1 + k_main, k - k_main);
-                memcpy(tail[2], ar2 + k_main, k - k_main);
-                memcpy(tail[3], ar3 + k_main, k - k_main);
-                const int8x16_t a0 = vld1q_s8(tail[0]), a1 = vld1q_s8(tail[1]), a2 = vld1q_s8(tail[2]),
-                                a3 = vld1q_s8(tail[3]);
-                GROUP(0);
-                if (tail_groups > 1) GROUP(1);
-                if (tail_groups > 2) GROUP(2);
-                if (tail_groups > 3) GROUP(3);
-            }
-            int32_t *cr = c + i0 * ldc + jb;
-            store_row(cr, nr, c00, c01, c02, c03);
-            if (mr > 1) store_row(cr + ldc, nr, c10, c11, c12, c13);
-            if (mr > 2) store_row(cr + 2 * ldc, nr, c20, c21, c22, c23);
-            if (mr > 3) store_row(cr + 3 * ldc, nr, c30, c31, c32, c33);
+void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                  size_t ldb, const int32_t *bias, int32_t *c, size_t ldc) {
+    int8_t packed[CHUNK / DOT_KGROUP * DOT_GROUP_BYTES] __attribute__((aligned(64)));
+    for (size_t jb = 0; jb < n; jb += DOT_NR) {
+        const size_t nr = n - jb < DOT_NR ? n - jb : DOT_NR;
+        int32_t start[DOT_NR] = {0};
+        if (bias) memcpy(start, bias + jb, nr * sizeof *start);
+        for (size_t k0 = 0; k0 < k_len; k0 += CHUNK) {
+            const size_t kc = k_len - k0 < CHUNK ? k_len - k0 : CHUNK;
+            pack_chunk(b + jb * ldb + k0, ldb, kc, nr, packed);
+            dot_4x16c4_rows(m, kc, a + k0, lda, 0, packed, start, c + jb, ldc, nr, k0 > 0);
+            memset(start, 0, sizeof start);
         }
     }
 }

@@ -1,7 +1,8 @@
 /* test_gemm_kernels.c: every gemm_s8s8s32 kernel of this build that the CPU can run,
  * against gemm_s8s8s32_1x1__ref, integer for integer, and the choice kernels_select
  * makes among them. Built for AArch64 targets only (the neon/ kernels); under qemu
- * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 and max (dotprod).
+ * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 (dotprod) and
+ * max (dotprod and i8mm).
  *
  * Sizes are awkward in m, n and k (tile and 16-wide k-block remainders), operands
  * use the whole int8 range (also -128 in b: the same kernel computes q.k^T, whose
@@ -11,6 +12,8 @@
  * The linear GEMMs on packed weights (kernel_table.linear) get the same sizes with
  * weights in the format's -127 ... 127, the model's shapes, k up to 65536, column
  * ranges, and their packers a check that they write exactly packed_size bytes.
+ * The P.V kernels (gemm_u8s8s32) are compared with gemm_u8s8s32_1x1__ref on p over
+ * 0 ... 255 and v over the whole int8 range.
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdarg.h>
@@ -28,35 +31,52 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
 #define N_SIZES (sizeof SIZES / sizeof SIZES[0])
 #define PAD 5 /* extra elements at the end of every matrix row (odd: misaligns rows) */
 #define SENTINEL32 0x5a5a5a5a
 
-/* The kernels under test, best first, with the AT_HWCAP bits they need. */
+/* The CPU features a kernel needs: AT_HWCAP and AT_HWCAP2 bits. */
+typedef struct needs {
+    unsigned long hwcap, hwcap2;
+} needs;
+
+#define NEON {HWCAP_ASIMD, 0}
+#define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
+#define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}
+
+static unsigned long cpu_hwcap, cpu_hwcap2;
+static int cpu_has(needs n) { return (cpu_hwcap & n.hwcap) == n.hwcap && (cpu_hwcap2 & n.hwcap2) == n.hwcap2; }
+
+/* The gemm_s8s8s32 kernels under test (q.k^T). */
 typedef struct gemm_kernel {
-    const char *name; /* its kernel table's IBERT_KERNELS name */
+    const char *name;
     gemm_s8s8s32_fn fn;
-    unsigned long hwcap;
+    needs cpu;
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
-    {"dotprod", gemm_s8s8s32_4x4c16__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
-    {"neon", gemm_s8s8s32_4x4c16__neon, HWCAP_ASIMD},
+    {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
+    {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
-/* The linear GEMMs on packed weights, with their kernel table's name and needs. */
+/* The linear GEMMs on packed weights, with their packers. */
 typedef struct packed_kernel {
     const char *name;
     linear_packing lp;
-    unsigned long hwcap;
+    needs cpu;
 } packed_kernel;
 
 static const packed_kernel PACKED[] = {
-    {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, gemm_s8s8s32_4x16c4__neondot, 16},
-     HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"linear_s8s8s32_8x8c8__i8mm", {packw_s8s32_8x8_size, packw_s8s32_8x8, linear_s8s8s32_8x8c8__i8mm, 8}, I8MM},
+    {"linear_s8s8s32_4x16c4__neondot", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
+     DOTPROD},
+    {"linear_s8s8s32_4x4c16__neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, NEON},
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
 
@@ -183,6 +203,31 @@ static void test_longest_k(const gemm_kernel *kern) {
         check(got[0] == (INT32_C(1) << 30), kern->name, "k=65536, all -128: %d, want 2^30", got[0]);
     free(a);
     free(b);
+}
+
+/* A k past the kernels' stack chunks (256) and not a multiple of 16, random
+ * operands, the model's head-sized rows next to awkward ones. */
+static void test_long_k(const gemm_kernel *kern) {
+    const size_t m = 9, n = 35, k = 1031, ldc = n + PAD;
+    int8_t *a = malloc(m * k), *b = malloc(n * k);
+    int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
+            *got = malloc(m * ldc * sizeof *got);
+    if (!a || !b || !bias || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    fill8(a, m * k, FILL_RANDOM);
+    fill8(b, n * k, FILL_RANDOM);
+    for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+    size_t where = 0;
+    check(same_as_ref(kern->fn, m, n, k, a, k, b, k, bias, want, got, ldc, &where), kern->name,
+          "m=%zu n=%zu k=%zu random, bias: c[%zu, %zu] is %d, ref %d", m, n, k, where / ldc, where % ldc, got[where],
+          want[where]);
+    free(a);
+    free(b);
+    free(bias);
+    free(want);
+    free(got);
 }
 
 /* Weights as the format allows them (FORMAT.md §3: -127 ... 127). */
@@ -336,69 +381,175 @@ static void test_packed_shapes(const packed_kernel *pk) {
     }
 }
 
-/* kernels_select: the best kernel the CPU runs by default, each name forced to its
- * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
-static void test_select(unsigned long hwcap) {
+/* The P.V GEMMs: c = p v, p uint8 [m, k], v int8 [k, n] (gemm_u8s8s32). */
+typedef struct pv_kernel {
+    const char *name;
+    gemm_u8s8s32_fn fn;
+    needs cpu;
+} pv_kernel;
+
+static const pv_kernel PV_KERNELS[] = {
+    {"gemm_u8s8s32_4x16c4__neondot", gemm_u8s8s32_4x16c4__neondot, DOTPROD},
+    {"gemm_u8s8s32_4x16__neon", gemm_u8s8s32_4x16__neon, NEON},
+};
+#define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
+
+/* p: random, all 255 (with v all -128: the largest |c|), or random 0/255/1 */
+static void fill_probs(uint8_t *p, size_t count, enum fill how) {
+    static const uint8_t extremes[] = {0, 255, 1};
+    for (size_t i = 0; i < count; i++) {
+        switch (how) {
+        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
+        case FILL_MIN: p[i] = 255; break;
+        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        }
+    }
+}
+
+static int pv_same_as_ref(const pv_kernel *kern, size_t m, size_t n, size_t k, const uint8_t *p, size_t ldp,
+                          const int8_t *v, size_t ldv, int32_t *want, int32_t *got, size_t ldc, size_t *first_bad) {
+    for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
+    gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, want, ldc);
+    kern->fn(m, n, k, p, ldp, v, ldv, got, ldc);
+    for (size_t i = 0; i < m * ldc; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The awkward sizes, then the model's (128 tokens, heads of 32) and k past the
+ * kernel's stack chunk (257, 1031) up to 65536 with every product at its largest. */
+static void test_pv_against_ref(const pv_kernel *kern) {
+    static const struct {
+        size_t m, n, k;
+        enum fill fill;
+    } shapes[] = {{128, 32, 128, FILL_RANDOM}, {9, 32, 257, FILL_EXTREMES}, {5, 19, 1031, FILL_RANDOM},
+                  {3, 17, 65536, FILL_MIN}};
+    const size_t n_sizes = N_SIZES + sizeof shapes / sizeof shapes[0];
+    long cases = 0, bad = 0;
+    for (size_t im = 0; im < n_sizes; im++) {
+        for (size_t in = 0; in < n_sizes; in++) {
+            for (size_t ik = 0; ik < n_sizes; ik++) {
+                /* the awkward sizes in every combination, the shapes as they are */
+                const int shape = im >= N_SIZES || in >= N_SIZES || ik >= N_SIZES;
+                if (shape && !(im == in && in == ik)) continue;
+                const size_t m = shape ? shapes[im - N_SIZES].m : SIZES[im],
+                             n = shape ? shapes[in - N_SIZES].n : SIZES[in],
+                             k = shape ? shapes[ik - N_SIZES].k : SIZES[ik];
+                const enum fill fill = shape ? shapes[im - N_SIZES].fill : (enum fill)(cases % 3);
+                const size_t ldp = k + (cases % 4 ? PAD : 0), ldv = n + (cases % 5 ? PAD : 0),
+                             ldc = n + (cases % 6 ? PAD : 0);
+                cases++;
+                uint8_t *p = malloc(m * ldp);
+                int8_t *v = malloc(k * ldv);
+                int32_t *want = malloc(m * ldc * sizeof *want), *got = malloc(m * ldc * sizeof *got);
+                if (!p || !v || !want || !got) {
+                    fprintf(stderr, "out of memory\n");
+                    exit(2);
+                }
+                fill_probs(p, m * ldp, fill);
+                fill8(v, k * ldv, fill);
+                size_t where = 0;
+                if (!pv_same_as_ref(kern, m, n, k, p, ldp, v, ldv, want, got, ldc, &where)) {
+                    bad++;
+                    check(0, kern->name, "P.V m=%zu n=%zu k=%zu ldp=%zu ldv=%zu ldc=%zu %s: c[%zu, %zu] is %d, ref %d",
+                          m, n, k, ldp, ldv, ldc, FILL_NAMES[fill], where / ldc, where % ldc, got[where], want[where]);
+                }
+                free(p);
+                free(v);
+                free(want);
+                free(got);
+            }
+        }
+    }
+    check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
+}
+
+/* The kernel sets of kernels_select, best first, and the kernels they must hold. */
+static const struct kernel_set {
+    const char *name;
+    needs cpu;
+    gemm_s8s8s32_fn gemm;
+    gemm_u8s8s32_fn pv;
+    const packed_kernel *linear; /* NULL: the file's weights, through gemm */
+} SETS[] = {
+    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[0]},
+    {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1]},
+    {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2]},
+};
+#define N_SETS (sizeof SETS / sizeof SETS[0])
+
+/* kernels_select: the best set the CPU runs by default, each name forced to its
+ * own kernels, and a name the CPU cannot run refused with the valid ones listed. */
+static void test_select(void) {
     const kernel_table *kt = NULL;
     unsetenv("IBERT_KERNELS");
-    const gemm_kernel *best = NULL;
-    for (size_t i = 0; i < N_KERNELS && !best; i++)
-        if ((hwcap & KERNELS[i].hwcap) == KERNELS[i].hwcap) best = &KERNELS[i];
-    const char *best_name = best ? best->name : "ref";
+    const char *best_name = "ref";
+    for (size_t i = N_SETS; i-- > 0;)
+        if (cpu_has(SETS[i].cpu)) best_name = SETS[i].name;
     check(kernels_select(&kt) == IBERT_OK && kt && strcmp(kt->name, best_name) == 0, "kernels_select default",
           "got %s, want %s", kt ? kt->name : "NULL", best_name);
-    for (size_t i = 0; i < N_KERNELS; i++) {
-        const gemm_kernel *kern = &KERNELS[i];
-        setenv("IBERT_KERNELS", kern->name, 1);
+    for (size_t i = 0; i < N_SETS; i++) {
+        const struct kernel_set *set = &SETS[i];
+        setenv("IBERT_KERNELS", set->name, 1);
         kt = NULL;
         ibert_status st = kernels_select(&kt);
-        if ((hwcap & kern->hwcap) == kern->hwcap) {
-            check(st == IBERT_OK && kt && strcmp(kt->name, kern->name) == 0 && kt->gemm_s8s8s32 == kern->fn,
-                  "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s", kern->name, st,
-                  kt ? kt->name : "NULL");
-            /* its linear layers run the packed GEMM listed for it, if any */
-            const packed_kernel *pk = NULL;
-            for (size_t p = 0; p < N_PACKED; p++)
-                if (strcmp(PACKED[p].name, kern->name) == 0) pk = &PACKED[p];
-            check(kt && (pk ? kt->linear && kt->linear->gemm == pk->lp.gemm && kt->linear->pack == pk->lp.pack &&
-                                  kt->linear->packed_size == pk->lp.packed_size &&
-                                  kt->linear->column_block == pk->lp.column_block
+        if (cpu_has(set->cpu)) {
+            const linear_packing *want = set->linear ? &set->linear->lp : NULL;
+            check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm &&
+                      kt->gemm_u8s8s32 == set->pv &&
+                      (want ? kt->linear && kt->linear->gemm == want->gemm && kt->linear->pack == want->pack &&
+                                  kt->linear->packed_size == want->packed_size &&
+                                  kt->linear->column_block == want->column_block
                             : !kt->linear),
-                  "kernels_select forced", "IBERT_KERNELS=%s: linear packing is not the one tested here",
-                  kern->name);
+                  "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s, not the kernels tested here",
+                  set->name, st, kt ? kt->name : "NULL");
         } else {
             const char *msg = ibert_last_error();
-            check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, kern->name) && strstr(msg, "valid: ref"),
-                  "kernels_select unsupported", "IBERT_KERNELS=%s gave status %d, message '%s'", kern->name, st,
-                  msg);
+            check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, set->name) && strstr(msg, "valid: ref"),
+                  "kernels_select unsupported", "IBERT_KERNELS=%s gave status %d, message '%s'", set->name, st, msg);
         }
     }
     unsetenv("IBERT_KERNELS");
 }
 
 int main(void) {
-    const unsigned long hwcap = getauxval(AT_HWCAP);
+    cpu_hwcap = getauxval(AT_HWCAP);
+    cpu_hwcap2 = getauxval(AT_HWCAP2);
     for (size_t i = 0; i < N_KERNELS; i++) {
         const gemm_kernel *kern = &KERNELS[i];
-        if ((hwcap & kern->hwcap) != kern->hwcap) {
+        if (!cpu_has(kern->cpu)) {
             printf("%s: this CPU lacks its features, not run\n", kern->name);
             continue;
         }
         printf("%s: against the reference\n", kern->name);
         test_against_ref(kern);
         test_longest_k(kern);
+        test_long_k(kern);
     }
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];
-        if ((hwcap & pk->hwcap) != pk->hwcap) {
-            printf("%s packed: this CPU lacks its features, not run\n", pk->name);
+        if (!cpu_has(pk->cpu)) {
+            printf("%s: this CPU lacks its features, not run\n", pk->name);
             continue;
         }
-        printf("%s packed: against the reference\n", pk->name);
+        printf("%s: against the reference\n", pk->name);
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
-    test_select(hwcap);
+    for (size_t i = 0; i < N_PV_KERNELS; i++) {
+        const pv_kernel *kern = &PV_KERNELS[i];
+        if (!cpu_has(kern->cpu)) {
+            printf("%s: this CPU lacks its features, not run\n", kern->name);
+            continue;
+        }
+        printf("%s: against the reference\n", kern->name);
+        test_pv_against_ref(kern);
+    }
+    test_select();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
