@@ -1,10 +1,10 @@
-"""The `pyibert` command: convert, classify, eval, inspect."""
+"""The `pyibert` command: convert, classify, eval, inspect, bench."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import classify, evaluate, inspect_model
+from . import bench, classify, evaluate, inspect_model
 
 
 def _add_convert(subparsers) -> None:
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_parser(subparsers)
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
+    bench.add_parser(subparsers)
     return parser
 
 

@@ -1,5 +1,7 @@
-"""The pyibert command line on the shipped model."""
+"""The pyibert command line on the shipped model (bench on a small random one)."""
 import json
+
+import pytest
 
 from pyibert.cli import main
 
@@ -56,3 +58,43 @@ def test_inspect_json(capsys, shipped_model_path):
 def test_missing_model_is_a_clean_error(capsys, tmp_path):
     code, _, err = run(capsys, "classify", tmp_path / "nope.ibert", "text")
     assert code == 2 and "nope.ibert" in err
+
+
+def test_bench_json_has_the_documented_keys(capsys, tmp_path, random_model):
+    path = random_model.write_random_model(tmp_path / "small.ibert", seed=3)
+    code, out, _ = run(capsys, "bench", path, "--seq-lens", "1,5", "--threads", "1,2", "--runs", 3, "--warmup", 0,
+                       "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {"model", "library", "kernels", "runs", "warmup", "results"} <= set(report)
+    assert report["runs"] == 3 and isinstance(report["kernels"], str) and report["kernels"]
+    assert [(r["seq_len"], r["threads"]) for r in report["results"]] == [(1, 1), (5, 1), (1, 2), (5, 2)]
+    for r in report["results"]:
+        assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
+        assert r["mean_ms"] > 0
+
+
+def test_bench_table(capsys, tmp_path, random_model):
+    path = random_model.write_random_model(tmp_path / "small.ibert", seed=3)
+    code, out, _ = run(capsys, "bench", path, "--seq-lens", "4", "--threads", "1", "--runs", 2)
+    lines = out.splitlines()
+    assert code == 0 and "p50 ms" in lines[1] and lines[2].split()[:2] == ["4", "1"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--runs", "0"], "--runs: 0 is not positive"),
+    (["--warmup", "-1"], "--warmup: -1 is not 0 or more"),
+    (["--seq-lens", "4,x"], "--seq-lens: 'x' is not an integer"),
+    (["--threads", "0"], "--threads: 0 is not positive"),
+])
+def test_bench_rejects_bad_arguments(capsys, tmp_path, random_model, argv, message):
+    path = random_model.write_random_model(tmp_path / "small.ibert", seed=3)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", str(path), *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bench_rejects_a_length_the_model_cannot_take(capsys, tmp_path, random_model):
+    path = random_model.write_random_model(tmp_path / "small.ibert", seed=3, max_positions=40)
+    code, _, err = run(capsys, "bench", path, "--seq-lens", "8,41", "--runs", 1)
+    assert code == 2 and "--seq-lens 41 is more than the 40 tokens" in err

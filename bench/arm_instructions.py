@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Instructions executed per MiniLM inference on ARM CPUs, counted under qemu-user.
+
+    python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76] [--seq-lens 16,64,128]
+                                      [--kernels ref,neon,...] [--no-per-op] [--json]
+
+For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
+only it runs, such as i8mm), each kernel set the library offers on that CPU
+(IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped
+model (batch 1, one thread, a text cut to exactly L tokens, all attended) under
+../shared/tools/armcount twice, with K and K + N forward passes, and reports
+(count(K + N) - count(K)) / N: one inference with loading and start-up cancelled.
+The counts are deterministic, so K = 1, N = 2 suffice (--repeats K,N changes them).
+
+Then, per op of the forward pass, the same difference on bench/kernel_driver (one op
+as one inference runs it): the op's instructions, its share of the inference, and for
+the matrix products the ratio to an ideal of one multiply instruction per
+  32 MACs (SMMLA, when the op ran i8mm instructions), 16 MACs (SDOT, dotprod),
+  8 MACs (one 8-lane SMULL/SMLAL, a vector kernel without those), 1 MAC (scalar).
+The driver copies the scores before each softmax (the softmax overwrites them); those
+copies are counted on their own and subtracted. "rest" is what the inference spends
+outside the ops: embedding sums, the classification head, argument checks;
+"non-GEMM" is everything but linear, qk, pv.
+
+Reference points (ONNX Runtime 1.31 int8 = quantize_dynamic, LiteRT 1.4 full int8;
+MiniLM-L6 at L = 128, counted with the same tool, ../shared/tools/armcount/README.md)
+are printed as ratios at L = 128. Builds build/cross-aarch64 (with the kernel driver)
+first; the cross compiler and qemu-user come from tools/setup-cross.sh.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "minilm-sst2.ibert"
+SYSROOT = "/usr/aarch64-linux-gnu"
+
+# The shipped model's shapes (MiniLM-L6): hidden, FFN, heads, head size, layers.
+H, F, HEADS, D, LAYERS = 384, 1536, 12, 32, 6
+
+# Millions of instructions per inference at L = 128 (armcount README).
+REFERENCE_M = {
+    "ort_int8": {"cortex-a72": 426.0, "cortex-a76": 218.2},
+    "tflite_int8": {"cortex-a72": 485.2, "cortex-a76": 218.4},
+}
+REFERENCE_LEN = 128
+
+# A text longer than every L: ibert-cli --seq-len cuts it to exactly L tokens, all of
+# them attended. (A short text would be padded with masked positions, which the
+# softmax skips: a cheaper inference than a real L-token one.)
+TEXT = " ".join(["the film is a gripping and funny story about an unlikely friendship"] * 50)
+
+OPS = ["linear", "qk", "pv", "softmax", "gelu", "layernorm", "requant", "residual"]
+GEMM_OPS = {"linear", "qk", "pv"}
+
+
+def macs(op: str, length: int) -> int:
+    """Multiply-accumulates of one inference's op at L tokens."""
+    if op == "linear":
+        return LAYERS * length * (4 * H * H + 2 * H * F)
+    return LAYERS * HEADS * length * length * D  # qk and pv alike
+
+
+def ideal_divisor(counts: dict) -> tuple[int, str]:
+    """MACs per multiply instruction of the best instruction the op actually ran."""
+    if counts["i8mm"] > 0:
+        return 32, "SMMLA"
+    if counts["dotprod"] > 0:
+        return 16, "SDOT"
+    if counts["simd_int"] > 0:
+        return 8, "SMULL"
+    return 1, "scalar"
+
+
+def run(command: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def build(build_dir: Path) -> None:
+    """Configures the cross build (kernel driver on) unless it is, then builds it."""
+    if not (build_dir / "CMakeCache.txt").is_file() or not (build_dir / "bench").is_dir():
+        toolchain = ROOT / "cmake" / "toolchains" / "aarch64-linux-gnu.cmake"
+        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+                     "-DCMAKE_BUILD_TYPE=Release", "-DIBERT_BUILD_BENCH=ON"]
+        done = run(configure)
+        if done.returncode != 0:
+            sys.exit(f"configuring {build_dir} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    done = run(["cmake", "--build", str(build_dir), "-j2"])
+    if done.returncode != 0:
+        sys.exit(f"building {build_dir} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+
+
+def armcount_env(armcount: Path) -> dict:
+    """The environment for armcount: its plugin goes to build/armcount when the
+    tool's own folder is read-only and holds no built plugin."""
+    env = dict(os.environ)
+    own = armcount.parent / "build" / "libarmcount.so"
+    if "ARMCOUNT_BUILD" not in env and not own.is_file() and not os.access(armcount.parent, os.W_OK):
+        env["ARMCOUNT_BUILD"] = str(ROOT / "build" / "armcount")
+    return env
+
+
+def kernel_sets(cli: Path, cpu: str) -> list[str]:
+    """The kernel sets the library offers on `cpu`: a name it does not have makes it
+    fail with a message that lists the valid ones."""
+    env = dict(os.environ, IBERT_KERNELS="?")
+    done = run(["qemu-aarch64", "-cpu", cpu, "-L", SYSROOT, str(cli), str(MODEL), "--text", "x"], env)
+    match = re.search(r"\(valid: ([^)]*)\)", done.stderr)
+    if not match:
+        sys.exit(f"could not read the kernel sets on {cpu} from ibert-cli:\n{done.stderr}")
+    return [name.strip() for name in match.group(1).split(",")]
+
+
+def count(armcount: Path, env: dict, cpu: str, kernels: str, command: list[str]) -> dict:
+    """armcount's report of one run of command (instructions and classes)."""
+    with tempfile.NamedTemporaryFile(prefix="armcount-", suffix=".txt") as report:
+        done = run([str(armcount), "--cpu", cpu, "--classes", "--out", report.name, "--", *command],
+                   dict(env, IBERT_KERNELS=kernels))
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed under qemu -cpu {cpu}:\n{done.stderr}")
+        fields = dict(line.split(": ", 1) for line in Path(report.name).read_text().splitlines() if ": " in line)
+    return {
+        "instructions": int(fields["instructions"]),
+        "fp_scalar": int(fields["class.fp_scalar"]),
+        "simd_fp": int(fields["class.simd_fp"]),
+        "simd_int": int(fields["class.simd_int"]),
+        "dotprod": int(fields["ext.dotprod"]),
+        "i8mm": int(fields["ext.i8mm"]),
+    }
+
+
+def per_inference(armcount, env, cpu, kernels, command_for, k: int, n: int) -> dict:
+    """(count(K + N) - count(K)) / N for every counter."""
+    low = count(armcount, env, cpu, kernels, command_for(k))
+    high = count(armcount, env, cpu, kernels, command_for(k + n))
+    return {key: (high[key] - low[key]) / n for key in low}
+
+
+def csv_list(text: str, convert=str) -> list:
+    try:
+        values = [convert(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list: {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("the list is empty")
+    return values
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cpus", type=csv_list, default=None,
+                        help="qemu CPUs (default cortex-a72,cortex-a76, and max when the library has a kernel "
+                        "set that only max runs, such as i8mm)")
+    parser.add_argument("--seq-lens", type=lambda t: csv_list(t, int), default=[16, 64, 128])
+    parser.add_argument("--kernels", type=csv_list, default=None,
+                        help="kernel sets to count (default: every one each CPU supports)")
+    parser.add_argument("--repeats", type=lambda t: csv_list(t, int), default=[1, 2], metavar="K,N",
+                        help="forward passes of the short run and extra ones of the long run (default 1,2)")
+    parser.add_argument("--no-per-op", action="store_true", help="skip the per-op counts")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / "build" / "cross-aarch64")
+    parser.add_argument("--armcount", type=Path, default=ROOT.parent / "shared" / "tools" / "armcount" / "armcount")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    args = parser.parse_args(argv)
+    if len(args.repeats) != 2 or min(args.repeats) < 1:
+        parser.error("--repeats needs two positive counts K,N")
+    if min(args.seq_lens) < 1:
+        parser.error("--seq-lens must be positive")
+    if not args.armcount.is_file():
+        parser.error(f"armcount not found at {args.armcount} (give --armcount)")
+    return args
+
+
+def measure(args) -> dict:
+    build(args.build_dir)
+    cli = args.build_dir / "tools" / "ibert-cli" / "ibert-cli"
+    driver = args.build_dir / "bench" / "kernel_driver"
+    env = armcount_env(args.armcount)
+    k, n = args.repeats
+    cpus = args.cpus or ["cortex-a72", "cortex-a76"]
+    offered_on = {cpu: kernel_sets(cli, cpu) for cpu in cpus}
+    if args.cpus is None:
+        offered_on["max"] = [name for name in kernel_sets(cli, "max") if name not in offered_on["cortex-a76"]]
+        if not offered_on["max"]:
+            del offered_on["max"]
+    inference_rows, op_rows = [], []
+    for cpu, offered in offered_on.items():
+        for kernels in (offered if args.kernels is None else [x for x in args.kernels if x in offered]):
+            for length in args.seq_lens:
+                print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
+                whole = per_inference(args.armcount, env, cpu, kernels, lambda r: [
+                    str(cli), str(MODEL), "--text", TEXT, "--seq-len", str(length), "--repeat", str(r)], k, n)
+                row = {"cpu": cpu, "kernels": kernels, "seq_len": length, **whole}
+                if length == REFERENCE_LEN:
+                    for ref, by_cpu in REFERENCE_M.items():
+                        if cpu in by_cpu:
+                            row[f"vs_{ref}"] = whole["instructions"] / (by_cpu[cpu] * 1e6)
+                inference_rows.append(row)
+                if args.no_per_op:
+                    continue
+                def op_count(op):
+                    return per_inference(args.armcount, env, cpu, kernels, lambda r: [
+                        str(driver), str(MODEL), op, str(length), str(r)], k, n)
+
+                rest = whole["instructions"]
+                for op in OPS:
+                    part = op_count(op)
+                    if op == "softmax":  # the driver copies the scores before each softmax
+                        copies = op_count("scores_copy")
+                        part = {key: part[key] - copies[key] for key in part}
+                    rest -= part["instructions"]
+                    op_row = {"cpu": cpu, "kernels": kernels, "seq_len": length, "op": op,
+                              "instructions": part["instructions"],
+                              "share": part["instructions"] / whole["instructions"]}
+                    if op in GEMM_OPS:
+                        divisor, instruction = ideal_divisor(part)
+                        op_row.update(macs=macs(op, length), ideal_instruction=instruction,
+                                      ideal=macs(op, length) / divisor,
+                                      vs_ideal=part["instructions"] * divisor / macs(op, length))
+                    op_rows.append(op_row)
+                op_rows.append({"cpu": cpu, "kernels": kernels, "seq_len": length, "op": "rest",
+                                "instructions": rest, "share": rest / whole["instructions"]})
+                gemm = sum(r["instructions"] for r in op_rows[-len(OPS) - 1:] if r["op"] in GEMM_OPS)
+                op_rows.append({"cpu": cpu, "kernels": kernels, "seq_len": length, "op": "non-GEMM",
+                                "instructions": whole["instructions"] - gemm,
+                                "share": 1 - gemm / whole["instructions"]})
+    return {"model": str(MODEL.relative_to(ROOT)), "repeats": {"k": k, "n": n},
+            "inference": inference_rows, "ops": op_rows}
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def millions(value: float) -> str:
+    return f"{value / 1e6:.1f}"
+
+
+def print_tables(result: dict) -> None:
+    k, n = result["repeats"]["k"], result["repeats"]["n"]
+    print(f"Per inference of {result['model']}, batch 1, one thread: (count({k + n}) - count({k})) / {n}\n")
+    rows = []
+    for r in result["inference"]:
+        ratio = lambda key: f"{r[key]:.2f}" if key in r else ""
+        rows.append([r["cpu"], r["kernels"], str(r["seq_len"]), millions(r["instructions"]),
+                     ratio("vs_ort_int8"), ratio("vs_tflite_int8"), f"{r['fp_scalar']:.0f}", f"{r['simd_fp']:.0f}",
+                     millions(r["dotprod"]), millions(r["i8mm"])])
+    print(table(["cpu", "kernels", "L", "M instr", "/ORT int8", "/TFLite int8", "fp_scalar", "simd_fp",
+                 "M SDOT", "M SMMLA"], rows))
+    if not result["ops"]:
+        return
+    print("\nPer op (bench/kernel_driver); ideal = MACs / (MACs per multiply instruction)\n")
+    rows = []
+    for r in result["ops"]:
+        gemm = "ideal" in r
+        rows.append([r["cpu"], r["kernels"], str(r["seq_len"]), r["op"], millions(r["instructions"]),
+                     f"{100 * r['share']:.1f}", millions(r["ideal"]) if gemm else "",
+                     r["ideal_instruction"] if gemm else "", f"{r['vs_ideal']:.2f}" if gemm else ""])
+    print(table(["cpu", "kernels", "L", "op", "M instr", "% of inference", "M ideal", "ideal via", "x ideal"], rows))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print_tables(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
