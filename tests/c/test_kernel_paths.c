@@ -1,8 +1,9 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
- * path this CPU runs. Loads MODEL and, for each path (IBERT_KERNELS=ref, then
- * neon and dotprod on AArch64 CPUs that have them), runs two sequences: a text cut
- * to exactly 128 tokens (the benchmark length) and a short one of an awkward
- * length (not a multiple of any kernel tile), and compares every logit with ref's.
+ * path this CPU runs. Loads MODEL and, for each path (IBERT_KERNELS=ref, then neon
+ * and dotprod on AArch64 CPUs that have them, neon on 32-bit ARM CPUs with NEON),
+ * runs two sequences: a text cut to exactly 128 tokens (the benchmark length) and a
+ * short one of an awkward length (not a multiple of any kernel tile), and compares
+ * every logit with ref's.
  *
  *   test_kernel_paths MODEL
  *
@@ -14,11 +15,17 @@
 
 #include "ibert.h"
 
+#if defined(__aarch64__)
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
+#endif
+#else /* 32-bit ARM */
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
 #endif
 
 #define MAX_TOKENS 128
@@ -27,7 +34,13 @@
 static const struct {
     const char *name;
     unsigned long hwcap;
-} PATHS[] = {{"ref", 0}, {"neon", HWCAP_ASIMD}, {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP}};
+} PATHS[] = {
+#if defined(__aarch64__)
+    {"ref", 0}, {"neon", HWCAP_ASIMD}, {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP}
+#else
+    {"ref", 0}, {"neon", HWCAP_NEON}
+#endif
+};
 #define N_PATHS (sizeof PATHS / sizeof PATHS[0])
 
 static const char *const TEXTS[] = {

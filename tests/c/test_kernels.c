@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_AARCH64_KERNELS
+#ifdef IBERT_NEON_KERNELS
 #include <sys/auxv.h>
 #endif
 
@@ -833,9 +833,12 @@ static void test_tanh(void) {
 
 static void test_kernels_select(void) {
     /* unset, the best set the CPU reports: on AArch64 SDOT (HWCAP_ASIMDDP) makes it
-     * "dotprod", else "neon" (AdvSIMD is on every AArch64 CPU); other builds have "ref" only */
+     * "dotprod", else "neon" (AdvSIMD is on every AArch64 CPU); on 32-bit ARM "neon"
+     * when the CPU reports NEON (HWCAP_NEON, bit 12); other builds have "ref" only */
 #ifdef IBERT_AARCH64_KERNELS
     const char *best = getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? "dotprod" : "neon";
+#elif defined(IBERT_NEON_KERNELS)
+    const char *best = getauxval(AT_HWCAP) & (1 << 12) ? "neon" : "ref";
 #else
     const char *best = "ref";
 #endif

@@ -2,35 +2,49 @@
  * IBERT_KERNELS forces one by name (to test a path, or to compare two); unset,
  * the best one the CPU supports is used.
  *
- * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
- * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
- * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
- * other kernels stay the reference ones until they get SIMD twins. */
+ * ARM builds (IBERT_NEON_KERNELS, set by CMake) add the NEON elementwise kernels
+ * (requant, residual, layer norm, softmax, GELU). AArch64 builds (also
+ * IBERT_AARCH64_KERNELS) have, best first: "dotprod" (SDOT GEMM, when the kernel
+ * reports HWCAP_ASIMDDP) and "neon" (AdvSIMD GEMM; AdvSIMD is on every AArch64 CPU).
+ * 32-bit ARM builds have "neon" when the kernel reports HWCAP_NEON (ARMv7-A CPUs
+ * may lack it; the library itself is built without NEON). The kernels without a
+ * NEON twin (the P.V GEMM, tanh; on 32-bit ARM also the q.k and linear GEMM) stay
+ * the reference ones. */
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_AARCH64_KERNELS
+#ifdef IBERT_NEON_KERNELS
 #include <sys/auxv.h>
 #endif
 
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
-    .requant_s32s8 = requant_s32s8_1x1__ref,               \
-    .requant_s32s32 = requant_s32s32_1x1__ref,             \
-    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
-    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,           \
-    .softmax_s32u8 = softmax_s32u8_1x1__ref,               \
-    .gelu_s32s8 = gelu_s32s8_1x1__ref,                     \
-    .tanh_s32s8 = tanh_s32s8_1x1__ref
-
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    .requant_s32s8 = requant_s32s8_1x1__ref,
+    .requant_s32s32 = requant_s32s32_1x1__ref,
+    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,
+    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,
+    .softmax_s32u8 = softmax_s32u8_1x1__ref,
+    .gelu_s32s8 = gelu_s32s8_1x1__ref,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
+
+#ifdef IBERT_NEON_KERNELS
+/* The NEON elementwise kernels, shared by the AArch64 and the 32-bit ARM tables. */
+#define NEON_ELEMENTWISE_KERNELS                           \
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+    .requant_s32s8 = requant_s32s8_1x8__neon,              \
+    .requant_s32s32 = requant_s32s32_1x8__neon,            \
+    .residual_s32s8s32 = residual_s32s8s32_1x8__neon,      \
+    .layernorm_s32s8 = layernorm_s32s8_1x8__neon,          \
+    .softmax_s32u8 = softmax_s32u8_1x8__neon,              \
+    .gelu_s32s8 = gelu_s32s8_1x8__neon,                    \
+    .tanh_s32s8 = tanh_s32s8_1x1__ref
+#endif
 
 #ifdef IBERT_AARCH64_KERNELS
 /* Debian's and Android's <asm/hwcap.h> have these; the values are the Linux ABI. */
@@ -40,17 +54,30 @@ static const kernel_table ref_kernels = {
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#define NEON_HWCAP HWCAP_ASIMD
 
 static const kernel_table neon_kernels = {
     .name = "neon",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    NEON_ELEMENTWISE_KERNELS,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    NEON_ELEMENTWISE_KERNELS,
+};
+#elif defined(IBERT_NEON_KERNELS)
+/* 32-bit ARM: the Linux ABI's bit for NEON in AT_HWCAP. */
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
+#define NEON_HWCAP HWCAP_NEON
+
+static const kernel_table neon_kernels = {
+    .name = "neon",
+    .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
+    NEON_ELEMENTWISE_KERNELS,
 };
 #endif
 
@@ -64,7 +91,9 @@ typedef struct candidate {
 static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
     {&dotprod_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP},
-    {&neon_kernels, HWCAP_ASIMD},
+#endif
+#ifdef IBERT_NEON_KERNELS
+    {&neon_kernels, NEON_HWCAP},
 #endif
     {&ref_kernels, 0},
 };
@@ -72,7 +101,7 @@ static const candidate candidates[] = {
 #define N_CANDIDATES (sizeof candidates / sizeof candidates[0])
 
 static unsigned long cpu_hwcap(void) {
-#ifdef IBERT_AARCH64_KERNELS
+#ifdef IBERT_NEON_KERNELS
     return getauxval(AT_HWCAP);
 #else
     return 0;

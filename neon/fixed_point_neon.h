@@ -1,0 +1,90 @@
+/* fixed_point_neon.h: NEON forms of the fixed_point.h steps the elementwise
+ * kernels share, in the arm_neon.h subset that AArch64 and ARMv7-A NEON both have.
+ *
+ * The rescale rq(x, m, s) = (x * m + 2^(s-1)) >> s (FORMAT.md §4.1) is exactly
+ * VMULL.S32 (the 64-bit product, exact for 32-bit x and m) followed by VRSHL.S64
+ * by -s: a rounding right shift adds 2^(s-1) and shifts arithmetically, and the
+ * architecture computes that sum without wrapping, so it is the int64 formula for
+ * every s in 1 ... 62. Saturation is VQMOVN (narrowing with clamping), which
+ * composes: clamping to int32, then to int16, then to int8 is clamping to int8. */
+#ifndef IBERT_NEON_FIXED_POINT_NEON_H
+#define IBERT_NEON_FIXED_POINT_NEON_H
+
+#if !defined(__ARM_NEON)
+#error "fixed_point_neon.h needs NEON (AArch64 AdvSIMD or ARMv7-A NEON)"
+#endif
+
+#include <arm_neon.h>
+
+#include "kernels/kernels.h"
+
+/* Shift counts -s of 4 lanes as the two int64x2 operands VRSHL/VSHL.S64 take. */
+static inline int64x2_t fpn_neg_shift_lo(int32x4_t s) { return vmovl_s32(vget_low_s32(vnegq_s32(s))); }
+static inline int64x2_t fpn_neg_shift_hi(int32x4_t s) { return vmovl_s32(vget_high_s32(vnegq_s32(s))); }
+
+/* rq of lanes 0-1 and 2-3 of x with multipliers m and shift counts from fpn_neg_shift_*. */
+static inline int64x2_t fpn_rq_lo(int32x4_t x, int32x4_t m, int64x2_t neg_shift) {
+    return vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(m)), neg_shift);
+}
+static inline int64x2_t fpn_rq_hi(int32x4_t x, int32x4_t m, int64x2_t neg_shift) {
+    return vrshlq_s64(vmull_s32(vget_high_s32(x), vget_high_s32(m)), neg_shift);
+}
+
+/* A rescale for 8 consecutive columns j ... j + 7: per channel or broadcast. */
+typedef struct fpn_rq8 {
+    int32x4_t mult[2];
+    int64x2_t neg_shift[4];
+} fpn_rq8;
+
+static inline fpn_rq8 fpn_rq8_load(const rq_params *rq, size_t j) {
+    fpn_rq8 p;
+    int32x4_t s0, s1;
+    if (rq->per_channel) {
+        p.mult[0] = vld1q_s32(rq->mult + j);
+        p.mult[1] = vld1q_s32(rq->mult + j + 4);
+        s0 = vld1q_s32(rq->shift + j);
+        s1 = vld1q_s32(rq->shift + j + 4);
+    } else {
+        p.mult[0] = p.mult[1] = vdupq_n_s32(rq->mult[0]);
+        s0 = s1 = vdupq_n_s32(rq->shift[0]);
+    }
+    p.neg_shift[0] = fpn_neg_shift_lo(s0);
+    p.neg_shift[1] = fpn_neg_shift_hi(s0);
+    p.neg_shift[2] = fpn_neg_shift_lo(s1);
+    p.neg_shift[3] = fpn_neg_shift_hi(s1);
+    return p;
+}
+
+/* out[0 ... 3] = rq of x0 (lanes 0-1, 2-3) and x1 (lanes 0-1, 2-3), in int64. */
+static inline void fpn_rq8_apply(const fpn_rq8 *p, int32x4_t x0, int32x4_t x1, int64x2_t out[4]) {
+    out[0] = fpn_rq_lo(x0, p->mult[0], p->neg_shift[0]);
+    out[1] = fpn_rq_hi(x0, p->mult[0], p->neg_shift[1]);
+    out[2] = fpn_rq_lo(x1, p->mult[1], p->neg_shift[2]);
+    out[3] = fpn_rq_hi(x1, p->mult[1], p->neg_shift[3]);
+}
+
+/* sat_32 of two int64x2 into one int32x4. */
+static inline int32x4_t fpn_qmovn_s64(int64x2_t lo, int64x2_t hi) {
+    return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
+}
+
+/* sat_8 of eight int64 lanes (v[0] holds lanes 0-1, ..., v[3] lanes 6-7). */
+static inline int8x8_t fpn_sat8_s64(const int64x2_t v[4]) {
+    int16x8_t h = vcombine_s16(vqmovn_s32(fpn_qmovn_s64(v[0], v[1])), vqmovn_s32(fpn_qmovn_s64(v[2], v[3])));
+    return vqmovn_s16(h);
+}
+
+/* The largest lane. */
+static inline int32_t fpn_max_s32(int32x4_t v) {
+#if defined(__aarch64__)
+    return vmaxvq_s32(v);
+#else
+    int32x2_t m = vpmax_s32(vget_low_s32(v), vget_high_s32(v));
+    return vget_lane_s32(vpmax_s32(m, m), 0);
+#endif
+}
+
+/* The sum of both lanes. */
+static inline int64_t fpn_sum_s64(int64x2_t v) { return vgetq_lane_s64(v, 0) + vgetq_lane_s64(v, 1); }
+
+#endif
