@@ -1,12 +1,14 @@
-/* test_gemm_kernels.c: every gemm_s8s8s32 kernel of this build that the CPU can run,
- * against gemm_s8s8s32_1x1__ref, integer for integer, and the choice kernels_select
- * makes among them. Built for AArch64 targets only (the neon/ kernels); under qemu
- * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 and max (dotprod).
+/* test_gemm_kernels.c: every GEMM kernel of this build that the CPU can run, against
+ * gemm_s8s8s32_1x1__ref and gemm_u8s8s32_1x1__ref, integer for integer, and the
+ * choice kernels_select makes among them. Built for ARM targets (the neon/
+ * kernels); under qemu run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod),
+ * cortex-a76 and max (dotprod) for AArch64 and cortex-a15 for 32-bit ARM.
  *
  * Sizes are awkward in m, n and k (tile and 16-wide k-block remainders), operands
  * use the whole int8 range (also -128 in b: the same kernel computes q.k^T, whose
- * operands are both activations) and their extremes, matrices have row strides
- * wider than their rows, and the padding of c must come back untouched.
+ * operands are both activations) and their extremes, probabilities the whole
+ * uint8 range, matrices have row strides wider than their rows, and the padding of
+ * c must come back untouched.
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdarg.h>
@@ -18,11 +20,17 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
+#if defined(__aarch64__)
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
+#endif
+#else
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
 #endif
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
@@ -38,8 +46,12 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
+#if defined(__aarch64__)
     {"dotprod", gemm_s8s8s32_4x4c16__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
     {"neon", gemm_s8s8s32_4x4c16__neon, HWCAP_ASIMD},
+#else
+    {"neon", gemm_s8s8s32_4x2c16__neonv7, HWCAP_NEON},
+#endif
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
@@ -168,6 +180,106 @@ static void test_longest_k(const gemm_kernel *kern) {
     free(b);
 }
 
+#if !defined(__aarch64__)
+/* The P.V kernels (gemm_u8s8s32: p [m, k] uint8 times v [k, n] int8), best first. */
+typedef struct pv_kernel {
+    const char *name;
+    gemm_u8s8s32_fn fn;
+    unsigned long hwcap;
+} pv_kernel;
+
+static const pv_kernel PV_KERNELS[] = {
+    {"neon", gemm_u8s8s32_4x8__neonv7, HWCAP_NEON},
+};
+#define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
+
+/* p filled at random, with 255 everywhere, or with random 0/255/1. */
+static void fill_u8(uint8_t *p, size_t count, enum fill how) {
+    static const uint8_t extremes[] = {0, 255, 1};
+    for (size_t i = 0; i < count; i++) {
+        switch (how) {
+        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
+        case FILL_MIN: p[i] = 255; break;
+        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        }
+    }
+}
+
+/* c = p v by `fn` and by the reference; returns 1 when every output and every
+ * padding element agree. */
+static int pv_same_as_ref(gemm_u8s8s32_fn fn, size_t m, size_t n, size_t k, const uint8_t *p, size_t ldp,
+                          const int8_t *v, size_t ldv, int32_t *want, int32_t *got, size_t ldc, size_t *first_bad) {
+    for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
+    gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, want, ldc);
+    fn(m, n, k, p, ldp, v, ldv, got, ldc);
+    for (size_t i = 0; i < m * ldc; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_pv_against_ref(const pv_kernel *kern) {
+    const size_t max = SIZES[N_SIZES - 1], ld_max = max + PAD;
+    uint8_t *p = malloc(max * ld_max);
+    int8_t *v = malloc(max * ld_max);
+    int32_t *want = malloc(max * ld_max * sizeof *want), *got = malloc(max * ld_max * sizeof *got);
+    if (!p || !v || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    long cases = 0, bad = 0;
+    for (size_t im = 0; im < N_SIZES; im++) {
+        for (size_t in = 0; in < N_SIZES; in++) {
+            for (size_t ik = 0; ik < N_SIZES; ik++) {
+                const size_t m = SIZES[im], n = SIZES[in], k = SIZES[ik];
+                const enum fill fill_p = (enum fill)(cases % 3), fill_v = (enum fill)((cases / 3) % 3);
+                const size_t ldp = k + (cases % 4 ? PAD : 0), ldv = n + (cases % 5 ? PAD : 0),
+                             ldc = n + (cases % 6 ? PAD : 0);
+                cases++;
+                fill_u8(p, m * ldp, fill_p);
+                fill8(v, k * ldv, fill_v);
+                size_t where = 0;
+                if (!pv_same_as_ref(kern->fn, m, n, k, p, ldp, v, ldv, want, got, ldc, &where)) {
+                    bad++;
+                    check(0, kern->name, "P.V m=%zu n=%zu k=%zu ldp=%zu ldv=%zu ldc=%zu: c[%zu, %zu] is %d, ref %d", m,
+                          n, k, ldp, ldv, ldc, where / ldc, where % ldc, got[where], want[where]);
+                }
+            }
+        }
+    }
+    check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
+    free(p);
+    free(v);
+    free(want);
+    free(got);
+}
+
+/* The longest k (65536 keys) with every product at its most negative, 255 * -128:
+ * the sum is -255 * 2^23, the int32 accumulators' worst case. */
+static void test_pv_longest_k(const pv_kernel *kern) {
+    const size_t m = 5, n = 9, k = 65536;
+    uint8_t *p = malloc(m * k);
+    int8_t *v = malloc(k * n);
+    int32_t want[5 * 9], got[5 * 9];
+    if (!p || !v) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    memset(p, 255, m * k);
+    memset(v, 0x80, k * n);
+    size_t where = 0;
+    if (pv_same_as_ref(kern->fn, m, n, k, p, k, v, n, want, got, n, &where))
+        check(got[0] == -255 * (INT32_C(1) << 23), kern->name, "P.V k=65536: %d, want -255 * 2^23", got[0]);
+    else
+        check(0, kern->name, "P.V k=65536: c[%zu] is %d, ref %d", where, got[where], want[where]);
+    free(p);
+    free(v);
+}
+#endif
+
 /* kernels_select: the best kernel the CPU runs by default, each name forced to its
  * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
 static void test_select(unsigned long hwcap) {
@@ -210,6 +322,18 @@ int main(void) {
         test_against_ref(kern);
         test_longest_k(kern);
     }
+#if !defined(__aarch64__)
+    for (size_t i = 0; i < N_PV_KERNELS; i++) {
+        const pv_kernel *kern = &PV_KERNELS[i];
+        if ((hwcap & kern->hwcap) != kern->hwcap) {
+            printf("%s P.V: this CPU lacks its features, not run\n", kern->name);
+            continue;
+        }
+        printf("%s P.V: against the reference\n", kern->name);
+        test_pv_against_ref(kern);
+        test_pv_longest_k(kern);
+    }
+#endif
     test_select(hwcap);
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

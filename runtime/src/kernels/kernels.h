@@ -118,6 +118,15 @@ void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, cons
                           int32_t shift, int8_t *u, size_t ldu);
 #endif
 
+#ifdef IBERT_ARMV7_KERNELS
+/* neon/: the GEMMs of 32-bit ARM NEON (ARMv7-A; call them only when the CPU
+ * reports NEON, see kernels_select.c). */
+void gemm_s8s8s32_4x2c16__neonv7(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                 size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x8__neonv7(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                              size_t ldv, int32_t *c, size_t ldc);
+#endif
+
 #ifdef IBERT_AARCH64_KERNELS
 /* neon/: AArch64 AdvSIMD (every 64-bit ARM CPU) and the dotprod extension (SDOT,
  * ARMv8.2; call it only when the CPU reports it, see kernels_select.c). */

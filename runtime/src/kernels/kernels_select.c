@@ -6,10 +6,10 @@
  * (requant, residual, layer norm, softmax, GELU). AArch64 builds (also
  * IBERT_AARCH64_KERNELS) have, best first: "dotprod" (SDOT GEMM, when the kernel
  * reports HWCAP_ASIMDDP) and "neon" (AdvSIMD GEMM; AdvSIMD is on every AArch64 CPU).
- * 32-bit ARM builds have "neon" when the kernel reports HWCAP_NEON (ARMv7-A CPUs
- * may lack it; the library itself is built without NEON). The kernels without a
- * NEON twin (the P.V GEMM, tanh; on 32-bit ARM also the q.k and linear GEMM) stay
- * the reference ones. */
+ * 32-bit ARM builds (also IBERT_ARMV7_KERNELS) have "neon", with ARMv7-A NEON GEMMs
+ * for the linear layers, q.k^T and P.V, when the kernel reports HWCAP_NEON (ARMv7-A
+ * CPUs may lack it; the library itself is built without NEON). The kernels without
+ * a NEON twin (tanh; on AArch64 also the P.V GEMM) stay the reference ones. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +36,6 @@ static const kernel_table ref_kernels = {
 #ifdef IBERT_NEON_KERNELS
 /* The NEON elementwise kernels, shared by the AArch64 and the 32-bit ARM tables. */
 #define NEON_ELEMENTWISE_KERNELS                           \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
     .requant_s32s8 = requant_s32s8_1x8__neon,              \
     .requant_s32s32 = requant_s32s32_1x8__neon,            \
     .residual_s32s8s32 = residual_s32s8s32_1x8__neon,      \
@@ -59,15 +58,17 @@ static const kernel_table ref_kernels = {
 static const kernel_table neon_kernels = {
     .name = "neon",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
     NEON_ELEMENTWISE_KERNELS,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
     NEON_ELEMENTWISE_KERNELS,
 };
-#elif defined(IBERT_NEON_KERNELS)
+#elif defined(IBERT_ARMV7_KERNELS)
 /* 32-bit ARM: the Linux ABI's bit for NEON in AT_HWCAP. */
 #ifndef HWCAP_NEON
 #define HWCAP_NEON (1 << 12)
@@ -76,7 +77,8 @@ static const kernel_table dotprod_kernels = {
 
 static const kernel_table neon_kernels = {
     .name = "neon",
-    .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
     NEON_ELEMENTWISE_KERNELS,
 };
 #endif
