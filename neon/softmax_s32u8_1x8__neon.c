@@ -2,8 +2,9 @@
  * one division per row), 8 keys per iteration, bit-exact with
  * softmax_s32u8_1x1__ref. Three passes over each row, as in the reference:
  *
- * 1. t = rq(s, mult, shift) by VMULL.S32 + VRSHL.S64 (exact, fixed_point_neon.h);
- *    |t| <= 2^30 by the file's attn_scores bound, so VMOVN keeps it whole. A masked
+ * 1. t = rq(s, mult, shift) exactly, in 32-bit lanes for shifts >= 31 (the shipped
+ *    model's is 31), else VMULL.S32 + VRSHL.S64 (see enum rescale); |t| <= 2^30 by
+ *    the file's attn_scores bound, so it fits int32 (VMOVN keeps it whole). A masked
  *    key's t is replaced by INT32_MIN (below every real t), so the row maximum is
  *    the maximum over attended keys and INT32_MIN means none is attended.
  * 2. e = iexp(t - max) in uint32 lanes: n = max - t is in [0, 2^31] for an attended
@@ -16,7 +17,7 @@
  *    divide; once per row of n keys it costs nothing). P = min(255, (e * f) >> 54)
  *    needs a 31 x 62-bit product: with f = fh * 2^32 + fl,
  *    (e * f) >> 54 = (e * fh + ((e * fl) >> 32)) >> 22 (nested floor divisions),
- *    two VMULL.U32 and a VSRA; VQMOVN to uint8 is the min with 255.
+ *    see probs_row.
  *
  * A fully masked row (max = INT32_MIN) gets f = 0 and so P = 0 everywhere, like the
  * reference. The scores row is scratch, as the contract allows: masked entries are
@@ -30,10 +31,27 @@
 #include "fixed_point_neon.h"
 #include "kernels/kernels.h"
 
+/* How pass 1 computes rq(s, mult, shift), exactly in each case (fixed_point_neon.h):
+ * shift 31 is one SQRDMULH (the rounding doubling high half is rq with s = 31, and
+ * mult != -2^31 keeps it from saturating); shift >= 32 is SQDMULH (floor(x m / 2^31))
+ * and SRSHL by 31 - shift (nested floors); smaller shifts take VMULL.S32 + VRSHL.S64. */
+enum rescale { RESCALE_31, RESCALE_32_UP, RESCALE_INT64 };
+
+static inline int32x4_t rescale4(int32x4_t x, enum rescale how, int32x4_t vmult, int32x4_t neg_post,
+                                 int64x2_t neg_shift) {
+    switch (how) {
+    case RESCALE_31: return vqrdmulhq_s32(x, vmult);
+    case RESCALE_32_UP: return vrshlq_s32(vqdmulhq_s32(x, vmult), neg_post);
+    case RESCALE_INT64: break;
+    }
+    return vcombine_s32(vmovn_s64(fpn_rq_lo(x, vmult, neg_shift)), vmovn_s64(fpn_rq_hi(x, vmult, neg_shift)));
+}
+
 /* Pass 1 for one row: t into s, masked keys as INT32_MIN; returns the maximum. */
-static int32_t rescale_row(size_t n, int32_t *s, int32_t mult, int32_t shift, const uint8_t *key_mask) {
+static inline int32_t rescale_row(size_t n, int32_t *s, int32_t mult, int32_t shift, const uint8_t *key_mask,
+                                  enum rescale how) {
     const size_t n8 = n - n % 8;
-    const int32x4_t vmult = vdupq_n_s32(mult), masked = vdupq_n_s32(INT32_MIN);
+    const int32x4_t vmult = vdupq_n_s32(mult), masked = vdupq_n_s32(INT32_MIN), neg_post = vdupq_n_s32(31 - shift);
     const int64x2_t neg_shift = vdupq_n_s64(-(int64_t)shift);
     int32x4_t vmax = masked;
     for (size_t j = 0; j < n8; j += 8) {
@@ -42,11 +60,8 @@ static int32_t rescale_row(size_t n, int32_t *s, int32_t mult, int32_t shift, co
         const int16x8_t on16 = vmovl_s8(vreinterpret_s8_u8(vtst_u8(k8, k8)));
         const uint32x4_t on0 = vreinterpretq_u32_s32(vmovl_s16(vget_low_s16(on16)));
         const uint32x4_t on1 = vreinterpretq_u32_s32(vmovl_s16(vget_high_s16(on16)));
-        const int32x4_t x0 = vld1q_s32(s + j), x1 = vld1q_s32(s + j + 4);
-        int32x4_t t0 = vcombine_s32(vmovn_s64(fpn_rq_lo(x0, vmult, neg_shift)), vmovn_s64(fpn_rq_hi(x0, vmult, neg_shift)));
-        int32x4_t t1 = vcombine_s32(vmovn_s64(fpn_rq_lo(x1, vmult, neg_shift)), vmovn_s64(fpn_rq_hi(x1, vmult, neg_shift)));
-        t0 = vbslq_s32(on0, t0, masked);
-        t1 = vbslq_s32(on1, t1, masked);
+        const int32x4_t t0 = vbslq_s32(on0, rescale4(vld1q_s32(s + j), how, vmult, neg_post, neg_shift), masked);
+        const int32x4_t t1 = vbslq_s32(on1, rescale4(vld1q_s32(s + j + 4), how, vmult, neg_post, neg_shift), masked);
         vst1q_s32(s + j, t0);
         vst1q_s32(s + j + 4, t1);
         vmax = vmaxq_s32(vmax, vmaxq_s32(t0, t1));
@@ -59,24 +74,32 @@ static int32_t rescale_row(size_t n, int32_t *s, int32_t mult, int32_t shift, co
     return max_t;
 }
 
+/* iexp(t - max) of 4 keys (see pass 2 at the top); the constants come from exp_row. */
+static inline uint32x4_t iexp4(int32x4_t t, uint32x4_t vmax, uint32x4_t frac, uint32x4_t q_cap, uint32x4_t vb,
+                               uint32x4_t vc, int32x4_t neg_k) {
+    const uint32x4_t nn = vsubq_u32(vmax, vreinterpretq_u32_s32(t));
+    const uint32x4_t q = vminq_u32(vshlq_u32(nn, neg_k), q_cap);
+    const uint32x4_t nl = vandq_u32(nn, frac);
+    const uint32x4_t z = vmlsq_u32(vc, nl, vsubq_u32(vb, nl));
+    return vshlq_u32(z, vnegq_s32(vreinterpretq_s32_u32(q)));
+}
+
 /* Pass 2 for one row: e = iexp(t - max) into s (0 for masked keys); returns the sum. */
 static uint64_t exp_row(size_t n, int32_t *s, int32_t max_t, const iexp_params *e) {
-    const size_t n4 = n - n % 4;
+    const size_t n8 = n - n % 8;
     const uint32x4_t vmax = vdupq_n_u32((uint32_t)max_t), frac = vdupq_n_u32((UINT32_C(1) << e->frac_bits) - 1),
                      q_cap = vdupq_n_u32(31), vb = vdupq_n_u32((uint32_t)e->b), vc = vdupq_n_u32((uint32_t)e->c);
     const int32x4_t neg_k = vdupq_n_s32(-(int32_t)e->frac_bits);
     uint64x2_t vsum = vdupq_n_u64(0);
-    for (size_t j = 0; j < n4; j += 4) {
-        const uint32x4_t nn = vsubq_u32(vmax, vreinterpretq_u32_s32(vld1q_s32(s + j)));
-        const uint32x4_t q = vminq_u32(vshlq_u32(nn, neg_k), q_cap);
-        const uint32x4_t nl = vandq_u32(nn, frac);
-        const uint32x4_t z = vmlsq_u32(vc, nl, vsubq_u32(vb, nl));
-        const uint32x4_t ev = vshlq_u32(z, vnegq_s32(vreinterpretq_s32_u32(q)));
-        vst1q_s32(s + j, vreinterpretq_s32_u32(ev));
-        vsum = vpadalq_u32(vsum, ev);
+    for (size_t j = 0; j < n8; j += 8) {
+        const uint32x4_t e0 = iexp4(vld1q_s32(s + j), vmax, frac, q_cap, vb, vc, neg_k);
+        const uint32x4_t e1 = iexp4(vld1q_s32(s + j + 4), vmax, frac, q_cap, vb, vc, neg_k);
+        vst1q_s32(s + j, vreinterpretq_s32_u32(e0));
+        vst1q_s32(s + j + 4, vreinterpretq_s32_u32(e1));
+        vsum = vpadalq_u32(vpadalq_u32(vsum, e0), e1);
     }
     uint64_t sum = vgetq_lane_u64(vsum, 0) + vgetq_lane_u64(vsum, 1);
-    for (size_t j = n4; j < n; j++) {
+    for (size_t j = n8; j < n; j++) {
         /* masked keys hold INT32_MIN: their w is below -2^30 - 2^30 and iexp gives 0 */
         s[j] = fp_iexp((int64_t)s[j] - max_t, e);
         sum += (uint64_t)s[j];
@@ -84,21 +107,31 @@ static uint64_t exp_row(size_t n, int32_t *s, int32_t max_t, const iexp_params *
     return sum;
 }
 
-/* Pass 3 for one row: P = min(255, (e * f) >> 54). */
+/* floor(e * fl / 2^32) for 4 lanes. */
+static inline uint32x4_t mulhi4(uint32x4_t ev, uint32x2_t fl) {
+#if defined(__aarch64__)
+    return vuzp2q_u32(vreinterpretq_u32_u64(vmull_u32(vget_low_u32(ev), fl)),
+                      vreinterpretq_u32_u64(vmull_high_u32(ev, vcombine_u32(fl, fl))));
+#else
+    return vcombine_u32(vshrn_n_u64(vmull_u32(vget_low_u32(ev), fl), 32),
+                        vshrn_n_u64(vmull_u32(vget_high_u32(ev), fl), 32));
+#endif
+}
+
+/* Pass 3 for one row: P = min(255, (e * f) >> 54), with f = fh 2^32 + fl:
+ * floor(e f / 2^32) = e fh + floor(e fl / 2^32), where e fh <= e f / 2^32 <= 2^30 is a
+ * 32-bit VMUL and the sum stays below 2^32; then >> 22 and the min with 255 are two
+ * saturating narrowing shifts, >> 16 to uint16 (exact, the value is below 2^32) and
+ * >> 6 to uint8 (clamps at 255). */
 static void probs_row(size_t n, const int32_t *s, uint64_t f, uint8_t *p_row) {
     const size_t n8 = n - n % 8;
-    const uint32x2_t fh = vdup_n_u32((uint32_t)(f >> 32)), fl = vdup_n_u32((uint32_t)f);
+    const uint32x4_t fh = vdupq_n_u32((uint32_t)(f >> 32));
+    const uint32x2_t fl = vdup_n_u32((uint32_t)f);
     for (size_t j = 0; j < n8; j += 8) {
-        uint32x2_t pr[4];
-        for (int h = 0; h < 2; h++) {
-            const uint32x4_t ev = vreinterpretq_u32_s32(vld1q_s32(s + j + 4 * h));
-            const uint64x2_t lo = vsraq_n_u64(vmull_u32(vget_low_u32(ev), fh), vmull_u32(vget_low_u32(ev), fl), 32);
-            const uint64x2_t hi = vsraq_n_u64(vmull_u32(vget_high_u32(ev), fh), vmull_u32(vget_high_u32(ev), fl), 32);
-            pr[2 * h] = vshrn_n_u64(lo, 22); /* <= 256 */
-            pr[2 * h + 1] = vshrn_n_u64(hi, 22);
-        }
-        const uint16x8_t p16 = vcombine_u16(vqmovn_u32(vcombine_u32(pr[0], pr[1])), vqmovn_u32(vcombine_u32(pr[2], pr[3])));
-        vst1_u8(p_row + j, vqmovn_u16(p16));
+        const uint32x4_t e0 = vreinterpretq_u32_s32(vld1q_s32(s + j)), e1 = vreinterpretq_u32_s32(vld1q_s32(s + j + 4));
+        const uint16x4_t p0 = vqshrn_n_u32(vmlaq_u32(mulhi4(e0, fl), e0, fh), 16);
+        const uint16x4_t p1 = vqshrn_n_u32(vmlaq_u32(mulhi4(e1, fl), e1, fh), 16);
+        vst1_u8(p_row + j, vqshrn_n_u16(vcombine_u16(p0, p1), 6));
     }
     for (size_t j = n8; j < n; j++) {
         const uint64_t prob = ((uint64_t)(uint32_t)s[j] * f) >> 54;
@@ -110,7 +143,9 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp) {
     for (size_t i = 0; i < m; i++) {
         int32_t *s = scores + i * lds;
-        const int32_t max_t = rescale_row(n, s, mult, shift, key_mask);
+        const int32_t max_t = shift == 31  ? rescale_row(n, s, mult, shift, key_mask, RESCALE_31)
+                              : shift > 31 ? rescale_row(n, s, mult, shift, key_mask, RESCALE_32_UP)
+                                           : rescale_row(n, s, mult, shift, key_mask, RESCALE_INT64);
         const uint64_t sum = exp_row(n, s, max_t, e);
         /* sum >= c when a key is attended (the max key gives iexp(0) = c) */
         const uint64_t f = max_t != INT32_MIN ? (UINT64_C(1) << 62) / sum : 0;

@@ -104,14 +104,32 @@ static int32_t rand_shift(int in_bits, int32_t mult, int out_bits) {
     return (int32_t)(s < 1 ? 1 : s > 62 ? 62 : s);
 }
 
-/* mult[n], shift[n]: per channel or one value; in_bits as for rand_shift. */
-static rq_params rand_rq(int32_t *mult, int32_t *shift, size_t n, int per_channel, int in_bits, int out_bits) {
+/* Which rescales rand_rq makes. The kernels take a 32-bit path when every channel
+ * has s >= 32 or |m| >= 2^30 (as the converter's normalized multipliers have), and
+ * an int64 path otherwise: RQ_ANY mostly gives the latter, the others the former. */
+enum rq_kind { RQ_ANY, RQ_NORMALIZED, RQ_LARGE_SHIFT, RQ_KINDS };
+
+/* mult[n], shift[n]: per channel or one value; in_bits as for rand_shift; shifts at
+ * least min_shift. */
+static rq_params rand_rq(int32_t *mult, int32_t *shift, size_t n, int per_channel, int in_bits, int out_bits,
+                         enum rq_kind kind, int32_t min_shift) {
     size_t count = per_channel ? n : 1;
     for (size_t j = 0; j < count; j++) {
         mult[j] = rand_mult();
+        if (kind == RQ_NORMALIZED && mult[j] > -(1 << 30) && mult[j] < (1 << 30))
+            mult[j] = (int32_t)(rand_u64() % 2 ? rand_in(1 << 30, INT32_MAX) : -rand_in(1 << 30, INT32_MAX));
         shift[j] = rand_shift(in_bits, mult[j], out_bits);
+        if (kind == RQ_LARGE_SHIFT && shift[j] < 32) shift[j] = (int32_t)rand_in(32, 62);
+        if (shift[j] < min_shift) shift[j] = min_shift;
     }
     return (rq_params){mult, shift, per_channel};
+}
+
+/* Whether the kernels' 32-bit path applies to rq (mirrors fpn_rq32_usable). */
+static int rq32_path(const rq_params *rq, size_t n) {
+    for (size_t j = 0; j < (rq->per_channel ? n : 1); j++)
+        if (rq->shift[j] < 32 && rq->mult[j] > -(1 << 30) && rq->mult[j] < (1 << 30)) return 0;
+    return 1;
 }
 
 /* How an int32 input matrix is filled. */
@@ -160,7 +178,7 @@ static void check_coverage(const coverage *cov, const char *what) {
 /* ---- requant_s32s8 and requant_s32s32 --------------------------------------- */
 
 static void test_requant(void) {
-    long bad = 0, cases = 0;
+    long bad = 0, cases = 0, fast_paths = 0;
     coverage cov = {0, 0};
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -171,7 +189,9 @@ static void test_requant(void) {
                 fill32(in_a, m * lds, INT32_MIN, INT32_MAX, how);
                 const int in_bits = how == FILL_SMALL ? 16 : (int)rand_in(8, 32);
                 /* s8: the contract is any int32 and any rescale */
-                rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, 7);
+                const enum rq_kind kind = (enum rq_kind)((cases / 6) % RQ_KINDS);
+                rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, 7, kind, 1);
+                fast_paths += rq32_path(&rq, n);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 requant_s32s8_1x1__ref(m, n, in_a, lds, &rq, want8, ldd);
@@ -184,9 +204,10 @@ static void test_requant(void) {
                 }
                 count8(&cov, want8, m, n, ldd);
                 /* s32: bits 2 ... 32, in a separate buffer and in place */
-                static const unsigned BITS[] = {2, 8, 20, 22, 31, 32};
-                const unsigned bits = BITS[cases % 6];
-                rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, (int)bits - 1);
+                static const unsigned BITS[] = {2, 8, 20, 22, 29, 30, 31, 32};
+                const unsigned bits = BITS[cases % 8];
+                rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, (int)bits - 1, kind, 1);
+                fast_paths += bits <= 30 && rq32_path(&rq, n);
                 memset(want32, SENTINEL8, sizeof want32);
                 memset(got32, SENTINEL8, sizeof got32);
                 requant_s32s32_1x1__ref(m, n, in_a, lds, &rq, bits, want32, ldd);
@@ -209,13 +230,15 @@ static void test_requant(void) {
                         }
             }
     check(bad == 0, "requant", "%ld of %ld cases differ from the reference", bad, cases);
+    check(fast_paths > cases / 2 && fast_paths < 2 * cases * 9 / 10, "requant paths",
+          "%ld of %ld rescales take the 32-bit path: both paths must be tested", fast_paths, 2 * cases);
     check_coverage(&cov, "requant_s32s8 coverage");
 }
 
 /* ---- residual_s32s8s32 -------------------------------------------------------- */
 
 static void test_residual(void) {
-    long bad = 0, cases = 0, middle = 0, total = 0;
+    long bad = 0, cases = 0, middle = 0, total = 0, fast_paths = 0;
     const int32_t hi22 = (1 << 21) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -226,8 +249,13 @@ static void test_residual(void) {
                 for (size_t i = 0; i < m * ld; i++)
                     in8[i] = (int8_t)(how == FILL_ENDS ? (rand_u64() % 2 ? -128 : 127) : rand_in(-128, 127));
                 const int in_bits = how == FILL_SMALL ? 16 : (int)rand_in(8, 32);
-                rq_params acc_rq = rand_rq(mult_a, shift_a, n, cases % 4 < 2, in_bits, 21);
-                rq_params x_rq = rand_rq(mult_b, shift_b, n, cases % 2, 8, 20);
+                const enum rq_kind kind = (enum rq_kind)((cases / 4) % RQ_KINDS);
+                rq_params acc_rq = rand_rq(mult_a, shift_a, n, cases % 4 < 2, in_bits, 21, kind, 1);
+                /* the 32-bit path also needs every x shift >= 10: mostly given, sometimes not */
+                rq_params x_rq = rand_rq(mult_b, shift_b, n, cases % 2, 8, 20, RQ_ANY, seed % 3 ? 10 : 1);
+                int x_shifts_ok = 1;
+                for (size_t j = 0; j < (x_rq.per_channel ? n : 1); j++) x_shifts_ok &= x_rq.shift[j] >= 10;
+                fast_paths += rq32_path(&acc_rq, n) && x_shifts_ok;
                 memset(want32, SENTINEL8, sizeof want32);
                 memset(got32, SENTINEL8, sizeof got32);
                 residual_s32s8s32_1x1__ref(m, n, in_a, ld, &acc_rq, in8, ld, &x_rq, want32, ld);
@@ -249,6 +277,8 @@ static void test_residual(void) {
                     }
             }
     check(bad == 0, "residual_s32s8s32", "%ld of %ld cases differ from the reference", bad, cases);
+    check(fast_paths > cases / 4 && fast_paths < cases * 9 / 10, "residual paths",
+          "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
     check(middle > total / 10, "residual coverage", "only %ld of %ld unsaturated", middle, total);
 }
 
@@ -339,8 +369,15 @@ static void test_softmax(void) {
                     const size_t m = ROWS[cases % N_ROWS], n = SIZES[in], lds = n + (cases % 2 ? PAD : 0),
                                  ldp = n + PAD;
                     const iexp_params e = rand_iexp();
-                    int32_t mult = rand_mult(), shift = (int32_t)rand_in(1, 62);
-                    if (sk == SCORES_HUGE) mult = 1, shift = 1;
+                    /* the kernel rescales shift 31, shifts >= 32 and smaller ones differently */
+                    const int how = (int)(cases % 3);
+                    int32_t mult = rand_mult(),
+                            shift = how == 0 ? 31 : how == 1 ? (int32_t)rand_in(32, 62) : (int32_t)rand_in(1, 30);
+                    if (sk == SCORES_HUGE) { /* scores at INT32_MIN / INT32_MAX give t = -2^30 / about 2^30 */
+                        static const int32_t HUGE_MULT[] = {1 << 30, INT32_MAX, 1}, HUGE_SHIFT[] = {31, 32, 1};
+                        mult = HUGE_MULT[how];
+                        shift = HUGE_SHIFT[how];
+                    }
                     for (size_t j = 0; j < n; j++) {
                         switch ((enum mask_kind)mk) {
                         case MASK_ALL: key_mask[j] = 1; break;
