@@ -445,8 +445,13 @@ static igelu_params rand_igelu(void) {
     return g;
 }
 
+/* Whether the GELU kernel takes its 32-bit path (mirrors gelu_int32_usable). */
+static int gelu32_path(int32_t mult, int32_t shift) {
+    return shift >= 32 && ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257;
+}
+
 static void test_gelu(void) {
-    long bad = 0, cases = 0;
+    long bad = 0, cases = 0, fast_paths = 0;
     coverage cov = {0, 0};
     const int32_t lo20 = -(1 << 19), hi20 = (1 << 19) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
@@ -457,6 +462,7 @@ static void test_gelu(void) {
                 fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
                 /* g = t (y + one) has up to 31 bits */
                 const int32_t mult = rand_mult(), shift = rand_shift(31, mult, 7);
+                fast_paths += gelu32_path(mult, shift);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, mult, shift, want8, ldu);
@@ -470,6 +476,8 @@ static void test_gelu(void) {
                 count8(&cov, want8, m, n, ldu);
             }
     check(bad == 0, "gelu_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
+    check(fast_paths > cases / 5 && fast_paths < cases * 4 / 5, "gelu paths",
+          "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
     check_coverage(&cov, "gelu coverage");
 }
 
@@ -480,7 +488,11 @@ static void test_gelu_every_input(void) {
     const igelu_params g = {-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19};
     long bad = 0;
     for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
-        const int32_t mult = MULTS[k], shift = rand_shift(31, mult, 7);
+        /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
+        int32_t shift = 32;
+        while (gelu32_path(MULTS[k], shift + 1)) shift++;
+        if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
+        const int32_t mult = MULTS[k];
         for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
             for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
             gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
@@ -489,6 +501,27 @@ static void test_gelu_every_input(void) {
         }
     }
     check(bad == 0, "gelu_s32s8 every 20-bit input", "%ld blocks differ from the reference", bad);
+}
+
+/* The largest |g| = |t (y + one)| a file allows, beyond int32: t = 2^19 - 1 and
+ * y + one = -4097 (b = -20000, c just above -2049 * 2^18, E = 18, one = -2^11). For
+ * rescales where sat_32(g) and g round to different int8 values, the kernel must not
+ * take its 32-bit path (which works on sat_32(g)); test them all for one shift. */
+static void test_gelu_int32_end(void) {
+    const igelu_params g = {-20000, -2049 * (1 << 18) + 1, -(1 << 11), 18};
+    const int64_t t = (1 << 19) - 1, w = (g.c >> g.shift) + g.one, prod = t * w;
+    const int32_t shift = 40;
+    long differing = 0, bad = 0;
+    check(w == -4097 && prod < INT32_MIN, "gelu int32 end", "w = %lld, g = %lld", (long long)w, (long long)prod);
+    for (int32_t mult = 1 << 14; mult < 1 << 17; mult++) {
+        const int8_t want = fp_sat8(fp_rq(prod, mult, shift));
+        if (want == fp_sat8(fp_rq(INT32_MIN, mult, shift))) continue;
+        differing++;
+        for (size_t j = 0; j < 8; j++) in_a[j] = (int32_t)t;
+        gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, mult, shift, got8, 8);
+        bad += got8[0] != want;
+    }
+    check(differing > 0 && bad == 0, "gelu int32 end", "%ld of %ld rescales wrong", bad, differing);
 }
 
 int main(void) {
@@ -504,6 +537,7 @@ int main(void) {
     test_softmax();
     test_gelu();
     test_gelu_every_input();
+    test_gelu_int32_end();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
