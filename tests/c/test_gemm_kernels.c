@@ -86,8 +86,9 @@ static uint64_t rand_u64(void) {
 static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
 
 /* How the operands are filled. */
-enum fill { FILL_RANDOM, FILL_MIN, FILL_EXTREMES };
-static const char *const FILL_NAMES[] = {"random", "all -128", "random -128/127/-127"};
+enum fill { FILL_RANDOM, FILL_MIN, FILL_EXTREMES, FILL_WEIGHTS, FILL_WEIGHT_ENDS };
+static const char *const FILL_NAMES[] = {"random", "all -128", "random -128/127/-127", "random -127 ... 127",
+                                         "random -127/127"};
 
 static void fill8(int8_t *p, size_t count, enum fill how) {
     static const int8_t extremes[] = {-128, 127, -127};
@@ -96,6 +97,8 @@ static void fill8(int8_t *p, size_t count, enum fill how) {
         case FILL_RANDOM: p[i] = (int8_t)rand_in(-128, 127); break;
         case FILL_MIN: p[i] = -128; break;
         case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        case FILL_WEIGHTS: p[i] = (int8_t)rand_in(-127, 127); break;
+        case FILL_WEIGHT_ENDS: p[i] = rand_u64() % 2 ? -127 : 127; break;
         }
     }
 }
@@ -132,7 +135,8 @@ static void test_against_ref(const gemm_kernel *kern) {
             for (size_t ik = 0; ik < N_SIZES; ik++) {
                 const size_t m = SIZES[im], n = SIZES[in], k = SIZES[ik];
                 /* Rotate the fills, the bias and the strides over the cases. */
-                const enum fill fill_a = (enum fill)(cases % 3), fill_b = (enum fill)((cases / 3) % 3);
+                /* b also as weights (no -128, FORMAT.md §3), which some kernels exploit */
+                const enum fill fill_a = (enum fill)(cases % 3), fill_b = (enum fill)((cases / 3) % 5);
                 const int with_bias = cases % 2 == 0;
                 const size_t lda = k + (cases % 4 ? PAD : 0), ldb = k + (cases % 5 ? PAD : 0),
                              ldc = n + (cases % 6 ? PAD : 0);
@@ -193,16 +197,12 @@ static const pv_kernel PV_KERNELS[] = {
 };
 #define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
 
-/* p filled at random, with 255 everywhere, or with random 0/255/1. */
+/* p filled with 255 everywhere (FILL_MIN: the largest products), random 0/255/1
+ * (FILL_EXTREMES), or at random. */
 static void fill_u8(uint8_t *p, size_t count, enum fill how) {
     static const uint8_t extremes[] = {0, 255, 1};
-    for (size_t i = 0; i < count; i++) {
-        switch (how) {
-        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
-        case FILL_MIN: p[i] = 255; break;
-        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
-        }
-    }
+    for (size_t i = 0; i < count; i++)
+        p[i] = how == FILL_MIN ? 255 : how == FILL_EXTREMES ? extremes[rand_u64() % 3] : (uint8_t)rand_in(0, 255);
 }
 
 /* c = p v by `fn` and by the reference; returns 1 when every output and every
