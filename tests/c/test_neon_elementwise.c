@@ -305,7 +305,7 @@ static void fill_ln_row(int32_t *row, size_t h, enum ln_row kind) {
 }
 
 static void test_layernorm(void) {
-    long bad = 0, cases = 0;
+    long bad = 0, cases = 0, high_paths = 0;
     coverage cov = {0, 0};
     for (size_t in = 0; in < N_SIZES; in++)
         for (int seed = 0; seed < SEEDS; seed++)
@@ -317,6 +317,8 @@ static void test_layernorm(void) {
                 for (size_t j = 0; j < h; j++) {
                     mult_a[j] = rand_mult();
                     shift_a[j] = rand_shift(nrm_bits, mult_a[j], 7);
+                    /* the kernel has a path for rows whose shifts are all >= 32 */
+                    if (cases % 2 && shift_a[j] < 32) shift_a[j] = (int32_t)rand_in(32, 40);
                     /* |beta| <= 2^61, mostly about the size of the product */
                     const int64_t around = INT64_C(1) << (shift_a[j] + 6 > 61 ? 61 : shift_a[j] + 6);
                     beta[j] = rand_u64() % 8 == 0 ? (rand_u64() % 2 ? INT64_C(1) << 61 : -(INT64_C(1) << 61))
@@ -333,8 +335,13 @@ static void test_layernorm(void) {
                           at / ld, at % ld, got8[at], want8[at]);
                 }
                 count8(&cov, want8, m, h, ld);
+                int high = h >= 8;
+                for (size_t j = 0; j < h; j++) high &= shift_a[j] >= 32;
+                high_paths += high;
             }
     check(bad == 0, "layernorm_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
+    check(high_paths > cases / 4 && high_paths < cases * 3 / 4, "layernorm paths",
+          "%ld of %ld cases have every shift >= 32: both paths must be tested", high_paths, cases);
     check_coverage(&cov, "layernorm coverage");
 }
 
