@@ -117,6 +117,32 @@ static inline int fpn_rq32_usable(const rq_params *rq, size_t n) {
     return 1;
 }
 
+/* i-exp (FORMAT.md §4.3) of 4 lanes w = -n, n given as uint32 in [0, 2^31]:
+ * q = n >> K; z = c - nl (b - nl) with nl = n mod 2^K (= -r, so z = r (r + b) + c,
+ * below 2^31 by the validated constants); e = z >> min(q, 31), which is 0 exactly
+ * when q > 30 because z < 2^31. The constants come from fpn_iexp_make. */
+typedef struct fpn_iexp {
+    uint32x4_t frac_mask, q_cap, b, c;
+    int32x4_t neg_k;
+} fpn_iexp;
+
+static inline fpn_iexp fpn_iexp_make(const iexp_params *e) {
+    fpn_iexp v;
+    v.frac_mask = vdupq_n_u32((UINT32_C(1) << e->frac_bits) - 1);
+    v.q_cap = vdupq_n_u32(31);
+    v.b = vdupq_n_u32((uint32_t)e->b);
+    v.c = vdupq_n_u32((uint32_t)e->c);
+    v.neg_k = vdupq_n_s32(-(int32_t)e->frac_bits);
+    return v;
+}
+
+static inline uint32x4_t fpn_iexp4(uint32x4_t n, const fpn_iexp *v) {
+    const uint32x4_t q = vminq_u32(vshlq_u32(n, v->neg_k), v->q_cap);
+    const uint32x4_t nl = vandq_u32(n, v->frac_mask);
+    const uint32x4_t z = vmlsq_u32(v->c, nl, vsubq_u32(v->b, nl));
+    return vshlq_u32(z, vnegq_s32(vreinterpretq_s32_u32(q)));
+}
+
 /* sat_32 of two int64x2 into one int32x4. */
 static inline int32x4_t fpn_qmovn_s64(int64x2_t lo, int64x2_t hi) {
     return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));

@@ -7,12 +7,10 @@
  *    the file's attn_scores bound, so it fits int32 (VMOVN keeps it whole). A masked
  *    key's t is replaced by INT32_MIN (below every real t), so the row maximum is
  *    the maximum over attended keys and INT32_MIN means none is attended.
- * 2. e = iexp(t - max) in uint32 lanes: n = max - t is in [0, 2^31] for an attended
- *    key and wraps exactly as a uint32; q = n >> K; z = c - nl * (b - nl) with
- *    nl = n mod 2^K (= -r, so z = r * (r + b) + c, below 2^31 by the validated
- *    constants); e = z >> min(q, 31), which is 0 exactly when q > 30 because z <
- *    2^31. A masked key has n = max + 2^31 >= 2^30 (mod 2^32), so q > 30 and e = 0:
- *    it drops out of the sum with no mask test. The sum is exact in uint64 lanes.
+ * 2. e = iexp(t - max) in uint32 lanes (fpn_iexp4): n = max - t is in [0, 2^31] for
+ *    an attended key and wraps exactly as a uint32. A masked key has
+ *    n = max + 2^31 >= 2^30 (mod 2^32), so q > 30 and e = 0: it drops out of the
+ *    sum with no mask test. The sum is exact in uint64 lanes.
  * 3. f = floor(2^62 / sum) is one scalar division per row (NEON has no integer
  *    divide; once per row of n keys it costs nothing). P = min(255, (e * f) >> 54)
  *    needs a 31 x 62-bit product: with f = fh * 2^32 + fl,
@@ -74,26 +72,15 @@ static inline int32_t rescale_row(size_t n, int32_t *s, int32_t mult, int32_t sh
     return max_t;
 }
 
-/* iexp(t - max) of 4 keys (see pass 2 at the top); the constants come from exp_row. */
-static inline uint32x4_t iexp4(int32x4_t t, uint32x4_t vmax, uint32x4_t frac, uint32x4_t q_cap, uint32x4_t vb,
-                               uint32x4_t vc, int32x4_t neg_k) {
-    const uint32x4_t nn = vsubq_u32(vmax, vreinterpretq_u32_s32(t));
-    const uint32x4_t q = vminq_u32(vshlq_u32(nn, neg_k), q_cap);
-    const uint32x4_t nl = vandq_u32(nn, frac);
-    const uint32x4_t z = vmlsq_u32(vc, nl, vsubq_u32(vb, nl));
-    return vshlq_u32(z, vnegq_s32(vreinterpretq_s32_u32(q)));
-}
-
 /* Pass 2 for one row: e = iexp(t - max) into s (0 for masked keys); returns the sum. */
 static uint64_t exp_row(size_t n, int32_t *s, int32_t max_t, const iexp_params *e) {
     const size_t n8 = n - n % 8;
-    const uint32x4_t vmax = vdupq_n_u32((uint32_t)max_t), frac = vdupq_n_u32((UINT32_C(1) << e->frac_bits) - 1),
-                     q_cap = vdupq_n_u32(31), vb = vdupq_n_u32((uint32_t)e->b), vc = vdupq_n_u32((uint32_t)e->c);
-    const int32x4_t neg_k = vdupq_n_s32(-(int32_t)e->frac_bits);
+    const uint32x4_t vmax = vdupq_n_u32((uint32_t)max_t);
+    const fpn_iexp consts = fpn_iexp_make(e);
     uint64x2_t vsum = vdupq_n_u64(0);
     for (size_t j = 0; j < n8; j += 8) {
-        const uint32x4_t e0 = iexp4(vld1q_s32(s + j), vmax, frac, q_cap, vb, vc, neg_k);
-        const uint32x4_t e1 = iexp4(vld1q_s32(s + j + 4), vmax, frac, q_cap, vb, vc, neg_k);
+        const uint32x4_t e0 = fpn_iexp4(vsubq_u32(vmax, vreinterpretq_u32_s32(vld1q_s32(s + j))), &consts);
+        const uint32x4_t e1 = fpn_iexp4(vsubq_u32(vmax, vreinterpretq_u32_s32(vld1q_s32(s + j + 4))), &consts);
         vst1q_s32(s + j, vreinterpretq_s32_u32(e0));
         vst1q_s32(s + j + 4, vreinterpretq_s32_u32(e1));
         vsum = vpadalq_u32(vpadalq_u32(vsum, e0), e1);

@@ -510,6 +510,39 @@ static void test_gelu_every_input(void) {
     check(bad == 0, "gelu_s32s8 every 20-bit input", "%ld blocks differ from the reference", bad);
 }
 
+/* ---- tanh_s32s8 -------------------------------------------------------------------- */
+
+static void test_tanh(void) {
+    long bad = 0, cases = 0, middle = 0, total = 0;
+    for (size_t in = 0; in < N_SIZES; in++)
+        for (int seed = 0; seed < 4 * SEEDS; seed++, cases++) {
+            const size_t n = SIZES[in];
+            const iexp_params e = rand_iexp();
+            const enum fill32 how = (enum fill32)(cases % 3);
+            fill32(in_a, n, INT32_MIN, INT32_MAX, how);
+            const int in_bits = how == FILL_SMALL ? 16 : (int)rand_in(8, 32);
+            /* u in the exp domain: aim at a few units of 2^K, sometimes past the clamp */
+            rq_params rq = rand_rq(mult_a, shift_a, n, cases % 2, in_bits, (int)e.frac_bits + 2,
+                                   (enum rq_kind)((cases / 2) % RQ_KINDS), 1);
+            memset(want8, SENTINEL8, n + PAD);
+            memset(got8, SENTINEL8, n + PAD);
+            tanh_s32s8_1x1__ref(n, in_a, &rq, &e, want8);
+            tanh_s32s8_1x4__neon(n, in_a, &rq, &e, got8);
+            size_t at = first_diff(want8, got8, n + PAD, 1);
+            if (at < n + PAD) {
+                bad++;
+                check(0, "tanh_s32s8", "n=%zu K=%u: [%zu] is %d, ref %d", n, e.frac_bits, at, got8[at], want8[at]);
+            }
+            for (size_t j = 0; j < n; j++) {
+                middle += want8[j] > -127 && want8[j] < 127 && want8[j] != 0;
+                total++;
+            }
+        }
+    check(bad == 0, "tanh_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
+    check(middle > total / 10, "tanh coverage", "only %ld of %ld outputs strictly inside (-127, 127) and not 0",
+          middle, total);
+}
+
 /* The largest |g| = |t (y + one)| a file allows, beyond int32: t = 2^19 - 1 and
  * y + one = -4097 (b = -20000, c just above -2049 * 2^18, E = 18, one = -2^11). For
  * rescales where sat_32(g) and g round to different int8 values, the kernel must not
@@ -545,6 +578,7 @@ int main(void) {
     test_gelu();
     test_gelu_every_input();
     test_gelu_int32_end();
+    test_tanh();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross builds for ARM, tested under qemu-user: builds libibert, ibert-cli and the
 # C tests for AArch64 and 32-bit ARM (hard float; the NEON kernels chosen at run
-# time) in build/cross-<arch>, then runs ctest with qemu emulating each CPU below (qemu-user reads QEMU_CPU).
+# time) in build/cross-<arch>, then runs ctest with qemu emulating each CPU below
+# (qemu-user reads QEMU_CPU).
 # Prints a table of arch/cpu results; exits non-zero if any build or run failed.
 # The cross compilers and qemu come from tools/setup-cross.sh (run first).
 set -uo pipefail

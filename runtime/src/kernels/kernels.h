@@ -116,6 +116,7 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
                           int32_t shift, int8_t *u, size_t ldu);
+void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 #endif
 
 #ifdef IBERT_ARMV7_KERNELS

@@ -3,13 +3,13 @@
  * the best one the CPU supports is used.
  *
  * ARM builds (IBERT_NEON_KERNELS, set by CMake) add the NEON elementwise kernels
- * (requant, residual, layer norm, softmax, GELU). AArch64 builds (also
+ * (requant, residual, layer norm, softmax, GELU, tanh). AArch64 builds (also
  * IBERT_AARCH64_KERNELS) have, best first: "dotprod" (SDOT GEMM, when the kernel
  * reports HWCAP_ASIMDDP) and "neon" (AdvSIMD GEMM; AdvSIMD is on every AArch64 CPU).
  * 32-bit ARM builds (also IBERT_ARMV7_KERNELS) have "neon", with ARMv7-A NEON GEMMs
  * for the linear layers, q.k^T and P.V, when the kernel reports HWCAP_NEON (ARMv7-A
- * CPUs may lack it; the library itself is built without NEON). The kernels without
- * a NEON twin (tanh; on AArch64 also the P.V GEMM) stay the reference ones. */
+ * CPUs may lack it; the library itself is built without NEON). The AArch64 tables
+ * keep the reference P.V GEMM. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +42,7 @@ static const kernel_table ref_kernels = {
     .layernorm_s32s8 = layernorm_s32s8_1x8__neon,          \
     .softmax_s32u8 = softmax_s32u8_1x8__neon,              \
     .gelu_s32s8 = gelu_s32s8_1x8__neon,                    \
-    .tanh_s32s8 = tanh_s32s8_1x1__ref
+    .tanh_s32s8 = tanh_s32s8_1x4__neon
 #endif
 
 #ifdef IBERT_AARCH64_KERNELS
