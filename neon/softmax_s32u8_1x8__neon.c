@@ -6,7 +6,7 @@
  *    model's is 31), else VMULL.S32 + VRSHL.S64 (see enum rescale); |t| <= 2^30 by
  *    the file's attn_scores bound, so it fits int32 (VMOVN keeps it whole). A masked
  *    key's t is replaced by INT32_MIN (below every real t), so the row maximum is
- *    the maximum over attended keys and INT32_MIN means none is attended.
+ *    the maximum over attended keys (the span has at least one).
  * 2. e = iexp(t - max) in uint32 lanes (fpn_iexp4): n = max - t is in [0, 2^31] for
  *    an attended key and wraps exactly as a uint32. A masked key has
  *    n = max + 2^31 >= 2^30 (mod 2^32), so q > 30 and e = 0: it drops out of the
@@ -17,14 +17,18 @@
  *    (e * f) >> 54 = (e * fh + ((e * fl) >> 32)) >> 22 (nested floor divisions),
  *    see probs_row.
  *
- * A fully masked row (max = INT32_MIN) gets f = 0 and so P = 0 everywhere, like the
- * reference. The scores row is scratch, as the contract allows: masked entries are
- * overwritten too. The n % 8 keys at the end go through the same steps in scalar code. */
+ * The passes run on the span from the first to the last attended key (the mask is
+ * the same for every row): keys outside it, like the padding of a fixed-length
+ * batch, get P = 0 without being touched, and a fully masked row is all 0, like the
+ * reference. The scores row is scratch, as the contract allows: masked entries in
+ * the span are overwritten too. The span's last span % 8 keys go through the same
+ * steps in scalar code. */
 #if !defined(__ARM_NEON)
 #error "softmax_s32u8_1x8__neon needs NEON"
 #endif
 
 #include <arm_neon.h>
+#include <string.h>
 
 #include "fixed_point_neon.h"
 #include "kernels/kernels.h"
@@ -128,14 +132,23 @@ static void probs_row(size_t n, const int32_t *s, uint64_t f, uint8_t *p_row) {
 
 void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp) {
+    /* The attended keys lie in [lo, hi); the ones outside take part in nothing and
+     * get P = 0, so the passes run on that span only (padding is masked at the end). */
+    size_t lo = 0, hi = n;
+    while (lo < n && !key_mask[lo]) lo++;
+    while (hi > lo && !key_mask[hi - 1]) hi--;
     for (size_t i = 0; i < m; i++) {
-        int32_t *s = scores + i * lds;
-        const int32_t max_t = shift == 31  ? rescale_row(n, s, mult, shift, key_mask, RESCALE_31)
-                              : shift > 31 ? rescale_row(n, s, mult, shift, key_mask, RESCALE_32_UP)
-                                           : rescale_row(n, s, mult, shift, key_mask, RESCALE_INT64);
-        const uint64_t sum = exp_row(n, s, max_t, e);
-        /* sum >= c when a key is attended (the max key gives iexp(0) = c) */
-        const uint64_t f = max_t != INT32_MIN ? (UINT64_C(1) << 62) / sum : 0;
-        probs_row(n, s, f, p + i * ldp);
+        uint8_t *p_row = p + i * ldp;
+        memset(p_row, 0, lo);
+        memset(p_row + hi, 0, n - hi);
+        if (lo == hi) continue; /* every key masked: the row is 0 */
+        int32_t *s = scores + i * lds + lo;
+        const size_t span = hi - lo;
+        const int32_t max_t = shift == 31  ? rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_31)
+                              : shift > 31 ? rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_32_UP)
+                                           : rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_INT64);
+        /* sum >= c: the max key gives iexp(0) = c */
+        const uint64_t f = (UINT64_C(1) << 62) / exp_row(span, s, max_t, e);
+        probs_row(span, s, f, p_row + lo);
     }
 }

@@ -361,8 +361,9 @@ static iexp_params rand_iexp(void) {
     return e;
 }
 
-/* Mask kinds: all attended, random, none, one random key, only the last key. */
-enum mask_kind { MASK_ALL, MASK_RANDOM, MASK_NONE, MASK_ONE, MASK_LAST, MASK_KINDS };
+/* Mask kinds: all attended, random, a prefix (a padded batch), none, one random key,
+ * only the last key. */
+enum mask_kind { MASK_ALL, MASK_RANDOM, MASK_PREFIX, MASK_NONE, MASK_ONE, MASK_LAST, MASK_KINDS };
 
 /* Score kinds: spread over a random range, all tied, at +-2^30 (mult 1, shift 1). */
 enum score_kind { SCORES_SPREAD, SCORES_TIED, SCORES_HUGE, SCORE_KINDS };
@@ -385,10 +386,12 @@ static void test_softmax(void) {
                         mult = HUGE_MULT[how];
                         shift = HUGE_SHIFT[how];
                     }
+                    const size_t prefix_end = rand_u64() % n;
                     for (size_t j = 0; j < n; j++) {
                         switch ((enum mask_kind)mk) {
                         case MASK_ALL: key_mask[j] = 1; break;
                         case MASK_RANDOM: key_mask[j] = (uint8_t)(rand_u64() % 2 ? rand_in(1, 255) : 0); break;
+                        case MASK_PREFIX: key_mask[j] = j <= prefix_end; break;
                         case MASK_NONE: key_mask[j] = 0; break;
                         case MASK_ONE:
                         case MASK_LAST: key_mask[j] = 0; break;
@@ -424,7 +427,7 @@ static void test_softmax(void) {
                               mk, sk, e.frac_bits, at / ldp, at % ldp, gotu8[at], wantu8[at]);
                     }
                     /* rows that can spread (several keys, not so many that all round to 0) */
-                    if (sk == SCORES_SPREAD && mk <= MASK_RANDOM && n >= 8 && n <= 128)
+                    if (sk == SCORES_SPREAD && mk <= MASK_PREFIX && n >= 8 && n <= 128)
                         for (size_t i = 0; i < m; i++)
                             for (size_t j = 0; j < n; j++) {
                                 middle += wantu8[i * ldp + j] > 0 && wantu8[i * ldp + j] < 255;
