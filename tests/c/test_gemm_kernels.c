@@ -278,7 +278,62 @@ static void test_pv_longest_k(const pv_kernel *kern) {
     free(p);
     free(v);
 }
+
+/* P.V at the model's shape: 128 queries x 128 keys times a head's 32 columns of v
+ * (row stride H = 384). */
+static void test_pv_model_shape(const pv_kernel *kern) {
+    const size_t m = 128, k = 128, n = 32, ldv = 384;
+    uint8_t *p = malloc(m * k);
+    int8_t *v = malloc(k * ldv);
+    int32_t *want = malloc(m * n * sizeof *want), *got = malloc(m * n * sizeof *got);
+    if (!p || !v || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    fill_u8(p, m * k, FILL_RANDOM);
+    fill8(v, k * ldv, FILL_RANDOM);
+    size_t where = 0;
+    check(pv_same_as_ref(kern->fn, m, n, k, p, k, v + 5 * n, ldv, want, got, n, &where), kern->name,
+          "P.V model shape: c[%zu] is %d, ref %d", where, got[where], want[where]);
+    free(p);
+    free(v);
+    free(want);
+    free(got);
+}
 #endif
+
+/* The shipped model's shapes (H = 384, F = 1536, 12 heads of 32, sequence 128; 17
+ * rows for the linear layers keep the reference fast under qemu): a random, b as
+ * weights for the linear layers and as activations for q.k^T. */
+static void test_model_shapes(const gemm_kernel *kern) {
+    static const struct {
+        size_t m, n, k;
+        enum fill b;
+    } SHAPES[] = {{17, 384, 384, FILL_WEIGHTS}, {17, 1536, 384, FILL_WEIGHTS}, {17, 384, 1536, FILL_WEIGHTS},
+                  {128, 128, 32, FILL_RANDOM}};
+    for (size_t t = 0; t < sizeof SHAPES / sizeof SHAPES[0]; t++) {
+        const size_t m = SHAPES[t].m, n = SHAPES[t].n, k = SHAPES[t].k;
+        int8_t *a = malloc(m * k), *b = malloc(n * k);
+        int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * n * sizeof *want), *got = malloc(m * n * sizeof *got);
+        if (!a || !b || !bias || !want || !got) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        fill8(a, m * k, FILL_RANDOM);
+        fill8(b, n * k, SHAPES[t].b);
+        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+        size_t where = 0;
+        check(same_as_ref(kern->fn, m, n, k, a, k, b, k, SHAPES[t].b == FILL_WEIGHTS ? bias : NULL, want, got, n,
+                          &where),
+              kern->name, "model shape m=%zu n=%zu k=%zu: c[%zu] is %d, ref %d", m, n, k, where, got[where],
+              want[where]);
+        free(a);
+        free(b);
+        free(bias);
+        free(want);
+        free(got);
+    }
+}
 
 /* kernels_select: the best kernel the CPU runs by default, each name forced to its
  * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
@@ -321,6 +376,7 @@ int main(void) {
         printf("%s: against the reference\n", kern->name);
         test_against_ref(kern);
         test_longest_k(kern);
+        test_model_shapes(kern);
     }
 #if !defined(__aarch64__)
     for (size_t i = 0; i < N_PV_KERNELS; i++) {
@@ -332,6 +388,7 @@ int main(void) {
         printf("%s P.V: against the reference\n", kern->name);
         test_pv_against_ref(kern);
         test_pv_longest_k(kern);
+        test_pv_model_shape(kern);
     }
 #endif
     test_select(hwcap);

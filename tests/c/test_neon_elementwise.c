@@ -30,7 +30,7 @@ static const size_t SIZES[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 128
 static const size_t ROWS[] = {1, 3, 4};
 #define N_ROWS (sizeof ROWS / sizeof ROWS[0])
 #define PAD 3   /* extra elements at the end of every row (odd: misaligns rows) */
-#define SEEDS 4 /* random repetitions of every shape */
+#define SEEDS 8 /* random repetitions of every shape */
 #define MAX_N 1536
 #define MAX_M 4
 #define LD_MAX (MAX_N + PAD)
