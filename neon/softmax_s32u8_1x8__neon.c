@@ -139,8 +139,8 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
     while (hi > lo && !key_mask[hi - 1]) hi--;
     for (size_t i = 0; i < m; i++) {
         uint8_t *p_row = p + i * ldp;
-        memset(p_row, 0, lo);
-        memset(p_row + hi, 0, n - hi);
+        if (lo > 0) memset(p_row, 0, lo);
+        if (hi < n) memset(p_row + hi, 0, n - hi);
         if (lo == hi) continue; /* every key masked: the row is 0 */
         int32_t *s = scores + i * lds + lo;
         const size_t span = hi - lo;
