@@ -13,10 +13,11 @@ set(CMAKE_SYSTEM_PROCESSOR armv7l)  # what uname -m says on a 32-bit Pi OS
 set(IBERT_CROSS_TRIPLE arm-linux-gnueabihf)
 set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
 
-# The platform ABI of a 32-bit Pi OS: ARMv7-A, NEON present, float arguments in
-# VFP registers. It lets the compiler and the NEON kernels use NEON everywhere;
-# the runtime does not have to detect it.
-set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon -mfloat-abi=hard")
+# The platform ABI of Debian armhf: ARMv7-A, float arguments in VFP registers, no
+# NEON assumed (some ARMv7-A cores lack it). Only the NEON kernels (neon/) are built
+# with -mfpu=neon, per file, and kernels_select.c calls them when the CPU reports
+# HWCAP_NEON, as every Pi 2 and later does.
+set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard")
 
 # Debian's multiarch cross libc lives in /usr/<triple>; search only there for
 # libraries and headers, but take build tools (programs) from the host.

@@ -1,13 +1,14 @@
 /* test_gemm_kernels.c: every gemm_s8s8s32 kernel of this build that the CPU can run,
  * against gemm_s8s8s32_1x1__ref, integer for integer, and the choice kernels_select
- * makes among them. Built for AArch64 targets only (the neon/ kernels); under qemu
- * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 (dotprod) and
- * max (dotprod and i8mm).
+ * makes among them. Built for ARM targets (the neon/ kernels); under qemu run it
+ * with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 (dotprod) and max
+ * (dotprod and i8mm) for AArch64, and cortex-a15 for 32-bit ARM (NEON).
  *
  * Sizes are awkward in m, n and k (tile and 16-wide k-block remainders), operands
  * use the whole int8 range (also -128 in b: the same kernel computes q.k^T, whose
  * operands are both activations) and their extremes, matrices have row strides
- * wider than their rows, and the padding of c must come back untouched.
+ * wider than their rows, and the padding of c must come back untouched. b also
+ * gets weights (-127 ... 127, no -128), which the 32-bit kernel multiplies in pairs.
  *
  * The linear GEMMs on packed weights (kernel_table.linear) get the same sizes with
  * weights in the format's -127 ... 127, the model's shapes, k up to 65536, column
@@ -25,6 +26,7 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
+#if defined(__aarch64__)
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
@@ -33,6 +35,11 @@
 #endif
 #ifndef HWCAP2_I8MM
 #define HWCAP2_I8MM (1 << 13)
+#endif
+#else
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
 #endif
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
@@ -45,9 +52,13 @@ typedef struct needs {
     unsigned long hwcap, hwcap2;
 } needs;
 
+#if defined(__aarch64__)
 #define NEON {HWCAP_ASIMD, 0}
 #define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
 #define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}
+#else
+#define NEON {HWCAP_NEON, 0}
+#endif
 
 static unsigned long cpu_hwcap, cpu_hwcap2;
 static int cpu_has(needs n) { return (cpu_hwcap & n.hwcap) == n.hwcap && (cpu_hwcap2 & n.hwcap2) == n.hwcap2; }
@@ -60,12 +71,18 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
+#if defined(__aarch64__)
     {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
     {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
+#else
+    {"gemm_s8s8s32_4x2c16__neonv7", gemm_s8s8s32_4x2c16__neonv7, NEON},
+#endif
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
-/* The linear GEMMs on packed weights, with their packers. */
+#if defined(__aarch64__)
+/* The linear GEMMs on packed weights, with their packers (32-bit ARM has none yet:
+ * its linear layers run gemm_s8s8s32 on the file's weights). */
 typedef struct packed_kernel {
     const char *name;
     linear_packing lp;
@@ -79,6 +96,7 @@ static const packed_kernel PACKED[] = {
     {"linear_s8s8s32_4x4c16__neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, NEON},
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
+#endif
 
 static long passed, failed;
 
@@ -111,8 +129,8 @@ static uint64_t rand_u64(void) {
 static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
 
 /* How the operands are filled. */
-enum fill { FILL_RANDOM, FILL_MIN, FILL_EXTREMES };
-static const char *const FILL_NAMES[] = {"random", "all -128", "random -128/127/-127"};
+enum fill { FILL_RANDOM, FILL_MIN, FILL_EXTREMES, FILL_WEIGHTS };
+static const char *const FILL_NAMES[] = {"random", "all -128", "random -128/127/-127", "random -127 ... 127"};
 
 static void fill8(int8_t *p, size_t count, enum fill how) {
     static const int8_t extremes[] = {-128, 127, -127};
@@ -121,6 +139,7 @@ static void fill8(int8_t *p, size_t count, enum fill how) {
         case FILL_RANDOM: p[i] = (int8_t)rand_in(-128, 127); break;
         case FILL_MIN: p[i] = -128; break;
         case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        case FILL_WEIGHTS: p[i] = (int8_t)rand_in(-127, 127); break;
         }
     }
 }
@@ -157,7 +176,7 @@ static void test_against_ref(const gemm_kernel *kern) {
             for (size_t ik = 0; ik < N_SIZES; ik++) {
                 const size_t m = SIZES[im], n = SIZES[in], k = SIZES[ik];
                 /* Rotate the fills, the bias and the strides over the cases. */
-                const enum fill fill_a = (enum fill)(cases % 3), fill_b = (enum fill)((cases / 3) % 3);
+                const enum fill fill_a = (enum fill)(cases % 3), fill_b = (enum fill)((cases / 3) % 4);
                 const int with_bias = cases % 2 == 0;
                 const size_t lda = k + (cases % 4 ? PAD : 0), ldb = k + (cases % 5 ? PAD : 0),
                              ldc = n + (cases % 6 ? PAD : 0);
@@ -230,12 +249,14 @@ static void test_long_k(const gemm_kernel *kern) {
     free(got);
 }
 
+#if defined(__aarch64__)
 /* Weights as the format allows them (FORMAT.md §3: -127 ... 127). */
 static void fill_weights(int8_t *p, size_t count, enum fill how) {
     static const int8_t extremes[] = {-127, 127};
     for (size_t i = 0; i < count; i++) {
         switch (how) {
-        case FILL_RANDOM: p[i] = (int8_t)rand_in(-127, 127); break;
+        case FILL_RANDOM:
+        case FILL_WEIGHTS: p[i] = (int8_t)rand_in(-127, 127); break;
         case FILL_MIN: p[i] = (rand_u64() & 1) ? 127 : -127; break; /* against a = -128: the largest products */
         case FILL_EXTREMES: p[i] = extremes[rand_u64() % 2]; break;
         }
@@ -381,6 +402,41 @@ static void test_packed_shapes(const packed_kernel *pk) {
     }
 }
 
+#endif
+
+/* The shipped model's shapes (H = 384, F = 1536, 12 heads of 32, sequence 128; 17
+ * rows for the linear layers keep the reference fast under qemu): a random, b as
+ * weights for the linear layers and as activations for q.k^T. */
+static void test_model_shapes(const gemm_kernel *kern) {
+    static const struct {
+        size_t m, n, k;
+        enum fill b;
+    } SHAPES[] = {{17, 384, 384, FILL_WEIGHTS}, {17, 1536, 384, FILL_WEIGHTS}, {17, 384, 1536, FILL_WEIGHTS},
+                  {128, 128, 32, FILL_RANDOM}};
+    for (size_t t = 0; t < sizeof SHAPES / sizeof SHAPES[0]; t++) {
+        const size_t m = SHAPES[t].m, n = SHAPES[t].n, k = SHAPES[t].k;
+        int8_t *a = malloc(m * k), *b = malloc(n * k);
+        int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * n * sizeof *want), *got = malloc(m * n * sizeof *got);
+        if (!a || !b || !bias || !want || !got) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        fill8(a, m * k, FILL_RANDOM);
+        fill8(b, n * k, SHAPES[t].b);
+        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+        size_t where = 0;
+        check(same_as_ref(kern->fn, m, n, k, a, k, b, k, SHAPES[t].b == FILL_WEIGHTS ? bias : NULL, want, got, n,
+                          &where),
+              kern->name, "model shape m=%zu n=%zu k=%zu: c[%zu] is %d, ref %d", m, n, k, where, got[where],
+              want[where]);
+        free(a);
+        free(b);
+        free(bias);
+        free(want);
+        free(got);
+    }
+}
+
 /* The P.V GEMMs: c = p v, p uint8 [m, k], v int8 [k, n] (gemm_u8s8s32). */
 typedef struct pv_kernel {
     const char *name;
@@ -389,8 +445,12 @@ typedef struct pv_kernel {
 } pv_kernel;
 
 static const pv_kernel PV_KERNELS[] = {
+#if defined(__aarch64__)
     {"gemm_u8s8s32_4x16c4__neondot", gemm_u8s8s32_4x16c4__neondot, DOTPROD},
     {"gemm_u8s8s32_4x16__neon", gemm_u8s8s32_4x16__neon, NEON},
+#else
+    {"gemm_u8s8s32_4x8__neonv7", gemm_u8s8s32_4x8__neonv7, NEON},
+#endif
 };
 #define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
 
@@ -399,7 +459,8 @@ static void fill_probs(uint8_t *p, size_t count, enum fill how) {
     static const uint8_t extremes[] = {0, 255, 1};
     for (size_t i = 0; i < count; i++) {
         switch (how) {
-        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
+        case FILL_RANDOM:
+        case FILL_WEIGHTS: p[i] = (uint8_t)rand_in(0, 255); break;
         case FILL_MIN: p[i] = 255; break;
         case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
         }
@@ -474,11 +535,15 @@ static const struct kernel_set {
     needs cpu;
     gemm_s8s8s32_fn gemm;
     gemm_u8s8s32_fn pv;
-    const packed_kernel *linear; /* NULL: the file's weights, through gemm */
+    const linear_packing *linear; /* NULL: the file's weights, through gemm */
 } SETS[] = {
-    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[0]},
-    {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1]},
-    {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2]},
+#if defined(__aarch64__)
+    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[0].lp},
+    {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1].lp},
+    {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2].lp},
+#else
+    {"neon", NEON, gemm_s8s8s32_4x2c16__neonv7, gemm_u8s8s32_4x8__neonv7, NULL},
+#endif
 };
 #define N_SETS (sizeof SETS / sizeof SETS[0])
 
@@ -498,7 +563,7 @@ static void test_select(void) {
         kt = NULL;
         ibert_status st = kernels_select(&kt);
         if (cpu_has(set->cpu)) {
-            const linear_packing *want = set->linear ? &set->linear->lp : NULL;
+            const linear_packing *want = set->linear;
             check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm &&
                       kt->gemm_u8s8s32 == set->pv &&
                       (want ? kt->linear && kt->linear->gemm == want->gemm && kt->linear->pack == want->pack &&
@@ -529,7 +594,9 @@ int main(void) {
         test_against_ref(kern);
         test_longest_k(kern);
         test_long_k(kern);
+        test_model_shapes(kern);
     }
+#if defined(__aarch64__)
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];
         if (!cpu_has(pk->cpu)) {
@@ -540,6 +607,7 @@ int main(void) {
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
+#endif
     for (size_t i = 0; i < N_PV_KERNELS; i++) {
         const pv_kernel *kern = &PV_KERNELS[i];
         if (!cpu_has(kern->cpu)) {

@@ -1,7 +1,7 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
  * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon,
- * dotprod and i8mm on AArch64 CPUs that have them, avx2 and avx512vnni on x86-64
- * CPUs that have them) and runs two sequences: a text cut
+ * dotprod and i8mm on AArch64 CPUs that have them, neon on 32-bit ARM CPUs with
+ * NEON, avx2 and avx512vnni on x86-64 CPUs that have them) and runs two sequences: a text cut
  * to exactly 128 tokens (the benchmark length) and a short one of an awkward
  * length (not a multiple of any kernel tile), and compares every logit with ref's.
  *
@@ -29,6 +29,12 @@ static int has_hwcap(unsigned long bits) { return (getauxval(AT_HWCAP) & bits) =
 static int has_neon(void) { return has_hwcap(HWCAP_ASIMD); }
 static int has_dotprod(void) { return has_hwcap(HWCAP_ASIMD | HWCAP_ASIMDDP); }
 static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+#elif defined(__arm__)
+#include <sys/auxv.h>
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
+static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #elif defined(__x86_64__)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 static int has_avx512vnni(void) {
@@ -50,6 +56,8 @@ static const struct {
     {"neon", has_neon},
     {"dotprod", has_dotprod},
     {"i8mm", has_i8mm},
+#elif defined(__arm__)
+    {"neon", has_neon},
 #elif defined(__x86_64__)
     {"avx2", has_avx2},
     {"avx512vnni", has_avx512vnni},
@@ -110,8 +118,8 @@ int main(int argc, char **argv) {
     size_t usable = 0;
     for (size_t p = 0; p < N_PATHS; p++) usable += PATHS[p].supported() != 0;
     if (usable == 0) {
-        /* an x86-64 CPU without AVX2: ref is the only path (test_kernels checks that
-         * kernels_select picks it) */
+        /* an x86-64 CPU without AVX2 or a 32-bit ARM CPU without NEON: ref is the only
+         * path (test_kernels checks that kernels_select picks it) */
         printf("no kernel set but ref runs on this CPU: nothing to compare\n");
         return 0;
     }

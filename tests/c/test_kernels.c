@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_AARCH64_KERNELS
+#ifdef IBERT_NEON_KERNELS
 #include <sys/auxv.h>
 #ifndef HWCAP2_I8MM
 #define HWCAP2_I8MM (1 << 13) /* the Linux ABI value, for older headers */
@@ -837,11 +837,14 @@ static void test_tanh(void) {
 static void test_kernels_select(void) {
     /* unset, the best set the CPU reports: on AArch64 SMMLA with SDOT (HWCAP2_I8MM,
      * HWCAP_ASIMDDP) makes it "i8mm", SDOT alone "dotprod", else "neon" (AdvSIMD is on
-     * every AArch64 CPU); on x86-64 AVX-512 VNNI makes it "avx512vnni", else AVX2
+     * every AArch64 CPU); on 32-bit ARM "neon" when the CPU reports NEON (HWCAP_NEON,
+     * bit 12); on x86-64 AVX-512 VNNI makes it "avx512vnni", else AVX2
      * "avx2", else "ref"; other builds have "ref" only */
 #if defined(IBERT_AARCH64_KERNELS)
     const int sdot = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0, smmla = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
     const char *best = sdot && smmla ? "i8mm" : sdot ? "dotprod" : "neon";
+#elif defined(IBERT_NEON_KERNELS)
+    const char *best = getauxval(AT_HWCAP) & (1 << 12) ? "neon" : "ref";
 #elif defined(IBERT_X86_KERNELS)
     const char *best = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross builds for ARM, tested under qemu-user: builds libibert, ibert-cli and the
-# C tests for AArch64 and 32-bit ARM (hard float, NEON) in build/cross-<arch>,
-# then runs ctest with qemu emulating each CPU below (qemu-user reads QEMU_CPU).
+# C tests for AArch64 and 32-bit ARM (hard float; the NEON kernels chosen at run
+# time) in build/cross-<arch>, then runs ctest with qemu emulating each CPU below
+# (qemu-user reads QEMU_CPU).
 # Prints a table of arch/cpu results; exits non-zero if any build or run failed.
 # The cross compilers and qemu come from tools/setup-cross.sh (run first).
 set -uo pipefail
@@ -10,10 +11,11 @@ cd "$(dirname "$0")/../.."
 bash tools/setup-cross.sh || exit 1
 
 # arch, toolchain file, then the CPUs to test on: Pi 4 (cortex-a72), Pi 5
-# (cortex-a76), everything qemu implements (max: SVE, i8mm, ...); ARMv7-A + NEON.
+# (cortex-a76), everything qemu implements (max: SVE, i8mm, ...); ARMv7-A + NEON
+# (cortex-a15) and a 32-bit core without NEON (cortex-r5f: the ref kernels only).
 targets=(
   "aarch64 cmake/toolchains/aarch64-linux-gnu.cmake cortex-a72 cortex-a76 max"
-  "armhf cmake/toolchains/arm-linux-gnueabihf.cmake cortex-a15"
+  "armhf cmake/toolchains/arm-linux-gnueabihf.cmake cortex-a15 cortex-r5f"
 )
 
 results=()

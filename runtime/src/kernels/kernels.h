@@ -101,6 +101,33 @@ void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const
                          int32_t shift, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
+#ifdef IBERT_NEON_KERNELS
+/* neon/: the elementwise kernels in NEON that AArch64 and ARMv7-A share (every
+ * AArch64 CPU has it; 32-bit ARM calls them only when the CPU reports NEON). */
+void requant_s32s8_1x8__neon(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq, int8_t *dst,
+                             size_t ldd);
+void requant_s32s32_1x8__neon(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
+                              unsigned bits, int32_t *dst, size_t ldd);
+void residual_s32s8s32_1x8__neon(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
+                                 const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
+void layernorm_s32s8_1x8__neon(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
+                               const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
+void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
+                          int32_t shift, int8_t *u, size_t ldu);
+void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
+#endif
+
+#ifdef IBERT_ARMV7_KERNELS
+/* neon/: the GEMMs of 32-bit ARM NEON (ARMv7-A; call them only when the CPU
+ * reports NEON, see kernels_select.c). */
+void gemm_s8s8s32_4x2c16__neonv7(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                                 size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x8__neonv7(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                              size_t ldv, int32_t *c, size_t ldc);
+#endif
+
 #ifdef IBERT_AARCH64_KERNELS
 /* neon/: AArch64 AdvSIMD (every 64-bit ARM CPU) and the dotprod (SDOT, ARMv8.2) and
  * i8mm (SMMLA) extensions; call those only when the CPU reports them, see

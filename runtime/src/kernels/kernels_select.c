@@ -2,12 +2,16 @@
  * IBERT_KERNELS forces one by name (to test a path, or to compare two); unset,
  * the best one the CPU supports is used.
  *
- * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
- * (SMMLA for the linear layers, the dotprod kernels elsewhere; when the kernel
- * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
- * "neon" (AdvSIMD, present on every AArch64 CPU). They replace the GEMMs: the
- * linear layers' (on weights packed at load, kernel_table.linear), q.k^T and P.V;
- * the other kernels stay the reference ones until they get SIMD twins.
+ * ARM builds (IBERT_NEON_KERNELS, set by CMake) have the NEON elementwise kernels
+ * (requant, residual, layer norm, softmax, GELU, tanh) in every ARM table.
+ * AArch64 builds (also IBERT_AARCH64_KERNELS) add, best first: "i8mm" (SMMLA for
+ * the linear layers, the dotprod kernels elsewhere; when the kernel reports
+ * HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
+ * (AdvSIMD, present on every AArch64 CPU); their GEMMs are the linear layers' (on
+ * weights packed at load, kernel_table.linear), q.k^T and P.V.
+ * 32-bit ARM builds (also IBERT_ARMV7_KERNELS) have "neon", with ARMv7-A NEON GEMMs
+ * for the linear layers, q.k^T and P.V, when the kernel reports HWCAP_NEON (ARMv7-A
+ * CPUs may lack it; the library itself is built without NEON).
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
  * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
@@ -15,28 +19,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_AARCH64_KERNELS
+#ifdef IBERT_NEON_KERNELS
 #include <sys/auxv.h>
 #endif
 
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMMS                           \
-    .requant_s32s8 = requant_s32s8_1x1__ref,               \
-    .requant_s32s32 = requant_s32s32_1x1__ref,             \
-    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
-    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,           \
-    .softmax_s32u8 = softmax_s32u8_1x1__ref,               \
-    .gelu_s32s8 = gelu_s32s8_1x1__ref,                     \
-    .tanh_s32s8 = tanh_s32s8_1x1__ref
-
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
     .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMMS,
+    .requant_s32s8 = requant_s32s8_1x1__ref,
+    .requant_s32s32 = requant_s32s32_1x1__ref,
+    .residual_s32s8s32 = residual_s32s8s32_1x1__ref,
+    .layernorm_s32s8 = layernorm_s32s8_1x1__ref,
+    .softmax_s32u8 = softmax_s32u8_1x1__ref,
+    .gelu_s32s8 = gelu_s32s8_1x1__ref,
+    .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
+
+#ifdef IBERT_NEON_KERNELS
+/* The NEON elementwise kernels, shared by the AArch64 and the 32-bit ARM tables. */
+#define NEON_ELEMENTWISE_KERNELS                           \
+    .requant_s32s8 = requant_s32s8_1x8__neon,              \
+    .requant_s32s32 = requant_s32s32_1x8__neon,            \
+    .residual_s32s8s32 = residual_s32s8s32_1x8__neon,      \
+    .layernorm_s32s8 = layernorm_s32s8_1x8__neon,          \
+    .softmax_s32u8 = softmax_s32u8_1x8__neon,              \
+    .gelu_s32s8 = gelu_s32s8_1x8__neon,                    \
+    .tanh_s32s8 = tanh_s32s8_1x4__neon
+#endif
 
 #ifdef IBERT_AARCH64_KERNELS
 /* Debian's and Android's <asm/hwcap.h> have these; the values are the Linux ABI. */
@@ -62,7 +75,7 @@ static const kernel_table neon_kernels = {
     .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
-    REF_KERNELS_EXCEPT_GEMMS,
+    NEON_ELEMENTWISE_KERNELS,
 };
 
 static const linear_packing dotprod_linear = {
@@ -77,7 +90,7 @@ static const kernel_table dotprod_kernels = {
     .linear = &dotprod_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
-    REF_KERNELS_EXCEPT_GEMMS,
+    NEON_ELEMENTWISE_KERNELS,
 };
 
 static const linear_packing i8mm_linear = {
@@ -92,7 +105,19 @@ static const kernel_table i8mm_kernels = {
     .linear = &i8mm_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
-    REF_KERNELS_EXCEPT_GEMMS,
+    NEON_ELEMENTWISE_KERNELS,
+};
+#elif defined(IBERT_ARMV7_KERNELS)
+/* 32-bit ARM: the Linux ABI's bit for NEON in AT_HWCAP. */
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
+
+static const kernel_table neon_kernels = {
+    .name = "neon",
+    .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
+    NEON_ELEMENTWISE_KERNELS,
 };
 #endif
 
@@ -148,6 +173,8 @@ static int has_dotprod(void) {
     return (getauxval(AT_HWCAP) & need) == need;
 }
 static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+#elif defined(IBERT_ARMV7_KERNELS)
+static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #endif
 #ifdef IBERT_X86_KERNELS
 static int has_avx2(void) {
@@ -173,6 +200,8 @@ static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
     {&i8mm_kernels, has_i8mm},
     {&dotprod_kernels, has_dotprod},
+#endif
+#ifdef IBERT_NEON_KERNELS
     {&neon_kernels, has_neon},
 #endif
 #ifdef IBERT_X86_KERNELS
