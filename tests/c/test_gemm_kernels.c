@@ -60,6 +60,7 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
+    {"gemm_s8s8s32_8x8c8__i8mm", gemm_s8s8s32_8x8c8__i8mm, I8MM},
     {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
     {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
 };
@@ -477,7 +478,7 @@ static const struct kernel_set {
     gemm_u8s8s32_fn pv;
     const packed_kernel *linear; /* NULL: the file's weights, through gemm */
 } SETS[] = {
-    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0]},
+    {"i8mm", I8MM, gemm_s8s8s32_8x8c8__i8mm, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0]},
     {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1]},
     {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2]},
 };

@@ -3,8 +3,8 @@
  * the best one the CPU supports is used.
  *
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
- * (SMMLA for the linear layers, USMMLA for P.V, SDOT for q.k^T; when the kernel
- * reports HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
+ * (SMMLA for the linear layers and q.k^T, USMMLA for P.V; when the kernel reports
+ * HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
  * "neon" (AdvSIMD, present on every AArch64 CPU). They replace the GEMMs: the
  * linear layers' (on weights packed at load, kernel_table.linear), q.k^T and P.V;
  * the other kernels stay the reference ones until they get SIMD twins. */
@@ -86,7 +86,7 @@ static const linear_packing i8mm_linear = {
 static const kernel_table i8mm_kernels = {
     .name = "i8mm",
     .linear = &i8mm_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
     .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
     REF_KERNELS_EXCEPT_GEMMS,
 };
