@@ -47,7 +47,7 @@ typedef struct needs {
 
 #define NEON {HWCAP_ASIMD, 0}
 #define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
-#define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}
+#define I8MM {HWCAP_ASIMD, HWCAP2_I8MM}
 
 static unsigned long cpu_hwcap, cpu_hwcap2;
 static int cpu_has(needs n) { return (cpu_hwcap & n.hwcap) == n.hwcap && (cpu_hwcap2 & n.hwcap2) == n.hwcap2; }

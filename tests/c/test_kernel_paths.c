@@ -33,7 +33,7 @@ static const struct {
 } PATHS[] = {{"ref", 0, 0},
              {"neon", HWCAP_ASIMD, 0},
              {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP, 0},
-             {"i8mm", HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}};
+             {"i8mm", HWCAP_ASIMD, HWCAP2_I8MM}};
 #define N_PATHS (sizeof PATHS / sizeof PATHS[0])
 
 static const char *const TEXTS[] = {

@@ -4,7 +4,7 @@
  *
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "i8mm"
  * (SMMLA for the linear layers and q.k^T, USMMLA for P.V; when the kernel reports
- * HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and
+ * HWCAP2_I8MM), "dotprod" (SDOT, HWCAP_ASIMDDP) and
  * "neon" (AdvSIMD, present on every AArch64 CPU). They replace the GEMMs: the
  * linear layers' (on weights packed at load, kernel_table.linear), q.k^T and P.V;
  * the other kernels stay the reference ones until they get SIMD twins. */
@@ -101,7 +101,7 @@ typedef struct candidate {
 /* Best first; "ref" needs nothing and ends the list. */
 static const candidate candidates[] = {
 #ifdef IBERT_AARCH64_KERNELS
-    {&i8mm_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM},
+    {&i8mm_kernels, HWCAP_ASIMD, HWCAP2_I8MM},
     {&dotprod_kernels, HWCAP_ASIMD | HWCAP_ASIMDDP, 0},
     {&neon_kernels, HWCAP_ASIMD, 0},
 #endif
