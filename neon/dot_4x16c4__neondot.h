@@ -52,7 +52,8 @@
 #define DOT_ASM_FLIP                                                                                               \
     "eor v0.16b, v0.16b, %[flip].16b\n\teor v1.16b, v1.16b, %[flip].16b\n\t"                                        \
     "eor v2.16b, v2.16b, %[flip].16b\n\teor v3.16b, v3.16b, %[flip].16b\n\t"
-#define DOT_ASM_LOAD_A "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
+#define DOT_ASM_LOAD_A                                                                                             \
+    "ldr q0, [%[a0]], #16\n\tldr q1, [%[a1]], #16\n\tldr q2, [%[a2]], #16\n\tldr q3, [%[a3]], #16\n\t"
 /* The whole tile: start values, blocks of 16 k two at a time (the loop control
  * then costs 1 instruction per 64 SDOTs), the zero-padded tail, the stores. */
 #define DOT_ASM_TILE(flip)                                                                                         \

@@ -6,9 +6,9 @@
  * the 16x4 layout of dot_4x16c4__neondot.h: a 4 x 4 transpose of 32-bit words
  * (TRN1/TRN2 on 32 then 64 bits) turns 4 rows' 16 k into 4 groups of those rows'
  * 4 k; a partial block of rows or a k % 16 rest is packed in scalar code, zero-
- * padded to 16 k. Then the 4 x 16 tile (dot_4x16c4_rows) runs over all m rows of a, so the
- * packing is paid once per 16 columns of c, not per row tile. Chunks after the
- * first add to c; the bias (NULL: none) is the first chunk's start.
+ * padded to 16 k. Then the 4 x 16 tile (dot_4x16c4_rows) runs over all m rows of
+ * a, so the packing is paid once per 16 columns of c, not per row tile. Chunks
+ * after the first add to c; the bias (NULL: none) is the first chunk's start.
  *
  * Exact: SDOT multiplies int8 by int8 exactly (also -128 * -128: both operands are
  * activations here) and adds into int32, and FORMAT.md §4.2 bounds the sum in any

@@ -12,7 +12,8 @@
  *
  * v is row-major in k, so for every 16 columns and up to CHUNK k this kernel
  * packs it on the stack into the 16x4 layout of dot_4x16c4__neondot.h (ZIP1/ZIP2
- * of 4 rows; scalar for a partial block or a k % 4 group), sums its columns from
+ * of 4 rows; scalar for a partial block of columns and for the groups past the
+ * last 4 whole rows, zero-padded to 16 k), sums its columns from
  * the packed copy (SDOT with ones), and runs the 4 x 16 tile over all m rows with
  * p XOR 0x80 (dot_4x16c4_rows): the packing is paid once per 16 columns, not per
  * row tile. Chunks after the first add to c. */

@@ -55,7 +55,7 @@ typedef struct needs {
 #if defined(__aarch64__)
 #define NEON {HWCAP_ASIMD, 0}
 #define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
-#define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}
+#define I8MM {HWCAP_ASIMD, HWCAP2_I8MM}
 #else
 #define NEON {HWCAP_NEON, 0}
 #endif
@@ -72,6 +72,7 @@ typedef struct gemm_kernel {
 
 static const gemm_kernel KERNELS[] = {
 #if defined(__aarch64__)
+    {"gemm_s8s8s32_8x8c8__i8mm", gemm_s8s8s32_8x8c8__i8mm, I8MM},
     {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
     {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
 #else
@@ -446,6 +447,7 @@ typedef struct pv_kernel {
 
 static const pv_kernel PV_KERNELS[] = {
 #if defined(__aarch64__)
+    {"gemm_u8s8s32_8x8c8__i8mm", gemm_u8s8s32_8x8c8__i8mm, I8MM},
     {"gemm_u8s8s32_4x16c4__neondot", gemm_u8s8s32_4x16c4__neondot, DOTPROD},
     {"gemm_u8s8s32_4x16__neon", gemm_u8s8s32_4x16__neon, NEON},
 #else
@@ -538,7 +540,7 @@ static const struct kernel_set {
     const linear_packing *linear; /* NULL: the file's weights, through gemm */
 } SETS[] = {
 #if defined(__aarch64__)
-    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[0].lp},
+    {"i8mm", I8MM, gemm_s8s8s32_8x8c8__i8mm, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0].lp},
     {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1].lp},
     {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2].lp},
 #else

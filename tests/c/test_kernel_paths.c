@@ -28,7 +28,7 @@
 static int has_hwcap(unsigned long bits) { return (getauxval(AT_HWCAP) & bits) == bits; }
 static int has_neon(void) { return has_hwcap(HWCAP_ASIMD); }
 static int has_dotprod(void) { return has_hwcap(HWCAP_ASIMD | HWCAP_ASIMDDP); }
-static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+static int has_i8mm(void) { return has_neon() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(__arm__)
 #include <sys/auxv.h>
 #ifndef HWCAP_NEON

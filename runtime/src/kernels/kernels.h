@@ -138,6 +138,10 @@ void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const int8_t
                                   size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16__neon(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                              size_t ldv, int32_t *c, size_t ldc);
+void gemm_s8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+                              size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                              size_t ldv, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc);
 

@@ -5,8 +5,8 @@
  * ARM builds (IBERT_NEON_KERNELS, set by CMake) have the NEON elementwise kernels
  * (requant, residual, layer norm, softmax, GELU, tanh) in every ARM table.
  * AArch64 builds (also IBERT_AARCH64_KERNELS) add, best first: "i8mm" (SMMLA for
- * the linear layers, the dotprod kernels elsewhere; when the kernel reports
- * HWCAP2_I8MM and HWCAP_ASIMDDP), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
+ * the linear layers and q.k^T, USMMLA for P.V; when the kernel reports
+ * HWCAP2_I8MM), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
  * (AdvSIMD, present on every AArch64 CPU); their GEMMs are the linear layers' (on
  * weights packed at load, kernel_table.linear), q.k^T and P.V.
  * 32-bit ARM builds (also IBERT_ARMV7_KERNELS) have "neon", with ARMv7-A NEON GEMMs
@@ -103,8 +103,8 @@ static const linear_packing i8mm_linear = {
 static const kernel_table i8mm_kernels = {
     .name = "i8mm",
     .linear = &i8mm_linear,
-    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
-    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
+    .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
     NEON_ELEMENTWISE_KERNELS,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
@@ -172,7 +172,7 @@ static int has_dotprod(void) {
     const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
     return (getauxval(AT_HWCAP) & need) == need;
 }
-static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+static int has_i8mm(void) { return has_neon() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(IBERT_ARMV7_KERNELS)
 static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #endif
