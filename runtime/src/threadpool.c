@@ -1,0 +1,158 @@
+/* threadpool.c: persistent workers woken by a generation counter.
+ *
+ * parallel_for publishes the job (fn, arg, n_tasks) under the mutex, bumps the
+ * generation and wakes every worker; each thread, the caller included, then takes
+ * task numbers from an atomic counter until none is left, so a slow or descheduled
+ * thread delays the others by one task at most. The caller sleeps until the last
+ * worker reports the generation finished. The mutex orders everything: workers read
+ * the job after taking it, and their outputs are published to the caller when they
+ * take it to report. Threads sleep on condition variables rather than spin: the
+ * devices this runs on are small and often share their cores with other work. */
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+typedef struct worker {
+    threadpool *pool;
+    size_t index; /* 1 ... n_threads - 1 */
+    pthread_t thread;
+} worker;
+
+struct threadpool {
+    pthread_mutex_t lock;
+    pthread_cond_t work_ready; /* generation moved on, or stopping */
+    pthread_cond_t work_done;  /* busy reached 0 */
+    unsigned long generation;
+    size_t busy;               /* workers still in the current generation */
+    int stopping;
+
+    /* the current job, written under lock before the generation moves */
+    threadpool_task_fn fn;
+    void *arg;
+    size_t n_tasks;
+    atomic_size_t next_task;
+
+    size_t n_threads;
+    size_t n_started;          /* workers running (n_threads - 1 once made) */
+    worker *workers;
+};
+
+static void run_tasks(threadpool *pool, size_t index) {
+    for (;;) {
+        size_t task = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
+        if (task >= pool->n_tasks) return;
+        pool->fn(pool->arg, task, index);
+    }
+}
+
+static void *worker_main(void *arg) {
+    worker *self = arg;
+    threadpool *pool = self->pool;
+    /* The generation is 0 until the first parallel_for, which can come before this
+     * thread first takes the lock: reading it here could skip that job for good. */
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (pool->generation == seen && !pool->stopping) pthread_cond_wait(&pool->work_ready, &pool->lock);
+        if (pool->stopping) break;
+        seen = pool->generation;
+        pthread_mutex_unlock(&pool->lock);
+        run_tasks(pool, self->index);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->busy == 0) pthread_cond_signal(&pool->work_done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Workers start with every signal blocked, so that the application's handlers
+ * run on its own threads (a worker has nothing to do with them). */
+static int start_worker(worker *w) {
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    int err = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    return err;
+}
+
+ibert_status threadpool_new(size_t n_threads, threadpool **out_pool) {
+    *out_pool = NULL;
+    threadpool *pool = calloc(1, sizeof *pool);
+    if (!pool) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a thread pool");
+    pool->n_threads = n_threads;
+    atomic_init(&pool->next_task, 0);
+    if (n_threads > 1) {
+        pool->workers = calloc(n_threads - 1, sizeof *pool->workers);
+        if (!pool->workers) {
+            free(pool);
+            return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a thread pool");
+        }
+    }
+    if (pthread_mutex_init(&pool->lock, NULL) != 0 || pthread_cond_init(&pool->work_ready, NULL) != 0 ||
+        pthread_cond_init(&pool->work_done, NULL) != 0) {
+        /* Linux's pthread init functions cannot fail; elsewhere they may run out of resources */
+        free(pool->workers);
+        free(pool);
+        return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of resources for a thread pool's locks");
+    }
+    for (size_t i = 0; i + 1 < n_threads; i++) {
+        worker *w = &pool->workers[i];
+        w->pool = pool;
+        w->index = i + 1;
+        int err = start_worker(w);
+        if (err != 0) {
+            threadpool_free(pool);
+            return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "could not start thread %zu of %zu: %s", i + 2, n_threads,
+                              strerror(err));
+        }
+        pool->n_started++;
+    }
+    *out_pool = pool;
+    return IBERT_OK;
+}
+
+void threadpool_free(threadpool *pool) {
+    if (!pool) return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stopping = 1;
+    pthread_cond_broadcast(&pool->work_ready);
+    pthread_mutex_unlock(&pool->lock);
+    for (size_t i = 0; i < pool->n_started; i++) pthread_join(pool->workers[i].thread, NULL);
+    pthread_cond_destroy(&pool->work_done);
+    pthread_cond_destroy(&pool->work_ready);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->workers);
+    free(pool);
+}
+
+size_t threadpool_threads(const threadpool *pool) { return pool->n_threads; }
+
+void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_fn fn, void *arg) {
+    if (pool->n_threads == 1 || n_tasks <= 1) {
+        /* nothing to share: no wake-up, no lock */
+        for (size_t task = 0; task < n_tasks; task++) fn(arg, task, 0);
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->fn = fn;
+    pool->arg = arg;
+    pool->n_tasks = n_tasks;
+    atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
+    pool->busy = pool->n_threads - 1;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->work_ready);
+    pthread_mutex_unlock(&pool->lock);
+
+    run_tasks(pool, 0);
+
+    pthread_mutex_lock(&pool->lock);
+    while (pool->busy != 0) pthread_cond_wait(&pool->work_done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
