@@ -102,6 +102,8 @@ class Model:
         self.num_layers = int(lib.ibert_model_num_layers(self._model))
         self.vocab_size = int(lib.ibert_model_vocab_size(self._model))
         self.context_bytes = int(lib.ibert_model_context_bytes(self._model))
+        self.kernels = ffi.string(lib.ibert_model_kernels(self._model)).decode("ascii")
+        self.packed_bytes = int(lib.ibert_model_packed_bytes(self._model))
         scale = lib.ibert_model_output_scale(self._model)
         self.output_scale_dyadic = (int(scale.multiplier), int(scale.shift))
         self.output_scale = float(scale.multiplier) * 2.0 ** -int(scale.shift)

@@ -28,6 +28,8 @@ def describe(model) -> dict:
         "labels": model.labels,
         "output_scale": {"multiplier": model.output_scale_dyadic[0], "shift": model.output_scale_dyadic[1]},
         "context_bytes": model.context_bytes,
+        "kernels": model.kernels,
+        "packed_bytes": model.packed_bytes,
     }
 
 

@@ -84,7 +84,11 @@ IBERT_API const char *ibert_status_name(ibert_status status);
 /* The newest model file format version this runtime reads. */
 IBERT_API uint32_t ibert_format_version(void);
 
-/* Load and validate a model file (memory-mapped, read only). */
+/* Load and validate a model file (memory-mapped, read only). Loading also chooses
+ * the kernel set every context of the model runs: the one the environment
+ * variable IBERT_KERNELS names (IBERT_ERR_INVALID_ARGUMENT, listing the valid
+ * names, if this build or CPU lacks it), else the best this CPU supports; a set
+ * with its own weight layout packs the linear weights here. */
 IBERT_API ibert_status ibert_model_load_file(const char *path, ibert_model **out_model);
 /* Load from a buffer the caller keeps alive and unchanged until ibert_model_free.
  * The buffer must be 8-byte aligned. */
@@ -109,6 +113,12 @@ IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);
  * Every further thread of a context adds its own attention scratch, about
  * 5 * max_tokens^2 bytes. */
 IBERT_API size_t ibert_model_context_bytes(const ibert_model *model);
+/* The name of the kernel set the model runs (chosen at load: IBERT_KERNELS, else
+ * the best this CPU supports), e.g. "ref" or "dotprod"; NULL for a NULL model. */
+IBERT_API const char *ibert_model_kernels(const ibert_model *model);
+/* The bytes the model allocated at load for its linear weights in the kernel
+ * set's packed layout (0 when the set reads the file's weights as they are). */
+IBERT_API size_t ibert_model_packed_bytes(const ibert_model *model);
 
 /* Tokenize UTF-8 text into ids with the special tokens added ([CLS] ... [SEP] or
  * <s> ... </s>). Writes at most capacity ids; *n_ids receives the full length, so

@@ -1,6 +1,6 @@
 /* context.c: ibert_context_new(_threads) / ibert_context_free. A context is one
  * aligned allocation of the arena planned for the model and the thread count,
- * carved into the forward pass's buffers, the kernel set chosen for this process,
+ * carved into the forward pass's buffers, the kernel set the model chose at load,
  * and the thread pool that shares each forward pass. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,9 +21,6 @@ ibert_status ibert_context_new_threads(const ibert_model *model, size_t n_thread
         return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_context_new_threads: n_threads is %zu, expected 1 ... %d",
                           n_threads, IBERT_MAX_THREADS);
 
-    const kernel_table *kernels;
-    ibert_status st = kernels_select(&kernels);
-    if (st != IBERT_OK) return st;
     /* the one-thread size was checked at load; more threads add scratch that can overflow */
     size_t bytes = arena_bytes_for(&model->hp, n_threads);
     if (bytes == 0)
@@ -40,14 +37,14 @@ ibert_status ibert_context_new_threads(const ibert_model *model, size_t n_thread
         free(ctx);
         return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a context arena of %zu bytes", bytes);
     }
-    st = threadpool_new(n_threads, &ctx->pool);
+    ibert_status st = threadpool_new(n_threads, &ctx->pool);
     if (st != IBERT_OK) {
         free(ctx->arena);
         free(ctx);
         return st;
     }
     ctx->model = model;
-    ctx->kernels = kernels;
+    ctx->kernels = model->kernels;
     arena_carve(&model->hp, n_threads, ctx->arena, &ctx->buf);
     *out_context = ctx;
     return IBERT_OK;

@@ -39,7 +39,7 @@ void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buff
 
 struct ibert_context {
     const ibert_model *model;
-    const kernel_table *kernels;
+    const kernel_table *kernels; /* the model's */
     threadpool *pool; /* the caller of ibert_forward and the context's workers */
     void *arena; /* the one allocation every buffer lives in */
     arena_buffers buf;

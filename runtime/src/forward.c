@@ -100,6 +100,26 @@ typedef struct linear_job {
     size_t block;
 } linear_job;
 
+/* Columns j0 ... j1 - 1 of buf.acc = linear(x) for n rows of x (row stride l->in),
+ * on the packed weights when the kernel set packs them (then j0 is a multiple of
+ * its column_block). */
+static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
+                           size_t j1) {
+    const linear_packing *lp = ctx->kernels->linear;
+    if (lp)
+        lp->gemm(n, j0, j1, l->in, x, l->in, l->packed, ctx->buf.acc, l->out);
+    else
+        ctx->kernels->gemm_s8s8s32(n, j1 - j0, l->in, x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0,
+                                   ctx->buf.acc + j0, l->out);
+}
+
+/* The split of a linear layer's output columns: blocks of the packed GEMM's
+ * column_block, or of COLUMN_GRAIN for the file's weights. */
+static split column_split(const ibert_context *ctx, const linear *l) {
+    const linear_packing *lp = ctx->kernels->linear;
+    return split_of(ctx, l->out, lp ? lp->column_block : COLUMN_GRAIN);
+}
+
 /* Columns task * block ... of acc = linear(x) and their epilogue. */
 static void linear_task(void *arg, size_t task, size_t worker) {
     (void)worker;
@@ -109,7 +129,7 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     size_t ld = l->out, j0 = task * job->block;
     size_t cols = j0 + job->block < ld ? job->block : ld - j0;
     int32_t *acc = job->ctx->buf.acc + j0;
-    kt->gemm_s8s8s32(job->n, cols, l->in, job->x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0, acc, ld);
+    linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols);
     rq_params rq = rq_from(&l->rq, j0);
     if (job->then == REQUANT_S8) {
         kt->requant_s32s8(job->n, cols, acc, ld, &rq, job->out + j0, ld);
@@ -123,7 +143,7 @@ static void linear_task(void *arg, size_t task, size_t worker) {
 /* linear(x) for n rows of x (row stride l->in) into buf.acc, then `then`. */
 static void linear_forward(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, epilogue then,
                            int8_t *out) {
-    split s = split_of(ctx, l->out, COLUMN_GRAIN);
+    split s = column_split(ctx, l);
     linear_job job = {ctx, l, n, x, then, out, NULL, NULL, s.block};
     threadpool_parallel_for(ctx->pool, s.n_tasks, linear_task, &job);
 }
@@ -242,7 +262,7 @@ static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer 
     linear_forward(ctx, &layer->attn_out, n, b->ctx, KEEP_ACC, NULL);
     residual_norm(ctx, &layer->attn_out, n, b->x, &layer->attn_res, &layer->attn_norm, b->attn);
     /* step 5: t = sat_20(rq(linear(a))); u = sat_8(rq(igelu(t))) */
-    split s = split_of(ctx, layer->ffn_up.out, COLUMN_GRAIN);
+    split s = column_split(ctx, &layer->ffn_up);
     linear_job up = {ctx, &layer->ffn_up, n, b->attn, GELU, b->ffn, g, &layer->ffn_gelu, s.block};
     threadpool_parallel_for(ctx->pool, s.n_tasks, linear_task, &up);
     /* step 6: r = sat_22(rq(linear(u)) + rq(a)); x' = LN(r) */
@@ -257,11 +277,10 @@ static void head(const ibert_context *ctx, const iexp_params *e, int32_t *logits
     const kernel_table *kt = ctx->kernels;
     const arena_buffers *b = &ctx->buf;
     const linear *dense = &m->cls_dense, *out = &m->cls_out;
-    kt->gemm_s8s8s32(1, dense->out, dense->in, b->x, dense->in, dense->weight, dense->in, dense->bias, b->acc,
-                     dense->out);
+    linear_columns(ctx, dense, 1, b->x, 0, dense->out);
     rq_params dense_rq = rq_of(&dense->rq);
     kt->tanh_s32s8(dense->out, b->acc, &dense_rq, e, b->ctx);
-    kt->gemm_s8s8s32(1, out->out, out->in, b->ctx, out->in, out->weight, out->in, out->bias, b->acc, out->out);
+    linear_columns(ctx, out, 1, b->ctx, 0, out->out);
     rq_params out_rq = rq_of(&out->rq);
     kt->requant_s32s32(1, out->out, b->acc, out->out, &out_rq, LOGIT_BITS, logits, out->out);
 }

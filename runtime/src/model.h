@@ -9,6 +9,7 @@
 
 #include "ibert.h"
 #include "gguf_reader.h"
+#include "kernels/kernels.h"
 #include "tokenizer.h"
 
 /* A rescale (FORMAT.md §4.1): per channel (n == channels) or per tensor (n == 1). */
@@ -23,6 +24,7 @@ typedef struct rescale {
 typedef struct linear {
     const int8_t *weight; /* [out, in] row-major */
     const int32_t *bias;  /* [out] */
+    const void *packed;   /* weight and bias in the kernel set's layout (model_pack.c), or NULL */
     uint32_t in, out;
     rescale rq;           /* [out] */
 } linear;
@@ -80,6 +82,15 @@ struct ibert_model {
 
     tokenizer *tok;
     size_t context_bytes; /* arena bytes a context needs for max_tokens */
+
+    const kernel_table *kernels; /* chosen at load; every context of the model runs them */
+    void *packed;                /* the one allocation every linear's packed form lives in, or NULL */
+    size_t packed_bytes;
 };
+
+/* Packs every linear layer for model->kernels->linear (nothing when it is NULL):
+ * sets packed, packed_bytes and each linear's packed pointer. Needs the tensors
+ * bound. ibert_model_free frees the allocation. */
+ibert_status model_pack_linears(struct ibert_model *model);
 
 #endif

@@ -40,6 +40,10 @@ ibert_scale ibert_model_output_scale(const ibert_model *model) {
 
 size_t ibert_model_context_bytes(const ibert_model *model) { return model ? model->context_bytes : 0; }
 
+const char *ibert_model_kernels(const ibert_model *model) { return model ? model->kernels->name : NULL; }
+
+size_t ibert_model_packed_bytes(const ibert_model *model) { return model ? model->packed_bytes : 0; }
+
 ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len, int32_t *ids,
                             size_t capacity, size_t *n_ids) {
     if (!model) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: model is NULL");

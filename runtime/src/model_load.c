@@ -1,6 +1,8 @@
 /* model_load.c: ibert_model_load_file / _buffer / _free. Maps or borrows the
- * bytes, parses the container, validates metadata and tensors, builds the
- * tokenizer and plans the context arena; any failure frees everything. */
+ * bytes, chooses the kernel set (IBERT_KERNELS or the CPU's best), parses the
+ * container, validates metadata and tensors, builds the tokenizer, packs the
+ * linear weights for the kernel set and plans the context arena; any failure
+ * frees everything. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,10 +33,10 @@ static ibert_status check_vocab_size(const gguf_file *file, uint32_t vocab_size)
 
 static ibert_status build_model(struct ibert_model *m) {
     ibert_status st;
-    if ((st = gguf_parse(m->data, m->size, &m->gguf)) != IBERT_OK ||
+    if ((st = kernels_select(&m->kernels)) != IBERT_OK || (st = gguf_parse(m->data, m->size, &m->gguf)) != IBERT_OK ||
         (st = model_read_metadata(m->gguf, m)) != IBERT_OK || (st = model_bind_tensors(m->gguf, m)) != IBERT_OK ||
         (st = tokenizer_from_gguf(m->gguf, &m->tok)) != IBERT_OK ||
-        (st = check_vocab_size(m->gguf, m->hp.vocab_size)) != IBERT_OK)
+        (st = check_vocab_size(m->gguf, m->hp.vocab_size)) != IBERT_OK || (st = model_pack_linears(m)) != IBERT_OK)
         return st;
     m->context_bytes = arena_bytes_for(&m->hp, 1);
     if (m->context_bytes == 0)
@@ -119,6 +121,7 @@ void ibert_model_free(ibert_model *model) {
         for (uint32_t i = 0; i < model->hp.num_labels; i++) free(model->labels[i]);
     free(model->labels);
     free(model->layers);
+    free(model->packed);
     gguf_free(model->gguf);
     if (model->mapped) munmap((void *)model->data, model->size);
     free(model);

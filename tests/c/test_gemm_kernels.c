@@ -8,6 +8,12 @@
  * operands are both activations) and their extremes, matrices have row strides
  * wider than their rows, and the padding of c must come back untouched.
  *
+ * The linear GEMMs on packed weights (kernel_table.linear) get the same sizes with
+ * weights in the format's -127 ... 127, the model's shapes, k up to 65536, column
+ * ranges, and their packers a check that they write exactly packed_size bytes.
+ * The P.V kernels (gemm_u8s8s32) are compared with gemm_u8s8s32_1x1__ref on p over
+ * 0 ... 255 and v over the whole int8 range.
+ *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,10 +44,23 @@ typedef struct gemm_kernel {
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
-    {"dotprod", gemm_s8s8s32_4x4c16__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"dotprod", gemm_s8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
     {"neon", gemm_s8s8s32_4x4c16__neon, HWCAP_ASIMD},
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
+
+/* The linear GEMMs on packed weights, with their kernel table's name and needs. */
+typedef struct packed_kernel {
+    const char *name;
+    linear_packing lp;
+    unsigned long hwcap;
+} packed_kernel;
+
+static const packed_kernel PACKED[] = {
+    {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
+     HWCAP_ASIMD | HWCAP_ASIMDDP},
+};
+#define N_PACKED (sizeof PACKED / sizeof PACKED[0])
 
 static long passed, failed;
 
@@ -168,6 +187,268 @@ static void test_longest_k(const gemm_kernel *kern) {
     free(b);
 }
 
+/* A k past the kernels' stack chunks (256) and not a multiple of 16, random
+ * operands, the model's head-sized rows next to awkward ones. */
+static void test_long_k(const gemm_kernel *kern) {
+    const size_t m = 9, n = 35, k = 1031, ldc = n + PAD;
+    int8_t *a = malloc(m * k), *b = malloc(n * k);
+    int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
+            *got = malloc(m * ldc * sizeof *got);
+    if (!a || !b || !bias || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    fill8(a, m * k, FILL_RANDOM);
+    fill8(b, n * k, FILL_RANDOM);
+    for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+    size_t where = 0;
+    check(same_as_ref(kern->fn, m, n, k, a, k, b, k, bias, want, got, ldc, &where), kern->name,
+          "m=%zu n=%zu k=%zu random, bias: c[%zu, %zu] is %d, ref %d", m, n, k, where / ldc, where % ldc, got[where],
+          want[where]);
+    free(a);
+    free(b);
+    free(bias);
+    free(want);
+    free(got);
+}
+
+/* Weights as the format allows them (FORMAT.md §3: -127 ... 127). */
+static void fill_weights(int8_t *p, size_t count, enum fill how) {
+    static const int8_t extremes[] = {-127, 127};
+    for (size_t i = 0; i < count; i++) {
+        switch (how) {
+        case FILL_RANDOM: p[i] = (int8_t)rand_in(-127, 127); break;
+        case FILL_MIN: p[i] = (rand_u64() & 1) ? 127 : -127; break; /* against a = -128: the largest products */
+        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 2]; break;
+        }
+    }
+}
+
+#define GUARD 256      /* bytes after the packed weights that pack must not write */
+#define GUARD_BYTE 0xa5
+
+/* Packs w (n x k, with bias) into a fresh 64-byte aligned buffer that starts full
+ * of garbage (pack must write every byte the GEMM reads) and ends in a guard.
+ * Checks the size is a multiple of 64 and the guard survives; NULL on failure. */
+static void *pack_checked(const packed_kernel *pk, size_t n, size_t k, const int8_t *w, const int32_t *bias) {
+    const size_t size = pk->lp.packed_size(n, k);
+    if (!check(size % 64 == 0 && size >= n * k, pk->name, "packed_size(%zu, %zu) = %zu", n, k, size)) return NULL;
+    uint8_t *dst = aligned_alloc(64, size + GUARD);
+    if (!dst) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < size; i++) dst[i] = (uint8_t)rand_u64();
+    memset(dst + size, GUARD_BYTE, GUARD);
+    pk->lp.pack(n, k, w, bias, dst);
+    size_t bad = GUARD;
+    for (size_t i = 0; i < GUARD && bad == GUARD; i++)
+        if (dst[size + i] != GUARD_BYTE) bad = i;
+    if (!check(bad == GUARD, pk->name, "pack(%zu, %zu) wrote byte %zu past packed_size", n, k, bad)) {
+        free(dst);
+        return NULL;
+    }
+    return dst;
+}
+
+/* Columns j0 ... j1 - 1 of c = bias + a w^T by the packed GEMM against the
+ * reference; the other columns and the row padding must keep their sentinel. */
+static int packed_same_as_ref(const packed_kernel *pk, size_t m, size_t n, size_t k, const int8_t *a, size_t lda,
+                              const int8_t *w, const int32_t *bias, const void *packed, size_t j0, size_t j1,
+                              size_t ldc, int32_t *want, int32_t *got, size_t *first_bad) {
+    for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
+    gemm_s8s8s32_1x1__ref(m, j1 - j0, k, a, lda, w + j0 * k, k, bias ? bias + j0 : NULL, want + j0, ldc);
+    pk->lp.gemm(m, j0, j1, k, a, lda, packed, got, ldc);
+    (void)n;
+    for (size_t i = 0; i < m * ldc; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Every awkward m, n, k; the fills rotate over random, a = -128 with w = +-127, and
+ * the extremes of both; half the cases have no bias (packed as zeros). */
+static void test_packed_against_ref(const packed_kernel *pk) {
+    const size_t max = SIZES[N_SIZES - 1], ld_max = max + PAD;
+    int8_t *a = malloc(max * ld_max), *w = malloc(max * max);
+    int32_t *bias = malloc(max * sizeof *bias), *want = malloc(max * ld_max * sizeof *want),
+            *got = malloc(max * ld_max * sizeof *got);
+    if (!a || !w || !bias || !want || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    long cases = 0, bad = 0;
+    for (size_t im = 0; im < N_SIZES; im++) {
+        for (size_t in = 0; in < N_SIZES; in++) {
+            for (size_t ik = 0; ik < N_SIZES; ik++) {
+                const size_t m = SIZES[im], n = SIZES[in], k = SIZES[ik];
+                const enum fill fill = (enum fill)(cases % 3);
+                const int with_bias = (cases / 3) % 2 == 0;
+                const size_t lda = k + (cases % 4 ? PAD : 0), ldc = n + (cases % 5 ? PAD : 0);
+                cases++;
+                fill8(a, m * lda, fill);
+                fill_weights(w, n * k, fill);
+                for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+                void *packed = pack_checked(pk, n, k, w, with_bias ? bias : NULL);
+                if (!packed) {
+                    bad++;
+                    continue;
+                }
+                size_t where = 0;
+                if (!packed_same_as_ref(pk, m, n, k, a, lda, w, with_bias ? bias : NULL, packed, 0, n, ldc, want, got,
+                                        &where)) {
+                    bad++;
+                    check(0, pk->name, "packed m=%zu n=%zu k=%zu lda=%zu ldc=%zu %s, %s: c[%zu, %zu] is %d, ref %d", m,
+                          n, k, lda, ldc, FILL_NAMES[fill], with_bias ? "bias" : "no bias", where / ldc, where % ldc,
+                          got[where], want[where]);
+                }
+                free(packed);
+            }
+        }
+    }
+    check(bad == 0, pk->name, "packed: %ld of %ld sizes differ from the reference", bad, cases);
+    free(a);
+    free(w);
+    free(bias);
+    free(want);
+    free(got);
+}
+
+/* The model's shapes and longer k (up to 65536, the format's limit, with a = -128
+ * and w = +-127 at the top), and column ranges j0 ... j1 (j0 a multiple of the
+ * column block, as threads split them). */
+static void test_packed_shapes(const packed_kernel *pk) {
+    static const struct {
+        size_t m, n, k;
+        enum fill fill;
+    } shapes[] = {
+        {128, 384, 384, FILL_RANDOM},  {128, 1536, 384, FILL_RANDOM}, {128, 384, 1536, FILL_RANDOM},
+        {1, 2, 384, FILL_RANDOM},      {7, 33, 1537, FILL_EXTREMES},  {5, 17, 4099, FILL_MIN},
+        {3, 20, 65536, FILL_MIN},
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
+        int8_t *a = malloc(m * k), *w = malloc(n * k);
+        int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
+                *got = malloc(m * ldc * sizeof *got);
+        if (!a || !w || !bias || !want || !got) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        fill8(a, m * k, shapes[t].fill);
+        fill_weights(w, n * k, shapes[t].fill);
+        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+        void *packed = pack_checked(pk, n, k, w, bias);
+        if (packed) {
+            const size_t cb = pk->lp.column_block;
+            /* the whole width, a block-aligned middle range, the last columns */
+            const size_t ranges[][2] = {{0, n}, {cb, n - n / 3 > cb ? n - n / 3 : n}, {(n - 1) / cb * cb, n}};
+            for (size_t r = 0; r < 3; r++) {
+                const size_t j0 = ranges[r][0] < n ? ranges[r][0] : 0, j1 = ranges[r][1];
+                size_t where = 0;
+                check(packed_same_as_ref(pk, m, n, k, a, k, w, bias, packed, j0, j1, ldc, want, got, &where),
+                      pk->name, "packed m=%zu n=%zu k=%zu %s, columns %zu ... %zu: c[%zu, %zu] is %d, ref %d", m, n,
+                      k, FILL_NAMES[shapes[t].fill], j0, j1, where / ldc, where % ldc, got[where], want[where]);
+            }
+            free(packed);
+        }
+        free(a);
+        free(w);
+        free(bias);
+        free(want);
+        free(got);
+    }
+}
+
+/* The P.V GEMMs: c = p v, p uint8 [m, k], v int8 [k, n] (gemm_u8s8s32). */
+typedef struct pv_kernel {
+    const char *name;
+    gemm_u8s8s32_fn fn;
+    unsigned long hwcap;
+} pv_kernel;
+
+static const pv_kernel PV_KERNELS[] = {
+    {"dotprod", gemm_u8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+};
+#define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
+
+/* p: random, all 255 (with v all -128: the largest |c|), or random 0/255/1 */
+static void fill_probs(uint8_t *p, size_t count, enum fill how) {
+    static const uint8_t extremes[] = {0, 255, 1};
+    for (size_t i = 0; i < count; i++) {
+        switch (how) {
+        case FILL_RANDOM: p[i] = (uint8_t)rand_in(0, 255); break;
+        case FILL_MIN: p[i] = 255; break;
+        case FILL_EXTREMES: p[i] = extremes[rand_u64() % 3]; break;
+        }
+    }
+}
+
+static int pv_same_as_ref(const pv_kernel *kern, size_t m, size_t n, size_t k, const uint8_t *p, size_t ldp,
+                          const int8_t *v, size_t ldv, int32_t *want, int32_t *got, size_t ldc, size_t *first_bad) {
+    for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
+    gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, want, ldc);
+    kern->fn(m, n, k, p, ldp, v, ldv, got, ldc);
+    for (size_t i = 0; i < m * ldc; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The awkward sizes, then the model's (128 tokens, heads of 32) and k past the
+ * kernel's stack chunk (257, 1031) up to 65536 with every product at its largest. */
+static void test_pv_against_ref(const pv_kernel *kern) {
+    static const struct {
+        size_t m, n, k;
+        enum fill fill;
+    } shapes[] = {{128, 32, 128, FILL_RANDOM}, {9, 32, 257, FILL_EXTREMES}, {5, 19, 1031, FILL_RANDOM},
+                  {3, 17, 65536, FILL_MIN}};
+    const size_t n_sizes = N_SIZES + sizeof shapes / sizeof shapes[0];
+    long cases = 0, bad = 0;
+    for (size_t im = 0; im < n_sizes; im++) {
+        for (size_t in = 0; in < n_sizes; in++) {
+            for (size_t ik = 0; ik < n_sizes; ik++) {
+                /* the awkward sizes in every combination, the shapes as they are */
+                const int shape = im >= N_SIZES || in >= N_SIZES || ik >= N_SIZES;
+                if (shape && !(im == in && in == ik)) continue;
+                const size_t m = shape ? shapes[im - N_SIZES].m : SIZES[im],
+                             n = shape ? shapes[in - N_SIZES].n : SIZES[in],
+                             k = shape ? shapes[ik - N_SIZES].k : SIZES[ik];
+                const enum fill fill = shape ? shapes[im - N_SIZES].fill : (enum fill)(cases % 3);
+                const size_t ldp = k + (cases % 4 ? PAD : 0), ldv = n + (cases % 5 ? PAD : 0),
+                             ldc = n + (cases % 6 ? PAD : 0);
+                cases++;
+                uint8_t *p = malloc(m * ldp);
+                int8_t *v = malloc(k * ldv);
+                int32_t *want = malloc(m * ldc * sizeof *want), *got = malloc(m * ldc * sizeof *got);
+                if (!p || !v || !want || !got) {
+                    fprintf(stderr, "out of memory\n");
+                    exit(2);
+                }
+                fill_probs(p, m * ldp, fill);
+                fill8(v, k * ldv, fill);
+                size_t where = 0;
+                if (!pv_same_as_ref(kern, m, n, k, p, ldp, v, ldv, want, got, ldc, &where)) {
+                    bad++;
+                    check(0, kern->name, "P.V m=%zu n=%zu k=%zu ldp=%zu ldv=%zu ldc=%zu %s: c[%zu, %zu] is %d, ref %d",
+                          m, n, k, ldp, ldv, ldc, FILL_NAMES[fill], where / ldc, where % ldc, got[where], want[where]);
+                }
+                free(p);
+                free(v);
+                free(want);
+                free(got);
+            }
+        }
+    }
+    check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
+}
+
 /* kernels_select: the best kernel the CPU runs by default, each name forced to its
  * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
 static void test_select(unsigned long hwcap) {
@@ -188,6 +469,22 @@ static void test_select(unsigned long hwcap) {
             check(st == IBERT_OK && kt && strcmp(kt->name, kern->name) == 0 && kt->gemm_s8s8s32 == kern->fn,
                   "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s", kern->name, st,
                   kt ? kt->name : "NULL");
+            /* its P.V runs the kernel listed for it, else the reference */
+            gemm_u8s8s32_fn pv = gemm_u8s8s32_1x1__ref;
+            for (size_t p = 0; p < N_PV_KERNELS; p++)
+                if (strcmp(PV_KERNELS[p].name, kern->name) == 0) pv = PV_KERNELS[p].fn;
+            check(kt && kt->gemm_u8s8s32 == pv, "kernels_select forced", "IBERT_KERNELS=%s: P.V is not the one tested here",
+                  kern->name);
+            /* its linear layers run the packed GEMM listed for it, if any */
+            const packed_kernel *pk = NULL;
+            for (size_t p = 0; p < N_PACKED; p++)
+                if (strcmp(PACKED[p].name, kern->name) == 0) pk = &PACKED[p];
+            check(kt && (pk ? kt->linear && kt->linear->gemm == pk->lp.gemm && kt->linear->pack == pk->lp.pack &&
+                                  kt->linear->packed_size == pk->lp.packed_size &&
+                                  kt->linear->column_block == pk->lp.column_block
+                            : !kt->linear),
+                  "kernels_select forced", "IBERT_KERNELS=%s: linear packing is not the one tested here",
+                  kern->name);
         } else {
             const char *msg = ibert_last_error();
             check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, kern->name) && strstr(msg, "valid: ref"),
@@ -209,6 +506,26 @@ int main(void) {
         printf("%s: against the reference\n", kern->name);
         test_against_ref(kern);
         test_longest_k(kern);
+        test_long_k(kern);
+    }
+    for (size_t i = 0; i < N_PACKED; i++) {
+        const packed_kernel *pk = &PACKED[i];
+        if ((hwcap & pk->hwcap) != pk->hwcap) {
+            printf("%s packed: this CPU lacks its features, not run\n", pk->name);
+            continue;
+        }
+        printf("%s packed: against the reference\n", pk->name);
+        test_packed_against_ref(pk);
+        test_packed_shapes(pk);
+    }
+    for (size_t i = 0; i < N_PV_KERNELS; i++) {
+        const pv_kernel *kern = &PV_KERNELS[i];
+        if ((hwcap & kern->hwcap) != kern->hwcap) {
+            printf("%s P.V: this CPU lacks its features, not run\n", kern->name);
+            continue;
+        }
+        printf("%s P.V: against the reference\n", kern->name);
+        test_pv_against_ref(kern);
     }
     test_select(hwcap);
     printf("%ld passed, %ld failed\n", passed, failed);

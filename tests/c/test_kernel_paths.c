@@ -1,6 +1,6 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
- * path this CPU runs. Loads MODEL and, for each path (IBERT_KERNELS=ref, then
- * neon and dotprod on AArch64 CPUs that have them), runs two sequences: a text cut
+ * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon and
+ * dotprod on AArch64 CPUs that have them) and runs two sequences: a text cut
  * to exactly 128 tokens (the benchmark length) and a short one of an awkward
  * length (not a multiple of any kernel tile), and compares every logit with ref's.
  *
@@ -46,8 +46,16 @@ static void die(const char *what) {
     exit(2);
 }
 
-/* The logits of TEXTS[t] with the kernel path in IBERT_KERNELS (read by context_new). */
-static size_t run(const ibert_model *model, size_t t, int32_t *out, size_t *n_tokens) {
+/* The logits of TEXTS[t] on the kernel path `kernels`: the model is loaded for it,
+ * since loading chooses the kernels (and packs the weights for them). */
+static size_t run(const char *path, const char *kernels, size_t t, int32_t *out, size_t *n_tokens) {
+    setenv("IBERT_KERNELS", kernels, 1);
+    ibert_model *model = NULL;
+    if (ibert_model_load_file(path, &model) != IBERT_OK) die(path);
+    if (strcmp(ibert_model_kernels(model), kernels) != 0) {
+        fprintf(stderr, "IBERT_KERNELS=%s loaded the kernel set %s\n", kernels, ibert_model_kernels(model));
+        exit(2);
+    }
     int32_t ids[MAX_TOKENS];
     size_t n = 0;
     if (ibert_tokenize(model, TEXTS[t], strlen(TEXTS[t]), ids, MAX_TOKENS, &n) != IBERT_OK) die("tokenize");
@@ -63,6 +71,7 @@ static size_t run(const ibert_model *model, size_t t, int32_t *out, size_t *n_to
     if (ibert_context_new(model, &ctx) != IBERT_OK) die("context_new");
     if (ibert_forward(ctx, ids, NULL, NULL, n, out) != IBERT_OK) die("forward");
     ibert_context_free(ctx);
+    ibert_model_free(model);
     return n_out;
 }
 
@@ -71,19 +80,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_kernel_paths MODEL\n");
         return 2;
     }
-    ibert_model *model = NULL;
-    if (ibert_model_load_file(argv[1], &model) != IBERT_OK) die(argv[1]);
     const unsigned long hwcap = getauxval(AT_HWCAP);
     long passed = 0, failed = 0;
     for (size_t t = 0; t < N_TEXTS; t++) {
         int32_t want[MAX_OUTPUTS], got[MAX_OUTPUTS];
-        setenv("IBERT_KERNELS", "ref", 1);
         size_t n_tokens = 0;
-        const size_t n_out = run(model, t, want, &n_tokens);
+        const size_t n_out = run(argv[1], "ref", t, want, &n_tokens);
         for (size_t p = 1; p < N_PATHS; p++) {
             if ((hwcap & PATHS[p].hwcap) != PATHS[p].hwcap) continue;
-            setenv("IBERT_KERNELS", PATHS[p].name, 1);
-            run(model, t, got, &n_tokens);
+            run(argv[1], PATHS[p].name, t, got, &n_tokens);
             if (memcmp(want, got, n_out * sizeof *want) == 0) {
                 printf("text %zu (%zu tokens): %s = ref (%zu logits)\n", t, n_tokens, PATHS[p].name, n_out);
                 passed++;
@@ -96,7 +101,6 @@ int main(int argc, char **argv) {
             }
         }
     }
-    ibert_model_free(model);
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -45,6 +45,7 @@ class Native:
         # T is not in the C API; the file says it
         field = GGUFReader(path).fields["ibert.type_vocab_size"]
         self.type_vocab_size = int(field.parts[field.data[0]][0])
+        self.path = path
         handle = ffi.new("ibert_model **")
         _check(lib.ibert_model_load_file(os.fsencode(path), handle))
         self.model = handle[0]
@@ -185,14 +186,19 @@ def test_bad_arguments_are_rejected_with_the_position_and_value(model_pair):
     native.forward(ids)
 
 
-def test_unknown_kernel_set_is_named_at_context_creation(model_pair, monkeypatch):
+def test_unknown_kernel_set_is_named_at_model_load(model_pair, monkeypatch):
     native, _ = model_pair
     monkeypatch.setenv("IBERT_KERNELS", "no-such-kernels")
-    context = ffi.new("ibert_context **")
-    assert lib.ibert_context_new(native.model, context) == lib.IBERT_ERR_INVALID_ARGUMENT
-    assert ffi.string(lib.ibert_last_error()).decode() == (
-        "IBERT_KERNELS=no-such-kernels is not a kernel set of this build (valid: ref)")
-    assert context[0] == ffi.NULL
+    handle = ffi.new("ibert_model **")
+    assert lib.ibert_model_load_file(os.fsencode(native.path), handle) == lib.IBERT_ERR_INVALID_ARGUMENT
+    assert ffi.string(lib.ibert_last_error()).decode().startswith(
+        "IBERT_KERNELS=no-such-kernels is not a kernel set of this build (valid: ref")
+    assert handle[0] == ffi.NULL
     monkeypatch.setenv("IBERT_KERNELS", "ref")
-    _check(lib.ibert_context_new(native.model, context))
+    _check(lib.ibert_model_load_file(os.fsencode(native.path), handle))
+    assert ffi.string(lib.ibert_model_kernels(handle[0])) == b"ref"
+    assert lib.ibert_model_packed_bytes(handle[0]) == 0  # ref reads the file's weights
+    context = ffi.new("ibert_context **")
+    _check(lib.ibert_context_new(handle[0], context))
     lib.ibert_context_free(context[0])
+    lib.ibert_model_free(handle[0])

@@ -106,8 +106,18 @@ void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, cons
  * ARMv8.2; call it only when the CPU reports it, see kernels_select.c). */
 void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
-void gemm_s8s8s32_4x4c16__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
+void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                   size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                                  size_t ldv, int32_t *c, size_t ldc);
+
+/* The linear GEMMs on packed weights (linear_packing.gemm, op "linear") and their packers,
+ * named by the layout they write (packw_s8s32_<columns>x<k>: that many columns'
+ * consecutive k together; _size is linear_packing.packed_size). */
+size_t packw_s8s32_16x4_size(size_t n, size_t k);
+void packw_s8s32_16x4(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+void linear_s8s8s32_4x16c4__neondot(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                    const void *packed, int32_t *c, size_t ldc);
 #endif
 
 /* A linear layer's weights and bias in the layout one kernel set's GEMM reads

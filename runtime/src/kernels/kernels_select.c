@@ -4,8 +4,9 @@
  *
  * AArch64 builds (IBERT_AARCH64_KERNELS, set by CMake) add, best first: "dotprod"
  * (SDOT, when the kernel reports HWCAP_ASIMDDP) and "neon" (AdvSIMD, present on
- * every AArch64 CPU). They replace the GEMM of the linear layers and of q.k^T; the
- * other kernels stay the reference ones until they get SIMD twins. */
+ * every AArch64 CPU). They replace the GEMM of the linear layers (on weights packed
+ * at load, kernel_table.linear) and of q.k^T; the other kernels stay the reference
+ * ones until they get SIMD twins. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +17,7 @@
 #include "error.h"
 #include "kernels/kernels.h"
 
-#define REF_KERNELS_EXCEPT_GEMM_S8S8S32                    \
-    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,                 \
+#define REF_KERNELS_EXCEPT_GEMMS                           \
     .requant_s32s8 = requant_s32s8_1x1__ref,               \
     .requant_s32s32 = requant_s32s32_1x1__ref,             \
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,       \
@@ -29,7 +29,8 @@
 static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 
 #ifdef IBERT_AARCH64_KERNELS
@@ -44,13 +45,23 @@ static const kernel_table ref_kernels = {
 static const kernel_table neon_kernels = {
     .name = "neon",
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    REF_KERNELS_EXCEPT_GEMMS,
+};
+
+static const linear_packing dotprod_linear = {
+    .packed_size = packw_s8s32_16x4_size,
+    .pack = packw_s8s32_16x4,
+    .gemm = linear_s8s8s32_4x16c4__neondot,
+    .column_block = 16,
 };
 
 static const kernel_table dotprod_kernels = {
     .name = "dotprod",
-    .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neondot,
-    REF_KERNELS_EXCEPT_GEMM_S8S8S32,
+    .linear = &dotprod_linear,
+    .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
+    .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    REF_KERNELS_EXCEPT_GEMMS,
 };
 #endif
 

@@ -1,0 +1,55 @@
+/* model_pack.c: the linear layers' weights in the layout of the model's kernel
+ * set (kernel_table.linear), made once at load. Every packed linear lives in one
+ * 64-byte aligned allocation the model owns, so loading either succeeds whole or
+ * fails with IBERT_ERR_OUT_OF_MEMORY, and freeing is one call. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "model.h"
+
+#define PACK_ALIGNMENT 64 /* a cache line; packed_size returns multiples of it */
+#define LINEARS_PER_LAYER 6
+
+static size_t linear_count(const struct ibert_model *m) {
+    return (size_t)m->hp.num_layers * LINEARS_PER_LAYER + (m->hp.num_labels > 0 ? 2 : 0);
+}
+
+/* The i-th linear layer: each layer's q, k, v, attn_out, ffn_up, ffn_down, then the head's. */
+static linear *linear_at(struct ibert_model *m, size_t i) {
+    if (i >= (size_t)m->hp.num_layers * LINEARS_PER_LAYER) return i % 2 == 0 ? &m->cls_dense : &m->cls_out;
+    encoder_layer *layer = &m->layers[i / LINEARS_PER_LAYER];
+    linear *const in_layer[LINEARS_PER_LAYER] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
+                                                 &layer->attn_out, &layer->ffn_up, &layer->ffn_down};
+    return in_layer[i % LINEARS_PER_LAYER];
+}
+
+ibert_status model_pack_linears(struct ibert_model *m) {
+    const linear_packing *lp = m->kernels->linear;
+    m->packed = NULL;
+    m->packed_bytes = 0;
+    if (!lp) return IBERT_OK;
+    const size_t count = linear_count(m);
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        const linear *l = linear_at(m, i);
+        size_t bytes = lp->packed_size(l->out, l->in);
+        if (bytes > SIZE_MAX - total)
+            return ibert_fail(IBERT_ERR_UNSUPPORTED, "the packed weights would need more memory than this platform "
+                                                     "can address");
+        total += bytes;
+    }
+    uint8_t *dst = aligned_alloc(PACK_ALIGNMENT, total);
+    if (!dst)
+        return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of packed %s weights", total,
+                          m->kernels->name);
+    m->packed = dst;
+    m->packed_bytes = total;
+    for (size_t i = 0; i < count; i++) {
+        linear *l = linear_at(m, i);
+        lp->pack(l->out, l->in, l->weight, l->bias, dst);
+        l->packed = dst;
+        dst += lp->packed_size(l->out, l->in);
+    }
+    return IBERT_OK;
+}
