@@ -16,7 +16,7 @@
  *         return 1;
  *     }
  *     ibert_context *ctx;
- *     ibert_context_new(model, &ctx);
+ *     ibert_context_new(model, &ctx);     // or ibert_context_new_threads(model, 4, &ctx)
  *
  *     int32_t ids[512];
  *     size_t n_ids;                                   // full length before truncation
