@@ -138,7 +138,9 @@ IBERT_API ibert_status ibert_context_new(const ibert_model *model, ibert_context
  * n_threads - 1 workers that start here and sleep between passes until
  * ibert_context_free stops them. The output integers do not depend on n_threads.
  * More threads than the CPU has cores only slow a pass down. One thread at a time
- * may call ibert_forward on a context, as with any context. */
+ * may call ibert_forward on a context, as with any context. A process forked
+ * after the context was made has no copy of its workers: there the context runs
+ * each pass on the calling thread alone (same results). */
 IBERT_API ibert_status ibert_context_new_threads(const ibert_model *model, size_t n_threads,
                                                  ibert_context **out_context);
 /* The number of threads the context's forward passes use. */

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -41,7 +42,13 @@ struct threadpool {
     size_t n_threads;
     size_t n_started;          /* workers running (n_threads - 1 once made) */
     worker *workers;
+    pid_t owner;               /* the process the workers run in */
 };
+
+/* fork() copies only the thread that calls it: in a child, the pool's workers do
+ * not exist (and its lock may be held for good by a parent thread that was inside
+ * parallel_for), so the child runs every task on its calling thread. */
+static int forked(const threadpool *pool) { return pool->n_started > 0 && getpid() != pool->owner; }
 
 static void run_tasks(threadpool *pool, size_t index) {
     for (;;) {
@@ -87,6 +94,7 @@ ibert_status threadpool_new(size_t n_threads, threadpool **out_pool) {
     threadpool *pool = calloc(1, sizeof *pool);
     if (!pool) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a thread pool");
     pool->n_threads = n_threads;
+    pool->owner = getpid();
     atomic_init(&pool->next_task, 0);
     if (n_threads > 1) {
         pool->workers = calloc(n_threads - 1, sizeof *pool->workers);
@@ -120,6 +128,12 @@ ibert_status threadpool_new(size_t n_threads, threadpool **out_pool) {
 
 void threadpool_free(threadpool *pool) {
     if (!pool) return;
+    if (forked(pool)) {
+        /* no worker to stop here; the lock may be held, so it is left as it is */
+        free(pool->workers);
+        free(pool);
+        return;
+    }
     pthread_mutex_lock(&pool->lock);
     pool->stopping = 1;
     pthread_cond_broadcast(&pool->work_ready);
@@ -135,8 +149,8 @@ void threadpool_free(threadpool *pool) {
 size_t threadpool_threads(const threadpool *pool) { return pool->n_threads; }
 
 void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_fn fn, void *arg) {
-    if (pool->n_threads == 1 || n_tasks <= 1) {
-        /* nothing to share: no wake-up, no lock */
+    if (pool->n_threads == 1 || n_tasks <= 1 || forked(pool)) {
+        /* nothing to share, or no one to share with: no wake-up, no lock */
         for (size_t task = 0; task < n_tasks; task++) fn(arg, task, 0);
         return;
     }

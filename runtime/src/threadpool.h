@@ -18,14 +18,16 @@ typedef void (*threadpool_task_fn)(void *arg, size_t task, size_t worker);
 /* A pool of n_threads threads (n_threads >= 1; 1 starts no thread). Fails with
  * IBERT_ERR_OUT_OF_MEMORY, and a message, if the system refuses a thread. */
 ibert_status threadpool_new(size_t n_threads, threadpool **out_pool);
-/* Stops and joins the workers. NULL is allowed. Not during a parallel_for. */
+/* Stops and joins the workers (in a forked child, which has none, only frees the
+ * memory). NULL is allowed. Not during a parallel_for. */
 void threadpool_free(threadpool *pool);
 size_t threadpool_threads(const threadpool *pool);
 
 /* Runs fn(arg, task, worker) once for every task in 0 ... n_tasks - 1, spread over
  * the pool's threads, the caller included; returns when all have finished, and
  * everything they wrote is then visible to the caller. Tasks may run in any order
- * on any thread, so each must write only its own outputs. One caller at a time. */
+ * on any thread, so each must write only its own outputs. One caller at a time.
+ * In a child process forked after the pool was made, the caller runs every task. */
 void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_fn fn, void *arg);
 
 #endif

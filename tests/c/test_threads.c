@@ -5,14 +5,20 @@
  * column blocks and heads) and compares every output integer with one thread's:
  * logits for a model with a head, all the final hidden states for one without.
  * The contexts are reused across sequences, so a pass after a longer one is
- * covered too. Also checks the thread count's validation.
+ * covered too. Also checks the thread count's validation, and that a child
+ * process forked after the contexts were made (it has none of their workers)
+ * still gets the same integers, and can free them.
  *
  *   test_threads MODEL...
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid, alarm */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ibert.h"
 
@@ -92,6 +98,24 @@ static void test_model(const char *path) {
             printf("%s: %zu tokens (mask kind %d): %zu outputs equal on %zu thread counts\n", path, n,
                    sequences[s].mask_kind, count, N_COUNTS);
     }
+
+    /* the child runs the last sequence again on every context, then frees them */
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        alarm(120); /* a pass waiting for workers the child lacks would hang: fail instead */
+        size_t n = sequences[n_seq - 1].n, count = ibert_model_output_size(model, n);
+        int same = ibert_forward(contexts[0], ids, NULL, mask, n, want) == IBERT_OK;
+        for (size_t c = 1; c < N_COUNTS && same; c++)
+            same = ibert_forward(contexts[c], ids, NULL, mask, n, got) == IBERT_OK &&
+                   memcmp(want, got, sizeof *got * count) == 0;
+        for (size_t c = 0; c < N_COUNTS; c++) ibert_context_free(contexts[c]);
+        _exit(same ? 0 : 1);
+    }
+    int child_status = 0;
+    if (waitpid(child, &child_status, 0) != child) die("waitpid");
+    check(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0, "a forked child gets the same outputs", path,
+          (size_t)child_status);
 
     ibert_context *bad = (ibert_context *)1;
     const size_t invalid[] = {0, IBERT_MAX_THREADS + 1};
