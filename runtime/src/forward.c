@@ -57,7 +57,8 @@ static ibert_status check_arguments(const ibert_context *ctx, const int32_t *ids
  * GEMM kernel's column tile, so that only the last block has a ragged edge. */
 #define COLUMN_GRAIN 16
 
-/* count items in n_tasks blocks of block items (the last may be shorter). */
+/* A split of count items (columns, rows) into n_tasks blocks of block items (the
+ * last may be shorter); one block, no split, on one thread. */
 typedef struct split {
     size_t block, n_tasks;
 } split;
@@ -94,10 +95,10 @@ typedef struct linear_job {
     size_t n; /* rows */
     const int8_t *x;
     epilogue then;
-    int8_t *out;
-    const igelu_params *g;
-    const rescale *gelu_rq;
-    size_t block;
+    int8_t *out;            /* not for KEEP_ACC */
+    const igelu_params *g;  /* GELU only */
+    const rescale *gelu_rq; /* GELU only */
+    size_t block;           /* set by linear_forward */
 } linear_job;
 
 /* Columns j0 ... j1 - 1 of buf.acc = linear(x) for n rows of x (row stride l->in),
@@ -140,12 +141,11 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     }
 }
 
-/* linear(x) for n rows of x (row stride l->in) into buf.acc, then `then`. */
-static void linear_forward(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, epilogue then,
-                           int8_t *out) {
-    split s = column_split(ctx, l);
-    linear_job job = {ctx, l, n, x, then, out, NULL, NULL, s.block};
-    threadpool_parallel_for(ctx->pool, s.n_tasks, linear_task, &job);
+/* linear(x) for job->n rows of x (row stride l->in) into buf.acc, then the epilogue. */
+static void linear_forward(linear_job *job) {
+    split s = column_split(job->ctx, job->l);
+    job->block = s.block;
+    threadpool_parallel_for(job->ctx->pool, s.n_tasks, linear_task, job);
 }
 
 typedef struct embed_job {
@@ -246,9 +246,9 @@ static void head_task(void *arg, size_t head, size_t worker) {
 /* §4.6 steps 1-3: the attention context of every head into buf.ctx. */
 static void attention(const ibert_context *ctx, const encoder_layer *layer, size_t n, const iexp_params *e) {
     const arena_buffers *b = &ctx->buf;
-    linear_forward(ctx, &layer->attn_q, n, b->x, REQUANT_S8, b->q);
-    linear_forward(ctx, &layer->attn_k, n, b->x, REQUANT_S8, b->k);
-    linear_forward(ctx, &layer->attn_v, n, b->x, REQUANT_S8, b->v);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_q, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->q});
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_k, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->k});
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_v, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->v});
     heads_job job = {ctx, layer, e, n};
     threadpool_parallel_for(ctx->pool, ctx->model->hp.num_heads, head_task, &job);
 }
@@ -259,14 +259,13 @@ static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer 
     const arena_buffers *b = &ctx->buf;
     attention(ctx, layer, n, e);
     /* step 4: r = sat_22(rq(linear(ctx)) + rq(x)); a = LN(r) */
-    linear_forward(ctx, &layer->attn_out, n, b->ctx, KEEP_ACC, NULL);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_out, .n = n, .x = b->ctx, .then = KEEP_ACC});
     residual_norm(ctx, &layer->attn_out, n, b->x, &layer->attn_res, &layer->attn_norm, b->attn);
     /* step 5: t = sat_20(rq(linear(a))); u = sat_8(rq(igelu(t))) */
-    split s = column_split(ctx, &layer->ffn_up);
-    linear_job up = {ctx, &layer->ffn_up, n, b->attn, GELU, b->ffn, g, &layer->ffn_gelu, s.block};
-    threadpool_parallel_for(ctx->pool, s.n_tasks, linear_task, &up);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_up, .n = n, .x = b->attn, .then = GELU, .out = b->ffn,
+                                 .g = g, .gelu_rq = &layer->ffn_gelu});
     /* step 6: r = sat_22(rq(linear(u)) + rq(a)); x' = LN(r) */
-    linear_forward(ctx, &layer->ffn_down, n, b->ffn, KEEP_ACC, NULL);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_down, .n = n, .x = b->ffn, .then = KEEP_ACC});
     residual_norm(ctx, &layer->ffn_down, n, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
 }
 
