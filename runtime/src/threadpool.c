@@ -1,13 +1,17 @@
 /* threadpool.c: persistent workers woken by a generation counter.
  *
  * parallel_for publishes the job (fn, arg, n_tasks) under the mutex, bumps the
- * generation and wakes every worker; each thread, the caller included, then takes
- * task numbers from an atomic counter until none is left, so a slow or descheduled
- * thread delays the others by one task at most. The caller sleeps until the last
- * worker reports the generation finished. The mutex orders everything: workers read
- * the job after taking it, and their outputs are published to the caller when they
- * take it to report. Threads sleep on condition variables rather than spin: the
- * devices this runs on are small and often share their cores with other work. */
+ * generation, opens it and wakes every worker; each thread, the caller included,
+ * then takes task numbers from an atomic counter until none is left, so a slow or
+ * descheduled thread delays the others by one task at most. When the caller finds
+ * no task left it closes the generation and sleeps until the workers that joined it
+ * have finished their tasks. A worker that wakes after the close does not join: the
+ * caller never waits for a thread that the scheduler has not run yet (on a busy
+ * CPU that would cost a time slice per parallel_for, and a forward pass has dozens).
+ * The mutex orders everything: a worker reads the job after joining under it, and
+ * its outputs are published to the caller when it takes it to leave. Threads sleep
+ * on condition variables rather than spin: the devices this runs on are small and
+ * often share their cores with other work. */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -28,12 +32,14 @@ typedef struct worker {
 struct threadpool {
     pthread_mutex_t lock;
     pthread_cond_t work_ready; /* generation moved on, or stopping */
-    pthread_cond_t work_done;  /* busy reached 0 */
+    pthread_cond_t work_done;  /* joined reached 0 */
     unsigned long generation;
-    size_t busy;               /* workers still in the current generation */
+    int open;                  /* workers may still join the current generation */
+    size_t joined;             /* workers in the current generation, not yet left */
     int stopping;
 
-    /* the current job, written under lock before the generation moves */
+    /* the current job, written under lock before the generation moves; read by
+     * the threads that joined it */
     threadpool_task_fn fn;
     void *arg;
     size_t n_tasks;
@@ -61,18 +67,20 @@ static void run_tasks(threadpool *pool, size_t index) {
 static void *worker_main(void *arg) {
     worker *self = arg;
     threadpool *pool = self->pool;
-    /* The generation is 0 until the first parallel_for, which can come before this
-     * thread first takes the lock: reading it here could skip that job for good. */
+    /* 0 is the generation before the first parallel_for (which may come before this
+     * thread first takes the lock: then it joins that one, if still open). */
     unsigned long seen = 0;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (pool->generation == seen && !pool->stopping) pthread_cond_wait(&pool->work_ready, &pool->lock);
         if (pool->stopping) break;
         seen = pool->generation;
+        if (!pool->open) continue; /* woke too late: every task was taken */
+        pool->joined++;
         pthread_mutex_unlock(&pool->lock);
         run_tasks(pool, self->index);
         pthread_mutex_lock(&pool->lock);
-        if (--pool->busy == 0) pthread_cond_signal(&pool->work_done);
+        if (--pool->joined == 0 && !pool->open) pthread_cond_signal(&pool->work_done);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -159,14 +167,16 @@ void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_f
     pool->arg = arg;
     pool->n_tasks = n_tasks;
     atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
-    pool->busy = pool->n_threads - 1;
     pool->generation++;
+    pool->open = 1;
     pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->lock);
 
     run_tasks(pool, 0);
 
+    /* every task is taken; wait only for those still running */
     pthread_mutex_lock(&pool->lock);
-    while (pool->busy != 0) pthread_cond_wait(&pool->work_done, &pool->lock);
+    pool->open = 0;
+    while (pool->joined != 0) pthread_cond_wait(&pool->work_done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
