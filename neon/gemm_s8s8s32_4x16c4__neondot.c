@@ -6,9 +6,9 @@
  * the 16x4 layout of dot_4x16c4__neondot.h: a 4 x 4 transpose of 32-bit words
  * (TRN1/TRN2 on 32 then 64 bits) turns 4 rows' 16 k into 4 groups of those rows'
  * 4 k; a partial block of rows or a k % 16 rest is packed in scalar code, zero-
- * padded. Then the 4 x 16 tile (dot_4x16c4_rows) runs over all m rows of a, so the
- * packing is paid once per 16 columns of c, not per row tile. Chunks after the
- * first add to c; the bias (NULL: none) is the first chunk's start.
+ * padded to 16 k. Then the 4 x 16 tile (dot_4x16c4_rows) runs over all m rows of
+ * a, so the packing is paid once per 16 columns of c, not per row tile. Chunks
+ * after the first add to c; the bias (NULL: none) is the first chunk's start.
  *
  * Exact: SDOT multiplies int8 by int8 exactly (also -128 * -128: both operands are
  * activations here) and adds into int32, and FORMAT.md §4.2 bounds the sum in any
@@ -26,9 +26,9 @@
 #define CHUNK 256 /* k per packed chunk: 64 groups, 4 KiB of stack */
 
 /* Packs columns 0 ... kc - 1 of rows 0 ... nr - 1 of b (zero-padded to 16 rows and
- * to whole 4-k groups) into dst. */
+ * to a multiple of 16 k) into dst. */
 static void pack_chunk(const int8_t *b, size_t ldb, size_t kc, size_t nr, int8_t *dst) {
-    const size_t groups = (kc + DOT_KGROUP - 1) / DOT_KGROUP;
+    const size_t groups = DOT_GROUPS(kc);
     size_t g = 0;
     if (nr == DOT_NR) {
         for (; g + DOT_KBLOCK / DOT_KGROUP <= kc / DOT_KGROUP; g += DOT_KBLOCK / DOT_KGROUP) {
@@ -70,8 +70,7 @@ void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const int8_t
         for (size_t k0 = 0; k0 < k_len; k0 += CHUNK) {
             const size_t kc = k_len - k0 < CHUNK ? k_len - k0 : CHUNK;
             pack_chunk(b + jb * ldb + k0, ldb, kc, nr, packed);
-            dot_4x16c4_rows(m, kc, a + k0, lda, vdupq_n_u8(0), packed, vld1q_s32(start), vld1q_s32(start + 4),
-                            vld1q_s32(start + 8), vld1q_s32(start + 12), c + jb, ldc, nr, k0 > 0);
+            dot_4x16c4_rows(m, kc, a + k0, lda, 0, packed, start, c + jb, ldc, nr, k0 > 0);
             memset(start, 0, sizeof start);
         }
     }

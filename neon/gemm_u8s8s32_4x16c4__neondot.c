@@ -12,7 +12,8 @@
  *
  * v is row-major in k, so for every 16 columns and up to CHUNK k this kernel
  * packs it on the stack into the 16x4 layout of dot_4x16c4__neondot.h (ZIP1/ZIP2
- * of 4 rows; scalar for a partial block or a k % 4 group), sums its columns from
+ * of 4 rows; scalar for a partial block of columns and for the groups past the
+ * last 4 whole rows, zero-padded to 16 k), sums its columns from
  * the packed copy (SDOT with ones), and runs the 4 x 16 tile over all m rows with
  * p XOR 0x80 (dot_4x16c4_rows): the packing is paid once per 16 columns, not per
  * row tile. Chunks after the first add to c. */
@@ -28,9 +29,9 @@
 #define CHUNK 256 /* k per packed chunk: 64 groups, 4 KiB of stack */
 
 /* Packs rows 0 ... kc - 1 of v, columns 0 ... nr - 1 (zero-padded to 16 columns and
- * to whole 4-k groups) into dst; returns the number of groups. */
+ * to a multiple of 16 k) into dst; returns the number of groups. */
 static size_t pack_chunk(const int8_t *v, size_t ldv, size_t kc, size_t nr, int8_t *dst) {
-    const size_t groups = (kc + DOT_KGROUP - 1) / DOT_KGROUP;
+    const size_t groups = DOT_GROUPS(kc);
     size_t g = 0;
     if (nr == DOT_NR) {
         for (; g < kc / DOT_KGROUP; g++) {
@@ -78,13 +79,12 @@ void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_
                 s2 = vdotq_s32(s2, w.val[2], ones);
                 s3 = vdotq_s32(s3, w.val[3], ones);
             }
-            s0 = vshlq_n_s32(s0, 7);
-            s1 = vshlq_n_s32(s1, 7);
-            s2 = vshlq_n_s32(s2, 7);
-            s3 = vshlq_n_s32(s3, 7);
-
-            dot_4x16c4_rows(m, kc, (const int8_t *)(p + k0), ldp, vdupq_n_u8(0x80), packed, s0, s1, s2, s3, c + jb,
-                            ldc, nr, k0 > 0);
+            int32_t start[DOT_NR];
+            vst1q_s32(start, vshlq_n_s32(s0, 7));
+            vst1q_s32(start + 4, vshlq_n_s32(s1, 7));
+            vst1q_s32(start + 8, vshlq_n_s32(s2, 7));
+            vst1q_s32(start + 12, vshlq_n_s32(s3, 7));
+            dot_4x16c4_rows(m, kc, (const int8_t *)(p + k0), ldp, 1, packed, start, c + jb, ldc, nr, k0 > 0);
         }
     }
 }

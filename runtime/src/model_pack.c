@@ -1,9 +1,13 @@
 /* model_pack.c: the linear layers' weights in the layout of the model's kernel
  * set (kernel_table.linear), made once at load. Every packed linear lives in one
  * 64-byte aligned allocation the model owns, so loading either succeeds whole or
- * fails with IBERT_ERR_OUT_OF_MEMORY, and freeing is one call. */
+ * fails with IBERT_ERR_OUT_OF_MEMORY, and freeing is one call. A model mapped from
+ * a file then gives the pages of the original weights back (the forward pass
+ * reads only the packed copy), so packing does not double the resident memory. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "model.h"
@@ -22,6 +26,18 @@ static linear *linear_at(struct ibert_model *m, size_t i) {
     linear *const in_layer[LINEARS_PER_LAYER] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
                                                  &layer->attn_out, &layer->ffn_up, &layer->ffn_down};
     return in_layer[i % LINEARS_PER_LAYER];
+}
+
+/* Drops the mapped file pages that lie wholly inside [p, p + bytes): they are clean
+ * (read-only, private, never written), so MADV_DONTNEED only frees them and a later
+ * read would fetch them from the file again. Advice, not a requirement: a failure
+ * changes nothing. */
+static void release_pages(const void *p, size_t bytes) {
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    const uintptr_t start = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    const uintptr_t end = ((uintptr_t)p + bytes) / (uintptr_t)page * (uintptr_t)page;
+    if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 ibert_status model_pack_linears(struct ibert_model *m) {
@@ -50,6 +66,7 @@ ibert_status model_pack_linears(struct ibert_model *m) {
         lp->pack(l->out, l->in, l->weight, l->bias, dst);
         l->packed = dst;
         dst += lp->packed_size(l->out, l->in);
+        if (m->mapped) release_pages(l->weight, (size_t)l->out * l->in);
     }
     return IBERT_OK;
 }

@@ -1,7 +1,8 @@
 /* test_gemm_kernels.c: every gemm_s8s8s32 kernel of this build that the CPU can run,
  * against gemm_s8s8s32_1x1__ref, integer for integer, and the choice kernels_select
  * makes among them. Built for AArch64 targets only (the neon/ kernels); under qemu
- * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 and max (dotprod).
+ * run it with QEMU_CPU=cortex-a72 (AdvSIMD, no dotprod), cortex-a76 (dotprod) and
+ * max (dotprod and i8mm).
  *
  * Sizes are awkward in m, n and k (tile and 16-wide k-block remainders), operands
  * use the whole int8 range (also -128 in b: the same kernel computes q.k^T, whose
@@ -30,35 +31,52 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
 #define N_SIZES (sizeof SIZES / sizeof SIZES[0])
 #define PAD 5 /* extra elements at the end of every matrix row (odd: misaligns rows) */
 #define SENTINEL32 0x5a5a5a5a
 
-/* The kernels under test, best first, with the AT_HWCAP bits they need. */
+/* The CPU features a kernel needs: AT_HWCAP and AT_HWCAP2 bits. */
+typedef struct needs {
+    unsigned long hwcap, hwcap2;
+} needs;
+
+#define NEON {HWCAP_ASIMD, 0}
+#define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
+#define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}
+
+static unsigned long cpu_hwcap, cpu_hwcap2;
+static int cpu_has(needs n) { return (cpu_hwcap & n.hwcap) == n.hwcap && (cpu_hwcap2 & n.hwcap2) == n.hwcap2; }
+
+/* The gemm_s8s8s32 kernels under test (q.k^T). */
 typedef struct gemm_kernel {
-    const char *name; /* its kernel table's IBERT_KERNELS name */
+    const char *name;
     gemm_s8s8s32_fn fn;
-    unsigned long hwcap;
+    needs cpu;
 } gemm_kernel;
 
 static const gemm_kernel KERNELS[] = {
-    {"dotprod", gemm_s8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
-    {"neon", gemm_s8s8s32_4x4c16__neon, HWCAP_ASIMD},
+    {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
+    {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
-/* The linear GEMMs on packed weights, with their kernel table's name and needs. */
+/* The linear GEMMs on packed weights, with their packers. */
 typedef struct packed_kernel {
     const char *name;
     linear_packing lp;
-    unsigned long hwcap;
+    needs cpu;
 } packed_kernel;
 
 static const packed_kernel PACKED[] = {
-    {"dotprod", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
-     HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"linear_s8s8s32_8x8c8__i8mm", {packw_s8s32_8x8_size, packw_s8s32_8x8, linear_s8s8s32_8x8c8__i8mm, 8}, I8MM},
+    {"linear_s8s8s32_4x16c4__neondot", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
+     DOTPROD},
+    {"linear_s8s8s32_4x4c16__neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, NEON},
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
 
@@ -327,7 +345,7 @@ static void test_packed_shapes(const packed_kernel *pk) {
     } shapes[] = {
         {128, 384, 384, FILL_RANDOM},  {128, 1536, 384, FILL_RANDOM}, {128, 384, 1536, FILL_RANDOM},
         {1, 2, 384, FILL_RANDOM},      {7, 33, 1537, FILL_EXTREMES},  {5, 17, 4099, FILL_MIN},
-        {3, 20, 65536, FILL_MIN},
+        {3, 20, 65536, FILL_MIN},      {8, 32, 4100, FILL_RANDOM}, /* whole tiles over several k chunks */
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
@@ -367,11 +385,13 @@ static void test_packed_shapes(const packed_kernel *pk) {
 typedef struct pv_kernel {
     const char *name;
     gemm_u8s8s32_fn fn;
-    unsigned long hwcap;
+    needs cpu;
 } pv_kernel;
 
 static const pv_kernel PV_KERNELS[] = {
-    {"dotprod", gemm_u8s8s32_4x16c4__neondot, HWCAP_ASIMD | HWCAP_ASIMDDP},
+    {"gemm_u8s8s32_8x8c8__i8mm", gemm_u8s8s32_8x8c8__i8mm, I8MM},
+    {"gemm_u8s8s32_4x16c4__neondot", gemm_u8s8s32_4x16c4__neondot, DOTPROD},
+    {"gemm_u8s8s32_4x16__neon", gemm_u8s8s32_4x16__neon, NEON},
 };
 #define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
 
@@ -449,57 +469,60 @@ static void test_pv_against_ref(const pv_kernel *kern) {
     check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
 }
 
-/* kernels_select: the best kernel the CPU runs by default, each name forced to its
- * own kernel, and a name the CPU cannot run refused with the valid ones listed. */
-static void test_select(unsigned long hwcap) {
+/* The kernel sets of kernels_select, best first, and the kernels they must hold. */
+static const struct kernel_set {
+    const char *name;
+    needs cpu;
+    gemm_s8s8s32_fn gemm;
+    gemm_u8s8s32_fn pv;
+    const packed_kernel *linear; /* NULL: the file's weights, through gemm */
+} SETS[] = {
+    {"i8mm", I8MM, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0]},
+    {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1]},
+    {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2]},
+};
+#define N_SETS (sizeof SETS / sizeof SETS[0])
+
+/* kernels_select: the best set the CPU runs by default, each name forced to its
+ * own kernels, and a name the CPU cannot run refused with the valid ones listed. */
+static void test_select(void) {
     const kernel_table *kt = NULL;
     unsetenv("IBERT_KERNELS");
-    const gemm_kernel *best = NULL;
-    for (size_t i = 0; i < N_KERNELS && !best; i++)
-        if ((hwcap & KERNELS[i].hwcap) == KERNELS[i].hwcap) best = &KERNELS[i];
-    const char *best_name = best ? best->name : "ref";
+    const char *best_name = "ref";
+    for (size_t i = N_SETS; i-- > 0;)
+        if (cpu_has(SETS[i].cpu)) best_name = SETS[i].name;
     check(kernels_select(&kt) == IBERT_OK && kt && strcmp(kt->name, best_name) == 0, "kernels_select default",
           "got %s, want %s", kt ? kt->name : "NULL", best_name);
-    for (size_t i = 0; i < N_KERNELS; i++) {
-        const gemm_kernel *kern = &KERNELS[i];
-        setenv("IBERT_KERNELS", kern->name, 1);
+    for (size_t i = 0; i < N_SETS; i++) {
+        const struct kernel_set *set = &SETS[i];
+        setenv("IBERT_KERNELS", set->name, 1);
         kt = NULL;
         ibert_status st = kernels_select(&kt);
-        if ((hwcap & kern->hwcap) == kern->hwcap) {
-            check(st == IBERT_OK && kt && strcmp(kt->name, kern->name) == 0 && kt->gemm_s8s8s32 == kern->fn,
-                  "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s", kern->name, st,
-                  kt ? kt->name : "NULL");
-            /* its P.V runs the kernel listed for it, else the reference */
-            gemm_u8s8s32_fn pv = gemm_u8s8s32_1x1__ref;
-            for (size_t p = 0; p < N_PV_KERNELS; p++)
-                if (strcmp(PV_KERNELS[p].name, kern->name) == 0) pv = PV_KERNELS[p].fn;
-            check(kt && kt->gemm_u8s8s32 == pv, "kernels_select forced", "IBERT_KERNELS=%s: P.V is not the one tested here",
-                  kern->name);
-            /* its linear layers run the packed GEMM listed for it, if any */
-            const packed_kernel *pk = NULL;
-            for (size_t p = 0; p < N_PACKED; p++)
-                if (strcmp(PACKED[p].name, kern->name) == 0) pk = &PACKED[p];
-            check(kt && (pk ? kt->linear && kt->linear->gemm == pk->lp.gemm && kt->linear->pack == pk->lp.pack &&
-                                  kt->linear->packed_size == pk->lp.packed_size &&
-                                  kt->linear->column_block == pk->lp.column_block
+        if (cpu_has(set->cpu)) {
+            const linear_packing *want = set->linear ? &set->linear->lp : NULL;
+            check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm &&
+                      kt->gemm_u8s8s32 == set->pv &&
+                      (want ? kt->linear && kt->linear->gemm == want->gemm && kt->linear->pack == want->pack &&
+                                  kt->linear->packed_size == want->packed_size &&
+                                  kt->linear->column_block == want->column_block
                             : !kt->linear),
-                  "kernels_select forced", "IBERT_KERNELS=%s: linear packing is not the one tested here",
-                  kern->name);
+                  "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s, not the kernels tested here",
+                  set->name, st, kt ? kt->name : "NULL");
         } else {
             const char *msg = ibert_last_error();
-            check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, kern->name) && strstr(msg, "valid: ref"),
-                  "kernels_select unsupported", "IBERT_KERNELS=%s gave status %d, message '%s'", kern->name, st,
-                  msg);
+            check(st == IBERT_ERR_INVALID_ARGUMENT && strstr(msg, set->name) && strstr(msg, "valid: ref"),
+                  "kernels_select unsupported", "IBERT_KERNELS=%s gave status %d, message '%s'", set->name, st, msg);
         }
     }
     unsetenv("IBERT_KERNELS");
 }
 
 int main(void) {
-    const unsigned long hwcap = getauxval(AT_HWCAP);
+    cpu_hwcap = getauxval(AT_HWCAP);
+    cpu_hwcap2 = getauxval(AT_HWCAP2);
     for (size_t i = 0; i < N_KERNELS; i++) {
         const gemm_kernel *kern = &KERNELS[i];
-        if ((hwcap & kern->hwcap) != kern->hwcap) {
+        if (!cpu_has(kern->cpu)) {
             printf("%s: this CPU lacks its features, not run\n", kern->name);
             continue;
         }
@@ -510,24 +533,24 @@ int main(void) {
     }
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];
-        if ((hwcap & pk->hwcap) != pk->hwcap) {
-            printf("%s packed: this CPU lacks its features, not run\n", pk->name);
+        if (!cpu_has(pk->cpu)) {
+            printf("%s: this CPU lacks its features, not run\n", pk->name);
             continue;
         }
-        printf("%s packed: against the reference\n", pk->name);
+        printf("%s: against the reference\n", pk->name);
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
     for (size_t i = 0; i < N_PV_KERNELS; i++) {
         const pv_kernel *kern = &PV_KERNELS[i];
-        if ((hwcap & kern->hwcap) != kern->hwcap) {
-            printf("%s P.V: this CPU lacks its features, not run\n", kern->name);
+        if (!cpu_has(kern->cpu)) {
+            printf("%s: this CPU lacks its features, not run\n", kern->name);
             continue;
         }
-        printf("%s P.V: against the reference\n", kern->name);
+        printf("%s: against the reference\n", kern->name);
         test_pv_against_ref(kern);
     }
-    test_select(hwcap);
+    test_select();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 /* test_kernel_paths.c: the whole model gives the same int32 logits on every kernel
- * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon and
- * dotprod on AArch64 CPUs that have them) and runs two sequences: a text cut
+ * path this CPU runs. Loads MODEL for each path (IBERT_KERNELS=ref, then neon,
+ * dotprod and i8mm on AArch64 CPUs that have them) and runs two sequences: a text cut
  * to exactly 128 tokens (the benchmark length) and a short one of an awkward
  * length (not a multiple of any kernel tile), and compares every logit with ref's.
  *
@@ -20,14 +20,20 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
 
 #define MAX_TOKENS 128
 #define MAX_OUTPUTS 64
 
 static const struct {
     const char *name;
-    unsigned long hwcap;
-} PATHS[] = {{"ref", 0}, {"neon", HWCAP_ASIMD}, {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP}};
+    unsigned long hwcap, hwcap2; /* AT_HWCAP, AT_HWCAP2 bits it needs */
+} PATHS[] = {{"ref", 0, 0},
+             {"neon", HWCAP_ASIMD, 0},
+             {"dotprod", HWCAP_ASIMD | HWCAP_ASIMDDP, 0},
+             {"i8mm", HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM}};
 #define N_PATHS (sizeof PATHS / sizeof PATHS[0])
 
 static const char *const TEXTS[] = {
@@ -80,14 +86,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_kernel_paths MODEL\n");
         return 2;
     }
-    const unsigned long hwcap = getauxval(AT_HWCAP);
+    const unsigned long hwcap = getauxval(AT_HWCAP), hwcap2 = getauxval(AT_HWCAP2);
     long passed = 0, failed = 0;
     for (size_t t = 0; t < N_TEXTS; t++) {
         int32_t want[MAX_OUTPUTS], got[MAX_OUTPUTS];
         size_t n_tokens = 0;
         const size_t n_out = run(argv[1], "ref", t, want, &n_tokens);
         for (size_t p = 1; p < N_PATHS; p++) {
-            if ((hwcap & PATHS[p].hwcap) != PATHS[p].hwcap) continue;
+            if ((hwcap & PATHS[p].hwcap) != PATHS[p].hwcap || (hwcap2 & PATHS[p].hwcap2) != PATHS[p].hwcap2)
+                continue;
             run(argv[1], PATHS[p].name, t, got, &n_tokens);
             if (memcmp(want, got, n_out * sizeof *want) == 0) {
                 printf("text %zu (%zu tokens): %s = ref (%zu logits)\n", t, n_tokens, PATHS[p].name, n_out);

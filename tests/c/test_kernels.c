@@ -16,6 +16,9 @@
 
 #ifdef IBERT_AARCH64_KERNELS
 #include <sys/auxv.h>
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13) /* the Linux ABI value, for older headers */
+#endif
 #endif
 
 #include "arena.h"
@@ -832,10 +835,12 @@ static void test_tanh(void) {
 /* ---- kernel selection and the arena ------------------------------------------ */
 
 static void test_kernels_select(void) {
-    /* unset, the best set the CPU reports: on AArch64 SDOT (HWCAP_ASIMDDP) makes it
-     * "dotprod", else "neon" (AdvSIMD is on every AArch64 CPU); other builds have "ref" only */
+    /* unset, the best set the CPU reports: on AArch64 SMMLA with SDOT (HWCAP2_I8MM,
+     * HWCAP_ASIMDDP) makes it "i8mm", SDOT alone "dotprod", else "neon" (AdvSIMD is on
+     * every AArch64 CPU); other builds have "ref" only */
 #ifdef IBERT_AARCH64_KERNELS
-    const char *best = getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? "dotprod" : "neon";
+    const int sdot = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0, smmla = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+    const char *best = sdot && smmla ? "i8mm" : sdot ? "dotprod" : "neon";
 #else
     const char *best = "ref";
 #endif

@@ -653,7 +653,8 @@ static void api_checks(const char *path) {
     free(shifted);
 
     ok = ibert_model_vocab_size(NULL) == 0 && ibert_model_label(NULL, 0) == NULL &&
-         ibert_model_output_size(NULL, 3) == 0 && ibert_model_context_bytes(NULL) == 0;
+         ibert_model_output_size(NULL, 3) == 0 && ibert_model_context_bytes(NULL) == 0 &&
+         ibert_model_kernels(NULL) == NULL && ibert_model_packed_bytes(NULL) == 0;
     if (!ok) printf("FAIL getters of a NULL model\n");
     tally(ok);
 
@@ -664,7 +665,8 @@ static void api_checks(const char *path) {
          ibert_model_num_labels(model) == value_u32("ibert.num_labels") &&
          ibert_model_max_tokens(model) == value_u32("ibert.max_positions") - value_u32("ibert.position_offset") &&
          ibert_model_label(model, ibert_model_num_labels(model)) == NULL && ibert_model_context_bytes(model) > 0 &&
-         ibert_model_output_scale(model).multiplier == (int32_t)value_u32("ibert.output_scale.multiplier");
+         ibert_model_output_scale(model).multiplier == (int32_t)value_u32("ibert.output_scale.multiplier") &&
+         ibert_model_kernels(model) != NULL;
     if (!ok) printf("FAIL the valid model's getters disagree with its metadata\n");
     tally(ok);
     ibert_model_free(model);

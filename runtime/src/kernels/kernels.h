@@ -102,18 +102,31 @@ void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
 #ifdef IBERT_AARCH64_KERNELS
-/* neon/: AArch64 AdvSIMD (every 64-bit ARM CPU) and the dotprod extension (SDOT,
- * ARMv8.2; call it only when the CPU reports it, see kernels_select.c). */
+/* neon/: AArch64 AdvSIMD (every 64-bit ARM CPU) and the dotprod (SDOT, ARMv8.2) and
+ * i8mm (SMMLA) extensions; call those only when the CPU reports them, see
+ * kernels_select.c. */
 void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_s8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                                   size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
+void gemm_u8s8s32_4x16__neon(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                             size_t ldv, int32_t *c, size_t ldc);
+void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
+                              size_t ldv, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc);
 
 /* The linear GEMMs on packed weights (linear_packing.gemm, op "linear") and their packers,
  * named by the layout they write (packw_s8s32_<columns>x<k>: that many columns'
  * consecutive k together; _size is linear_packing.packed_size). */
+size_t packw_s8s32_4x16_size(size_t n, size_t k);
+void packw_s8s32_4x16(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                 const void *packed, int32_t *c, size_t ldc);
+size_t packw_s8s32_8x8_size(size_t n, size_t k);
+void packw_s8s32_8x8(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+void linear_s8s8s32_8x8c8__i8mm(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                const void *packed, int32_t *c, size_t ldc);
 size_t packw_s8s32_16x4_size(size_t n, size_t k);
 void packw_s8s32_16x4(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
 void linear_s8s8s32_4x16c4__neondot(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
