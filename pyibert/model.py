@@ -9,8 +9,7 @@ import os
 import queue
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
 
@@ -18,6 +17,19 @@ from ._native import ffi, lib
 from .errors import IbertError, ModelFileError, TruncationWarning
 
 Text = Union[str, bytes]
+
+# The default thread count's cap: a forward pass over one short text has too little
+# work to keep more threads busy.
+DEFAULT_MAX_THREADS = 8
+
+
+def default_threads() -> int:
+    """The CPU cores this process may run on, at most DEFAULT_MAX_THREADS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, DEFAULT_MAX_THREADS))
 
 
 def _raise_for(status: int) -> None:
@@ -76,23 +88,31 @@ def _int32_rows(name: str, values, shape=None) -> np.ndarray:
 class Model:
     """A loaded .ibert model.
 
-    ``threads`` is how many texts of one call run at once (each in its own
-    context; the model is shared). None means one per CPU core. Results do not
-    depend on it.
+    ``threads`` is how many threads share each forward pass (1 ... 64): the
+    runtime splits every matrix product, the attention heads and the row-wise
+    steps between them. None means one per CPU core this process may use, at
+    most 8 (``default_threads()``). The output integers do not depend on it.
+
+    The texts of one call run one after another. A Model may be used from several
+    Python threads at once: each concurrent call gets a context of its own (the
+    model's weights are shared; a context holds a forward pass's scratch memory and
+    its threads), so T calls at once keep T * threads threads busy.
     """
 
     def __init__(self, path: Union[str, os.PathLike], threads: int | None = None):
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ValueError(f"threads must be a positive integer or None, not {threads!r}")
+        if threads is not None and (
+            not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= lib.IBERT_MAX_THREADS
+        ):
+            raise ValueError(f"threads must be an integer from 1 to {lib.IBERT_MAX_THREADS} or None, not {threads!r}")
         self.path = os.fspath(path)
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or default_threads()
         handle = ffi.new("ibert_model **")
         _raise_for(lib.ibert_model_load_file(os.fsencode(self.path), handle))
         self._model = handle[0]
+        # contexts not in use by a call; a call takes one or makes one
         self._contexts: queue.SimpleQueue = queue.SimpleQueue()
         self._all_contexts: list = []
         self._context_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
         self.num_labels = int(lib.ibert_model_num_labels(self._model))
         self.labels = [
             ffi.string(lib.ibert_model_label(self._model, i)).decode("utf-8") for i in range(self.num_labels)
@@ -110,11 +130,10 @@ class Model:
 
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:
-        """Free the contexts, then the model. Called on garbage collection too."""
+        """Free the contexts (stopping their threads), then the model. Called on
+        garbage collection too. Not while another thread is inside a call."""
         if getattr(self, "_model", None) is None:
             return
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
         for context in self._all_contexts:
             lib.ibert_context_free(context)
         self._all_contexts.clear()
@@ -145,26 +164,19 @@ class Model:
             return self._contexts.get_nowait()
         except queue.Empty:
             handle = ffi.new("ibert_context **")
-            _raise_for(lib.ibert_context_new(self._checked_handle(), handle))
+            _raise_for(lib.ibert_context_new_threads(self._checked_handle(), self.threads, handle))
             with self._context_lock:
                 self._all_contexts.append(handle[0])
             return handle[0]
 
-    def _map(self, function, items: Sequence) -> list:
-        """function(context, item) for every item, up to self.threads at once."""
-
-        def run(item):
-            context = self._take_context()
-            try:
-                return function(context, item)
-            finally:
-                self._contexts.put(context)
-
-        if self.threads == 1 or len(items) == 1:
-            return [run(item) for item in items]
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="pyibert")
-        return list(self._executor.map(run, items))
+    def _map(self, function: Callable, items: Sequence) -> list:
+        """function(context, item) for every item in turn, on one context that no
+        other call uses meanwhile (libibert's threads split each item's pass)."""
+        context = self._take_context()
+        try:
+            return [function(context, item) for item in items]
+        finally:
+            self._contexts.put(context)
 
     def _forward_one(self, context, ids: np.ndarray, types: np.ndarray | None, mask: np.ndarray | None):
         out = np.empty(int(lib.ibert_model_output_size(self._model, len(ids))), dtype=np.int32)

@@ -16,7 +16,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--file", "-f", help="read texts from this file, one per line ('-' for standard input)")
     parser.add_argument("--json", action="store_true",
                         help='print one JSON object: {"results": [{"text", "label", "score"}, ...]}')
-    parser.add_argument("--threads", type=int, default=None, help="texts run at once (default: one per core)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per forward pass, 1 to 64 (default: one per core, at most 8)")
     parser.set_defaults(run=run)
 
 

@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--reference", metavar="HF_DIR",
                         help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert])")
     parser.add_argument("--limit", type=int, help="use only the first N rows")
-    parser.add_argument("--threads", type=int, default=None, help="texts run at once (default: one per core)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per forward pass, 1 to 64 (default: one per core, at most 8)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 

@@ -4,7 +4,9 @@
  * A model file (.ibert, see models/FORMAT.md) is loaded once into an immutable
  * ibert_model that any number of threads may share. Each thread that runs
  * inference owns an ibert_context: it holds the memory arena planned at load,
- * so a forward pass allocates nothing.
+ * so a forward pass allocates nothing. A context may also split each forward
+ * pass over several threads of its own (ibert_context_new_threads); the results
+ * are the same integers for any number of threads.
  *
  * Example: classify one text.
  *
@@ -14,7 +16,7 @@
  *         return 1;
  *     }
  *     ibert_context *ctx;
- *     ibert_context_new(model, &ctx);
+ *     ibert_context_new(model, &ctx);     // or ibert_context_new_threads(model, 4, &ctx)
  *
  *     int32_t ids[512];
  *     size_t n_ids;                                   // full length before truncation
@@ -107,7 +109,9 @@ IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
 /* The scale of forward's output integers. */
 IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);
-/* The bytes of arena one context holds (planned at load for max_tokens). */
+/* The bytes of arena a one-thread context holds (planned at load for max_tokens).
+ * Every further thread of a context adds its own attention scratch, about
+ * 5 * max_tokens^2 bytes. */
 IBERT_API size_t ibert_model_context_bytes(const ibert_model *model);
 /* The name of the kernel set the model runs (chosen at load: IBERT_KERNELS, else
  * the best this CPU supports), e.g. "ref" or "dotprod"; NULL for a NULL model. */
@@ -123,7 +127,24 @@ IBERT_API size_t ibert_model_packed_bytes(const ibert_model *model);
 IBERT_API ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len,
                                       int32_t *ids, size_t capacity, size_t *n_ids);
 
+/* The most threads one context may use. */
+enum { IBERT_MAX_THREADS = 64 };
+
+/* A context whose forward passes run on the calling thread alone. Same as
+ * ibert_context_new_threads(model, 1, out_context). */
 IBERT_API ibert_status ibert_context_new(const ibert_model *model, ibert_context **out_context);
+/* A context whose forward passes are split over n_threads threads
+ * (1 ... IBERT_MAX_THREADS): the thread that calls ibert_forward, plus
+ * n_threads - 1 workers that start here and sleep between passes until
+ * ibert_context_free stops them. The output integers do not depend on n_threads.
+ * More threads than the CPU has cores only slow a pass down. One thread at a time
+ * may call ibert_forward on a context, as with any context. A process forked
+ * after the context was made has no copy of its workers: there the context runs
+ * each pass on the calling thread alone (same results). */
+IBERT_API ibert_status ibert_context_new_threads(const ibert_model *model, size_t n_threads,
+                                                 ibert_context **out_context);
+/* The number of threads the context's forward passes use. */
+IBERT_API size_t ibert_context_threads(const ibert_context *context);
 IBERT_API void ibert_context_free(ibert_context *context);
 
 /* Run the encoder on one sequence of n_tokens ids (1 <= n_tokens <= max_tokens).

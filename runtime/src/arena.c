@@ -36,10 +36,13 @@ static size_t reserve(layout *l, size_t count, size_t elem_size) {
 }
 
 typedef struct buffer_offsets {
-    size_t x, q, k, v, ctx, attn, ffn, acc, scores, probs, key_mask;
+    size_t x, q, k, v, ctx, attn, ffn, acc, heads, key_mask;
+    size_t scores[IBERT_MAX_THREADS], probs[IBERT_MAX_THREADS];
 } buffer_offsets;
 
-static void plan(const model_hparams *hp, layout *l, buffer_offsets *o) {
+/* Each thread's scores and probs are buffers of their own, so two threads never
+ * write to one cache line. */
+static void plan(const model_hparams *hp, size_t threads, layout *l, buffer_offsets *o) {
     size_t n = hp->max_tokens, h = hp->hidden_size, f = hp->intermediate_size;
     size_t nh = mul_or_flag(l, n, h);
     size_t nn = mul_or_flag(l, n, n);
@@ -54,22 +57,26 @@ static void plan(const model_hparams *hp, layout *l, buffer_offsets *o) {
     o->attn = reserve(l, nh, sizeof(int8_t));
     o->ffn = reserve(l, mul_or_flag(l, n, f), sizeof(int8_t));
     o->acc = reserve(l, acc_count, sizeof(int32_t));
-    o->scores = reserve(l, nn, sizeof(int32_t));
-    o->probs = reserve(l, nn, sizeof(uint8_t));
     o->key_mask = reserve(l, n, sizeof(uint8_t));
+    o->heads = reserve(l, threads, sizeof(head_scratch));
+    for (size_t t = 0; t < threads; t++) {
+        o->scores[t] = reserve(l, nn, sizeof(int32_t));
+        o->probs[t] = reserve(l, nn, sizeof(uint8_t));
+    }
 }
 
-size_t arena_bytes_for(const model_hparams *hp) {
+size_t arena_bytes_for(const model_hparams *hp, size_t threads) {
+    if (threads < 1 || threads > IBERT_MAX_THREADS) return 0;
     layout l = {0, 0};
     buffer_offsets o;
-    plan(hp, &l, &o);
+    plan(hp, threads, &l, &o);
     return l.overflowed ? 0 : l.used;
 }
 
-void arena_carve(const model_hparams *hp, void *base, arena_buffers *bufs) {
+void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buffers *bufs) {
     layout l = {0, 0};
     buffer_offsets o;
-    plan(hp, &l, &o);
+    plan(hp, threads, &l, &o);
     uint8_t *b = base;
     bufs->x = (int8_t *)(b + o.x);
     bufs->q = (int8_t *)(b + o.q);
@@ -79,7 +86,10 @@ void arena_carve(const model_hparams *hp, void *base, arena_buffers *bufs) {
     bufs->attn = (int8_t *)(b + o.attn);
     bufs->ffn = (int8_t *)(b + o.ffn);
     bufs->acc = (int32_t *)(void *)(b + o.acc);
-    bufs->scores = (int32_t *)(void *)(b + o.scores);
-    bufs->probs = b + o.probs;
     bufs->key_mask = b + o.key_mask;
+    bufs->heads = (head_scratch *)(void *)(b + o.heads);
+    for (size_t t = 0; t < threads; t++) {
+        bufs->heads[t].scores = (int32_t *)(void *)(b + o.scores[t]);
+        bufs->heads[t].probs = b + o.probs[t];
+    }
 }

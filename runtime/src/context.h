@@ -1,6 +1,7 @@
-/* context.h: what one thread needs to run forward passes on a model: the chosen
- * kernels and the arena of scratch buffers, planned at load (arena.c) for the
- * model's longest sequence and carved once when the context is made. */
+/* context.h: what it takes to run forward passes on a model: the chosen kernels,
+ * the threads that share each pass, and the arena of scratch buffers, planned
+ * (arena.c) for the model's longest sequence and the context's thread count and
+ * carved once when the context is made. */
 #ifndef IBERT_CONTEXT_H
 #define IBERT_CONTEXT_H
 
@@ -8,9 +9,16 @@
 
 #include "kernels/kernels.h"
 #include "model.h"
+#include "threadpool.h"
 
 /* Every buffer starts on a 64-byte boundary (a cache line, the widest SIMD load). */
 #define ARENA_ALIGNMENT 64
+
+/* What one thread needs for itself while it computes a head's attention. */
+typedef struct head_scratch {
+    int32_t *scores; /* [n, n] the head's q.k scores, then its exp values */
+    uint8_t *probs;  /* [n, n] the head's attention probabilities */
+} head_scratch;
 
 /* The scratch of one forward pass, sizes for n = max_tokens tokens. */
 typedef struct arena_buffers {
@@ -21,18 +29,18 @@ typedef struct arena_buffers {
     int8_t *ffn;       /* [n, F] the GELU output */
     int32_t *acc;      /* [max(n * max(H, F), C)] accumulators of every matrix product; also
                           the 22-bit residual sums and the 20-bit GELU input, in place */
-    int32_t *scores;   /* [n, n] one head's q.k scores, then its exp values */
-    uint8_t *probs;    /* [n, n] one head's attention probabilities */
+    head_scratch *heads; /* [threads] one per thread: thread w computes its heads in heads[w] */
     uint8_t *key_mask; /* [n] 1 for a key that attention sees */
 } arena_buffers;
 
-/* Points bufs into base, an ARENA_ALIGNMENT-aligned block of arena_bytes_for(hp)
- * bytes (which must not have returned 0). */
-void arena_carve(const model_hparams *hp, void *base, arena_buffers *bufs);
+/* Points bufs into base, an ARENA_ALIGNMENT-aligned block of
+ * arena_bytes_for(hp, threads) bytes (which must not have returned 0). */
+void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buffers *bufs);
 
 struct ibert_context {
     const ibert_model *model;
     const kernel_table *kernels; /* the model's */
+    threadpool *pool; /* the caller of ibert_forward and the context's workers */
     void *arena; /* the one allocation every buffer lives in */
     arena_buffers buf;
 };

@@ -1,7 +1,16 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
  * embeddings, the layers, then the classification head or the final hidden
  * states. It checks the caller's arguments, then runs the context's kernels on
- * the context's arena; nothing here allocates and nothing uses floating point. */
+ * the context's arena; nothing here allocates and nothing uses floating point.
+ *
+ * The work is split over the context's threads: matrix products by blocks of
+ * output columns, attention by heads, row-wise steps (embedding sums, residual
+ * sums, layer norms) by blocks of rows. Every output integer is still computed by
+ * the same kernel from the same inputs whatever the split: the kernels compute each
+ * element of their output on its own (FORMAT.md §4 defines every element, and the
+ * SIMD twins match the __ref kernels for every size), so a column or row block
+ * gives exactly the integers of the whole. The results are identical for any
+ * number of threads. */
 #include <inttypes.h>
 
 #include "context.h"
@@ -41,16 +50,127 @@ static ibert_status check_arguments(const ibert_context *ctx, const int32_t *ids
     return IBERT_OK;
 }
 
-/* e[i] = sat_22(rq(token) + rq(position) + rq(type)) into acc, then the embedding
- * layer norm into x. */
-static void embed(ibert_context *ctx, const int32_t *ids, const int32_t *types, size_t n) {
+/* Tasks per thread in a split: more than one, so that a thread slowed down by other
+ * work on its core leaves part of its share to the others; few, because a packed
+ * GEMM call interleaves its rows of a on the stack, which every column block
+ * repeats (MiniLM at seq 128, dotprod on cortex-a76, 2 threads: +0.3% instructions
+ * a pass over 1 thread with 1 task per thread, +0.9% with 2, +2.0% with 4). */
+#define TASKS_PER_THREAD 2
+/* Output columns per task of a matrix product are a multiple of this: of every
+ * GEMM kernel's column tile, so that only the last block has a ragged edge. */
+#define COLUMN_GRAIN 16
+
+/* A split of count items (columns, rows) into n_tasks blocks of block items (the
+ * last may be shorter); one block, no split, on one thread. */
+typedef struct split {
+    size_t block, n_tasks;
+} split;
+
+static split split_of(const ibert_context *ctx, size_t count, size_t grain) {
+    size_t threads = threadpool_threads(ctx->pool);
+    if (threads == 1) return (split){count, 1};
+    size_t target = threads * TASKS_PER_THREAD;
+    size_t block = (count + target - 1) / target;
+    block = (block + grain - 1) / grain * grain;
+    return (split){block, (count + block - 1) / block};
+}
+
+/* The rescale of columns j0 ... of a per-channel or per-tensor rq. */
+static rq_params rq_from(const rescale *r, size_t j0) {
+    rq_params p = rq_of(r);
+    if (p.per_channel) {
+        p.mult += j0;
+        p.shift += j0;
+    }
+    return p;
+}
+
+/* What a linear layer's column blocks do after the matrix product. */
+typedef enum epilogue {
+    KEEP_ACC,   /* leave the accumulators in buf.acc (a residual sum follows) */
+    REQUANT_S8, /* out = sat_8(rq(acc)) */
+    GELU,       /* t = sat_20(rq(acc)) in place, out = sat_8(rq(igelu(t))) (§4.6 step 5) */
+} epilogue;
+
+typedef struct linear_job {
+    const ibert_context *ctx;
+    const linear *l;
+    size_t n; /* rows */
+    const int8_t *x;
+    epilogue then;
+    int8_t *out;            /* not for KEEP_ACC */
+    const igelu_params *g;  /* GELU only */
+    const rescale *gelu_rq; /* GELU only */
+    size_t block;           /* set by linear_forward */
+} linear_job;
+
+/* Columns j0 ... j1 - 1 of buf.acc = linear(x) for n rows of x (row stride l->in),
+ * on the packed weights when the kernel set packs them (then j0 is a multiple of
+ * its column_block). */
+static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
+                           size_t j1) {
+    const linear_packing *lp = ctx->kernels->linear;
+    if (lp)
+        lp->gemm(n, j0, j1, l->in, x, l->in, l->packed, ctx->buf.acc, l->out);
+    else
+        ctx->kernels->gemm_s8s8s32(n, j1 - j0, l->in, x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0,
+                                   ctx->buf.acc + j0, l->out);
+}
+
+/* The split of a linear layer's output columns: blocks of the packed GEMM's
+ * column_block, or of COLUMN_GRAIN for the file's weights. */
+static split column_split(const ibert_context *ctx, const linear *l) {
+    const linear_packing *lp = ctx->kernels->linear;
+    return split_of(ctx, l->out, lp ? lp->column_block : COLUMN_GRAIN);
+}
+
+/* Columns task * block ... of acc = linear(x) and their epilogue. */
+static void linear_task(void *arg, size_t task, size_t worker) {
+    (void)worker;
+    const linear_job *job = arg;
+    const kernel_table *kt = job->ctx->kernels;
+    const linear *l = job->l;
+    size_t ld = l->out, j0 = task * job->block;
+    size_t cols = j0 + job->block < ld ? job->block : ld - j0;
+    int32_t *acc = job->ctx->buf.acc + j0;
+    linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols);
+    rq_params rq = rq_from(&l->rq, j0);
+    if (job->then == REQUANT_S8) {
+        kt->requant_s32s8(job->n, cols, acc, ld, &rq, job->out + j0, ld);
+    } else if (job->then == GELU) {
+        kt->requant_s32s32(job->n, cols, acc, ld, &rq, GELU_INPUT_BITS, acc, ld);
+        kt->gelu_s32s8(job->n, cols, acc, ld, job->g, job->gelu_rq->mult[0], job->gelu_rq->shift[0], job->out + j0,
+                       ld);
+    }
+}
+
+/* linear(x) for job->n rows of x (row stride l->in) into buf.acc, then the epilogue. */
+static void linear_forward(linear_job *job) {
+    split s = column_split(job->ctx, job->l);
+    job->block = s.block;
+    threadpool_parallel_for(job->ctx->pool, s.n_tasks, linear_task, job);
+}
+
+typedef struct embed_job {
+    const ibert_context *ctx;
+    const int32_t *ids, *types;
+    size_t block, n;
+} embed_job;
+
+/* Rows task * block ...: e[i] = sat_22(rq(token) + rq(position) + rq(type)) into
+ * acc, then the embedding layer norm into x. */
+static void embed_task(void *arg, size_t task, size_t worker) {
+    (void)worker;
+    const embed_job *job = arg;
+    const ibert_context *ctx = job->ctx;
     const ibert_model *m = ctx->model;
-    size_t h = m->hp.hidden_size;
+    size_t h = m->hp.hidden_size, i0 = task * job->block;
+    size_t rows = i0 + job->block < job->n ? job->block : job->n - i0;
     const rescale *tok_rq = &m->token_embd_rq, *pos_rq = &m->pos_embd_rq, *type_rq = &m->token_types_rq;
-    for (size_t i = 0; i < n; i++) {
-        const int8_t *tok = m->token_embd + (size_t)ids[i] * h;
+    for (size_t i = i0; i < i0 + rows; i++) {
+        const int8_t *tok = m->token_embd + (size_t)job->ids[i] * h;
         const int8_t *pos = m->pos_embd + (m->hp.position_offset + i) * h;
-        const int8_t *type = m->token_types + (types ? (size_t)types[i] : 0) * h;
+        const int8_t *type = m->token_types + (job->types ? (size_t)job->types[i] : 0) * h;
         int32_t *e = ctx->buf.acc + i * h;
         for (size_t j = 0; j < h; j++) {
             int64_t sum = fp_rq(tok[j], tok_rq->mult[0], tok_rq->shift[0]) +
@@ -59,83 +179,112 @@ static void embed(ibert_context *ctx, const int32_t *ids, const int32_t *types, 
             e[j] = (int32_t)fp_sat(sum, KERNEL_RESIDUAL_BITS);
         }
     }
-    ctx->kernels->layernorm_s32s8(n, h, ctx->buf.acc, h, m->embd_norm.mult, m->embd_norm.shift, m->embd_norm.bias,
-                                  ctx->buf.x, h);
+    ctx->kernels->layernorm_s32s8(rows, h, ctx->buf.acc + i0 * h, h, m->embd_norm.mult, m->embd_norm.shift,
+                                  m->embd_norm.bias, ctx->buf.x + i0 * h, h);
 }
 
-/* acc = linear(x) for n rows of x (row stride l->in), on the packed weights when the
- * kernel set packs them. */
-static void linear_acc(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x) {
-    const linear_packing *lp = ctx->kernels->linear;
-    if (lp)
-        lp->gemm(n, 0, l->out, l->in, x, l->in, l->packed, ctx->buf.acc, l->out);
-    else
-        ctx->kernels->gemm_s8s8s32(n, l->out, l->in, x, l->in, l->weight, l->in, l->bias, ctx->buf.acc, l->out);
+static void embed(const ibert_context *ctx, const int32_t *ids, const int32_t *types, size_t n) {
+    split s = split_of(ctx, n, 1);
+    embed_job job = {ctx, ids, types, s.block, n};
+    threadpool_parallel_for(ctx->pool, s.n_tasks, embed_task, &job);
 }
 
-/* out = sat_8(rq(linear(x))), n x l->out. */
-static void linear_s8(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, int8_t *out) {
-    linear_acc(ctx, l, n, x);
-    rq_params rq = rq_of(&l->rq);
-    ctx->kernels->requant_s32s8(n, l->out, ctx->buf.acc, l->out, &rq, out, l->out);
+typedef struct residual_norm_job {
+    const ibert_context *ctx;
+    const linear *l;         /* the linear layer whose accumulators are in buf.acc */
+    const int8_t *x;         /* the residual input */
+    const rescale *x_rq;
+    const rescale *norm;
+    int8_t *out;
+    size_t block, n;
+} residual_norm_job;
+
+/* Rows task * block ... of §4.6 steps 4 and 6: r = sat_22(rq(acc) + rq(x)) in
+ * place, out = LN(r). */
+static void residual_norm_task(void *arg, size_t task, size_t worker) {
+    (void)worker;
+    const residual_norm_job *job = arg;
+    const kernel_table *kt = job->ctx->kernels;
+    size_t h = job->ctx->model->hp.hidden_size, i0 = task * job->block;
+    size_t rows = i0 + job->block < job->n ? job->block : job->n - i0;
+    int32_t *acc = job->ctx->buf.acc + i0 * h;
+    rq_params acc_rq = rq_of(&job->l->rq), x_rq = rq_of(job->x_rq);
+    kt->residual_s32s8s32(rows, h, acc, h, &acc_rq, job->x + i0 * h, h, &x_rq, acc, h);
+    kt->layernorm_s32s8(rows, h, acc, h, job->norm->mult, job->norm->shift, job->norm->bias, job->out + i0 * h, h);
+}
+
+static void residual_norm(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x,
+                          const rescale *x_rq, const rescale *norm, int8_t *out) {
+    split s = split_of(ctx, n, 1);
+    residual_norm_job job = {ctx, l, x, x_rq, norm, out, s.block, n};
+    threadpool_parallel_for(ctx->pool, s.n_tasks, residual_norm_task, &job);
+}
+
+typedef struct heads_job {
+    const ibert_context *ctx;
+    const encoder_layer *layer;
+    const iexp_params *e;
+    size_t n;
+} heads_job;
+
+/* §4.6 steps 2-3 for one head, in the calling thread's scratch: its columns of
+ * buf.ctx from its columns of q, k and v (its probs times v go to the same
+ * columns of buf.acc, free while attention runs). */
+static void head_task(void *arg, size_t head, size_t worker) {
+    const heads_job *job = arg;
+    const ibert_context *ctx = job->ctx;
+    const kernel_table *kt = ctx->kernels;
+    const arena_buffers *b = &ctx->buf;
+    const head_scratch *s = &b->heads[worker];
+    const encoder_layer *layer = job->layer;
+    size_t n = job->n, h = ctx->model->hp.hidden_size, d = ctx->model->hp.head_size, col = head * d;
+    kt->gemm_s8s8s32(n, n, d, b->q + col, h, b->k + col, h, NULL, s->scores, n);
+    kt->softmax_s32u8(n, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0], b->key_mask,
+                      job->e, s->probs, n);
+    kt->gemm_u8s8s32(n, d, n, s->probs, n, b->v + col, h, b->acc + col, h);
+    rq_params ctx_rq = rq_of(&layer->attn_ctx);
+    kt->requant_s32s8(n, d, b->acc + col, h, &ctx_rq, b->ctx + col, h);
 }
 
 /* §4.6 steps 1-3: the attention context of every head into buf.ctx. */
 static void attention(const ibert_context *ctx, const encoder_layer *layer, size_t n, const iexp_params *e) {
-    const kernel_table *kt = ctx->kernels;
     const arena_buffers *b = &ctx->buf;
-    size_t h = ctx->model->hp.hidden_size, d = ctx->model->hp.head_size;
-    linear_s8(ctx, &layer->attn_q, n, b->x, b->q);
-    linear_s8(ctx, &layer->attn_k, n, b->x, b->k);
-    linear_s8(ctx, &layer->attn_v, n, b->x, b->v);
-    rq_params ctx_rq = rq_of(&layer->attn_ctx);
-    for (size_t head = 0; head < ctx->model->hp.num_heads; head++) {
-        size_t col = head * d;
-        kt->gemm_s8s8s32(n, n, d, b->q + col, h, b->k + col, h, NULL, b->scores, n);
-        kt->softmax_s32u8(n, n, b->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0], b->key_mask,
-                          e, b->probs, n);
-        kt->gemm_u8s8s32(n, d, n, b->probs, n, b->v + col, h, b->acc, d);
-        kt->requant_s32s8(n, d, b->acc, d, &ctx_rq, b->ctx + col, h);
-    }
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_q, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->q});
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_k, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->k});
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_v, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->v});
+    heads_job job = {ctx, layer, e, n};
+    threadpool_parallel_for(ctx->pool, ctx->model->hp.num_heads, head_task, &job);
 }
 
 /* One encoder layer: buf.x in, buf.x out. */
 static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer *layer, size_t n,
                                   const iexp_params *e, const igelu_params *g) {
-    const kernel_table *kt = ctx->kernels;
     const arena_buffers *b = &ctx->buf;
-    size_t h = ctx->model->hp.hidden_size, f = ctx->model->hp.intermediate_size;
-
     attention(ctx, layer, n, e);
     /* step 4: r = sat_22(rq(linear(ctx)) + rq(x)); a = LN(r) */
-    linear_acc(ctx, &layer->attn_out, n, b->ctx);
-    rq_params out_rq = rq_of(&layer->attn_out.rq), res_rq = rq_of(&layer->attn_res);
-    kt->residual_s32s8s32(n, h, b->acc, h, &out_rq, b->x, h, &res_rq, b->acc, h);
-    kt->layernorm_s32s8(n, h, b->acc, h, layer->attn_norm.mult, layer->attn_norm.shift, layer->attn_norm.bias,
-                        b->attn, h);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_out, .n = n, .x = b->ctx, .then = KEEP_ACC});
+    residual_norm(ctx, &layer->attn_out, n, b->x, &layer->attn_res, &layer->attn_norm, b->attn);
     /* step 5: t = sat_20(rq(linear(a))); u = sat_8(rq(igelu(t))) */
-    linear_acc(ctx, &layer->ffn_up, n, b->attn);
-    rq_params up_rq = rq_of(&layer->ffn_up.rq);
-    kt->requant_s32s32(n, f, b->acc, f, &up_rq, GELU_INPUT_BITS, b->acc, f);
-    kt->gelu_s32s8(n, f, b->acc, f, g, layer->ffn_gelu.mult[0], layer->ffn_gelu.shift[0], b->ffn, f);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_up, .n = n, .x = b->attn, .then = GELU, .out = b->ffn,
+                                 .g = g, .gelu_rq = &layer->ffn_gelu});
     /* step 6: r = sat_22(rq(linear(u)) + rq(a)); x' = LN(r) */
-    linear_acc(ctx, &layer->ffn_down, n, b->ffn);
-    rq_params down_rq = rq_of(&layer->ffn_down.rq), ffn_res_rq = rq_of(&layer->ffn_res);
-    kt->residual_s32s8s32(n, h, b->acc, h, &down_rq, b->attn, h, &ffn_res_rq, b->acc, h);
-    kt->layernorm_s32s8(n, h, b->acc, h, layer->ffn_norm.mult, layer->ffn_norm.shift, layer->ffn_norm.bias, b->x, h);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_down, .n = n, .x = b->ffn, .then = KEEP_ACC});
+    residual_norm(ctx, &layer->ffn_down, n, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
 }
 
-/* The classification head on the first token: dense, integer tanh, classifier. */
+/* The classification head on the first token: dense, integer tanh, classifier.
+ * One row of work (about H * H products), on the calling thread alone. */
 static void head(const ibert_context *ctx, const iexp_params *e, int32_t *logits) {
     const ibert_model *m = ctx->model;
+    const kernel_table *kt = ctx->kernels;
     const arena_buffers *b = &ctx->buf;
-    linear_acc(ctx, &m->cls_dense, 1, b->x);
-    rq_params dense_rq = rq_of(&m->cls_dense.rq);
-    ctx->kernels->tanh_s32s8(m->cls_dense.out, b->acc, &dense_rq, e, b->ctx);
-    linear_acc(ctx, &m->cls_out, 1, b->ctx);
-    rq_params out_rq = rq_of(&m->cls_out.rq);
-    ctx->kernels->requant_s32s32(1, m->cls_out.out, b->acc, m->cls_out.out, &out_rq, LOGIT_BITS, logits,
-                                 m->cls_out.out);
+    const linear *dense = &m->cls_dense, *out = &m->cls_out;
+    linear_columns(ctx, dense, 1, b->x, 0, dense->out);
+    rq_params dense_rq = rq_of(&dense->rq);
+    kt->tanh_s32s8(dense->out, b->acc, &dense_rq, e, b->ctx);
+    linear_columns(ctx, out, 1, b->ctx, 0, out->out);
+    rq_params out_rq = rq_of(&out->rq);
+    kt->requant_s32s32(1, out->out, b->acc, out->out, &out_rq, LOGIT_BITS, logits, out->out);
 }
 
 ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, const int32_t *token_type_ids,

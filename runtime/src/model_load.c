@@ -38,7 +38,7 @@ static ibert_status build_model(struct ibert_model *m) {
         (st = tokenizer_from_gguf(m->gguf, &m->tok)) != IBERT_OK ||
         (st = check_vocab_size(m->gguf, m->hp.vocab_size)) != IBERT_OK || (st = model_pack_linears(m)) != IBERT_OK)
         return st;
-    m->context_bytes = arena_bytes_for(&m->hp);
+    m->context_bytes = arena_bytes_for(&m->hp, 1);
     if (m->context_bytes == 0)
         return ibert_fail(IBERT_ERR_UNSUPPORTED,
                           "the context for %" PRIu32 " tokens would need more memory than this platform can address",

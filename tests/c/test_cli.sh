@@ -22,6 +22,7 @@ check() {   # check DESCRIPTION EXPECTED ACTUAL
 }
 
 model=$scratch/model.ibert
+long_words=$(printf 'word %.0s' $(seq 40))
 PYTHONPATH=$repo python3 -c "
 import sys
 sys.path.insert(0, '$repo/tests/fixtures')
@@ -47,10 +48,18 @@ check "--stdin texts" $'the film was great\nfirst line\nsecond line' "$(printf '
 check "--stdin classifies like --text" "$(printf '%s\n' "$out" | head -1)" "$(printf '%s\n' "$stdin_out" | head -1)"
 
 # Padding to the model's maximum (24 tokens) with masked positions, or running
-# the forward pass again, must not change the result; nor does --threads.
+# the forward pass again, must not change the result.
 text="a few words of text"
 plain=$(cli "$model" --text "$text")
-check "--seq-len 24 (padded) and --repeat 3" "$plain" "$(cli "$model" --text "$text" --seq-len 24 --repeat 3 --threads 2)"
+check "--seq-len 24 (padded) and --repeat 3" "$plain" "$(cli "$model" --text "$text" --seq-len 24 --repeat 3)"
+
+# Threads share each forward pass and change nothing in the output (the scores
+# have four decimals, so a different logit would likely show).
+texts=(--text "the film was great" --text "" --text "$text" --text "$long_words")
+one_thread=$(cli "$model" "${texts[@]}" --threads 1 2>/dev/null)
+check "--threads 2 prints what --threads 1 does" "$one_thread" "$(cli "$model" "${texts[@]}" --threads 2 2>/dev/null)"
+check "--threads=3 prints what --threads 1 does" "$one_thread" "$(cli "$model" "${texts[@]}" --threads=3 2>/dev/null)"
+check "--threads 2 with padding" "$plain" "$(cli "$model" --text "$text" --seq-len 24 --threads 2)"
 check "--seq-len=N form" "$plain" "$(cli "$model" --text="$text" --seq-len=24)"
 
 # Cutting: 2 tokens leaves only the opening and closing special tokens, which is
@@ -59,8 +68,7 @@ check "--seq-len 2 cuts to [CLS] [SEP]" "$(cli "$model" --text "" | cut -f1,2)" 
   "$(cli "$model" --text "$text" --seq-len 2 | cut -f1,2)"
 
 # A text longer than the model takes is cut with a warning.
-long_text=$(printf 'word %.0s' $(seq 40))
-warning=$(cli "$model" --text "$long_text" 2>&1 >/dev/null)
+warning=$(cli "$model" --text "$long_words" 2>&1 >/dev/null)
 check "long text warns" 1 "$(printf '%s\n' "$warning" | grep -c 'so it was cut')"
 
 # Errors: exit status 2 and a message.
@@ -76,6 +84,8 @@ expect_error "no text" "no text" "$model"
 expect_error "no model" "no MODEL" --text x
 expect_error "unknown option" "unknown option: --colour" "$model" --text x --colour
 expect_error "bad --repeat" "--repeat needs an integer" "$model" --text x --repeat 0
+expect_error "--threads 0" "--threads needs an integer from 1 to 64" "$model" --text x --threads 0
+expect_error "--threads beyond the cap" "--threads needs an integer from 1 to 64" "$model" --text x --threads 65
 expect_error "--seq-len beyond the model" "more than the 24 tokens" "$model" --text x --seq-len 25
 expect_error "invalid UTF-8" "text 2: .*UTF-8" "$model" --text ok --text $'\xff'
 expect_error "model without a head" "no classification head" "$scratch/no_head.ibert" --text x

@@ -882,42 +882,65 @@ static void test_arena(void) {
         {.hidden_size = 384, .intermediate_size = 1536, .max_tokens = 512, .num_labels = 2},
         {.hidden_size = 65, .intermediate_size = 7, .max_tokens = 63, .num_labels = 3},
     };
+    const size_t thread_counts[] = {1, 2, 3, IBERT_MAX_THREADS};
     for (size_t s = 0; s < COUNT(shapes); s++) {
-        const model_hparams *hp = &shapes[s];
-        size_t bytes = arena_bytes_for(hp);
-        check(bytes > 0 && bytes % ARENA_ALIGNMENT == 0, "arena size is a multiple of the alignment", "%zu", bytes);
-        void *base = aligned_alloc(ARENA_ALIGNMENT, bytes);
-        arena_buffers b;
-        arena_carve(hp, base, &b);
-        size_t n = hp->max_tokens, h = hp->hidden_size, f = hp->intermediate_size;
-        size_t acc = n * (h > f ? h : f) > hp->num_labels ? n * (h > f ? h : f) : hp->num_labels;
-        struct {
-            const void *p;
-            size_t bytes;
-        } bufs[] = {{b.x, n * h},          {b.q, n * h},        {b.k, n * h},           {b.v, n * h},
-                    {b.ctx, n * h},        {b.attn, n * h},     {b.ffn, n * f},         {b.acc, acc * 4},
-                    {b.scores, n * n * 4}, {b.probs, n * n},    {b.key_mask, n}};
-        int ok = 1;
-        for (size_t i = 0; i < COUNT(bufs); i++) {
-            uintptr_t p = (uintptr_t)bufs[i].p;
-            if (p % ARENA_ALIGNMENT != 0 || p < (uintptr_t)base || p + bufs[i].bytes > (uintptr_t)base + bytes) ok = 0;
-            for (size_t j = 0; j < i; j++)
-                if (!disjoint(bufs[i].p, bufs[i].bytes, bufs[j].p, bufs[j].bytes)) ok = 0;
-            memset((void *)bufs[i].p, 0, bufs[i].bytes); /* ASan: every buffer is inside the block */
+        for (size_t tc = 0; tc < COUNT(thread_counts); tc++) {
+            const model_hparams *hp = &shapes[s];
+            size_t threads = thread_counts[tc];
+            size_t bytes = arena_bytes_for(hp, threads);
+            check(bytes > 0 && bytes % ARENA_ALIGNMENT == 0, "arena size is a multiple of the alignment", "%zu",
+                  bytes);
+            void *base = aligned_alloc(ARENA_ALIGNMENT, bytes);
+            arena_buffers b;
+            arena_carve(hp, threads, base, &b);
+            size_t n = hp->max_tokens, h = hp->hidden_size, f = hp->intermediate_size;
+            size_t acc = n * (h > f ? h : f) > hp->num_labels ? n * (h > f ? h : f) : hp->num_labels;
+            struct {
+                const void *p;
+                size_t bytes;
+            } bufs[12 + 2 * IBERT_MAX_THREADS] = {
+                {b.x, n * h},   {b.q, n * h},    {b.k, n * h},   {b.v, n * h},         {b.ctx, n * h},
+                {b.attn, n * h}, {b.ffn, n * f}, {b.acc, acc * 4}, {b.key_mask, n},
+                {b.heads, threads * sizeof *b.heads}};
+            size_t n_bufs = 10;
+            for (size_t t = 0; t < threads; t++) {
+                bufs[n_bufs].p = b.heads[t].scores;
+                bufs[n_bufs++].bytes = n * n * 4;
+                bufs[n_bufs].p = b.heads[t].probs;
+                bufs[n_bufs++].bytes = n * n;
+            }
+            int ok = 1;
+            for (size_t i = 0; i < n_bufs; i++) {
+                uintptr_t p = (uintptr_t)bufs[i].p;
+                if (p % ARENA_ALIGNMENT != 0 || p < (uintptr_t)base || p + bufs[i].bytes > (uintptr_t)base + bytes)
+                    ok = 0;
+                for (size_t j = 0; j < i; j++)
+                    if (!disjoint(bufs[i].p, bufs[i].bytes, bufs[j].p, bufs[j].bytes)) ok = 0;
+                memset((void *)bufs[i].p, 0, bufs[i].bytes); /* ASan: every buffer is inside the block */
+            }
+            check(ok, "arena buffers aligned, inside, disjoint", "shape %zu, %zu threads", s, threads);
+            free(base);
         }
-        check(ok, "arena buffers aligned, inside, disjoint", "shape %zu", s);
-        free(base);
     }
+    model_hparams small = {.hidden_size = 3, .intermediate_size = 5, .max_tokens = 17};
+    check(arena_bytes_for(&small, 2) > arena_bytes_for(&small, 1), "a second thread gets its own scratch", "%zu",
+          arena_bytes_for(&small, 2));
+    check(arena_bytes_for(&small, 0) == 0 && arena_bytes_for(&small, IBERT_MAX_THREADS + 1) == 0,
+          "thread counts outside 1 ... IBERT_MAX_THREADS give 0", "%zu", arena_bytes_for(&small, 0));
     model_hparams huge = {.hidden_size = UINT32_MAX, .intermediate_size = UINT32_MAX, .max_tokens = UINT32_MAX};
-    check(arena_bytes_for(&huge) == 0, "arena size overflow gives 0", "%zu", arena_bytes_for(&huge));
+    check(arena_bytes_for(&huge, 1) == 0, "arena size overflow gives 0", "%zu", arena_bytes_for(&huge, 1));
     model_hparams huge_n = {.hidden_size = 1, .intermediate_size = 1, .max_tokens = UINT32_MAX};
-    size_t need = arena_bytes_for(&huge_n);
+    size_t need = arena_bytes_for(&huge_n, 1);
 #if SIZE_MAX > UINT32_MAX
     int need_ok = need == 0 || need / 4 >= (size_t)UINT32_MAX * UINT32_MAX / 4;
 #else
     int need_ok = need == 0; /* n^2 alone is past a 32-bit size_t */
 #endif
     check(need_ok, "arena size of n^2 scores", "%zu", need);
+    /* per-thread scratch must not overflow quietly either: 2^16 tokens need 2^32 * 5 bytes a thread */
+    model_hparams long_seq = {.hidden_size = 1, .intermediate_size = 1, .max_tokens = 1u << 16};
+    size_t one = arena_bytes_for(&long_seq, 1), many = arena_bytes_for(&long_seq, IBERT_MAX_THREADS);
+    check(many == 0 || many > one, "arena size of many threads' scratch", "%zu", many);
 }
 
 int main(void) {

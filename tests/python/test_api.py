@@ -1,5 +1,6 @@
 """pyibert.Model on the shipped example model: the Python API's contract."""
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -54,10 +55,38 @@ def test_batch_forward_with_padding_equals_unpadded(model):
     assert np.array_equal(batched[1], model.forward(np.array(long))[0])
 
 
-def test_thread_count_does_not_change_results(shipped_model_path, sst2_dev_rows):
-    texts = [text for text, _ in sst2_dev_rows[:24]]
-    with pyibert.Model(shipped_model_path, threads=1) as one, pyibert.Model(shipped_model_path, threads=2) as two:
-        assert np.array_equal(one.logits(texts), two.logits(texts))
+def test_threads_per_pass_do_not_change_the_integers(shipped_model_path, sst2_dev_rows):
+    texts = [text for text, _ in sst2_dev_rows[:12]]
+    with pyibert.Model(shipped_model_path, threads=1) as one, pyibert.Model(shipped_model_path, threads=3) as three:
+        ids = one.tokenize(texts)
+        longest = max(len(row) for row in ids)
+        batch = np.zeros((len(ids), longest), dtype=np.int32)
+        mask = np.zeros_like(batch)
+        for row, row_ids in enumerate(ids):
+            batch[row, : len(row_ids)] = row_ids
+            mask[row, : len(row_ids)] = 1
+        want, _ = one.forward(batch, attention_mask=mask)
+        got, _ = three.forward(batch, attention_mask=mask)
+        assert want.dtype == got.dtype == np.int32
+        assert np.array_equal(want, got)
+        for row_ids in ids[:4]:
+            assert np.array_equal(one.forward(np.array(row_ids))[0], three.forward(np.array(row_ids))[0])
+
+
+def test_threads_default_and_validation(shipped_model_path):
+    with pyibert.Model(shipped_model_path) as default:
+        assert 1 <= default.threads <= 8
+    for bad in (0, -1, 65, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="threads must be an integer from 1 to 64"):
+            pyibert.Model(shipped_model_path, threads=bad)
+
+
+def test_model_is_usable_from_several_python_threads(model, sst2_dev_rows):
+    texts = [text for text, _ in sst2_dev_rows[:16]]
+    want = model.logits(texts)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda chunk: model.logits(texts[chunk : chunk + 4]), range(0, 16, 4)))
+    assert np.array_equal(np.concatenate(results), want)
 
 
 def test_long_text_is_truncated_with_a_warning(model):

@@ -125,7 +125,7 @@ static int run(const cli_options *options) {
         fprintf(stderr, "ibert-cli: out of memory\n");
         goto done;
     }
-    if (ibert_context_new(model, &c.context) != IBERT_OK) {
+    if (ibert_context_new_threads(model, (size_t)options->threads, &c.context) != IBERT_OK) {
         status = fail("creating the inference context");
         goto done;
     }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ibert.h"
+
 void cli_print_help(FILE *stream) {
     fputs("usage: ibert-cli MODEL (--text TEXT)... [--stdin] [--threads T] [--seq-len L] [--repeat N]\n"
           "\n"
@@ -19,8 +21,9 @@ void cli_print_help(FILE *stream) {
           "  --text TEXT    a text to classify (repeatable)\n"
           "  --stdin        also classify the lines of standard input, one text per line\n"
           "                 (blank lines are skipped)\n"
-          "  --threads T    accepted for compatibility; the runtime is single-threaded for\n"
-          "                 now, so every text runs on one thread whatever T is\n"
+          "  --threads T    split each forward pass over T threads (1 to 64, default 1); the\n"
+          "                 results are the same for any T; more threads than CPU cores only\n"
+          "                 slow it down\n"
           "  --seq-len L    benchmarking: run exactly L tokens per text. Longer inputs are cut\n"
           "                 (keeping the closing special token); shorter ones are padded with\n"
           "                 positions whose attention mask is 0, which attention ignores, so the\n"
@@ -92,7 +95,7 @@ bool cli_options_parse(int argc, char **argv, cli_options *options) {
             options->texts[options->n_texts++] = value;
         } else if ((found = option_value("--threads", argc, argv, &i, &value)) != 0) {
             if (found < 0) return usage_error("--threads needs a number", "");
-            if (!parse_count("--threads", value, 1, 4096, &options->threads)) return false;
+            if (!parse_count("--threads", value, 1, IBERT_MAX_THREADS, &options->threads)) return false;
         } else if ((found = option_value("--seq-len", argc, argv, &i, &value)) != 0) {
             if (found < 0) return usage_error("--seq-len needs a number", "");
             if (!parse_count("--seq-len", value, 1, INT_MAX, &options->seq_len)) return false;

@@ -13,7 +13,7 @@ typedef struct cli_options {
     const char **texts;     /* the --text values, in order (they point into argv) */
     size_t n_texts;
     bool read_stdin;        /* --stdin: then one text per line of standard input */
-    long threads;           /* --threads, 1 if not given */
+    long threads;           /* --threads: threads per forward pass, 1 if not given */
     long seq_len;           /* --seq-len, 0 if not given */
     long repeat;            /* --repeat, 1 if not given */
     bool help;
