@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import platform
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,12 @@ MODELS = {
 }
 
 
-# Every kernel set of any build; the default (unset) is the best of those the CPU runs.
-KERNEL_SETS = ["ref", "neon", "dotprod", "i8mm", "avx2", "avx512vnni"]
+# The kernel sets a build for this architecture has; the default (unset) is the best of
+# those the CPU runs, and one the CPU lacks is skipped with the library's message.
+KERNEL_SETS = ["ref"] + {
+    "x86_64": ["avx2", "avx512vnni"],
+    "aarch64": ["neon", "dotprod", "i8mm"],
+}.get(platform.machine(), [])
 
 
 def _native_with_kernels(path: Path, kernels: str) -> Native:
