@@ -9,7 +9,6 @@
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,37 +30,8 @@ static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
 #define SENTINEL8 0x5a
 #define SENTINEL32 0x5a5a5a5a
 
-static long passed, failed;
-
-/* One named check; prints the first few failures of each name in full. */
-static int check(int ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int check(int ok, const char *name, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    if (failed <= 40) {
-        va_list args;
-        va_start(args, fmt);
-        fprintf(stderr, "FAIL %s: ", name);
-        vfprintf(stderr, fmt, args);
-        fputc('\n', stderr);
-        va_end(args);
-    }
-    return 0;
-}
-
-/* splitmix64: a small deterministic generator, so failures reproduce. */
-static uint64_t rng_state = 0x1b873593u;
-static uint64_t rand_u64(void) {
-    uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-/* uniform in [lo, hi] (hi - lo < 2^63) */
-static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
+#define TEST_RNG_SEED 0x1b873593u
+#include "test_check.h"
 
 /* ---- exact 128-bit integers ---------------------------------------------------
  * What the references need beyond int64 (|x * m| up to 2^81, iexp * 2^62 / sum up

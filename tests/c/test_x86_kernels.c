@@ -10,7 +10,6 @@
  * kernel's contract allows.
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,35 +39,8 @@ static int has_avx512vnni(void) {
 static const x86_table TABLES[] = {{"avx512vnni", has_avx512vnni}, {"avx2", has_avx2}};
 #define N_TABLES (sizeof TABLES / sizeof TABLES[0])
 
-static long passed, failed;
-
-static int check(int ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int check(int ok, const char *name, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    if (failed <= 40) {
-        va_list args;
-        va_start(args, fmt);
-        fprintf(stderr, "FAIL %s: ", name);
-        vfprintf(stderr, fmt, args);
-        fputc('\n', stderr);
-        va_end(args);
-    }
-    return 0;
-}
-
-/* splitmix64: a small deterministic generator, so failures reproduce. */
-static uint64_t rng_state = 0x27d4eb2fu;
-static uint64_t rand_u64(void) {
-    uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
+#define TEST_RNG_SEED 0x27d4eb2fu
+#include "test_check.h"
 
 static void *xmalloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
