@@ -164,6 +164,16 @@ static inline int32_t fpn_max_s32(int32x4_t v) {
 #endif
 }
 
+/* The smallest lane. */
+static inline int32_t fpn_min_s32(int32x4_t v) {
+#if defined(__aarch64__)
+    return vminvq_s32(v);
+#else
+    int32x2_t m = vpmin_s32(vget_low_s32(v), vget_high_s32(v));
+    return vget_lane_s32(vpmin_s32(m, m), 0);
+#endif
+}
+
 /* The sum of both lanes. */
 static inline int64_t fpn_sum_s64(int64x2_t v) { return vgetq_lane_s64(v, 0) + vgetq_lane_s64(v, 1); }
 
