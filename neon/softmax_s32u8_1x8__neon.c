@@ -213,9 +213,10 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
                   : how == RESCALE_32_UP ? exp_row(span, s, max_t, mult, shift, e, RESCALE_32_UP)
                                          : exp_row(span, s, max_t, mult, shift, e, RESCALE_INT64);
         } else {
-            const int32_t max_t = how == RESCALE_31      ? rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_31)
-                                  : how == RESCALE_32_UP ? rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_32_UP)
-                                                         : rescale_row(span, s, mult, shift, key_mask + lo, RESCALE_INT64);
+            const uint8_t *mask = key_mask + lo;
+            const int32_t max_t = how == RESCALE_31      ? rescale_row(span, s, mult, shift, mask, RESCALE_31)
+                                  : how == RESCALE_32_UP ? rescale_row(span, s, mult, shift, mask, RESCALE_32_UP)
+                                                         : rescale_row(span, s, mult, shift, mask, RESCALE_INT64);
             sum = exp_row(span, s, max_t, mult, shift, e, RESCALE_NONE);
         }
         /* sum >= c: the max key gives iexp(0) = c */

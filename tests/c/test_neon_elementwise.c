@@ -455,13 +455,21 @@ static igelu_params rand_igelu(void) {
     return g;
 }
 
-/* Whether the GELU kernel takes its 32-bit path (mirrors gelu_int32_usable). */
+/* Whether the GELU kernel's 32-bit path with a clamped product is exact (mirrors
+ * gelu_ends_saturate). */
 static int gelu32_path(int32_t mult, int32_t shift) {
     return shift >= 32 && ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257;
 }
 
+/* Whether g = t (y + one) fits int32 for every 20-bit t, so that the kernel's 32-bit
+ * path multiplies exactly (mirrors gelu_product_fits): |w| < 2^12 where a is clipped. */
+static int gelu_exact_product(const igelu_params *g) {
+    const int64_t w_pos = ((int64_t)g->c >> g->shift) + g->one, w_neg = ((-(int64_t)g->c) >> g->shift) + g->one;
+    return llabs(w_pos) < 4096 && llabs(w_neg) < 4096;
+}
+
 static void test_gelu(void) {
-    long bad = 0, cases = 0, fast_paths = 0;
+    long bad = 0, cases = 0, fast_paths = 0, exact_paths = 0;
     coverage cov = {0, 0};
     const int32_t lo20 = -(1 << 19), hi20 = (1 << 19) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
@@ -472,7 +480,8 @@ static void test_gelu(void) {
                 fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
                 /* g = t (y + one) has up to 31 bits */
                 const int32_t mult = rand_mult(), shift = rand_shift(31, mult, 7);
-                fast_paths += gelu32_path(mult, shift);
+                if (shift >= 32 && gelu_exact_product(&g)) exact_paths++;
+                else fast_paths += gelu32_path(mult, shift);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, mult, shift, want8, ldu);
@@ -486,8 +495,12 @@ static void test_gelu(void) {
                 count8(&cov, want8, m, n, ldu);
             }
     check(bad == 0, "gelu_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
-    check(fast_paths > cases / 5 && fast_paths < cases * 4 / 5, "gelu paths",
-          "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
+    /* rand_igelu's extremes (one in 4) give |w| = 2^12 at the clipped ends, so the
+     * clamped product is the rarer 32-bit path; test_gelu_every_input covers it too */
+    check(fast_paths > cases / 20 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5,
+          "gelu paths",
+          "%ld (clamped product) and %ld (exact product) of %ld cases take the 32-bit path: all three paths must be "
+          "tested", fast_paths, exact_paths, cases);
     check_coverage(&cov, "gelu coverage");
 }
 
@@ -495,21 +508,27 @@ static void test_gelu(void) {
  * multiplier (mult = mh 2^16 + ml) at its ends, mh = -2^15 and ml = 2^16 - 1. */
 static void test_gelu_every_input(void) {
     static const int32_t MULTS[] = {INT32_MAX, -INT32_MAX, -(1 << 30) - 1, 0x7fff0000, 65535};
-    const igelu_params g = {-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19};
+    /* w for t > -b: -4096, -4095 (the largest |w| for which the kernel multiplies in
+     * int32) and -4097 (the smallest w the file allows: t w leaves int32) */
+    const igelu_params gs[] = {{-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19},
+                               {-(1 << 15) + 1, -(1 << 30), -(1 << 11) + 1, 19},
+                               {-23170, -(1 << 29) - 1, -(1 << 11), 18}};
     long bad = 0;
-    for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
-        /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
-        int32_t shift = 32;
-        while (gelu32_path(MULTS[k], shift + 1)) shift++;
-        if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
-        const int32_t mult = MULTS[k];
-        for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
-            for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
-            gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
-            gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, mult, shift, got8, MAX_N);
-            bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
+    for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++)
+        for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
+            const igelu_params g = gs[gi];
+            /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
+            int32_t shift = 32;
+            while (gelu32_path(MULTS[k], shift + 1)) shift++;
+            if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
+            const int32_t mult = MULTS[k];
+            for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
+                for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
+                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
+                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, mult, shift, got8, MAX_N);
+                bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
+            }
         }
-    }
     check(bad == 0, "gelu_s32s8 every 20-bit input", "%ld blocks differ from the reference", bad);
 }
 
