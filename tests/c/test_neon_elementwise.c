@@ -132,6 +132,14 @@ static int rq32_path(const rq_params *rq, size_t n) {
     return 1;
 }
 
+/* Whether every shift of rq is at least 32, so that the 32-bit path leaves its SQSHL
+ * out (mirrors fpn_rq_shifts_32_up). */
+static int rq_shifts_32_up(const rq_params *rq, size_t n) {
+    for (size_t j = 0; j < (rq->per_channel ? n : 1); j++)
+        if (rq->shift[j] < 32) return 0;
+    return 1;
+}
+
 /* How an int32 input matrix is filled. */
 enum fill32 { FILL_FULL, FILL_ENDS, FILL_SMALL };
 
@@ -178,7 +186,7 @@ static void check_coverage(const coverage *cov, const char *what) {
 /* ---- requant_s32s8 and requant_s32s32 --------------------------------------- */
 
 static void test_requant(void) {
-    long bad = 0, cases = 0, fast_paths = 0;
+    long bad = 0, cases = 0, fast_paths = 0, large_shifts = 0, pre_shifts = 0;
     coverage cov = {0, 0};
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -192,6 +200,8 @@ static void test_requant(void) {
                 const enum rq_kind kind = (enum rq_kind)((cases / 6) % RQ_KINDS);
                 rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, 7, kind, 1);
                 fast_paths += rq32_path(&rq, n);
+                large_shifts += rq_shifts_32_up(&rq, n);
+                pre_shifts += rq32_path(&rq, n) && !rq_shifts_32_up(&rq, n);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 requant_s32s8_1x1__ref(m, n, in_a, lds, &rq, want8, ldd);
@@ -232,6 +242,8 @@ static void test_requant(void) {
     check(bad == 0, "requant", "%ld of %ld cases differ from the reference", bad, cases);
     check(fast_paths > cases / 2 && fast_paths < 2 * cases * 9 / 10, "requant paths",
           "%ld of %ld rescales take the 32-bit path: both paths must be tested", fast_paths, 2 * cases);
+    check(large_shifts > cases / 10 && pre_shifts > cases / 10, "requant_s32s8 32-bit paths",
+          "%ld (every shift >= 32) and %ld (some below) of %ld: both must be tested", large_shifts, pre_shifts, cases);
     check_coverage(&cov, "requant_s32s8 coverage");
 }
 
