@@ -357,6 +357,35 @@ static void test_layernorm(void) {
     check_coverage(&cov, "layernorm coverage");
 }
 
+/* nrm to its last bit: beta cancels the spec's nrm (computed here as FORMAT.md §4.5
+ * says) up to a small offset, so that out = floor((nrm - nrm_spec + r) / 2 or 4) shows
+ * any difference of 1 in nrm, on both paths (s = 1 and s = 32). */
+static void test_layernorm_nrm_exact(void) {
+    long bad = 0;
+    for (size_t in = 0; in < N_SIZES; in++)
+        for (int kind = 0; kind < LN_KINDS; kind++)
+            for (int high = 0; high < 2; high++) {
+                const size_t h = SIZES[in];
+                fill_ln_row(in_a, h, (enum ln_row)kind);
+                int64_t sum = 0;
+                for (size_t j = 0; j < h; j++) sum += in_a[j];
+                const int64_t mean = fp_floor_div(2 * sum + (int64_t)h, 2 * (int64_t)h);
+                uint64_t var = 0;
+                for (size_t j = 0; j < h; j++) var += (uint64_t)((in_a[j] - mean) * (in_a[j] - mean));
+                const int64_t f = var > 0 ? (int64_t)((UINT64_C(1) << 31) / fp_isqrt_u64(var)) : 0;
+                for (size_t j = 0; j < h; j++) {
+                    const int64_t nrm = ((in_a[j] - mean) * f) >> 1, r = rand_in(-100, 100);
+                    mult_a[j] = high ? 1 << 30 : 1;
+                    shift_a[j] = high ? 32 : 1;
+                    beta[j] = high ? (r - nrm) * (INT64_C(1) << 30) : r - nrm;
+                }
+                layernorm_s32s8_1x1__ref(1, h, in_a, h, mult_a, shift_a, beta, want8, h);
+                layernorm_s32s8_1x8__neon(1, h, in_a, h, mult_a, shift_a, beta, got8, h);
+                bad += first_diff(want8, got8, h, 1) < h;
+            }
+    check(bad == 0, "layernorm_s32s8 nrm", "%ld rows differ from the reference", bad);
+}
+
 /* ---- softmax_s32u8 --------------------------------------------------------------- */
 
 /* i-exp constants within FORMAT.md's bounds: 1 <= K <= 14, 2^(K+1) <= b <= 2^20,
@@ -608,6 +637,7 @@ int main(void) {
     test_requant();
     test_residual();
     test_layernorm();
+    test_layernorm_nrm_exact();
     test_softmax();
     test_gelu();
     test_gelu_every_input();
