@@ -250,7 +250,7 @@ static void test_requant(void) {
 /* ---- residual_s32s8s32 -------------------------------------------------------- */
 
 static void test_residual(void) {
-    long bad = 0, cases = 0, middle = 0, total = 0, fast_paths = 0;
+    long bad = 0, cases = 0, middle = 0, total = 0, fast_paths = 0, x_low_paths = 0;
     const int32_t hi22 = (1 << 21) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -265,9 +265,14 @@ static void test_residual(void) {
                 rq_params acc_rq = rand_rq(mult_a, shift_a, n, cases % 4 < 2, in_bits, 21, kind, 1);
                 /* the 32-bit path also needs every x shift >= 10: mostly given, sometimes not */
                 rq_params x_rq = rand_rq(mult_b, shift_b, n, cases % 2, 8, 20, RQ_ANY, seed % 3 ? 10 : 1);
-                int x_shifts_ok = 1;
-                for (size_t j = 0; j < (x_rq.per_channel ? n : 1); j++) x_shifts_ok &= x_rq.shift[j] >= 10;
+                int x_shifts_ok = 1, x_shifts_low = 1;
+                for (size_t j = 0; j < (x_rq.per_channel ? n : 1); j++) {
+                    x_shifts_ok &= x_rq.shift[j] >= 10;
+                    x_shifts_low &= x_rq.shift[j] <= 31;
+                }
                 fast_paths += rq32_path(&acc_rq, n) && x_shifts_ok;
+                /* the 32-bit path takes rq(x) by SHL + SQRDMULH when every x shift is <= 31 */
+                x_low_paths += rq32_path(&acc_rq, n) && x_shifts_ok && x_shifts_low;
                 memset(want32, SENTINEL8, sizeof want32);
                 memset(got32, SENTINEL8, sizeof got32);
                 residual_s32s8s32_1x1__ref(m, n, in_a, ld, &acc_rq, in8, ld, &x_rq, want32, ld);
@@ -291,6 +296,9 @@ static void test_residual(void) {
     check(bad == 0, "residual_s32s8s32", "%ld of %ld cases differ from the reference", bad, cases);
     check(fast_paths > cases / 4 && fast_paths < cases * 9 / 10, "residual paths",
           "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
+    check(x_low_paths > fast_paths / 5 && x_low_paths < fast_paths * 4 / 5, "residual x paths",
+          "%ld of %ld cases on the 32-bit path have every x shift <= 31: both forms of rq(x) must be tested",
+          x_low_paths, fast_paths);
     check(middle > total / 10, "residual coverage", "only %ld of %ld unsaturated", middle, total);
 }
 
