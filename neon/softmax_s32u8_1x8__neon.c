@@ -107,42 +107,49 @@ static inline int32_t extreme_row(size_t n, const int32_t *s, int want_min) {
  * a masked key of a masked row (t = INT32_MIN) at most -2^31 + 2^30 + 2^14, so -q is
  * far below -32 and e = 0. */
 typedef struct exp_consts {
-    int32x4_t bias, neg_k, floor_q, frac_mask;
+    int32_t frac_mask;
+    int32x4_t neg_k, floor_q, vfrac_mask;
     uint32x4_t b, c;
 } exp_consts;
 
-static inline uint32x4_t exp4(int32x4_t t, const exp_consts *k) {
-    const int32x4_t y = vqsubq_s32(t, k->bias);
+static exp_consts exp_consts_make(const iexp_params *e) {
+    const int32_t frac_mask = (INT32_C(1) << e->frac_bits) - 1;
+    const exp_consts k = {
+        .frac_mask = frac_mask,
+        .neg_k = vdupq_n_s32(-(int32_t)e->frac_bits),
+        .floor_q = vdupq_n_s32(-32),
+        .vfrac_mask = vdupq_n_s32(frac_mask),
+        .b = vdupq_n_u32((uint32_t)e->b - 2 * (uint32_t)frac_mask),
+        .c = vdupq_n_u32((uint32_t)e->c - (uint32_t)frac_mask * ((uint32_t)e->b - (uint32_t)frac_mask)),
+    };
+    return k;
+}
+
+/* e for the 4 t, bias = max - 2^K + 1. */
+static inline uint32x4_t exp4(int32x4_t t, int32x4_t bias, const exp_consts *k) {
+    const int32x4_t y = vqsubq_s32(t, bias);
     const int32x4_t neg_q = vmaxq_s32(vshlq_s32(y, k->neg_k), k->floor_q);
-    const uint32x4_t rm = vreinterpretq_u32_s32(vandq_s32(y, k->frac_mask));
+    const uint32x4_t rm = vreinterpretq_u32_s32(vandq_s32(y, k->vfrac_mask));
     return vshlq_u32(vmlaq_u32(k->c, rm, vaddq_u32(rm, k->b)), neg_q);
 }
 
 /* Pass 2 for one row: e = iexp(rescale(s) - max) into s; returns the sum (exact in
  * uint64 lanes). how = RESCALE_NONE when pass 1 already stored t (masked rows). */
 static inline uint64_t exp_row(size_t n, int32_t *s, int32_t max_t, int32_t mult, int32_t shift,
-                               const iexp_params *e, enum rescale how) {
-    const int32_t frac_mask = (INT32_C(1) << e->frac_bits) - 1;
-    const exp_consts k = {
-        .bias = vdupq_n_s32(max_t - frac_mask),
-        .neg_k = vdupq_n_s32(-(int32_t)e->frac_bits),
-        .floor_q = vdupq_n_s32(-32),
-        .frac_mask = vdupq_n_s32(frac_mask),
-        .b = vdupq_n_u32((uint32_t)e->b - 2 * (uint32_t)frac_mask),
-        .c = vdupq_n_u32((uint32_t)e->c - (uint32_t)frac_mask * ((uint32_t)e->b - (uint32_t)frac_mask)),
-    };
+                               const iexp_params *e, const exp_consts *k, enum rescale how) {
+    const int32x4_t bias = vdupq_n_s32(max_t - k->frac_mask);
     const int32x4_t vmult = vdupq_n_s32(mult), neg_post = vdupq_n_s32(31 - shift);
     const int64x2_t neg_shift = vdupq_n_s64(-(int64_t)shift);
     uint64x2_t vsum = vdupq_n_u64(0);
     size_t j = 0;
     for (; j + 16 <= n; j += 16)
         for (int h = 0; h < 4; h++) {
-            const uint32x4_t ev = exp4(rescale4(vld1q_s32(s + j + 4 * h), how, vmult, neg_post, neg_shift), &k);
+            const uint32x4_t ev = exp4(rescale4(vld1q_s32(s + j + 4 * h), how, vmult, neg_post, neg_shift), bias, k);
             vst1q_s32(s + j + 4 * h, vreinterpretq_s32_u32(ev));
             vsum = vpadalq_u32(vsum, ev);
         }
     for (; j + 4 <= n; j += 4) {
-        const uint32x4_t ev = exp4(rescale4(vld1q_s32(s + j), how, vmult, neg_post, neg_shift), &k);
+        const uint32x4_t ev = exp4(rescale4(vld1q_s32(s + j), how, vmult, neg_post, neg_shift), bias, k);
         vst1q_s32(s + j, vreinterpretq_s32_u32(ev));
         vsum = vpadalq_u32(vsum, ev);
     }
@@ -199,6 +206,7 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
     int dense = 1; /* every key of the span attended: no masks in the passes */
     for (size_t j = lo; j < hi; j++) dense &= key_mask[j] != 0;
     const enum rescale how = shift == 31 ? RESCALE_31 : shift > 31 ? RESCALE_32_UP : RESCALE_INT64;
+    const exp_consts k = exp_consts_make(e);
     for (size_t i = 0; i < m; i++) {
         uint8_t *p_row = p + i * ldp;
         if (lo > 0) memset(p_row, 0, lo);
@@ -209,15 +217,15 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
         uint64_t sum;
         if (dense) {
             const int32_t max_t = (int32_t)fp_rq(extreme_row(span, s, mult < 0), mult, shift);
-            sum = how == RESCALE_31      ? exp_row(span, s, max_t, mult, shift, e, RESCALE_31)
-                  : how == RESCALE_32_UP ? exp_row(span, s, max_t, mult, shift, e, RESCALE_32_UP)
-                                         : exp_row(span, s, max_t, mult, shift, e, RESCALE_INT64);
+            sum = how == RESCALE_31      ? exp_row(span, s, max_t, mult, shift, e, &k, RESCALE_31)
+                  : how == RESCALE_32_UP ? exp_row(span, s, max_t, mult, shift, e, &k, RESCALE_32_UP)
+                                         : exp_row(span, s, max_t, mult, shift, e, &k, RESCALE_INT64);
         } else {
             const uint8_t *mask = key_mask + lo;
             const int32_t max_t = how == RESCALE_31      ? rescale_row(span, s, mult, shift, mask, RESCALE_31)
                                   : how == RESCALE_32_UP ? rescale_row(span, s, mult, shift, mask, RESCALE_32_UP)
                                                          : rescale_row(span, s, mult, shift, mask, RESCALE_INT64);
-            sum = exp_row(span, s, max_t, mult, shift, e, RESCALE_NONE);
+            sum = exp_row(span, s, max_t, mult, shift, e, &k, RESCALE_NONE);
         }
         /* sum >= c: the max key gives iexp(0) = c */
         probs_row(span, s, (UINT64_C(1) << 62) / sum, p_row + lo);
