@@ -98,6 +98,20 @@ static inline int32x4_t fpn_rq32_apply(int32x4_t x, const fpn_rq32 *p) {
     return vrshlq_s32(vqdmulhq_s32(vqshlq_s32(x, p->pre_shift), p->mult), p->neg_post_shift);
 }
 
+/* fpn_rq32_apply for a rescale whose every shift is at least 32 (fpn_rq_shifts_32_up):
+ * L = 0 there, so the SQSHL is the identity and is left out. */
+static inline int32x4_t fpn_rq32_apply_32up(int32x4_t x, const fpn_rq32 *p) {
+    return vrshlq_s32(vqdmulhq_s32(x, p->mult), p->neg_post_shift);
+}
+
+/* 1 when every channel of rq (n of them, or 1) has s >= 32. */
+static inline int fpn_rq_shifts_32_up(const rq_params *rq, size_t n) {
+    const size_t count = rq->per_channel ? n : 1;
+    for (size_t j = 0; j < count; j++)
+        if (rq->shift[j] < 32) return 0;
+    return 1;
+}
+
 /* The 32-bit rescales of columns j ... j + 7 (per channel or broadcast). */
 static inline void fpn_rq32x8_load(const rq_params *rq, size_t j, fpn_rq32 p[2]) {
     if (rq->per_channel) {
@@ -161,6 +175,16 @@ static inline int32_t fpn_max_s32(int32x4_t v) {
 #else
     int32x2_t m = vpmax_s32(vget_low_s32(v), vget_high_s32(v));
     return vget_lane_s32(vpmax_s32(m, m), 0);
+#endif
+}
+
+/* The smallest lane. */
+static inline int32_t fpn_min_s32(int32x4_t v) {
+#if defined(__aarch64__)
+    return vminvq_s32(v);
+#else
+    int32x2_t m = vpmin_s32(vget_low_s32(v), vget_high_s32(v));
+    return vget_lane_s32(vpmin_s32(m, m), 0);
 #endif
 }
 

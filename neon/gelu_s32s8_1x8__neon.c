@@ -1,5 +1,5 @@
 /* gelu_s32s8_1x8__neon: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs and
- * the ffn_gelu rescale to int8, 8 values per iteration, bit-exact with
+ * the ffn_gelu rescale to int8, 16 values per iteration (8 on the int64 path), bit-exact with
  * gelu_s32s8_1x1__ref.
  *
  * The polynomial fits int32 lanes: a = min(|t|, -b) <= 2^15, (a + b)^2 <= 2^30 and
@@ -8,14 +8,16 @@
  * but then g = t (y + one) = 0 whatever y is, so the result is the same.
  *
  * The rescale of g = t * w (w = y + one, |w| <= 2^12 + 1) is the hard part: g can
- * exceed int32 (|g| < 2^31 + 2^19). Two paths:
+ * exceed int32 (|g| < 2^31 + 2^19). Three paths:
  *
- * - 32-bit, when shift >= 32 and (2^31 - 1) |mult| rescales beyond int8 (the shipped
- *   model: shift 48, |mult| ~ 2^31; gelu_int32_usable): g' = sat_32(g) by VMULL.S32
- *   and VQMOVN, then SQDMULH by mult (floor(g' mult / 2^31), exact as mult != -2^31)
- *   and SRSHL by 31 - shift, which is rq(g', mult, shift) by nested floors
- *   (fixed_point_neon.h). Where g' = g that is exact; where g' was clamped, both
- *   rq(g) and rq(g') are beyond the int8 range with the same sign, so sat_8 agrees.
+ * - 32-bit, when shift >= 32 and g fits int32 for every 20-bit t (the shipped model:
+ *   shift 48, |w| <= 3546 where |t| > -b; gelu_product_fits): g by one VMUL, then
+ *   SQDMULH by mult (floor(g mult / 2^31), exact as mult != -2^31) and SRSHL by
+ *   31 - shift, which is rq(g, mult, shift) by nested floors (fixed_point_neon.h).
+ * - the same when g may exceed int32, if shift >= 32 and (2^31 - 1) |mult| rescales
+ *   beyond int8 (gelu_ends_saturate), with g' = sat_32(g) by VMULL.S32 and VQMOVN
+ *   for g: where g' = g that is exact; where g' was clamped, both rq(g) and rq(g')
+ *   are beyond the int8 range with the same sign, so sat_8 agrees.
  * - int64 otherwise: split the multiplier, mult = mh * 2^16 + ml with 0 <= ml < 2^16:
  *   g * mult = (t * (w * mh)) * 2^16 + t * (w * ml), where |w * mh| <= 4097 * 2^15 and
  *   w * ml < 4097 * 2^16 fit int32 (VMUL), and each product with t is one exact
@@ -34,9 +36,11 @@
 #include "kernels/kernels.h"
 
 /* w = y + one for the four t of x. */
-static inline int32x4_t igelu_w(int32x4_t x, int32x4_t neg_b, int32x4_t b, int32x4_t c, int32x4_t neg_e,
+static inline int32x4_t igelu_w(int32x4_t x, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
                                 int32x4_t one) {
-    const int32x4_t ab = vaddq_s32(vminq_s32(vabsq_s32(x), neg_b), b);
+    /* |a + b| = -b - min(|t|, -b) = max(-b - |t|, 0): one saturating subtraction */
+    const uint32x4_t abs_t = vreinterpretq_u32_s32(vabsq_s32(x));
+    const int32x4_t ab = vreinterpretq_s32_u32(vqsubq_u32(vreinterpretq_u32_s32(neg_b), abs_t));
     const int32x4_t z = vmlaq_s32(c, ab, ab);
     const int32x4_t neg = vshrq_n_s32(x, 31); /* all ones where t < 0 */
     const int32x4_t sign_z = vsubq_s32(veorq_s32(z, neg), neg);
@@ -56,7 +60,7 @@ static inline int64x2_t product_hi(int32x4_t x, int32x4_t wh, int32x4_t wl) {
 /* The int64 path for the n8 (a multiple of 8) first columns: exact for every rescale. */
 static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
                        int32_t shift, int8_t *u, size_t ldu) {
-    const int32x4_t neg_b = vdupq_n_s32(-g->b), b = vdupq_n_s32(g->b), c = vdupq_n_s32(g->c),
+    const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
     const int32x4_t mh = vdupq_n_s32(mult >> 16), ml = vdupq_n_s32(mult & 0xffff);
     const int64x2_t neg_shift = vdupq_n_s64(-(int64_t)shift);
@@ -67,7 +71,7 @@ static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const 
             int64x2_t r[4];
             for (int h = 0; h < 2; h++) {
                 const int32x4_t x = vld1q_s32(t_row + j + 4 * h);
-                const int32x4_t w = igelu_w(x, neg_b, b, c, neg_e, one);
+                const int32x4_t w = igelu_w(x, neg_b, c, neg_e, one);
                 const int32x4_t wh = vmulq_s32(w, mh), wl = vmulq_s32(w, ml);
                 r[2 * h] = vrshlq_s64(product_lo(x, wh, wl), neg_shift);
                 r[2 * h + 1] = vrshlq_s64(product_hi(x, wh, wl), neg_shift);
@@ -77,8 +81,10 @@ static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const 
     }
 }
 
-/* sat_32(t * w) for 4 lanes. */
-static inline int32x4_t product_sat32(int32x4_t x, int32x4_t w) {
+/* g = t * w for 4 lanes: exactly, by a 32-bit VMUL, when gelu_product_fits says g
+ * fits int32 for every 20-bit t; else sat_32(g) by VMULL.S32 + VQMOVN. */
+static inline int32x4_t product4(int32x4_t x, int32x4_t w, int exact) {
+    if (exact) return vmulq_s32(x, w);
 #if defined(__aarch64__)
     return vcombine_s32(vqmovn_s64(vmull_s32(vget_low_s32(x), vget_low_s32(w))), vqmovn_s64(vmull_high_s32(x, w)));
 #else
@@ -87,23 +93,35 @@ static inline int32x4_t product_sat32(int32x4_t x, int32x4_t w) {
 #endif
 }
 
-/* The 32-bit path (see the top of the file), for a rescale gelu_int32_usable accepts. */
-static void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                       int32_t shift, int8_t *u, size_t ldu) {
-    const int32x4_t neg_b = vdupq_n_s32(-g->b), b = vdupq_n_s32(g->b), c = vdupq_n_s32(g->c),
+/* The 32-bit path (see the top of the file): u for the 4 t at t_row. */
+static inline int16x4_t gelu4(const int32_t *t_row, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
+                              int32x4_t one, int32x4_t vmult, int32x4_t neg_post, int exact) {
+    const int32x4_t x = vld1q_s32(t_row);
+    const int32x4_t prod = product4(x, igelu_w(x, neg_b, c, neg_e, one), exact);
+    return vqmovn_s32(vrshlq_s32(vqdmulhq_s32(prod, vmult), neg_post));
+}
+
+/* The 32-bit path for the n8 (a multiple of 8) first columns, 16 per iteration. */
+static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g,
+                              int32_t mult, int32_t shift, int8_t *u, size_t ldu, int exact) {
+    const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
     const int32x4_t vmult = vdupq_n_s32(mult), neg_post = vdupq_n_s32(31 - shift);
     for (size_t i = 0; i < m; i++) {
         const int32_t *t_row = t + i * ldt;
         int8_t *u_row = u + i * ldu;
-        for (size_t j = 0; j < n8; j += 8) {
-            int16x4_t r[2];
-            for (int h = 0; h < 2; h++) {
-                const int32x4_t x = vld1q_s32(t_row + j + 4 * h);
-                const int32x4_t prod = product_sat32(x, igelu_w(x, neg_b, b, c, neg_e, one));
-                r[h] = vqmovn_s32(vrshlq_s32(vqdmulhq_s32(prod, vmult), neg_post));
-            }
-            vst1_s8(u_row + j, vqmovn_s16(vcombine_s16(r[0], r[1])));
+        size_t j = 0;
+        for (; j + 16 <= n8; j += 16) {
+            const int16x8_t lo = vcombine_s16(gelu4(t_row + j, neg_b, c, neg_e, one, vmult, neg_post, exact),
+                                              gelu4(t_row + j + 4, neg_b, c, neg_e, one, vmult, neg_post, exact));
+            const int16x8_t hi = vcombine_s16(gelu4(t_row + j + 8, neg_b, c, neg_e, one, vmult, neg_post, exact),
+                                              gelu4(t_row + j + 12, neg_b, c, neg_e, one, vmult, neg_post, exact));
+            vst1q_s8(u_row + j, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+        }
+        if (j < n8) {
+            const int16x8_t r = vcombine_s16(gelu4(t_row + j, neg_b, c, neg_e, one, vmult, neg_post, exact),
+                                             gelu4(t_row + j + 4, neg_b, c, neg_e, one, vmult, neg_post, exact));
+            vst1_s8(u_row + j, vqmovn_s16(r));
         }
     }
 }
@@ -111,17 +129,27 @@ static void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const 
 /* 1 when shift >= 32 and a product at the int32 ends, (2^31 - 1) |mult|, already
  * rescales beyond the int8 range: |(2^31 - 1) mult| >= 257 * 2^(shift - 1) =
  * 2^(shift + 7) + 2^(shift - 1), so its rq is at most -128 or at least 128. */
-static int gelu_int32_usable(int32_t mult, int32_t shift) {
-    if (shift < 32) return 0;
+static int gelu_ends_saturate(int32_t mult, int32_t shift) {
     const int64_t ends = INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult);
     return (ends >> (shift - 1)) >= 257;
+}
+
+/* 1 when g = t (y + one) fits int32 for every 20-bit t. Where |t| <= -b <= 2^15,
+ * |w| <= 2^12 + 1 and |g| < 2^28. Where |t| > -b, a is clipped to -b, so z = c and
+ * w is w+ = (c >> E) + one (t > 0) or w- = ((-c) >> E) + one (t < 0): with both
+ * below 2^12 in magnitude, |g| <= 2^19 (2^12 - 1) < 2^31. */
+static int gelu_product_fits(const igelu_params *g) {
+    const int64_t w_pos = ((int64_t)g->c >> g->shift) + g->one, w_neg = ((-(int64_t)g->c) >> g->shift) + g->one;
+    return w_pos > -4096 && w_pos < 4096 && w_neg > -4096 && w_neg < 4096;
 }
 
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
                           int32_t shift, int8_t *u, size_t ldu) {
     const size_t n8 = n - n % 8;
-    if (gelu_int32_usable(mult, shift))
-        gelu_int32(m, n8, t, ldt, g, mult, shift, u, ldu);
+    if (shift >= 32 && gelu_product_fits(g))
+        gelu_int32(m, n8, t, ldt, g, mult, shift, u, ldu, 1);
+    else if (shift >= 32 && gelu_ends_saturate(mult, shift))
+        gelu_int32(m, n8, t, ldt, g, mult, shift, u, ldu, 0);
     else
         gelu_int64(m, n8, t, ldt, g, mult, shift, u, ldu);
     if (n8 < n) gelu_s32s8_1x1__ref(m, n - n8, t + n8, ldt, g, mult, shift, u + n8, ldu);

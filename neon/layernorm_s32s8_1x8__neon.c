@@ -8,9 +8,9 @@
  * 3. std = isqrt(var) and f = floor(2^31 / std) in scalar code: one square root and
  *    one division per row of h values, and NEON has neither for integers;
  * 4. nrm = (y * f) >> 1 with y = x - mean. f can be 2^31 (std = 1), one past int32;
- *    then f is even, and for even f, (y * f) >> 1 = y * (f / 2) exactly, one VMULL;
- *    odd f is below 2^31, so VMULL by f and a narrowing shift by 1 (VSHRN) is exact.
- *    Either way |nrm| <= 2^30 (|y| <= std) fits int32. out = sat_8((nrm * m + beta)
+ *    then f is even, and for even f, (y * f) >> 1 = y * (f / 2) exactly, one VMUL;
+ *    odd f is below 2^31, so VMUL by f and VSHR #1 (see normalize for why the 32-bit
+ *    products are exact). Either way |nrm| <= 2^30 (|y| <= std) fits int32. out = sat_8((nrm * m + beta)
  *    >> s) is VMLAL.S32 onto the int64 beta (|nrm * m| < 2^61, |beta| <= 2^61, so no
  *    wrap), the floor shift by s (beta holds the rounding term, see scale4), and the
  *    VQMOVN chain to int8.
@@ -26,21 +26,13 @@
 #include "fixed_point_neon.h"
 #include "kernels/kernels.h"
 
-/* y * f for lanes 0-1 (lo) and 2-3 (hi) of y, in int64. */
-static inline int64x2_t mul_lo(int32x4_t y, int32x4_t vf) { return vmull_s32(vget_low_s32(y), vget_low_s32(vf)); }
-static inline int64x2_t mul_hi(int32x4_t y, int32x4_t vf) {
-#if defined(__aarch64__)
-    return vmull_high_s32(y, vf);
-#else
-    return vmull_s32(vget_high_s32(y), vget_high_s32(vf));
-#endif
-}
-
-/* nrm for the 4 values y, by f (or f / 2 when `halved`, see step 4). */
+/* nrm for the 4 values y, by f (or f / 2 when `halved`, see step 4): |y| <= std
+ * (y^2 is one term of var), so |y * f| <= std floor(2^31 / std) <= 2^31, and a 32-bit
+ * VMUL is exact: y * (f / 2) is at most 2^30, and for odd f, y * f = 2^31 would make
+ * f a power of two, so f = 1 and |y| = 2^31, beyond 22 bits. */
 static inline int32x4_t normalize(int32x4_t y, int32x4_t vf, int halved) {
-    const int64x2_t lo = mul_lo(y, vf), hi = mul_hi(y, vf);
-    if (halved) return vcombine_s32(vmovn_s64(lo), vmovn_s64(hi));
-    return vcombine_s32(vshrn_n_s64(lo, 1), vshrn_n_s64(hi, 1));
+    if (halved) return vmulq_s32(y, vf);
+    return vshrq_n_s32(vmulq_s32(y, vf), 1);
 }
 
 /* beta + nrm * m for lanes 0-1 (lo) and 2-3 (hi). */
@@ -100,7 +92,15 @@ void layernorm_s32s8_1x8__neon(size_t m, size_t h, const int32_t *x, size_t ldx,
         int8_t *out_row = out + i * ldo;
         /* sum and sum of squares in one pass: x^2 < 2^42, so both fit int64 lanes */
         int64x2_t vsum = vdupq_n_s64(0), vsq = vdupq_n_s64(0);
-        for (size_t j = 0; j < h8; j += 4) {
+        size_t j = 0;
+        for (; j + 16 <= h8; j += 16)
+            for (int k = 0; k < 4; k++) {
+                const int32x4_t v = vld1q_s32(row + j + 4 * k);
+                vsum = vpadalq_s32(vsum, v);
+                vsq = vmlal_s32(vsq, vget_low_s32(v), vget_low_s32(v));
+                vsq = vmlal_s32(vsq, vget_high_s32(v), vget_high_s32(v));
+            }
+        for (; j < h8; j += 4) {
             const int32x4_t v = vld1q_s32(row + j);
             vsum = vpadalq_s32(vsum, v);
             vsq = vmlal_s32(vsq, vget_low_s32(v), vget_low_s32(v));

@@ -1,7 +1,8 @@
 /* requant_s32s32_1x8__neon: int32 values rescaled (FORMAT.md §4.1) and saturated to
- * `bits` bits, 8 columns per iteration, bit-exact with requant_s32s32_1x1__ref.
+ * `bits` bits, bit-exact with requant_s32s32_1x1__ref.
  * For bits <= 30 and a rescale fpn_rq32_usable accepts, rq is the 32-bit fpn_rq32
- * (exact up to that clamp, fixed_point_neon.h) and VMIN/VMAX clamp. Otherwise rq is
+ * (exact up to that clamp, fixed_point_neon.h) and VMIN/VMAX clamp, 16 columns per
+ * iteration (8 on the int64 path). Otherwise rq is
  * VMULL.S32 + VRSHL.S64, VQMOVN clamps the int64 to int32 and VMIN/VMAX then clamp
  * to [-2^(bits-1), 2^(bits-1) - 1], which lies inside int32 for bits <= 32, so the
  * two clamps make sat_bits. Column blocks are the outer
@@ -33,19 +34,31 @@ static void requant_int64(size_t m, size_t n8, const int32_t *src, size_t lds, c
     }
 }
 
-/* The same with fpn_rq32, for a rescale fpn_rq32_usable accepts and bits <= 30. */
+/* fpn_rq32 of the 8 values at s, clamped to [lo, hi], into d. */
+static inline void rq32_clamp8(const int32_t *s, const fpn_rq32 p[2], int32x4_t lo, int32x4_t hi, int32_t *d) {
+    const int32x4_t r0 = fpn_rq32_apply(vld1q_s32(s), &p[0]), r1 = fpn_rq32_apply(vld1q_s32(s + 4), &p[1]);
+    vst1q_s32(d, vmaxq_s32(vminq_s32(r0, hi), lo));
+    vst1q_s32(d + 4, vmaxq_s32(vminq_s32(r1, hi), lo));
+}
+
+/* The same with fpn_rq32, for a rescale fpn_rq32_usable accepts and bits <= 30:
+ * blocks of 16 columns, then one of 8 if n8 is not a multiple of 16. */
 static void requant_int32(size_t m, size_t n8, const int32_t *src, size_t lds, const rq_params *rq, int32x4_t lo,
                           int32x4_t hi, int32_t *dst, size_t ldd) {
-    for (size_t j = 0; j < n8; j += 8) {
+    size_t j = 0;
+    for (; j + 16 <= n8; j += 16) {
+        fpn_rq32 p[4];
+        fpn_rq32x8_load(rq, j, p);
+        fpn_rq32x8_load(rq, j + 8, p + 2);
+        for (size_t i = 0; i < m; i++) {
+            rq32_clamp8(src + i * lds + j, p, lo, hi, dst + i * ldd + j);
+            rq32_clamp8(src + i * lds + j + 8, p + 2, lo, hi, dst + i * ldd + j + 8);
+        }
+    }
+    if (j < n8) {
         fpn_rq32 p[2];
         fpn_rq32x8_load(rq, j, p);
-        for (size_t i = 0; i < m; i++) {
-            const int32_t *s = src + i * lds + j;
-            int32_t *d = dst + i * ldd + j;
-            const int32x4_t r0 = fpn_rq32_apply(vld1q_s32(s), &p[0]), r1 = fpn_rq32_apply(vld1q_s32(s + 4), &p[1]);
-            vst1q_s32(d, vmaxq_s32(vminq_s32(r0, hi), lo));
-            vst1q_s32(d + 4, vmaxq_s32(vminq_s32(r1, hi), lo));
-        }
+        for (size_t i = 0; i < m; i++) rq32_clamp8(src + i * lds + j, p, lo, hi, dst + i * ldd + j);
     }
 }
 

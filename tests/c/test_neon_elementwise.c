@@ -132,6 +132,14 @@ static int rq32_path(const rq_params *rq, size_t n) {
     return 1;
 }
 
+/* Whether every shift of rq is at least 32, so that the 32-bit path leaves its SQSHL
+ * out (mirrors fpn_rq_shifts_32_up). */
+static int rq_shifts_32_up(const rq_params *rq, size_t n) {
+    for (size_t j = 0; j < (rq->per_channel ? n : 1); j++)
+        if (rq->shift[j] < 32) return 0;
+    return 1;
+}
+
 /* How an int32 input matrix is filled. */
 enum fill32 { FILL_FULL, FILL_ENDS, FILL_SMALL };
 
@@ -178,7 +186,7 @@ static void check_coverage(const coverage *cov, const char *what) {
 /* ---- requant_s32s8 and requant_s32s32 --------------------------------------- */
 
 static void test_requant(void) {
-    long bad = 0, cases = 0, fast_paths = 0;
+    long bad = 0, cases = 0, fast_paths = 0, large_shifts = 0, pre_shifts = 0;
     coverage cov = {0, 0};
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -192,6 +200,8 @@ static void test_requant(void) {
                 const enum rq_kind kind = (enum rq_kind)((cases / 6) % RQ_KINDS);
                 rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, in_bits, 7, kind, 1);
                 fast_paths += rq32_path(&rq, n);
+                large_shifts += rq_shifts_32_up(&rq, n);
+                pre_shifts += rq32_path(&rq, n) && !rq_shifts_32_up(&rq, n);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 requant_s32s8_1x1__ref(m, n, in_a, lds, &rq, want8, ldd);
@@ -232,13 +242,15 @@ static void test_requant(void) {
     check(bad == 0, "requant", "%ld of %ld cases differ from the reference", bad, cases);
     check(fast_paths > cases / 2 && fast_paths < 2 * cases * 9 / 10, "requant paths",
           "%ld of %ld rescales take the 32-bit path: both paths must be tested", fast_paths, 2 * cases);
+    check(large_shifts > cases / 10 && pre_shifts > cases / 10, "requant_s32s8 32-bit paths",
+          "%ld (every shift >= 32) and %ld (some below) of %ld: both must be tested", large_shifts, pre_shifts, cases);
     check_coverage(&cov, "requant_s32s8 coverage");
 }
 
 /* ---- residual_s32s8s32 -------------------------------------------------------- */
 
 static void test_residual(void) {
-    long bad = 0, cases = 0, middle = 0, total = 0, fast_paths = 0;
+    long bad = 0, cases = 0, middle = 0, total = 0, fast_paths = 0, x_low_paths = 0;
     const int32_t hi22 = (1 << 21) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -253,9 +265,14 @@ static void test_residual(void) {
                 rq_params acc_rq = rand_rq(mult_a, shift_a, n, cases % 4 < 2, in_bits, 21, kind, 1);
                 /* the 32-bit path also needs every x shift >= 10: mostly given, sometimes not */
                 rq_params x_rq = rand_rq(mult_b, shift_b, n, cases % 2, 8, 20, RQ_ANY, seed % 3 ? 10 : 1);
-                int x_shifts_ok = 1;
-                for (size_t j = 0; j < (x_rq.per_channel ? n : 1); j++) x_shifts_ok &= x_rq.shift[j] >= 10;
+                int x_shifts_ok = 1, x_shifts_low = 1;
+                for (size_t j = 0; j < (x_rq.per_channel ? n : 1); j++) {
+                    x_shifts_ok &= x_rq.shift[j] >= 10;
+                    x_shifts_low &= x_rq.shift[j] <= 31;
+                }
                 fast_paths += rq32_path(&acc_rq, n) && x_shifts_ok;
+                /* the 32-bit path takes rq(x) by SHL + SQRDMULH when every x shift is <= 31 */
+                x_low_paths += rq32_path(&acc_rq, n) && x_shifts_ok && x_shifts_low;
                 memset(want32, SENTINEL8, sizeof want32);
                 memset(got32, SENTINEL8, sizeof got32);
                 residual_s32s8s32_1x1__ref(m, n, in_a, ld, &acc_rq, in8, ld, &x_rq, want32, ld);
@@ -279,6 +296,9 @@ static void test_residual(void) {
     check(bad == 0, "residual_s32s8s32", "%ld of %ld cases differ from the reference", bad, cases);
     check(fast_paths > cases / 4 && fast_paths < cases * 9 / 10, "residual paths",
           "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
+    check(x_low_paths > fast_paths / 5 && x_low_paths < fast_paths * 4 / 5, "residual x paths",
+          "%ld of %ld cases on the 32-bit path have every x shift <= 31: both forms of rq(x) must be tested",
+          x_low_paths, fast_paths);
     check(middle > total / 10, "residual coverage", "only %ld of %ld unsaturated", middle, total);
 }
 
@@ -343,6 +363,35 @@ static void test_layernorm(void) {
     check(high_paths > cases / 4 && high_paths < cases * 3 / 4, "layernorm paths",
           "%ld of %ld cases have every shift >= 32: both paths must be tested", high_paths, cases);
     check_coverage(&cov, "layernorm coverage");
+}
+
+/* nrm to its last bit: beta cancels the spec's nrm (computed here as FORMAT.md §4.5
+ * says) up to a small offset, so that out = floor((nrm - nrm_spec + r) / 2 or 4) shows
+ * any difference of 1 in nrm, on both paths (s = 1 and s = 32). */
+static void test_layernorm_nrm_exact(void) {
+    long bad = 0;
+    for (size_t in = 0; in < N_SIZES; in++)
+        for (int kind = 0; kind < LN_KINDS; kind++)
+            for (int high = 0; high < 2; high++) {
+                const size_t h = SIZES[in];
+                fill_ln_row(in_a, h, (enum ln_row)kind);
+                int64_t sum = 0;
+                for (size_t j = 0; j < h; j++) sum += in_a[j];
+                const int64_t mean = fp_floor_div(2 * sum + (int64_t)h, 2 * (int64_t)h);
+                uint64_t var = 0;
+                for (size_t j = 0; j < h; j++) var += (uint64_t)((in_a[j] - mean) * (in_a[j] - mean));
+                const int64_t f = var > 0 ? (int64_t)((UINT64_C(1) << 31) / fp_isqrt_u64(var)) : 0;
+                for (size_t j = 0; j < h; j++) {
+                    const int64_t nrm = ((in_a[j] - mean) * f) >> 1, r = rand_in(-100, 100);
+                    mult_a[j] = high ? 1 << 30 : 1;
+                    shift_a[j] = high ? 32 : 1;
+                    beta[j] = high ? (r - nrm) * (INT64_C(1) << 30) : r - nrm;
+                }
+                layernorm_s32s8_1x1__ref(1, h, in_a, h, mult_a, shift_a, beta, want8, h);
+                layernorm_s32s8_1x8__neon(1, h, in_a, h, mult_a, shift_a, beta, got8, h);
+                bad += first_diff(want8, got8, h, 1) < h;
+            }
+    check(bad == 0, "layernorm_s32s8 nrm", "%ld rows differ from the reference", bad);
 }
 
 /* ---- softmax_s32u8 --------------------------------------------------------------- */
@@ -455,13 +504,21 @@ static igelu_params rand_igelu(void) {
     return g;
 }
 
-/* Whether the GELU kernel takes its 32-bit path (mirrors gelu_int32_usable). */
+/* Whether the GELU kernel's 32-bit path with a clamped product is exact (mirrors
+ * gelu_ends_saturate). */
 static int gelu32_path(int32_t mult, int32_t shift) {
     return shift >= 32 && ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257;
 }
 
+/* Whether g = t (y + one) fits int32 for every 20-bit t, so that the kernel's 32-bit
+ * path multiplies exactly (mirrors gelu_product_fits): |w| < 2^12 where a is clipped. */
+static int gelu_exact_product(const igelu_params *g) {
+    const int64_t w_pos = ((int64_t)g->c >> g->shift) + g->one, w_neg = ((-(int64_t)g->c) >> g->shift) + g->one;
+    return llabs(w_pos) < 4096 && llabs(w_neg) < 4096;
+}
+
 static void test_gelu(void) {
-    long bad = 0, cases = 0, fast_paths = 0;
+    long bad = 0, cases = 0, fast_paths = 0, exact_paths = 0;
     coverage cov = {0, 0};
     const int32_t lo20 = -(1 << 19), hi20 = (1 << 19) - 1;
     for (size_t im = 0; im < N_ROWS; im++)
@@ -472,7 +529,8 @@ static void test_gelu(void) {
                 fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
                 /* g = t (y + one) has up to 31 bits */
                 const int32_t mult = rand_mult(), shift = rand_shift(31, mult, 7);
-                fast_paths += gelu32_path(mult, shift);
+                if (shift >= 32 && gelu_exact_product(&g)) exact_paths++;
+                else fast_paths += gelu32_path(mult, shift);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
                 gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, mult, shift, want8, ldu);
@@ -486,8 +544,12 @@ static void test_gelu(void) {
                 count8(&cov, want8, m, n, ldu);
             }
     check(bad == 0, "gelu_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
-    check(fast_paths > cases / 5 && fast_paths < cases * 4 / 5, "gelu paths",
-          "%ld of %ld cases take the 32-bit path: both paths must be tested", fast_paths, cases);
+    /* rand_igelu's extremes (one in 4) give |w| = 2^12 at the clipped ends, so the
+     * clamped product is the rarer 32-bit path; test_gelu_every_input covers it too */
+    check(fast_paths > cases / 20 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5,
+          "gelu paths",
+          "%ld (clamped product) and %ld (exact product) of %ld cases take the 32-bit path: all three paths must be "
+          "tested", fast_paths, exact_paths, cases);
     check_coverage(&cov, "gelu coverage");
 }
 
@@ -495,21 +557,27 @@ static void test_gelu(void) {
  * multiplier (mult = mh 2^16 + ml) at its ends, mh = -2^15 and ml = 2^16 - 1. */
 static void test_gelu_every_input(void) {
     static const int32_t MULTS[] = {INT32_MAX, -INT32_MAX, -(1 << 30) - 1, 0x7fff0000, 65535};
-    const igelu_params g = {-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19};
+    /* w for t > -b: -4096, -4095 (the largest |w| for which the kernel multiplies in
+     * int32) and -4097 (the smallest w the file allows: t w leaves int32) */
+    const igelu_params gs[] = {{-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19},
+                               {-(1 << 15) + 1, -(1 << 30), -(1 << 11) + 1, 19},
+                               {-23170, -(1 << 29) - 1, -(1 << 11), 18}};
     long bad = 0;
-    for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
-        /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
-        int32_t shift = 32;
-        while (gelu32_path(MULTS[k], shift + 1)) shift++;
-        if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
-        const int32_t mult = MULTS[k];
-        for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
-            for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
-            gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
-            gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, mult, shift, got8, MAX_N);
-            bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
+    for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++)
+        for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
+            const igelu_params g = gs[gi];
+            /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
+            int32_t shift = 32;
+            while (gelu32_path(MULTS[k], shift + 1)) shift++;
+            if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
+            const int32_t mult = MULTS[k];
+            for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
+                for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
+                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
+                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, mult, shift, got8, MAX_N);
+                bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
+            }
         }
-    }
     check(bad == 0, "gelu_s32s8 every 20-bit input", "%ld blocks differ from the reference", bad);
 }
 
@@ -577,6 +645,7 @@ int main(void) {
     test_requant();
     test_residual();
     test_layernorm();
+    test_layernorm_nrm_exact();
     test_softmax();
     test_gelu();
     test_gelu_every_input();
