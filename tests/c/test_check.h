@@ -43,7 +43,10 @@ static uint64_t rand_u64(void) {
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi] (hi - lo < 2^63) */
-static int64_t rand_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rand_u64() % (uint64_t)(hi - lo + 1)); }
+/* uniform in [lo, hi] for any lo <= hi below the full int64 range (the arithmetic is
+ * unsigned, so hi - lo does not overflow) */
+static int64_t rand_in(int64_t lo, int64_t hi) {
+    return (int64_t)((uint64_t)lo + rand_u64() % ((uint64_t)hi - (uint64_t)lo + 1));
+}
 
 #endif

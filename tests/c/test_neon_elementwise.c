@@ -13,7 +13,6 @@
  * masked, one key, ties, and scores at +-2^30.
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,36 +36,8 @@ static const size_t ROWS[] = {1, 3, 4};
 #define SENTINEL8 0x5a
 #define SENTINEL32 0x5a5a5a5a
 
-static long passed, failed;
-
-static void check(int ok, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(int ok, const char *what, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    if (failed <= 40) {
-        va_list args;
-        va_start(args, fmt);
-        fprintf(stderr, "FAIL %s: ", what);
-        vfprintf(stderr, fmt, args);
-        fputc('\n', stderr);
-        va_end(args);
-    }
-}
-
-/* splitmix64: a small deterministic generator, so failures reproduce. */
-static uint64_t rng_state = 0x2545f4914f6cdd1du;
-static uint64_t rand_u64(void) {
-    uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-static int64_t rand_in(int64_t lo, int64_t hi) {
-    return (int64_t)((uint64_t)lo + rand_u64() % ((uint64_t)hi - (uint64_t)lo + 1));
-}
+#define TEST_RNG_SEED 0x2545f4914f6cdd1du
+#include "test_check.h"
 
 /* A random value of a random bit length (so small and large magnitudes both occur),
  * within [lo, hi]; one in 8 is lo or hi itself. */
