@@ -9,9 +9,15 @@
  * caller never waits for a thread that the scheduler has not run yet (on a busy
  * CPU that would cost a time slice per parallel_for, and a forward pass has dozens).
  * The mutex orders everything: a worker reads the job after joining under it, and
- * its outputs are published to the caller when it takes it to leave. Threads sleep
- * on condition variables rather than spin: the devices this runs on are small and
- * often share their cores with other work. */
+ * its outputs are published to the caller when it takes it to leave.
+ *
+ * Between jobs a thread first spins for a bounded while (SPIN_ROUNDS polls of an
+ * atomic copy of the state it waits for), then sleeps on a condition variable. A
+ * forward pass hands the pool dozens of short jobs back to back: a worker woken
+ * from sleep for each arrives after the caller has taken every task (measured: 2
+ * threads gave 1.1x at 128 tokens on an idle 2-core x86), while a spinning one
+ * joins within a few hundred cycles. The bound keeps an idle context from burning
+ * a core that other work on a small device needs. */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -22,6 +28,18 @@
 #include <unistd.h>
 
 #include "error.h"
+
+/* Polls of the spin before sleeping: about 50 to 200 microseconds on current cores. */
+#define SPIN_ROUNDS 20000
+
+/* Tells the core this is a spin-wait loop (saves power, yields to a sibling thread). */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__ARM_ARCH_7A__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 typedef struct worker {
     threadpool *pool;
@@ -34,6 +52,8 @@ struct threadpool {
     pthread_cond_t work_ready; /* generation moved on, or stopping */
     pthread_cond_t work_done;  /* joined reached 0 */
     unsigned long generation;
+    atomic_ulong generation_seen_by_spin; /* generation, stored after it moves (spinning workers poll it) */
+    atomic_size_t running;     /* joined, stored after it changes (a spinning caller polls it) */
     int open;                  /* workers may still join the current generation */
     size_t joined;             /* workers in the current generation, not yet left */
     int stopping;
@@ -72,15 +92,24 @@ static void *worker_main(void *arg) {
     unsigned long seen = 0;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
+        if (pool->generation == seen && !pool->stopping) {
+            pthread_mutex_unlock(&pool->lock);
+            for (int round = 0; round < SPIN_ROUNDS; round++) {
+                if (atomic_load_explicit(&pool->generation_seen_by_spin, memory_order_relaxed) != seen) break;
+                cpu_relax();
+            }
+            pthread_mutex_lock(&pool->lock);
+        }
         while (pool->generation == seen && !pool->stopping) pthread_cond_wait(&pool->work_ready, &pool->lock);
         if (pool->stopping) break;
         seen = pool->generation;
         if (!pool->open) continue; /* woke too late: every task was taken */
-        pool->joined++;
+        atomic_store_explicit(&pool->running, ++pool->joined, memory_order_relaxed);
         pthread_mutex_unlock(&pool->lock);
         run_tasks(pool, self->index);
         pthread_mutex_lock(&pool->lock);
-        if (--pool->joined == 0 && !pool->open) pthread_cond_signal(&pool->work_done);
+        atomic_store_explicit(&pool->running, --pool->joined, memory_order_relaxed);
+        if (pool->joined == 0 && !pool->open) pthread_cond_signal(&pool->work_done);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -104,6 +133,8 @@ ibert_status threadpool_new(size_t n_threads, threadpool **out_pool) {
     pool->n_threads = n_threads;
     pool->owner = getpid();
     atomic_init(&pool->next_task, 0);
+    atomic_init(&pool->generation_seen_by_spin, 0);
+    atomic_init(&pool->running, 0);
     if (n_threads > 1) {
         pool->workers = calloc(n_threads - 1, sizeof *pool->workers);
         if (!pool->workers) {
@@ -168,6 +199,7 @@ void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_f
     pool->n_tasks = n_tasks;
     atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
     pool->generation++;
+    atomic_store_explicit(&pool->generation_seen_by_spin, pool->generation, memory_order_relaxed);
     pool->open = 1;
     pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->lock);
@@ -177,6 +209,15 @@ void threadpool_parallel_for(threadpool *pool, size_t n_tasks, threadpool_task_f
     /* every task is taken; wait only for those still running */
     pthread_mutex_lock(&pool->lock);
     pool->open = 0;
+    if (pool->joined != 0) {
+        /* the outputs are read after the lock is taken again below, which orders them */
+        pthread_mutex_unlock(&pool->lock);
+        for (int round = 0; round < SPIN_ROUNDS; round++) {
+            if (atomic_load_explicit(&pool->running, memory_order_relaxed) == 0) break;
+            cpu_relax();
+        }
+        pthread_mutex_lock(&pool->lock);
+    }
     while (pool->joined != 0) pthread_cond_wait(&pool->work_done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
