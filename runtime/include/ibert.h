@@ -135,7 +135,8 @@ enum { IBERT_MAX_THREADS = 64 };
 IBERT_API ibert_status ibert_context_new(const ibert_model *model, ibert_context **out_context);
 /* A context whose forward passes are split over n_threads threads
  * (1 ... IBERT_MAX_THREADS): the thread that calls ibert_forward, plus
- * n_threads - 1 workers that start here and sleep between passes until
+ * n_threads - 1 workers that start here and, between the jobs of a pass and
+ * between passes, spin for up to ~0.1 ms and then sleep, until
  * ibert_context_free stops them. The output integers do not depend on n_threads.
  * More threads than the CPU has cores only slow a pass down. One thread at a time
  * may call ibert_forward on a context, as with any context. A process forked
