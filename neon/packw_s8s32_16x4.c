@@ -8,35 +8,15 @@
  * column 1's, ... column 15's. One 64-byte load
  * then gives four vectors whose lane s is column 4q + s's 4 weights, the operand
  * SDOT multiplies with 4 k of one row of a. Padding is zeros, so padded columns
- * compute 0 and padded k add 0. Plain C: it runs once per layer at load. */
-#include <string.h>
+ * compute 0 and padded k add 0. */
 
+#include "kernels/column_blocks.h"
 #include "kernels/kernels.h"
 
-#define COLS 16
-#define KGROUP 4
-#define KSTEP 16
+static const column_blocks LAYOUT = {.cols = 16, .kgroup = 4, .kpad = 16};
 
-size_t packw_s8s32_16x4_size(size_t n, size_t k) {
-    const size_t blocks = (n + COLS - 1) / COLS, groups = (k + KSTEP - 1) / KSTEP * (KSTEP / KGROUP);
-    return blocks * (COLS * sizeof(int32_t) + groups * COLS * KGROUP);
-}
+size_t packw_s8s32_16x4_size(size_t n, size_t k) { return column_blocks_size(&LAYOUT, n, k); }
 
 void packw_s8s32_16x4(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst) {
-    const size_t groups = (k + KSTEP - 1) / KSTEP * (KSTEP / KGROUP);
-    int8_t *out = dst;
-    for (size_t j0 = 0; j0 < n; j0 += COLS) {
-        int32_t block_bias[COLS] = {0};
-        for (size_t s = 0; s < COLS && j0 + s < n; s++) block_bias[s] = bias ? bias[j0 + s] : 0;
-        memcpy(out, block_bias, sizeof block_bias);
-        out += sizeof block_bias;
-        for (size_t g = 0; g < groups; g++) {
-            for (size_t s = 0; s < COLS; s++) {
-                for (size_t t = 0; t < KGROUP; t++) {
-                    const size_t j = j0 + s, kk = g * KGROUP + t;
-                    *out++ = j < n && kk < k ? w[j * k + kk] : 0;
-                }
-            }
-        }
-    }
+    column_blocks_pack(&LAYOUT, n, k, w, bias, dst);
 }

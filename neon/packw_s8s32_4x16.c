@@ -7,37 +7,15 @@
  * 16) 4 x 16 bytes: column 0's 16 weights, column 1's, column 2's, column 3's. One
  * 64-byte load then gives each column's next 16 weights in its own register.
  * Padding is zeros, so padded columns compute 0 and padded k add 0; the total is
- * rounded up to 64 bytes. Plain C: it runs once per layer at load. */
-#include <string.h>
+ * rounded up to 64 bytes. */
 
+#include "kernels/column_blocks.h"
 #include "kernels/kernels.h"
 
-#define COLS 4
-#define KSTEP 16
+static const column_blocks LAYOUT = {.cols = 4, .kgroup = 16, .kpad = 16};
 
-static size_t block_bytes(size_t k) { return COLS * sizeof(int32_t) + (k + KSTEP - 1) / KSTEP * COLS * KSTEP; }
-
-size_t packw_s8s32_4x16_size(size_t n, size_t k) {
-    const size_t bytes = (n + COLS - 1) / COLS * block_bytes(k);
-    return (bytes + 63) / 64 * 64;
-}
+size_t packw_s8s32_4x16_size(size_t n, size_t k) { return column_blocks_size(&LAYOUT, n, k); }
 
 void packw_s8s32_4x16(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst) {
-    const size_t steps = (k + KSTEP - 1) / KSTEP;
-    int8_t *out = dst;
-    for (size_t j0 = 0; j0 < n; j0 += COLS) {
-        int32_t block_bias[COLS] = {0};
-        for (size_t s = 0; s < COLS && j0 + s < n; s++) block_bias[s] = bias ? bias[j0 + s] : 0;
-        memcpy(out, block_bias, sizeof block_bias);
-        out += sizeof block_bias;
-        for (size_t step = 0; step < steps; step++) {
-            for (size_t s = 0; s < COLS; s++) {
-                for (size_t t = 0; t < KSTEP; t++) {
-                    const size_t j = j0 + s, kk = step * KSTEP + t;
-                    *out++ = j < n && kk < k ? w[j * k + kk] : 0;
-                }
-            }
-        }
-    }
-    memset(out, 0, (size_t)((int8_t *)dst + packw_s8s32_4x16_size(n, k) - out));
+    column_blocks_pack(&LAYOUT, n, k, w, bias, dst);
 }
