@@ -117,6 +117,17 @@ static void fill8(int8_t *p, size_t count, enum fill how) {
     }
 }
 
+/* 1 when want and got agree in all count elements; else 0 and the first that differs. */
+static int all_equal(const int32_t *want, const int32_t *got, size_t count, size_t *first_bad) {
+    for (size_t i = 0; i < count; i++) {
+        if (want[i] != got[i]) {
+            *first_bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* c = a b^T (+ bias) by `fn` and by the reference on the same strided operands;
  * returns 1 when every output and every padding element agree. */
 static int same_as_ref(gemm_s8s8s32_fn fn, size_t m, size_t n, size_t k, const int8_t *a, size_t lda,
@@ -125,13 +136,7 @@ static int same_as_ref(gemm_s8s8s32_fn fn, size_t m, size_t n, size_t k, const i
     for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
     gemm_s8s8s32_1x1__ref(m, n, k, a, lda, b, ldb, bias, want, ldc);
     fn(m, n, k, a, lda, b, ldb, bias, got, ldc);
-    for (size_t i = 0; i < m * ldc; i++) {
-        if (want[i] != got[i]) {
-            *first_bad = i;
-            return 0;
-        }
-    }
-    return 1;
+    return all_equal(want, got, m * ldc, first_bad);
 }
 
 static void test_against_ref(const gemm_kernel *kern) {
@@ -265,20 +270,13 @@ static void *pack_checked(const packed_kernel *pk, size_t n, size_t k, const int
 
 /* Columns j0 ... j1 - 1 of c = bias + a w^T by the packed GEMM against the
  * reference; the other columns and the row padding must keep their sentinel. */
-static int packed_same_as_ref(const packed_kernel *pk, size_t m, size_t n, size_t k, const int8_t *a, size_t lda,
+static int packed_same_as_ref(const packed_kernel *pk, size_t m, size_t k, const int8_t *a, size_t lda,
                               const int8_t *w, const int32_t *bias, const void *packed, size_t j0, size_t j1,
                               size_t ldc, int32_t *want, int32_t *got, size_t *first_bad) {
     for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
     gemm_s8s8s32_1x1__ref(m, j1 - j0, k, a, lda, w + j0 * k, k, bias ? bias + j0 : NULL, want + j0, ldc);
     pk->lp.gemm(m, j0, j1, k, a, lda, packed, got, ldc);
-    (void)n;
-    for (size_t i = 0; i < m * ldc; i++) {
-        if (want[i] != got[i]) {
-            *first_bad = i;
-            return 0;
-        }
-    }
-    return 1;
+    return all_equal(want, got, m * ldc, first_bad);
 }
 
 /* Every awkward m, n, k; the fills rotate over random, a = -128 with w = +-127, and
@@ -310,7 +308,7 @@ static void test_packed_against_ref(const packed_kernel *pk) {
                     continue;
                 }
                 size_t where = 0;
-                if (!packed_same_as_ref(pk, m, n, k, a, lda, w, with_bias ? bias : NULL, packed, 0, n, ldc, want, got,
+                if (!packed_same_as_ref(pk, m, k, a, lda, w, with_bias ? bias : NULL, packed, 0, n, ldc, want, got,
                                         &where)) {
                     bad++;
                     check(0, pk->name, "packed m=%zu n=%zu k=%zu lda=%zu ldc=%zu %s, %s: c[%zu, %zu] is %d, ref %d", m,
@@ -361,7 +359,7 @@ static void test_packed_shapes(const packed_kernel *pk) {
             for (size_t r = 0; r < 3; r++) {
                 const size_t j0 = ranges[r][0] < n ? ranges[r][0] : 0, j1 = ranges[r][1];
                 size_t where = 0;
-                check(packed_same_as_ref(pk, m, n, k, a, k, w, bias, packed, j0, j1, ldc, want, got, &where),
+                check(packed_same_as_ref(pk, m, k, a, k, w, bias, packed, j0, j1, ldc, want, got, &where),
                       pk->name, "packed m=%zu n=%zu k=%zu %s, columns %zu ... %zu: c[%zu, %zu] is %d, ref %d", m, n,
                       k, FILL_NAMES[shapes[t].fill], j0, j1, where / ldc, where % ldc, got[where], want[where]);
             }
@@ -446,13 +444,7 @@ static int pv_same_as_ref(const pv_kernel *kern, size_t m, size_t n, size_t k, c
     for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
     gemm_u8s8s32_1x1__ref(m, n, k, p, ldp, v, ldv, want, ldc);
     kern->fn(m, n, k, p, ldp, v, ldv, got, ldc);
-    for (size_t i = 0; i < m * ldc; i++) {
-        if (want[i] != got[i]) {
-            *first_bad = i;
-            return 0;
-        }
-    }
-    return 1;
+    return all_equal(want, got, m * ldc, first_bad);
 }
 
 /* The awkward sizes, then the model's (128 tokens, heads of 32) and k past the
