@@ -20,26 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "error.h"
+#include "kernels/hwcap.h"
 #include "kernels/kernels.h"
 
-#if defined(__aarch64__)
-#ifndef HWCAP_ASIMD
-#define HWCAP_ASIMD (1 << 1)
-#endif
-#ifndef HWCAP_ASIMDDP
-#define HWCAP_ASIMDDP (1 << 20)
-#endif
-#ifndef HWCAP2_I8MM
-#define HWCAP2_I8MM (1 << 13)
-#endif
-#else
-#ifndef HWCAP_NEON
-#define HWCAP_NEON (1 << 12)
-#endif
-#endif
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
 #define N_SIZES (sizeof SIZES / sizeof SIZES[0])

@@ -14,26 +14,14 @@
 
 #include "ibert.h"
 
+#include "kernels/hwcap.h"
+
 #if defined(__aarch64__)
-#include <sys/auxv.h>
-#ifndef HWCAP_ASIMD
-#define HWCAP_ASIMD (1 << 1)
-#endif
-#ifndef HWCAP_ASIMDDP
-#define HWCAP_ASIMDDP (1 << 20)
-#endif
-#ifndef HWCAP2_I8MM
-#define HWCAP2_I8MM (1 << 13)
-#endif
 static int has_hwcap(unsigned long bits) { return (getauxval(AT_HWCAP) & bits) == bits; }
 static int has_neon(void) { return has_hwcap(HWCAP_ASIMD); }
 static int has_dotprod(void) { return has_hwcap(HWCAP_ASIMD | HWCAP_ASIMDDP); }
 static int has_i8mm(void) { return has_neon() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(__arm__)
-#include <sys/auxv.h>
-#ifndef HWCAP_NEON
-#define HWCAP_NEON (1 << 12)
-#endif
 static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #elif defined(__x86_64__)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }

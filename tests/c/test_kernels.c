@@ -13,15 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_NEON_KERNELS
-#include <sys/auxv.h>
-#ifndef HWCAP2_I8MM
-#define HWCAP2_I8MM (1 << 13) /* the Linux ABI value, for older headers */
-#endif
-#endif
 
 #include "arena.h"
 #include "context.h"
+#include "kernels/hwcap.h"
 #include "kernels/kernels.h"
 
 static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
@@ -814,7 +809,7 @@ static void test_kernels_select(void) {
     const int sdot = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0, smmla = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
     const char *best = smmla ? "i8mm" : sdot ? "dotprod" : "neon";
 #elif defined(IBERT_NEON_KERNELS)
-    const char *best = getauxval(AT_HWCAP) & (1 << 12) ? "neon" : "ref";
+    const char *best = getauxval(AT_HWCAP) & HWCAP_NEON ? "neon" : "ref";
 #elif defined(IBERT_X86_KERNELS)
     const char *best = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2")

@@ -16,13 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
+#include "kernels/hwcap.h"
 #include "kernels/kernels.h"
 
-#if !defined(__aarch64__) && !defined(HWCAP_NEON)
-#define HWCAP_NEON (1 << 12)
-#endif
 
 static const size_t SIZES[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 128, 384, 1536};
 #define N_SIZES (sizeof SIZES / sizeof SIZES[0])

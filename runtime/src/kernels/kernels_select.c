@@ -19,11 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef IBERT_NEON_KERNELS
-#include <sys/auxv.h>
-#endif
-
 #include "error.h"
+#include "kernels/hwcap.h"
 #include "kernels/kernels.h"
 
 static const kernel_table ref_kernels = {
@@ -53,15 +50,6 @@ static const kernel_table ref_kernels = {
 
 #ifdef IBERT_AARCH64_KERNELS
 /* Debian's and Android's <asm/hwcap.h> have these; the values are the Linux ABI. */
-#ifndef HWCAP_ASIMD
-#define HWCAP_ASIMD (1 << 1)
-#endif
-#ifndef HWCAP_ASIMDDP
-#define HWCAP_ASIMDDP (1 << 20)
-#endif
-#ifndef HWCAP2_I8MM
-#define HWCAP2_I8MM (1 << 13)
-#endif
 
 static const linear_packing neon_linear = {
     .packed_size = packw_s8s32_4x16_size,
@@ -108,10 +96,6 @@ static const kernel_table i8mm_kernels = {
     NEON_ELEMENTWISE_KERNELS,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
-/* 32-bit ARM: the Linux ABI's bit for NEON in AT_HWCAP. */
-#ifndef HWCAP_NEON
-#define HWCAP_NEON (1 << 12)
-#endif
 
 static const kernel_table neon_kernels = {
     .name = "neon",
