@@ -62,10 +62,17 @@ GEMM_OPS = {"linear", "qk", "pv"}
 
 
 def macs(op: str, length: int) -> int:
-    """Multiply-accumulates of one inference's op at L tokens."""
-    if op == "linear":
-        return LAYERS * length * (4 * H * H + 2 * H * F)
-    return LAYERS * HEADS * length * length * D  # qk and pv alike
+    """Multiply-accumulates of one inference's op at L tokens. The shipped model has
+    a classification head, so its last layer computes keys and values for all L
+    tokens and the rest for the first token alone (runtime/src/forward.c)."""
+    total = 0
+    for layer in range(LAYERS):
+        queries = 1 if layer == LAYERS - 1 else length
+        if op == "linear":
+            total += length * 2 * H * H + queries * (2 * H * H + 2 * H * F)
+        else:  # qk and pv alike
+            total += HEADS * queries * length * D
+    return total
 
 
 def ideal_divisor(counts: dict) -> tuple[int, str]:

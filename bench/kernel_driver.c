@@ -8,17 +8,20 @@
  *   kernel_driver MODEL OP L R
  *
  * One repetition of OP is everything one forward pass of L tokens does with it
- * (forward.c), layer by layer:
+ * (forward.c), layer by layer, with each layer's queries as forward computes them
+ * (layer_query_rows: every token, but only the first in the last layer of a model
+ * with a classification head):
  *   linear     the six linear layers of every encoder layer (q, k, v, attention
- *              output, FFN up, FFN down) on the model's weights, in the packed
- *              form the loader made when the kernel set has a packed linear path
- *   qk         q.k^T of every head (gemm_s8s8s32, L x L x head_size)
- *   pv         P.V of every head (gemm_u8s8s32, L x head_size x L)
- *   softmax    every head's softmax over L x L scores, each on a fresh copy of
- *              the scores (the softmax overwrites them)
+ *              output, FFN up, FFN down; k and v on all L rows, the others on the
+ *              query rows) on the model's weights, in the packed form the loader
+ *              made when the kernel set has a packed linear path
+ *   qk         q.k^T of every head (gemm_s8s8s32, queries x L x head_size)
+ *   pv         P.V of every head (gemm_u8s8s32, queries x head_size x L)
+ *   softmax    every head's softmax over queries x L scores, each on a fresh copy
+ *              of the scores (the softmax overwrites them)
  *   scores_copy  those copies alone, which the script subtracts from softmax
- *   gelu       i-GELU of every layer's L x F FFN activations
- *   layernorm  the embedding layer norm and the two of every layer
+ *   gelu       i-GELU of every layer's queries x F FFN activations
+ *   layernorm  the embedding layer norm (L rows) and the two of every layer
  *   requant    q, k, v and every head's context to int8, the FFN up output to 20 bits
  *   residual   the two residual sums of every layer
  * The classification head, the embedding sums and forward's argument checks are
@@ -118,127 +121,119 @@ static rq_params rq_of(const rescale *r) {
     return p;
 }
 
-/* The encoder's linear layers in forward's order. */
-typedef struct linears {
-    const linear **layer;
-    size_t count;
-} linears;
+/* The query rows of a layer (forward.c's). */
+static size_t queries(const ibert_model *m, const buffers *b, uint32_t layer) {
+    return layer_query_rows(m, layer, b->l);
+}
 
-static void linears_init(linears *ls, const ibert_model *m) {
-    ls->count = (size_t)m->hp.num_layers * 6;
-    ls->layer = malloc(ls->count * sizeof *ls->layer);
-    if (!ls->layer) {
-        fprintf(stderr, "kernel_driver: out of memory\n");
-        exit(2);
-    }
-    for (uint32_t i = 0; i < m->hp.num_layers; i++) {
-        const encoder_layer *e = &m->layers[i];
-        const linear *six[6] = {&e->attn_q, &e->attn_k, &e->attn_v, &e->attn_out, &e->ffn_up, &e->ffn_down};
-        for (size_t j = 0; j < 6; j++) ls->layer[i * 6 + j] = six[j];
+/* As forward's linear_columns: the packed weights the loader made when the kernel
+ * set has a packed linear path, else the file's. */
+static void linear_rows(const kernel_table *kt, const linear *l, size_t rows, const buffers *b) {
+    if (kt->linear) kt->linear->gemm(rows, 0, l->out, l->in, b->x, l->in, l->packed, b->acc, l->out);
+    else kt->gemm_s8s8s32(rows, l->out, l->in, b->x, l->in, l->weight, l->in, l->bias, b->acc, l->out);
+}
+
+static void run_linear(const kernel_table *kt, const ibert_model *m, const buffers *b) {
+    for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
+        const encoder_layer *e = &m->layers[layer];
+        size_t rows = queries(m, b, layer);
+        linear_rows(kt, &e->attn_q, rows, b);
+        linear_rows(kt, &e->attn_k, b->l, b);
+        linear_rows(kt, &e->attn_v, b->l, b);
+        linear_rows(kt, &e->attn_out, rows, b);
+        linear_rows(kt, &e->ffn_up, rows, b);
+        linear_rows(kt, &e->ffn_down, rows, b);
     }
 }
 
-/* As forward's linear_acc: the packed weights the loader made when the kernel set
- * has a packed linear path, else the file's. */
-static void run_linear(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)m;
-    for (size_t i = 0; i < ls->count; i++) {
-        const linear *l = ls->layer[i];
-        if (kt->linear) kt->linear->gemm(b->l, 0, l->out, l->in, b->x, l->in, l->packed, b->acc, l->out);
-        else kt->gemm_s8s8s32(b->l, l->out, l->in, b->x, l->in, l->weight, l->in, l->bias, b->acc, l->out);
-    }
-}
-
-static void run_qk(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_qk(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     const int8_t *q = b->x, *k = q + b->l * b->h;
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++)
         for (size_t head = 0; head < b->heads; head++)
-            kt->gemm_s8s8s32(b->l, b->l, b->d, q + head * b->d, b->h, k + head * b->d, b->h, NULL, b->scores, b->l);
+            kt->gemm_s8s8s32(queries(m, b, layer), b->l, b->d, q + head * b->d, b->h, k + head * b->d, b->h, NULL,
+                             b->scores, b->l);
 }
 
-static void run_pv(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_pv(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     const int8_t *v = b->x + 2 * b->l * b->h;
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++)
         for (size_t head = 0; head < b->heads; head++)
-            kt->gemm_u8s8s32(b->l, b->d, b->l, b->probs, b->l, v + head * b->d, b->h, b->acc, b->d);
+            kt->gemm_u8s8s32(queries(m, b, layer), b->d, b->l, b->probs, b->l, v + head * b->d, b->h, b->acc, b->d);
 }
 
-static void run_softmax(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_softmax(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     iexp_params e = {m->exp.frac_bits, m->exp.poly_b, m->exp.poly_c};
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         const rescale *s = &m->layers[layer].attn_scores;
         for (size_t head = 0; head < b->heads; head++) {
-            memcpy(b->scores, b->scores0, b->l * b->l * sizeof *b->scores);
-            kt->softmax_s32u8(b->l, b->l, b->scores, b->l, s->mult[0], s->shift[0], b->mask, &e, b->probs, b->l);
+            size_t rows = queries(m, b, layer);
+            memcpy(b->scores, b->scores0, rows * b->l * sizeof *b->scores);
+            kt->softmax_s32u8(rows, b->l, b->scores, b->l, s->mult[0], s->shift[0], b->mask, &e, b->probs, b->l);
         }
     }
 }
 
-static void run_scores_copy(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)kt, (void)ls;
+static void run_scores_copy(const kernel_table *kt, const ibert_model *m, const buffers *b) {
+    (void)kt;
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         for (size_t head = 0; head < b->heads; head++) {
-            memcpy(b->scores, b->scores0, b->l * b->l * sizeof *b->scores);
+            memcpy(b->scores, b->scores0, queries(m, b, layer) * b->l * sizeof *b->scores);
             /* as if something read the copy, so the compiler keeps every one of them */
             __asm__ __volatile__("" : : "r"(b->scores) : "memory");
         }
     }
 }
 
-static void run_gelu(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_gelu(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         const rescale *r = &m->layers[layer].ffn_gelu;
-        kt->gelu_s32s8(b->l, b->f, b->wide, b->f, &g, r->mult[0], r->shift[0], b->y, b->f);
+        kt->gelu_s32s8(queries(m, b, layer), b->f, b->wide, b->f, &g, r->mult[0], r->shift[0], b->y, b->f);
     }
 }
 
-static void run_layernorm(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_layernorm(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     const rescale *n = &m->embd_norm;
     kt->layernorm_s32s8(b->l, b->h, b->wide, b->h, n->mult, n->shift, n->bias, b->y, b->h);
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         const encoder_layer *e = &m->layers[layer];
-        kt->layernorm_s32s8(b->l, b->h, b->wide, b->h, e->attn_norm.mult, e->attn_norm.shift, e->attn_norm.bias,
-                            b->y, b->h);
-        kt->layernorm_s32s8(b->l, b->h, b->wide, b->h, e->ffn_norm.mult, e->ffn_norm.shift, e->ffn_norm.bias, b->y,
+        size_t rows = queries(m, b, layer);
+        kt->layernorm_s32s8(rows, b->h, b->wide, b->h, e->attn_norm.mult, e->attn_norm.shift, e->attn_norm.bias, b->y,
+                            b->h);
+        kt->layernorm_s32s8(rows, b->h, b->wide, b->h, e->ffn_norm.mult, e->ffn_norm.shift, e->ffn_norm.bias, b->y,
                             b->h);
     }
 }
 
-static void run_requant(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_requant(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         const encoder_layer *e = &m->layers[layer];
+        size_t rows = queries(m, b, layer);
         const linear *qkv[3] = {&e->attn_q, &e->attn_k, &e->attn_v};
         for (size_t i = 0; i < 3; i++) {
             rq_params rq = rq_of(&qkv[i]->rq);
-            kt->requant_s32s8(b->l, b->h, b->acc, b->h, &rq, b->y, b->h);
+            kt->requant_s32s8(i == 0 ? rows : b->l, b->h, b->acc, b->h, &rq, b->y, b->h);
         }
         rq_params ctx_rq = rq_of(&e->attn_ctx);
         for (size_t head = 0; head < b->heads; head++)
-            kt->requant_s32s8(b->l, b->d, b->acc, b->d, &ctx_rq, b->y + head * b->d, b->h);
+            kt->requant_s32s8(rows, b->d, b->acc, b->d, &ctx_rq, b->y + head * b->d, b->h);
         rq_params up_rq = rq_of(&e->ffn_up.rq);
-        kt->requant_s32s32(b->l, b->f, b->acc, b->f, &up_rq, 20, b->out, b->f);
+        kt->requant_s32s32(rows, b->f, b->acc, b->f, &up_rq, 20, b->out, b->f);
     }
 }
 
-static void run_residual(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b) {
-    (void)ls;
+static void run_residual(const kernel_table *kt, const ibert_model *m, const buffers *b) {
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         const encoder_layer *e = &m->layers[layer];
+        size_t rows = queries(m, b, layer);
         rq_params out_rq = rq_of(&e->attn_out.rq), res_rq = rq_of(&e->attn_res);
-        kt->residual_s32s8s32(b->l, b->h, b->acc, b->h, &out_rq, b->x, b->h, &res_rq, b->out, b->h);
+        kt->residual_s32s8s32(rows, b->h, b->acc, b->h, &out_rq, b->x, b->h, &res_rq, b->out, b->h);
         rq_params down_rq = rq_of(&e->ffn_down.rq), ffn_res_rq = rq_of(&e->ffn_res);
-        kt->residual_s32s8s32(b->l, b->h, b->acc, b->h, &down_rq, b->x, b->h, &ffn_res_rq, b->out, b->h);
+        kt->residual_s32s8s32(rows, b->h, b->acc, b->h, &down_rq, b->x, b->h, &ffn_res_rq, b->out, b->h);
     }
 }
 
-typedef void (*op_fn)(const kernel_table *kt, const ibert_model *m, const linears *ls, const buffers *b);
+typedef void (*op_fn)(const kernel_table *kt, const ibert_model *m, const buffers *b);
 
 static const struct {
     const char *name;
@@ -287,12 +282,9 @@ int main(int argc, char **argv) {
     }
     buffers b;
     buffers_init(&b, m, l, kt);
-    linears ls;
-    linears_init(&ls, m);
 
-    for (size_t r = 0; r < repeats; r++) OPS[op].run(kt, m, &ls, &b);
+    for (size_t r = 0; r < repeats; r++) OPS[op].run(kt, m, &b);
     printf("%s\n", kt->name);
-    free(ls.layer);
     buffers_free(&b);
     ibert_model_free(m);
     return 0;

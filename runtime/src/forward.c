@@ -10,7 +10,14 @@
  * element of their output on its own (FORMAT.md §4 defines every element, and the
  * SIMD twins match the __ref kernels for every size), so a column or row block
  * gives exactly the integers of the whole. The results are identical for any
- * number of threads. */
+ * number of threads.
+ *
+ * With a classification head, the last layer computes only what the head reads:
+ * its keys and values for every token, everything else for the first token alone
+ * (layer_query_rows). Each row of a layer's output depends on the other tokens
+ * only through their keys and values, so x'[0] is the integers the full layer
+ * gives, at about a sixth of the layer's work. Nor does it compute the masked
+ * tokens at the end of the input (padding): no query reads a masked key. */
 #include <inttypes.h>
 
 #include "context.h"
@@ -224,7 +231,7 @@ typedef struct heads_job {
     const ibert_context *ctx;
     const encoder_layer *layer;
     const iexp_params *e;
-    size_t n;
+    size_t n_query, n; /* query rows (the first n_query tokens), keys */
 } heads_job;
 
 /* §4.6 steps 2-3 for one head, in the calling thread's scratch: its columns of
@@ -237,39 +244,44 @@ static void head_task(void *arg, size_t head, size_t worker) {
     const arena_buffers *b = &ctx->buf;
     const head_scratch *s = &b->heads[worker];
     const encoder_layer *layer = job->layer;
-    size_t n = job->n, h = ctx->model->hp.hidden_size, d = ctx->model->hp.head_size, col = head * d;
-    kt->gemm_s8s8s32(n, n, d, b->q + col, h, b->k + col, h, NULL, s->scores, n);
-    kt->softmax_s32u8(n, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0], b->key_mask,
+    size_t n = job->n, rows = job->n_query, h = ctx->model->hp.hidden_size, d = ctx->model->hp.head_size,
+           col = head * d;
+    kt->gemm_s8s8s32(rows, n, d, b->q + col, h, b->k + col, h, NULL, s->scores, n);
+    kt->softmax_s32u8(rows, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0], b->key_mask,
                       job->e, s->probs, n);
-    kt->gemm_u8s8s32(n, d, n, s->probs, n, b->v + col, h, b->acc + col, h);
+    kt->gemm_u8s8s32(rows, d, n, s->probs, n, b->v + col, h, b->acc + col, h);
     rq_params ctx_rq = rq_of(&layer->attn_ctx);
-    kt->requant_s32s8(n, d, b->acc + col, h, &ctx_rq, b->ctx + col, h);
+    kt->requant_s32s8(rows, d, b->acc + col, h, &ctx_rq, b->ctx + col, h);
 }
 
-/* §4.6 steps 1-3: the attention context of every head into buf.ctx. */
-static void attention(const ibert_context *ctx, const encoder_layer *layer, size_t n, const iexp_params *e) {
+/* §4.6 steps 1-3: the attention context of every head into buf.ctx, for the first
+ * n_query tokens as queries and all n as keys. */
+static void attention(const ibert_context *ctx, const encoder_layer *layer, size_t n_query, size_t n,
+                      const iexp_params *e) {
     const arena_buffers *b = &ctx->buf;
-    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_q, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->q});
+    linear_forward(
+        &(linear_job){.ctx = ctx, .l = &layer->attn_q, .n = n_query, .x = b->x, .then = REQUANT_S8, .out = b->q});
     linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_k, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->k});
     linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_v, .n = n, .x = b->x, .then = REQUANT_S8, .out = b->v});
-    heads_job job = {ctx, layer, e, n};
+    heads_job job = {ctx, layer, e, n_query, n};
     threadpool_parallel_for(ctx->pool, ctx->model->hp.num_heads, head_task, &job);
 }
 
-/* One encoder layer: buf.x in, buf.x out. */
-static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer *layer, size_t n,
+/* One encoder layer: buf.x in; the first n_query rows of buf.x out (the rest of
+ * buf.x is left as it was). */
+static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer *layer, size_t n_query, size_t n,
                                   const iexp_params *e, const igelu_params *g) {
     const arena_buffers *b = &ctx->buf;
-    attention(ctx, layer, n, e);
+    attention(ctx, layer, n_query, n, e);
     /* step 4: r = sat_22(rq(linear(ctx)) + rq(x)); a = LN(r) */
-    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_out, .n = n, .x = b->ctx, .then = KEEP_ACC});
-    residual_norm(ctx, &layer->attn_out, n, b->x, &layer->attn_res, &layer->attn_norm, b->attn);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->attn_out, .n = n_query, .x = b->ctx, .then = KEEP_ACC});
+    residual_norm(ctx, &layer->attn_out, n_query, b->x, &layer->attn_res, &layer->attn_norm, b->attn);
     /* step 5: t = sat_20(rq(linear(a))); u = sat_8(rq(igelu(t))) */
-    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_up, .n = n, .x = b->attn, .then = GELU, .out = b->ffn,
-                                 .g = g, .gelu_rq = &layer->ffn_gelu});
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_up, .n = n_query, .x = b->attn, .then = GELU,
+                                 .out = b->ffn, .g = g, .gelu_rq = &layer->ffn_gelu});
     /* step 6: r = sat_22(rq(linear(u)) + rq(a)); x' = LN(r) */
-    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_down, .n = n, .x = b->ffn, .then = KEEP_ACC});
-    residual_norm(ctx, &layer->ffn_down, n, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
+    linear_forward(&(linear_job){.ctx = ctx, .l = &layer->ffn_down, .n = n_query, .x = b->ffn, .then = KEEP_ACC});
+    residual_norm(ctx, &layer->ffn_down, n_query, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
 }
 
 /* The classification head on the first token: dense, integer tanh, classifier.
@@ -296,8 +308,14 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    embed(context, input_ids, token_type_ids, n_tokens);
-    for (uint32_t l = 0; l < m->hp.num_layers; l++) encoder_layer_forward(context, &m->layers[l], n_tokens, &e, &g);
+    /* A head reads token 0 alone, and masked keys are read by nobody: with a head,
+     * the masked tokens at the end (padding) need not be computed at all. */
+    size_t n = n_tokens;
+    if (m->hp.num_labels > 0)
+        while (n > 1 && !context->buf.key_mask[n - 1]) n--;
+    embed(context, input_ids, token_type_ids, n);
+    for (uint32_t l = 0; l < m->hp.num_layers; l++)
+        encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &g);
 
     if (m->hp.num_labels > 0) {
         head(context, &e, out);
