@@ -44,7 +44,9 @@
 
 /* Row r of the copy from src: `blocks` (>= 1) times 8 k (8 bytes, VLD4.16 to all
  * lanes) as two steps of the copy, each 16 bytes at dst: the pair (k, k + 1) 4 times,
- * then (k + 2, k + 3) 4 times. */
+ * then (k + 2, k + 3) 4 times. src may be odd: without an alignment qualifier ARMv7
+ * allows unaligned NEON element loads (unless SCTLR.A is set, which Linux does not
+ * do for user space). */
 static inline void spread_row(const int8_t *src, size_t blocks, int8_t *dst) {
     __asm__ volatile(
         "1:\n\t"
