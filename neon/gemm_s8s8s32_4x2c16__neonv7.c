@@ -1,7 +1,8 @@
 /* gemm_s8s8s32_4x2c16__neonv7: int8 x int8^T -> int32 (+ bias) with 32-bit ARMv7-A
  * NEON (Cortex-A7/A15/A53 in AArch32, 32-bit Pi OS), on the unpacked row-major
  * layout: c[i, j] is the dot product of row i of a with row j of b, both contiguous
- * in k.
+ * in k. The forward pass uses it for q.k^T (the linear layers run
+ * linear_s8s8s32_4x8c4__neonv7 on weights packed at load).
  *
  * Tile: 4 rows of a x 2 rows of b, 16 k at a time; 8 accumulators, the two b rows
  * and one a row at a time fit the 16 Q registers of AArch32 without spilling.
@@ -10,14 +11,14 @@
  *
  * - paired: VMULL.S8 then VMLAL.S8 add two products in each int16 lane, VPADAL.S16
  *   adds the lanes pairwise: 3 instructions. Exact when b holds no -128: then
- *   |a * b| <= 128 * 127 and a pair is at most 32512 < 2^15. The linear layers' b
- *   is the weights, which never hold -128 (FORMAT.md §3).
+ *   |a * b| <= 128 * 127 and a pair is at most 32512 < 2^15.
  * - single: two VMULL.S8 and two VPADAL.S16, every product widened on its own
  *   (|p| <= 2^14): 4 instructions, exact for every int8. q.k^T passes activations
  *   as b, which may hold -128 (a pair of -128 * -128 would be 2^15).
  *
  * The kernel scans b's first k_main columns for -128 once per call (1/m of the work
- * of the product) and picks the paired loop when there is none. Any order of
+ * of the product) and picks the paired loop when there is none (a head's k holds
+ * -128 only where the requantization saturated). Any order of
  * summation is exact (FORMAT.md §4.2), so the results equal gemm_s8s8s32_1x1__ref
  * bit for bit.
  *

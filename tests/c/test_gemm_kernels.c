@@ -65,9 +65,7 @@ static const gemm_kernel KERNELS[] = {
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
-#if defined(__aarch64__)
-/* The linear GEMMs on packed weights, with their packers (32-bit ARM has none yet:
- * its linear layers run gemm_s8s8s32 on the file's weights). */
+/* The linear GEMMs on packed weights, with their packers. */
 typedef struct packed_kernel {
     const char *name;
     linear_packing lp;
@@ -75,13 +73,16 @@ typedef struct packed_kernel {
 } packed_kernel;
 
 static const packed_kernel PACKED[] = {
+#if defined(__aarch64__)
     {"linear_s8s8s32_8x8c8__i8mm", {packw_s8s32_8x8_size, packw_s8s32_8x8, linear_s8s8s32_8x8c8__i8mm, 8}, I8MM},
     {"linear_s8s8s32_4x16c4__neondot", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
      DOTPROD},
     {"linear_s8s8s32_4x4c16__neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, NEON},
+#else
+    {"linear_s8s8s32_4x8c4__neonv7", {packw_s8s32_8x2_size, packw_s8s32_8x2, linear_s8s8s32_4x8c4__neonv7, 8}, NEON},
+#endif
 };
 #define N_PACKED (sizeof PACKED / sizeof PACKED[0])
-#endif
 
 #define TEST_RNG_SEED 0x85ebca6bu
 #include "test_check.h"
@@ -212,7 +213,6 @@ static void test_long_k(const gemm_kernel *kern) {
     free(got);
 }
 
-#if defined(__aarch64__)
 /* Weights as the format allows them (FORMAT.md §3: -127 ... 127). */
 static void fill_weights(int8_t *p, size_t count, enum fill how) {
     static const int8_t extremes[] = {-127, 127};
@@ -358,7 +358,6 @@ static void test_packed_shapes(const packed_kernel *pk) {
     }
 }
 
-#endif
 
 /* The shipped model's shapes (H = 384, F = 1536, 12 heads of 32, sequence 128; 17
  * rows for the linear layers keep the reference fast under qemu): a random, b as
@@ -486,14 +485,14 @@ static const struct kernel_set {
     needs cpu;
     gemm_s8s8s32_fn gemm;
     gemm_u8s8s32_fn pv;
-    const linear_packing *linear; /* NULL: the file's weights, through gemm */
+    const linear_packing *linear; /* the linear layers, on weights packed at load */
 } SETS[] = {
 #if defined(__aarch64__)
     {"i8mm", I8MM, gemm_s8s8s32_8x8c8__i8mm, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0].lp},
     {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1].lp},
     {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2].lp},
 #else
-    {"neon", NEON, gemm_s8s8s32_4x2c16__neonv7, gemm_u8s8s32_4x8__neonv7, NULL},
+    {"neon", NEON, gemm_s8s8s32_4x2c16__neonv7, gemm_u8s8s32_4x8__neonv7, &PACKED[0].lp},
 #endif
 };
 #define N_SETS (sizeof SETS / sizeof SETS[0])
@@ -516,11 +515,9 @@ static void test_select(void) {
         if (cpu_has(set->cpu)) {
             const linear_packing *want = set->linear;
             check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm &&
-                      kt->gemm_u8s8s32 == set->pv &&
-                      (want ? kt->linear && kt->linear->gemm == want->gemm && kt->linear->pack == want->pack &&
-                                  kt->linear->packed_size == want->packed_size &&
-                                  kt->linear->column_block == want->column_block
-                            : !kt->linear),
+                      kt->gemm_u8s8s32 == set->pv && kt->linear && kt->linear->gemm == want->gemm &&
+                      kt->linear->pack == want->pack && kt->linear->packed_size == want->packed_size &&
+                      kt->linear->column_block == want->column_block,
                   "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s, not the kernels tested here",
                   set->name, st, kt ? kt->name : "NULL");
         } else {
@@ -547,7 +544,6 @@ int main(void) {
         test_long_k(kern);
         test_model_shapes(kern);
     }
-#if defined(__aarch64__)
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];
         if (!cpu_has(pk->cpu)) {
@@ -558,7 +554,6 @@ int main(void) {
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
-#endif
     for (size_t i = 0; i < N_PV_KERNELS; i++) {
         const pv_kernel *kern = &PV_KERNELS[i];
         if (!cpu_has(kern->cpu)) {

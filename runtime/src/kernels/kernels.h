@@ -126,6 +126,12 @@ void gemm_s8s8s32_4x2c16__neonv7(size_t m, size_t n, size_t k_len, const int8_t 
                                  size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x8__neonv7(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                               size_t ldv, int32_t *c, size_t ldc);
+/* The linear GEMM on packed weights and its packer (plain C), named like the
+ * AArch64 ones below. */
+size_t packw_s8s32_8x2_size(size_t n, size_t k);
+void packw_s8s32_8x2(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *dst);
+void linear_s8s8s32_4x8c4__neonv7(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
+                                  const void *packed, int32_t *c, size_t ldc);
 #endif
 
 #ifdef IBERT_AARCH64_KERNELS

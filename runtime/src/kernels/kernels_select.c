@@ -10,8 +10,9 @@
  * (AdvSIMD, present on every AArch64 CPU); their GEMMs are the linear layers' (on
  * weights packed at load, kernel_table.linear), q.k^T and P.V.
  * 32-bit ARM builds (also IBERT_ARMV7_KERNELS) have "neon", with ARMv7-A NEON GEMMs
- * for the linear layers, q.k^T and P.V, when the kernel reports HWCAP_NEON (ARMv7-A
- * CPUs may lack it; the library itself is built without NEON).
+ * for the linear layers (on weights packed at load), q.k^T and P.V, when the kernel
+ * reports HWCAP_NEON (ARMv7-A CPUs may lack it; the library itself is built without
+ * NEON).
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
  * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
@@ -97,8 +98,16 @@ static const kernel_table i8mm_kernels = {
 };
 #elif defined(IBERT_ARMV7_KERNELS)
 
+static const linear_packing neon_linear = {
+    .packed_size = packw_s8s32_8x2_size,
+    .pack = packw_s8s32_8x2,
+    .gemm = linear_s8s8s32_4x8c4__neonv7,
+    .column_block = 8,
+};
+
 static const kernel_table neon_kernels = {
     .name = "neon",
+    .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
     .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
     NEON_ELEMENTWISE_KERNELS,
