@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Instructions executed per MiniLM inference on ARM CPUs, counted under qemu-user.
 
-    python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76] [--seq-lens 16,64,128]
+    python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76,cortex-a15] [--seq-lens 16,64,128]
                                       [--kernels ref,neon,...] [--no-per-op] [--json]
 
 For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
-only it runs, such as i8mm), each kernel set the library offers on that CPU
+only it runs, such as i8mm, and the 32-bit cortex-a15 on the armhf build: Pi OS 32-bit),
+each kernel set the library offers on that CPU
 (IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped
 model (batch 1, one thread, a text cut to exactly L tokens, all attended) under
 ../shared/tools/armcount twice, with K and K + N forward passes, and reports
@@ -16,7 +17,8 @@ Then, per op of the forward pass, the same difference on bench/kernel_driver (on
 as one inference runs it): the op's instructions, its share of the inference, and for
 the matrix products the ratio to an ideal of one multiply instruction per
   32 MACs (SMMLA, when the op ran i8mm instructions), 16 MACs (SDOT, dotprod),
-  8 MACs (one 8-lane SMULL/SMLAL, a vector kernel without those), 1 MAC (scalar).
+  8 MACs (one 8-lane SMULL/SMLAL, or VMULL/VMLAL on 32-bit ARM: a vector kernel
+  without those), 1 MAC (scalar).
 The driver copies the scores before each softmax (the softmax overwrites them); those
 copies are counted on their own and subtracted. "rest" is what the inference spends
 outside the ops: embedding sums, the classification head, argument checks;
@@ -24,8 +26,8 @@ outside the ops: embedding sums, the classification head, argument checks;
 
 Reference points (ONNX Runtime 1.31 int8 = quantize_dynamic, LiteRT 1.4 full int8;
 MiniLM-L6 at L = 128, counted with the same tool, ../shared/tools/armcount/README.md)
-are printed as ratios at L = 128. Builds build/cross-aarch64 (with the kernel driver)
-first; the cross compiler and qemu-user come from tools/setup-cross.sh.
+are printed as ratios at L = 128. Builds build/cross-aarch64 and build/cross-armhf (with
+the kernel driver) first; the cross compilers and qemu-user come from tools/setup-cross.sh.
 """
 from __future__ import annotations
 
@@ -40,7 +42,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
-SYSROOT = "/usr/aarch64-linux-gnu"
+
+
+class Target:
+    """A cross build: its toolchain file, its Debian sysroot and qemu-user program."""
+
+    def __init__(self, name: str, toolchain: str, sysroot: str, qemu: str):
+        self.name, self.qemu, self.sysroot = name, qemu, sysroot
+        self.toolchain = ROOT / "cmake" / "toolchains" / toolchain
+
+    def build_dir(self, root: Path) -> Path:
+        return root / f"cross-{self.name}"
+
+
+AARCH64 = Target("aarch64", "aarch64-linux-gnu.cmake", "/usr/aarch64-linux-gnu", "qemu-aarch64")
+ARMHF = Target("armhf", "arm-linux-gnueabihf.cmake", "/usr/arm-linux-gnueabihf", "qemu-arm")
+# qemu's 32-bit ARM CPUs with NEON; any other name is an AArch64 CPU ("max" included).
+ARM32_CPUS = {"cortex-a7", "cortex-a8", "cortex-a9", "cortex-a15"}
+
+
+def target_of(cpu: str) -> Target:
+    return ARMHF if cpu in ARM32_CPUS else AARCH64
 
 # The shipped model's shapes (MiniLM-L6): hidden, FFN, heads, head size, layers.
 H, F, HEADS, D, LAYERS = 384, 1536, 12, 32, 6
@@ -75,14 +97,14 @@ def macs(op: str, length: int) -> int:
     return total
 
 
-def ideal_divisor(counts: dict) -> tuple[int, str]:
+def ideal_divisor(counts: dict, target: Target) -> tuple[int, str]:
     """MACs per multiply instruction of the best instruction the op actually ran."""
     if counts["i8mm"] > 0:
         return 32, "SMMLA"
     if counts["dotprod"] > 0:
         return 16, "SDOT"
     if counts["simd_int"] > 0:
-        return 8, "SMULL"
+        return 8, "VMULL" if target is ARMHF else "SMULL"
     return 1, "scalar"
 
 
@@ -90,11 +112,10 @@ def run(command: list[str], env: dict | None = None) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def build(build_dir: Path) -> None:
+def build(target: Target, build_dir: Path) -> None:
     """Configures the cross build (kernel driver on) unless it is, then builds it."""
     if not (build_dir / "CMakeCache.txt").is_file() or not (build_dir / "bench").is_dir():
-        toolchain = ROOT / "cmake" / "toolchains" / "aarch64-linux-gnu.cmake"
-        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DCMAKE_TOOLCHAIN_FILE={target.toolchain}",
                      "-DCMAKE_BUILD_TYPE=Release", "-DIBERT_BUILD_BENCH=ON"]
         done = run(configure)
         if done.returncode != 0:
@@ -118,7 +139,8 @@ def kernel_sets(cli: Path, cpu: str) -> list[str]:
     """The kernel sets the library offers on `cpu`: a name it does not have makes it
     fail with a message that lists the valid ones."""
     env = dict(os.environ, IBERT_KERNELS="?")
-    done = run(["qemu-aarch64", "-cpu", cpu, "-L", SYSROOT, str(cli), str(MODEL), "--text", "x"], env)
+    target = target_of(cpu)
+    done = run([target.qemu, "-cpu", cpu, "-L", target.sysroot, str(cli), str(MODEL), "--text", "x"], env)
     match = re.search(r"\(valid: ([^)]*)\)", done.stderr)
     if not match:
         sys.exit(f"could not read the kernel sets on {cpu} from ibert-cli:\n{done.stderr}")
@@ -163,15 +185,17 @@ def csv_list(text: str, convert=str) -> list:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpus", type=csv_list, default=None,
-                        help="qemu CPUs (default cortex-a72,cortex-a76, and max when the library has a kernel "
-                        "set that only max runs, such as i8mm)")
+                        help="qemu CPUs (default cortex-a72,cortex-a76, max when the library has a kernel "
+                        "set that only max runs, such as i8mm, and cortex-a15; "
+                        f"{', '.join(sorted(ARM32_CPUS))} run the 32-bit armhf build)")
     parser.add_argument("--seq-lens", type=lambda t: csv_list(t, int), default=[16, 64, 128])
     parser.add_argument("--kernels", type=csv_list, default=None,
                         help="kernel sets to count (default: every one each CPU supports)")
     parser.add_argument("--repeats", type=lambda t: csv_list(t, int), default=[1, 2], metavar="K,N",
                         help="forward passes of the short run and extra ones of the long run (default 1,2)")
     parser.add_argument("--no-per-op", action="store_true", help="skip the per-op counts")
-    parser.add_argument("--build-dir", type=Path, default=ROOT / "build" / "cross-aarch64")
+    parser.add_argument("--build-root", type=Path, default=ROOT / "build",
+                        help="where the cross builds go: BUILD_ROOT/cross-aarch64, BUILD_ROOT/cross-armhf")
     parser.add_argument("--armcount", type=Path, default=ROOT.parent / "shared" / "tools" / "armcount" / "armcount")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
@@ -184,20 +208,24 @@ def parse_args(argv):
     return args
 
 
+def programs(target: Target, build_root: Path) -> tuple[Path, Path]:
+    """ibert-cli and kernel_driver of the target's build."""
+    build_dir = target.build_dir(build_root)
+    return build_dir / "tools" / "ibert-cli" / "ibert-cli", build_dir / "bench" / "kernel_driver"
+
+
 def measure(args) -> dict:
-    build(args.build_dir)
-    cli = args.build_dir / "tools" / "ibert-cli" / "ibert-cli"
-    driver = args.build_dir / "bench" / "kernel_driver"
+    cpus = args.cpus or ["cortex-a72", "cortex-a76", "max", "cortex-a15"]
+    for target in {target_of(cpu) for cpu in cpus}:
+        build(target, target.build_dir(args.build_root))
     env = armcount_env(args.armcount)
     k, n = args.repeats
-    cpus = args.cpus or ["cortex-a72", "cortex-a76"]
-    offered_on = {cpu: kernel_sets(cli, cpu) for cpu in cpus}
-    if args.cpus is None:
-        offered_on["max"] = [name for name in kernel_sets(cli, "max") if name not in offered_on["cortex-a76"]]
-        if not offered_on["max"]:
-            del offered_on["max"]
+    offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root)[0], cpu) for cpu in cpus}
+    if args.cpus is None:  # max only for what the two cores lack
+        offered_on["max"] = [name for name in offered_on["max"] if name not in offered_on["cortex-a76"]]
     inference_rows, op_rows = [], []
     for cpu, offered in offered_on.items():
+        cli, driver = programs(target_of(cpu), args.build_root)
         for kernels in (offered if args.kernels is None else [x for x in args.kernels if x in offered]):
             for length in args.seq_lens:
                 print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
@@ -226,11 +254,15 @@ def measure(args) -> dict:
                               "instructions": part["instructions"],
                               "share": part["instructions"] / whole["instructions"]}
                     if op in GEMM_OPS:
-                        divisor, instruction = ideal_divisor(part)
+                        divisor, instruction = ideal_divisor(part, target_of(cpu))
                         op_row.update(macs=macs(op, length), ideal_instruction=instruction,
                                       ideal=macs(op, length) / divisor,
                                       vs_ideal=part["instructions"] * divisor / macs(op, length))
                     op_rows.append(op_row)
+                if rest < 0:  # the ops cost more than the inference: the driver does work forward skips
+                    sys.exit(f"{cpu} {kernels} L={length}: the per-op counts add up to more than one inference "
+                             f"({rest / 1e6:.1f} M left): bench/kernel_driver.c no longer runs the ops as "
+                             "runtime/src/forward.c does")
                 op_rows.append({"cpu": cpu, "kernels": kernels, "seq_len": length, "op": "rest",
                                 "instructions": rest, "share": rest / whole["instructions"]})
                 gemm = sum(r["instructions"] for r in op_rows[-len(OPS) - 1:] if r["op"] in GEMM_OPS)
