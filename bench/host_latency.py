@@ -32,9 +32,11 @@ stop spinning as Run returns (session option session.force_spinning_stop), but t
 workers also sleep between the back-to-back runs of a batch; measured with two threads
 on that machine it was 0 to 8% slower that way at L = 16 / 64 / 128, so ONNX Runtime
 keeps its defaults and the parent waits instead. The wait is checked, not assumed: the
-parent reads the CPU time of the idle workers (/proc/PID/task/*/schedstat, Linux) before
-and after each engine's turn and reports what they used meanwhile as a share of the
-turns' time ("idle engines' CPU"; 0.0% at 100 ms there, 13% at 20 ms).
+parent reads the CPU time of the idle workers (/proc/PID/task/*/schedstat, Linux) around
+each engine's turn and reports what they used as a share of the turns' time ("idle
+engines' CPU"; there, at L = 16 / 128 with two threads: 35 / 15% without a gap, 13 / 5%
+at 20 ms, 0.0% at 50 and 100 ms). It reports the CPU the rest of the machine used too
+(/proc/stat, "other CPU"): a row with more than a few % of it was timed on a busy machine.
 
 Each batch starts with untimed runs for --lead-in-ms (at least one). After the quiet
 gap the first runs are slower (on that machine at L = 16, two threads, pyibert's first
@@ -256,52 +258,58 @@ def machine_busy_seconds() -> float:
 
 
 def cpu_usage(workers: list[Worker]) -> tuple[float, list[float]] | None:
-    """(machine busy seconds, CPU seconds of each worker); None where Linux's /proc is not."""
+    """(machine busy seconds, CPU seconds of each worker and last of this process);
+    None where Linux's /proc is not."""
     try:
-        return machine_busy_seconds(), [w.cpu_seconds() for w in workers]
+        return machine_busy_seconds(), [w.cpu_seconds() for w in workers] + [time.process_time()]
     except (OSError, ValueError):
         return None
 
 
 class TurnLoad:
-    """CPU used by others while the engines take their turns: by the idle engines (their
-    spinning threads) and by everything else on the machine; summed over the turns of
-    one (L, threads) and given per second of turn, 1.0 being one core."""
+    """CPU used by others around the engines' turns, summed over the turns of one
+    (L, threads): by the idle engines (their spinning threads), per second of turn, and by
+    everything else on the machine, per second of turn and quiet gap; 1.0 is one core."""
 
     def __init__(self):
-        self.idle_engines = self.other = self.seconds = 0.0
+        self.idle_engines = self.other = self.turns = self.windows = 0.0
         self.known = True
 
-    def add(self, workers: list[Worker], busy: Worker, before, after, seconds: float) -> None:
+    def add(self, workers: list[Worker], busy: Worker, before, after, turn: float, window: float) -> None:
         if before is None or after is None:
             self.known = False
             return
-        used = [b - a for a, b in zip(before[1], after[1])]
+        used = [b - a for a, b in zip(before[1], after[1])]  # the workers', then this process's
         self.idle_engines += sum(u for w, u in zip(workers, used) if w is not busy)
         self.other += after[0] - before[0] - sum(used)
-        self.seconds += seconds
+        self.turns += turn
+        self.windows += window
 
     def shares(self) -> dict[str, float | None]:
-        known = self.known and self.seconds > 0
-        return {"idle_engines_cpu": self.idle_engines / self.seconds if known else None,
-                "other_cpu": max(0.0, self.other / self.seconds) if known else None}
+        known = self.known and self.turns > 0
+        return {"idle_engines_cpu": self.idle_engines / self.turns if known else None,
+                "other_cpu": max(0.0, self.other / self.windows) if known else None}
 
 
 def take_turn(workers: list[Worker], worker: Worker, length: int, untimed: tuple[int, float], timed: int,
               quiet: float, load: TurnLoad) -> list[float]:
-    """Lets the other engines' threads go quiet, then has `worker` make its untimed
-    (runs, seconds) and its `timed` runs; returns their times and adds to `load`."""
-    time.sleep(quiet)
+    """Has `worker` make its untimed (runs, seconds) and its `timed` runs, then lets its
+    threads go quiet; returns the times and adds to `load`. The CPU times are read before
+    the turn and after the gap, when no worker runs: Linux updates the CPU time of a
+    thread running on another core only at the next tick (4 ms at HZ 250), so a reading
+    right after the turn would miss the end of the busy engine's spinning."""
     before, start = cpu_usage(workers), time.perf_counter()
     times = worker.time_runs(length, *untimed, timed)
-    seconds, after = time.perf_counter() - start, cpu_usage(workers)
-    load.add(workers, worker, before, after, seconds)
+    turn = time.perf_counter() - start
+    time.sleep(quiet)
+    load.add(workers, worker, before, cpu_usage(workers), turn, time.perf_counter() - start)
     return times
 
 
 def measure_length(workers: list[Worker], length: int, args) -> tuple[dict[str, list[float]], dict]:
     """Warm-up, then rounds of one batch per engine. Returns the times per engine and
-    TurnLoad.shares() of the batches."""
+    TurnLoad.shares() of the batches. (Every turn ends with the quiet gap, so the first
+    batch, too, starts on a quiet machine.)"""
     quiet, lead_in = args.quiet_ms / 1e3, (1, args.lead_in_ms / 1e3)
     for worker in workers:
         take_turn(workers, worker, length, (args.warmup, 0.0), 0, quiet, TurnLoad())
@@ -404,9 +412,9 @@ def print_tables(result: dict) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for cells in rows:
         print("| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |")
-    print("\nWhile one engine made its lead-in and timed runs, the other engines' processes used \"idle engines' "
-          "CPU\" (near 0%: the quiet gap was long enough) and the rest of the machine used \"other CPU\" (near 0%: "
-          "nothing else ran), in % of one core.")
+    print("\nIdle engines' CPU: what the other engines' processes used while one engine made its lead-in and "
+          "timed runs (near 0%: the quiet gap was long enough). Other CPU: what the rest of the machine used during "
+          "the turns and their quiet gaps (near 0%: nothing else ran). Both in % of one core.")
     if result.get("peak_rss_mib"):
         print(f"\nPeak RSS (MiB) of a fresh process that loaded the engine and ran L={max(result['seq_lens'])}:")
         for name, mib in result["peak_rss_mib"].items():
