@@ -29,14 +29,16 @@ timed next would lose a core to them: ONNX Runtime's workers spin 2^20 pause
 instructions before they block (on the 2-core x86 build machine a full core for 30 to
 50 ms after each run), pyibert's ~0.1 ms (runtime/src/threadpool.c). ONNX Runtime can
 stop spinning as Run returns (session option session.force_spinning_stop), but then its
-workers also sleep between the back-to-back runs of a batch; measured with two threads
-on that machine it was 0 to 8% slower that way at L = 16 / 64 / 128, so ONNX Runtime
-keeps its defaults and the parent waits instead. The wait is checked, not assumed: the
-parent reads the CPU time of the idle workers (/proc/PID/task/*/schedstat, Linux) around
-each engine's turn and reports what they used as a share of the turns' time ("idle
-engines' CPU"; there, at L = 16 / 128 with two threads: 35 / 15% without a gap, 13 / 5%
-at 20 ms, 0.0% at 50 and 100 ms). It reports the CPU the rest of the machine used too
-(/proc/stat, "other CPU"): a row with more than a few % of it was timed on a busy machine.
+workers also sleep between the back-to-back runs of a batch. Measured on that machine
+with two threads (both settings side by side, three runs at L = 16 / 64 / 128, FP32 and
+int8: 18 medians), it made ONNX Runtime slower 15 times (by 1 to 11%, once 2.6x), equal
+twice and 3% faster once; so ONNX Runtime keeps its defaults and the parent waits
+instead. The wait is checked, not assumed: the parent reads the CPU time of the idle
+workers (/proc/PID/task/*/schedstat, Linux) around each engine's turn and reports what
+they used as a share of the turns' time ("idle engines' CPU"; there, at L = 16 / 128
+with two threads: 35 / 15% without a gap, 13 / 5% at 20 ms, 0.0% at 50 and 100 ms). It
+reports the CPU the rest of the machine used too (/proc/stat, "other CPU"): a row with
+more than a few % of it was timed on a busy machine.
 
 Each batch starts with untimed runs for --lead-in-ms (at least one). After the quiet
 gap the first runs are slower (on that machine at L = 16, two threads, pyibert's first
