@@ -254,7 +254,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds all cores have spent on anything but idling since boot (/proc/stat)."""
+    """CPU seconds all cores have spent on anything but idling since boot (/proc/stat;
+    steal included: a hypervisor running other guests slows the engines too)."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
