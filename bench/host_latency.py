@@ -425,9 +425,10 @@ def print_tables(result: dict) -> None:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seq-lens", type=csv_list, default=[16, 64, 128])
-    parser.add_argument("--threads", type=csv_list, default=[1, 2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--seq-lens", type=csv_list, default=[16, 64, 128], help="sequence lengths in tokens")
+    parser.add_argument("--threads", type=csv_list, default=[1, 2], help="thread counts of every engine")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per engine and (L, threads)")
     parser.add_argument("--batch", type=int, default=10, help="timed runs per engine in each round")
     parser.add_argument("--warmup", type=int, default=5, help="untimed runs per engine before the first round")
@@ -435,7 +436,7 @@ def parse_args(argv):
                         help="sleep between two engines, so that the threads of the last one stop spinning")
     parser.add_argument("--lead-in-ms", type=int, default=30,
                         help="untimed runs for this long (at least one) before each batch")
-    parser.add_argument("--engines", type=lambda t: csv_list(t, str), default=ENGINES)
+    parser.add_argument("--engines", type=lambda t: csv_list(t, str), default=ENGINES, help="engines to time")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--rss-child", choices=["python", *ENGINES], help=argparse.SUPPRESS)
