@@ -40,6 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common import csv_list, table
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
 
@@ -172,16 +174,6 @@ def per_inference(armcount, env, cpu, kernels, command_for, k: int, n: int) -> d
     return {key: (high[key] - low[key]) / n for key in low}
 
 
-def csv_list(text: str, convert=str) -> list:
-    try:
-        values = [convert(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list: {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("the list is empty")
-    return values
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpus", type=csv_list, default=None,
@@ -271,14 +263,6 @@ def measure(args) -> dict:
                                 "share": 1 - gemm / whole["instructions"]})
     return {"model": str(MODEL.relative_to(ROOT)), "repeats": {"k": k, "n": n},
             "inference": inference_rows, "ops": op_rows}
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def millions(value: float) -> str:

@@ -67,6 +67,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import csv_list, table
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
 CACHE = ROOT / "build" / "bench"
@@ -385,16 +387,6 @@ def rss_child(args) -> int:
     return 0
 
 
-def csv_list(text: str, convert=int) -> list:
-    try:
-        values = [convert(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list: {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("the list is empty")
-    return values
-
-
 def print_tables(result: dict) -> None:
     print(f"Latency per inference, batch 1 (median / p90 ms), each engine in its own process: {result['runs']} "
           f"runs per engine in rounds of {result['batch']}, after {result['warmup']} warm-up runs; between engines "
@@ -410,11 +402,7 @@ def print_tables(result: dict) -> None:
         cells += [f"{r[k]:.2f}" for k in ratios]
         cells += ["?" if r[k] is None else f"{100 * r[k]:.1f}%" for k in ("idle_engines_cpu", "other_cpu")]
         rows.append(cells)
-    widths = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for cells in rows:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |")
+    print(table(header, rows))
     print("\nIdle engines' CPU: what the other engines' processes used while one engine made its lead-in and "
           "timed runs (near 0%: the quiet gap was long enough). Other CPU: what the rest of the machine used during "
           "the turns and their quiet gaps (near 0%: nothing else ran). Both in % of one core.")
@@ -427,8 +415,10 @@ def print_tables(result: dict) -> None:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--seq-lens", type=csv_list, default=[16, 64, 128], help="sequence lengths in tokens")
-    parser.add_argument("--threads", type=csv_list, default=[1, 2], help="thread counts of every engine")
+    parser.add_argument("--seq-lens", type=lambda t: csv_list(t, int), default=[16, 64, 128],
+                        help="sequence lengths in tokens")
+    parser.add_argument("--threads", type=lambda t: csv_list(t, int), default=[1, 2],
+                        help="thread counts of every engine")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per engine and (L, threads)")
     parser.add_argument("--batch", type=int, default=10, help="timed runs per engine in each round")
     parser.add_argument("--warmup", type=int, default=5, help="untimed runs per engine before the first round")
@@ -436,7 +426,7 @@ def parse_args(argv):
                         help="sleep between two engines, so that the threads of the last one stop spinning")
     parser.add_argument("--lead-in-ms", type=int, default=30,
                         help="untimed runs for this long (at least one) before each batch")
-    parser.add_argument("--engines", type=lambda t: csv_list(t, str), default=ENGINES, help="engines to time")
+    parser.add_argument("--engines", type=csv_list, default=ENGINES, help="engines to time")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--rss-child", choices=["python", *ENGINES], help=argparse.SUPPRESS)
