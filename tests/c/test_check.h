@@ -1,6 +1,7 @@
 /* test_check.h: what every C kernel test shares: named checks that count passes
  * and failures (printing the first 40 failures in full) and a small deterministic
- * random generator, so a failure reproduces. Each test is one translation unit:
+ * random generator, so a failure reproduces, and an allocator that ends the test when
+ * memory runs out. Each test is one translation unit:
  * define TEST_RNG_SEED (the generator's start) before including this. */
 #ifndef IBERT_TEST_CHECK_H
 #define IBERT_TEST_CHECK_H
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #ifndef TEST_RNG_SEED
 #error "define TEST_RNG_SEED before including test_check.h"
@@ -47,6 +49,16 @@ static uint64_t rand_u64(void) {
  * unsigned, so hi - lo does not overflow) */
 static int64_t rand_in(int64_t lo, int64_t hi) {
     return (int64_t)((uint64_t)lo + rand_u64() % ((uint64_t)hi - (uint64_t)lo + 1));
+}
+
+/* malloc that ends the test (exit 2: not a test failure) when memory runs out. */
+static inline void *test_alloc(size_t size) {
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", size);
+        exit(2);
+    }
+    return p;
 }
 
 #endif

@@ -103,6 +103,11 @@ static void fill8(int8_t *p, size_t count, enum fill how) {
     }
 }
 
+/* Biases anywhere in +-2^30 (a linear layer's int32 bias). */
+static void random_bias(int32_t *bias, size_t n) {
+    for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+}
+
 /* 1 when want and got agree in all count elements; else 0 and the first that differs. */
 static int all_equal(const int32_t *want, const int32_t *got, size_t count, size_t *first_bad) {
     for (size_t i = 0; i < count; i++) {
@@ -127,13 +132,9 @@ static int same_as_ref(gemm_s8s8s32_fn fn, size_t m, size_t n, size_t k, const i
 
 static void test_against_ref(const gemm_kernel *kern) {
     const size_t max = SIZES[N_SIZES - 1], ld_max = max + PAD;
-    int8_t *a = malloc(max * ld_max), *b = malloc(max * ld_max);
-    int32_t *bias = malloc(max * sizeof *bias), *want = malloc(max * ld_max * sizeof *want),
-            *got = malloc(max * ld_max * sizeof *got);
-    if (!a || !b || !bias || !want || !got) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
+    int8_t *a = test_alloc(max * ld_max), *b = test_alloc(max * ld_max);
+    int32_t *bias = test_alloc(max * sizeof *bias), *want = test_alloc(max * ld_max * sizeof *want),
+            *got = test_alloc(max * ld_max * sizeof *got);
     long cases = 0, bad = 0;
     for (size_t im = 0; im < N_SIZES; im++) {
         for (size_t in = 0; in < N_SIZES; in++) {
@@ -147,7 +148,7 @@ static void test_against_ref(const gemm_kernel *kern) {
                 cases++;
                 fill8(a, m * lda, fill_a);
                 fill8(b, n * ldb, fill_b);
-                for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+                random_bias(bias, n);
                 size_t where = 0;
                 if (!same_as_ref(kern->fn, m, n, k, a, lda, b, ldb, with_bias ? bias : NULL, want, got, ldc,
                                  &where)) {
@@ -172,12 +173,8 @@ static void test_against_ref(const gemm_kernel *kern) {
  * 128 * 128: the sum is 2^30, the int32 accumulators' worst case. */
 static void test_longest_k(const gemm_kernel *kern) {
     const size_t m = 5, n = 6, k = 65536;
-    int8_t *a = malloc(m * k), *b = malloc(n * k);
+    int8_t *a = test_alloc(m * k), *b = test_alloc(n * k);
     int32_t want[5 * 6], got[5 * 6];
-    if (!a || !b) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
     memset(a, 0x80, m * k);
     memset(b, 0x80, n * k);
     size_t where = 0;
@@ -192,16 +189,12 @@ static void test_longest_k(const gemm_kernel *kern) {
  * operands, the model's head-sized rows next to awkward ones. */
 static void test_long_k(const gemm_kernel *kern) {
     const size_t m = 9, n = 35, k = 1031, ldc = n + PAD;
-    int8_t *a = malloc(m * k), *b = malloc(n * k);
-    int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
-            *got = malloc(m * ldc * sizeof *got);
-    if (!a || !b || !bias || !want || !got) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
+    int8_t *a = test_alloc(m * k), *b = test_alloc(n * k);
+    int32_t *bias = test_alloc(n * sizeof *bias), *want = test_alloc(m * ldc * sizeof *want),
+            *got = test_alloc(m * ldc * sizeof *got);
     fill8(a, m * k, FILL_RANDOM);
     fill8(b, n * k, FILL_RANDOM);
-    for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+    random_bias(bias, n);
     size_t where = 0;
     check(same_as_ref(kern->fn, m, n, k, a, k, b, k, bias, want, got, ldc, &where), kern->name,
           "m=%zu n=%zu k=%zu random, bias: c[%zu, %zu] is %d, ref %d", m, n, k, where / ldc, where % ldc, got[where],
@@ -237,7 +230,7 @@ static void *pack_checked(const packed_kernel *pk, size_t n, size_t k, const int
     if (!check(size % 64 == 0 && size >= n * k, pk->name, "packed_size(%zu, %zu) = %zu", n, k, size)) return NULL;
     uint8_t *dst = aligned_alloc(64, size + GUARD);
     if (!dst) {
-        fprintf(stderr, "out of memory\n");
+        fprintf(stderr, "out of memory (%zu bytes)\n", size + GUARD);
         exit(2);
     }
     for (size_t i = 0; i < size; i++) dst[i] = (uint8_t)rand_u64();
@@ -268,13 +261,9 @@ static int packed_same_as_ref(const packed_kernel *pk, size_t m, size_t k, const
  * the extremes of both; half the cases have no bias (packed as zeros). */
 static void test_packed_against_ref(const packed_kernel *pk) {
     const size_t max = SIZES[N_SIZES - 1], ld_max = max + PAD;
-    int8_t *a = malloc(max * ld_max), *w = malloc(max * max);
-    int32_t *bias = malloc(max * sizeof *bias), *want = malloc(max * ld_max * sizeof *want),
-            *got = malloc(max * ld_max * sizeof *got);
-    if (!a || !w || !bias || !want || !got) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
+    int8_t *a = test_alloc(max * ld_max), *w = test_alloc(max * max);
+    int32_t *bias = test_alloc(max * sizeof *bias), *want = test_alloc(max * ld_max * sizeof *want),
+            *got = test_alloc(max * ld_max * sizeof *got);
     long cases = 0, bad = 0;
     for (size_t im = 0; im < N_SIZES; im++) {
         for (size_t in = 0; in < N_SIZES; in++) {
@@ -286,7 +275,7 @@ static void test_packed_against_ref(const packed_kernel *pk) {
                 cases++;
                 fill8(a, m * lda, fill);
                 fill_weights(w, n * k, fill);
-                for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+                random_bias(bias, n);
                 void *packed = pack_checked(pk, n, k, w, with_bias ? bias : NULL);
                 if (!packed) {
                     bad++;
@@ -326,16 +315,12 @@ static void test_packed_shapes(const packed_kernel *pk) {
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
-        int8_t *a = malloc(m * k), *w = malloc(n * k);
-        int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * ldc * sizeof *want),
-                *got = malloc(m * ldc * sizeof *got);
-        if (!a || !w || !bias || !want || !got) {
-            fprintf(stderr, "out of memory\n");
-            exit(2);
-        }
+        int8_t *a = test_alloc(m * k), *w = test_alloc(n * k);
+        int32_t *bias = test_alloc(n * sizeof *bias), *want = test_alloc(m * ldc * sizeof *want),
+                *got = test_alloc(m * ldc * sizeof *got);
         fill8(a, m * k, shapes[t].fill);
         fill_weights(w, n * k, shapes[t].fill);
-        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+        random_bias(bias, n);
         void *packed = pack_checked(pk, n, k, w, bias);
         if (packed) {
             const size_t cb = pk->lp.column_block;
@@ -370,15 +355,12 @@ static void test_model_shapes(const gemm_kernel *kern) {
                   {128, 128, 32, FILL_RANDOM}};
     for (size_t t = 0; t < sizeof SHAPES / sizeof SHAPES[0]; t++) {
         const size_t m = SHAPES[t].m, n = SHAPES[t].n, k = SHAPES[t].k;
-        int8_t *a = malloc(m * k), *b = malloc(n * k);
-        int32_t *bias = malloc(n * sizeof *bias), *want = malloc(m * n * sizeof *want), *got = malloc(m * n * sizeof *got);
-        if (!a || !b || !bias || !want || !got) {
-            fprintf(stderr, "out of memory\n");
-            exit(2);
-        }
+        int8_t *a = test_alloc(m * k), *b = test_alloc(n * k);
+        int32_t *bias = test_alloc(n * sizeof *bias), *want = test_alloc(m * n * sizeof *want),
+                *got = test_alloc(m * n * sizeof *got);
         fill8(a, m * k, FILL_RANDOM);
         fill8(b, n * k, SHAPES[t].b);
-        for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 30), INT64_C(1) << 30);
+        random_bias(bias, n);
         size_t where = 0;
         check(same_as_ref(kern->fn, m, n, k, a, k, b, k, SHAPES[t].b == FILL_WEIGHTS ? bias : NULL, want, got, n,
                           &where),
@@ -454,13 +436,9 @@ static void test_pv_against_ref(const pv_kernel *kern) {
                 const size_t ldp = k + (cases % 4 ? PAD : 0), ldv = n + (cases % 5 ? PAD : 0),
                              ldc = n + (cases % 6 ? PAD : 0);
                 cases++;
-                uint8_t *p = malloc(m * ldp);
-                int8_t *v = malloc(k * ldv);
-                int32_t *want = malloc(m * ldc * sizeof *want), *got = malloc(m * ldc * sizeof *got);
-                if (!p || !v || !want || !got) {
-                    fprintf(stderr, "out of memory\n");
-                    exit(2);
-                }
+                uint8_t *p = test_alloc(m * ldp);
+                int8_t *v = test_alloc(k * ldv);
+                int32_t *want = test_alloc(m * ldc * sizeof *want), *got = test_alloc(m * ldc * sizeof *got);
                 fill_probs(p, m * ldp, fill);
                 fill8(v, k * ldv, fill);
                 size_t where = 0;
@@ -529,16 +507,22 @@ static void test_select(void) {
     unsetenv("IBERT_KERNELS");
 }
 
+/* Whether this CPU has what the kernel needs; says which it is in the log. */
+static int runs_here(const char *name, needs cpu) {
+    if (!cpu_has(cpu)) {
+        printf("%s: this CPU lacks its features, not run\n", name);
+        return 0;
+    }
+    printf("%s: against the reference\n", name);
+    return 1;
+}
+
 int main(void) {
     cpu_hwcap = getauxval(AT_HWCAP);
     cpu_hwcap2 = getauxval(AT_HWCAP2);
     for (size_t i = 0; i < N_KERNELS; i++) {
         const gemm_kernel *kern = &KERNELS[i];
-        if (!cpu_has(kern->cpu)) {
-            printf("%s: this CPU lacks its features, not run\n", kern->name);
-            continue;
-        }
-        printf("%s: against the reference\n", kern->name);
+        if (!runs_here(kern->name, kern->cpu)) continue;
         test_against_ref(kern);
         test_longest_k(kern);
         test_long_k(kern);
@@ -546,22 +530,13 @@ int main(void) {
     }
     for (size_t i = 0; i < N_PACKED; i++) {
         const packed_kernel *pk = &PACKED[i];
-        if (!cpu_has(pk->cpu)) {
-            printf("%s: this CPU lacks its features, not run\n", pk->name);
-            continue;
-        }
-        printf("%s: against the reference\n", pk->name);
+        if (!runs_here(pk->name, pk->cpu)) continue;
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
     for (size_t i = 0; i < N_PV_KERNELS; i++) {
         const pv_kernel *kern = &PV_KERNELS[i];
-        if (!cpu_has(kern->cpu)) {
-            printf("%s: this CPU lacks its features, not run\n", kern->name);
-            continue;
-        }
-        printf("%s: against the reference\n", kern->name);
-        test_pv_against_ref(kern);
+        if (runs_here(kern->name, kern->cpu)) test_pv_against_ref(kern);
     }
     test_select();
     printf("%ld passed, %ld failed\n", passed, failed);

@@ -42,15 +42,6 @@ static const x86_table TABLES[] = {{"avx512vnni", has_avx512vnni}, {"avx2", has_
 #define TEST_RNG_SEED 0x27d4eb2fu
 #include "test_check.h"
 
-static void *xmalloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* How int8 operands are filled: random over [lo, hi], all lo, or only lo, hi, -hi. */
 enum fill { FILL_RANDOM, FILL_LOW, FILL_EXTREMES, N_FILLS };
 static const char *const FILL_NAMES[] = {"random", "all lowest", "extremes"};
@@ -82,9 +73,9 @@ static size_t first_diff32(const int32_t *want, const int32_t *got, size_t count
 static void test_gemm_s8s8s32(const kernel_table *kt) {
     static const size_t KS[] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 63, 65, 128, 384};
     const size_t max_mn = 65, max_k = 384, ld_max = max_k + PAD;
-    int8_t *a = xmalloc(max_mn * ld_max), *b = xmalloc(max_mn * ld_max);
-    int32_t *bias = xmalloc(max_mn * sizeof *bias), *want = xmalloc(max_mn * (max_mn + PAD) * sizeof *want),
-            *got = xmalloc(max_mn * (max_mn + PAD) * sizeof *got);
+    int8_t *a = test_alloc(max_mn * ld_max), *b = test_alloc(max_mn * ld_max);
+    int32_t *bias = test_alloc(max_mn * sizeof *bias), *want = test_alloc(max_mn * (max_mn + PAD) * sizeof *want),
+            *got = test_alloc(max_mn * (max_mn + PAD) * sizeof *got);
     long cases = 0, bad = 0;
     for (size_t im = 0; im < N_SIZES; im++)
         for (size_t in = 0; in < N_SIZES; in++)
@@ -114,8 +105,8 @@ static void test_gemm_s8s8s32(const kernel_table *kt) {
     /* Past the kernels' internal chunks of rows and k (256 each in the VNNI one). */
     {
         const size_t m = 300, n = 130, k = 300, ld = k + PAD;
-        a = xmalloc(m * ld), b = xmalloc(n * ld), bias = xmalloc(n * sizeof *bias);
-        want = xmalloc(m * n * sizeof *want), got = xmalloc(m * n * sizeof *got);
+        a = test_alloc(m * ld), b = test_alloc(n * ld), bias = test_alloc(n * sizeof *bias);
+        want = test_alloc(m * n * sizeof *want), got = test_alloc(m * n * sizeof *got);
         fill8(a, m * ld, FILL_RANDOM, -128, 127);
         fill8(b, n * ld, FILL_EXTREMES, -128, 127);
         for (size_t j = 0; j < n; j++) bias[j] = (int32_t)rand_in(-(INT64_C(1) << 29), INT64_C(1) << 29);
@@ -127,7 +118,7 @@ static void test_gemm_s8s8s32(const kernel_table *kt) {
 
     /* The longest k (65536) with every product 128 * 128: the sum is 2^30. */
     const size_t m = 5, n = 6, k = 65536;
-    a = xmalloc(m * k), b = xmalloc(n * k);
+    a = test_alloc(m * k), b = test_alloc(n * k);
     int32_t w[5 * 6], g[5 * 6];
     memset(a, 0x80, m * k);
     memset(b, 0x80, n * k);
@@ -147,9 +138,9 @@ static int linear_case(const kernel_table *kt, size_t m, size_t n, size_t k, siz
                        enum fill fw, int with_bias, const char **why) {
     const linear_packing *lp = kt->linear;
     const size_t lda = k + PAD, ldc = n + PAD, size = lp->packed_size(n, k);
-    int8_t *x = xmalloc(m * lda), *w = xmalloc(n * k);
-    int32_t *bias = xmalloc(n * sizeof *bias), *want = xmalloc(m * ldc * sizeof *want),
-            *got = xmalloc(m * ldc * sizeof *got);
+    int8_t *x = test_alloc(m * lda), *w = test_alloc(n * k);
+    int32_t *bias = test_alloc(n * sizeof *bias), *want = test_alloc(m * ldc * sizeof *want),
+            *got = test_alloc(m * ldc * sizeof *got);
     uint8_t *packed = aligned_alloc(64, size + 64);
     fill8(x, m * lda, fx, -128, 127);
     fill8(w, n * k, fw, -127, 127);
@@ -162,7 +153,7 @@ static int linear_case(const kernel_table *kt, size_t m, size_t n, size_t k, siz
     for (size_t i = size; i < size + 64; i++)
         if (packed[i] != SENTINEL8) ok = 0, *why = "pack wrote past packed_size";
     for (size_t i = 0; i < m * ldc; i++) want[i] = got[i] = SENTINEL32;
-    int32_t *full = xmalloc(m * ldc * sizeof *full);
+    int32_t *full = test_alloc(m * ldc * sizeof *full);
     gemm_s8s8s32_1x1__ref(m, n, k, x, lda, w, k, with_bias ? bias : NULL, full, ldc);
     for (size_t i = 0; i < m; i++)
         for (size_t j = j0; j < j1; j++) want[i * ldc + j] = full[i * ldc + j];
@@ -217,9 +208,9 @@ static void test_gemm_u8s8s32(const kernel_table *kt) {
     static const size_t KS[] = {1, 2, 3, 4, 5, 15, 16, 17, 31, 33, 63, 65, 128, 513, 1030};
     static const size_t NS[] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 65};
     const size_t max_m = 65, max_n = 65, max_k = 1030;
-    uint8_t *p = xmalloc(max_m * (max_k + PAD));
-    int8_t *v = xmalloc(max_k * (max_n + PAD));
-    int32_t *want = xmalloc(max_m * (max_n + PAD) * sizeof *want), *got = xmalloc(max_m * (max_n + PAD) * sizeof *got);
+    uint8_t *p = test_alloc(max_m * (max_k + PAD));
+    int8_t *v = test_alloc(max_k * (max_n + PAD));
+    int32_t *want = test_alloc(max_m * (max_n + PAD) * sizeof *want), *got = test_alloc(max_m * (max_n + PAD) * sizeof *got);
     long cases = 0, bad = 0;
     for (size_t im = 0; im < N_SIZES; im++)
         for (size_t in = 0; in < sizeof NS / sizeof NS[0]; in++)
@@ -246,7 +237,7 @@ static void test_gemm_u8s8s32(const kernel_table *kt) {
 
     /* The longest k (65536), every product 255 * -128. */
     const size_t m = 9, n = 17, k = 65536;
-    p = xmalloc(m * k), v = xmalloc(k * n);
+    p = test_alloc(m * k), v = test_alloc(k * n);
     memset(p, 0xff, m * k);
     memset(v, 0x80, k * n);
     int32_t w[9 * 17], g[9 * 17];
@@ -446,9 +437,9 @@ static void test_gelu(const kernel_table *kt) {
 }
 
 static void test_elementwise(const kernel_table *kt) {
-    src32 = xmalloc(ROWS * LD * sizeof *src32), want32 = xmalloc(ROWS * LD * sizeof *want32),
-    got32 = xmalloc(ROWS * LD * sizeof *got32);
-    x8 = xmalloc(ROWS * LD), want8 = xmalloc(ROWS * LD), got8 = xmalloc(ROWS * LD);
+    src32 = test_alloc(ROWS * LD * sizeof *src32), want32 = test_alloc(ROWS * LD * sizeof *want32),
+    got32 = test_alloc(ROWS * LD * sizeof *got32);
+    x8 = test_alloc(ROWS * LD), want8 = test_alloc(ROWS * LD), got8 = test_alloc(ROWS * LD);
     test_requant(kt);
     test_residual(kt);
     test_layernorm(kt);
