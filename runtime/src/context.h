@@ -37,10 +37,10 @@ typedef struct arena_buffers {
  * arena_bytes_for(hp, threads) bytes (which must not have returned 0). */
 void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buffers *bufs);
 
-/* The tokens layer `layer` of a forward pass over n tokens computes as queries,
- * the first layer_query_rows of them (keys and values are always all n): every
- * token, but in the last layer of a model with a classification head only the
- * first, the one the head reads (forward.c). */
+/* How many tokens, from the first, layer `layer` of a forward pass over n tokens
+ * computes as queries (its keys and values: always all n). n, but 1 in the last
+ * layer of a model with a classification head: the head reads only that row
+ * (forward.c). */
 static inline size_t layer_query_rows(const ibert_model *m, uint32_t layer, size_t n) {
     return m->hp.num_labels > 0 && layer + 1 == m->hp.num_layers ? 1 : n;
 }
