@@ -15,9 +15,38 @@ size_t column_blocks_size(const column_blocks *layout, size_t n, size_t k) {
     return (bytes + 63) / 64 * 64;
 }
 
+/* Column j's weights into its block: for each group g, kgroup bytes of its row (the
+ * last group cut at k) to d + g * stride, XOR flip. KGROUP is a constant in the
+ * callers below, so the compiler turns each group into a single load and store:
+ * the packer then costs about one instruction per 4 weights instead of several per
+ * weight (MiniLM packs 10.9 MB at every load). */
+#define COPY_COLUMN(KGROUP)                                                        \
+    for (size_t g = 0; g < full_groups; g++) {                                     \
+        uint8_t group[KGROUP];                                                     \
+        memcpy(group, src + g * (KGROUP), KGROUP);                                 \
+        for (size_t t = 0; t < (KGROUP); t++) group[t] ^= flip;                    \
+        memcpy(d + g * stride, group, KGROUP);                                     \
+    }
+
+static void copy_column(const column_blocks *layout, const uint8_t *src, size_t k, uint8_t *d) {
+    const size_t kgroup = layout->kgroup, stride = layout->cols * kgroup, full_groups = k / kgroup;
+    const uint8_t flip = layout->flip;
+    switch (kgroup) {
+    case 2: COPY_COLUMN(2) break;
+    case 4: COPY_COLUMN(4) break;
+    case 8: COPY_COLUMN(8) break;
+    case 16: COPY_COLUMN(16) break;
+    default:
+        for (size_t g = 0; g < full_groups; g++)
+            for (size_t t = 0; t < kgroup; t++) d[g * stride + t] = src[g * kgroup + t] ^ flip;
+    }
+    /* the group k cuts: its weights, then zeros (already there) */
+    for (size_t kk = full_groups * kgroup; kk < k; kk++) d[full_groups * stride + kk % kgroup] = src[kk] ^ flip;
+}
+
 void column_blocks_pack(const column_blocks *layout, size_t n, size_t k, const int8_t *w, const int32_t *bias,
                         void *dst) {
-    const size_t cols = layout->cols, kgroup = layout->kgroup, groups = padded_k(layout, k) / kgroup;
+    const size_t cols = layout->cols, kgroup = layout->kgroup, weight_bytes = padded_k(layout, k) * cols;
     uint8_t *out = dst, *end = out + column_blocks_size(layout, n, k);
     for (size_t j0 = 0; j0 < n; j0 += cols) {
         for (size_t b = 0; b < bias_count(layout); b++) {
@@ -27,12 +56,11 @@ void column_blocks_pack(const column_blocks *layout, size_t n, size_t k, const i
             memcpy(out, &value, sizeof value);
             out += sizeof value;
         }
-        for (size_t g = 0; g < groups; g++)
-            for (size_t s = 0; s < cols; s++)
-                for (size_t t = 0; t < kgroup; t++) {
-                    const size_t j = j0 + s, kk = g * kgroup + t;
-                    *out++ = j < n && kk < k ? (uint8_t)w[j * k + kk] ^ layout->flip : 0;
-                }
+        /* padded columns and k stay zero */
+        memset(out, 0, weight_bytes);
+        for (size_t s = 0; s < cols && j0 + s < n; s++)
+            copy_column(layout, (const uint8_t *)w + (j0 + s) * k, k, out + s * kgroup);
+        out += weight_bytes;
     }
     memset(out, 0, (size_t)(end - out));
 }
