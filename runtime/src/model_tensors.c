@@ -63,12 +63,28 @@ static ibert_status bind(binder *b, const char *name, gguf_tensor_type type, uin
     return IBERT_OK;
 }
 
+/* Bytes per block of check_weights: large enough to amortize the block's test,
+ * small enough to stay in L1 while a -128 is searched for. */
+#define WEIGHT_CHECK_BLOCK 4096
+
+/* No weight is -128 (FORMAT.md §3). A block's comparisons are ORed into one byte,
+ * which the compiler vectorizes (a loop that returns at the first -128 it is not):
+ * the model's 22 MB of weights are read at every load (MiniLM: 13.2 -> 7.1 ms a
+ * load on the host). Only a block with a -128 is searched again, for the position
+ * the message gives. */
 static ibert_status check_weights(const char *name, const int8_t *w, uint32_t rows, uint32_t cols) {
-    for (uint64_t i = 0; i < (uint64_t)rows * cols; i++)
-        if (w[i] == INT8_MIN)
-            return ibert_fail(IBERT_ERR_FORMAT,
-                              "tensor '%s': element [%" PRIu64 ", %" PRIu64 "] is -128, outside -127 ... 127", name,
-                              i / cols, i % cols);
+    const uint64_t count = (uint64_t)rows * cols;
+    for (uint64_t start = 0; start < count; start += WEIGHT_CHECK_BLOCK) {
+        const uint64_t end = count - start < WEIGHT_CHECK_BLOCK ? count : start + WEIGHT_CHECK_BLOCK;
+        uint8_t found = 0; /* a byte, so the vector loop stays in bytes */
+        for (uint64_t i = start; i < end; i++) found |= (uint8_t)(w[i] == INT8_MIN);
+        if (!found) continue;
+        for (uint64_t i = start; i < end; i++)
+            if (w[i] == INT8_MIN)
+                return ibert_fail(IBERT_ERR_FORMAT,
+                                  "tensor '%s': element [%" PRIu64 ", %" PRIu64 "] is -128, outside -127 ... 127",
+                                  name, i / cols, i % cols);
+    }
     return IBERT_OK;
 }
 

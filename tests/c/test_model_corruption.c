@@ -583,8 +583,12 @@ static void values(void) {
         for (size_t w = 0; w < COUNT(where); w++) {
             copy c = fresh(original_size);
             if (t->type == GGML_I8) {
+                /* the message names the element (GGUF's dims[0] is the row length) */
+                char expect[64];
+                snprintf(expect, sizeof expect, "element [%" PRIu64 ", %" PRIu64 "] is -128", where[w] / t->dims[0],
+                         where[w] % t->dims[0]);
                 poke(&c, t, where[w], -128);
-                REJECT(c, "-128", "tensor '%s'[%" PRIu64 "] = -128", t->name, where[w]);
+                REJECT(c, expect, "tensor '%s'[%" PRIu64 "] = -128", t->name, where[w]);
             } else if (ends_with(t->name, ".rq_shift")) {
                 poke(&c, t, where[w], 0);
                 REJECT(c, "outside 1 ... 62", "tensor '%s'[%" PRIu64 "] = 0", t->name, where[w]);
