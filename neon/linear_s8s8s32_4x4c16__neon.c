@@ -27,13 +27,15 @@
  * adds address arithmetic and, scheduled, spills; a call per tile saved d8-d15).
  * Registers: v0-v3 the rows of a, v4-v7 the columns of w, v8-v11 int16 pair sums,
  * v12-v15 the rows' starts, v16 + 4r + s the partial sums of c[r, s]. A later k
- * chunk starts from c's values instead of the biases. Rows past m and columns past
- * j1 are computed from zeros into a copy and not stored. */
+ * chunk starts from c's values instead of the biases. One row alone (m = 1: the
+ * last layer of a classifier, which needs only the first token) runs 1 x 4 tiles,
+ * 14 instructions per 16 k instead of 50 for a 4-row tile of which 3 rows would be
+ * zeros. Other rows past m and columns past j1 are computed from zeros into a copy
+ * and not stored. */
 #if !defined(__aarch64__) || !defined(__ARM_NEON)
 #error "linear_s8s8s32_4x4c16__neon needs AArch64 AdvSIMD"
 #endif
 
-#include <arm_neon.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -57,37 +59,39 @@
     "saddlp v" acc ".4s, v" t ".8h\n\t"
 #define ROW(P, ar, c0, c1, c2, c3) P(c0, ar, "4", "8") P(c1, ar, "5", "9") P(c2, ar, "6", "10") P(c3, ar, "7", "11")
 /* One 16-k step: a's 4 rows and w's 4 columns in one 64-byte load each, 48 products. */
-#define ROWS(P)                                                                                                    \
+#define ROWS4(P)                                                                                                   \
     "ld1 {v0.16b-v3.16b}, [%[ap]], #64\n\t"                                                                        \
     "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW(P, "0", "16", "17", "18", "19") ROW(P, "1", "20", "21", "22", "23")  \
         ROW(P, "2", "24", "25", "26", "27") ROW(P, "3", "28", "29", "30", "31")
-#define STEP ROWS(PAIR)
-#define STEP_FIRST ROWS(PAIR_FIRST)
-#define STEPS(n) ".rept " #n "\n\t" STEP ".endr\n\t"
+/* The same for one row (m = 1: the last layer of a classifier): row 0 of a's copy. */
+#define ROWS1(P)                                                                                                   \
+    "ldr q0, [%[ap]], #64\n\t"                                                                                         \
+    "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW(P, "0", "16", "17", "18", "19")
+#define STEPS(n, STEP) ".rept " #n "\n\t" STEP ".endr\n\t"
 
 /* The k loop of a tile with steps a multiple of UNROLL: the first UNROLL steps, then
  * UNROLL at a time until ap reaches the end of a's copy. */
-#define K_BLOCKS                                                              \
-    STEP_FIRST STEPS(7)                                                       \
+#define K_BLOCKS(ROWS)                                                        \
+    ROWS(PAIR_FIRST) STEPS(7, ROWS(PAIR))                                     \
     "cmp %[ap], %[ae]\n\t"                                                    \
     "b.eq 4f\n"                                                               \
-    "5:\n\t" STEPS(8)                                                         \
+    "5:\n\t" STEPS(8, ROWS(PAIR))                                             \
     "cmp %[ap], %[ae]\n\t"                                                    \
     "b.ne 5b\n"                                                               \
     "4:\n\t"
 /* Any other count: the first step, single steps up to am (which leaves a multiple of
  * UNROLL), then UNROLL at a time. */
-#define K_ANY                                                                 \
-    STEP_FIRST                                                                \
+#define K_ANY(ROWS)                                                           \
+    ROWS(PAIR_FIRST)                                                          \
     "cmp %[ap], %[am]\n\t"                                                    \
     "b.eq 3f\n"                                                               \
-    "2:\n\t" STEP                                                             \
+    "2:\n\t" ROWS(PAIR)                                                       \
     "cmp %[ap], %[am]\n\t"                                                    \
     "b.ne 2b\n"                                                               \
     "3:\n\t"                                                                  \
     "cmp %[ap], %[ae]\n\t"                                                    \
     "b.eq 4f\n"                                                               \
-    "5:\n\t" STEPS(8)                                                         \
+    "5:\n\t" STEPS(8, ROWS(PAIR))                                             \
     "cmp %[ap], %[ae]\n\t"                                                    \
     "b.ne 5b\n"                                                               \
     "4:\n\t"
@@ -99,41 +103,72 @@ _Static_assert(UNROLL == 8, "K_BLOCKS and K_ANY spell out UNROLL as 7 + 1 and 8"
     "addp v" c2 ".4s, v" c2 ".4s, v" c3 ".4s\n\t"           \
     "addp v" dst ".4s, v" c0 ".4s, v" c2 ".4s\n\t"          \
     "add v" dst ".4s, v" dst ".4s, v" start ".4s\n\t"
-#define FOLDS(s0, s1, s2, s3)                                                                           \
+#define FOLDS4(s0, s1, s2, s3)                                                                          \
     FOLD("0", s0, "16", "17", "18", "19") FOLD("1", s1, "20", "21", "22", "23")                         \
         FOLD("2", s2, "24", "25", "26", "27") FOLD("3", s3, "28", "29", "30", "31")                     \
             "str q0, [%[d0]], #16\n\tstr q1, [%[d1]], #16\n\tstr q2, [%[d2]], #16\n\tstr q3, [%[d3]], #16\n\t"
+#define FOLDS1(s0) FOLD("0", s0, "16", "17", "18", "19") "str q0, [%[d0]], #16\n\t"
 /* The first chunk starts from the block's biases, which precede its weights (the
  * same 4 for every row); a later chunk from c's values. */
-#define FROM_BIAS(KLOOP) "ldr q12, [%[wp]], #16\n\t" KLOOP FOLDS("12", "12", "12", "12")
-#define FROM_C(KLOOP)                                                                                   \
+#define BIAS_4(KLOOP) "ldr q12, [%[wp]], #16\n\t" KLOOP FOLDS4("12", "12", "12", "12")
+#define FROM_C_4(KLOOP)                                                                                 \
     KLOOP "ldr q12, [%[d0]]\n\tldr q13, [%[d1]]\n\tldr q14, [%[d2]]\n\tldr q15, [%[d3]]\n\t"          \
-        FOLDS("12", "13", "14", "15")
+        FOLDS4("12", "13", "14", "15")
+#define BIAS_1(KLOOP) "ldr q12, [%[wp]], #16\n\t" KLOOP FOLDS1("12")
+#define FROM_C_1(KLOOP) KLOOP "ldr q12, [%[d0]]\n\t" FOLDS1("12")
 /* nb tiles along w's column blocks: a's copy from its start each time; wp moves on by
- * ws from where a tile leaves it to the next tile's start, d0 ... d3 by 4 columns. */
-#define TILES(BODY)                                                                                     \
+ * ws from where a tile leaves it to the next tile's start, d0 ... by 4 columns. */
+#define TILES(BODY, ...)                                                                                \
     __asm__ volatile("1:\n\t"                                                                           \
                      "mov %[ap], %[a]\n\t" BODY                                                         \
                      "add %[wp], %[wp], %[ws]\n\t"                                                      \
                      "subs %[nb], %[nb], #1\n\t"                                                        \
                      "b.ne 1b\n\t"                                                                      \
-                     : [ap] "=&r"(ap), [wp] "+r"(w), [nb] "+r"(nb), [d0] "+r"(d0), [d1] "+r"(d1),       \
-                       [d2] "+r"(d2), [d3] "+r"(d3)                                                     \
+                     : [ap] "=&r"(ap), [wp] "+r"(w), [nb] "+r"(nb), __VA_ARGS__                         \
                      : [a] "r"(rows), [ae] "r"(a_end), [am] "r"(a_mid), [ws] "r"(ws)                    \
                      : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",  \
                        "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", \
                        "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory")
+/* The k loop for `steps` (K_BLOCKS when it can) and the start (biases or c): one of
+ * four assembly loops. */
+#define TILES_FOR(ROWS, BIAS, FROM_C, ...)                                                              \
+    do {                                                                                                \
+        const int8_t *ap;                                                                               \
+        const int8_t *a_end = rows + steps * MR * KSTEP;                                                \
+        /* K_ANY's single steps end where a multiple of UNROLL steps remains */                         \
+        const int8_t *a_mid = rows + (1 + (steps - 1) % UNROLL) * MR * KSTEP;                           \
+        if (steps % UNROLL == 0) {                                                                      \
+            if (from_bias)                                                                              \
+                TILES(BIAS(K_BLOCKS(ROWS)), __VA_ARGS__);                                               \
+            else                                                                                        \
+                TILES(FROM_C(K_BLOCKS(ROWS)), __VA_ARGS__);                                             \
+        } else {                                                                                        \
+            if (from_bias)                                                                              \
+                TILES(BIAS(K_ANY(ROWS)), __VA_ARGS__);                                                  \
+            else                                                                                        \
+                TILES(FROM_C(K_ANY(ROWS)), __VA_ARGS__);                                                \
+        }                                                                                               \
+    } while (0)
 
 /* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, as [k / 16][4 rows][16] (zero-padded). */
 static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, int8_t *dst) {
     const size_t k_main = kc & ~(size_t)(KSTEP - 1);
-    if (mr == MR) {
-        for (size_t kk = 0; kk < k_main; kk += KSTEP) {
-            int8x16x4_t rows = {{vld1q_s8(a + kk), vld1q_s8(a + lda + kk), vld1q_s8(a + 2 * lda + kk),
-                                 vld1q_s8(a + 3 * lda + kk)}};
-            vst1q_s8_x4(dst + kk * MR, rows);
-        }
-    } else {
+    if (mr == MR && k_main > 0) {
+        /* 16 k of each row, then one 64-byte store: 7 instructions per step (GCC 12
+         * builds vst1q_s8_x4's operand on the stack: 13) */
+        const int8_t *r0 = a, *r1 = a + lda, *r2 = a + 2 * lda, *r3 = a + 3 * lda;
+        int8_t *d = dst;
+        size_t n = k_main / KSTEP;
+        __asm__ volatile("1:\n\t"
+                         "ldr q0, [%[r0]], #16\n\tldr q1, [%[r1]], #16\n\t"
+                         "ldr q2, [%[r2]], #16\n\tldr q3, [%[r3]], #16\n\t"
+                         "st1 {v0.16b-v3.16b}, [%[d]], #64\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "b.ne 1b\n\t"
+                         : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3), [d] "+r"(d), [n] "+r"(n)
+                         :
+                         : "v0", "v1", "v2", "v3", "cc", "memory");
+    } else if (mr < MR) {
         memset(dst, 0, k_main * MR);
         for (size_t kk = 0; kk < k_main; kk += KSTEP)
             for (size_t r = 0; r < mr; r++) memcpy(dst + kk * MR + r * KSTEP, a + r * lda + kk, KSTEP);
@@ -148,24 +183,18 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
  * interleaved rows times one block's columns from w on, then the next block's ws
  * bytes further. from_bias: the tile starts at its block's biases and adds them to
  * every row; otherwise it adds d_r's values. Row r of each tile goes to d_r, and
- * d_r moves on by 4 columns. */
-static void tiles_4x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws, size_t nb, int from_bias,
-                      int32_t *d0, int32_t *d1, int32_t *d2, int32_t *d3) {
-    const int8_t *ap;
-    const int8_t *a_end = rows + steps * MR * KSTEP;
-    /* K_ANY's single steps end where a multiple of UNROLL steps remains */
-    const int8_t *a_mid = rows + (1 + (steps - 1) % UNROLL) * MR * KSTEP;
-    if (steps % UNROLL == 0) {
-        if (from_bias)
-            TILES(FROM_BIAS(K_BLOCKS));
-        else
-            TILES(FROM_C(K_BLOCKS));
-    } else {
-        if (from_bias)
-            TILES(FROM_BIAS(K_ANY));
-        else
-            TILES(FROM_C(K_ANY));
-    }
+ * d_r moves on by 4 columns. Not inlined: one copy of the loops, and d8-d15 saved
+ * once per call. */
+static __attribute__((noinline)) void tiles_4x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws,
+                                                size_t nb, int from_bias, int32_t *d0, int32_t *d1, int32_t *d2,
+                                                int32_t *d3) {
+    TILES_FOR(ROWS4, BIAS_4, FROM_C_4, [d0] "+r"(d0), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3));
+}
+
+/* The same for row 0 of the copy alone (m = 1), into d0: a quarter of the work. */
+static __attribute__((noinline)) void tiles_1x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws,
+                                                size_t nb, int from_bias, int32_t *d0) {
+    TILES_FOR(ROWS1, BIAS_1, FROM_C_1, [d0] "+r"(d0));
 }
 
 void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
@@ -190,6 +219,9 @@ void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const
             if (mr == MR && full_blocks > 0) {
                 tiles_4x4(rows, steps, w, ws, full_blocks, from_bias, ci + jb, ci + ldc + jb, ci + 2 * ldc + jb,
                           ci + 3 * ldc + jb);
+                jb += full_blocks * NR;
+            } else if (mr == 1 && full_blocks > 0) {
+                tiles_1x4(rows, steps, w, ws, full_blocks, from_bias, ci + jb);
                 jb += full_blocks * NR;
             }
             /* partial tiles (rows past m, columns past j1): through a copy of their part of c */

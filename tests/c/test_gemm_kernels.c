@@ -316,6 +316,9 @@ static void test_packed_shapes(const packed_kernel *pk) {
          * steps, 15 (7 single steps first), a chunk of 128 then 8 or 10 steps */
         {8, 12, 128, FILL_EXTREMES},   {8, 12, 256, FILL_MIN},        {8, 12, 129, FILL_RANDOM},
         {6, 12, 240, FILL_EXTREMES},   {8, 12, 2176, FILL_RANDOM},    {9, 8, 2200, FILL_EXTREMES},
+        /* one row (a classifier's last layer) over whole column blocks, the same counts */
+        {1, 20, 384, FILL_MIN},        {1, 12, 240, FILL_EXTREMES},   {1, 12, 2176, FILL_EXTREMES},
+        {1, 9, 2200, FILL_RANDOM},
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
