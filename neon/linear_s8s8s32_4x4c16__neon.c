@@ -18,13 +18,16 @@
  *
  * Per 16 k: one 64-byte load of a, one of w and 48 multiply-add steps (3 per 16
  * multiply-accumulates, the floor for AdvSIMD without dotprod): 50. The k loop is
- * unrolled 8 times, so CMP and B.NE come once per 128 k when the 16-k steps are a
- * multiple of 8 (every MiniLM/BERT width); other counts first take single steps
- * until a multiple of 8 remains. Per tile, besides: resetting a's pointer, the
- * biases (one load, the same 4 for every row), three ADDPs and an ADD per row to
- * fold the partial sums, 4 stores and 3 instructions to move on to the next block:
- * 31 for k = 384 (2.5% of the tile's 1,231), all in one assembly block (GCC 12
- * adds address arithmetic and, scheduled, spills; a call per tile saved d8-d15).
+ * unrolled 8 times: when the 16-k steps are a multiple of 8 (every MiniLM/BERT
+ * width) the first 128 k run straight and CMP and B.NE come once per further 128 k;
+ * other counts first take single steps until a multiple of 8 remains. Per tile,
+ * besides: resetting a's pointer, the biases (one load, the same 4 for every row),
+ * three ADDPs and an ADD per row to fold the partial sums, 4 stores and 3
+ * instructions to move on to the next block: 29 for k = 384 (2.4% of the tile's
+ * 1,229), all in one assembly block per row block (GCC 12 adds address arithmetic
+ * and, scheduled, spills; a call per tile saved d8-d15). The 4 x 4 tile is the
+ * largest the 32 registers allow, so the loads (2 per 48 multiply-add steps) and
+ * the fold (20 per tile) are this kernel's floor above the multiply-adds.
  * Registers: v0-v3 the rows of a, v4-v7 the columns of w, v8-v11 int16 pair sums,
  * v12-v15 the rows' starts, v16 + 4r + s the partial sums of c[r, s]. A later k
  * chunk starts from c's values instead of the biases. One row alone (m = 1: the
@@ -69,16 +72,15 @@
     "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW(P, "0", "16", "17", "18", "19")
 #define STEPS(n, STEP) ".rept " #n "\n\t" STEP ".endr\n\t"
 
-/* The k loop of a tile with steps a multiple of UNROLL: the first UNROLL steps, then
+/* The k loop of a tile of exactly UNROLL steps. */
+#define K_ONE(ROWS) ROWS(PAIR_FIRST) STEPS(7, ROWS(PAIR))
+/* Of a multiple of UNROLL steps, at least 2 UNROLL: the first UNROLL steps, then
  * UNROLL at a time until ap reaches the end of a's copy. */
 #define K_BLOCKS(ROWS)                                                        \
-    ROWS(PAIR_FIRST) STEPS(7, ROWS(PAIR))                                     \
-    "cmp %[ap], %[ae]\n\t"                                                    \
-    "b.eq 4f\n"                                                               \
+    K_ONE(ROWS)                                                               \
     "5:\n\t" STEPS(8, ROWS(PAIR))                                             \
     "cmp %[ap], %[ae]\n\t"                                                    \
-    "b.ne 5b\n"                                                               \
-    "4:\n\t"
+    "b.ne 5b\n\t"
 /* Any other count: the first step, single steps up to am (which leaves a multiple of
  * UNROLL), then UNROLL at a time. */
 #define K_ANY(ROWS)                                                           \
@@ -95,7 +97,7 @@
     "cmp %[ap], %[ae]\n\t"                                                    \
     "b.ne 5b\n"                                                               \
     "4:\n\t"
-_Static_assert(UNROLL == 8, "K_BLOCKS and K_ANY spell out UNROLL as 7 + 1 and 8");
+_Static_assert(UNROLL == 8, "K_ONE, K_BLOCKS and K_ANY spell out UNROLL as 1 + 7 and 8");
 
 /* Row r's fold: lane s of v<dst> = v<start>[s] + the sum of c[r, s]'s 4 partial sums. */
 #define FOLD(dst, start, c0, c1, c2, c3)                    \
@@ -129,25 +131,27 @@ _Static_assert(UNROLL == 8, "K_BLOCKS and K_ANY spell out UNROLL as 7 + 1 and 8"
                      : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",  \
                        "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", \
                        "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory")
-/* The k loop for `steps` (K_BLOCKS when it can) and the start (biases or c): one of
- * four assembly loops. */
+/* One of the assembly loops: KLOOP's k loop, started from the biases or from c. */
+#define TILES_FROM(KLOOP, ROWS, BIAS, FROM_C, ...)                                                      \
+    do {                                                                                                \
+        if (from_bias)                                                                                  \
+            TILES(BIAS(KLOOP(ROWS)), __VA_ARGS__);                                                      \
+        else                                                                                            \
+            TILES(FROM_C(KLOOP(ROWS)), __VA_ARGS__);                                                    \
+    } while (0)
+/* The k loop for `steps`: K_ONE or K_BLOCKS when they fit, else K_ANY. */
 #define TILES_FOR(ROWS, BIAS, FROM_C, ...)                                                              \
     do {                                                                                                \
         const int8_t *ap;                                                                               \
         const int8_t *a_end = rows + steps * MR * KSTEP;                                                \
         /* K_ANY's single steps end where a multiple of UNROLL steps remains */                         \
         const int8_t *a_mid = rows + (1 + (steps - 1) % UNROLL) * MR * KSTEP;                           \
-        if (steps % UNROLL == 0) {                                                                      \
-            if (from_bias)                                                                              \
-                TILES(BIAS(K_BLOCKS(ROWS)), __VA_ARGS__);                                               \
-            else                                                                                        \
-                TILES(FROM_C(K_BLOCKS(ROWS)), __VA_ARGS__);                                             \
-        } else {                                                                                        \
-            if (from_bias)                                                                              \
-                TILES(BIAS(K_ANY(ROWS)), __VA_ARGS__);                                                  \
-            else                                                                                        \
-                TILES(FROM_C(K_ANY(ROWS)), __VA_ARGS__);                                                \
-        }                                                                                               \
+        if (steps == UNROLL)                                                                            \
+            TILES_FROM(K_ONE, ROWS, BIAS, FROM_C, __VA_ARGS__);                                         \
+        else if (steps % UNROLL == 0)                                                                   \
+            TILES_FROM(K_BLOCKS, ROWS, BIAS, FROM_C, __VA_ARGS__);                                      \
+        else                                                                                            \
+            TILES_FROM(K_ANY, ROWS, BIAS, FROM_C, __VA_ARGS__);                                         \
     } while (0)
 
 /* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, as [k / 16][4 rows][16] (zero-padded). */

@@ -317,8 +317,8 @@ static void test_packed_shapes(const packed_kernel *pk) {
         {8, 12, 128, FILL_EXTREMES},   {8, 12, 256, FILL_MIN},        {8, 12, 129, FILL_RANDOM},
         {6, 12, 240, FILL_EXTREMES},   {8, 12, 2176, FILL_RANDOM},    {9, 8, 2200, FILL_EXTREMES},
         /* one row (a classifier's last layer) over whole column blocks, the same counts */
-        {1, 20, 384, FILL_MIN},        {1, 12, 240, FILL_EXTREMES},   {1, 12, 2176, FILL_EXTREMES},
-        {1, 9, 2200, FILL_RANDOM},
+        {1, 20, 384, FILL_MIN},        {1, 12, 128, FILL_RANDOM},     {1, 12, 240, FILL_EXTREMES},
+        {1, 12, 2176, FILL_EXTREMES},  {1, 9, 2200, FILL_RANDOM},     {1, 8, 4352, FILL_MIN},
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
