@@ -25,9 +25,10 @@
  * three ADDPs and an ADD per row to fold the partial sums, 4 stores and 3
  * instructions to move on to the next block: 29 for k = 384 (2.4% of the tile's
  * 1,229), all in one assembly block per row block (GCC 12 adds address arithmetic
- * and, scheduled, spills; a call per tile saved d8-d15). The 4 x 4 tile is the
- * largest the 32 registers allow, so the loads (2 per 48 multiply-add steps) and
- * the fold (20 per tile) are this kernel's floor above the multiply-adds.
+ * and, scheduled, spills; a call per tile saved d8-d15). No tile the 32 registers
+ * hold needs fewer loads per product (4 x 5, 3 x 8: as many or more), so the loads
+ * (2 per 48 multiply-add steps) and the fold (20 per tile) are this kernel's floor
+ * above the multiply-adds.
  * Registers: v0-v3 the rows of a, v4-v7 the columns of w, v8-v11 int16 pair sums,
  * v12-v15 the rows' starts, v16 + 4r + s the partial sums of c[r, s]. A later k
  * chunk starts from c's values instead of the biases. One row alone (m = 1: the
