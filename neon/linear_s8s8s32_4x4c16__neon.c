@@ -22,20 +22,21 @@
  * width) the first 128 k run straight and CMP and B.NE come once per further 128 k;
  * other counts first take single steps until a multiple of 8 remains. Per tile,
  * besides: resetting a's pointer, the biases (one load, the same 4 for every row),
- * three ADDPs and an ADD per row to fold the partial sums, 4 stores and 3
- * instructions to move on to the next block: 29 for k = 384 (2.4% of the tile's
- * 1,229), all in one assembly block per row block (GCC 12 adds address arithmetic
- * and, scheduled, spills; a call per tile saved d8-d15). No tile the 32 registers
- * hold needs fewer loads per product (4 x 5, 3 x 8: as many or more), so the loads
- * (2 per 48 multiply-add steps) and the fold (20 per tile) are this kernel's floor
+ * three ADDPs and an ADD per row to fold the partial sums, 4 stores, and SUBS and
+ * B.NE to the next block: 28 for k = 384 (2.3% of the tile's 1,228). A row
+ * block's tiles are one assembly loop (GCC 12 adds address arithmetic and,
+ * scheduled, spills; a call per tile saved d8-d15). No tile the 32 registers hold
+ * needs fewer loads per product (4 x 5, 3 x 8: as many or more), so the loads (2
+ * per 48 multiply-add steps) and the fold (20 per tile) are this kernel's floor
  * above the multiply-adds.
+ *
  * Registers: v0-v3 the rows of a, v4-v7 the columns of w, v8-v11 int16 pair sums,
- * v12-v15 the rows' starts, v16 + 4r + s the partial sums of c[r, s]. A later k
- * chunk starts from c's values instead of the biases. One row alone (m = 1: the
- * last layer of a classifier, which needs only the first token) runs 1 x 4 tiles,
- * 14 instructions per 16 k instead of 50 for a 4-row tile of which 3 rows would be
- * zeros. Other rows past m and columns past j1 are computed from zeros into a copy
- * and not stored. */
+ * v12-v15 the rows' starts, v16 + 4r + s the partial sums of c[r, s]. When k
+ * takes several chunks, c gets the biases first and every chunk adds to c. One row
+ * alone (m = 1: the last layer of a classifier, which needs only the first token)
+ * runs 1 x 4 tiles, 14 instructions per 16 k instead of 50 for a 4-row tile of
+ * which 3 rows would be zeros. Other rows past m and columns past j1 are computed
+ * from zeros into a copy and not stored. */
 #if !defined(__aarch64__) || !defined(__ARM_NEON)
 #error "linear_s8s8s32_4x4c16__neon needs AArch64 AdvSIMD"
 #endif
@@ -111,20 +112,21 @@ _Static_assert(UNROLL == 8, "K_ONE, K_BLOCKS and K_ANY spell out UNROLL as 1 + 7
         FOLD("2", s2, "24", "25", "26", "27") FOLD("3", s3, "28", "29", "30", "31")                     \
             "str q0, [%[d0]], #16\n\tstr q1, [%[d1]], #16\n\tstr q2, [%[d2]], #16\n\tstr q3, [%[d3]], #16\n\t"
 #define FOLDS1(s0) FOLD("0", s0, "16", "17", "18", "19") "str q0, [%[d0]], #16\n\t"
-/* The first chunk starts from the block's biases, which precede its weights (the
- * same 4 for every row); a later chunk from c's values. */
+/* A layer of one chunk starts from the block's biases (the same 4 for every row),
+ * which precede its weights, so wp ends at the next block. With several chunks c
+ * holds the biases first, every chunk starts from c's values, and wp moves on by ws
+ * from a tile's last weights to the next block's chunk. */
 #define BIAS_4(KLOOP) "ldr q12, [%[wp]], #16\n\t" KLOOP FOLDS4("12", "12", "12", "12")
 #define FROM_C_4(KLOOP)                                                                                 \
     KLOOP "ldr q12, [%[d0]]\n\tldr q13, [%[d1]]\n\tldr q14, [%[d2]]\n\tldr q15, [%[d3]]\n\t"          \
-        FOLDS4("12", "13", "14", "15")
+        FOLDS4("12", "13", "14", "15") "add %[wp], %[wp], %[ws]\n\t"
 #define BIAS_1(KLOOP) "ldr q12, [%[wp]], #16\n\t" KLOOP FOLDS1("12")
-#define FROM_C_1(KLOOP) KLOOP "ldr q12, [%[d0]]\n\t" FOLDS1("12")
-/* nb tiles along w's column blocks: a's copy from its start each time; wp moves on by
- * ws from where a tile leaves it to the next tile's start, d0 ... by 4 columns. */
+#define FROM_C_1(KLOOP) KLOOP "ldr q12, [%[d0]]\n\t" FOLDS1("12") "add %[wp], %[wp], %[ws]\n\t"
+/* nb tiles along w's column blocks: a's copy from its start each time, wp on to the
+ * next block, d0 ... by 4 columns. */
 #define TILES(BODY, ...)                                                                                \
     __asm__ volatile("1:\n\t"                                                                           \
                      "mov %[ap], %[a]\n\t" BODY                                                         \
-                     "add %[wp], %[wp], %[ws]\n\t"                                                      \
                      "subs %[nb], %[nb], #1\n\t"                                                        \
                      "b.ne 1b\n\t"                                                                      \
                      : [ap] "=&r"(ap), [wp] "+r"(w), [nb] "+r"(nb), __VA_ARGS__                         \
@@ -185,9 +187,10 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
 }
 
 /* nb (>= 1) tiles of 4 rows x 4 columns: `steps` (>= 1) 16-k steps of the
- * interleaved rows times one block's columns from w on, then the next block's ws
- * bytes further. from_bias: the tile starts at its block's biases and adds them to
- * every row; otherwise it adds d_r's values. Row r of each tile goes to d_r, and
+ * interleaved rows times one block's columns from w on. from_bias: w starts at the
+ * block's biases and a tile adds them to every row, and the next block follows the
+ * tile's weights; otherwise a tile adds d_r's values, and the next block's weights
+ * for the chunk are ws bytes further. Row r of each tile goes to d_r, and
  * d_r moves on by 4 columns. Not inlined: one copy of the loops, and d8-d15 saved
  * once per call. */
 static __attribute__((noinline)) void tiles_4x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws,
@@ -202,6 +205,16 @@ static __attribute__((noinline)) void tiles_1x4(const int8_t *rows, size_t steps
     TILES_FOR(ROWS1, BIAS_1, FROM_C_1, [d0] "+r"(d0));
 }
 
+/* Columns j0 ... j1 - 1 of rows 0 ... mr - 1 of c = their biases. */
+static void copy_biases(const void *packed, size_t block_bytes, size_t j0, size_t j1, size_t mr, int32_t *c,
+                        size_t ldc) {
+    for (size_t jb = j0; jb < j1; jb += NR) {
+        const int8_t *bias = (const int8_t *)packed + jb / NR * block_bytes;
+        const size_t nr = j1 - jb < NR ? j1 - jb : NR;
+        for (size_t r = 0; r < mr; r++) memcpy(c + r * ldc + jb, bias, nr * sizeof *c);
+    }
+}
+
 void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const int8_t *a, size_t lda,
                                  const void *packed, int32_t *c, size_t ldc) {
     int8_t rows[CHUNK * MR] __attribute__((aligned(64)));
@@ -213,11 +226,11 @@ void linear_s8s8s32_4x4c16__neon(size_t m, size_t j0, size_t j1, size_t k, const
         int32_t *ci = c + i0 * ldc;
         for (size_t k0 = 0; k0 < k; k0 += CHUNK) {
             const size_t kc = k - k0 < CHUNK ? k - k0 : CHUNK, steps = (kc + KSTEP - 1) / KSTEP;
-            const int from_bias = k0 == 0;
-            /* a tile starts at its block's biases (the first chunk) or at its weights for k0 */
+            /* one chunk: from the biases; several: c gets the biases, then each chunk adds to c */
+            const int from_bias = k <= CHUNK;
+            if (!from_bias && k0 == 0) copy_biases(packed, block_bytes, j0, j1, mr, ci, ldc);
             const size_t w_at = from_bias ? 0 : NR * sizeof(int32_t) + k0 * NR;
-            /* from where a tile leaves w to the next block's start */
-            const size_t ws = block_bytes - (from_bias ? NR * sizeof(int32_t) : 0) - steps * NR * KSTEP;
+            const size_t ws = block_bytes - steps * NR * KSTEP;
             const int8_t *w = (const int8_t *)packed + j0 / NR * block_bytes + w_at;
             interleave_rows(a + i0 * lda + k0, lda, mr, kc, rows);
             size_t jb = j0;
