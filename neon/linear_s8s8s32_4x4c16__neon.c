@@ -48,8 +48,8 @@
 #define MR 4
 #define NR 4
 #define KSTEP 16
-#define UNROLL 8     /* 16-k steps per pass of the k loop: loop control once per 128 k */
-#define CHUNK 2048   /* k per interleaved stack copy of 4 rows of a: 8 KiB */
+#define UNROLL 8 /* 16-k steps per pass of the k loop: loop control once per 128 k */
+#define CHUNK 2048 /* k per interleaved stack copy of 4 rows of a: 8 KiB */
 
 /* c[r, s] partial sums (v<acc>) += 16 products of row v<ar> and column v<wr>, with
  * the int16 pair sums in v<t>. */
@@ -70,7 +70,7 @@
         ROW(P, "2", "24", "25", "26", "27") ROW(P, "3", "28", "29", "30", "31")
 /* The same for one row (m = 1: the last layer of a classifier): row 0 of a's copy. */
 #define ROWS1(P)                                                                                                   \
-    "ldr q0, [%[ap]], #64\n\t"                                                                                         \
+    "ldr q0, [%[ap]], #64\n\t"                                                                                   \
     "ld1 {v4.16b-v7.16b}, [%[wp]], #64\n\t" ROW(P, "0", "16", "17", "18", "19")
 #define STEPS(n, STEP) ".rept " #n "\n\t" STEP ".endr\n\t"
 
