@@ -312,6 +312,13 @@ static void test_packed_shapes(const packed_kernel *pk) {
         {128, 384, 384, FILL_RANDOM},  {128, 1536, 384, FILL_RANDOM}, {128, 384, 1536, FILL_RANDOM},
         {1, 2, 384, FILL_RANDOM},      {7, 33, 1537, FILL_EXTREMES},  {5, 17, 4099, FILL_MIN},
         {3, 20, 65536, FILL_MIN},      {8, 32, 4100, FILL_RANDOM}, /* whole tiles over several k chunks */
+        /* 16-k step counts around a k loop unrolled 8 times (4x4c16__neon): 8, 16 and 9
+         * steps, 15 (7 single steps first), a chunk of 128 then 8 or 10 steps */
+        {8, 12, 128, FILL_EXTREMES},   {8, 12, 256, FILL_MIN},        {8, 12, 129, FILL_RANDOM},
+        {6, 12, 240, FILL_EXTREMES},   {8, 12, 2176, FILL_RANDOM},    {9, 8, 2200, FILL_EXTREMES},
+        /* one row (a classifier's last layer) over whole column blocks, the same counts */
+        {1, 20, 384, FILL_MIN},        {1, 12, 128, FILL_RANDOM},     {1, 12, 240, FILL_EXTREMES},
+        {1, 12, 2176, FILL_EXTREMES},  {1, 9, 2200, FILL_RANDOM},     {1, 8, 4352, FILL_MIN},
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const size_t m = shapes[t].m, n = shapes[t].n, k = shapes[t].k, ldc = n + 3;
