@@ -221,8 +221,10 @@ def measure(args) -> dict:
         for kernels in (offered if args.kernels is None else [x for x in args.kernels if x in offered]):
             for length in args.seq_lens:
                 print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
+                # one thread, whatever ibert-cli's default: armcount counts threads exactly only with --atomic
                 whole = per_inference(args.armcount, env, cpu, kernels, lambda r: [
-                    str(cli), str(MODEL), "--text", TEXT, "--seq-len", str(length), "--repeat", str(r)], k, n)
+                    str(cli), str(MODEL), "--text", TEXT, "--seq-len", str(length), "--threads", "1",
+                    "--repeat", str(r)], k, n)
                 row = {"cpu": cpu, "kernels": kernels, "seq_len": length, **whole}
                 if length == REFERENCE_LEN:
                     for ref, by_cpu in REFERENCE_M.items():
