@@ -26,7 +26,8 @@
 #endif
 
 #include <arm_neon.h>
-#include <string.h>
+
+#include "tile_edges.h"
 
 #define DOT_MR 4
 #define DOT_NR 16
@@ -122,15 +123,11 @@ static inline void dot_4x16c4_rows(size_t m, size_t k, const int8_t *a, size_t l
     int32_t tile[DOT_MR][DOT_NR];
     for (; i0 < m; i0 += DOT_MR) {
         const size_t mr = m - i0 < DOT_MR ? m - i0 : DOT_MR;
-        const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
-                     *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
+        const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + tile_row(1, mr)) * lda,
+                     *a2 = a + (i0 + tile_row(2, mr)) * lda, *a3 = a + (i0 + tile_row(3, mr)) * lda;
         const int8_t *tail_rows = NULL;
         if (k_main < k) {
-            memset(tail, 0, sizeof tail);
-            memcpy(tail[0], a0 + k_main, k - k_main);
-            memcpy(tail[1], a1 + k_main, k - k_main);
-            memcpy(tail[2], a2 + k_main, k - k_main);
-            memcpy(tail[3], a3 + k_main, k - k_main);
+            copy_tail_rows4(a0 + k_main, a1 + k_main, a2 + k_main, a3 + k_main, k - k_main, tail, DOT_KBLOCK);
             tail_rows = &tail[0][0];
         }
         dot_4x16c4_tile(a0, a1, a2, a3, blocks, tail_rows, flip, w, start, tile[0], tile[1], tile[2], tile[3]);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "tile_edges.h"
 
 #define MR 4
 #define NR 4
@@ -99,8 +100,8 @@ void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a
     int32_t tile[MR][NR];
     for (size_t j0 = 0; j0 < n; j0 += NR) {
         const size_t nr = n - j0 < NR ? n - j0 : NR;
-        const int8_t *b0 = b + j0 * ldb, *b1 = b + (j0 + (nr > 1 ? 1 : 0)) * ldb,
-                     *b2 = b + (j0 + (nr > 2 ? 2 : nr - 1)) * ldb, *b3 = b + (j0 + (nr > 3 ? 3 : nr - 1)) * ldb;
+        const int8_t *b0 = b + j0 * ldb, *b1 = b + (j0 + tile_row(1, nr)) * ldb, *b2 = b + (j0 + tile_row(2, nr)) * ldb,
+                     *b3 = b + (j0 + tile_row(3, nr)) * ldb;
         int32_t bias4[NR] = {0};
         if (bias) memcpy(bias4, bias + j0, nr * sizeof *bias4);
         const int32x4_t vbias = vld1q_s32(bias4);
@@ -114,24 +115,15 @@ void gemm_s8s8s32_4x4c16__neon(size_t m, size_t n, size_t k_len, const int8_t *a
                          cr + ldc, cr + 2 * ldc, cr + 3 * ldc);
             }
         }
-        if (i0 < m && k_main < k_len) {
-            memset(tail_b, 0, sizeof tail_b);
-            memcpy(tail_b[0], b0 + k_main, k_len - k_main);
-            memcpy(tail_b[1], b1 + k_main, k_len - k_main);
-            memcpy(tail_b[2], b2 + k_main, k_len - k_main);
-            memcpy(tail_b[3], b3 + k_main, k_len - k_main);
-        }
+        if (i0 < m && k_main < k_len)
+            copy_tail_rows4(b0 + k_main, b1 + k_main, b2 + k_main, b3 + k_main, k_len - k_main, tail_b, KSTEP);
         for (; i0 < m; i0 += MR) {
             const size_t mr = m - i0 < MR ? m - i0 : MR;
-            const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + (mr > 1 ? 1 : 0)) * lda,
-                         *a2 = a + (i0 + (mr > 2 ? 2 : mr - 1)) * lda, *a3 = a + (i0 + (mr > 3 ? 3 : mr - 1)) * lda;
+            const int8_t *a0 = a + i0 * lda, *a1 = a + (i0 + tile_row(1, mr)) * lda,
+                         *a2 = a + (i0 + tile_row(2, mr)) * lda, *a3 = a + (i0 + tile_row(3, mr)) * lda;
             const int8_t *ta = NULL;
             if (k_main < k_len) {
-                memset(tail_a, 0, sizeof tail_a);
-                memcpy(tail_a[0], a0 + k_main, k_len - k_main);
-                memcpy(tail_a[1], a1 + k_main, k_len - k_main);
-                memcpy(tail_a[2], a2 + k_main, k_len - k_main);
-                memcpy(tail_a[3], a3 + k_main, k_len - k_main);
+                copy_tail_rows4(a0 + k_main, a1 + k_main, a2 + k_main, a3 + k_main, k_len - k_main, tail_a, KSTEP);
                 ta = &tail_a[0][0];
             }
             if (steps == 0) /* k < 16: the tail is the (first and only) step */

@@ -20,9 +20,9 @@
 #endif
 
 #include <arm_neon.h>
-#include <string.h>
 
 #include "kernels/kernels.h"
+#include "tile_edges.h"
 
 #define MR 4
 #define NR 16
@@ -82,9 +82,9 @@ void gemm_u8s8s32_4x16__neon(size_t m, size_t n, size_t k_len, const uint8_t *p,
             widen_chunk(v + k0 * ldv + jb, ldv, kc, nr, wide);
             for (size_t i0 = 0; i0 < m; i0 += MR) {
                 const size_t mr = m - i0 < MR ? m - i0 : MR;
-                const uint8_t *pr0 = p + i0 * ldp + k0, *pr1 = p + (i0 + (mr > 1 ? 1 : 0)) * ldp + k0,
-                              *pr2 = p + (i0 + (mr > 2 ? 2 : mr - 1)) * ldp + k0,
-                              *pr3 = p + (i0 + (mr > 3 ? 3 : mr - 1)) * ldp + k0;
+                const uint8_t *pr0 = p + i0 * ldp + k0, *pr1 = p + (i0 + tile_row(1, mr)) * ldp + k0,
+                              *pr2 = p + (i0 + tile_row(2, mr)) * ldp + k0,
+                              *pr3 = p + (i0 + tile_row(3, mr)) * ldp + k0;
                 /* Named registers, not arrays: GCC keeps arrays of vectors in memory. */
                 int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00,
                           c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00,
@@ -92,11 +92,7 @@ void gemm_u8s8s32_4x16__neon(size_t m, size_t n, size_t k_len, const uint8_t *p,
                 for (size_t kk = 0; kk < kc; kk += KSTEP) {
                     const uint8_t *q0 = pr0 + kk, *q1 = pr1 + kk, *q2 = pr2 + kk, *q3 = pr3 + kk;
                     if (kk == k_main) { /* the k % 8 tail: zero-padded p */
-                        memset(tail, 0, sizeof tail);
-                        memcpy(tail[0], q0, kc - k_main);
-                        memcpy(tail[1], q1, kc - k_main);
-                        memcpy(tail[2], q2, kc - k_main);
-                        memcpy(tail[3], q3, kc - k_main);
+                        copy_tail_rows4(q0, q1, q2, q3, kc - k_main, tail, KSTEP);
                         q0 = tail[0], q1 = tail[1], q2 = tail[2], q3 = tail[3];
                     }
                     const int16x8_t p0 = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(q0))),
