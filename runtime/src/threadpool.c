@@ -25,7 +25,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "error.h"
 
@@ -68,13 +67,25 @@ struct threadpool {
     size_t n_threads;
     size_t n_started;          /* workers running (n_threads - 1 once made) */
     worker *workers;
-    pid_t owner;               /* the process the workers run in */
+    unsigned forks_at_start;   /* fork_count when the workers started */
 };
+
+/* The forks this process is the child of, counted by a pthread_atfork handler: a
+ * pool tells it was copied into a child with one load per job, not a getpid()
+ * system call. */
+static atomic_uint fork_count;
+static pthread_once_t fork_counter_once = PTHREAD_ONCE_INIT;
+static int fork_counter_error; /* pthread_atfork's, set once */
+
+static void count_fork(void) { atomic_fetch_add_explicit(&fork_count, 1, memory_order_relaxed); }
+static void install_fork_counter(void) { fork_counter_error = pthread_atfork(NULL, NULL, count_fork); }
 
 /* fork() copies only the thread that calls it: in a child, the pool's workers do
  * not exist (and its lock may be held for good by a parent thread that was inside
  * parallel_for), so the child runs every task on its calling thread. */
-static int forked(const threadpool *pool) { return pool->n_started > 0 && getpid() != pool->owner; }
+static int forked(const threadpool *pool) {
+    return pool->n_started > 0 && atomic_load_explicit(&fork_count, memory_order_relaxed) != pool->forks_at_start;
+}
 
 static void run_tasks(threadpool *pool, size_t index) {
     for (;;) {
@@ -131,7 +142,16 @@ ibert_status threadpool_new(size_t n_threads, threadpool **out_pool) {
     threadpool *pool = calloc(1, sizeof *pool);
     if (!pool) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a thread pool");
     pool->n_threads = n_threads;
-    pool->owner = getpid();
+    if (n_threads > 1) {
+        /* without the counter a forked child would wait for workers it does not have */
+        pthread_once(&fork_counter_once, install_fork_counter);
+        if (fork_counter_error) {
+            free(pool);
+            return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "cannot register the thread pool's fork handler: %s",
+                              strerror(fork_counter_error));
+        }
+    }
+    pool->forks_at_start = atomic_load_explicit(&fork_count, memory_order_relaxed);
     atomic_init(&pool->next_task, 0);
     atomic_init(&pool->generation_seen_by_spin, 0);
     atomic_init(&pool->running, 0);
