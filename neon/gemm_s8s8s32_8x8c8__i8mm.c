@@ -29,7 +29,6 @@ void gemm_s8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const int8_t *a,
     int8_t cols[COLS / MMLA_NR * CHUNK / MMLA_KSTEP * STEP_BYTES] __attribute__((aligned(64)));
     int8_t rows[CHUNK / MMLA_KSTEP * STEP_BYTES] __attribute__((aligned(64)));
     int32_t starts[COLS / MMLA_NR][MMLA_NR * 2];
-    int32_t tile[MMLA_MR][MMLA_NR];
     for (size_t jc = 0; jc < n; jc += COLS) {
         const size_t nc = n - jc < COLS ? n - jc : COLS;
         /* each block's biases as SMMLA's 2 x 2 starts: b[2q], b[2q + 1], b[2q], b[2q + 1] */
@@ -48,19 +47,10 @@ void gemm_s8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const int8_t *a,
             for (size_t i0 = 0; i0 < m; i0 += MMLA_MR) {
                 const size_t mr = m - i0 < MMLA_MR ? m - i0 : MMLA_MR;
                 mmla_interleave_rows(a + i0 * lda + k0, lda, mr, kc, rows);
-                for (size_t jb = 0; jb < nc; jb += MMLA_NR) {
-                    const size_t nr = nc - jb < MMLA_NR ? nc - jb : MMLA_NR;
-                    const int whole = mr == MMLA_MR && nr == MMLA_NR && !add;
-                    int32_t *cr = c + i0 * ldc + jc + jb;
-                    /* where the rows go: c itself, or the copy */
-                    int32_t *d = whole ? cr : tile[0];
-                    const size_t row = whole ? ldc * sizeof *c : sizeof tile[0];
-                    mmla_8x8c8_tile(rows, cols + jb / MMLA_NR * block_bytes, blocks,
-                                    add ? zeros : starts[jb / MMLA_NR], d, row, 0);
-                    if (whole) continue;
-                    for (size_t r = 0; r < mr; r++)
-                        for (size_t s = 0; s < nr; s++) cr[r * ldc + s] = (add ? cr[r * ldc + s] : 0) + tile[r][s];
-                }
+                for (size_t jb = 0; jb < nc; jb += MMLA_NR)
+                    mmla_8x8c8_tile_to_c(rows, cols + jb / MMLA_NR * block_bytes, blocks,
+                                         add ? zeros : starts[jb / MMLA_NR], 0, mr,
+                                         nc - jb < MMLA_NR ? nc - jb : MMLA_NR, add, c + i0 * ldc + jc + jb, ldc);
             }
         }
     }

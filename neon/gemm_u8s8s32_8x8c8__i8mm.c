@@ -67,7 +67,6 @@ void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p
     static const int32_t zeros[MMLA_NR * 2];
     int8_t cols[COLS / MMLA_NR * CHUNK / MMLA_KSTEP * STEP_BYTES] __attribute__((aligned(64)));
     int8_t rows[CHUNK / MMLA_KSTEP * STEP_BYTES] __attribute__((aligned(64)));
-    int32_t tile[MMLA_MR][MMLA_NR];
     for (size_t jc = 0; jc < n; jc += COLS) {
         const size_t nc = n - jc < COLS ? n - jc : COLS;
         for (size_t k0 = 0; k0 < k_len; k0 += CHUNK) {
@@ -80,18 +79,9 @@ void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p
             for (size_t i0 = 0; i0 < m; i0 += MMLA_MR) {
                 const size_t mr = m - i0 < MMLA_MR ? m - i0 : MMLA_MR;
                 mmla_interleave_rows((const int8_t *)(p + i0 * ldp + k0), ldp, mr, kc, rows);
-                for (size_t jb = 0; jb < nc; jb += MMLA_NR) {
-                    const size_t nr = nc - jb < MMLA_NR ? nc - jb : MMLA_NR;
-                    const int whole = mr == MMLA_MR && nr == MMLA_NR && !add;
-                    int32_t *cr = c + i0 * ldc + jc + jb;
-                    /* where the rows go: c itself, or the copy */
-                    int32_t *d = whole ? cr : tile[0];
-                    const size_t row = whole ? ldc * sizeof *c : sizeof tile[0];
-                    mmla_8x8c8_tile(rows, cols + jb / MMLA_NR * block_bytes, blocks, zeros, d, row, 1);
-                    if (whole) continue;
-                    for (size_t r = 0; r < mr; r++)
-                        for (size_t s = 0; s < nr; s++) cr[r * ldc + s] = (add ? cr[r * ldc + s] : 0) + tile[r][s];
-                }
+                for (size_t jb = 0; jb < nc; jb += MMLA_NR)
+                    mmla_8x8c8_tile_to_c(rows, cols + jb / MMLA_NR * block_bytes, blocks, zeros, 1, mr,
+                                         nc - jb < MMLA_NR ? nc - jb : MMLA_NR, add, c + i0 * ldc + jc + jb, ldc);
             }
         }
     }

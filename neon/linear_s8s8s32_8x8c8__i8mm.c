@@ -32,7 +32,6 @@ void linear_s8s8s32_8x8c8__i8mm(size_t m, size_t j0, size_t j1, size_t k, const 
                                 const void *packed, int32_t *c, size_t ldc) {
     static const int32_t zeros[MMLA_NR * 2];
     int8_t rows[CHUNK / MMLA_KSTEP * 64] __attribute__((aligned(64)));
-    int32_t tile[MMLA_MR][MMLA_NR];
     const size_t steps = (k + MMLA_KPAD - 1) / MMLA_KPAD * (MMLA_KPAD / MMLA_KSTEP);
     const size_t block_bytes = MMLA_NR * 2 * sizeof(int32_t) + steps * MMLA_NR * MMLA_KSTEP;
     for (size_t i0 = 0; i0 < m; i0 += MMLA_MR) {
@@ -45,17 +44,9 @@ void linear_s8s8s32_8x8c8__i8mm(size_t m, size_t j0, size_t j1, size_t k, const 
                 const int8_t *block = (const int8_t *)packed + jb / MMLA_NR * block_bytes;
                 /* the first chunk starts at the bias, later ones add to c */
                 const int32_t *start = add ? zeros : (const int32_t *)(const void *)block;
-                const size_t nr = j1 - jb < MMLA_NR ? j1 - jb : MMLA_NR;
-                const int whole = mr == MMLA_MR && nr == MMLA_NR && !add;
-                int32_t *cr = c + i0 * ldc + jb;
-                /* where the rows go: c itself, or the copy */
-                int32_t *d = whole ? cr : tile[0];
-                const size_t row = whole ? ldc * sizeof *c : sizeof tile[0];
                 const int8_t *w = block + MMLA_NR * 2 * sizeof(int32_t) + k0 / MMLA_KSTEP * MMLA_NR * MMLA_KSTEP;
-                mmla_8x8c8_tile(rows, w, (kc + MMLA_KPAD - 1) / MMLA_KPAD, start, d, row, 0);
-                if (whole) continue;
-                for (size_t r = 0; r < mr; r++)
-                    for (size_t s = 0; s < nr; s++) cr[r * ldc + s] = (add ? cr[r * ldc + s] : 0) + tile[r][s];
+                mmla_8x8c8_tile_to_c(rows, w, (kc + MMLA_KPAD - 1) / MMLA_KPAD, start, 0, mr,
+                                     j1 - jb < MMLA_NR ? j1 - jb : MMLA_NR, add, c + i0 * ldc + jb, ldc);
             }
         }
     }

@@ -97,4 +97,19 @@ static inline void mmla_8x8c8_tile(const int8_t *ap, const int8_t *wp, size_t bl
         __asm__ volatile(MMLA_TILE("smmla") : MMLA_OPERANDS : MMLA_CLOBBERS);
 }
 
+/* The tile at c (its first mr rows and nr columns exist; row stride ldc): a whole
+ * tile that starts from `start` goes straight to c; any other goes through a copy,
+ * of which only the existing part is stored, added to c's values when add. */
+static inline void mmla_8x8c8_tile_to_c(const int8_t *ap, const int8_t *wp, size_t blocks, const int32_t *start,
+                                        int unsigned_a, size_t mr, size_t nr, int add, int32_t *c, size_t ldc) {
+    if (mr == MMLA_MR && nr == MMLA_NR && !add) {
+        mmla_8x8c8_tile(ap, wp, blocks, start, c, ldc * sizeof *c, unsigned_a);
+        return;
+    }
+    int32_t tile[MMLA_MR][MMLA_NR];
+    mmla_8x8c8_tile(ap, wp, blocks, start, tile[0], sizeof tile[0], unsigned_a);
+    for (size_t r = 0; r < mr; r++)
+        for (size_t s = 0; s < nr; s++) c[r * ldc + s] = (add ? c[r * ldc + s] : 0) + tile[r][s];
+}
+
 #endif
