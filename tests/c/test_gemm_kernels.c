@@ -47,42 +47,46 @@ typedef struct needs {
 static unsigned long cpu_hwcap, cpu_hwcap2;
 static int cpu_has(needs n) { return (cpu_hwcap & n.hwcap) == n.hwcap && (cpu_hwcap2 & n.hwcap2) == n.hwcap2; }
 
-/* The gemm_s8s8s32 kernels under test (q.k^T). */
-typedef struct gemm_kernel {
+/* A kernel under test and the name its messages give. */
+typedef struct gemm_kernel { /* q.k^T: c = a b^T */
     const char *name;
     gemm_s8s8s32_fn fn;
-    needs cpu;
 } gemm_kernel;
-
-static const gemm_kernel KERNELS[] = {
-#if defined(__aarch64__)
-    {"gemm_s8s8s32_8x8c8__i8mm", gemm_s8s8s32_8x8c8__i8mm, I8MM},
-    {"gemm_s8s8s32_4x16c4__neondot", gemm_s8s8s32_4x16c4__neondot, DOTPROD},
-    {"gemm_s8s8s32_4x4c16__neon", gemm_s8s8s32_4x4c16__neon, NEON},
-#else
-    {"gemm_s8s8s32_4x2c16__neonv7", gemm_s8s8s32_4x2c16__neonv7, NEON},
-#endif
-};
-#define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
-
-/* The linear GEMMs on packed weights, with their packers. */
-typedef struct packed_kernel {
+typedef struct pv_kernel { /* P.V: c = p v, p uint8 [m, k], v int8 [k, n] */
+    const char *name;
+    gemm_u8s8s32_fn fn;
+} pv_kernel;
+typedef struct packed_kernel { /* the linear layers, on weights packed at load */
     const char *name;
     linear_packing lp;
-    needs cpu;
 } packed_kernel;
+#define KERNEL(fn) {#fn, fn}
+#define PACKED(size, pack, gemm, column_block) {#gemm, {size, pack, gemm, column_block}}
 
-static const packed_kernel PACKED[] = {
+/* The kernel sets of kernels_select, best first: the CPU features each needs and
+ * the kernels it must hold, which are the kernels tested here. */
+static const struct kernel_set {
+    const char *name;
+    needs cpu;
+    gemm_kernel gemm;
+    pv_kernel pv;
+    packed_kernel linear;
+} SETS[] = {
 #if defined(__aarch64__)
-    {"linear_s8s8s32_8x8c8__i8mm", {packw_s8s32_8x8_size, packw_s8s32_8x8, linear_s8s8s32_8x8c8__i8mm, 8}, I8MM},
-    {"linear_s8s8s32_4x16c4__neondot", {packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16},
-     DOTPROD},
-    {"linear_s8s8s32_4x4c16__neon", {packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4}, NEON},
+    {"i8mm", I8MM, KERNEL(gemm_s8s8s32_8x8c8__i8mm), KERNEL(gemm_u8s8s32_8x8c8__i8mm),
+     PACKED(packw_s8s32_8x8_size, packw_s8s32_8x8, linear_s8s8s32_8x8c8__i8mm, 8)},
+    {"dotprod", DOTPROD, KERNEL(gemm_s8s8s32_4x16c4__neondot), KERNEL(gemm_u8s8s32_4x16c4__neondot),
+     PACKED(packw_s8s32_16x4_size, packw_s8s32_16x4, linear_s8s8s32_4x16c4__neondot, 16)},
+    {"neon", NEON, KERNEL(gemm_s8s8s32_4x4c16__neon), KERNEL(gemm_u8s8s32_4x16__neon),
+     PACKED(packw_s8s32_4x16_size, packw_s8s32_4x16, linear_s8s8s32_4x4c16__neon, 4)},
 #else
-    {"linear_s8s8s32_4x8c4__neonv7", {packw_s8s32_8x2_size, packw_s8s32_8x2, linear_s8s8s32_4x8c4__neonv7, 8}, NEON},
+    {"neon", NEON, KERNEL(gemm_s8s8s32_4x2c16__neonv7), KERNEL(gemm_u8s8s32_4x8__neonv7),
+     PACKED(packw_s8s32_8x2_size, packw_s8s32_8x2, linear_s8s8s32_4x8c4__neonv7, 8)},
 #endif
 };
-#define N_PACKED (sizeof PACKED / sizeof PACKED[0])
+#define N_SETS (sizeof SETS / sizeof SETS[0])
+
+
 
 #define TEST_RNG_SEED 0x85ebca6bu
 #include "test_check.h"
@@ -381,23 +385,6 @@ static void test_model_shapes(const gemm_kernel *kern) {
     }
 }
 
-/* The P.V GEMMs: c = p v, p uint8 [m, k], v int8 [k, n] (gemm_u8s8s32). */
-typedef struct pv_kernel {
-    const char *name;
-    gemm_u8s8s32_fn fn;
-    needs cpu;
-} pv_kernel;
-
-static const pv_kernel PV_KERNELS[] = {
-#if defined(__aarch64__)
-    {"gemm_u8s8s32_8x8c8__i8mm", gemm_u8s8s32_8x8c8__i8mm, I8MM},
-    {"gemm_u8s8s32_4x16c4__neondot", gemm_u8s8s32_4x16c4__neondot, DOTPROD},
-    {"gemm_u8s8s32_4x16__neon", gemm_u8s8s32_4x16__neon, NEON},
-#else
-    {"gemm_u8s8s32_4x8__neonv7", gemm_u8s8s32_4x8__neonv7, NEON},
-#endif
-};
-#define N_PV_KERNELS (sizeof PV_KERNELS / sizeof PV_KERNELS[0])
 
 /* p: random, all 255 (with v all -128: the largest |c|), or random 0/255/1 */
 static void fill_probs(uint8_t *p, size_t count, enum fill how) {
@@ -464,23 +451,6 @@ static void test_pv_against_ref(const pv_kernel *kern) {
     check(bad == 0, kern->name, "P.V: %ld of %ld sizes differ from the reference", bad, cases);
 }
 
-/* The kernel sets of kernels_select, best first, and the kernels they must hold. */
-static const struct kernel_set {
-    const char *name;
-    needs cpu;
-    gemm_s8s8s32_fn gemm;
-    gemm_u8s8s32_fn pv;
-    const linear_packing *linear; /* the linear layers, on weights packed at load */
-} SETS[] = {
-#if defined(__aarch64__)
-    {"i8mm", I8MM, gemm_s8s8s32_8x8c8__i8mm, gemm_u8s8s32_8x8c8__i8mm, &PACKED[0].lp},
-    {"dotprod", DOTPROD, gemm_s8s8s32_4x16c4__neondot, gemm_u8s8s32_4x16c4__neondot, &PACKED[1].lp},
-    {"neon", NEON, gemm_s8s8s32_4x4c16__neon, gemm_u8s8s32_4x16__neon, &PACKED[2].lp},
-#else
-    {"neon", NEON, gemm_s8s8s32_4x2c16__neonv7, gemm_u8s8s32_4x8__neonv7, &PACKED[0].lp},
-#endif
-};
-#define N_SETS (sizeof SETS / sizeof SETS[0])
 
 /* kernels_select: the best set the CPU runs by default, each name forced to its
  * own kernels, and a name the CPU cannot run refused with the valid ones listed. */
@@ -498,9 +468,9 @@ static void test_select(void) {
         kt = NULL;
         ibert_status st = kernels_select(&kt);
         if (cpu_has(set->cpu)) {
-            const linear_packing *want = set->linear;
-            check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm &&
-                      kt->gemm_u8s8s32 == set->pv && kt->linear && kt->linear->gemm == want->gemm &&
+            const linear_packing *want = &set->linear.lp;
+            check(st == IBERT_OK && kt && strcmp(kt->name, set->name) == 0 && kt->gemm_s8s8s32 == set->gemm.fn &&
+                      kt->gemm_u8s8s32 == set->pv.fn && kt->linear && kt->linear->gemm == want->gemm &&
                       kt->linear->pack == want->pack && kt->linear->packed_size == want->packed_size &&
                       kt->linear->column_block == want->column_block,
                   "kernels_select forced", "IBERT_KERNELS=%s gave status %d, table %s, not the kernels tested here",
@@ -514,37 +484,35 @@ static void test_select(void) {
     unsetenv("IBERT_KERNELS");
 }
 
-/* Whether this CPU has what the kernel needs; says which it is in the log. */
-static int runs_here(const char *name, needs cpu) {
-    if (!cpu_has(cpu)) {
-        printf("%s: this CPU lacks its features, not run\n", name);
+/* Whether this CPU runs the set's kernels; says which it is in the log. */
+static int runs_here(const struct kernel_set *set, const char *kernel) {
+    if (!cpu_has(set->cpu)) {
+        printf("%s: this CPU lacks the %s set's features, not run\n", kernel, set->name);
         return 0;
     }
-    printf("%s: against the reference\n", name);
+    printf("%s: against the reference\n", kernel);
     return 1;
 }
 
 int main(void) {
     cpu_hwcap = getauxval(AT_HWCAP);
     cpu_hwcap2 = getauxval(AT_HWCAP2);
-    for (size_t i = 0; i < N_KERNELS; i++) {
-        const gemm_kernel *kern = &KERNELS[i];
-        if (!runs_here(kern->name, kern->cpu)) continue;
+    for (size_t i = 0; i < N_SETS; i++) {
+        const gemm_kernel *kern = &SETS[i].gemm;
+        if (!runs_here(&SETS[i], kern->name)) continue;
         test_against_ref(kern);
         test_longest_k(kern);
         test_long_k(kern);
         test_model_shapes(kern);
     }
-    for (size_t i = 0; i < N_PACKED; i++) {
-        const packed_kernel *pk = &PACKED[i];
-        if (!runs_here(pk->name, pk->cpu)) continue;
+    for (size_t i = 0; i < N_SETS; i++) {
+        const packed_kernel *pk = &SETS[i].linear;
+        if (!runs_here(&SETS[i], pk->name)) continue;
         test_packed_against_ref(pk);
         test_packed_shapes(pk);
     }
-    for (size_t i = 0; i < N_PV_KERNELS; i++) {
-        const pv_kernel *kern = &PV_KERNELS[i];
-        if (runs_here(kern->name, kern->cpu)) test_pv_against_ref(kern);
-    }
+    for (size_t i = 0; i < N_SETS; i++)
+        if (runs_here(&SETS[i], SETS[i].pv.name)) test_pv_against_ref(&SETS[i].pv);
     test_select();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
