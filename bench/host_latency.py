@@ -247,14 +247,6 @@ class Worker:
         self.process.wait()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def machine_busy_seconds() -> float:
     """CPU seconds all cores have spent on anything but idling since boot (/proc/stat;
     steal included: a hypervisor running other guests slows the engines too)."""
@@ -329,9 +321,11 @@ def measure_length(workers: list[Worker], length: int, args) -> tuple[dict[str, 
 
 
 def latency_row(length: int, threads: int, times: dict[str, list[float]], load: dict) -> dict:
+    import numpy as np
+
     row = {"seq_len": length, "threads": threads}
     for name, values in times.items():
-        row[name] = {"median_ms": 1e3 * statistics.median(values), "p90_ms": 1e3 * percentile(values, 0.9)}
+        row[name] = {"median_ms": 1e3 * statistics.median(values), "p90_ms": 1e3 * float(np.percentile(values, 90))}
     for other in ("ort-int8", "ort-fp32"):
         if "pyibert" in row and other in row:
             row[f"pyibert/{other}"] = row["pyibert"]["median_ms"] / row[other]["median_ms"]
