@@ -17,16 +17,19 @@ def _add_convert(subparsers) -> None:
     try:
         from ..convert.command import add_convert_arguments, run_convert
     except ImportError as error:  # the converter's dependencies are an extra
-        parser.set_defaults(run=lambda args: _missing_convert_extra(error))
+        # The message, not the exception: Python unbinds `error` when the except
+        # block ends, so a lambda over it would raise NameError when called.
+        message = str(error)
+        parser.set_defaults(run=lambda args: _missing_convert_extra(message))
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     add_convert_arguments(parser)
     parser.set_defaults(run=run_convert)
 
 
-def _missing_convert_extra(error: ImportError) -> int:
-    print(f"pyibert convert needs the converter's dependencies ({error}); "
-          "install them with: pip install 'pyibert[convert]'", file=sys.stderr)
+def _missing_convert_extra(reason: str) -> int:
+    print(f"pyibert convert needs the converter's dependencies ({reason}); "
+          "install them with: pip install \"pyibert[convert]\"", file=sys.stderr)
     return 2
 
 

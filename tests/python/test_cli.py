@@ -1,5 +1,7 @@
 """The pyibert command line on the shipped model (bench on a small random one)."""
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -53,6 +55,31 @@ def test_inspect_json(capsys, shipped_model_path):
     info = json.loads(out)
     assert code == 0
     assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 1
+
+
+# A user who ran `pip install .` without the convert extra: the converter's
+# dependencies cannot be imported (a finder first on sys.meta_path refuses them).
+WITHOUT_CONVERT_EXTRA = """
+import sys
+
+class ConvertExtraNotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "transformers", "tokenizers", "safetensors", "gguf", "tqdm"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, ConvertExtraNotInstalled())
+from pyibert.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_convert_without_the_extra_says_how_to_install_it(tmp_path):
+    result = subprocess.run([sys.executable, "-c", WITHOUT_CONVERT_EXTRA, "convert", str(tmp_path / "checkpoint"),
+                             "-o", str(tmp_path / "model.ibert")], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert 'pip install "pyibert[convert]"' in result.stderr and "No module named" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_missing_model_is_a_clean_error(capsys, tmp_path):
