@@ -5,9 +5,14 @@ markers, so the C header stays the one source of truth. The library and the
 header are installed inside this package by the build (CMake, via
 scikit-build-core); PYIBERT_LIBRARY overrides the library's path, for testing a
 library built elsewhere (a sanitizer build, say).
+
+Python started at the root of a clone imports the clone's pyibert/ (the current
+folder comes first on sys.path), which has no library: then the library of the
+installed pyibert distribution (`pip install .`) is loaded, with its own header.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import sys
@@ -34,6 +39,9 @@ def _find_library() -> Path:
     import pyibert
 
     searched = [Path(p) / _library_name() for p in pyibert.__path__]
+    installed = _installed_library()
+    if installed is not None:
+        searched.append(installed)
     for path in searched:
         if path.is_file():
             return path
@@ -43,6 +51,15 @@ def _find_library() -> Path:
         + "). Install the package with `pip install .` so the build puts it there, "
         "or set PYIBERT_LIBRARY to a built libibert."
     )
+
+
+def _installed_library() -> Path | None:
+    """Where the installed pyibert distribution's files list the library, if it is installed."""
+    try:
+        distribution = importlib.metadata.distribution("pyibert")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return Path(distribution.locate_file(f"pyibert/{_library_name()}"))
 
 
 def _find_header(library: Path) -> Path:
