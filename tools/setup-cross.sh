@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the ARM cross builds need (tests/cross/run.sh): Debian's cross
-# compilers for AArch64 and 32-bit ARM (hard float), their C libraries, and
+# compilers for AArch64 and 32-bit ARM (hard float, and armel for the ARMv6
+# build), their C libraries, and
 # qemu-user to run the results. Checks with dpkg first, so on a machine that has
 # them all it prints nothing and touches no network. Needs root (or sudo) on
 # Debian 12 or a derivative.
@@ -9,6 +10,7 @@ set -euo pipefail
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
+  gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
   qemu-user
 )
 

@@ -823,6 +823,7 @@ static void test_kernels_select(void) {
     unsetenv("IBERT_KERNELS");
     check(kernels_select(&kt) == IBERT_OK && kt && strcmp(kt->name, best) == 0, "kernels_select default",
           "%s, expected %s", kt ? kt->name : "NULL", best);
+    printf("default kernel set: %s\n", kt ? kt->name : "NULL"); /* tests/cross/run.sh reads it */
     setenv("IBERT_KERNELS", "ref", 1);
     kt = NULL;
     check(kernels_select(&kt) == IBERT_OK && kt && kt->gemm_s8s8s32 == gemm_s8s8s32_1x1__ref, "kernels_select ref",
