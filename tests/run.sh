@@ -19,6 +19,8 @@ ctest --test-dir build/sanitize --output-on-failure
 # (setup-cross.sh installs the toolchains and qemu only when they are missing).
 bash tools/setup-cross.sh
 bash tests/cross/run.sh
+# Raspberry Pi OS 64-bit and 32-bit as a user meets them (wheels, venv, classify), emulated
+bash tests/pi/run.sh
 
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.
