@@ -55,10 +55,12 @@ ibert_status model_pack_linears(struct ibert_model *m) {
                                                      "can address");
         total += bytes;
     }
-    uint8_t *dst = aligned_alloc(PACK_ALIGNMENT, total);
-    if (!dst)
+    /* posix_memalign, not C11's aligned_alloc: Android's libc has that only from API 28 */
+    void *block = NULL;
+    if (posix_memalign(&block, PACK_ALIGNMENT, total) != 0)
         return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of packed %s weights", total,
                           m->kernels->name);
+    uint8_t *dst = block;
     m->packed = dst;
     m->packed_bytes = total;
     for (size_t i = 0; i < count; i++) {
