@@ -19,6 +19,10 @@ ctest --test-dir build/sanitize --output-on-failure
 # (setup-cross.sh installs the toolchains and qemu only when they are missing).
 bash tools/setup-cross.sh
 bash tests/cross/run.sh
+# The C tests built by clang-16 (host, AArch64 and ARMv7 under qemu).
+bash tests/clang/run.sh
+# Android-targeted libibert and its Java API (not NDK-built, not run on bionic).
+bash tests/android/run.sh
 
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.

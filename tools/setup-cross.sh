@@ -3,13 +3,15 @@
 # compilers for AArch64 and 32-bit ARM (hard float), their C libraries, and
 # qemu-user to run the results. Checks with dpkg first, so on a machine that has
 # them all it prints nothing and touches no network. Needs root (or sudo) on
-# Debian 12 or a derivative.
+# Debian 12 or a derivative. Packages given as arguments are installed too
+# (tests/android/run.sh adds clang, lld and a JDK).
 set -euo pipefail
 
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
   qemu-user
+  "$@"
 )
 
 missing=()

@@ -33,8 +33,8 @@ static linear *linear_at(struct ibert_model *m, size_t i) {
  * read would fetch them from the file again. Advice, not a requirement: a failure
  * changes nothing. */
 static void release_pages(const void *p, size_t bytes) {
-    /* getpagesize, not sysconf(_SC_PAGESIZE): no libc-defined number in the call
-     * (_SC_ numbers differ between glibc/musl and bionic; see tests/android) */
+    /* getpagesize, not sysconf: the numbers that name sysconf's values differ between
+     * glibc/musl and bionic, which tests/android's musl-header build cannot check */
     const long page = getpagesize();
     if (page <= 0) return;
     const uintptr_t start = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
