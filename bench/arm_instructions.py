@@ -2,7 +2,7 @@
 """Instructions executed per MiniLM inference on ARM CPUs, counted under qemu-user.
 
     python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76,cortex-a15] [--seq-lens 16,64,128]
-                                      [--kernels ref,neon,...] [--no-per-op] [--json]
+                                      [--kernels ref,neon,...] [--compiler gcc|clang] [--no-per-op] [--json]
 
 For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
 only it runs, such as i8mm, and the 32-bit cortex-a15 on the armhf build: Pi OS 32-bit),
@@ -28,6 +28,8 @@ Reference points (ONNX Runtime 1.31 int8 = quantize_dynamic, LiteRT 1.4 full int
 MiniLM-L6 at L = 128, counted with the same tool, ../shared/tools/armcount/README.md)
 are printed as ratios at L = 128. Builds build/cross-aarch64 and build/cross-armhf (with
 the kernel driver) first; the cross compilers and qemu-user come from tools/setup-cross.sh.
+--compiler clang counts builds by Debian's clang-16 instead (the NDK's compiler, so
+what an Android app runs), in build/cross-aarch64-clang and build/cross-armhf-clang.
 """
 from __future__ import annotations
 
@@ -53,8 +55,8 @@ class Target:
         self.name, self.qemu, self.sysroot = name, qemu, sysroot
         self.toolchain = ROOT / "cmake" / "toolchains" / toolchain
 
-    def build_dir(self, root: Path) -> Path:
-        return root / f"cross-{self.name}"
+    def build_dir(self, root: Path, compiler: str) -> Path:
+        return root / (f"cross-{self.name}" if compiler == "gcc" else f"cross-{self.name}-{compiler}")
 
 
 AARCH64 = Target("aarch64", "aarch64-linux-gnu.cmake", "/usr/aarch64-linux-gnu", "qemu-aarch64")
@@ -114,11 +116,15 @@ def run(command: list[str], env: dict | None = None) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def build(target: Target, build_dir: Path) -> None:
+# The C compiler of each --compiler choice (the toolchain files default to gcc).
+COMPILERS = {"gcc": [], "clang": ["-DCMAKE_C_COMPILER=clang-16"]}
+
+
+def build(target: Target, build_dir: Path, compiler: str) -> None:
     """Configures the cross build (kernel driver on) unless it is, then builds it."""
     if not (build_dir / "CMakeCache.txt").is_file() or not (build_dir / "bench").is_dir():
         configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DCMAKE_TOOLCHAIN_FILE={target.toolchain}",
-                     "-DCMAKE_BUILD_TYPE=Release", "-DIBERT_BUILD_BENCH=ON"]
+                     "-DCMAKE_BUILD_TYPE=Release", "-DIBERT_BUILD_BENCH=ON", *COMPILERS[compiler]]
         done = run(configure)
         if done.returncode != 0:
             sys.exit(f"configuring {build_dir} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
@@ -185,9 +191,12 @@ def parse_args(argv):
                         help="kernel sets to count (default: every one each CPU supports)")
     parser.add_argument("--repeats", type=lambda t: csv_list(t, int), default=[1, 2], metavar="K,N",
                         help="forward passes of the short run and extra ones of the long run (default 1,2)")
+    parser.add_argument("--compiler", choices=sorted(COMPILERS), default="gcc",
+                        help="the cross builds' compiler (clang: clang-16, as Android's NDK)")
     parser.add_argument("--no-per-op", action="store_true", help="skip the per-op counts")
     parser.add_argument("--build-root", type=Path, default=ROOT / "build",
-                        help="where the cross builds go: BUILD_ROOT/cross-aarch64, BUILD_ROOT/cross-armhf")
+                        help="where the cross builds go: BUILD_ROOT/cross-aarch64, BUILD_ROOT/cross-armhf "
+                             "(with --compiler clang: ...-clang)")
     parser.add_argument("--armcount", type=Path, default=ROOT.parent / "shared" / "tools" / "armcount" / "armcount")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
@@ -200,24 +209,24 @@ def parse_args(argv):
     return args
 
 
-def programs(target: Target, build_root: Path) -> tuple[Path, Path]:
+def programs(target: Target, build_root: Path, compiler: str) -> tuple[Path, Path]:
     """ibert-cli and kernel_driver of the target's build."""
-    build_dir = target.build_dir(build_root)
+    build_dir = target.build_dir(build_root, compiler)
     return build_dir / "tools" / "ibert-cli" / "ibert-cli", build_dir / "bench" / "kernel_driver"
 
 
 def measure(args) -> dict:
     cpus = args.cpus or ["cortex-a72", "cortex-a76", "max", "cortex-a15"]
     for target in {target_of(cpu) for cpu in cpus}:
-        build(target, target.build_dir(args.build_root))
+        build(target, target.build_dir(args.build_root, args.compiler), args.compiler)
     env = armcount_env(args.armcount)
     k, n = args.repeats
-    offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root)[0], cpu) for cpu in cpus}
+    offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root, args.compiler)[0], cpu) for cpu in cpus}
     if args.cpus is None:  # max only for what the two cores lack
         offered_on["max"] = [name for name in offered_on["max"] if name not in offered_on["cortex-a76"]]
     inference_rows, op_rows = [], []
     for cpu, offered in offered_on.items():
-        cli, driver = programs(target_of(cpu), args.build_root)
+        cli, driver = programs(target_of(cpu), args.build_root, args.compiler)
         for kernels in (offered if args.kernels is None else [x for x in args.kernels if x in offered]):
             for length in args.seq_lens:
                 print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
@@ -263,7 +272,7 @@ def measure(args) -> dict:
                 op_rows.append({"cpu": cpu, "kernels": kernels, "seq_len": length, "op": "non-GEMM",
                                 "instructions": whole["instructions"] - gemm,
                                 "share": 1 - gemm / whole["instructions"]})
-    return {"model": str(MODEL.relative_to(ROOT)), "repeats": {"k": k, "n": n},
+    return {"model": str(MODEL.relative_to(ROOT)), "compiler": args.compiler, "repeats": {"k": k, "n": n},
             "inference": inference_rows, "ops": op_rows}
 
 
@@ -273,7 +282,8 @@ def millions(value: float) -> str:
 
 def print_tables(result: dict) -> None:
     k, n = result["repeats"]["k"], result["repeats"]["n"]
-    print(f"Per inference of {result['model']}, batch 1, one thread: (count({k + n}) - count({k})) / {n}\n")
+    print(f"Per inference of {result['model']} ({result['compiler']} build), batch 1, one thread: "
+          f"(count({k + n}) - count({k})) / {n}\n")
     rows = []
     for r in result["inference"]:
         ratio = lambda key: f"{r[key]:.2f}" if key in r else ""

@@ -183,6 +183,13 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
     for (size_t r = 0; r < mr; r++) memcpy(last + r * KSTEP, a + r * lda + k_main, kc - k_main);
 }
 
+/* noclone is GCC's (no IPA-CP clones); clang has no such attribute and warns about it. */
+#if __has_attribute(noclone)
+#define NOINLINE_NOCLONE __attribute__((noinline, noclone))
+#else
+#define NOINLINE_NOCLONE __attribute__((noinline))
+#endif
+
 /* nb (>= 1) tiles of 4 rows x 4 columns: `steps` (>= 1) 16-k steps of the
  * interleaved rows times one block's columns from w on. from_bias: w starts at the
  * block's biases and a tile adds them to every row, and the next block follows the
@@ -190,15 +197,14 @@ static void interleave_rows(const int8_t *a, size_t lda, size_t mr, size_t kc, i
  * for the chunk are ws bytes further. Row r of each tile goes to d_r, and d_r
  * moves on by 4 columns. Neither inlined nor cloned: one copy of the loops (9 KiB),
  * and d8-d15 saved once per call. */
-static __attribute__((noinline, noclone)) void tiles_4x4(const int8_t *rows, size_t steps, const int8_t *w,
-                                                         size_t ws, size_t nb, int from_bias, int32_t *d0,
-                                                         int32_t *d1, int32_t *d2, int32_t *d3) {
+static NOINLINE_NOCLONE void tiles_4x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws, size_t nb,
+                                       int from_bias, int32_t *d0, int32_t *d1, int32_t *d2, int32_t *d3) {
     TILES_FOR(ROWS4, BIAS_4, FROM_C_4, [d0] "+r"(d0), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3));
 }
 
 /* The same for row 0 of the copy alone (m = 1), into d0: a quarter of the work. */
-static __attribute__((noinline, noclone)) void tiles_1x4(const int8_t *rows, size_t steps, const int8_t *w,
-                                                         size_t ws, size_t nb, int from_bias, int32_t *d0) {
+static NOINLINE_NOCLONE void tiles_1x4(const int8_t *rows, size_t steps, const int8_t *w, size_t ws, size_t nb,
+                                       int from_bias, int32_t *d0) {
     TILES_FOR(ROWS1, BIAS_1, FROM_C_1, [d0] "+r"(d0));
 }
 

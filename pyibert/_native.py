@@ -20,13 +20,20 @@ from pathlib import Path
 
 from cffi import FFI
 
-_LIBRARY_NAMES = {"linux": "libibert.so", "darwin": "libibert.dylib", "win32": "ibert.dll"}
+# sys.platform is "android" on CPython for Android (3.13+) and "linux" on Termux's
+# older Pythons: the same libibert.so either way.
+_LIBRARY_NAMES = {"linux": "libibert.so", "android": "libibert.so", "darwin": "libibert.dylib", "win32": "ibert.dll"}
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _SOURCE_HEADER = _PACKAGE_DIR.parent / "runtime" / "include" / "ibert.h"
 
 
 def _library_name() -> str:
     return _LIBRARY_NAMES.get(sys.platform, "libibert.so")
+
+
+def _on_android() -> bool:
+    # CPython's documented test for Android, on every version (Termux's included)
+    return hasattr(sys, "getandroidapilevel")
 
 
 def _find_library() -> Path:
@@ -45,6 +52,11 @@ def _find_library() -> Path:
     for path in searched:
         if path.is_file():
             return path
+    if _on_android():
+        # An app's packager (Chaquopy, Briefcase) puts native libraries in the app's
+        # library folder, not next to the Python files: there the system loader finds
+        # libibert.so by its bare name.
+        return Path(_library_name())
     raise OSError(
         "libibert was not found (looked in "
         + ", ".join(str(p) for p in searched)
@@ -63,10 +75,10 @@ def _installed_library() -> Path | None:
 
 
 def _find_header(library: Path) -> Path:
-    for path in (library.parent / "ibert.h", _SOURCE_HEADER):
+    for path in (library.parent / "ibert.h", _PACKAGE_DIR / "ibert.h", _SOURCE_HEADER):
         if path.is_file():
             return path
-    raise OSError(f"ibert.h was not found next to {library} nor at {_SOURCE_HEADER}")
+    raise OSError(f"ibert.h was not found next to {library}, in {_PACKAGE_DIR} nor at {_SOURCE_HEADER}")
 
 
 def _declarations(header: Path) -> str:

@@ -21,6 +21,10 @@ bash tools/setup-cross.sh
 bash tests/cross/run.sh
 # Raspberry Pi OS 64-bit and 32-bit as a user meets them (wheels, venv, classify), emulated
 bash tests/pi/run.sh
+# The C tests built by clang-16 (host, AArch64 and ARMv7 under qemu).
+bash tests/clang/run.sh
+# Android-targeted libibert and its Java API (not NDK-built, not run on bionic).
+bash tests/android/run.sh
 
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.

@@ -4,7 +4,8 @@
 # build), their C libraries, and
 # qemu-user to run the results. Checks with dpkg first, so on a machine that has
 # them all it prints nothing and touches no network. Needs root (or sudo) on
-# Debian 12 or a derivative.
+# Debian 12 or a derivative. Packages given as arguments are installed too
+# (tests/android/run.sh adds clang, lld and a JDK).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
   gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
   qemu-user
+  "$@"
 )
 
 missing=()

@@ -10,7 +10,12 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
 set(IBERT_CROSS_TRIPLE aarch64-linux-gnu)
-set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+# Debian's cross gcc, unless the command line names another compiler: clang
+# (-DCMAKE_C_COMPILER=clang-16) compiles for the triple with the same cross libc.
+if(NOT CMAKE_C_COMPILER)
+  set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+endif()
+set(CMAKE_C_COMPILER_TARGET ${IBERT_CROSS_TRIPLE})
 
 # Debian's multiarch cross libc lives in /usr/<triple>; search only there for
 # libraries and headers, but take build tools (programs) from the host.

@@ -11,7 +11,12 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv7l)  # what uname -m says on a 32-bit Pi OS
 
 set(IBERT_CROSS_TRIPLE arm-linux-gnueabihf)
-set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+# Debian's cross gcc, unless the command line names another compiler: clang
+# (-DCMAKE_C_COMPILER=clang-16) compiles for the triple with the same cross libc.
+if(NOT CMAKE_C_COMPILER)
+  set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+endif()
+set(CMAKE_C_COMPILER_TARGET ${IBERT_CROSS_TRIPLE})
 
 # The platform ABI of Debian armhf: ARMv7-A, float arguments in VFP registers, no
 # NEON assumed (some ARMv7-A cores lack it). Only the NEON kernels (neon/) are built

@@ -31,9 +31,8 @@ ibert_status ibert_context_new_threads(const ibert_model *model, size_t n_thread
 
     struct ibert_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a context");
-    /* bytes is a non-zero multiple of the alignment, as aligned_alloc requires */
-    ctx->arena = aligned_alloc(ARENA_ALIGNMENT, bytes);
-    if (!ctx->arena) {
+    /* posix_memalign, not C11's aligned_alloc: Android's libc has that only from API 28 */
+    if (posix_memalign(&ctx->arena, ARENA_ALIGNMENT, bytes) != 0) {
         free(ctx);
         return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for a context arena of %zu bytes", bytes);
     }

@@ -33,7 +33,9 @@ static linear *linear_at(struct ibert_model *m, size_t i) {
  * read would fetch them from the file again. Advice, not a requirement: a failure
  * changes nothing. */
 static void release_pages(const void *p, size_t bytes) {
-    const long page = sysconf(_SC_PAGESIZE);
+    /* getpagesize, not sysconf: the numbers that name sysconf's values differ between
+     * glibc/musl and bionic, which tests/android's musl-header build cannot check */
+    const long page = getpagesize();
     if (page <= 0) return;
     const uintptr_t start = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
     const uintptr_t end = ((uintptr_t)p + bytes) / (uintptr_t)page * (uintptr_t)page;
@@ -55,10 +57,12 @@ ibert_status model_pack_linears(struct ibert_model *m) {
                                                      "can address");
         total += bytes;
     }
-    uint8_t *dst = aligned_alloc(PACK_ALIGNMENT, total);
-    if (!dst)
+    /* posix_memalign, not C11's aligned_alloc: Android's libc has that only from API 28 */
+    void *block = NULL;
+    if (posix_memalign(&block, PACK_ALIGNMENT, total) != 0)
         return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of packed %s weights", total,
                           m->kernels->name);
+    uint8_t *dst = block;
     m->packed = dst;
     m->packed_bytes = total;
     for (size_t i = 0; i < count; i++) {
