@@ -20,6 +20,10 @@ ctest --test-dir build/sanitize --output-on-failure
 bash tools/setup-cross.sh
 bash tests/cross/run.sh
 
+# The loader and tokenizer fuzzers (clang-16 libFuzzer, ASan + UBSan), briefly: the
+# regression corpus fuzz/regressions/ replayed, then 10,000 executions per harness.
+bash tools/setup-fuzz.sh && python3 bench/fuzz.py --executions 10000 --shipped-executions 2
+
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.
 PYTHONSAFEPATH=1 python3 -m pytest -q -rs tests/python "$@"
