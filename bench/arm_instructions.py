@@ -155,10 +155,12 @@ def kernel_sets(cli: Path, cpu: str) -> list[str]:
     return [name.strip() for name in match.group(1).split(",")]
 
 
-def count(armcount: Path, env: dict, cpu: str, kernels: str, command: list[str]) -> dict:
-    """armcount's report of one run of command (instructions and classes)."""
+def count(armcount: Path, env: dict, cpu: str, kernels: str, command: list[str], sysroot: Path | None = None) -> dict:
+    """armcount's report of one run of command (instructions and classes); sysroot is qemu's -L
+    (armcount's default: Debian's cross C library)."""
+    prefix = ["-L", str(sysroot)] if sysroot else []
     with tempfile.NamedTemporaryFile(prefix="armcount-", suffix=".txt") as report:
-        done = run([str(armcount), "--cpu", cpu, "--classes", "--out", report.name, "--", *command],
+        done = run([str(armcount), "--cpu", cpu, *prefix, "--classes", "--out", report.name, "--", *command],
                    dict(env, IBERT_KERNELS=kernels))
         if done.returncode != 0:
             sys.exit(f"{' '.join(command)} failed under qemu -cpu {cpu}:\n{done.stderr}")

@@ -68,13 +68,12 @@ import time
 from pathlib import Path
 
 from common import csv_list, table
+from onnx_export import CLS, SEP, onnx_models
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
 CACHE = ROOT / "build" / "bench"
 ENGINES = ["ort-fp32", "ort-int8", "pyibert"]
-# [CLS] and [SEP] of the BERT vocabulary both models use; ordinary word ids between.
-CLS, SEP = 101, 102
 INSTALL_HINT = "pip install 'pyibert[bench]' (or time pyibert alone: --engines pyibert)"
 
 
@@ -96,48 +95,12 @@ def onnx_path(engine: str) -> Path:
     return CACHE / f"minilm-cls-{engine.removeprefix('ort-')}.onnx"
 
 
-def export_fp32(fp32: Path) -> None:
-    """Exports the classifier to ONNX and checks it against torch at another length."""
-    require(["torch", "transformers", "onnx"], "exporting the classifier to ONNX (once, into build/bench/)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import numpy as np
-    import onnxruntime
-    import torch
-    from transformers import BertForSequenceClassification
-
-    torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(
-        checkpoint_dir(), num_labels=2, attn_implementation="eager").eval()
-    ids = torch.tensor([[CLS, *range(2000, 2014), SEP]])
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = fp32.with_suffix(".partial")
-    torch.onnx.export(model, (ids, torch.ones_like(ids)), str(partial), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], dynamic_axes={name: {1: "sequence"} for name in
-                                                             ("input_ids", "attention_mask")},
-                      opset_version=17, dynamo=False)
-    # the export must compute what torch does, at a length other than the traced one
-    longer = torch.tensor([[CLS, *range(3000, 3062), SEP]])
-    with torch.no_grad():
-        expected = model(longer, attention_mask=torch.ones_like(longer)).logits.numpy()
-    session = onnxruntime.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input_ids": longer.numpy(), "attention_mask": np.ones_like(longer.numpy())})[0]
-    if not np.allclose(got, expected, atol=1e-4):
-        sys.exit(f"the ONNX export differs from torch: {got} vs {expected}")
-    partial.replace(fp32)
-
-
 def make_onnx_models() -> None:
-    """The FP32 export and its dynamic int8 copy, made once into build/bench/."""
+    """The FP32 export and its dynamic int8 copy, made once into build/bench/ (bench/onnx_export.py)."""
     require(["onnxruntime"], "timing ONNX Runtime")
-    fp32, int8 = onnx_path("ort-fp32"), onnx_path("ort-int8")
-    if not fp32.is_file():
-        export_fp32(fp32)
-    if not int8.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        partial = int8.with_suffix(".partial")
-        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
-        partial.replace(int8)
+    if not onnx_path("ort-fp32").is_file():
+        require(["torch", "transformers", "onnx"], "exporting the classifier to ONNX (once, into build/bench/)")
+    onnx_models(checkpoint_dir(), CACHE)
 
 
 def input_ids(length: int):

@@ -26,6 +26,10 @@ bash tests/clang/run.sh
 # Android-targeted libibert and its Java API (not NDK-built, not run on bionic).
 bash tests/android/run.sh
 
+# The loader and tokenizer fuzzers (clang-16 libFuzzer, ASan + UBSan), briefly: the
+# regression corpus fuzz/regressions/ replayed, then 10,000 executions per harness.
+bash tools/setup-fuzz.sh && python3 bench/fuzz.py --executions 10000 --shipped-executions 2
+
 # PYTHONSAFEPATH keeps the source tree's pyibert/ (which has no built library)
 # from shadowing the installed package.
 PYTHONSAFEPATH=1 python3 -m pytest -q -rs tests/python "$@"
