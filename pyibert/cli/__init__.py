@@ -1,10 +1,10 @@
-"""The `pyibert` command: convert, classify, eval, inspect, bench."""
+"""The `pyibert` command: convert, classify, eval, inspect, bench, compare."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import bench, classify, evaluate, inspect_model
+from . import bench, classify, compare, evaluate, inspect_model
 
 
 def _add_convert(subparsers) -> None:
@@ -17,15 +17,15 @@ def _add_convert(subparsers) -> None:
     try:
         from ..convert.command import add_convert_arguments, run_convert
     except ImportError as error:  # the converter's dependencies are an extra
-        parser.set_defaults(run=lambda args: _missing_convert_extra(error))
+        parser.set_defaults(run=lambda args: missing_convert_extra("convert", error))
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     add_convert_arguments(parser)
     parser.set_defaults(run=run_convert)
 
 
-def _missing_convert_extra(error: ImportError) -> int:
-    print(f"pyibert convert needs the converter's dependencies ({error}); "
+def missing_convert_extra(command: str, error: ImportError) -> int:
+    print(f"pyibert {command} needs the converter's dependencies ({error}); "
           "install them with: pip install 'pyibert[convert]'", file=sys.stderr)
     return 2
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
     bench.add_parser(subparsers)
+    compare.add_parser(subparsers)
     return parser
 
 
