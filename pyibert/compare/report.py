@@ -26,6 +26,8 @@ class ComparisonReport:
     reference_kind: str       # e.g. "BertForSequenceClassification FP32"
     texts: int
     tokens: int
+    truncated: int            # texts cut to max_tokens (the model's longest input)
+    max_tokens: int
     steps: list[StepResult]
     output: dict = field(default_factory=dict)
 
@@ -38,7 +40,8 @@ class ComparisonReport:
 
     def format(self) -> str:
         marked = {s.name for s in self.largest_drops()}
-        lines = [f"{self.model} against {self.reference} ({self.reference_kind}), {self.texts} texts, "
+        truncated = f" ({self.truncated} cut to {self.max_tokens} tokens)" if self.truncated else ""
+        lines = [f"{self.model} against {self.reference} ({self.reference_kind}), {self.texts} texts{truncated}, "
                  f"{self.tokens} tokens",
                  "SQNR: 10·log10(Σ ref² / Σ (int − ref)²) over every value of the step; drop: SQNR of the "
                  "step's inputs minus its own (where error enters); sat: integers at the saturation bounds",

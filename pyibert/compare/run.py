@@ -77,7 +77,10 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list
     errors = {step.name: StepError() for step in steps}
 
     tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))
-    encoded = [tokenizer(text, truncation=True, max_length=golden.max_tokens) for text in texts]
+    encoded = [tokenizer(text) for text in texts]
+    long = [i for i, e in enumerate(encoded) if len(e["input_ids"]) > golden.max_tokens]
+    for i in long:   # as the runtime does: the first max_tokens − 1 ids and the separator
+        encoded[i] = tokenizer(texts[i], truncation=True, max_length=golden.max_tokens)
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
     integer_out, reference_out = [None] * len(texts), [None] * len(texts)
     with tqdm(total=len(texts), desc="comparing", unit="text", disable=not progress) as bar:
@@ -102,4 +105,5 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list
         output = _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer_out, reference_out)])
     return ComparisonReport(model=str(model_path), reference=str(hf_dir), reference_kind=reference.kind,
                             texts=len(texts), tokens=sum(len(e["input_ids"]) for e in encoded),
+                            truncated=len(long), max_tokens=golden.max_tokens,
                             steps=_step_results(steps, errors, reference), output=output)

@@ -19,14 +19,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gguf  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from hf_tokenizers import bert_wordpiece_tokenizer, roberta_bpe_tokenizer  # noqa: E402
+from hf_checkpoints import FFN, HEADS, HIDDEN, LABELS, LAYERS, POSITIONS, make_checkpoint  # noqa: E402
 
 from pyibert.convert import ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
 from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
 from pyibert.convert.nonlinear import exp_constants, gelu_constants  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-HIDDEN, LAYERS, HEADS, FFN, POSITIONS, LABELS = 32, 2, 4, 64, 40, 3
 
 
 def _sst2_sentences(count: int, skip: int = 0) -> list[str]:
@@ -40,33 +39,6 @@ def _sst2_sentences(count: int, skip: int = 0) -> list[str]:
 @pytest.fixture(scope="module")
 def sentences() -> list[str]:
     return _sst2_sentences(1500)
-
-
-def make_checkpoint(directory: Path, architecture: str, texts: list[str]) -> Path:
-    """A random tiny checkpoint of `architecture` with a tokenizer trained on `texts`, saved like HF does."""
-    family = architecture.split("For")[0].removesuffix("Model")
-    tokenizer = bert_wordpiece_tokenizer(texts) if family == "Bert" else roberta_bpe_tokenizer(texts)
-    common = dict(vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
-                  intermediate_size=FFN, max_position_embeddings=POSITIONS,
-                  id2label={i: f"class{i}" for i in range(LABELS)}, label2id={f"class{i}": i for i in range(LABELS)})
-    if family == "Bert":
-        config = transformers.BertConfig(**common)
-    elif family == "Roberta":
-        config = transformers.RobertaConfig(**common, pad_token_id=1, type_vocab_size=1)
-    else:
-        config = transformers.IBertConfig(**common, pad_token_id=1, type_vocab_size=1, quant_mode=True)
-    torch.manual_seed(0)
-    model = getattr(transformers, architecture)(config)
-    if family == "IBert":
-        # QuantAct learns its ranges only in training mode; a few batches set them.
-        model.train()
-        with torch.no_grad():
-            for start in range(0, 64, 16):
-                model(**tokenizer(texts[start:start + 16], padding=True, truncation=True, max_length=32,
-                                  return_tensors="pt"))
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
