@@ -6,22 +6,43 @@ import math
 import numpy as np
 
 
+SQNR_CEILING_DB = 150.0   # an exact value counts as this: far above any quantization error, below float64's own
+
+
+def _sqnr_db(signal, noise):
+    """10·log10(signal / noise), at most SQNR_CEILING_DB (noise 0: the values are exact)."""
+    ratio = np.asarray(signal, dtype=np.float64) / np.maximum(noise, math.ulp(0.0))
+    return np.minimum(10.0 * np.log10(np.maximum(ratio, 10.0 ** (-SQNR_CEILING_DB / 10))), SQNR_CEILING_DB)
+
+
 class StepError:
     """Signal-to-quantization-noise ratio and cosine of dequantized integers against real values,
-    over all values seen (one long vector, not a mean over texts), and how many integers sat at the
-    step's saturation bounds."""
+    over all values seen (one long vector, not a mean over texts), how many integers sat at the
+    step's saturation bounds, and for tensors of tokens × channels the SQNR of each channel.
+
+    The SQNR over all values is dominated by the largest ones (outlier channels, [CLS]); the median
+    of the channels' SQNRs shows what an ordinary channel keeps, e.g. when a few wide channels set
+    one scale for the whole tensor.
+    """
 
     def __init__(self) -> None:
         self.signal = self.noise = self.dot = self.dequantized = 0.0
         self.values = self.saturated = 0
+        self.channel_signal = self.channel_noise = None   # per channel, for token × channel tensors
 
     def add(self, ints: np.ndarray, scale: np.ndarray, reference: np.ndarray, bits: int | None) -> None:
         if ints.shape != reference.shape:
             raise ValueError(f"integer tensor of shape {ints.shape} against reference values of shape "
                              f"{reference.shape}")
         values = ints * scale
+        squared_error = np.square(values - reference)
         self.signal += float(np.square(reference).sum())
-        self.noise += float(np.square(values - reference).sum())
+        self.noise += float(squared_error.sum())
+        if values.ndim == 2:
+            if self.channel_signal is None:
+                self.channel_signal, self.channel_noise = np.zeros(values.shape[1]), np.zeros(values.shape[1])
+            self.channel_signal += np.square(reference).sum(axis=0)
+            self.channel_noise += squared_error.sum(axis=0)
         self.dot += float((values * reference).sum())
         self.dequantized += float(np.square(values).sum())
         self.values += ints.size
@@ -30,10 +51,15 @@ class StepError:
 
     @property
     def sqnr_db(self) -> float:
-        """10·log10(Σ ref² / Σ (int − ref)²); +inf where they are equal."""
-        if self.noise == 0.0:
-            return math.inf
-        return 10.0 * math.log10(max(self.signal, math.ulp(0.0)) / self.noise)
+        """10·log10(Σ ref² / Σ (int − ref)²)."""
+        return float(_sqnr_db(self.signal, self.noise))
+
+    @property
+    def channel_sqnr_db(self) -> float | None:
+        """The median over channels of each channel's SQNR; None for other tensors (scores, P, logits)."""
+        if self.channel_signal is None:
+            return None
+        return float(np.median(_sqnr_db(self.channel_signal, self.channel_noise)))
 
     @property
     def cosine(self) -> float:

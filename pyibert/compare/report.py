@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-MARKED_DROPS = 3   # the table points at this many of the largest drops
+MARKED_DROPS = 3   # the table points at this many of the largest drops of each kind
+
+LEGEND = """\
+SQNR: 10·log10(Σ ref² / Σ (int − ref)²) over all values of the step, so the largest values (outlier
+channels, [CLS]) weigh most; chan: the median over channels of each channel's SQNR, what an ordinary
+channel keeps; drop: the SQNR of the step's worst input minus its own, i.e. the error that enters at
+this step; sat: integers at the step's saturation bounds."""
 
 
 @dataclass
@@ -11,9 +17,11 @@ class StepResult:
     name: str                 # the golden model's trace key, e.g. "blk.2.attn_norm"
     block: str                # "embeddings", "layer 2", "head"
     step: str                 # "attn LN"
-    sqnr_db: float | None     # None: the integers equal the reference exactly
-    cosine: float
+    sqnr_db: float            # 150 where the integers are exact
     drop_db: float | None     # SQNR of the worst input step minus this one's (None: the first step)
+    channel_sqnr_db: float | None   # median of the channels' SQNRs (None: not a tokens × channels tensor)
+    channel_drop_db: float | None
+    cosine: float
     saturated: float          # fraction of the integers at the step's saturation bounds
     values: int               # values compared (real tokens only)
     compared_with: str        # which reference tensor
@@ -34,29 +42,32 @@ class ComparisonReport:
     def to_json(self) -> dict:
         return asdict(self)
 
-    def largest_drops(self, count: int = MARKED_DROPS) -> list[StepResult]:
-        dropped = [s for s in self.steps if s.drop_db is not None and s.drop_db > 0]
-        return sorted(dropped, key=lambda s: s.drop_db, reverse=True)[:count]
+    def largest_drops(self, count: int = MARKED_DROPS, channel: bool = False) -> list[StepResult]:
+        """The steps with the largest positive drops of SQNR (channel: of the median channel SQNR)."""
+        key = (lambda s: s.channel_drop_db) if channel else (lambda s: s.drop_db)
+        dropped = [s for s in self.steps if key(s) is not None and key(s) > 0]
+        return sorted(dropped, key=key, reverse=True)[:count]
 
     def format(self) -> str:
-        marked = {s.name for s in self.largest_drops()}
+        marks = {}
+        for kind, channel in (("SQNR", False), ("chan", True)):
+            for s in self.largest_drops(channel=channel):
+                marks.setdefault(s.name, []).append(kind)
         truncated = f" ({self.truncated} cut to {self.max_tokens} tokens)" if self.truncated else ""
         lines = [f"{self.model} against {self.reference} ({self.reference_kind}), {self.texts} texts{truncated}, "
-                 f"{self.tokens} tokens",
-                 "SQNR: 10·log10(Σ ref² / Σ (int − ref)²) over every value of the step; drop: SQNR of the "
-                 "step's inputs minus its own (where error enters); sat: integers at the saturation bounds",
-                 "",
-                 f"{'block':<11} {'step':<13} {'SQNR dB':>8} {'cosine':>9} {'drop dB':>8} {'sat %':>6}"]
+                 f"{self.tokens} tokens", LEGEND, "",
+                 f"{'':<11} {'':<13} {'SQNR':>6} {'drop':>6} {'chan':>6} {'drop':>6}",
+                 f"{'block':<11} {'step':<13} {'dB':>6} {'dB':>6} {'dB':>6} {'dB':>6} {'cosine':>8} {'sat %':>6}"]
         block = None
         for s in self.steps:
             if s.block != block and block is not None:
                 lines.append("")
             block = s.block
-            sqnr = "exact" if s.sqnr_db is None else f"{s.sqnr_db:.1f}"
-            drop = "" if s.drop_db is None else f"{s.drop_db:+.1f}"
             sat = f"{100 * s.saturated:.2f}" if s.saturated else ""
-            mark = "  <- largest drops" if s.name in marked else ""
-            lines.append(f"{s.block:<11} {s.step:<13} {sqnr:>8} {s.cosine:>9.5f} {drop:>8} {sat:>6}{mark}")
+            mark = f"  <- largest {' and '.join(marks[s.name])} drop" if s.name in marks else ""
+            lines.append(f"{s.block:<11} {s.step:<13} {s.sqnr_db:>6.1f} {_signed(s.drop_db):>6} "
+                         f"{_plain(s.channel_sqnr_db):>6} {_signed(s.channel_drop_db):>6} {s.cosine:>8.5f} "
+                         f"{sat:>6}{mark}")
         lines += ["", *self._output_lines()]
         return "\n".join(lines)
 
@@ -74,3 +85,11 @@ class ComparisonReport:
             lines.append(f"accuracy               integer {100 * out['accuracy']:.2f}%, reference "
                          f"{100 * out['reference_accuracy']:.2f}% ({out['labelled']} labelled texts)")
         return lines
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}"
+
+
+def _plain(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"

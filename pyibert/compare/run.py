@@ -18,7 +18,6 @@ from .scales import step_scales
 from .steps import Step, model_steps
 
 BATCH_SIZE = 16   # reference batches, of texts of about one length (sorted), so little padding
-SQNR_CEILING_DB = 150.0   # far above any quantization error, far below float64's own
 
 
 def _check_same_model(golden: GoldenModel, model_file: ModelFile, reference: Reference, model_path: Path,
@@ -34,18 +33,24 @@ def _check_same_model(golden: GoldenModel, model_file: ModelFile, reference: Ref
                              "compare a model file with the checkpoint it was converted from")
 
 
-def _step_results(steps: list[Step], errors: dict[str, StepError], reference: Reference) -> list[StepResult]:
-    def sqnr(name: str) -> float:   # an exact step counts as SQNR_CEILING_DB in drops
-        return min(errors[name].sqnr_db, SQNR_CEILING_DB)
+def _drop(own: float | None, inputs: list[float | None]) -> float | None:
+    """The worst input's SQNR minus the step's own (None where one of them is not measured: the
+    channel SQNR of the context has no counterpart for P)."""
+    if own is None or not inputs or None in inputs:
+        return None
+    return min(inputs) - own
 
+
+def _step_results(steps: list[Step], errors: dict[str, StepError], reference: Reference) -> list[StepResult]:
     results = []
     for step in steps:
-        error = errors[step.name]
-        drop = min(sqnr(name) for name in step.inputs) - sqnr(step.name) if step.inputs else None
+        error, inputs = errors[step.name], [errors[name] for name in step.inputs]
         results.append(StepResult(
             name=step.name, block=step.block, step=step.title,
-            sqnr_db=error.sqnr_db if math.isfinite(error.sqnr_db) else None,
-            cosine=error.cosine, drop_db=drop, saturated=error.saturated_fraction, values=error.values,
+            sqnr_db=error.sqnr_db, drop_db=_drop(error.sqnr_db, [e.sqnr_db for e in inputs]),
+            channel_sqnr_db=error.channel_sqnr_db,
+            channel_drop_db=_drop(error.channel_sqnr_db, [e.channel_sqnr_db for e in inputs]),
+            cosine=error.cosine, saturated=error.saturated_fraction, values=error.values,
             compared_with=reference.descriptions[step.name]))
     return results
 
