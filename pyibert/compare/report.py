@@ -63,11 +63,11 @@ class ComparisonReport:
             if s.block != block and block is not None:
                 lines.append("")
             block = s.block
-            sat = f"{100 * s.saturated:.2f}" if s.saturated else ""
+            sat = "" if not s.saturated else "<0.01" if s.saturated < 5e-5 else f"{100 * s.saturated:.2f}"
             mark = f"  <- largest {' and '.join(marks[s.name])} drop" if s.name in marks else ""
             lines.append(f"{s.block:<11} {s.step:<13} {s.sqnr_db:>6.1f} {_signed(s.drop_db):>6} "
                          f"{_plain(s.channel_sqnr_db):>6} {_signed(s.channel_drop_db):>6} {s.cosine:>8.5f} "
-                         f"{sat:>6}{mark}")
+                         f"{sat:>6}{mark}".rstrip())
         lines += ["", *self._output_lines()]
         return "\n".join(lines)
 
