@@ -1,5 +1,5 @@
 """Reading labelled text from tab-separated files (standard library only: it runs
-on the device for `pyibert eval`)."""
+on the device for `pyibert eval`), and labels as label ids."""
 from __future__ import annotations
 
 import csv
@@ -29,3 +29,17 @@ def read_columns(path: Path, columns: list[str]) -> list[tuple[str, ...]]:
                 raise ValueError(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
             rows.append(tuple(row[i] for i in index))
     return rows
+
+
+def label_ids(values: list[str], labels: list[str]) -> list[int]:
+    """Each label as an id of `labels`: given as a name (any case) or as an id."""
+    by_name = {name.lower(): i for i, name in enumerate(labels)}
+    ids = []
+    for value in values:
+        if value.lower() in by_name:
+            ids.append(by_name[value.lower()])
+        elif value.isdigit() and int(value) < len(labels):
+            ids.append(int(value))
+        else:
+            raise ValueError(f"label {value!r} is neither a label id below {len(labels)} nor one of {labels}")
+    return ids

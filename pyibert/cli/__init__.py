@@ -1,10 +1,10 @@
-"""The `pyibert` command: convert, classify, eval, inspect, bench."""
+"""The `pyibert` command: convert, classify, eval, inspect, bench, compare."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import bench, classify, evaluate, inspect_model
+from . import bench, classify, compare, evaluate, inspect_model
 
 
 def _add_convert(subparsers) -> None:
@@ -20,15 +20,15 @@ def _add_convert(subparsers) -> None:
         # The message, not the exception: Python unbinds `error` when the except
         # block ends, so a lambda over it would raise NameError when called.
         message = str(error)
-        parser.set_defaults(run=lambda args: _missing_convert_extra(message))
+        parser.set_defaults(run=lambda args: missing_convert_extra("convert", message))
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     add_convert_arguments(parser)
     parser.set_defaults(run=run_convert)
 
 
-def _missing_convert_extra(reason: str) -> int:
-    print(f"pyibert convert needs the converter's dependencies ({reason}); "
+def missing_convert_extra(command: str, reason: str) -> int:
+    print(f"pyibert {command} needs the converter's dependencies ({reason}); "
           "install them with: pip install \"pyibert[convert]\"", file=sys.stderr)
     return 2
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
     bench.add_parser(subparsers)
+    compare.add_parser(subparsers)
     return parser
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tsv import read_columns
+from ..tsv import label_ids, read_columns
 
 _BATCH = 64
 
@@ -36,19 +36,6 @@ def add_parser(subparsers) -> None:
                         help="threads per forward pass, 1 to 64 (default: one per core, at most 8)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
-
-
-def _label_ids(values: list[str], labels: list[str]) -> np.ndarray:
-    by_name = {name.lower(): i for i, name in enumerate(labels)}
-    ids = []
-    for value in values:
-        if value.lower() in by_name:
-            ids.append(by_name[value.lower()])
-        elif value.isdigit() and int(value) < len(labels):
-            ids.append(int(value))
-        else:
-            raise ValueError(f"label {value!r} is neither a label id below {len(labels)} nor one of {labels}")
-    return np.array(ids)
 
 
 def _batches(n: int, desc: str):
@@ -94,7 +81,7 @@ def run(args) -> int:
     with Model(args.model, threads=args.threads) as model:
         if not model.num_labels:
             raise ValueError(f"{args.model} has no classification head")
-        truth = _label_ids([label for _, label in rows], model.labels)
+        truth = np.array(label_ids([label for _, label in rows], model.labels))
         predicted = _integer_predictions(model, texts)
     result = {"n": len(rows), "correct": int((predicted == truth).sum()), "accuracy": float((predicted == truth).mean())}
     if args.reference:

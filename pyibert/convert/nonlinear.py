@@ -11,7 +11,7 @@ GELU_INPUT_SCALE = 2.0**-10    # s_g: GELU inputs are rescaled to this one scale
 
 # I-BERT's polynomials (Kim et al., 2021): e^x ≈ a(x + b)² + c on (−ln2, 0]; erf ≈ −0.2888(x − 1.769)² + 1.
 _EXP_A, _EXP_B = 0.35815147, 0.96963238
-_ERF_A, _ERF_B = -0.2888, -1.769
+ERF_A, _ERF_B = -0.2888, -1.769   # ERF_A also gives pyibert compare the GELU scales of a file
 
 
 def exp_domain_scale(frac_bits: int = EXP_FRAC_BITS) -> float:
@@ -49,9 +49,9 @@ def gelu_constants(input_scale: float = GELU_INPUT_SCALE) -> GeluConstants:
     """i-GELU at input scale s_g; the shift E is the smallest that brings |one| to at most 2^11."""
     s_e = input_scale / math.sqrt(2.0)
     b = math.floor(_ERF_B / s_e)
-    c = math.floor((1.0 / _ERF_A) / s_e**2)
+    c = math.floor((1.0 / ERF_A) / s_e**2)
     for shift in range(31):
-        sigma = s_e**2 * _ERF_A * 2.0**shift
+        sigma = s_e**2 * ERF_A * 2.0**shift
         one = math.floor(1.0 / sigma)
         if -(2**11) <= one and (-c) >> shift <= 2**11:
             break

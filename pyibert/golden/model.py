@@ -97,8 +97,9 @@ class GoldenModel:
                 intermediates: dict | None = None) -> tuple[np.ndarray, float]:
         """(int32 output, its scale) for one sequence: the C logits, or the n × H final hidden states.
 
-        `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...),
-        for locating the first difference from another implementation.
+        `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...,
+        "blk.0.scores" and "blk.0.probs" as [head, i, j]), for locating the first difference from
+        another implementation and for `pyibert compare`.
         """
         ids, types, key_mask = self._check_inputs(input_ids, token_type_ids, attention_mask)
         with _one_blas_thread():
@@ -126,9 +127,11 @@ class GoldenModel:
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))
         trace[p + "q"], trace[p + "k"], trace[p + "v"] = q, k, v
+        attention_trace = {}
         trace[p + "ctx"] = ctx = ops.attention(q, k, v, key_mask, self._meta["num_heads"],
                                                self._rescale(p + "attn_scores"), self._rescale(p + "attn_ctx"),
-                                               self.exp)
+                                               self.exp, attention_trace)
+        trace.update((p + name, values) for name, values in attention_trace.items())
         trace[p + "attn_sum"] = r = ops.sat(self._linear(ctx, p + "attn_out")
                                             + ops.rq(x, *self._rescale(p + "attn_res")), 22)
         trace[p + "attn_norm"] = a = self._layer_norm(r, p + "attn_norm")

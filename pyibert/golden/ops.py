@@ -109,11 +109,12 @@ def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, key_mask: np.ndarray, num_heads: int,
               scores_rq: tuple[np.ndarray, np.ndarray], ctx_rq: tuple[np.ndarray, np.ndarray],
-              exp: ExpDomain) -> np.ndarray:
+              exp: ExpDomain, trace: dict | None = None) -> np.ndarray:
     """§4.6 steps 2-3: the int8 context of n tokens from int8 q, k, v (n × H) and the keys' mask.
 
     Head h owns columns hD … hD + D − 1. The products q·k (|Σ| ≤ 2^14 · D ≤ 2^22) and P·v
-    (|Σ| ≤ 255 · 128 · n ≤ 2^28) are exact in float64.
+    (|Σ| ≤ 255 · 128 · n ≤ 2^28) are exact in float64. `trace`, if given, receives the exp-domain
+    scores t ("scores") and the probabilities P ("probs"), both [head, i, j].
     """
     n, hidden = q.shape
     d = hidden // num_heads
@@ -122,7 +123,10 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, key_mask: np.ndarray,
     heads = [np.asarray(m, dtype=np.int64).reshape(n, num_heads, d).transpose(1, 0, 2) for m in (q, k, v)]
     scores = _exact_matmul(heads[0], heads[1].transpose(0, 2, 1))        # [head, i, j]
     check(scores, -(2**31), 2**31 - 1, "attention scores q·k")
-    probs = softmax_rows(rq(scores, *scores_rq), key_mask, exp)
+    t = rq(scores, *scores_rq)
+    probs = softmax_rows(t, key_mask, exp)
+    if trace is not None:
+        trace["scores"], trace["probs"] = t, probs
     context = _exact_matmul(probs, heads[2])                             # [head, i, d]
     check(context, -(2**31), 2**31 - 1, "attention P·v")
     return sat(rq(context, *ctx_rq), 8).transpose(1, 0, 2).reshape(n, hidden)

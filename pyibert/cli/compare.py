@@ -1,0 +1,65 @@
+"""`pyibert compare MODEL HF_DIR DATA`: where the integer model's values part from the checkpoint's.
+
+Prints, per layer and step, the SQNR and cosine of the dequantized integers (numpy golden model)
+against the Hugging Face checkpoint's real values on the same token ids, the drop from each step's
+inputs, and at the output label agreement, mean |Δ margin| and, with --label-column, both accuracies.
+--json prints pyibert.compare.ComparisonReport.to_json() as one object.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="find where a .ibert model loses accuracy: step-by-step error against its checkpoint",
+        description="Run a .ibert model (the numpy golden model of its integer arithmetic) and the Hugging "
+        "Face checkpoint it was converted from (FP32, or an I-BERT checkpoint in quant_mode) on the same "
+        "texts, and print the error of every step of every layer (SQNR, cosine) and at the output "
+        "(label agreement, margin). Needs pyibert[convert].",
+    )
+    parser.add_argument("model", type=Path, metavar="MODEL.ibert", help="the .ibert model file")
+    parser.add_argument("hf_dir", type=Path, metavar="HF_DIR", help="the checkpoint directory it was converted from")
+    parser.add_argument("data", type=Path, metavar="DATA",
+                        help="texts: a .tsv file with a header row, or a .txt file with one text per line")
+    parser.add_argument("--text-column", default="sentence", metavar="NAME",
+                        help="the .tsv column holding the text (default: %(default)s)")
+    parser.add_argument("--label-column", metavar="NAME",
+                        help="a .tsv column of labels (names or ids): also report both accuracies")
+    parser.add_argument("--limit", type=int, default=200, metavar="N",
+                        help="compare on the first N texts (default: %(default)s; the golden model is numpy)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def _read_data(args) -> tuple[list[str], list[str] | None]:
+    from ..convert.data import read_calibration_texts
+    from ..tsv import read_columns
+
+    if args.label_column is None:
+        return read_calibration_texts(args.data, args.text_column, args.limit, what="data file"), None
+    if args.data.suffix.lower() != ".tsv":
+        raise ValueError(f"--label-column needs a .tsv data file, not {args.data}")
+    rows = [(text.strip(), label) for text, label in read_columns(args.data, [args.text_column, args.label_column])
+            if text.strip()][: args.limit]
+    if not rows:
+        raise ValueError(f"data file {args.data} has no text")
+    return [text for text, _ in rows], [label for _, label in rows]
+
+
+def run(args) -> int:
+    try:
+        from ..compare import compare_model
+    except ImportError as error:
+        from . import missing_convert_extra
+        return missing_convert_extra("compare", str(error))
+    if args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    texts, labels = _read_data(args)
+    report = compare_model(args.model, args.hf_dir, texts, labels, progress=not args.quiet and sys.stderr.isatty())
+    print(json.dumps(report.to_json()) if args.json else report.format())
+    return 0

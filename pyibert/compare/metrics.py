@@ -1,0 +1,109 @@
+"""Error measures of `pyibert compare`, accumulated over every text, token and channel of a step."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+SQNR_CEILING_DB = 150.0   # an exact value counts as this: far above any quantization error, below float64's own
+
+
+def _sqnr_db(signal, noise):
+    """10·log10(signal / noise), at most SQNR_CEILING_DB (noise 0: the values are exact)."""
+    ratio = np.asarray(signal, dtype=np.float64) / np.maximum(noise, math.ulp(0.0))
+    return np.minimum(10.0 * np.log10(np.maximum(ratio, 10.0 ** (-SQNR_CEILING_DB / 10))), SQNR_CEILING_DB)
+
+
+class StepError:
+    """Signal-to-quantization-noise ratio and cosine of dequantized integers against real values,
+    over all values seen (one long vector, not a mean over texts), how many integers sat at the
+    step's saturation bounds, and for tensors of tokens × channels the SQNR of each channel.
+
+    The SQNR over all values is dominated by the largest ones (outlier channels, [CLS]); the median
+    of the channels' SQNRs shows what an ordinary channel keeps, e.g. when a few wide channels set
+    one scale for the whole tensor.
+    """
+
+    def __init__(self) -> None:
+        self.signal = self.noise = self.dot = self.dequantized = 0.0
+        self.values = self.saturated = 0
+        self.channel_signal = self.channel_noise = None   # per channel, for token × channel tensors
+
+    def add(self, ints: np.ndarray, scale: np.ndarray, reference: np.ndarray, bits: int | None) -> None:
+        if ints.shape != reference.shape:
+            raise ValueError(f"integer tensor of shape {ints.shape} against reference values of shape "
+                             f"{reference.shape}")
+        values = ints * scale
+        squared_error = np.square(values - reference)
+        self.signal += float(np.square(reference).sum())
+        self.noise += float(squared_error.sum())
+        if values.ndim == 2:
+            if self.channel_signal is None:
+                self.channel_signal, self.channel_noise = np.zeros(values.shape[1]), np.zeros(values.shape[1])
+            self.channel_signal += np.square(reference).sum(axis=0)
+            self.channel_noise += squared_error.sum(axis=0)
+        self.dot += float((values * reference).sum())
+        self.dequantized += float(np.square(values).sum())
+        self.values += ints.size
+        if bits is not None:
+            self.saturated += int(((ints <= -(2 ** (bits - 1))) | (ints >= 2 ** (bits - 1) - 1)).sum())
+
+    @property
+    def sqnr_db(self) -> float:
+        """10·log10(Σ ref² / Σ (int − ref)²)."""
+        return float(_sqnr_db(self.signal, self.noise))
+
+    @property
+    def channel_sqnr_db(self) -> float | None:
+        """The median over channels of each channel's SQNR; None for other tensors (scores, P, logits)."""
+        if self.channel_signal is None:
+            return None
+        return float(np.median(_sqnr_db(self.channel_signal, self.channel_noise)))
+
+    @property
+    def cosine(self) -> float:
+        norms = math.sqrt(self.signal * self.dequantized)
+        return self.dot / norms if norms > 0 else (1.0 if self.signal == self.dequantized else 0.0)
+
+    @property
+    def saturated_fraction(self) -> float:
+        return self.saturated / self.values if self.values else 0.0
+
+
+def margins(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """logit of `classes` minus the largest other logit, per row (for two labels ±(logit₁ − logit₀)).
+
+    A single logit is its own margin.
+    """
+    if logits.shape[1] == 1:
+        return logits[:, 0]
+    rows = np.arange(len(logits))
+    others = logits.copy()
+    others[rows, classes] = -np.inf
+    return logits[rows, classes] - others.max(axis=1)
+
+
+def output_agreement(integer: np.ndarray, reference: np.ndarray, truth: np.ndarray | None) -> dict:
+    """Label agreement and margin error of the integer logits against the reference's, per text.
+
+    The margin is taken at the reference's label, so a flipped label counts its whole margin change;
+    with labels also both accuracies.
+    """
+    if integer.shape[1] == 1:
+        ref_labels, int_labels = reference[:, 0] > 0, integer[:, 0] > 0
+        ref_classes = np.zeros(len(reference), dtype=int)
+    else:
+        ref_labels, int_labels = reference.argmax(axis=1), integer.argmax(axis=1)
+        ref_classes = ref_labels
+    ref_margin = margins(reference, ref_classes)
+    result = {
+        "agreement": float((int_labels == ref_labels).mean()),
+        "mean_abs_margin_delta": float(np.abs(margins(integer, ref_classes) - ref_margin).mean()),
+        "reference_mean_abs_margin": float(np.abs(ref_margin).mean()),
+        "max_abs_logit_delta": float(np.abs(integer - reference).max()),
+    }
+    if truth is not None:
+        result["accuracy"] = float((int_labels == truth).mean())
+        result["reference_accuracy"] = float((ref_labels == truth).mean())
+    return result

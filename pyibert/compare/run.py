@@ -1,0 +1,114 @@
+"""compare_model: the golden model and the reference checkpoint on the same token ids, step by step."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+from transformers import AutoTokenizer
+
+from ..golden import GoldenModel
+from ..golden.model_file import ModelFile, read_model_file
+from ..tsv import label_ids
+from .metrics import StepError, output_agreement
+from .reference import Reference
+from .report import ComparisonReport, StepResult
+from .scales import step_scales
+from .steps import Step, model_steps
+
+BATCH_SIZE = 16   # reference batches, of texts of about one length (sorted), so little padding
+
+
+def _check_same_model(golden: GoldenModel, model_file: ModelFile, reference: Reference, model_path: Path,
+                      hf_dir: Path) -> None:
+    params, arch = reference.params, reference.checkpoint.arch
+    pairs = (("layers", model_file.meta["num_layers"], len(params.layers)),
+             ("hidden size", golden.hidden_size, params.token_embd.shape[1]),
+             ("vocabulary", golden.vocab_size, params.token_embd.shape[0]),
+             ("labels", golden.num_labels, 0 if params.cls_out is None else params.cls_out.weight.shape[0]))
+    for what, ours, theirs in pairs:
+        if ours != theirs:
+            raise ValueError(f"{model_path} has {ours} {what} but {hf_dir} ({arch.name}) has {theirs}: "
+                             "compare a model file with the checkpoint it was converted from")
+
+
+def _drop(own: float | None, inputs: list[float | None]) -> float | None:
+    """The worst input's SQNR minus the step's own (None where one of them is not measured: the
+    channel SQNR of the context has no counterpart for P)."""
+    if own is None or not inputs or None in inputs:
+        return None
+    return min(inputs) - own
+
+
+def _step_results(steps: list[Step], errors: dict[str, StepError], reference: Reference) -> list[StepResult]:
+    results = []
+    for step in steps:
+        error, inputs = errors[step.name], [errors[name] for name in step.inputs]
+        results.append(StepResult(
+            name=step.name, block=step.block, step=step.title,
+            sqnr_db=error.sqnr_db, drop_db=_drop(error.sqnr_db, [e.sqnr_db for e in inputs]),
+            channel_sqnr_db=error.channel_sqnr_db,
+            channel_drop_db=_drop(error.channel_sqnr_db, [e.channel_sqnr_db for e in inputs]),
+            cosine=error.cosine, saturated=error.saturated_fraction, values=error.values,
+            compared_with=reference.descriptions[step.name]))
+    return results
+
+
+def _hidden_state_agreement(pooled: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Cosine of the mean-pooled final hidden states (a sentence embedding) per text."""
+    cosines = np.array([a @ b / math.sqrt((a @ a) * (b @ b)) if (a @ a) * (b @ b) > 0 else 0.0 for a, b in pooled])
+    return {"kind": "hidden_states", "mean_pooled_cosine": float(cosines.mean()),
+            "min_mean_pooled_cosine": float(cosines.min())}
+
+
+def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list[str] | None = None,
+                  progress: bool = True) -> ComparisonReport:
+    """Run `texts` through the .ibert file (golden model) and the checkpoint it came from; `labels`
+    (one per text, label names or ids) add both accuracies."""
+    model_path, hf_dir = Path(model_path), Path(hf_dir)
+    if not texts:
+        raise ValueError("no texts to compare on")
+    if labels is not None and len(labels) != len(texts):
+        raise ValueError(f"{len(labels)} labels for {len(texts)} texts")
+    golden, model_file = GoldenModel(model_path), read_model_file(model_path)
+    if labels is not None and not golden.num_labels:
+        raise ValueError(f"{model_path} has no classification head: it takes no labels")
+    truth = None if labels is None else np.array(label_ids(labels, golden.labels))
+    reference = Reference(hf_dir)
+    _check_same_model(golden, model_file, reference, model_path, hf_dir)
+    scales = step_scales(model_file, reference.params)
+    steps = model_steps(model_file.meta["num_layers"], golden.num_labels > 0)
+    errors = {step.name: StepError() for step in steps}
+
+    tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))
+    encoded = [tokenizer(text) for text in texts]
+    long = [i for i, e in enumerate(encoded) if len(e["input_ids"]) > golden.max_tokens]
+    for i in long:   # as the runtime does: the first max_tokens − 1 ids and the separator
+        encoded[i] = tokenizer(texts[i], truncation=True, max_length=golden.max_tokens)
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
+    integer_out, reference_out = [None] * len(texts), [None] * len(texts)
+    with tqdm(total=len(texts), desc="comparing", unit="text", disable=not progress) as bar:
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start:start + BATCH_SIZE]
+            padded = tokenizer.pad([encoded[i] for i in batch], return_tensors="pt")
+            per_text = reference.run(padded["input_ids"], padded["attention_mask"], padded.get("token_type_ids"))
+            for i, real in zip(batch, per_text):
+                trace = {}
+                golden.forward(encoded[i]["input_ids"], encoded[i].get("token_type_ids"), intermediates=trace)
+                for step in steps:
+                    errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits)
+                last = steps[-1].name
+                integer_out[i], reference_out[i] = trace[last] * scales[last], real[last]
+                bar.update()
+
+    if golden.num_labels:
+        output = {"kind": "logits", **output_agreement(np.stack(integer_out), np.stack(reference_out), truth)}
+        if labels is not None:
+            output["labelled"] = len(labels)
+    else:
+        output = _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer_out, reference_out)])
+    return ComparisonReport(model=str(model_path), reference=str(hf_dir), reference_kind=reference.kind,
+                            texts=len(texts), tokens=sum(len(e["input_ids"]) for e in encoded),
+                            truncated=len(long), max_tokens=golden.max_tokens,
+                            steps=_step_results(steps, errors, reference), output=output)

@@ -1,0 +1,221 @@
+"""pyibert compare: the step-by-step comparison of a .ibert file with the checkpoint it came from.
+
+Tiny random checkpoints made here (BERT and RoBERTa with and without a head, an I-BERT in quant_mode)
+cover the shapes, the table, the JSON and the padding; a corrupted rescale must show as a drop at the
+step it feeds. Random weights say nothing of accuracy: the numbers asserted on them are properties of
+the tool (a step that adds no error shows no drop). The last test runs the real all-MiniLM-L6-v2,
+converted here with SST-2 calibration text, on real SST-2 sentences.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from gguf import GGUFReader  # noqa: E402
+from tiny_checkpoint import HEADS, HIDDEN, LABELS, LAYERS, make_checkpoint  # noqa: E402
+
+from pyibert.cli import main  # noqa: E402
+from pyibert.compare import compare_model, run  # noqa: E402
+from pyibert.convert import convert_checkpoint  # noqa: E402
+from pyibert.tsv import read_columns  # noqa: E402
+
+LAYER_STEPS = ["q", "k", "v", "scores", "P", "context", "attn out+res", "attn LN", "FFN up", "GELU",
+               "FFN down+res", "FFN LN"]
+JSON_STEP_KEYS = {"name", "block", "step", "sqnr_db", "drop_db", "channel_sqnr_db", "channel_drop_db", "cosine",
+                  "saturated", "values", "compared_with"}
+
+
+@pytest.fixture(scope="module")
+def sst2(shared_data) -> dict[str, list[tuple[str, str]]]:
+    return {split: read_columns(shared_data / "sst2" / f"{split}.tsv", ["sentence", "label"])
+            for split in ("train", "dev")}
+
+
+@pytest.fixture(scope="module")
+def dev_tsv(tmp_path_factory, sst2) -> Path:
+    """12 SST-2 dev rows of 4 to 40 words (so the reference's batches are padded)."""
+    path = tmp_path_factory.mktemp("data") / "dev.tsv"
+    path.write_text("sentence\tlabel\n" + "".join(f"{s}\t{l}\n" for s, l in sst2["dev"][:12]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory, sst2):
+    """architecture → (checkpoint directory, its .ibert file), made on first use."""
+    texts = [sentence for sentence, _ in sst2["train"][:300]]
+    calibration = tmp_path_factory.mktemp("calibration") / "sample.txt"
+    calibration.write_text("\n".join(texts[:48]) + "\n", encoding="utf-8")
+    made = {}
+
+    def get(architecture: str) -> tuple[Path, Path]:
+        if architecture not in made:
+            root = tmp_path_factory.mktemp(architecture)
+            src = make_checkpoint(root / "hf", architecture, texts)
+            ibert = architecture.startswith("IBert")   # carries its own ranges
+            out = convert_checkpoint(src, root / "model.ibert", calibration=None if ibert else calibration,
+                                     progress=False).output
+            made[architecture] = (src, out)
+        return made[architecture]
+
+    return get
+
+
+def _run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(["compare", *map(str, args), "--quiet"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("architecture", ["BertForSequenceClassification", "RobertaForSequenceClassification",
+                                          "BertModel", "RobertaModel", "IBertForSequenceClassification"])
+def test_table_and_json_have_every_step_of_every_layer(architecture, converted, dev_tsv, capsys):
+    src, model = converted(architecture)
+    has_head = "For" in architecture
+    code, table, _ = _run_cli(capsys, model, src, dev_tsv)
+    assert code == 0
+    rows = [line.split() for line in table.splitlines() if line.startswith(("embeddings", "layer", "head"))]
+    expected = [("embeddings", "sum"), ("embeddings", "LN")]
+    expected += [(f"layer {l}", step) for l in range(LAYERS) for step in LAYER_STEPS]
+    expected += [("head", s) for s in ("dense", "tanh", "logits")] if has_head else []
+    # a row: block (two words for a layer), step (one or two words), SQNR, cosine, drop, sat
+    assert [(" ".join(r[:2]) if r[0] == "layer" else r[0]) for r in rows] == [block for block, _ in expected]
+    for row, (block, step) in zip(rows, expected):
+        assert " ".join(row).startswith(f"{block} {step} ")
+    assert ("label agreement" in table) == has_head and ("mean-pooled cosine" in table) != has_head
+
+    code, out, _ = _run_cli(capsys, model, src, dev_tsv, "--json")
+    report = json.loads(out)
+    assert set(report) == {"model", "reference", "reference_kind", "texts", "tokens", "truncated", "max_tokens",
+                           "steps", "output"}
+    assert report["texts"] == 12 and report["reference_kind"].endswith("quant_mode" if "IBert" in architecture
+                                                                         else "FP32")
+    steps = {s["name"]: s for s in report["steps"]}
+    assert [(s["block"], s["step"]) for s in report["steps"]] == expected
+    assert all(set(s) == JSON_STEP_KEYS for s in report["steps"])
+    # padding is left out: every token of every text once, every (head, query, key) pair of a text once
+    tokens = report["tokens"]
+    assert steps["embd"]["values"] == steps["blk.1.q"]["values"] == tokens * HIDDEN
+    max_tokens = report["max_tokens"]
+    lengths = [min(len(ids), max_tokens) for ids in _token_ids(src, dev_tsv)]
+    assert sum(lengths) == tokens and len(set(lengths)) > 5
+    assert report["truncated"] == sum(len(ids) > max_tokens for ids in _token_ids(src, dev_tsv)) > 0
+    assert f"12 texts ({report['truncated']} cut to {max_tokens} tokens)" in table
+    assert steps["blk.0.probs"]["values"] == HEADS * sum(n * n for n in lengths)
+    last_norm = {"IBertForSequenceClassification": "ibert.encoder.layer.1.output.output_activation",
+                 "BertForSequenceClassification": "bert.encoder.layer.1.output.LayerNorm",
+                 "RobertaForSequenceClassification": "roberta.encoder.layer.1.output.LayerNorm"}
+    assert steps["blk.1.ffn_norm"]["compared_with"] == "output of " + last_norm.get(
+        architecture, "encoder.layer.1.output.LayerNorm")
+    if has_head:
+        assert steps["logits"]["values"] == 12 * LABELS
+        assert set(report["output"]) == {"kind", "agreement", "mean_abs_margin_delta", "reference_mean_abs_margin",
+                                         "max_abs_logit_delta"}
+    else:
+        assert set(report["output"]) == {"kind", "mean_pooled_cosine", "min_mean_pooled_cosine"}
+        assert report["output"]["mean_pooled_cosine"] > 0.99   # measured ≥ 0.9998 on these random models
+
+    # The integers follow the reference everywhere (measured on these random models: every step ≥ 21 dB,
+    # cosine ≥ 0.996), and the 22-bit residual sums add no error of their own: each is at least as good
+    # as the worse of its two inputs (measured: 3 to 15 dB better), so it never shows a drop.
+    assert all(s["sqnr_db"] > 15 and s["cosine"] > 0.99 for s in report["steps"])
+    sums = [s for s in report["steps"] if s["name"].endswith(("attn_sum", "ffn_sum"))]
+    assert all(s["drop_db"] < 1.0 for s in sums), [(s["name"], s["drop_db"]) for s in sums]
+    if "IBert" in architecture:
+        # the embedding tables are HF's own integers and their sum is exact in 22 bits: only float32
+        # rounding of HF's sum is left (measured 85.8 dB)
+        assert steps["embd_sum"]["sqnr_db"] > 70
+
+
+def _token_ids(src: Path, tsv: Path) -> list[list[int]]:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(src))
+    return [tokenizer(text.strip())["input_ids"] for text, in read_columns(tsv, ["sentence"])]   # as the CLI reads it
+
+
+def test_batches_with_padding_give_the_numbers_of_one_text_at_a_time(converted, sst2, monkeypatch):
+    src, model = converted("RobertaForSequenceClassification")   # positions start at 2, after the pad id
+    texts = [sentence for sentence, _ in sst2["dev"][:6]]
+    batched = compare_model(model, src, texts, progress=False)
+    monkeypatch.setattr(run, "BATCH_SIZE", 1)
+    alone = compare_model(model, src, texts, progress=False)
+    for a, b in zip(batched.steps, alone.steps):
+        assert a.name == b.name and a.values == b.values
+        assert a.sqnr_db == pytest.approx(b.sqnr_db, abs=0.01), a.name
+
+
+def _with_rescale_scaled(src: Path, dst: Path, tensor: str, factor: float) -> Path:
+    shutil.copyfile(src, dst)
+    reader = GGUFReader(dst, mode="r+")   # tensor data are views of the file's memory map
+    data = next(t for t in reader.tensors if t.name == tensor).data
+    data[...] = np.round(data * factor).astype(data.dtype)
+    reader.data.flush()
+    return dst
+
+
+@pytest.mark.parametrize("tensor, step", [("blk.1.ffn_up.rq_mult", "blk.1.gelu_in"),
+                                          ("blk.0.attn_scores.rq_mult", "blk.0.scores")])
+def test_a_wrong_rescale_shows_as_the_largest_drop_at_the_step_it_makes(tensor, step, converted, sst2, tmp_path):
+    """Halving a rescale multiplier halves the step's real values: about 6 dB SQNR where the step had
+    30-35 dB (FFN up and the scores have scales FORMAT.md fixes, so no scale can absorb the error)."""
+    src, model = converted("BertForSequenceClassification")
+    texts = [sentence for sentence, _ in sst2["dev"][:6]]
+    good = compare_model(model, src, texts, progress=False)
+    bad = compare_model(_with_rescale_scaled(model, tmp_path / "bad.ibert", tensor, 0.5), src, texts, progress=False)
+    before = {s.name: s for s in good.steps}
+    after = {s.name: s for s in bad.steps}
+    assert after[step].sqnr_db < 8 < before[step].sqnr_db - 20
+    assert bad.largest_drops(1)[0].name == step and after[step].drop_db > 20
+    upstream = [s.name for s in good.steps[: [s.name for s in good.steps].index(step)]]
+    assert all(after[name].sqnr_db == before[name].sqnr_db for name in upstream)
+
+
+def test_labels_give_both_accuracies_and_errors_name_the_problem(converted, dev_tsv, tmp_path, capsys):
+    src, model = converted("BertForSequenceClassification")
+    labelled = tmp_path / "labelled.tsv"   # the random model's labels are class0 … class2
+    labelled.write_text("sentence\tlabel\n" + "".join(f"{s}\tclass{i % 3}\n" for i, (s,) in
+                                                       enumerate(read_columns(dev_tsv, ["sentence"]))))
+    code, out, _ = _run_cli(capsys, model, src, labelled, "--label-column", "label", "--limit", "5", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["texts"] == 5 and report["output"]["labelled"] == 5
+    assert {"accuracy", "reference_accuracy"} <= set(report["output"])
+    assert "accuracy               integer" in _run_cli(capsys, model, src, labelled, "--label-column", "label")[1]
+
+    text_file = tmp_path / "texts.txt"
+    text_file.write_text("a fine film\n\nnot good at all\n", encoding="utf-8")
+    code, out, _ = _run_cli(capsys, model, src, text_file, "--json")
+    assert code == 0 and json.loads(out)["texts"] == 2
+
+    headless_src, headless = converted("BertModel")
+    for args, message in (
+            ((headless, src, dev_tsv), "has 0 labels but"),
+            ((headless, headless_src, labelled, "--label-column", "label"), "has no classification head"),
+            ((model, src, dev_tsv, "--text-column", "text"), "no column 'text'"),
+            ((model, src, text_file, "--label-column", "label"), "needs a .tsv data file"),
+            ((model, src, dev_tsv, "--limit", "0"), "--limit must be at least 1"),
+            ((tmp_path / "none.ibert", src, dev_tsv), "none.ibert")):
+        code, _, err = _run_cli(capsys, *args)
+        assert code == 2 and message in err, err
+
+
+def test_real_minilm_on_real_text(minilm_dir, sst2, tmp_path):
+    """all-MiniLM-L6-v2 (no head) converted with 16 SST-2 training sentences, compared on 8 dev sentences.
+    Measured: mean-pooled cosine 0.971 (lowest 0.958), embeddings LN 20.4 dB, every scores and P step
+    ≥ 13.4 dB, the final hidden states 11.4 dB with cosine 0.964."""
+    calibration = tmp_path / "calibration.tsv"
+    calibration.write_text("sentence\n" + "".join(f"{s}\n" for s, _ in sst2["train"][:16]), encoding="utf-8")
+    model = convert_checkpoint(minilm_dir, tmp_path / "minilm.ibert", calibration=calibration,
+                               progress=False).output
+    report = compare_model(model, minilm_dir, [s for s, _ in sst2["dev"][:8]], progress=False)
+    steps = {s.name: s for s in report.steps}
+    assert len(steps) == 2 + 6 * len(LAYER_STEPS)
+    assert report.output["mean_pooled_cosine"] > 0.95
+    assert steps["embd"].sqnr_db > 15
+    assert all(steps[f"blk.{l}.{k}"].sqnr_db > 10 for l in range(6) for k in ("scores", "probs"))
+    assert steps["blk.5.ffn_norm"].cosine > 0.9
