@@ -22,17 +22,43 @@ static ibert_status out_of_memory(void) {
     return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "tokenizer: out of memory for encode scratch");
 }
 
-ibert_status id_list_push(id_list *list, int32_t id) {
+ibert_status token_list_push(token_list *list, int32_t id, bool added, byte_range where) {
     if (list->len == list->cap) {
-        int32_t *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
+        encoded_token *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
         if (!grown) return out_of_memory();
         list->data = grown;
     }
-    list->data[list->len++] = id;
+    list->data[list->len++] = (encoded_token){id, added, where.start, where.end};
+    return IBERT_OK;
+}
+
+ibert_status range_list_reserve(range_list *list, size_t needed) {
+    if (needed <= list->cap) return IBERT_OK; /* also when both are 0 (data may be NULL) */
+    byte_range *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);
+    if (!grown) return out_of_memory();
+    list->data = grown;
+    return IBERT_OK;
+}
+
+ibert_status range_list_push(range_list *list, byte_range range) {
+    if (list->len == list->cap) {
+        ibert_status status = range_list_reserve(list, list->len + 1);
+        if (status != IBERT_OK) return status;
+    }
+    list->data[list->len++] = range;
+    return IBERT_OK;
+}
+
+ibert_status size_list_reserve(size_list *list, size_t needed) {
+    if (needed <= list->cap) return IBERT_OK; /* also when both are 0 (data may be NULL) */
+    size_t *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);
+    if (!grown) return out_of_memory();
+    list->data = grown;
     return IBERT_OK;
 }
 
 ibert_status code_point_list_reserve(code_point_list *list, size_t needed) {
+    if (needed <= list->cap) return IBERT_OK; /* also when both are 0 (data may be NULL) */
     uint32_t *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);
     if (!grown) return out_of_memory();
     list->data = grown;
@@ -69,13 +95,19 @@ ibert_status span_list_push(span_list *list, size_t start, size_t end, int32_t a
 }
 
 void encode_scratch_free(encode_scratch *scratch) {
-    free(scratch->ids.data);
+    free(scratch->tokens.data);
+    free(scratch->text_align.data);
     free(scratch->raw_pieces.data);
     free(scratch->normalized_pieces.data);
     free(scratch->words.data);
     free(scratch->cps.data);
     free(scratch->cps_other.data);
+    free(scratch->cps_align.data);
+    free(scratch->cps_align_other.data);
+    free(scratch->changes.data);
     free(scratch->normalized.data);
+    free(scratch->normalized_align.data);
+    free(scratch->standin_bytes.data);
     free(scratch->candidate.data);
     free(scratch->symbols);
     free(scratch->heap);
