@@ -53,7 +53,9 @@ ibert_status byte_list_append(byte_list *list, const char *bytes, size_t n);
 ibert_status span_list_push(span_list *list, size_t start, size_t end, int32_t added_id);
 ibert_status range_list_push(range_list *list, byte_range range);
 /* Make room for `needed` elements (contents kept, len unchanged). */
+ibert_status token_list_reserve(token_list *list, size_t needed);
 ibert_status code_point_list_reserve(code_point_list *list, size_t needed);
+ibert_status span_list_reserve(span_list *list, size_t needed);
 ibert_status range_list_reserve(range_list *list, size_t needed);
 ibert_status size_list_reserve(size_list *list, size_t needed);
 
