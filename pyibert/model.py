@@ -48,26 +48,35 @@ def _raise_for(status: int) -> None:
     raise IbertError(message, name)
 
 
-def _text_list(texts: Union[Text, Iterable[Text]]) -> list[bytes]:
-    """UTF-8 bytes of each text. Lone surrogates in a str become invalid UTF-8,
-    which the C tokenizer rejects with the byte offset."""
+def _text_list(texts: Union[Text, Iterable[Text]], name: str = "texts") -> list[tuple[bytes, bool]]:
+    """UTF-8 bytes of each text, and whether it was a str (whose offsets are then
+    counted in characters, else in bytes). Lone surrogates in a str become invalid
+    UTF-8, which the C tokenizer rejects with the byte offset."""
     if isinstance(texts, (str, bytes, bytearray)):
         texts = [texts]
     try:
         texts = list(texts)
     except TypeError:
-        raise TypeError(f"texts must be a string or a list of strings, not {type(texts).__name__}") from None
+        raise TypeError(f"{name} must be a string or a list of strings, not {type(texts).__name__}") from None
     if not texts:
-        raise ValueError("texts is empty: pass at least one text")
+        raise ValueError(f"{name} is empty: pass at least one text")
     encoded = []
     for i, text in enumerate(texts):
         if isinstance(text, str):
-            encoded.append(text.encode("utf-8", "surrogatepass"))
+            encoded.append((text.encode("utf-8", "surrogatepass"), True))
         elif isinstance(text, (bytes, bytearray)):
-            encoded.append(bytes(text))
+            encoded.append((bytes(text), False))
         else:
-            raise TypeError(f"texts[{i}] is a {type(text).__name__}, not a string")
+            raise TypeError(f"{name}[{i}] is a {type(text).__name__}, not a string")
     return encoded
+
+
+# Model.tokenize's truncation strategies (Hugging Face's names) -> ibert_truncation.
+_TRUNCATION = {
+    "longest_first": lib.IBERT_TRUNCATE_LONGEST_FIRST,
+    "only_first": lib.IBERT_TRUNCATE_ONLY_FIRST,
+    "only_second": lib.IBERT_TRUNCATE_ONLY_SECOND,
+}
 
 
 def _int32_rows(name: str, values, shape=None) -> np.ndarray:
@@ -189,24 +198,69 @@ class Model:
         )
         return out if self.num_labels else out.reshape(len(ids), self.hidden_size)
 
-    def tokenize(self, texts: Union[Text, Iterable[Text]]) -> list[list[int]]:
-        """Token ids of each text, special tokens included. A text longer than
-        max_tokens is cut to max_tokens (TruncationWarning says which)."""
+    def tokenize(
+        self,
+        texts: Union[Text, Iterable[Text]],
+        text_pairs: Union[Text, Iterable[Text], None] = None,
+        return_offsets: bool = False,
+        truncation: str = "longest_first",
+        max_length: int | None = None,
+    ) -> Union[list[list[int]], dict[str, list]]:
+        """Token ids of each text (or pair of texts), special tokens included,
+        identical to Hugging Face's tokenizer(texts, text_pairs, truncation=...,
+        max_length=..., return_offsets_mapping=...).
+
+        A pair is [CLS] a [SEP] b [SEP] (RoBERTa: <s> a </s></s> b </s>); its token
+        types are 0 up to the first [SEP] and 1 after it (RoBERTa: all 0).
+        truncation is how what does not fit in max_length tokens is cut:
+        "longest_first" (from the longer text), "only_first", "only_second" (e.g. a
+        question-answering context); "only_*" raise ValueError when that text is too
+        short to make room, as Hugging Face does. max_length None means the model's
+        max_tokens, and then a cut text gets a TruncationWarning.
+
+        Returns, with neither text_pairs nor return_offsets, a list of id lists, one
+        per text. Otherwise a dict of lists, one entry per text: "input_ids",
+        "token_type_ids" and, with return_offsets, "offset_mapping": per token
+        (start, end) in the text it came from (a's or b's), in characters of a str
+        (in bytes when a or b is bytes); special tokens (0, 0).
+        """
         model = self._checked_handle()
-        capacity = self.max_tokens
-        result = []
-        for i, text in enumerate(_text_list(texts)):
-            ids = ffi.new("int32_t[]", capacity)
-            n_ids = ffi.new("size_t *")
-            _raise_for(lib.ibert_tokenize(model, text, len(text), ids, capacity, n_ids))
-            if n_ids[0] > capacity:
+        firsts = _text_list(texts)
+        seconds = None if text_pairs is None else _text_list(text_pairs, "text_pairs")
+        if seconds is not None and len(seconds) != len(firsts):
+            raise ValueError(f"{len(firsts)} texts but {len(seconds)} text_pairs: pass one pair per text")
+        if truncation not in _TRUNCATION:
+            raise ValueError(f"truncation must be one of {', '.join(_TRUNCATION)}, not {truncation!r}")
+        if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool)
+                                       or max_length < 1):
+            raise ValueError(f"max_length must be a positive integer or None, not {max_length!r}")
+        capacity = self.max_tokens if max_length is None else max_length
+        ids = ffi.new("int32_t[]", capacity)
+        types = ffi.new("int32_t[]", capacity)
+        offsets = ffi.new("ibert_offset[]", capacity) if return_offsets else ffi.NULL
+        n_tokens, n_untruncated = ffi.new("size_t *"), ffi.new("size_t *")
+        result: dict[str, list] = {"input_ids": [], "token_type_ids": []}
+        if return_offsets:
+            result["offset_mapping"] = []
+        for i, (a, a_is_str) in enumerate(firsts):
+            b, b_is_str = (None, True) if seconds is None else seconds[i]
+            # one unit for both texts: characters when both are str
+            unit = lib.IBERT_OFFSETS_CODE_POINTS if a_is_str and b_is_str else lib.IBERT_OFFSETS_BYTES
+            _raise_for(lib.ibert_tokenize_pair(model, a, len(a), ffi.NULL if b is None else b, len(b or b""),
+                                               _TRUNCATION[truncation], unit, capacity, ids, types, offsets,
+                                               n_tokens, n_untruncated))
+            n = n_tokens[0]
+            if max_length is None and n_untruncated[0] > n:
                 warnings.warn(
-                    f"text {i} has {n_ids[0]} tokens; the model takes {capacity}, so it was truncated",
+                    f"text {i} has {n_untruncated[0]} tokens; the model takes {capacity}, so it was truncated",
                     TruncationWarning,
                     stacklevel=2,
                 )
-            result.append(list(ids[0 : min(n_ids[0], capacity)]))
-        return result
+            result["input_ids"].append(list(ids[0:n]))
+            result["token_type_ids"].append(list(types[0:n]))
+            if return_offsets:
+                result["offset_mapping"].append([(o.start, o.end) for o in offsets[0:n]])
+        return result["input_ids"] if text_pairs is None and not return_offsets else result
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[np.ndarray, float]:
         """Integer forward pass. input_ids is 1-D (one sequence) or 2-D (a batch of

@@ -46,6 +46,9 @@ def add_tokenizer(writer: GGUFWriter, hf_dir: Path) -> str:
     vocab = {token: i for i, token in enumerate(tokens)}
     model_vocab_size = _model_vocab_size(tokenizer, hf_dir)
     cls_id, sep_id = _cls_sep_ids(spec.get("post_processor"), vocab, hf_dir)
+    separators, pair_type_id, trim = _pair_layout(spec.get("post_processor"), hf_dir)
+    if kind == "bert" and trim is not None and trim[0]:
+        raise ValueError(f"{hf_dir}: a WordPiece tokenizer whose post-processor trims offsets is not supported")
 
     writer.add_tokenizer_model(kind)
     writer.add_token_list(tokens)
@@ -53,6 +56,8 @@ def add_tokenizer(writer: GGUFWriter, hf_dir: Path) -> str:
     writer.add_uint32("tokenizer.ggml.cls_token_id", cls_id)
     writer.add_uint32("tokenizer.ggml.seperator_token_id", sep_id)
     writer.add_uint32("tokenizer.ggml.padding_token_id", _pad_id(spec, vocab, hf_dir))
+    writer.add_uint32("ibert.tokenizer.pair_separators", separators)
+    writer.add_uint32("ibert.tokenizer.pair_type_id", pair_type_id)
     unk_token = model.get("unk_token")
     if kind == "bert" or unk_token is not None:
         if unk_token not in vocab:
@@ -64,6 +69,9 @@ def add_tokenizer(writer: GGUFWriter, hf_dir: Path) -> str:
     else:
         writer.add_token_merges(_merges(model, hf_dir))
         writer.add_bool("ibert.tokenizer.add_prefix_space", _byte_level(spec)["add_prefix_space"])
+        trim_offsets, trim_prefix_space = trim or (False, False)
+        writer.add_bool("ibert.tokenizer.trim_offsets", trim_offsets)
+        writer.add_bool("ibert.tokenizer.trim_offsets_prefix_space", trim_prefix_space)
     _write_added_tokens(writer, tokenizer, spec, vocab, hf_dir)
     return kind
 
@@ -236,6 +244,46 @@ def _cls_sep_ids(processor: dict[str, Any] | None, vocab: dict[str, int], hf_dir
     raise ValueError(f"{hf_dir}: the post-processor must wrap one sequence as <one special token> "
                      f"text <one special token> (BertProcessing, RobertaProcessing or such a "
                      f"TemplateProcessing); got {kind!r}")
+
+
+def _pair_layout(processor: dict[str, Any] | None, hf_dir: Path) -> tuple[int, int, tuple[bool, bool] | None]:
+    """How the post-processor encodes a pair, as (separators between the texts, token type
+    of the second text and its closing separator, (trim_offsets, add_prefix_space) of the
+    processor that trims offsets or None). BertProcessing: [CLS] a [SEP] b [SEP], types 0/1;
+    RobertaProcessing: <s> a </s></s> b </s>, types 0; a TemplateProcessing of either shape;
+    a template without a pair: 0 separators (the model encodes no pairs)."""
+    trimmers = []
+    if processor and processor.get("type") == "Sequence":
+        parts = processor.get("processors", [])
+        trimmers = [p for p in parts if p.get("type") == "ByteLevel"]
+        wrapping = [p for p in parts if p.get("type") != "ByteLevel"]
+        processor = wrapping[0] if len(wrapping) == 1 else None
+    kind = (processor or {}).get("type")
+    if kind == "RobertaProcessing":
+        trimmers.append(processor)
+    trims = [(bool(p.get("trim_offsets", True)), bool(p.get("add_prefix_space", True))) for p in trimmers]
+    if sum(trim_offsets for trim_offsets, _ in trims) > 1:
+        raise ValueError(f"{hf_dir}: more than one post-processor trims offsets")
+    trim = next((t for t in trims if t[0]), trims[0] if trims else None)
+    if kind == "BertProcessing":
+        return 1, 1, trim
+    if kind == "RobertaProcessing":
+        return 2, 0, trim
+    pair = (processor or {}).get("pair")
+    if kind == "TemplateProcessing" and not pair:
+        return 0, 0, trim
+    if kind == "TemplateProcessing":
+        # the specials of the pair must be those of the single template (_cls_sep_ids)
+        cls, sep = (processor["single"][i]["SpecialToken"]["id"] for i in (0, 2))
+        shape = [(p["SpecialToken"]["id"], p["SpecialToken"]["type_id"]) if "SpecialToken" in p else
+                 ("$" + p["Sequence"]["id"], p["Sequence"]["type_id"]) for p in pair]
+        for separators in (1, 2):
+            for type_id in (0, 1):
+                if shape == [(cls, 0), ("$A", 0)] + [(sep, 0)] * separators + [("$B", type_id), (sep, type_id)]:
+                    return separators, type_id, trim
+    raise ValueError(f"{hf_dir}: the post-processor's pair template is not supported (supported: "
+                     "[CLS] $A [SEP] $B [SEP] and <s> $A </s> </s> $B </s>, the first text of type 0, "
+                     "the second and its closing separator of one type, 0 or 1)")
 
 
 def _pad_id(spec: dict[str, Any], vocab: dict[str, int], hf_dir: Path) -> int:

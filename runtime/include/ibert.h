@@ -32,6 +32,17 @@
  *     ibert_context_free(ctx);
  *     ibert_model_free(model);
  *
+ * Example: a sentence pair with token types and character offsets (as Hugging Face's
+ * tokenizer(question, context, truncation="only_second", return_offsets_mapping=True)).
+ *
+ *     int32_t ids[384], types[384];
+ *     ibert_offset offsets[384];                      // [start, end) in the text it came from
+ *     size_t n, n_untruncated;
+ *     ibert_tokenize_pair(model, question, strlen(question), context, strlen(context),
+ *                         IBERT_TRUNCATE_ONLY_SECOND, IBERT_OFFSETS_BYTES, 384,
+ *                         ids, types, offsets, &n, &n_untruncated);
+ *     ibert_forward(ctx, ids, types, NULL, n, out);
+ *
  * Errors: every function that can fail returns an ibert_status; the message that
  * says what went wrong is then in ibert_last_error() (per thread, valid until the
  * next failing call on that thread).
@@ -126,6 +137,53 @@ IBERT_API size_t ibert_model_packed_bytes(const ibert_model *model);
  * first capacity - 1 ids followed by the closing special token. */
 IBERT_API ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len,
                                       int32_t *ids, size_t capacity, size_t *n_ids);
+
+/* How ibert_tokenize_pair shortens what does not fit in max_tokens: Hugging Face's
+ * truncation strategies, which cut tokens off the end of a text. */
+typedef enum ibert_truncation {
+    IBERT_TRUNCATE_LONGEST_FIRST = 0, /* from the longer text (both, to halves, if need be) */
+    IBERT_TRUNCATE_ONLY_FIRST = 1,    /* from text_a only */
+    IBERT_TRUNCATE_ONLY_SECOND = 2    /* from text_b only (a question-answering context) */
+} ibert_truncation;
+
+/* The unit of offsets: UTF-8 bytes (what HF's Rust Tokenizer::encode gives), or code
+ * points, i.e. characters of a Python str (what HF's Python binding gives). */
+typedef enum ibert_offset_unit {
+    IBERT_OFFSETS_BYTES = 0,
+    IBERT_OFFSETS_CODE_POINTS = 1
+} ibert_offset_unit;
+
+/* Where a token is in the text it came from: [start, end). Special tokens: (0, 0). */
+typedef struct ibert_offset {
+    size_t start;
+    size_t end;
+} ibert_offset;
+
+/* Tokenize a text, or a pair of texts, as Hugging Face's tokenizer(text_a, text_b,
+ * truncation=..., max_length=max_tokens, return_offsets_mapping=True) does: ids,
+ * token types and offsets identical to it (models/FORMAT.md, tokenizer section).
+ *   single (text_b NULL):  [CLS] a [SEP]              <s> a </s>
+ *   pair:                  [CLS] a [SEP] b [SEP]      <s> a </s></s> b </s>
+ *   token types:           0 ... 0, then 1 for b and its [SEP] (RoBERTa: all 0)
+ * An empty text_b (non-NULL, length 0) is a pair with an empty second text.
+ * When the tokens do not fit in max_tokens, the truncation strategy removes tokens
+ * from the end of a text (the special tokens stay). Offsets are into the text the
+ * token came from (text_a or text_b), in the given unit; a byte-level BPE's
+ * offsets are trimmed of the spaces a token starts or ends with, as HF's
+ * RobertaProcessing(trim_offsets=True) does.
+ * ids, and type_ids and offsets unless NULL, must hold max_tokens entries; *n_tokens
+ * receives the number written, *n_untruncated (unless NULL) the length before
+ * truncation. Errors: IBERT_ERR_INVALID_ARGUMENT for NULL pointers, a max_tokens
+ * that cannot hold the special tokens (2, a pair 3 or 4), or a strategy that cannot
+ * fit (only_first/only_second when that text is too short, as HF, or only_second
+ * without text_b); IBERT_ERR_INVALID_TEXT naming text_a or text_b and the byte
+ * offset of invalid UTF-8; IBERT_ERR_UNSUPPORTED for a pair when the model's
+ * tokenizer defines no pair encoding. */
+IBERT_API ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, size_t len_a,
+                                           const char *text_b, size_t len_b, ibert_truncation truncation,
+                                           ibert_offset_unit unit, size_t max_tokens, int32_t *ids,
+                                           int32_t *type_ids, ibert_offset *offsets, size_t *n_tokens,
+                                           size_t *n_untruncated);
 
 /* The most threads one context may use. */
 enum { IBERT_MAX_THREADS = 64 };

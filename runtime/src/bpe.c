@@ -14,14 +14,14 @@
 
 /* GPT-2's bytes_to_unicode: printable bytes stand for themselves, the other 68 bytes
  * (controls, space, DEL, NBSP..., soft hyphen) for U+0100 onwards in byte order. */
+static bool byte_is_printable(unsigned char byte) {
+    return (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) || byte >= 0xAE;
+}
+
 static uint32_t byte_stand_in(unsigned char byte) {
-    bool printable = (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) || byte >= 0xAE;
-    if (printable) return byte;
+    if (byte_is_printable(byte)) return byte;
     uint32_t n = 0; /* non-printable bytes before this one */
-    for (unsigned b = 0; b < byte; b++) {
-        bool p = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-        n += !p;
-    }
+    for (unsigned b = 0; b < byte; b++) n += !byte_is_printable((unsigned char)b);
     return 256 + n;
 }
 
@@ -145,7 +145,33 @@ static void queue_pair(const tokenizer *tok, encode_scratch *scratch, size_t *he
     if (m) heap_push(scratch->heap, heap_size, (bpe_candidate){m->rank, (uint32_t)pos, m->merged_id});
 }
 
-static ibert_status encode_word(const tokenizer *tok, const char *word, size_t len, encode_scratch *scratch) {
+/* UTF-8 bytes of byte b's stand-in character: only ASCII stands for itself. */
+static uint32_t stand_in_len(unsigned char byte) { return byte >= '!' && byte <= '~' ? 1 : 2; }
+
+/* Pushes the tokens of the merged symbols. As HF's Word does, a token's place in the
+ * word is the sum of the stand-in lengths of the symbols before it (so a byte dropped
+ * for want of a token shifts the tokens after it); that place in the word's stand-in
+ * text maps back to a byte of the word, and align gives its original bytes. */
+static ibert_status push_word_tokens(const char *word, size_t len, const byte_range *align,
+                                     const bpe_symbol *symbols, encode_scratch *scratch) {
+    size_list *byte_of = &scratch->standin_bytes;
+    ibert_status status = size_list_reserve(byte_of, 2 * len);
+    if (status != IBERT_OK) return status;
+    byte_of->len = 0;
+    for (size_t i = 0; i < len; i++) {
+        for (uint32_t k = stand_in_len((unsigned char)word[i]); k > 0; k--) byte_of->data[byte_of->len++] = i;
+    }
+    size_t place = 0;
+    for (int32_t pos = 0; pos >= 0 && status == IBERT_OK; pos = symbols[pos].next) {
+        size_t first = byte_of->data[place], last = byte_of->data[place + symbols[pos].len - 1];
+        status = token_list_push(&scratch->tokens, symbols[pos].id, false, range_of(align, first, last + 1));
+        place += symbols[pos].len;
+    }
+    return status;
+}
+
+static ibert_status encode_word(const tokenizer *tok, const char *word, size_t len, const byte_range *align,
+                                encode_scratch *scratch) {
     if (len > INT32_MAX / 3) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "tokenizer: a word of %zu bytes is too long", len);
     /* Each merge queues at most two pairs, so 3 * len bounds the heap. */
     bpe_symbol *symbols = scratch_grow(scratch->symbols, &scratch->symbols_cap, len, sizeof *symbols);
@@ -160,7 +186,7 @@ static ibert_status encode_word(const tokenizer *tok, const char *word, size_t l
         int32_t id = tok->byte_ids[(unsigned char)word[i]];
         if (id < 0) id = tok->config.unk_id; /* HF: unknown symbol -> unk, or dropped without one */
         if (id < 0) continue;
-        symbols[n] = (bpe_symbol){id, n - 1, n + 1, false};
+        symbols[n] = (bpe_symbol){id, n - 1, n + 1, stand_in_len((unsigned char)word[i]), false};
         n++;
     }
     if (n == 0) return IBERT_OK;
@@ -176,34 +202,43 @@ static ibert_status encode_word(const tokenizer *tok, const char *word, size_t l
         const merge_slot *m = merge_find(&tok->merges, left->id, right->id);
         if (!m || m->merged_id != top.merged_id) continue; /* stale entry */
         left->id = top.merged_id;
+        left->len += right->len;
         right->removed = true;
         left->next = right->next;
         if (right->next >= 0) symbols[right->next].prev = (int32_t)top.pos;
         if (left->prev >= 0) queue_pair(tok, scratch, &heap_size, left->prev);
         queue_pair(tok, scratch, &heap_size, (int32_t)top.pos);
     }
-    for (int32_t pos = 0; pos >= 0; pos = symbols[pos].next) {
-        ibert_status status = id_list_push(&scratch->ids, symbols[pos].id);
-        if (status != IBERT_OK) return status;
-    }
+    return push_word_tokens(word, len, align, symbols, scratch);
+}
+
+/* The prefix space is aligned to the first character (HF's NormalizedString::prepend). */
+static ibert_status prepend_space(const char *text, size_t len, const byte_range *align, encode_scratch *scratch) {
+    scratch->normalized.len = 0;
+    ibert_status status = byte_list_append(&scratch->normalized, " ", 1);
+    if (status == IBERT_OK) status = byte_list_append(&scratch->normalized, text, len);
+    if (status == IBERT_OK) status = range_list_reserve(&scratch->normalized_align, len + 1);
+    if (status != IBERT_OK) return status;
+    scratch->normalized_align.data[0] = align[0];
+    memcpy(scratch->normalized_align.data + 1, align, len * sizeof *align);
+    scratch->normalized_align.len = len + 1;
     return IBERT_OK;
 }
 
 ibert_status bpe_encode_text(const tokenizer *tok, const char *text, size_t len,
-                             encode_scratch *scratch) {
+                             const byte_range *align, encode_scratch *scratch) {
     if (len == 0) return IBERT_OK;
     if (tok->config.add_prefix_space && text[0] != ' ') {
-        scratch->normalized.len = 0;
-        ibert_status status = byte_list_append(&scratch->normalized, " ", 1);
-        if (status == IBERT_OK) status = byte_list_append(&scratch->normalized, text, len);
+        ibert_status status = prepend_space(text, len, align, scratch);
         if (status != IBERT_OK) return status;
         text = scratch->normalized.data;
         len = scratch->normalized.len;
+        align = scratch->normalized_align.data;
     }
     ibert_status status = pretokenize_gpt2(text, len, &scratch->words);
     for (size_t i = 0; i < scratch->words.len && status == IBERT_OK; i++) {
         const text_span *w = &scratch->words.data[i];
-        status = encode_word(tok, text + w->start, w->end - w->start, scratch);
+        status = encode_word(tok, text + w->start, w->end - w->start, align + w->start, scratch);
     }
     return status;
 }

@@ -54,3 +54,23 @@ ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t t
         return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: ids is NULL but capacity is %zu", capacity);
     return tokenizer_encode(model->tok, text ? text : "", text_len, ids, capacity, n_ids);
 }
+
+ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, size_t len_a, const char *text_b,
+                                 size_t len_b, ibert_truncation truncation, ibert_offset_unit unit, size_t max_tokens,
+                                 int32_t *ids, int32_t *type_ids, ibert_offset *offsets, size_t *n_tokens,
+                                 size_t *n_untruncated) {
+    if (!model) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: model is NULL");
+    if (!ids || !n_tokens) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: ids or n_tokens is NULL");
+    if (!text_a && len_a > 0)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: text_a is NULL but len_a is %zu", len_a);
+    if (!text_b && len_b > 0)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: text_b is NULL but len_b is %zu", len_b);
+    if ((unsigned)truncation > IBERT_TRUNCATE_ONLY_SECOND)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: truncation %d is not an ibert_truncation",
+                          (int)truncation);
+    if ((unsigned)unit > IBERT_OFFSETS_CODE_POINTS)
+        return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize_pair: unit %d is not an ibert_offset_unit",
+                          (int)unit);
+    return tokenizer_encode_pair(model->tok, text_a, len_a, text_b, len_b, truncation, unit, max_tokens, ids,
+                                 type_ids, offsets, n_tokens, n_untruncated);
+}

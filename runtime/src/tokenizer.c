@@ -37,7 +37,18 @@ static ibert_status validate_config(const tokenizer_config *c, uint32_t n_tokens
         (status = check_special_id("tokenizer.ggml.unknown_token_id", c->unk_id, n_tokens, !wordpiece))) {
         return status;
     }
+    if (c->pair_separators > 2) {
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.tokenizer.pair_separators = %u (must be 0, 1 or 2)",
+                          c->pair_separators);
+    }
+    if (c->pair_type_id > 1) {
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.tokenizer.pair_type_id = %u (must be 0 or 1)", c->pair_type_id);
+    }
     if (!wordpiece) return IBERT_OK;
+    if (c->trim_offsets) {
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.tokenizer.trim_offsets: a WordPiece (\"bert\") tokenizer does "
+                          "not trim offsets");
+    }
     if (n_merges != 0) {
         return ibert_fail(IBERT_ERR_FORMAT, "tokenizer.ggml.merges: a WordPiece (\"bert\") tokenizer has no merges");
     }
@@ -103,38 +114,57 @@ void tokenizer_free(tokenizer *tok) {
     free(tok);
 }
 
-/* Steps 3 and 4 on one (normalized) piece. */
+ibert_status align_text(const char *text, size_t len, encode_scratch *scratch) {
+    range_list *align = &scratch->text_align;
+    ibert_status status = range_list_reserve(align, len);
+    if (status != IBERT_OK) return status;
+    for (size_t pos = 0; pos < len;) {
+        size_t start = pos;
+        utf8_decode_next(text, &pos);
+        for (size_t i = start; i < pos; i++) align->data[i] = (byte_range){start, pos};
+    }
+    align->len = len;
+    return IBERT_OK;
+}
+
+/* Steps 3 and 4 on one (normalized) piece whose byte i came from align[i]. */
 static ibert_status encode_normalized_piece(const tokenizer *tok, const char *text, size_t len,
-                                            encode_scratch *scratch) {
+                                            const byte_range *align, encode_scratch *scratch) {
     ibert_status status = added_tokens_split(&tok->normalized_added, text, len, &scratch->normalized_pieces);
     for (size_t i = 0; i < scratch->normalized_pieces.len && status == IBERT_OK; i++) {
         text_span piece = scratch->normalized_pieces.data[i];
+        const char *piece_text = text + piece.start;
+        size_t piece_len = piece.end - piece.start;
         if (piece.added_id >= 0) {
-            status = id_list_push(&scratch->ids, piece.added_id);
+            status = token_list_push(&scratch->tokens, piece.added_id, true, range_of(align, piece.start, piece.end));
         } else if (tok->config.kind == TOKENIZER_WORDPIECE) {
-            status = wordpiece_encode_text(tok, text + piece.start, piece.end - piece.start, scratch);
+            status = wordpiece_encode_text(tok, piece_text, piece_len, align + piece.start, scratch);
         } else {
-            status = bpe_encode_text(tok, text + piece.start, piece.end - piece.start, scratch);
+            status = bpe_encode_text(tok, piece_text, piece_len, align + piece.start, scratch);
         }
     }
     return status;
 }
 
-/* Steps 1 to 4: the ids of the text, without the special tokens around them. */
-static ibert_status encode_text(const tokenizer *tok, const char *text, size_t len, encode_scratch *scratch) {
-    ibert_status status = added_tokens_split(&tok->raw_added, text, len, &scratch->raw_pieces);
+ibert_status tokenizer_encode_text(const tokenizer *tok, const char *text, size_t len, encode_scratch *scratch) {
+    scratch->tokens.len = 0;
+    ibert_status status = align_text(text, len, scratch);
+    if (status == IBERT_OK) status = added_tokens_split(&tok->raw_added, text, len, &scratch->raw_pieces);
+    const byte_range *align = scratch->text_align.data;
     for (size_t i = 0; i < scratch->raw_pieces.len && status == IBERT_OK; i++) {
         text_span piece = scratch->raw_pieces.data[i];
         if (piece.added_id >= 0) {
-            status = id_list_push(&scratch->ids, piece.added_id);
+            status = token_list_push(&scratch->tokens, piece.added_id, true, (byte_range){piece.start, piece.end});
         } else if (tok->config.kind == TOKENIZER_WORDPIECE) {
-            status = normalize_bert(&tok->config, text + piece.start, piece.end - piece.start, scratch,
-                                    &scratch->normalized);
+            status = normalize_bert(&tok->config, text + piece.start, piece.end - piece.start, align + piece.start,
+                                    scratch);
             if (status == IBERT_OK) {
-                status = encode_normalized_piece(tok, scratch->normalized.data, scratch->normalized.len, scratch);
+                status = encode_normalized_piece(tok, scratch->normalized.data, scratch->normalized.len,
+                                                 scratch->normalized_align.data, scratch);
             }
         } else {
-            status = encode_normalized_piece(tok, text + piece.start, piece.end - piece.start, scratch);
+            status = encode_normalized_piece(tok, text + piece.start, piece.end - piece.start, align + piece.start,
+                                             scratch);
         }
     }
     return status;
@@ -152,16 +182,16 @@ ibert_status tokenizer_encode(const tokenizer *tok, const char *text, size_t tex
     if (status != IBERT_OK) return status;
 
     encode_scratch scratch = {0};
-    status = encode_text(tok, text, text_len, &scratch);
+    status = tokenizer_encode_text(tok, text, text_len, &scratch);
     if (status == IBERT_OK) {
-        const id_list *body = &scratch.ids;
+        const token_list *body = &scratch.tokens;
         size_t total = body->len + 2;
         *n_ids = total;
         /* The sequence is [cls] body [sep]; when it does not fit, keep its first
          * capacity - 1 ids and end with [sep] so the model still sees a closed sequence. */
         size_t kept = total <= capacity ? total : capacity;
         if (kept > 0) {
-            for (size_t i = 0; i + 1 < kept; i++) ids[i] = i == 0 ? tok->config.cls_id : body->data[i - 1];
+            for (size_t i = 0; i + 1 < kept; i++) ids[i] = i == 0 ? tok->config.cls_id : body->data[i - 1].id;
             ids[kept - 1] = tok->config.sep_id;
         }
     }

@@ -47,7 +47,15 @@ typedef struct tokenizer_config {
     uint32_t max_word_chars;          /* longer words become unk_id (100) */
     /* byte-level BPE */
     bool add_prefix_space;
-    /* special tokens: a single sequence is [cls_id] tokens... [sep_id] */
+    /* special tokens: a single sequence is [cls_id] a [sep_id]; a pair is [cls_id] a
+       [sep_id] b [sep_id] with pair_separators [sep_id]s between a and b (1: BERT,
+       2: RoBERTa; 0: the tokenizer encodes no pairs); [cls_id], a and the separators
+       after it have token type 0, b and its closing [sep_id] pair_type_id (0 or 1) */
+    uint32_t pair_separators;
+    uint32_t pair_type_id;
+    /* BPE offsets: RobertaProcessing's trim_offsets and add_prefix_space */
+    bool trim_offsets;
+    bool trim_prefix_space;
     int32_t cls_id;
     int32_t sep_id;
     int32_t unk_id; /* -1 if the vocabulary has none (WordPiece requires one; BPE then
@@ -80,5 +88,12 @@ ibert_status tokenizer_from_gguf(const gguf_file *file, tokenizer **out);
 /* Same contract as ibert_tokenize in ibert.h. Thread-safe on a shared tokenizer. */
 ibert_status tokenizer_encode(const tokenizer *tok, const char *text, size_t text_len, int32_t *ids,
                               size_t capacity, size_t *n_ids);
+
+/* Same contract as ibert_tokenize_pair in ibert.h (arguments already checked for
+ * NULL there; text_b NULL: no second text). Thread-safe on a shared tokenizer. */
+ibert_status tokenizer_encode_pair(const tokenizer *tok, const char *text_a, size_t len_a, const char *text_b,
+                                   size_t len_b, ibert_truncation truncation, ibert_offset_unit unit,
+                                   size_t max_tokens, int32_t *ids, int32_t *type_ids, ibert_offset *offsets,
+                                   size_t *n_tokens, size_t *n_untruncated);
 
 #endif

@@ -40,6 +40,33 @@ static ibert_status read_kind(const gguf_file *file, tokenizer_kind *kind) {
     return IBERT_OK;
 }
 
+/* An optional key: its value if present, else *value stays the default. */
+static ibert_status optional_u32(const gguf_file *file, const char *key, uint32_t *value) {
+    return gguf_has_key(file, key) ? gguf_get_u32(file, key, value) : IBERT_OK;
+}
+
+static ibert_status optional_bool(const gguf_file *file, const char *key, bool *value) {
+    return gguf_has_key(file, key) ? gguf_get_bool(file, key, value) : IBERT_OK;
+}
+
+/* Pairs and offsets; the defaults, for files written before these keys, are BERT's and
+ * RoBERTa's (models/FORMAT.md). */
+static ibert_status read_pair_options(const gguf_file *file, tokenizer_config *c) {
+    bool bpe = c->kind == TOKENIZER_BYTE_BPE;
+    c->pair_separators = bpe ? 2 : 1;
+    c->pair_type_id = bpe ? 0 : 1;
+    c->trim_offsets = bpe;
+    c->trim_prefix_space = c->add_prefix_space;
+    ibert_status status;
+    if ((status = optional_u32(file, "ibert.tokenizer.pair_separators", &c->pair_separators)) ||
+        (status = optional_u32(file, "ibert.tokenizer.pair_type_id", &c->pair_type_id))) {
+        return status;
+    }
+    if (!bpe) return IBERT_OK;
+    if ((status = optional_bool(file, "ibert.tokenizer.trim_offsets", &c->trim_offsets))) return status;
+    return optional_bool(file, "ibert.tokenizer.trim_offsets_prefix_space", &c->trim_prefix_space);
+}
+
 static ibert_status read_config(const gguf_file *file, tokenizer_config *c) {
     ibert_status status;
     if ((status = read_kind(file, &c->kind)) ||
@@ -52,8 +79,12 @@ static ibert_status read_config(const gguf_file *file, tokenizer_config *c) {
     if (c->kind == TOKENIZER_WORDPIECE || gguf_has_key(file, "tokenizer.ggml.unknown_token_id")) {
         if ((status = get_token_id(file, "tokenizer.ggml.unknown_token_id", &c->unk_id))) return status;
     }
-    if (c->kind == TOKENIZER_BYTE_BPE) return gguf_get_bool(file, "ibert.tokenizer.add_prefix_space", &c->add_prefix_space);
-    if ((status = gguf_get_bool(file, "ibert.tokenizer.clean_text", &c->clean_text)) ||
+    if (c->kind == TOKENIZER_BYTE_BPE) {
+        status = gguf_get_bool(file, "ibert.tokenizer.add_prefix_space", &c->add_prefix_space);
+        return status == IBERT_OK ? read_pair_options(file, c) : status;
+    }
+    if ((status = read_pair_options(file, c)) ||
+        (status = gguf_get_bool(file, "ibert.tokenizer.clean_text", &c->clean_text)) ||
         (status = gguf_get_bool(file, "ibert.tokenizer.handle_chinese_chars", &c->handle_chinese_chars)) ||
         (status = gguf_get_bool(file, "ibert.tokenizer.strip_accents", &c->strip_accents)) ||
         (status = gguf_get_bool(file, "ibert.tokenizer.lowercase", &c->lowercase)) ||

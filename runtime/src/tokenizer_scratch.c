@@ -22,30 +22,38 @@ static ibert_status out_of_memory(void) {
     return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "tokenizer: out of memory for encode scratch");
 }
 
-ibert_status id_list_push(id_list *list, int32_t id) {
-    if (list->len == list->cap) {
-        int32_t *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
-        if (!grown) return out_of_memory();
-        list->data = grown;
+/* list_type_reserve (declared in tokenizer_internal.h) and list_type_append for a
+ * growable array {data, len, cap} of elem_type. */
+#define LIST_FUNCTIONS(list_type, elem_type)                                                      \
+    ibert_status list_type##_reserve(list_type *list, size_t needed) {                           \
+        if (needed <= list->cap) return IBERT_OK; /* also when both are 0 (data may be NULL) */    \
+        elem_type *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);          \
+        if (!grown) return out_of_memory();                                                      \
+        list->data = grown;                                                                      \
+        return IBERT_OK;                                                                         \
+    }                                                                                            \
+    static inline ibert_status list_type##_append(list_type *list, elem_type value) {            \
+        ibert_status status = list_type##_reserve(list, list->len + 1);                          \
+        if (status == IBERT_OK) list->data[list->len++] = value;                                 \
+        return status;                                                                           \
     }
-    list->data[list->len++] = id;
-    return IBERT_OK;
+
+LIST_FUNCTIONS(token_list, encoded_token)
+LIST_FUNCTIONS(code_point_list, uint32_t)
+LIST_FUNCTIONS(span_list, text_span)
+LIST_FUNCTIONS(range_list, byte_range)
+LIST_FUNCTIONS(size_list, size_t)
+
+ibert_status token_list_push(token_list *list, int32_t id, bool added, byte_range where) {
+    return token_list_append(list, (encoded_token){id, added, where.start, where.end});
 }
 
-ibert_status code_point_list_reserve(code_point_list *list, size_t needed) {
-    uint32_t *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);
-    if (!grown) return out_of_memory();
-    list->data = grown;
-    return IBERT_OK;
-}
+ibert_status code_point_list_push(code_point_list *list, uint32_t cp) { return code_point_list_append(list, cp); }
 
-ibert_status code_point_list_push(code_point_list *list, uint32_t cp) {
-    if (list->len == list->cap) {
-        ibert_status status = code_point_list_reserve(list, list->len + 1);
-        if (status != IBERT_OK) return status;
-    }
-    list->data[list->len++] = cp;
-    return IBERT_OK;
+ibert_status range_list_push(range_list *list, byte_range range) { return range_list_append(list, range); }
+
+ibert_status span_list_push(span_list *list, size_t start, size_t end, int32_t added_id) {
+    return span_list_append(list, (text_span){start, end, added_id});
 }
 
 ibert_status byte_list_append(byte_list *list, const char *bytes, size_t n) {
@@ -58,24 +66,20 @@ ibert_status byte_list_append(byte_list *list, const char *bytes, size_t n) {
     return IBERT_OK;
 }
 
-ibert_status span_list_push(span_list *list, size_t start, size_t end, int32_t added_id) {
-    if (list->len == list->cap) {
-        text_span *grown = scratch_grow(list->data, &list->cap, list->len + 1, sizeof *grown);
-        if (!grown) return out_of_memory();
-        list->data = grown;
-    }
-    list->data[list->len++] = (text_span){start, end, added_id};
-    return IBERT_OK;
-}
-
 void encode_scratch_free(encode_scratch *scratch) {
-    free(scratch->ids.data);
+    free(scratch->tokens.data);
+    free(scratch->text_align.data);
     free(scratch->raw_pieces.data);
     free(scratch->normalized_pieces.data);
     free(scratch->words.data);
     free(scratch->cps.data);
     free(scratch->cps_other.data);
+    free(scratch->cps_align.data);
+    free(scratch->cps_align_other.data);
+    free(scratch->changes.data);
     free(scratch->normalized.data);
+    free(scratch->normalized_align.data);
+    free(scratch->standin_bytes.data);
     free(scratch->candidate.data);
     free(scratch->symbols);
     free(scratch->heap);

@@ -3,7 +3,7 @@
 
 #include "error.h"
 
-ibert_status utf8_validate(const char *text, size_t len) {
+ibert_status utf8_validate_named(const char *text, size_t len, const char *name) {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < len) {
@@ -26,28 +26,30 @@ ibert_status utf8_validate(const char *text, size_t len) {
             else if (lead == 0xF4) second_max = 0x8F; /* above U+10FFFF */
         } else {
             return ibert_fail(IBERT_ERR_INVALID_TEXT,
-                              "text is not valid UTF-8: byte 0x%02X at offset %zu cannot start a "
-                              "character", lead, i);
+                              "%s is not valid UTF-8: byte 0x%02X at offset %zu cannot start a "
+                              "character", name, lead, i);
         }
         for (size_t k = 1; k <= need; k++) {
             if (i + k >= len) {
                 return ibert_fail(IBERT_ERR_INVALID_TEXT,
-                                  "text is not valid UTF-8: the character starting at offset %zu is "
-                                  "cut short by the end of the text", i);
+                                  "%s is not valid UTF-8: the character starting at offset %zu is "
+                                  "cut short by the end of the text", name, i);
             }
             unsigned char c = s[i + k];
             unsigned char lo = k == 1 ? second_min : 0x80, hi = k == 1 ? second_max : 0xBF;
             if (c < lo || c > hi) {
                 return ibert_fail(IBERT_ERR_INVALID_TEXT,
-                                  "text is not valid UTF-8: the sequence starting at offset %zu "
+                                  "%s is not valid UTF-8: the sequence starting at offset %zu "
                                   "(byte 0x%02X) is an overlong form, a surrogate, beyond U+10FFFF "
-                                  "or cut short (byte 0x%02X at offset %zu)", i, lead, c, i + k);
+                                  "or cut short (byte 0x%02X at offset %zu)", name, i, lead, c, i + k);
             }
         }
         i += need + 1;
     }
     return IBERT_OK;
 }
+
+ibert_status utf8_validate(const char *text, size_t len) { return utf8_validate_named(text, len, "text"); }
 
 uint32_t utf8_decode_next(const char *text, size_t *pos) {
     const unsigned char *s = (const unsigned char *)text + *pos;

@@ -11,6 +11,8 @@
  * nothing above U+10FFFF, no truncated sequence); otherwise IBERT_ERR_INVALID_TEXT
  * with a message giving the byte offset of the first bad sequence. */
 ibert_status utf8_validate(const char *text, size_t len);
+/* The same, with the message naming the text ("text_b is not valid UTF-8: ..."). */
+ibert_status utf8_validate_named(const char *text, size_t len, const char *name);
 
 /* Decodes the character at text[*pos] of validated text and advances *pos past it. */
 uint32_t utf8_decode_next(const char *text, size_t *pos);

@@ -13,13 +13,19 @@ static size_t count_chars(const char *text, size_t len) {
     return n;
 }
 
-static ibert_status encode_word(const tokenizer *tok, const char *word, size_t len,
+/* A word of normalized text whose byte i came from align[i]; an unknown word's token
+ * spans the whole word, a subword's token its own bytes. */
+static ibert_status encode_word(const tokenizer *tok, const char *word, size_t len, const byte_range *align,
                                 encode_scratch *scratch) {
     const tokenizer_config *config = &tok->config;
-    if (count_chars(word, len) > config->max_word_chars) return id_list_push(&scratch->ids, config->unk_id);
+    token_list *tokens = &scratch->tokens;
+    byte_range whole_word = range_of(align, 0, len);
+    if (count_chars(word, len) > config->max_word_chars) {
+        return token_list_push(tokens, config->unk_id, false, whole_word);
+    }
 
     const size_t prefix_len = (size_t)config->continuing_prefix.len;
-    const size_t first_id = scratch->ids.len; /* rolled back if the word turns out unknown */
+    const size_t first_token = tokens->len; /* rolled back if the word turns out unknown */
     byte_list *key = &scratch->candidate;
     for (size_t start = 0; start < len;) {
         /* No token is longer than max_token_len bytes, so longer candidates are skipped. */
@@ -45,10 +51,10 @@ static ibert_status encode_word(const tokenizer *tok, const char *word, size_t l
             do end--; while (end > start && utf8_is_continuation(word[end]));
         }
         if (id < 0) {
-            scratch->ids.len = first_id;
-            return id_list_push(&scratch->ids, config->unk_id);
+            tokens->len = first_token;
+            return token_list_push(tokens, config->unk_id, false, whole_word);
         }
-        ibert_status status = id_list_push(&scratch->ids, id);
+        ibert_status status = token_list_push(tokens, id, false, range_of(align, start, end));
         if (status != IBERT_OK) return status;
         start = end;
     }
@@ -56,11 +62,11 @@ static ibert_status encode_word(const tokenizer *tok, const char *word, size_t l
 }
 
 ibert_status wordpiece_encode_text(const tokenizer *tok, const char *text, size_t len,
-                                   encode_scratch *scratch) {
+                                   const byte_range *align, encode_scratch *scratch) {
     ibert_status status = pretokenize_bert(text, len, &scratch->words);
     for (size_t i = 0; i < scratch->words.len && status == IBERT_OK; i++) {
         const text_span *w = &scratch->words.data[i];
-        status = encode_word(tok, text + w->start, w->end - w->start, scratch);
+        status = encode_word(tok, text + w->start, w->end - w->start, align + w->start, scratch);
     }
     return status;
 }

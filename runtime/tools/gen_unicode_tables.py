@@ -41,7 +41,13 @@ What the tables are for, and which Hugging Face `tokenizers` behaviour each repr
   (found by comparing tokenizers' Lowercase normalizer with `str.lower()` on every code point).
 * decomposition / combining class: canonical decomposition (NFD) of each character, fully
   recursive, and canonical combining classes for the canonical ordering. Hangul syllables
-  are decomposed algorithmically in unicode.c and are not in the table.
+  are decomposed algorithmically in unicode.c and are not in the table. HF's NFD is the
+  crate unicode-normalization-alignments, whose tables are Unicode 9.0: to it the combining
+  marks assigned later are starters (class 0), which changes the canonical order and so the
+  offsets of the characters around them, and U+11938 (Unicode 13.0) has no decomposition.
+  NFD_CRATE_UNICODE_9_0 lists them; they were found by asking tokenizers' NFD normalizer,
+  for every code point with a class in `unicodedata` 14.0, whether it moves past a mark of
+  a lower class, and comparing its decomposition of every code point with `unicodedata`'s.
 """
 
 import sys
@@ -135,6 +141,22 @@ JOIN_CONTROL = [(0x200C, 0x200D)]
 
 ASCII_PUNCTUATION = [(33, 47), (58, 64), (91, 96), (123, 126)]
 HANGUL_SYLLABLES = (0xAC00, 0xD7A3)
+
+# What HF's NFD crate (Unicode 9.0) lacks: combining classes of marks assigned after 9.0
+# (class 0 there), and decompositions of characters assigned after 9.0.
+NFD_CRATE_UNICODE_9_0 = {
+    "no_combining_class": [
+        (0x07FD, 0x07FD), (0x0898, 0x089F), (0x08CA, 0x08D3), (0x09FE, 0x09FE), (0x0C3C, 0x0C3C),
+        (0x0D3B, 0x0D3C), (0x0EBA, 0x0EBA), (0x1715, 0x1715), (0x1ABF, 0x1ACE), (0x1DF6, 0x1DFA),
+        (0xA82C, 0xA82C), (0x10D24, 0x10D27), (0x10EAB, 0x10EAC), (0x10F46, 0x10F50),
+        (0x10F82, 0x10F85), (0x11070, 0x11070), (0x1133B, 0x1133B), (0x1145E, 0x1145E),
+        (0x11839, 0x1183A), (0x1193D, 0x1193E), (0x11943, 0x11943), (0x119E0, 0x119E0),
+        (0x11A34, 0x11A34), (0x11A47, 0x11A47), (0x11A99, 0x11A99), (0x11D42, 0x11D42),
+        (0x11D44, 0x11D45), (0x11D97, 0x11D97), (0x16FF0, 0x16FF1), (0x1E130, 0x1E136),
+        (0x1E2AE, 0x1E2AE), (0x1E2EC, 0x1E2EF),
+    ],
+    "no_decomposition": [(0x11938, 0x11938)],
+}
 
 
 def category(cp):
@@ -237,13 +259,20 @@ def lowercase_tables():
 
 def decomposition_tables():
     decompositions, combining = [], []
+    no_class = expand(NFD_CRATE_UNICODE_9_0["no_combining_class"])
+    no_decomposition = expand(NFD_CRATE_UNICODE_9_0["no_decomposition"])
+    if unicodedata.unidata_version == CRATE_DIFFERENCES_CHECKED_AGAINST:
+        if any(not unicodedata.combining(chr(cp)) for cp in no_class) or any(
+                unicodedata.normalize("NFD", chr(cp)) == chr(cp) for cp in no_decomposition):
+            sys.exit(f"gen_unicode_tables: NFD_CRATE_UNICODE_9_0 does not match unicodedata "
+                     f"{unicodedata.unidata_version}")
     for cp in range(MAX_CODE_POINT + 1):
         if 0xD800 <= cp <= 0xDFFF:
             continue
-        ccc = unicodedata.combining(chr(cp))
+        ccc = 0 if cp in no_class else unicodedata.combining(chr(cp))
         if ccc:
             combining.append((cp, ccc))
-        if HANGUL_SYLLABLES[0] <= cp <= HANGUL_SYLLABLES[1]:
+        if HANGUL_SYLLABLES[0] <= cp <= HANGUL_SYLLABLES[1] or cp in no_decomposition:
             continue
         nfd = unicodedata.normalize("NFD", chr(cp))
         if nfd != chr(cp):

@@ -38,7 +38,7 @@ static int check(int ok, const char *name, const char *fmt, ...) {
 
 /* splitmix64 */
 static uint64_t rng_state = TEST_RNG_SEED;
-static uint64_t rand_u64(void) {
+static inline uint64_t rand_u64(void) {
     uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
@@ -47,7 +47,7 @@ static uint64_t rand_u64(void) {
 
 /* uniform in [lo, hi] for any lo <= hi below the full int64 range (the arithmetic is
  * unsigned, so hi - lo does not overflow) */
-static int64_t rand_in(int64_t lo, int64_t hi) {
+static inline int64_t rand_in(int64_t lo, int64_t hi) {
     return (int64_t)((uint64_t)lo + rand_u64() % ((uint64_t)hi - (uint64_t)lo + 1));
 }
 

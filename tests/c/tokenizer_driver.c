@@ -1,19 +1,25 @@
 /* tokenizer_driver.c: builds a tokenizer with tokenizer_create from plain files and
  * encodes texts read from stdin, for tests/python/test_tokenizer_parity.py.
  *
- *   tokenizer_driver CONFIG TOKENS [MERGES]
+ *   tokenizer_driver [--pairs] CONFIG TOKENS [MERGES]
  *
  * Every string in the files is hex-encoded UTF-8, so no byte needs escaping.
  *   CONFIG: one "key value" per line: kind (wordpiece|bpe), clean_text,
  *           handle_chinese_chars, strip_accents, lowercase, add_prefix_space (0|1),
  *           continuing_prefix (hex), max_word_chars, cls_id, sep_id, unk_id, pad_id
- *           model_vocab_size (integers), and any number of "added ID FLAGS HEX" lines.
+ *           model_vocab_size, pair_separators, pair_type_id (integers), trim_offsets,
+ *           trim_prefix_space (0|1), and any number of "added ID FLAGS HEX" lines.
  *   TOKENS: the token of id i on line i+1; MERGES: "left right" per line.
  * stdin:   records "LENGTH CAPACITY\n" followed by LENGTH bytes of text; CAPACITY is
  *          the ids buffer size, or -1 for "as many as needed" (asked with capacity 0).
  * stdout:  per record "OK N id id ..." (N = full length, then the ids written) or
  *          "ERR STATUS message".
- * stderr:  "encode_seconds S" at the end: the time spent inside tokenizer_encode. */
+ * stderr:  "encode_seconds S" at the end: the time spent inside tokenizer_encode.
+ * With --pairs, tokenizer_encode_pair instead:
+ * stdin:   records "LEN_A LEN_B TRUNCATION UNIT MAX_TOKENS\n" followed by the bytes of
+ *          text a and text b; LEN_B -1: no text b; TRUNCATION and UNIT the enum values;
+ *          MAX_TOKENS -1: as many as the texts can need.
+ * stdout:  per record "OK N N_UNTRUNCATED id,type,start,end ..." or "ERR STATUS message". */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +103,10 @@ static void read_config(const char *path, tokenizer_config *c, tokenizer_added_t
         else if (strcmp(key, "unk_id") == 0) c->unk_id = (int32_t)number;
         else if (strcmp(key, "pad_id") == 0) c->pad_id = (int32_t)number;
         else if (strcmp(key, "model_vocab_size") == 0) c->n_model_tokens = (uint32_t)number;
+        else if (strcmp(key, "pair_separators") == 0) c->pair_separators = (uint32_t)number;
+        else if (strcmp(key, "pair_type_id") == 0) c->pair_type_id = (uint32_t)number;
+        else if (strcmp(key, "trim_offsets") == 0) c->trim_offsets = number != 0;
+        else if (strcmp(key, "trim_prefix_space") == 0) c->trim_prefix_space = number != 0;
         else if (strcmp(key, "added") == 0) {
             char hex[4096];
             unsigned flags;
@@ -121,8 +131,54 @@ static double seconds_now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+static char *read_bytes(size_t len) {
+    char *bytes = malloc(len ? len : 1);
+    if (!bytes || fread(bytes, 1, len, stdin) != len) die("short record");
+    return bytes;
+}
+
+/* The --pairs records; returns the seconds spent encoding. */
+static double encode_pairs(const tokenizer *tok) {
+    double seconds = 0;
+    size_t len_a;
+    long len_b_arg, max_arg;
+    int truncation, unit;
+    while (scanf("%zu %ld %d %d %ld", &len_a, &len_b_arg, &truncation, &unit, &max_arg) == 5) {
+        if (getchar() != '\n') die("bad record header");
+        size_t len_b = len_b_arg < 0 ? 0 : (size_t)len_b_arg;
+        char *a = read_bytes(len_a), *b = read_bytes(len_b);
+        /* no text yields more than 3 tokens a byte (a lowercase mapping has at most 3 code points) */
+        size_t max_tokens = max_arg < 0 ? 3 * (len_a + len_b) + 8 : (size_t)max_arg;
+        size_t room = max_tokens ? max_tokens : 1, n = 0, n_untruncated = 0;
+        int32_t *ids = malloc(room * sizeof *ids), *types = malloc(room * sizeof *types);
+        ibert_offset *offsets = malloc(room * sizeof *offsets);
+        if (!ids || !types || !offsets) die("out of memory");
+        double start = seconds_now();
+        ibert_status status = tokenizer_encode_pair(tok, a, len_a, len_b_arg < 0 ? NULL : b, len_b,
+                                                    (ibert_truncation)truncation, (ibert_offset_unit)unit, max_tokens,
+                                                    ids, types, offsets, &n, &n_untruncated);
+        seconds += seconds_now() - start;
+        if (status != IBERT_OK) {
+            printf("ERR %s %s\n", ibert_status_name(status), ibert_last_error());
+        } else {
+            printf("OK %zu %zu", n, n_untruncated);
+            for (size_t i = 0; i < n; i++) printf(" %d,%d,%zu,%zu", ids[i], types[i], offsets[i].start, offsets[i].end);
+            printf("\n");
+        }
+        free(ids);
+        free(types);
+        free(offsets);
+        free(a);
+        free(b);
+    }
+    return seconds;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4) die("usage: tokenizer_driver CONFIG TOKENS [MERGES]");
+    bool pairs = argc > 1 && strcmp(argv[1], "--pairs") == 0;
+    argc -= pairs;
+    argv += pairs;
+    if (argc < 3 || argc > 4) die("usage: tokenizer_driver [--pairs] CONFIG TOKENS [MERGES]");
     tokenizer_config config;
     tokenizer_added_token *added = NULL;
     read_config(argv[1], &config, &added);
@@ -137,13 +193,12 @@ int main(int argc, char **argv) {
         printf("ERR %s %s\n", ibert_status_name(status), ibert_last_error());
         tok = NULL;
     }
-    double encode_seconds = 0;
+    double encode_seconds = tok && pairs ? encode_pairs(tok) : 0;
     size_t text_len;
     long capacity_arg;
-    while (tok && scanf("%zu %ld", &text_len, &capacity_arg) == 2) {
+    while (tok && !pairs && scanf("%zu %ld", &text_len, &capacity_arg) == 2) {
         if (getchar() != '\n') die("bad record header");
-        char *text = malloc(text_len ? text_len : 1);
-        if (!text || fread(text, 1, text_len, stdin) != text_len) die("short record");
+        char *text = read_bytes(text_len);
         size_t capacity = capacity_arg < 0 ? 0 : (size_t)capacity_arg, n_ids = 0;
         int32_t *ids = malloc((capacity ? capacity : 1) * sizeof *ids);
         double start = seconds_now();

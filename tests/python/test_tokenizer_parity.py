@@ -31,7 +31,7 @@ DATA = ROOT.parent / "shared" / "data"
 SRC = ROOT / "runtime" / "src"
 TOKENIZER_SOURCES = ["utf8.c", "unicode.c", "unicode_tables.c", "tokenizer.c", "tokenizer_scratch.c",
                      "tokenizer_vocab.c", "tokenizer_added.c", "normalize_bert.c", "pretokenize_bert.c",
-                     "pretokenize_gpt2.c", "wordpiece.c", "bpe.c", "error.c"]
+                     "pretokenize_gpt2.c", "wordpiece.c", "bpe.c", "error.c", "tokenizer_pair.c"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-O1"]
 
 csv.field_size_limit(sys.maxsize)
@@ -176,7 +176,9 @@ def driver_files(writer: RecordingWriter, directory: Path) -> list[str]:
     lines = [f"kind {'wordpiece' if kind == 'bert' else 'bpe'}",
              f"cls_id {v('tokenizer.ggml.cls_token_id')}", f"sep_id {v('tokenizer.ggml.seperator_token_id')}",
              f"pad_id {v('tokenizer.ggml.padding_token_id')}", f"unk_id {v('tokenizer.ggml.unknown_token_id', -1)}",
-             f"model_vocab_size {v('ibert.tokenizer.model_vocab_size')}"]
+             f"model_vocab_size {v('ibert.tokenizer.model_vocab_size')}",
+             f"pair_separators {v('ibert.tokenizer.pair_separators')}",
+             f"pair_type_id {v('ibert.tokenizer.pair_type_id')}"]
     if kind == "bert":
         for key in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase"):
             lines.append(f"{key} {int(v('ibert.tokenizer.' + key))}")
@@ -184,6 +186,8 @@ def driver_files(writer: RecordingWriter, directory: Path) -> list[str]:
         lines.append(f"max_word_chars {v('ibert.tokenizer.max_word_chars')}")
     else:
         lines.append(f"add_prefix_space {int(v('ibert.tokenizer.add_prefix_space'))}")
+        lines.append(f"trim_offsets {int(v('ibert.tokenizer.trim_offsets'))}")
+        lines.append(f"trim_prefix_space {int(v('ibert.tokenizer.trim_offsets_prefix_space'))}")
     added = zip(v("ibert.tokenizer.added_token_ids", []), v("ibert.tokenizer.added_token_flags", []),
                 v("ibert.tokenizer.added_token_texts", []))
     lines += [f"added {i} {flags} {_hex(text)}" for i, flags, text in added]
@@ -364,7 +368,10 @@ def test_bert_normalizer_options(options, bert_dir, driver, agnews, tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
     _, args = exported(tmp_path, tmp_path / "driver")
     texts = HARD_STRINGS + agnews[:2000] + random_texts(3, 2000)
-    assert_same_ids(driver, args, Tokenizer.from_file(str(tmp_path / "tokenizer.json")), texts, f"BERT {options}")
+    tok = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    assert_same_ids(driver, args, tok, texts, f"BERT {options}")
+    # offsets map back through each normalizer step that is on
+    assert_same_encodings(driver, args, tok, consecutive_pairs(texts), f"BERT {options}, pairs and offsets")
 
 
 def test_added_token_options(bert_dir, driver, tmp_path):
@@ -417,6 +424,7 @@ def test_keys_have_their_gguf_types(which, request, tmp_path):
         "tokenizer.ggml.model": ["STRING"], "tokenizer.ggml.tokens": ["ARRAY", "STRING"],
         "tokenizer.ggml.cls_token_id": ["UINT32"], "tokenizer.ggml.seperator_token_id": ["UINT32"],
         "tokenizer.ggml.padding_token_id": ["UINT32"], "ibert.tokenizer.model_vocab_size": ["UINT32"],
+        "ibert.tokenizer.pair_separators": ["UINT32"], "ibert.tokenizer.pair_type_id": ["UINT32"],
         "ibert.tokenizer.added_token_ids": ["ARRAY", "UINT32"],
         "ibert.tokenizer.added_token_texts": ["ARRAY", "STRING"],
         "ibert.tokenizer.added_token_flags": ["ARRAY", "UINT32"],
@@ -428,7 +436,8 @@ def test_keys_have_their_gguf_types(which, request, tmp_path):
         expected.update({f"ibert.tokenizer.{k}": ["BOOL"] for k in
                          ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase")})
     else:
-        expected.update({"tokenizer.ggml.merges": ["ARRAY", "STRING"], "ibert.tokenizer.add_prefix_space": ["BOOL"]})
+        expected.update({"tokenizer.ggml.merges": ["ARRAY", "STRING"], "ibert.tokenizer.add_prefix_space": ["BOOL"],
+                         "ibert.tokenizer.trim_offsets": ["BOOL"], "ibert.tokenizer.trim_offsets_prefix_space": ["BOOL"]})
     assert types == expected
 
 
@@ -477,3 +486,204 @@ def test_speed_of_agnews(bert, roberta_no_prefix, fast_driver, agnews):
     bert_seconds = assert_same_ids(fast_driver, bert[1], bert[0], agnews, "BERT -O2", big)
     bpe_seconds = assert_same_ids(fast_driver, roberta_no_prefix[1], roberta_no_prefix[0], agnews, "BPE -O2", big)
     print(f"\nAG News, {len(agnews)} rows, -O2: WordPiece {bert_seconds:.3f} s, byte-level BPE {bpe_seconds:.3f} s")
+
+
+# ---- pairs, token types, offsets and truncation (tokenizer_encode_pair) ---------------------------------
+#
+# Compared with HF's Tokenizer.encode(a, b) (Python: offsets in code points): ids, token types and offsets,
+# untruncated on every row of the shared data (each row paired with the next, and alone), and truncated to
+# several max_lengths with each strategy.
+
+STRATEGIES = {"longest_first": 0, "only_first": 1, "only_second": 2}
+BYTES, CODE_POINTS = 0, 1
+NO_B = None
+
+
+def run_pair_driver(binary: Path, args: list[str], records: list[tuple]) -> list:
+    """records: (text_a, text_b or None, strategy, unit, max_tokens or -1). Returns per record
+    (n, n_untruncated, [(id, type, start, end), ...]) or ("ERR", message)."""
+    payload = bytearray()
+    for a, b, strategy, unit, max_tokens in records:
+        a = a.encode("utf-8") if isinstance(a, str) else a
+        b = b.encode("utf-8") if isinstance(b, str) else b
+        payload += f"{len(a)} {-1 if b is None else len(b)} {STRATEGIES[strategy]} {unit} {max_tokens}\n".encode()
+        payload += a + (b or b"")
+    done = subprocess.run([str(binary), "--pairs", *args], input=bytes(payload), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-4000:]
+    results = []
+    for line in done.stdout.decode().splitlines():
+        if line.startswith("ERR "):
+            results.append(("ERR", line[4:]))
+            continue
+        fields = line.split()
+        assert fields[0] == "OK", line
+        tokens = [tuple(int(x) for x in field.split(",")) for field in fields[3:]]
+        assert len(tokens) == int(fields[1]), line
+        results.append((int(fields[1]), int(fields[2]), tokens))
+    assert len(results) == len(records), done.stdout.decode()[-2000:]
+    return results
+
+
+def hf_encodings(tok: Tokenizer, pairs: list[tuple], strategy: str, max_length: int | None) -> list:
+    """[(ids, type_ids, offsets)] or "ERR" per (a, b) (b None: a single text), as HF's Python binding."""
+    tok.no_padding()
+    if max_length is None:
+        tok.no_truncation()
+    else:
+        tok.enable_truncation(max_length, strategy=strategy)
+    inputs = [a if b is None else (a, b) for a, b in pairs]
+    try:
+        encodings = tok.encode_batch(inputs)
+    except Exception:  # a truncation error somewhere in the batch: one at a time
+        encodings = []
+        for item in inputs:
+            try:
+                encodings.append(tok.encode(*item) if isinstance(item, tuple) else tok.encode(item))
+            except Exception:
+                encodings.append("ERR")
+    tok.no_truncation()
+    return [e if e == "ERR" else (e.ids, e.type_ids, [tuple(o) for o in e.offsets]) for e in encodings]
+
+
+def assert_same_encodings(binary: Path, args: list[str], tok: Tokenizer, pairs: list[tuple], what: str,
+                          strategy: str = "longest_first", max_length: int | None = None) -> int:
+    """Checks C against HF on every (a, b); returns how many were compared."""
+    expected = hf_encodings(tok, pairs, strategy, max_length)
+    got = run_pair_driver(binary, args, [(a, b, strategy, CODE_POINTS, -1 if max_length is None else max_length)
+                                         for a, b in pairs])
+    mismatches = []
+    for (a, b), want, result in zip(pairs, expected, got):
+        mine = "ERR" if result[0] == "ERR" else ([t[0] for t in result[2]], [t[1] for t in result[2]],
+                                                  [(t[2], t[3]) for t in result[2]])
+        if mine != want:
+            mismatches.append((a, b, want, mine, result))
+    report = "\n".join(f"  a={a[:60]!r} b={(b or '')[:60]!r}\n    HF: {want if want == 'ERR' else list(zip(*want))[:24]}"
+                       f"\n    C:  {mine if mine == 'ERR' else list(zip(*mine))[:24]} {r[1] if mine == 'ERR' else ''}"
+                       for a, b, want, mine, r in mismatches[:4])
+    assert not mismatches, f"{what}: {len(mismatches)} of {len(pairs)} differ, e.g.\n{report}"
+    return len(pairs)
+
+
+def consecutive_pairs(texts: list[str]) -> list[tuple]:
+    """Each text with the next, and each text alone (the last one only alone)."""
+    return [(texts[i], texts[i + 1]) for i in range(len(texts) - 1)] + [(t, NO_B) for t in texts]
+
+
+def test_bert_pairs_and_offsets_on_the_shared_data(bert, driver, sst2_dev, agnews):
+    n = assert_same_encodings(driver, bert[1], bert[0], consecutive_pairs(sst2_dev), "BERT pairs, SST-2 dev")
+    n += assert_same_encodings(driver, bert[1], bert[0], consecutive_pairs(agnews), "BERT pairs, AG News")
+    print(f"\nWordPiece: {n} encodings (pairs of consecutive rows and single rows) identical to HF")
+
+
+def test_roberta_pairs_and_offsets_on_the_shared_data(roberta, driver, sst2_dev, agnews):
+    n = assert_same_encodings(driver, roberta[1], roberta[0], consecutive_pairs(sst2_dev), "BPE pairs, SST-2 dev")
+    n += assert_same_encodings(driver, roberta[1], roberta[0], consecutive_pairs(agnews), "BPE pairs, AG News")
+    print(f"\nbyte-level BPE: {n} encodings (pairs of consecutive rows and single rows) identical to HF")
+
+
+def hard_pairs() -> list[tuple]:
+    texts = HARD_STRINGS + random_texts(4, 3000) + [" " + t for t in HARD_STRINGS] + [t + " \u3000" for t in HARD_STRINGS]
+    return consecutive_pairs(texts) + [(t, "") for t in HARD_STRINGS]
+
+
+def test_bert_pairs_and_offsets_on_hard_and_random_strings(bert, driver):
+    assert_same_encodings(driver, bert[1], bert[0], hard_pairs(), "BERT on hard strings")
+
+
+def test_roberta_pairs_and_offsets_on_hard_and_random_strings(roberta, driver):
+    assert_same_encodings(driver, roberta[1], roberta[0], hard_pairs(), "BPE on hard strings")
+
+
+def test_added_token_offsets(bert_dir, roberta_dir, driver, tmp_path):
+    """Offsets of added tokens matched in raw and in normalized text, with lstrip/rstrip (which HF keeps
+    inside the token's offsets, and RobertaProcessing then trims)."""
+    texts = ["héllo HELLO Hello world", "xyz axyz xyzb _xyz xyz.", "a  [NEW]  b [NEWER] c[NEW]d",
+             "[NEW][NEW]  [NEWER][NEW] ", "ab cab abc ab!", "HÉLLO[NEW]hello", "\u3000[NEW]\u3000x [NEW]\u2003",
+             "a <mask> b", "  <mask>", "<mask>  ", "x\u3000<mask>\u3000y", "<s>  </s> <s></s>"] + HARD_STRINGS
+    for name, directory in (("bert", bert_dir), ("roberta", roberta_dir)):
+        tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        tok.add_tokens([AddedToken("Héllo", normalized=True), AddedToken("xyz", single_word=True, normalized=False),
+                        AddedToken("[NEW]", lstrip=True, rstrip=True, normalized=False),
+                        AddedToken("[NEWER]", normalized=False), AddedToken("ab", normalized=True, single_word=True)])
+        tok.save(str(tmp_path / f"{name}.json"))
+        (tmp_path / name).mkdir()
+        shutil.copy(tmp_path / f"{name}.json", tmp_path / name / "tokenizer.json")
+        _, args = exported(tmp_path / name, tmp_path / f"{name}_driver")
+        assert_same_encodings(driver, args, tok, consecutive_pairs(texts), f"{name} with extra added tokens")
+
+
+@pytest.mark.parametrize("trim", [(True, True), (True, False), (False, False)], ids=["trim+prefix", "trim", "no-trim"])
+@pytest.mark.parametrize("prefix_space", [False, True], ids=["plain", "prefix-space"])
+def test_bpe_trim_offsets_options(trim, prefix_space, roberta_dir, driver, sst2_dev, tmp_path):
+    """RobertaProcessing's trim_offsets and add_prefix_space, against the pre-tokenizer's add_prefix_space."""
+    spec = json.loads((roberta_dir / "tokenizer.json").read_text())
+    spec["pre_tokenizer"]["add_prefix_space"] = prefix_space
+    spec["post_processor"]["trim_offsets"], spec["post_processor"]["add_prefix_space"] = trim
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
+    writer, args = exported(tmp_path, tmp_path / "driver")
+    assert (writer.value("ibert.tokenizer.trim_offsets"), writer.value("ibert.tokenizer.trim_offsets_prefix_space")) == trim
+    texts = HARD_STRINGS + sst2_dev[:500] + random_texts(6, 1000) + ["  a", " a  b   ", "\u3000x\u3000", "日本 語"]
+    tok = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    assert_same_encodings(driver, args, tok, consecutive_pairs(texts), f"BPE trim {trim} prefix {prefix_space}")
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+@pytest.mark.parametrize("which", ["bert", "roberta_no_prefix"])
+def test_truncation_strategies(strategy, which, request, driver, agnews, sst2_dev):
+    """Every max_length from the special tokens alone up, with each strategy: the same tokens, or the same
+    refusal (only_first / only_second when that text is too short, only_second without a second text)."""
+    tok, args = request.getfixturevalue(which)
+    n_special = 3 if which == "bert" else 4
+    pairs = consecutive_pairs(agnews[:300]) + consecutive_pairs(sst2_dev[:300]) + consecutive_pairs(HARD_STRINGS)
+    pairs += [(b, a) for a, b in pairs if b is not None][:300]
+    compared = 0
+    for max_length in [n_special, n_special + 1, n_special + 2, 7, 8, 13, 16, 25, 32, 51, 64, 128]:
+        compared += assert_same_encodings(driver, args, tok, pairs, f"{which} {strategy} max_length {max_length}",
+                                          strategy, max_length)
+    print(f"\n{which} {strategy}: {compared} truncated encodings identical to HF")
+
+
+def _hf_byte_to_code_point(text: str, start: int, end: int) -> tuple[int, int]:
+    """HF's BytesToCharOffsetConverter on untrimmed offsets (which start and end on characters)."""
+    data = text.encode("utf-8")
+    return len(data[:start].decode("utf-8")), len(data[:end].decode("utf-8"))
+
+
+def test_byte_offsets_are_the_code_point_offsets_in_bytes(bert, driver, sst2_dev):
+    """IBERT_OFFSETS_BYTES: the same tokens, their offsets in UTF-8 bytes (WordPiece does not trim, so
+    converting them gives the code point offsets exactly)."""
+    texts = sst2_dev[:1000] + HARD_STRINGS
+    records = [(a, b, "longest_first", unit, -1) for a, b in consecutive_pairs(texts) for unit in (BYTES, CODE_POINTS)]
+    results = run_pair_driver(driver, bert[1], records)
+    for (a, b, *_), in_bytes, in_code_points in zip(records[::2], results[::2], results[1::2]):
+        boundary = next(i for i, t in enumerate(in_bytes[2]) if t[0] == bert[0].token_to_id("[SEP]"))
+        for i, (token_b, token_c) in enumerate(zip(in_bytes[2], in_code_points[2])):
+            assert token_b[:2] == token_c[:2]
+            text = a if i <= boundary else b
+            if token_b[2:] != (0, 0):
+                assert _hf_byte_to_code_point(text, *token_b[2:]) == token_c[2:], (text, token_b, token_c)
+
+
+# ---- argument errors ----------------------------------------------------------------------------------
+
+def test_pair_errors_name_the_text_and_offset(bert, driver):
+    records = []
+    for bad, offset in INVALID_UTF8:
+        records += [(bad, "fine", "longest_first", CODE_POINTS, 64), ("fine", bad, "longest_first", CODE_POINTS, 64)]
+    results = run_pair_driver(driver, bert[1], records)
+    for i, (status, message) in enumerate(results):
+        bad, offset = INVALID_UTF8[i // 2]
+        name = "text_a" if i % 2 == 0 else "text_b"
+        assert status == "ERR" and message.startswith(f"IBERT_ERR_INVALID_TEXT {name} is not valid UTF-8"), message
+        assert f"offset {offset}" in message, (bad, message)
+
+
+def test_pair_capacity_too_small(bert, roberta_no_prefix, driver):
+    for (tok, args), n_special in ((bert, 3), (roberta_no_prefix, 4)):
+        results = run_pair_driver(driver, args, [("a", "b", "longest_first", BYTES, n_special - 1),
+                                                 ("a", NO_B, "longest_first", BYTES, 1),
+                                                 ("a", "b", "longest_first", BYTES, n_special),
+                                                 ("a", NO_B, "longest_first", BYTES, 2)])
+        assert results[0][0] == "ERR" and f"cannot hold the {n_special} special tokens of a pair" in results[0][1]
+        assert results[1][0] == "ERR" and "cannot hold the 2 special tokens of a text" in results[1][1]
+        assert results[2][:2] == (n_special, n_special + 2) and results[3][:2] == (2, 3)
