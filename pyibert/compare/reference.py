@@ -79,7 +79,7 @@ class Reference:
         self.num_heads = self.checkpoint.config.num_attention_heads
         self.points = hook_points(self.checkpoint)
         names = {module: name for name, module in self.model.named_modules()}
-        self.descriptions = {key: f"{side} of {names[module] or 'the model'}"
+        self.descriptions = {key: f"{side} of {names[module]}"
                              for key, (module, side) in self.points.items()}
         self.descriptions.update({f"blk.{l}.{key}": what for l in range(len(self.params.layers))
                                   for key, what in (("scores", "q·kᵀ/√D from q and k, float64"),

@@ -55,6 +55,16 @@ def _step_results(steps: list[Step], errors: dict[str, StepError], reference: Re
     return results
 
 
+def _encode(tokenizer, texts: list[str], max_tokens: int) -> tuple[list, int]:
+    """Each text's ids (with type ids where the tokenizer gives them), and how many had to be cut:
+    as the runtime does, to their first max_tokens − 1 ids and the separator."""
+    encoded = [tokenizer(text) for text in texts]
+    long = [i for i, e in enumerate(encoded) if len(e["input_ids"]) > max_tokens]
+    for i in long:
+        encoded[i] = tokenizer(texts[i], truncation=True, max_length=max_tokens)
+    return encoded, len(long)
+
+
 def _hidden_state_agreement(pooled: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     """Cosine of the mean-pooled final hidden states (a sentence embedding) per text."""
     cosines = np.array([a @ b / math.sqrt((a @ a) * (b @ b)) if (a @ a) * (b @ b) > 0 else 0.0 for a, b in pooled])
@@ -82,10 +92,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list
     errors = {step.name: StepError() for step in steps}
 
     tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))
-    encoded = [tokenizer(text) for text in texts]
-    long = [i for i, e in enumerate(encoded) if len(e["input_ids"]) > golden.max_tokens]
-    for i in long:   # as the runtime does: the first max_tokens − 1 ids and the separator
-        encoded[i] = tokenizer(texts[i], truncation=True, max_length=golden.max_tokens)
+    encoded, truncated = _encode(tokenizer, texts, golden.max_tokens)
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
     integer_out, reference_out = [None] * len(texts), [None] * len(texts)
     with tqdm(total=len(texts), desc="comparing", unit="text", disable=not progress) as bar:
@@ -110,5 +117,5 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list
         output = _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer_out, reference_out)])
     return ComparisonReport(model=str(model_path), reference=str(hf_dir), reference_kind=reference.kind,
                             texts=len(texts), tokens=sum(len(e["input_ids"]) for e in encoded),
-                            truncated=len(long), max_tokens=golden.max_tokens,
+                            truncated=truncated, max_tokens=golden.max_tokens,
                             steps=_step_results(steps, errors, reference), output=output)
