@@ -3,6 +3,7 @@
 
     python3 bench/accuracy.py [--models-dir /work/evalmodels] [--models sst2-seed1,agnews]
         [--checkpoint NAME=DIR] [--data-dir ../shared/data] [--limit N] [--json]
+    python3 bench/accuracy.py --show RESULTS.json [MORE.json ...]
 
 For each evaluation model of bench/eval_models.py (made by it under --models-dir) and the shipped
 model's checkpoint (minilm-sst2-shipped, when present): converts the checkpoint with the installed
@@ -165,10 +166,11 @@ def tables(results: list[dict]) -> str:
         return [f"{100 * e['accuracy']:.2f} ({e['accuracy_delta_points']:+.2f})", f"{100 * e['agreement']:.1f}%",
                 f"{e['mean_abs_delta_margin']:.3f}"]
 
-    main = table(["model", "rows", "FP32 acc %", "pyibert acc % (Δ)", "agree", "mean |Δ margin|",
-                  "ORT int8 acc % (Δ)", "agree", "mean |Δ margin|", "FP32 mean |margin|"],
-                 [[r["model"], str(r["rows"]), f"{100 * r['fp32_accuracy']:.2f}", *engine_cells(r, "pyibert"),
-                   *engine_cells(r, "ort_int8"), f"{r['fp32_mean_abs_margin']:.2f}"] for r in results])
+    # "\|": a bar inside a Markdown table cell
+    main = table(["model", "rows", "FP32 acc %", "FP32 mean \\|margin\\|", "pyibert acc % (Δ)", "agree",
+                  "mean \\|Δ margin\\|", "ORT int8 acc % (Δ)", "agree", "mean \\|Δ margin\\|"],
+                 [[r["model"], str(r["rows"]), f"{100 * r['fp32_accuracy']:.2f}", f"{r['fp32_mean_abs_margin']:.2f}",
+                   *engine_cells(r, "pyibert"), *engine_cells(r, "ort_int8")] for r in results])
 
     def bucket(b):
         return "-" if b["agreement"] is None else f"{100 * b['agreement']:.1f}% ({b['rows']})"
@@ -192,7 +194,12 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA, help=f"shared data (default: {DATA})")
     parser.add_argument("--limit", type=int, help="evaluate only the first N rows of each model's set")
     parser.add_argument("--json", action="store_true", help="print one JSON list instead of the tables")
+    parser.add_argument("--show", type=Path, nargs="+", metavar="JSON",
+                        help="evaluate nothing: print the tables of earlier --json runs (e.g. models run in parallel)")
     args = parser.parse_args()
+    if args.show:
+        print(tables([result for path in args.show for result in json.loads(path.read_text(encoding="utf-8"))]))
+        return 0
     unknown = [name for name in args.models if name not in MODEL_TASKS]
     if unknown:
         parser.error(f"unknown model {', '.join(unknown)}: choose from {', '.join(MODEL_TASKS)}")
