@@ -15,7 +15,8 @@ training loop of models/finetune_example.py, on rows disjoint from the rows it i
 
 Models are saved under --models-dir/<name> (default /work/evalmodels) with eval.tsv and
 calibration.tsv beside them; a model whose config.json and model.safetensors exist is skipped.
-Each run takes about 10 minutes on two busy cores. CI never runs this.
+On the shared 2-core build machine at load 15 to 40 they took 16 to 56 minutes each (a few minutes
+when the cores are free). CI never runs this.
 """
 from __future__ import annotations
 
