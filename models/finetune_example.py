@@ -43,6 +43,28 @@ def length_buckets(rows, tokenizer, batch_size: int, seed: int):
     return batches
 
 
+def fine_tune(model, tokenizer, rows, *, epochs: int, learning_rate: float, batch_size: int, seed: int) -> None:
+    """Train a sequence classifier in place on (text, label id) rows: word embeddings frozen,
+    length-bucketed batches, AdamW with 6% linear warm-up then linear decay."""
+    model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    batches = [b for epoch in range(epochs) for b in length_buckets(rows, tokenizer, batch_size, seed + epoch)]
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * len(batches)), len(batches))
+    model.train()
+    progress = tqdm(batches, desc="fine-tuning", unit="batch")
+    for batch_ids in progress:
+        texts = [rows[i][0] for i in batch_ids]
+        labels = torch.tensor([rows[i][1] for i in batch_ids])
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        progress.set_postfix(loss=f"{loss.item():.3f}")
+
+
 def accuracy(model, tokenizer, rows, batch_size: int = 128) -> float:
     model.eval()
     correct = 0
@@ -85,26 +107,9 @@ def main() -> int:
     train, dev = read_sst2(train_path), read_sst2(dev_path)
     if args.max_train_rows:
         train = random.Random(args.seed).sample(train, min(args.max_train_rows, len(train)))
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    batches = [b for epoch in range(args.epochs) for b in length_buckets(train, tokenizer, args.batch_size, args.seed + epoch)]
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=0.01)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * len(batches)), len(batches))
-
     start = time.time()
-    model.train()
-    progress = tqdm(batches, desc="fine-tuning", unit="batch")
-    for batch_ids in progress:
-        texts = [train[i][0] for i in batch_ids]
-        labels = torch.tensor([train[i][1] for i in batch_ids])
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        loss = model(**batch, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        progress.set_postfix(loss=f"{loss.item():.3f}")
-
+    fine_tune(model, tokenizer, train, epochs=args.epochs, learning_rate=args.learning_rate,
+              batch_size=args.batch_size, seed=args.seed)
     dev_accuracy = accuracy(model, tokenizer, dev)
     print(f"FP32 SST-2 dev accuracy {dev_accuracy:.4f} ({len(dev)} rows), {time.time() - start:.0f} s")
     args.output.mkdir(parents=True, exist_ok=True)
