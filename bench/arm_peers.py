@@ -22,7 +22,8 @@ LiteRT is not counted: converting the model to .tflite needs litert-torch and ai
 2 GB of installs); its aarch64 runtime would be ai-edge-litert, as tflite-runtime has no wheel for
 Python 3.11, the Python of Pi OS bookworm.
 Needs root for debootstrap (the first time), qemu-user, the aarch64 cross compiler (for pyibert), and
-torch, transformers, onnx and onnxruntime on the host (the `bench` extra).
+on the host pyibert installed (`pip install .`) with torch, transformers, onnx and onnxruntime (the
+`bench` extra).
 """
 from __future__ import annotations
 
