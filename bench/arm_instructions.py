@@ -24,8 +24,8 @@ copies are counted on their own and subtracted. "rest" is what the inference spe
 outside the ops: embedding sums, the classification head, argument checks;
 "non-GEMM" is everything but linear, qk, pv.
 
-Reference points (ONNX Runtime 1.31 int8 = quantize_dynamic, LiteRT 1.4 full int8;
-MiniLM-L6 at L = 128, counted with the same tool, ../shared/tools/armcount/README.md)
+Reference points (ONNX Runtime 1.31 int8 = quantize_dynamic, counted by bench/arm_peers.py;
+LiteRT 1.4 full int8, counted once elsewhere; MiniLM-L6 at L = 128, the same tool)
 are printed as ratios at L = 128. Builds build/cross-aarch64 and build/cross-armhf (with
 the kernel driver) first; the cross compilers and qemu-user come from tools/setup-cross.sh.
 --compiler clang counts builds by Debian's clang-16 instead (the NDK's compiler, so
@@ -71,9 +71,11 @@ def target_of(cpu: str) -> Target:
 # The shipped model's shapes (MiniLM-L6): hidden, FFN, heads, head size, layers.
 H, F, HEADS, D, LAYERS = 384, 1536, 12, 32, 6
 
-# Millions of instructions per inference at L = 128 (armcount README).
+# Millions of instructions per inference at L = 128.
 REFERENCE_M = {
-    "ort_int8": {"cortex-a72": 426.0, "cortex-a76": 218.2},
+    # measured by bench/arm_peers.py on the shipped model's checkpoint, 2026-12-03 (README)
+    "ort_int8": {"cortex-a72": 423.9, "cortex-a76": 216.4},
+    # measured once elsewhere (armcount README's tool, 2026-11-22), not re-measured by the project
     "tflite_int8": {"cortex-a72": 485.2, "cortex-a76": 218.4},
 }
 REFERENCE_LEN = 128

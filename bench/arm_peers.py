@@ -16,12 +16,14 @@ from (BertForSequenceClassification). The script
      and 3 inferences in one process, (count(3) - count(1)) / 2, start-up and session creation cancelled;
   4. counts pyibert the same way (bench/arm_instructions.py, the kernel set the library picks);
   5. classifies the first --sentences sentences of SST-2's dev split with ONNX Runtime FP32 and int8
-     under qemu (cortex-a76) and with pyibert, and reports how many labels agree.
+     under qemu (cortex-a76) and with pyibert on the host (its integers are the same on every kernel
+     set, tests/c/test_kernel_paths.c), on the same token ids, and reports how many labels agree.
 LiteRT is not counted: converting the model to .tflite needs litert-torch and ai-edge-quantizer (about
 2 GB of installs); its aarch64 runtime would be ai-edge-litert, as tflite-runtime has no wheel for
 Python 3.11, the Python of Pi OS bookworm.
 Needs root for debootstrap (the first time), qemu-user, the aarch64 cross compiler (for pyibert), and
-torch, transformers, onnx and onnxruntime on the host (the `bench` extra).
+on the host pyibert installed (`pip install .`) with torch, transformers, onnx and onnxruntime (the
+`bench` extra).
 """
 from __future__ import annotations
 
@@ -155,24 +157,28 @@ def main(argv=None) -> int:
     inputs = {length: write_inputs(work / f"ids-{length}.npz", [tokenizer(
         arm_instructions.TEXT, truncation=True, max_length=length)["input_ids"]]) for length in args.seq_lens}
     rows = count_ort(args, userland, int8, inputs) + count_pyibert(args)
+    if not args.json:  # the counts first: the label check takes a while under qemu
+        print_counts(rows)
     labels = compare_labels(args, userland, {"ort-fp32": fp32, "ort-int8": int8}, work) if args.sentences else None
-    result = {"checkpoint": str(args.checkpoint), "repeats": {"k": K, "n": N}, "inference": rows, "labels": labels}
     if args.json:
-        print(json.dumps(result, indent=1))
-        return 0
-    ort = {(r["cpu"], r["seq_len"]): r["instructions"] for r in rows if r["engine"] == "ort-int8"}
-    print(f"Per inference, batch 1, one thread: (count({K + N}) - count({K})) / {N}\n")
-    print(table(["cpu", "L", "engine", "M instructions", "÷ ORT int8", "M SDOT"],
-                [[r["cpu"], str(r["seq_len"]), r["engine"], f"{r['instructions'] / 1e6:.1f}",
-                  f"{r['instructions'] / ort[(r['cpu'], r['seq_len'])]:.2f}", f"{r['dotprod'] / 1e6:.1f}"]
-                 for r in sorted(rows, key=lambda r: (r["cpu"], r["seq_len"], r["engine"]))]))
-    if labels:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "repeats": {"k": K, "n": N}, "inference": rows,
+                          "labels": labels}, indent=1))
+    elif labels:
         n = labels["sentences"]
         print(f"\nLabels on the first {n} SST-2 dev sentences (ONNX Runtime on arm64 under qemu {labels['cpu']}): "
               f"ORT FP32 agrees with pyibert on {labels['ort-fp32_agree']}/{n}, ORT int8 on "
               f"{labels['ort-int8_agree']}/{n}; correct: pyibert {labels['pyibert_correct']}, ORT FP32 "
               f"{labels['ort-fp32_correct']}, ORT int8 {labels['ort-int8_correct']}")
     return 0
+
+
+def print_counts(rows: list[dict]) -> None:
+    ort = {(r["cpu"], r["seq_len"]): r["instructions"] for r in rows if r["engine"] == "ort-int8"}
+    print(f"Per inference, batch 1, one thread: (count({K + N}) - count({K})) / {N}\n")
+    print(table(["cpu", "L", "engine", "M instructions", "÷ ORT int8", "M SDOT"],
+                [[r["cpu"], str(r["seq_len"]), r["engine"], f"{r['instructions'] / 1e6:.1f}",
+                  f"{r['instructions'] / ort[(r['cpu'], r['seq_len'])]:.2f}", f"{r['dotprod'] / 1e6:.1f}"]
+                 for r in sorted(rows, key=lambda r: (r["cpu"], r["seq_len"], r["engine"]))]), flush=True)
 
 
 if __name__ == "__main__":
