@@ -10,15 +10,6 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
 set(IBERT_CROSS_TRIPLE aarch64-linux-gnu)
-set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+set(IBERT_QEMU qemu-aarch64)
 
-# Debian's multiarch cross libc lives in /usr/<triple>; search only there for
-# libraries and headers, but take build tools (programs) from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/${IBERT_CROSS_TRIPLE})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-
-# -L: the dynamic loader and shared libraries of the target come from the cross libc.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/${IBERT_CROSS_TRIPLE})
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)
