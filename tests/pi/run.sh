@@ -77,7 +77,8 @@ classify() {  # classify ARCH CPU KERNELS
 install() {  # install ARCH CPU WHEEL [VENV OPTIONS]: a fresh venv and the wheel, as the README says
   local arch=$1 cpu=$2 wheel=$3 venv_options=${4:-} home
   home=build/pi/$arch/rootfs/home/pi
-  rm -rf "$home/pyibert-venv" "$home"/*.whl
+  rm -rf "$home"  # a new user: no venv, no pip cache
+  mkdir -p "$home"
   cp "$wheel" models/minilm-sst2.ibert "$home/"
   step "$arch" "$cpu" venv "python3 -m venv $venv_options ~/pyibert-venv"
   step "$arch" "$cpu" pip-install ". ~/pyibert-venv/bin/activate
