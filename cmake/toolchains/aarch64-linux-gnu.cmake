@@ -10,20 +10,6 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
 set(IBERT_CROSS_TRIPLE aarch64-linux-gnu)
-# Debian's cross gcc, unless the command line names another compiler: clang
-# (-DCMAKE_C_COMPILER=clang-16) compiles for the triple with the same cross libc.
-if(NOT CMAKE_C_COMPILER)
-  set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
-endif()
-set(CMAKE_C_COMPILER_TARGET ${IBERT_CROSS_TRIPLE})
+set(IBERT_QEMU qemu-aarch64)
 
-# Debian's multiarch cross libc lives in /usr/<triple>; search only there for
-# libraries and headers, but take build tools (programs) from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/${IBERT_CROSS_TRIPLE})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-
-# -L: the dynamic loader and shared libraries of the target come from the cross libc.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/${IBERT_CROSS_TRIPLE})
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

@@ -15,19 +15,10 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv6l)  # what uname -m says on a Pi 1 or Zero
 
 set(IBERT_CROSS_TRIPLE arm-linux-gnueabi)
-set(CMAKE_C_COMPILER ${IBERT_CROSS_TRIPLE}-gcc)
+set(IBERT_QEMU qemu-arm)
 
 # Raspbian's code generation (ARMv6, VFPv2, ARM state: ARMv6 has no Thumb-2), with
 # the armel calling convention (softfp: VFP instructions, floats passed in integer registers).
 set(CMAKE_C_FLAGS_INIT "-march=armv6+fp -mfpu=vfp -mfloat-abi=softfp -marm")
 
-# Debian's multiarch cross libc lives in /usr/<triple>; search only there for
-# libraries and headers, but take build tools (programs) from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/${IBERT_CROSS_TRIPLE})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-
-# -L: the dynamic loader and shared libraries of the target come from the cross libc.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm -L /usr/${IBERT_CROSS_TRIPLE})
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

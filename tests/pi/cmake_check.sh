@@ -20,12 +20,10 @@ toolchain() {  # toolchain NAME PROCESSOR FLAGS
   cat > "$work/$1.cmake" <<CMAKE
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR $2)
-set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
+set(IBERT_CROSS_TRIPLE arm-linux-gnueabihf)
+set(IBERT_QEMU qemu-arm)
 set(CMAKE_C_FLAGS_INIT "$3")
-set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+include($PWD/cmake/toolchains/debian-cross.cmake)
 CMAKE
 }
 build() {  # build NAME: configure and build libibert in $work/NAME

@@ -24,8 +24,10 @@ qemu_dir=$PWD/build/pi/qemu-user-static
 if [ ! -x "$qemu_dir/usr/bin/qemu-aarch64-static" ]; then
   rm -rf "$qemu_dir"
   mkdir -p "$qemu_dir"
-  (cd "$qemu_dir" && apt-get download qemu-user-static >/dev/null && dpkg-deb -x qemu-user-static_*.deb . \
-     && rm qemu-user-static_*.deb)
+  # (a machine whose package lists were never fetched needs an apt-get update first)
+  (cd "$qemu_dir" && { apt-get download qemu-user-static >/dev/null 2>&1 \
+                       || { apt-get update -qq && apt-get download qemu-user-static >/dev/null; }; } \
+     && dpkg-deb -x qemu-user-static_*.deb . && rm qemu-user-static_*.deb)
 fi
 # binfmt_misc entries: ELF header bytes (class, data, type, machine) and their mask
 elf_mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'

@@ -11,10 +11,12 @@
 #      python3 -m venv, pip install of the wheel (arm64: numpy and cffi from PyPI),
 #      then `pyibert classify` of the shipped model on two sentences (labels must be
 #      positive, negative) and `pyibert inspect` (the kernel set each CPU must get):
-#      arm64 on cortex-a72 (Pi 4: neon) and cortex-a76 (Pi 5: dotprod); armhf on
+#      arm64 on cortex-a72 (Pi 4: neon), cortex-a76 (Pi 5: dotprod) and cortex-a53
+#      (Pi 3: neon); armhf on
 #      cortex-a7 (Pi 2: neon), and its wheel installed again with uname reporting
 #      aarch64 (Pi OS 32-bit on a Pi 4 or 5).
-# Prints the time of each step (under emulation) and exits non-zero on any failure.
+# Prints the wall and CPU seconds of each step (under emulation) and exits non-zero
+# on any failure.
 # Needs root on Debian 12 (apt-get installs debootstrap, the cross compilers and
 # qemu-user when missing), Linux 6.7 or later (enter.sh), network to a Debian mirror
 # and to PyPI.
@@ -42,22 +44,25 @@ results=()
 failed=0
 
 step() {  # step ARCH CPU NAME COMMAND: run COMMAND in the userland, log and time it
-  local arch=$1 cpu=$2 name=$3 command=$4 started=$SECONDS
+  local arch=$1 cpu=$2 name=$3 command=$4 status=0 wall user system
+  local TIMEFORMAT='%R %U %S'  # bash's `time`: wall, user and system seconds of the step's processes
   echo "== pi $arch $cpu: $name"
-  if bash tests/pi/enter.sh "$arch" "$cpu" "$command" > "$log/$arch-$cpu-$name.log" 2>&1; then
-    results+=("$arch $cpu $name $((SECONDS - started)) ok")
-  else
-    results+=("$arch $cpu $name $((SECONDS - started)) FAILED")
+  { time bash tests/pi/enter.sh "$arch" "$cpu" "$command" > "$log/$arch-$cpu-$name.log" 2>&1 || status=$?; } \
+    2> "$log/$arch-$cpu-$name.time"
+  read -r wall user system < "$log/$arch-$cpu-$name.time"
+  # CPU seconds (user + system) say what the step costs; wall seconds also what else the machine ran
+  results+=("$arch $cpu $name ${wall%.*} $(awk "BEGIN { printf \"%d\", $user + $system }") $([ $status = 0 ] && echo ok || echo FAILED)")
+  if [ $status != 0 ]; then
     tail -n 20 "$log/$arch-$cpu-$name.log"
     failed=1
   fi
 }
 expect() {  # expect ARCH CPU STEP CHECK PATTERN: the step's log must have a line matching PATTERN
   if grep -qE "$5" "$log/$1-$2-$3.log"; then
-    results+=("$1 $2 $4 - ok")
+    results+=("$1 $2 $4 - - ok")
   else
     echo "== pi $1 $2: $4: no line matches '$5' in $log/$1-$2-$3.log"
-    results+=("$1 $2 $4 - FAILED")
+    results+=("$1 $2 $4 - - FAILED")
     failed=1
   fi
 }
@@ -72,7 +77,8 @@ classify() {  # classify ARCH CPU KERNELS
 install() {  # install ARCH CPU WHEEL [VENV OPTIONS]: a fresh venv and the wheel, as the README says
   local arch=$1 cpu=$2 wheel=$3 venv_options=${4:-} home
   home=build/pi/$arch/rootfs/home/pi
-  rm -rf "$home/pyibert-venv" "$home"/*.whl
+  rm -rf "$home"  # a new user: no venv, no pip cache
+  mkdir -p "$home"
   cp "$wheel" models/minilm-sst2.ibert "$home/"
   step "$arch" "$cpu" venv "python3 -m venv $venv_options ~/pyibert-venv"
   step "$arch" "$cpu" pip-install ". ~/pyibert-venv/bin/activate
@@ -81,8 +87,9 @@ install() {  # install ARCH CPU WHEEL [VENV OPTIONS]: a fresh venv and the wheel
 
 # Pi OS 64-bit
 install arm64 cortex-a72 "$(ls dist/pyibert-*-py3-none-linux_aarch64.whl)"
-classify arm64 cortex-a72 neon
-classify arm64 cortex-a76 dotprod
+classify arm64 cortex-a72 neon      # Pi 4
+classify arm64 cortex-a76 dotprod   # Pi 5
+classify arm64 cortex-a53 neon      # Pi 3, Zero 2
 
 # Pi OS 32-bit: numpy and cffi from apt (PyPI has no armv7 numpy)
 armv7_wheel=$(ls dist/pyibert-*-py3-none-linux_armv7l.whl)
@@ -102,9 +109,9 @@ expect armhf cortex-a7 pip-install-64bit-kernel installed "^Successfully install
 expect armhf cortex-a7 pip-install-64bit-kernel negative "^negative${tab}[0-9.]+${tab}$negative\$"
 
 echo
-printf '%-6s %-11s %-26s %9s  %s\n' arch cpu step seconds result
+printf '%-6s %-11s %-26s %7s %7s  %s\n' arch cpu step wall_s cpu_s result
 for result in "${results[@]}"; do
-  # shellcheck disable=SC2086  # five words
-  printf '%-6s %-11s %-26s %9s  %s\n' $result
+  # shellcheck disable=SC2086  # six words
+  printf '%-6s %-11s %-26s %7s %7s  %s\n' $result
 done
 exit "$failed"
