@@ -64,19 +64,16 @@ void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, c
     const gelu_consts gc = {_mm512_set1_epi32(-g->b), _mm512_set1_epi32(g->b), _mm512_set1_epi32(g->c),
                             _mm512_set1_epi32(g->one), _mm512_set1_epi32((int)g->shift)};
     /* a per-tensor rescale is made into vectors once, a per-column one for each block */
-    const rq_params first = {rq->mult, rq->shift, 0};
-    const gelu_rq16 whole = gelu_rq16_load(&first, 0, (__mmask16)1); /* used only when rq is per tensor */
-    for (size_t i = 0; i < m; i++) {
-        const int32_t *tr = t + i * ldt;
-        int8_t *ur = u + i * ldu;
-        for (size_t j = 0; j < n; j += 16) {
-            const __mmask16 k = lanes16(j, n);
-            if (rq->per_channel) {
+    if (rq->per_channel) {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j += 16) {
+                const __mmask16 k = lanes16(j, n);
                 const gelu_rq16 r = gelu_rq16_load(rq, j, k);
-                gelu16(tr + j, k, &gc, &r, ur + j);
-            } else {
-                gelu16(tr + j, k, &gc, &whole, ur + j);
+                gelu16(t + i * ldt + j, k, &gc, &r, u + i * ldu + j);
             }
-        }
+        return;
     }
+    const gelu_rq16 whole = gelu_rq16_load(rq, 0, (__mmask16)1);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j += 16) gelu16(t + i * ldt + j, lanes16(j, n), &gc, &whole, u + i * ldu + j);
 }

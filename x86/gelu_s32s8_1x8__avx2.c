@@ -62,21 +62,20 @@ void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, cons
                            _mm256_set1_epi32(g->one), _mm_cvtsi32_si128((int)g->shift)};
     const size_t n8 = n & ~(size_t)7;
     /* a per-tensor rescale is made into vectors once, a per-column one for each block */
-    const rq_params first = {rq->mult, rq->shift, 0};
-    const gelu_rq8 whole = gelu_rq8_load(&first, 0); /* used only when rq is per tensor */
-    for (size_t i = 0; i < m; i++) {
-        const int32_t *tr = t + i * ldt;
-        int8_t *ur = u + i * ldu;
-        if (rq->per_channel)
+    if (rq->per_channel) {
+        for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n8; j += 8) {
                 const gelu_rq8 r = gelu_rq8_load(rq, j);
-                gelu8(tr + j, &k, &r, ur + j);
+                gelu8(t + i * ldt + j, &k, &r, u + i * ldu + j);
             }
-        else
-            for (size_t j = 0; j < n8; j += 8) gelu8(tr + j, &k, &whole, ur + j);
+    } else {
+        const gelu_rq8 whole = gelu_rq8_load(rq, 0);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n8; j += 8) gelu8(t + i * ldt + j, &k, &whole, u + i * ldu + j);
+    }
+    for (size_t i = 0; i < m; i++)
         for (size_t j = n8; j < n; j++) {
             const size_t ch = rq->per_channel ? j : 0;
-            ur[j] = fp_sat8(fp_rq(kernel_igelu(tr[j], g), rq->mult[ch], rq->shift[ch]));
+            u[i * ldu + j] = fp_sat8(fp_rq(kernel_igelu(t[i * ldt + j], g), rq->mult[ch], rq->shift[ch]));
         }
-    }
 }

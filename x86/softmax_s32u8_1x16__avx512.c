@@ -12,8 +12,10 @@
  * for q = 31, i.e. 0 whenever q > 30, as fp_iexp. Masked keys get e = 0; the e are
  * summed in int64 lanes. Pass 3: f = 2^62 / sum (scalar), and (e * f + 2^53) >> 54
  * with e < 2^31 and f < 2^63 split as f = fh * 2^32 + fl: e * f = (e * fh) * 2^32 +
- * e * fl, both VPMULUDQ products exact and the sum <= 2^62 (e <= sum), so adding
- * 2^53 stays in int64; capped at 255 (0 for masked keys, whose e is 0). */
+ * e * fl, both VPMULUDQ products exact and the sum <= 2^62 (e <= sum). The rounding
+ * costs one VPAVGW per 16 keys: x = (e * f) >> 53 <= 2^9, and VPAVGW of x and 0 is
+ * (x + 1) >> 1 = floor((floor(e f / 2^53) + 1) / 2) = floor((e f + 2^53) / 2^54)
+ * (nested floors); capped at 255 (0 for masked keys, whose e is 0). */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
 #error "softmax_s32u8_1x16__avx512 needs -mavx512f -mavx512bw -mavx512vl"
 #endif
@@ -27,10 +29,10 @@ static inline __mmask16 attended16(const uint8_t *key_mask, __mmask16 valid) {
     return _mm_test_epi8_mask(k, k);
 }
 
-/* (e * f + 2^53) >> 54 for the e in the low halves of the int64 lanes (as uint32). */
+/* (e * f) >> 53 for the e in the low halves of the int64 lanes (as uint32): at most 2^9. */
 static inline __m512i scale8(__m512i e, __m512i fh, __m512i fl) {
-    const __m512i low = _mm512_add_epi64(_mm512_mul_epu32(e, fl), _mm512_set1_epi64(INT64_C(1) << 53));
-    return _mm512_srli_epi64(_mm512_add_epi64(_mm512_slli_epi64(_mm512_mul_epu32(e, fh), 32), low), 54);
+    const __m512i p = _mm512_add_epi64(_mm512_slli_epi64(_mm512_mul_epu32(e, fh), 32), _mm512_mul_epu32(e, fl));
+    return _mm512_srli_epi64(p, 53);
 }
 
 void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
@@ -79,7 +81,9 @@ void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds,
             const __mmask16 k = lanes16(j, n);
             const __m512i ex = _mm512_maskz_loadu_epi32(k, s + j);
             const __m512i pe = scale8(ex, fh, fl), po = scale8(odd_lanes16(ex), fh, fl);
-            const __m512i prob = _mm512_min_epu32(_mm512_mask_blend_epi32((__mmask16)0xaaaa, pe, _mm512_slli_epi64(po, 32)), cap);
+            /* x in the low 16 bits of each 32-bit lane, 0 above: VPAVGW rounds x / 2 and leaves the 0 */
+            const __m512i x = _mm512_mask_blend_epi32((__mmask16)0xaaaa, pe, _mm512_slli_epi64(po, 32));
+            const __m512i prob = _mm512_min_epu32(_mm512_avg_epu16(x, _mm512_setzero_si512()), cap);
             _mm_mask_storeu_epi8(pr + j, k, _mm512_cvtepi32_epi8(prob));
         }
     }
