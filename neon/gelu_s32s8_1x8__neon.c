@@ -1,6 +1,7 @@
 /* gelu_s32s8_1x8__neon: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs and
- * the ffn_gelu rescale to int8, 16 values per iteration (8 on the int64 path), bit-exact with
- * gelu_s32s8_1x1__ref.
+ * the ffn_gelu rescale to int8, per tensor or per column, bit-exact with
+ * gelu_s32s8_1x1__ref. Column blocks (16 columns, 8 on the int64 path) are the outer
+ * loop, so a per-column rescale is loaded once for all rows.
  *
  * The polynomial fits int32 lanes: a = min(|t|, -b) <= 2^15, (a + b)^2 <= 2^30 and
  * z = (a + b)^2 + c is in [c, 0) with c >= -2^30 (VMLA); y = (sign(t) z) >> E is a
@@ -8,16 +9,18 @@
  * but then g = t (y + one) = 0 whatever y is, so the result is the same.
  *
  * The rescale of g = t * w (w = y + one, |w| <= 2^12 + 1) is the hard part: g can
- * exceed int32 (|g| < 2^31 + 2^19). Three paths:
+ * exceed int32 (|g| < 2^31 + 2^19). Three paths, chosen for the whole call:
  *
- * - 32-bit, when shift >= 32 and g fits int32 for every 20-bit t (the shipped model:
- *   shift 48, |w| <= 3546 where |t| > -b; gelu_product_fits): g by one VMUL, then
- *   SQDMULH by mult (floor(g mult / 2^31), exact as mult != -2^31) and SRSHL by
- *   31 - shift, which is rq(g, mult, shift) by nested floors (fixed_point_neon.h).
- * - the same when g may exceed int32, if shift >= 32 and (2^31 - 1) |mult| rescales
- *   beyond int8 (gelu_ends_saturate), with g' = sat_32(g) by VMULL.S32 and VQMOVN
- *   for g: where g' = g that is exact; where g' was clamped, both rq(g) and rq(g')
- *   are beyond the int8 range with the same sign, so sat_8 agrees.
+ * - 32-bit, when every shift is >= 32 and g fits int32 for every 20-bit t (the
+ *   shipped model: shift 48, |w| <= 3546 where |t| > -b; gelu_product_fits): g by one
+ *   VMUL, then SQDMULH by mult (floor(g mult / 2^31), exact as mult != -2^31) and
+ *   SRSHL by 31 - shift, which is rq(g, mult, shift) by nested floors
+ *   (fixed_point_neon.h, fpn_rq32_apply_32up).
+ * - the same when g may exceed int32, if every shift is >= 32 and every channel's
+ *   (2^31 - 1) |mult| rescales beyond int8 (gelu_ends_saturate), with g' = sat_32(g)
+ *   by VMULL.S32 and VQMOVN for g: where g' = g that is exact; where g' was clamped,
+ *   both rq(g) and rq(g') are beyond the int8 range with the same sign, so sat_8
+ *   agrees.
  * - int64 otherwise: split the multiplier, mult = mh * 2^16 + ml with 0 <= ml < 2^16:
  *   g * mult = (t * (w * mh)) * 2^16 + t * (w * ml), where |w * mh| <= 4097 * 2^15 and
  *   w * ml < 4097 * 2^16 fit int32 (VMUL), and each product with t is one exact
@@ -58,25 +61,28 @@ static inline int64x2_t product_hi(int32x4_t x, int32x4_t wh, int32x4_t wl) {
 }
 
 /* The int64 path for the n8 (a multiple of 8) first columns: exact for every rescale. */
-static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                       int32_t shift, int8_t *u, size_t ldu) {
+static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, const rq_params *rq,
+                       int8_t *u, size_t ldu) {
     const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
-    const int32x4_t mh = vdupq_n_s32(mult >> 16), ml = vdupq_n_s32(mult & 0xffff);
-    const int64x2_t neg_shift = vdupq_n_s64(-(int64_t)shift);
-    for (size_t i = 0; i < m; i++) {
-        const int32_t *t_row = t + i * ldt;
-        int8_t *u_row = u + i * ldu;
-        for (size_t j = 0; j < n8; j += 8) {
+    for (size_t j = 0; j < n8; j += 8) {
+        const fpn_rq8 p = fpn_rq8_load(rq, j);
+        int32x4_t mh[2], ml[2];
+        for (int h = 0; h < 2; h++) {
+            mh[h] = vshrq_n_s32(p.mult[h], 16);
+            ml[h] = vandq_s32(p.mult[h], vdupq_n_s32(0xffff));
+        }
+        for (size_t i = 0; i < m; i++) {
+            const int32_t *t_row = t + i * ldt + j;
             int64x2_t r[4];
             for (int h = 0; h < 2; h++) {
-                const int32x4_t x = vld1q_s32(t_row + j + 4 * h);
+                const int32x4_t x = vld1q_s32(t_row + 4 * h);
                 const int32x4_t w = igelu_w(x, neg_b, c, neg_e, one);
-                const int32x4_t wh = vmulq_s32(w, mh), wl = vmulq_s32(w, ml);
-                r[2 * h] = vrshlq_s64(product_lo(x, wh, wl), neg_shift);
-                r[2 * h + 1] = vrshlq_s64(product_hi(x, wh, wl), neg_shift);
+                const int32x4_t wh = vmulq_s32(w, mh[h]), wl = vmulq_s32(w, ml[h]);
+                r[2 * h] = vrshlq_s64(product_lo(x, wh, wl), p.neg_shift[2 * h]);
+                r[2 * h + 1] = vrshlq_s64(product_hi(x, wh, wl), p.neg_shift[2 * h + 1]);
             }
-            vst1_s8(u_row + j, fpn_sat8_s64(r));
+            vst1_s8(u + i * ldu + j, fpn_sat8_s64(r));
         }
     }
 }
@@ -95,43 +101,51 @@ static inline int32x4_t product4(int32x4_t x, int32x4_t w, int exact) {
 
 /* The 32-bit path (see the top of the file): u for the 4 t at t_row. */
 static inline int16x4_t gelu4(const int32_t *t_row, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
-                              int32x4_t one, int32x4_t vmult, int32x4_t neg_post, int exact) {
+                              int32x4_t one, const fpn_rq32 *p, int exact) {
     const int32x4_t x = vld1q_s32(t_row);
     const int32x4_t prod = product4(x, igelu_w(x, neg_b, c, neg_e, one), exact);
-    return vqmovn_s32(vrshlq_s32(vqdmulhq_s32(prod, vmult), neg_post));
+    return vqmovn_s32(fpn_rq32_apply_32up(prod, p));
 }
 
-/* The 32-bit path for the n8 (a multiple of 8) first columns, 16 per iteration. */
+/* The 32-bit path for the n8 (a multiple of 8) first columns: blocks of 16
+ * columns, then one of 8 if n8 is not a multiple of 16. */
 static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g,
-                              int32_t mult, int32_t shift, int8_t *u, size_t ldu, int exact) {
+                              const rq_params *rq, int8_t *u, size_t ldu, int exact) {
     const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
-    const int32x4_t vmult = vdupq_n_s32(mult), neg_post = vdupq_n_s32(31 - shift);
-    for (size_t i = 0; i < m; i++) {
-        const int32_t *t_row = t + i * ldt;
-        int8_t *u_row = u + i * ldu;
-        size_t j = 0;
-        for (; j + 16 <= n8; j += 16) {
-            const int16x8_t lo = vcombine_s16(gelu4(t_row + j, neg_b, c, neg_e, one, vmult, neg_post, exact),
-                                              gelu4(t_row + j + 4, neg_b, c, neg_e, one, vmult, neg_post, exact));
-            const int16x8_t hi = vcombine_s16(gelu4(t_row + j + 8, neg_b, c, neg_e, one, vmult, neg_post, exact),
-                                              gelu4(t_row + j + 12, neg_b, c, neg_e, one, vmult, neg_post, exact));
-            vst1q_s8(u_row + j, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+    for (size_t j = 0; j < n8; j += 16) {
+        fpn_rq32 p[4];
+        fpn_rq32x8_load(rq, j, p);
+        if (n8 - j < 16) {
+            for (size_t i = 0; i < m; i++) {
+                const int32_t *t_row = t + i * ldt + j;
+                const int16x8_t r = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
+                                                 gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
+                vst1_s8(u + i * ldu + j, vqmovn_s16(r));
+            }
+            break;
         }
-        if (j < n8) {
-            const int16x8_t r = vcombine_s16(gelu4(t_row + j, neg_b, c, neg_e, one, vmult, neg_post, exact),
-                                             gelu4(t_row + j + 4, neg_b, c, neg_e, one, vmult, neg_post, exact));
-            vst1_s8(u_row + j, vqmovn_s16(r));
+        fpn_rq32x8_load(rq, j + 8, p + 2);
+        for (size_t i = 0; i < m; i++) {
+            const int32_t *t_row = t + i * ldt + j;
+            const int16x8_t lo = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
+                                              gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
+            const int16x8_t hi = vcombine_s16(gelu4(t_row + 8, neg_b, c, neg_e, one, &p[2], exact),
+                                              gelu4(t_row + 12, neg_b, c, neg_e, one, &p[3], exact));
+            vst1q_s8(u + i * ldu + j, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
         }
     }
 }
 
-/* 1 when shift >= 32 and a product at the int32 ends, (2^31 - 1) |mult|, already
- * rescales beyond the int8 range: |(2^31 - 1) mult| >= 257 * 2^(shift - 1) =
- * 2^(shift + 7) + 2^(shift - 1), so its rq is at most -128 or at least 128. */
-static int gelu_ends_saturate(int32_t mult, int32_t shift) {
-    const int64_t ends = INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult);
-    return (ends >> (shift - 1)) >= 257;
+/* 1 when a product at the int32 ends, (2^31 - 1) |mult|, already rescales beyond the
+ * int8 range for every channel (n of them, or 1): |(2^31 - 1) mult| >= 257 * 2^(shift - 1)
+ * = 2^(shift + 7) + 2^(shift - 1), so its rq is at most -128 or at least 128. */
+static int gelu_ends_saturate(const rq_params *rq, size_t n) {
+    for (size_t j = 0; j < (rq->per_channel ? n : 1); j++) {
+        const int64_t ends = INT64_C(2147483647) * (rq->mult[j] < 0 ? -(int64_t)rq->mult[j] : rq->mult[j]);
+        if ((ends >> (rq->shift[j] - 1)) < 257) return 0;
+    }
+    return 1;
 }
 
 /* 1 when g = t (y + one) fits int32 for every 20-bit t. Where |t| <= -b <= 2^15,
@@ -143,14 +157,19 @@ static int gelu_product_fits(const igelu_params *g) {
     return w_pos > -4096 && w_pos < 4096 && w_neg > -4096 && w_neg < 4096;
 }
 
-void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                          int32_t shift, int8_t *u, size_t ldu) {
+void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                          const rq_params *rq, int8_t *u, size_t ldu) {
     const size_t n8 = n - n % 8;
-    if (shift >= 32 && gelu_product_fits(g))
-        gelu_int32(m, n8, t, ldt, g, mult, shift, u, ldu, 1);
-    else if (shift >= 32 && gelu_ends_saturate(mult, shift))
-        gelu_int32(m, n8, t, ldt, g, mult, shift, u, ldu, 0);
+    const int shifts_32_up = fpn_rq_shifts_32_up(rq, n);
+    if (shifts_32_up && gelu_product_fits(g))
+        gelu_int32(m, n8, t, ldt, g, rq, u, ldu, 1);
+    else if (shifts_32_up && gelu_ends_saturate(rq, n))
+        gelu_int32(m, n8, t, ldt, g, rq, u, ldu, 0);
     else
-        gelu_int64(m, n8, t, ldt, g, mult, shift, u, ldu);
-    if (n8 < n) gelu_s32s8_1x1__ref(m, n - n8, t + n8, ldt, g, mult, shift, u + n8, ldu);
+        gelu_int64(m, n8, t, ldt, g, rq, u, ldu);
+    if (n8 < n) {
+        const size_t ch = rq->per_channel ? n8 : 0;
+        const rq_params tail = {rq->mult + ch, rq->shift + ch, rq->per_channel};
+        gelu_s32s8_1x1__ref(m, n - n8, t + n8, ldt, g, &tail, u + n8, ldu);
+    }
 }

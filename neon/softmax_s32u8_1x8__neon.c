@@ -14,7 +14,7 @@
  *    attn_scores bound), e = iexp(t - max) in 32-bit lanes (exp4) stored over s, and
  *    their sum, exact in uint64 lanes.
  * 3. f = floor(2^62 / sum) is one scalar division per row (NEON has no integer
- *    divide); P = min(255, (e * f) >> 54) in 32-bit lanes (probs4).
+ *    divide); P = min(255, (e * f + 2^53) >> 54) in 32-bit lanes (probs4).
  *
  * A span with masked keys inside takes a first pass that stores t, with INT32_MIN for
  * masked keys (below every real t, so the row maximum is over attended keys), 8 keys
@@ -163,12 +163,14 @@ static inline uint64_t exp_row(size_t n, int32_t *s, int32_t max_t, int32_t mult
     return sum;
 }
 
-/* Pass 3 for 4 keys: P = min(255, (e * f) >> 54) before its last narrowing, as uint16
- * (e * f) >> 38. With f = fh 2^31 + fl (fl < 2^31): floor(e f / 2^31) = e fh +
- * floor(e fl / 2^31), the second term SQDMULH of e and fl (both below 2^31, so it
- * neither saturates nor rounds), and the total is at most 2^31 because e <= sum makes
- * e f <= 2^62: a uint32 VMLA is exact. Then >> 16 to uint16 (below 2^16, exact) and,
- * in the caller, a saturating >> 7 to uint8: floor(e f / 2^54) clamped to 255. */
+/* Pass 3 for 4 keys: P = min(255, (e * f + 2^53) >> 54) before its last narrowing,
+ * as uint16 x = floor(e f / 2^47). With f = fh 2^31 + fl (fl < 2^31): floor(e f / 2^31)
+ * = e fh + floor(e fl / 2^31), the second term SQDMULH of e and fl (both below 2^31,
+ * so it neither saturates nor rounds), and the total is at most 2^31 because e <= sum
+ * makes e f <= 2^62: a uint32 VMLA is exact. Then >> 16 to uint16 (at most 2^15,
+ * exact) and, in the caller, UQRSHRN by 7 to uint8: min(255, (x + 2^6) >> 7), and
+ * floor((floor(e f / 2^47) + 2^6) / 2^7) = floor((e f + 2^53) / 2^54) (nested floors,
+ * the added 2^6 an integer), the rounding of FORMAT.md. */
 static inline uint16x4_t probs4(const int32_t *s, int32x4_t fl, uint32x4_t fh) {
     const int32x4_t ev = vld1q_s32(s);
     const uint32x4_t lo = vreinterpretq_u32_s32(vqdmulhq_s32(ev, fl));
@@ -181,19 +183,16 @@ static void probs_row(size_t n, const int32_t *s, uint64_t f, uint8_t *p_row) {
     const int32x4_t fl = vdupq_n_s32((int32_t)(f & 0x7fffffff));
     size_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        const uint8x8_t lo = vqshrn_n_u16(vcombine_u16(probs4(s + j, fl, fh), probs4(s + j + 4, fl, fh)), 7);
-        const uint8x8_t hi = vqshrn_n_u16(vcombine_u16(probs4(s + j + 8, fl, fh), probs4(s + j + 12, fl, fh)), 7);
+        const uint8x8_t lo = vqrshrn_n_u16(vcombine_u16(probs4(s + j, fl, fh), probs4(s + j + 4, fl, fh)), 7);
+        const uint8x8_t hi = vqrshrn_n_u16(vcombine_u16(probs4(s + j + 8, fl, fh), probs4(s + j + 12, fl, fh)), 7);
         vst1q_u8(p_row + j, vcombine_u8(lo, hi));
     }
     for (; j + 4 <= n; j += 4) {
         const uint16x4_t p16 = probs4(s + j, fl, fh);
-        const uint32_t four = vget_lane_u32(vreinterpret_u32_u8(vqshrn_n_u16(vcombine_u16(p16, p16), 7)), 0);
+        const uint32_t four = vget_lane_u32(vreinterpret_u32_u8(vqrshrn_n_u16(vcombine_u16(p16, p16), 7)), 0);
         memcpy(p_row + j, &four, sizeof four);
     }
-    for (; j < n; j++) {
-        const uint64_t prob = ((uint64_t)(uint32_t)s[j] * f) >> 54;
-        p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
-    }
+    for (; j < n; j++) p_row[j] = fp_softmax_prob((uint32_t)s[j], (int64_t)f);
 }
 
 void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,

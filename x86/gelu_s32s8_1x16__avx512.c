@@ -1,5 +1,6 @@
 /* gelu_s32s8_1x16__avx512: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs
- * and the ffn_gelu rescale to int8, 16 values at a time (the last ones masked),
+ * and the ffn_gelu rescale (per tensor or per column) to int8, 16 values at a time
+ * (the last ones masked),
  * equal to gelu_s32s8_1x1__ref.
  *
  * Which steps fit int32 (the reader validates -2^15 <= b < 0, -2^30 <= c < 0,
@@ -25,27 +26,57 @@ static inline __m512i rescale8(__m512i g, __m512i mult, __m512i shift) {
     return round_shift64x8(p, shift);
 }
 
-void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                             int32_t shift, int8_t *u, size_t ldu) {
-    const __m512i neg_b = _mm512_set1_epi32(-g->b), b = _mm512_set1_epi32(g->b), c = _mm512_set1_epi32(g->c);
-    const __m512i one = _mm512_set1_epi32(g->one), zero = _mm512_setzero_si512();
-    const __m512i vmult = _mm512_set1_epi64(mult), vshift = _mm512_set1_epi64(shift);
-    const __m512i yshift = _mm512_set1_epi32((int)g->shift);
+/* The ffn_gelu rescale of 16 columns as the even and odd int64 lanes use it:
+ * multipliers in the low halves (VPMULDQ), shifts zero-extended. */
+typedef struct gelu_rq16 {
+    __m512i mult_even, mult_odd, shift_even, shift_odd;
+} gelu_rq16;
+
+static inline gelu_rq16 gelu_rq16_load(const rq_params *rq, size_t j, __mmask16 k) {
+    const __m512i m = load_channel16(rq->mult, rq->per_channel, j, k);
+    const __m512i s = load_channel16(rq->shift, rq->per_channel, j, k);
+    const gelu_rq16 r = {m, odd_lanes16(m), _mm512_and_si512(s, _mm512_set1_epi64(0xffffffff)), odd_lanes16(s)};
+    return r;
+}
+
+/* The i-GELU constants as vectors. */
+typedef struct gelu_consts {
+    __m512i neg_b, b, c, one, yshift;
+} gelu_consts;
+
+/* u for the t at tr of the lanes in k. */
+static inline void gelu16(const int32_t *tr, __mmask16 k, const gelu_consts *gc, const gelu_rq16 *r, int8_t *ur) {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i x = _mm512_maskz_loadu_epi32(k, tr);
+    const __m512i ab = _mm512_add_epi32(_mm512_min_epi32(_mm512_abs_epi32(x), gc->neg_b), gc->b);
+    const __m512i z = _mm512_add_epi32(_mm512_mullo_epi32(ab, ab), gc->c);
+    /* sign(t) * z: z where t > 0, -z where t < 0, 0 where t = 0 */
+    __m512i sz = _mm512_maskz_mov_epi32(_mm512_cmpneq_epi32_mask(x, zero), z);
+    sz = _mm512_mask_sub_epi32(sz, _mm512_cmplt_epi32_mask(x, zero), zero, z);
+    const __m512i y1 = _mm512_add_epi32(_mm512_srav_epi32(sz, gc->yshift), gc->one);
+    const v16x64 u = {rescale8(_mm512_mul_epi32(x, y1), r->mult_even, r->shift_even),
+                      rescale8(_mm512_mul_epi32(odd_lanes16(x), odd_lanes16(y1)), r->mult_odd, r->shift_odd)};
+    _mm_mask_storeu_epi8(ur, k, _mm512_cvtepi32_epi8(clamp_join16(u, -128, 127)));
+}
+
+void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                             const rq_params *rq, int8_t *u, size_t ldu) {
+    const gelu_consts gc = {_mm512_set1_epi32(-g->b), _mm512_set1_epi32(g->b), _mm512_set1_epi32(g->c),
+                            _mm512_set1_epi32(g->one), _mm512_set1_epi32((int)g->shift)};
+    /* a per-tensor rescale is made into vectors once, a per-column one for each block */
+    const rq_params first = {rq->mult, rq->shift, 0};
+    const gelu_rq16 whole = gelu_rq16_load(&first, 0, (__mmask16)1); /* used only when rq is per tensor */
     for (size_t i = 0; i < m; i++) {
         const int32_t *tr = t + i * ldt;
         int8_t *ur = u + i * ldu;
         for (size_t j = 0; j < n; j += 16) {
             const __mmask16 k = lanes16(j, n);
-            const __m512i x = _mm512_maskz_loadu_epi32(k, tr + j);
-            const __m512i ab = _mm512_add_epi32(_mm512_min_epi32(_mm512_abs_epi32(x), neg_b), b);
-            const __m512i z = _mm512_add_epi32(_mm512_mullo_epi32(ab, ab), c);
-            /* sign(t) * z: z where t > 0, -z where t < 0, 0 where t = 0 */
-            __m512i sz = _mm512_maskz_mov_epi32(_mm512_cmpneq_epi32_mask(x, zero), z);
-            sz = _mm512_mask_sub_epi32(sz, _mm512_cmplt_epi32_mask(x, zero), zero, z);
-            const __m512i y1 = _mm512_add_epi32(_mm512_srav_epi32(sz, yshift), one);
-            const v16x64 r = {rescale8(_mm512_mul_epi32(x, y1), vmult, vshift),
-                              rescale8(_mm512_mul_epi32(odd_lanes16(x), odd_lanes16(y1)), vmult, vshift)};
-            _mm_mask_storeu_epi8(ur + j, k, _mm512_cvtepi32_epi8(clamp_join16(r, -128, 127)));
+            if (rq->per_channel) {
+                const gelu_rq16 r = gelu_rq16_load(rq, j, k);
+                gelu16(tr + j, k, &gc, &r, ur + j);
+            } else {
+                gelu16(tr + j, k, &gc, &whole, ur + j);
+            }
         }
     }
 }

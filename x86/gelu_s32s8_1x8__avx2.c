@@ -1,5 +1,6 @@
 /* gelu_s32s8_1x8__avx2: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs and
- * the ffn_gelu rescale to int8, 8 values at a time, equal to gelu_s32s8_1x1__ref.
+ * the ffn_gelu rescale (per tensor or per column) to int8, 8 values at a time,
+ * equal to gelu_s32s8_1x1__ref.
  *
  * Which steps fit int32 (the reader validates -2^15 <= b < 0, -2^30 <= c < 0,
  * b^2 + c < 0, 0 <= shift <= 30, -2^11 <= one < 0): a = min(|t|, -b) <= 2^15, so
@@ -18,6 +19,18 @@
 #include "fixed_point_avx2.h"
 #include "kernels/kernels.h"
 
+/* The ffn_gelu rescale of 8 columns as the even and odd int64 lanes use it:
+ * multipliers in the low halves (VPMULDQ), shifts zero-extended. */
+typedef struct gelu_rq8 {
+    __m256i mult_even, mult_odd, shift_even, shift_odd;
+} gelu_rq8;
+
+static inline gelu_rq8 gelu_rq8_load(const rq_params *rq, size_t j) {
+    const __m256i m = load_channel8(rq->mult, rq->per_channel, j), s = load_channel8(rq->shift, rq->per_channel, j);
+    const gelu_rq8 r = {m, odd_lanes(m), _mm256_and_si256(s, _mm256_set1_epi64x(0xffffffff)), odd_lanes(s)};
+    return r;
+}
+
 /* sat_8(rq(g, mult, shift)) for 4 int64 g. */
 static inline __m256i rescale4(__m256i g, __m256i mult, __m256i shift) {
     const __m256i h = sra64(g, _mm256_set1_epi64x(16));
@@ -26,34 +39,44 @@ static inline __m256i rescale4(__m256i g, __m256i mult, __m256i shift) {
     return clamp64(round_shift64(p, shift), _mm256_set1_epi64x(-128), _mm256_set1_epi64x(127));
 }
 
-static int8_t gelu1(int32_t t, const igelu_params *g, int32_t mult, int32_t shift) {
-    int64_t x = t;
-    int64_t a = x < 0 ? -x : x;
-    if (a > -(int64_t)g->b) a = -(int64_t)g->b;
-    int64_t z = (a + g->b) * (a + g->b) + g->c;
-    int64_t y = (x > 0 ? z : x < 0 ? -z : 0) >> g->shift;
-    return fp_sat8(fp_rq(x * (y + g->one), mult, shift));
+/* The i-GELU constants as vectors. */
+typedef struct gelu_consts {
+    __m256i neg_b, b, c, one;
+    __m128i yshift;
+} gelu_consts;
+
+/* u for the 8 t at tr. */
+static inline void gelu8(const int32_t *tr, const gelu_consts *k, const gelu_rq8 *r, int8_t *ur) {
+    const __m256i x = _mm256_loadu_si256((const __m256i *)tr);
+    const __m256i ab = _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(x), k->neg_b), k->b);
+    const __m256i z = _mm256_add_epi32(_mm256_mullo_epi32(ab, ab), k->c);
+    const __m256i y1 = _mm256_add_epi32(_mm256_sra_epi32(_mm256_sign_epi32(z, x), k->yshift), k->one);
+    const __m256i ge = _mm256_mul_epi32(x, y1), go = _mm256_mul_epi32(odd_lanes(x), odd_lanes(y1));
+    const v8x64 u = {rescale4(ge, r->mult_even, r->shift_even), rescale4(go, r->mult_odd, r->shift_odd)};
+    store8_s8(ur, join32(u));
 }
 
-void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                          int32_t shift, int8_t *u, size_t ldu) {
-    const __m256i neg_b = _mm256_set1_epi32(-g->b), b = _mm256_set1_epi32(g->b), c = _mm256_set1_epi32(g->c);
-    const __m256i one = _mm256_set1_epi32(g->one), vmult = _mm256_set1_epi64x(mult),
-                  vshift = _mm256_set1_epi64x(shift);
-    const __m128i yshift = _mm_cvtsi32_si128((int)g->shift);
+void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                          const rq_params *rq, int8_t *u, size_t ldu) {
+    const gelu_consts k = {_mm256_set1_epi32(-g->b), _mm256_set1_epi32(g->b), _mm256_set1_epi32(g->c),
+                           _mm256_set1_epi32(g->one), _mm_cvtsi32_si128((int)g->shift)};
     const size_t n8 = n & ~(size_t)7;
+    /* a per-tensor rescale is made into vectors once, a per-column one for each block */
+    const rq_params first = {rq->mult, rq->shift, 0};
+    const gelu_rq8 whole = gelu_rq8_load(&first, 0); /* used only when rq is per tensor */
     for (size_t i = 0; i < m; i++) {
         const int32_t *tr = t + i * ldt;
         int8_t *ur = u + i * ldu;
-        for (size_t j = 0; j < n8; j += 8) {
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(tr + j));
-            const __m256i ab = _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(x), neg_b), b);
-            const __m256i z = _mm256_add_epi32(_mm256_mullo_epi32(ab, ab), c);
-            const __m256i y1 = _mm256_add_epi32(_mm256_sra_epi32(_mm256_sign_epi32(z, x), yshift), one);
-            const __m256i ge = _mm256_mul_epi32(x, y1), go = _mm256_mul_epi32(odd_lanes(x), odd_lanes(y1));
-            const v8x64 r = {rescale4(ge, vmult, vshift), rescale4(go, vmult, vshift)};
-            store8_s8(ur + j, join32(r));
+        if (rq->per_channel)
+            for (size_t j = 0; j < n8; j += 8) {
+                const gelu_rq8 r = gelu_rq8_load(rq, j);
+                gelu8(tr + j, &k, &r, ur + j);
+            }
+        else
+            for (size_t j = 0; j < n8; j += 8) gelu8(tr + j, &k, &whole, ur + j);
+        for (size_t j = n8; j < n; j++) {
+            const size_t ch = rq->per_channel ? j : 0;
+            ur[j] = fp_sat8(fp_rq(kernel_igelu(tr[j], g), rq->mult[ch], rq->shift[ch]));
         }
-        for (size_t j = n8; j < n; j++) ur[j] = gelu1(tr[j], g, mult, shift);
     }
 }

@@ -10,10 +10,10 @@
  * (1 <= K, b >= 2^(K+1), 2^K (b - 2^K) < c <= 2^30) keep |r * (r + b)| < c, so
  * VPMULLD is exact; z >> q by VPSRLVD, which gives 0 for q >= 32 and z >> 31 = 0
  * for q = 31, i.e. 0 whenever q > 30, as fp_iexp. Masked keys get e = 0; the e are
- * summed in int64 lanes. Pass 3: f = 2^62 / sum (scalar), and (e * f) >> 54 with
- * e < 2^31 and f < 2^63 split as f = fh * 2^32 + fl: e * f = (e * fh) * 2^32 +
- * e * fl, both VPMULUDQ products exact and the sum <= 2^62 (e <= sum); capped at
- * 255 (0 for masked keys, whose e is 0). */
+ * summed in int64 lanes. Pass 3: f = 2^62 / sum (scalar), and (e * f + 2^53) >> 54
+ * with e < 2^31 and f < 2^63 split as f = fh * 2^32 + fl: e * f = (e * fh) * 2^32 +
+ * e * fl, both VPMULUDQ products exact and the sum <= 2^62 (e <= sum), so adding
+ * 2^53 stays in int64; capped at 255 (0 for masked keys, whose e is 0). */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
 #error "softmax_s32u8_1x16__avx512 needs -mavx512f -mavx512bw -mavx512vl"
 #endif
@@ -27,10 +27,10 @@ static inline __mmask16 attended16(const uint8_t *key_mask, __mmask16 valid) {
     return _mm_test_epi8_mask(k, k);
 }
 
-/* (e * f) >> 54 for the e in the low halves of the int64 lanes (as uint32). */
+/* (e * f + 2^53) >> 54 for the e in the low halves of the int64 lanes (as uint32). */
 static inline __m512i scale8(__m512i e, __m512i fh, __m512i fl) {
-    const __m512i p = _mm512_add_epi64(_mm512_slli_epi64(_mm512_mul_epu32(e, fh), 32), _mm512_mul_epu32(e, fl));
-    return _mm512_srli_epi64(p, 54);
+    const __m512i low = _mm512_add_epi64(_mm512_mul_epu32(e, fl), _mm512_set1_epi64(INT64_C(1) << 53));
+    return _mm512_srli_epi64(_mm512_add_epi64(_mm512_slli_epi64(_mm512_mul_epu32(e, fh), 32), low), 54);
 }
 
 void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
@@ -71,7 +71,7 @@ void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds,
             vsum = _mm512_add_epi64(vsum, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(ex, 1)));
         }
         const int64_t sum = _mm512_reduce_add_epi64(vsum);
-        /* pass 3: p = min(255, (e * f) >> 54) */
+        /* pass 3: p = min(255, (e * f + 2^53) >> 54) */
         const int64_t f = (INT64_C(1) << 62) / sum;
         const __m512i fl = _mm512_set1_epi64(f & 0xffffffff), fh = _mm512_set1_epi64(f >> 32);
         const __m512i cap = _mm512_set1_epi32(255);

@@ -10,9 +10,9 @@
  * keep |r * (r + b)| < c, so VPMULLD is exact; z >> q by VPSRLVD, which gives 0
  * for q >= 32 and z >> 31 = 0 for q = 31, i.e. 0 whenever q > 30, as fp_iexp. The
  * e of attended keys are summed in int64 lanes. Pass 3: f = 2^62 / sum (scalar),
- * and (e * f) >> 54 with e < 2^31 and f < 2^63 split as f = fh * 2^32 + fl:
+ * and (e * f + 2^53) >> 54 with e < 2^31 and f < 2^63 split as f = fh * 2^32 + fl:
  * e * f = (e * fh) * 2^32 + e * fl, both VPMULUDQ products exact and the sum
- * <= 2^62 (e <= sum); capped at 255, 0 for masked keys. Keys past the last
+ * <= 2^62 (e <= sum), so adding 2^53 stays in int64; capped at 255, 0 for masked keys. Keys past the last
  * multiple of 8 use the scalar steps. */
 #if !defined(__AVX2__)
 #error "softmax_s32u8_1x8__avx2 needs -mavx2"
@@ -78,23 +78,22 @@ void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, in
             s[j] = fp_iexp((int64_t)s[j] - max_t, e);
             sum += s[j];
         }
-        /* pass 3: p = min(255, (e * f) >> 54), 0 for masked keys (their e is 0) */
+        /* pass 3: p = min(255, (e * f + 2^53) >> 54), 0 for masked keys (their e is 0) */
         const int64_t f = (INT64_C(1) << 62) / sum;
         const __m256i fl = _mm256_set1_epi64x(f & 0xffffffff), fh = _mm256_set1_epi64x(f >> 32);
-        const __m256i cap = _mm256_set1_epi32(255);
+        const __m256i cap = _mm256_set1_epi32(255), half = _mm256_set1_epi64x(INT64_C(1) << 53);
         for (size_t j = 0; j < n8; j += 8) {
             const __m256i ex = _mm256_loadu_si256((const __m256i *)(s + j));
             const __m256i eo = odd_lanes(ex);
-            const __m256i pe = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epu32(ex, fh), 32), _mm256_mul_epu32(ex, fl));
-            const __m256i po = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epu32(eo, fh), 32), _mm256_mul_epu32(eo, fl));
+            const __m256i pe = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epu32(ex, fh), 32),
+                                                _mm256_add_epi64(_mm256_mul_epu32(ex, fl), half));
+            const __m256i po = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epu32(eo, fh), 32),
+                                                _mm256_add_epi64(_mm256_mul_epu32(eo, fl), half));
             const v8x64 prob = {_mm256_srli_epi64(pe, 54), _mm256_srli_epi64(po, 54)};
             const __m256i p32 = _mm256_min_epi32(join32(prob), cap);
             const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(p32), _mm256_extracti128_si256(p32, 1));
             _mm_storel_epi64((__m128i *)(pr + j), _mm_packus_epi16(w, w));
         }
-        for (size_t j = n8; j < n; j++) {
-            const int64_t prob = key_mask[j] ? ((int64_t)s[j] * f) >> 54 : 0;
-            pr[j] = (uint8_t)(prob > 255 ? 255 : prob);
-        }
+        for (size_t j = n8; j < n; j++) pr[j] = key_mask[j] ? fp_softmax_prob(s[j], f) : 0;
     }
 }

@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
+# count's metadata key.
+_ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
 
 _DIMENSIONS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_positions",
                "type_vocab_size", "position_offset", "num_labels")
@@ -49,7 +52,8 @@ def _linear(name: str, n_out: int, n_in: int) -> list[tuple[str, type, tuple]]:
 
 
 def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
-    """(name, dtype, numpy shape) of every tensor FORMAT.md §3 requires for these dimensions."""
+    """(name, dtype, numpy shape) of every tensor FORMAT.md §3 requires for these dimensions (the
+    rescales of _ONE_OR_PER_CHANNEL as [1]; `allowed_shape` also takes their per-channel shape)."""
     v, h, f, p, t, c = (meta[k] for k in ("vocab_size", "hidden_size", "intermediate_size", "max_positions",
                                            "type_vocab_size", "num_labels"))
     specs = [("token_embd.weight", np.int8, (v, h)), ("pos_embd.weight", np.int8, (p, h)),
@@ -68,6 +72,14 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
     if c > 0:
         specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
     return specs
+
+
+def allowed_shape(name: str, shape: tuple, expected: tuple, meta: dict) -> bool:
+    """Whether a tensor of `shape` is what FORMAT.md §3 allows where expected_tensors says `expected`."""
+    kind = name.rsplit(".", 2)[-2]
+    if name.startswith("blk.") and kind in _ONE_OR_PER_CHANNEL:
+        return shape in ((1,), (meta[_ONE_OR_PER_CHANNEL[kind]],))
+    return shape == expected
 
 
 def _check_values(meta: dict, tensors: dict) -> None:
@@ -96,6 +108,9 @@ def read_model_file(path: str | Path) -> ModelFile:
     if _value(reader, "general.architecture") != "ibert":
         raise ModelFileError(f"{path}: general.architecture is not 'ibert'")
     version = _value(reader, "ibert.format_version")
+    if version == 1:
+        raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
+                             "changed in version 2): re-convert the checkpoint with this pyibert")
     if version != FORMAT_VERSION:
         raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
@@ -120,9 +135,13 @@ def read_model_file(path: str | Path) -> ModelFile:
             raise ModelFileError(f"{path}: tensor {name} is missing")
         # GGUFReader already presents the data in numpy order (its `shape` is GGUF's, fastest first)
         data = np.asarray(tensor.data)
-        if data.dtype != dtype or data.shape != shape:
+        if data.dtype != dtype or not allowed_shape(name, data.shape, shape, meta):
             raise ModelFileError(f"{path}: tensor {name} is {data.dtype} {list(data.shape)}, "
                                  f"expected {np.dtype(dtype)} {list(shape)}")
+        if name.endswith(".rq_shift") and data.shape != tensors[name[:-len("shift")] + "mult"].shape:
+            raise ModelFileError(f"{path}: tensor {name} is {list(data.shape)}, but its rq_mult is "
+                                 f"{list(tensors[name[:-len('shift')] + 'mult'].shape)}: both tensors of a "
+                                 "rescale have one shape")
         tensors[name] = data
     if stored:
         raise ModelFileError(f"{path}: unknown tensors {sorted(stored)[:5]}")

@@ -99,7 +99,8 @@ def softmax_rows(t: np.ndarray, key_mask: np.ndarray, exp: ExpDomain) -> np.ndar
     total = e.sum(axis=-1, keepdims=True)
     check(total, exp.poly_c, 2**43, "softmax row sum")        # n ≤ 8192 terms ≤ c ≤ 2^30
     f = (np.int64(1) << 62) // total          # ≥ 2^19: 19 significant bits or more
-    return np.minimum(255, (e * f) >> 54)     # e ≤ total, so e · f ≤ 2^62
+    # rounded to nearest (format version 2); e ≤ total, so e · f ≤ 2^62 and + 2^53 fits int64
+    return np.minimum(255, (e * f + (np.int64(1) << 53)) >> 54)
 
 
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

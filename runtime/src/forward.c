@@ -146,8 +146,8 @@ static void linear_task(void *arg, size_t task, size_t worker) {
         kt->requant_s32s8(job->n, cols, acc, ld, &rq, job->out + j0, ld);
     } else if (job->then == GELU) {
         kt->requant_s32s32(job->n, cols, acc, ld, &rq, GELU_INPUT_BITS, acc, ld);
-        kt->gelu_s32s8(job->n, cols, acc, ld, job->g, job->gelu_rq->mult[0], job->gelu_rq->shift[0], job->out + j0,
-                       ld);
+        rq_params gelu_rq = rq_from(job->gelu_rq, j0);
+        kt->gelu_s32s8(job->n, cols, acc, ld, job->g, &gelu_rq, job->out + j0, ld);
     }
 }
 

@@ -33,12 +33,12 @@ typedef struct encoder_layer {
     linear attn_q, attn_k, attn_v;
     rescale attn_scores, attn_ctx; /* [1] */
     linear attn_out;
-    rescale attn_res;              /* [1] */
+    rescale attn_res;              /* [1] or [H] */
     rescale attn_norm;             /* [H], with bias */
     linear ffn_up;
-    rescale ffn_gelu;              /* [1] */
+    rescale ffn_gelu;              /* [1] or [F] */
     linear ffn_down;
-    rescale ffn_res;               /* [1] */
+    rescale ffn_res;               /* [1] or [H] */
     rescale ffn_norm;              /* [H], with bias */
 } encoder_layer;
 

@@ -90,6 +90,10 @@ static ibert_status check_identity(const gguf_file *file) {
     st = gguf_get_u32(file, "ibert.format_version", &version);
     if (st != IBERT_OK) return st;
     if (version == 0) return ibert_fail(IBERT_ERR_FORMAT, "ibert.format_version is 0, not a format version");
+    if (version == 1)
+        return ibert_fail(IBERT_ERR_UNSUPPORTED,
+                          "model file format version 1 is no longer supported (softmax rounding changed in version "
+                          "2): re-convert the checkpoint with this pyibert");
     if (version > ibert_format_version())
         return ibert_fail(IBERT_ERR_UNSUPPORTED,
                           "model format version %" PRIu32 " is newer than this runtime reads (%" PRIu32 ")", version,

@@ -124,6 +124,31 @@ static ibert_status bind_rescale(binder *b, const char *prefix, uint32_t n, bool
     return IBERT_OK;
 }
 
+/* A rescale of shape [1] or [channels] (format version 2: attn_res and ffn_res [1]
+ * or [H], ffn_gelu [1] or [F]): prefix.rq_mult decides which, and prefix.rq_shift
+ * must have the same shape. */
+static ibert_status bind_rescale_1_or(binder *b, const char *prefix, uint32_t channels, rescale *rq) {
+    char mult_name[NAME_BYTES], shift_name[NAME_BYTES], shape[128];
+    snprintf(mult_name, sizeof mult_name, "%s.rq_mult", prefix);
+    snprintf(shift_name, sizeof shift_name, "%s.rq_shift", prefix);
+    const gguf_tensor *mult, *shift;
+    ibert_status st = gguf_get_tensor(b->file, mult_name, &mult);
+    if (st == IBERT_OK) st = gguf_get_tensor(b->file, shift_name, &shift);
+    if (st != IBERT_OK) return st;
+    if (mult->n_dims != 1 || (mult->dims[0] != 1 && mult->dims[0] != channels)) {
+        format_shape(mult, shape, sizeof shape);
+        return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' has shape %s, expected [1] or [%" PRIu32 "]", mult_name,
+                          shape, channels);
+    }
+    if (shift->n_dims != 1 || shift->dims[0] != mult->dims[0]) {
+        format_shape(shift, shape, sizeof shape);
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "tensor '%s' has shape %s, but '%s' has [%" PRIu64 "]: both tensors of a rescale have one "
+                          "shape", shift_name, shape, mult_name, mult->dims[0]);
+    }
+    return bind_rescale(b, prefix, (uint32_t)mult->dims[0], false, rq);
+}
+
 /* prefix.weight [out, in], prefix.bias [out] and the rescale prefix [out]. */
 static ibert_status bind_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
     char name[NAME_BYTES];
@@ -167,12 +192,12 @@ static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, e
         (st = check_scores_bound(p, &layer->attn_scores, hp->head_size)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_ctx"), 1, false, &layer->attn_ctx)) != IBERT_OK ||
         (st = bind_linear(b, PREFIX("attn_out"), H, H, &layer->attn_out)) != IBERT_OK ||
-        (st = bind_rescale(b, PREFIX("attn_res"), 1, false, &layer->attn_res)) != IBERT_OK ||
+        (st = bind_rescale_1_or(b, PREFIX("attn_res"), H, &layer->attn_res)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_norm"), H, true, &layer->attn_norm)) != IBERT_OK ||
         (st = bind_linear(b, PREFIX("ffn_up"), F, H, &layer->ffn_up)) != IBERT_OK ||
-        (st = bind_rescale(b, PREFIX("ffn_gelu"), 1, false, &layer->ffn_gelu)) != IBERT_OK ||
+        (st = bind_rescale_1_or(b, PREFIX("ffn_gelu"), F, &layer->ffn_gelu)) != IBERT_OK ||
         (st = bind_linear(b, PREFIX("ffn_down"), H, F, &layer->ffn_down)) != IBERT_OK ||
-        (st = bind_rescale(b, PREFIX("ffn_res"), 1, false, &layer->ffn_res)) != IBERT_OK ||
+        (st = bind_rescale_1_or(b, PREFIX("ffn_res"), H, &layer->ffn_res)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("ffn_norm"), H, true, &layer->ffn_norm)) != IBERT_OK)
         return st;
 #undef PREFIX

@@ -27,6 +27,7 @@ static const size_t SIZES[] = {1, 2, 3, 15, 16, 17, 31, 33, 63, 65};
 
 #define TEST_RNG_SEED 0x1b873593u
 #include "test_check.h"
+#include "softmax_rounding_cases.h"
 
 /* ---- exact 128-bit integers ---------------------------------------------------
  * What the references need beyond int64 (|x * m| up to 2^81, iexp * 2^62 / sum up
@@ -458,21 +459,24 @@ static void test_residual(void) {
         for (size_t b = 0; b < N_SIZES; b++) {
             size_t m = SIZES[a], n = SIZES[b], ld = n + PAD;
             int32_t *acc = alloc32(m * ld), *out = alloc32(m * ld), *mult = alloc32(n), *shift = alloc32(n);
-            int32_t x_mult, x_shift;
+            int32_t *x_mult = alloc32(n), *x_shift = alloc32(n);
             int8_t *x = alloc8(m * ld);
+            /* the identity's rescale per tensor or, since format version 2, per channel */
+            const int x_per_channel = (int)((a + b) % 2);
             random_rescale(mult, shift, n);
-            random_rescale(&x_mult, &x_shift, 1);
+            random_rescale(x_mult, x_shift, x_per_channel ? n : 1);
             for (size_t i = 0; i < m; i++) {
                 for (size_t j = 0; j < n; j++) acc[i * ld + j] = random_acc();
                 fill_random8(x + i * ld, n, -128, 127);
             }
-            rq_params acc_rq = {mult, shift, 1}, x_rq = {&x_mult, &x_shift, 0};
+            rq_params acc_rq = {mult, shift, 1}, x_rq = {x_mult, x_shift, x_per_channel};
             residual_s32s8s32_1x1__ref(m, n, acc, ld, &acc_rq, x, ld, &x_rq, out, ld);
             int32_t *want = alloc32(m * ld);
             for (size_t i = 0; i < m; i++)
                 for (size_t j = 0; j < n; j++) {
                     wide sum = w_add(ref_rq(w_of(acc[i * ld + j]), mult[j], shift[j]),
-                                     ref_rq(w_of(x[i * ld + j]), x_mult, x_shift));
+                                     ref_rq(w_of(x[i * ld + j]), x_mult[x_per_channel ? j : 0],
+                                            x_shift[x_per_channel ? j : 0]));
                     want[i * ld + j] = (int32_t)clamp_bits(sum, 22);
                     if (out[i * ld + j] != want[i * ld + j]) bad++;
                 }
@@ -482,7 +486,7 @@ static void test_residual(void) {
             for (size_t i = 0; i < m; i++)
                 for (size_t j = 0; j < n; j++)
                     if (acc[i * ld + j] != want[i * ld + j]) bad++;
-            free(acc), free(out), free(mult), free(shift), free(x), free(want);
+            free(acc), free(out), free(mult), free(shift), free(x_mult), free(x_shift), free(x), free(want);
         }
     check(bad == 0, "residual against 128-bit arithmetic", "%ld wrong", bad);
     check(pad_bad == 0, "residual keeps row padding", "%ld shapes wrote past a row", pad_bad);
@@ -612,7 +616,8 @@ static int64_t ref_softmax_row(size_t n, const int32_t *scores, int32_t mult, in
             p[j] = 0;
             continue;
         }
-        wide prob = w_floor_div_pow2(w_mul(w_of(ref_iexp(t[j] - max_t, e)), w_of(f)), 54);
+        /* rounded to nearest, ties up (format version 2) */
+        wide prob = w_floor_div_pow2(w_add(w_mul(w_of(ref_iexp(t[j] - max_t, e)), w_of(f)), w_pow2(53)), 54);
         p[j] = (uint8_t)(w_cmp(prob, w_of(255)) > 0 ? 255 : prob.lo);
     }
     return sum;
@@ -664,10 +669,13 @@ static void test_softmax(void) {
                         total += got;
                         attended += mask[j] != 0;
                     }
-                    /* a row's probabilities sum to at most 256; each is rounded down and
-                     * f = floor(2^62 / sum) loses less than sum / 2^54 in all */
-                    int64_t floor_total = ((INT64_C(1) << 62) - exp_sum) / (INT64_C(1) << 54) - (int64_t)attended;
-                    if (attended > 0 && (total > 256 || total < floor_total)) sum_bad++;
+                    /* the exact e * f / 2^54 of a row sum to at most 256 and, as
+                     * f = floor(2^62 / sum) loses less than sum / 2^54 in all, to more than
+                     * (2^62 - sum) / 2^54; each is rounded to nearest (off by at most 1/2)
+                     * and the cap takes at most 1 off a row */
+                    int64_t low = ((INT64_C(1) << 62) - exp_sum) / (INT64_C(1) << 54);
+                    if (attended > 0 && (2 * total > 512 + (int64_t)attended || 2 * total < 2 * low - (int64_t)attended - 2))
+                        sum_bad++;
                     if (attended == 0 && total != 0) sum_bad++;
                 }
                 if (!padding_intact8(p, m, n, ldp)) pad_bad++;
@@ -683,6 +691,8 @@ static void test_softmax(void) {
     uint8_t one = 1, p1;
     softmax_s32u8_1x1__ref(1, 1, &s1, 1, 1, 1, &one, &EXP_SETS[0], &p1, 1);
     check(p1 == 255, "softmax single key is 255", "got %u", p1);
+    long wrong = softmax_cases_wrong(softmax_s32u8_1x1__ref, "ref");
+    check(wrong == 0, "softmax rounding ties up and caps at 255", "%ld rows wrong", wrong);
 }
 
 /* ---- GELU -------------------------------------------------------------------- */
@@ -720,7 +730,8 @@ static void test_gelu(void) {
                 int64_t v = lo + (int64_t)(i * width + j);
                 t[i * ld + j] = (int32_t)(v > hi ? hi : v);
             }
-        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], mult, shift, u, ld);
+        const rq_params whole = {&mult, &shift, 0};
+        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], &whole, u, ld);
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < width; j++)
                 if (u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], mult, shift)) {
@@ -730,6 +741,20 @@ static void test_gelu(void) {
                 }
         check(bad == 0, "gelu over every 20-bit input", "set %zu: %ld wrong", s, bad);
         check(padding_intact8(u, rows, width, ld), "gelu keeps row padding", "set %zu", s);
+        /* a rescale per column (format version 2), every column's its own, on the
+         * first 64 rows (inputs from -2^19 on, the far end of the range in row 0) */
+        int32_t col_mult[65], col_shift[65];
+        random_rescale(col_mult, col_shift, width);
+        for (size_t j = 0; j < width; j++) t[j] = j % 2 ? hi : lo;
+        const rq_params columns = {col_mult, col_shift, 1};
+        memset(u, SENTINEL8, rows * ld);
+        gelu_s32s8_1x1__ref(64, width, t, ld, &sets[s], &columns, u, ld);
+        long bad_columns = 0;
+        for (size_t i = 0; i < 64; i++)
+            for (size_t j = 0; j < width; j++)
+                bad_columns += u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], col_mult[j], col_shift[j]);
+        check(bad_columns == 0, "gelu with a rescale per column", "set %zu: %ld wrong", s, bad_columns);
+        check(padding_intact8(u, 64, width, ld), "gelu per column keeps row padding", "set %zu", s);
         free(t), free(u);
     }
     /* the converter's constants approximate GELU: g * s_g * sigma / 2 ~ gelu(t * 2^-10);
@@ -737,7 +762,9 @@ static void test_gelu(void) {
      * outputs under a negative rescale (sigma < 0 is folded into it) */
     int32_t t[3] = {0, 1 << 12, -(1 << 12)};
     int8_t u[3];
-    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], -(1 << 20), 31, u, 3);
+    const int32_t shape_mult = -(1 << 20), shape_shift = 31;
+    const rq_params shape_rq = {&shape_mult, &shape_shift, 0};
+    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], &shape_rq, u, 3);
     check(u[0] == 0 && u[1] > 0 && u[2] <= 0, "gelu shape", "%d %d %d", u[0], u[1], u[2]);
 }
 

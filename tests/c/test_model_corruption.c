@@ -436,7 +436,8 @@ static void metadata(void) {
     uint32_t labels = value_u32("ibert.num_labels");
     set_u32("ibert.num_labels", labels + 1, NULL);
     if (labels > 0) set_u32("ibert.num_labels", 0, "ibert.labels");
-    set_u32("ibert.format_version", 2, "newer");
+    set_u32("ibert.format_version", 3, "newer");
+    set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 
     uint32_t k = value_u32("ibert.exp.frac_bits");
@@ -563,6 +564,41 @@ static void tensor_descriptors(void) {
     c.bytes[t->name_len_at + 8] = 'X';
     snprintf(expect, sizeof expect, "tensor '%s' is missing", t->name);
     REJECT(c, expect, "tensor '%s' renamed", t->name);
+}
+
+/* The rescales that may be [1] or per channel (format version 2: attn_res, ffn_res,
+ * ffn_gelu): any other length, and rq_mult and rq_shift of different shapes, are
+ * rejected. A length of 1 or 2 still fits the tensor's 32-byte aligned slot. */
+static void rescale_shapes(void) {
+    static const char *const kinds[] = {".attn_res.rq_mult", ".ffn_res.rq_mult", ".ffn_gelu.rq_mult"};
+    for (size_t i = 0; i < L.n_tensors; i++) {
+        const tensor_loc *mult = &L.tensors[i];
+        bool one_or_channels = false;
+        for (size_t k = 0; k < COUNT(kinds); k++) one_or_channels |= ends_with(mult->name, kinds[k]);
+        if (!one_or_channels) continue;
+        char shift_name[MAX_NAME];
+        snprintf(shift_name, sizeof shift_name, "%.*s.rq_shift", (int)(strlen(mult->name) - strlen(".rq_mult")),
+                 mult->name);
+        const tensor_loc *shift = find_tensor(shift_name);
+        copy c = fresh(original_size);
+        put_u64(&c, mult->dims_at, 2);
+        REJECT(c, "expected [1] or [", "tensor '%s': [2]", mult->name);
+        c = fresh(original_size);
+        put_u64(&c, mult->dims_at, 2);
+        put_u64(&c, shift->dims_at, 2);
+        REJECT(c, "expected [1] or [", "tensors '%s' and its shift: [2]", mult->name);
+        /* per tensor: a shift of [2]; per channel: a multiplier or a shift of [1] */
+        c = fresh(original_size);
+        put_u64(&c, shift->dims_at, mult->dims[0] == 1 ? 2 : 1);
+        REJECT(c, "both tensors of a rescale have one shape", "tensor '%s' of another shape than '%s'", shift_name,
+               mult->name);
+        if (mult->dims[0] > 1) {
+            c = fresh(original_size);
+            put_u64(&c, mult->dims_at, 1);
+            REJECT(c, "both tensors of a rescale have one shape", "tensor '%s': [1] with a per-channel shift",
+                   mult->name);
+        }
+    }
 }
 
 /* An element of a tensor's data. */
@@ -722,6 +758,7 @@ int main(int argc, char **argv) {
     names();
     metadata();
     tensor_descriptors();
+    rescale_shapes();
     values();
     random_flips();
 

@@ -35,6 +35,7 @@ static const size_t ROWS[] = {1, 3, 4};
 
 #define TEST_RNG_SEED 0x2545f4914f6cdd1du
 #include "test_check.h"
+#include "softmax_rounding_cases.h"
 
 /* A random value of a random bit length (so small and large magnitudes both occur),
  * within [lo, hi]; one in 8 is lo or hi itself. */
@@ -453,6 +454,8 @@ static void test_softmax(void) {
                 }
     check(bad == 0, "softmax_s32u8", "%ld of %ld cases differ from the reference", bad, cases);
     check(middle > total / 10, "softmax coverage", "only %ld of %ld probabilities in 1 ... 254", middle, total);
+    const long wrong = softmax_cases_wrong(softmax_s32u8_1x8__neon, "neon");
+    check(wrong == 0, "softmax_s32u8 rounding ties up and caps at 255", "%ld rows wrong", wrong);
 }
 
 /* ---- gelu_s32s8 ------------------------------------------------------------------ */
@@ -478,6 +481,13 @@ static int gelu32_path(int32_t mult, int32_t shift) {
     return shift >= 32 && ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257;
 }
 
+/* gelu32_path for every channel of rq (n of them, or 1). */
+static int gelu32_path_rq(const rq_params *rq, size_t n) {
+    for (size_t j = 0; j < (rq->per_channel ? n : 1); j++)
+        if (!gelu32_path(rq->mult[j], rq->shift[j])) return 0;
+    return 1;
+}
+
 /* Whether g = t (y + one) fits int32 for every 20-bit t, so that the kernel's 32-bit
  * path multiplies exactly (mirrors gelu_product_fits): |w| < 2^12 where a is clipped. */
 static int gelu_exact_product(const igelu_params *g) {
@@ -495,26 +505,32 @@ static void test_gelu(void) {
                 const size_t m = ROWS[im], n = SIZES[in], ldt = n + (cases % 2 ? PAD : 0), ldu = n + PAD;
                 const igelu_params g = rand_igelu();
                 fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
-                /* g = t (y + one) has up to 31 bits */
-                const int32_t mult = rand_mult(), shift = rand_shift(31, mult, 7);
-                if (shift >= 32 && gelu_exact_product(&g)) exact_paths++;
-                else fast_paths += gelu32_path(mult, shift);
+                /* g = t (y + one) has up to 31 bits; the rescale per tensor or per column
+                 * (format version 2), shifts >= 32 on every channel half of the time */
+                const int per_channel = (int)((cases / 2) % 2);
+                const rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, 31, 7,
+                                             seed % 2 ? RQ_LARGE_SHIFT : RQ_ANY, 1);
+                if (rq_shifts_32_up(&rq, n) && gelu_exact_product(&g)) exact_paths++;
+                else fast_paths += gelu32_path_rq(&rq, n);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
-                gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, mult, shift, want8, ldu);
-                gelu_s32s8_1x8__neon(m, n, in_a, ldt, &g, mult, shift, got8, ldu);
+                gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, &rq, want8, ldu);
+                gelu_s32s8_1x8__neon(m, n, in_a, ldt, &g, &rq, got8, ldu);
                 size_t at = first_diff(want8, got8, m * ldu, 1);
                 if (at < m * ldu) {
                     bad++;
-                    check(0, "gelu_s32s8", "m=%zu n=%zu b=%d c=%d E=%u one=%d mult=%d shift=%d: [%zu, %zu] is %d, ref %d",
-                          m, n, g.b, g.c, g.shift, g.one, mult, shift, at / ldu, at % ldu, got8[at], want8[at]);
+                    const size_t ch = per_channel ? at % ldu : 0;
+                    check(0, "gelu_s32s8", "m=%zu n=%zu b=%d c=%d E=%u one=%d mult=%d shift=%d (per channel %d): [%zu, %zu] "
+                          "is %d, ref %d", m, n, g.b, g.c, g.shift, g.one, rq.mult[ch], rq.shift[ch], per_channel,
+                          at / ldu, at % ldu, got8[at], want8[at]);
                 }
                 count8(&cov, want8, m, n, ldu);
             }
     check(bad == 0, "gelu_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
     /* rand_igelu's extremes (one in 4) give |w| = 2^12 at the clipped ends, so the
-     * clamped product is the rarer 32-bit path; test_gelu_every_input covers it too */
-    check(fast_paths > cases / 20 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5,
+     * clamped product is the rarer 32-bit path (rarer still per channel, where every
+     * channel must saturate at the int32 ends); test_gelu_every_input covers it too */
+    check(fast_paths > cases / 30 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5,
           "gelu paths",
           "%ld (clamped product) and %ld (exact product) of %ld cases take the 32-bit path: all three paths must be "
           "tested", fast_paths, exact_paths, cases);
@@ -541,8 +557,9 @@ static void test_gelu_every_input(void) {
             const int32_t mult = MULTS[k];
             for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
                 for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
-                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, mult, shift, want8, MAX_N);
-                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, mult, shift, got8, MAX_N);
+                const rq_params rq = {&mult, &shift, 0};
+                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, &rq, want8, MAX_N);
+                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, &rq, got8, MAX_N);
                 bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
             }
         }
@@ -597,7 +614,8 @@ static void test_gelu_int32_end(void) {
         if (want == fp_sat8(fp_rq(INT32_MIN, mult, shift))) continue;
         differing++;
         for (size_t j = 0; j < 8; j++) in_a[j] = (int32_t)t;
-        gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, mult, shift, got8, 8);
+        const rq_params rq = {&mult, &shift, 0};
+        gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, &rq, got8, 8);
         bad += got8[0] != want;
     }
     check(differing > 0 && bad == 0, "gelu int32 end", "%ld of %ld rescales wrong", bad, differing);

@@ -41,6 +41,7 @@ static const x86_table TABLES[] = {{"avx512vnni", has_avx512vnni}, {"avx2", has_
 
 #define TEST_RNG_SEED 0x27d4eb2fu
 #include "test_check.h"
+#include "softmax_rounding_cases.h"
 
 /* How int8 operands are filled: random over [lo, hi], all lo, or only lo, hi, -hi. */
 enum fill { FILL_RANDOM, FILL_LOW, FILL_EXTREMES, N_FILLS };
@@ -408,6 +409,8 @@ static void test_softmax(const kernel_table *kt) {
                 bad++;
         }
     report(kt, "softmax_s32u8", bad, cases);
+    const long wrong = softmax_cases_wrong(kt->softmax_s32u8, kt->name);
+    check(wrong == 0, kt->name, "softmax rounding (ties up, cap 255): %ld rows wrong", wrong);
 }
 
 static void test_gelu(const kernel_table *kt) {
@@ -423,14 +426,16 @@ static void test_gelu(const kernel_table *kt) {
         for (size_t c = 0; c < N_COLS; c++, cases++) {
             const size_t n = COLS[c];
             const igelu_params *g = &SETS[cases % COUNT(SETS)];
-            random_rq(0, 0);
-            const int32_t mult = mult_buf[0][0], shift = shift_buf[0][0];
+            /* the rescale per tensor or, since format version 2, per column */
+            const rq_params rq = random_rq(0, (cases / 4) % 2);
+            if (cases % 3 == 2) /* |g| up to 2^31 lands on 0 ... 2^12 rather than saturating */
+                for (size_t j = 0; j < MAX_COLS; j++) shift_buf[0][j] = (int32_t)rand_in(50, 62);
             fill32(src32, ROWS * LD, -(1 << 19), (1 << 19) - 1, cases);
             reset_outputs();
-            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, mult, shift, want8, LD);
-            kt->gelu_s32s8(ROWS, n, src32, LD, g, mult, shift, got8, LD);
+            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, &rq, want8, LD);
+            kt->gelu_s32s8(ROWS, n, src32, LD, g, &rq, got8, LD);
             if (memcmp(want8, got8, ROWS * LD) != 0 &&
-                !check(0, kt->name, "gelu n=%zu set %ld mult %d shift %d differs", n, cases % 4, mult, shift))
+                !check(0, kt->name, "gelu n=%zu set %ld per_channel %d differs", n, cases % 4, rq.per_channel))
                 bad++;
         }
     report(kt, "gelu_s32s8", bad, cases);

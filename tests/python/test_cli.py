@@ -52,7 +52,7 @@ def test_inspect_json(capsys, shipped_model_path):
     code, out, _ = run(capsys, "inspect", shipped_model_path, "--json")
     info = json.loads(out)
     assert code == 0
-    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 1
+    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 2
 
 
 def test_missing_model_is_a_clean_error(capsys, tmp_path):

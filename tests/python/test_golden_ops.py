@@ -5,6 +5,7 @@ within FORMAT.md's bounds on random models whose integers sit at the limits vali
 from __future__ import annotations
 
 import math
+from re import escape as re_escape
 
 import numpy as np
 import pytest
@@ -87,10 +88,21 @@ def test_softmax_masks_keys_and_caps_at_255():
     mask = np.array([True, True, False, True])
     p = ops.softmax_rows(t, mask, EXP)
     assert p[:, 2].tolist() == [0, 0], "a masked key gets 0 and does not enter the max"
-    third = (EXP.poly_c * (2**62 // (3 * EXP.poly_c))) >> 54   # three equal keys: each e = c
+    third = (EXP.poly_c * (2**62 // (3 * EXP.poly_c)) + 2**53) >> 54   # three equal keys: each e = c
     assert third == 85 and p[1].tolist() == [85, 85, 0, 85]
     assert ops.softmax_rows(np.array([[123]]), np.array([True]), EXP).tolist() == [[255]]
     assert not ops.softmax_rows(t, np.zeros(4, bool), EXP).any()
+
+
+def test_softmax_rounds_to_nearest_ties_up_then_caps():
+    """Format version 2: P = min(255, (e · f + 2^53) >> 54). With K = 1, b = 4, c = 2^20 a key at
+    w = −2q has e = 2^(20 − q) exactly (tests/c/softmax_rounding_cases.h has the same rows)."""
+    exp = ops.ExpDomain(frac_bits=1, poly_b=4, poly_c=2**20)
+    q = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 31])        # e sum to 2^21 (the last is 0): f = 2^41
+    p = ops.softmax_rows(-2 * q[None, :], np.ones(q.size, bool), exp)
+    assert p.tolist() == [[128, 64, 32, 16, 8, 4, 2, 1, 1, 1, 0]]   # e · f = 2^53 exactly: 0.5 rounds up
+    # e = 2^20 and 2^10: 256 · 1024 / 1025 = 255.75 rounds to 256, which the cap makes 255; 0.25 → 0
+    assert ops.softmax_rows(np.array([[0, -20]]), np.ones(2, bool), exp).tolist() == [[255, 0]]
 
 
 def test_layernorm_constant_row_gives_the_bias():
@@ -264,3 +276,40 @@ def test_forward_rejects_bad_inputs(random_model, tmp_path):
     with pytest.raises(ValueError, match="1 … 40 ids"):
         golden.forward(np.zeros(41, np.int64))
     assert golden.labels == ["LABEL_0", "LABEL_1", "LABEL_2"] and golden.num_labels == 3
+
+
+# --- format version 2: what both readers refuse --------------------------------------------------
+
+def _patched(path, out, version=None, dims=None):
+    """A copy of the model at `path` with another format version and/or tensor lengths {name: n}."""
+    from gguf import GGUFReader
+    out.write_bytes(path.read_bytes())
+    reader = GGUFReader(out, "r+")
+    if version is not None:
+        field = reader.fields["ibert.format_version"]
+        field.parts[field.data[0]][0] = version
+    for tensor in reader.tensors:
+        if tensor.name in (dims or {}):
+            tensor.field.parts[3][0] = dims[tensor.name]    # GGUF dims, fastest first; these are 1-D
+    reader.data.flush()
+    return out
+
+
+@pytest.mark.parametrize("version, dims, message", [
+    (1, None, "format version 1 is no longer supported (softmax rounding changed in version 2): re-convert"),
+    (None, {"blk.0.attn_res.rq_mult": 2, "blk.0.attn_res.rq_shift": 2}, "blk.0.attn_res.rq_mult"),
+    (None, {"blk.1.ffn_gelu.rq_mult": 2}, "blk.1.ffn_gelu.rq_mult"),
+    (None, {"blk.0.ffn_res.rq_shift": 1}, "blk.0.ffn_res.rq_shift"),    # its rq_mult is per channel
+    (None, {"blk.1.attn_res.rq_shift": 2}, "blk.1.attn_res.rq_shift"),  # its rq_mult is [1]
+], ids=["version-1", "attn_res-[2]", "ffn_gelu-[2]", "shift-[1]-mult-[H]", "shift-[2]-mult-[1]"])
+def test_readers_refuse_version_1_and_rescales_of_other_shapes(random_model, tmp_path, version, dims, message):
+    import pyibert
+
+    valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=5)
+    GoldenModel(valid)       # loads: layer 0 has per-channel identity rescales, layer 1 a per-channel GELU one
+    pyibert.Model(valid).close()
+    bad = _patched(valid, tmp_path / "bad.ibert", version, dims)
+    with pytest.raises(ValueError, match=re_escape(message)):
+        GoldenModel(bad)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape(message)):
+        pyibert.Model(bad)

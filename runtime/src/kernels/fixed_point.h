@@ -45,6 +45,15 @@ static inline int32_t fp_iexp(int64_t w, const iexp_params *e) {
     return (int32_t)(z >> q);
 }
 
+/* A softmax probability (FORMAT.md §4.6 step 2): min(255, (e * f + 2^53) >> 54),
+ * e * f / 2^54 rounded to nearest (ties up) and capped so that P fits uint8. With
+ * 0 <= e <= sum and f = floor(2^62 / sum), e * f <= 2^62, so adding 2^53 cannot
+ * overflow. */
+static inline uint8_t fp_softmax_prob(int64_t e, int64_t f) {
+    const int64_t prob = (e * f + (INT64_C(1) << 53)) >> 54;
+    return (uint8_t)(prob > 255 ? 255 : prob);
+}
+
 /* floor(sqrt(v)), exact for every uint64 (digit-by-digit, two bits at a time). */
 static inline uint64_t fp_isqrt_u64(uint64_t v) {
     uint64_t root = 0, bit = UINT64_C(1) << 62;

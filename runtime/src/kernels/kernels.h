@@ -37,6 +37,16 @@ typedef struct igelu_params {
     uint32_t shift;
 } igelu_params;
 
+/* i-GELU's product g = t * (y + one) of one 20-bit t (FORMAT.md §4.4). It can reach
+ * 2^19 * (2^12 + 1) in magnitude, so it is kept in int64. */
+static inline int64_t kernel_igelu(int64_t t, const igelu_params *g) {
+    int64_t a = t < 0 ? -t : t;
+    if (a > -(int64_t)g->b) a = -(int64_t)g->b;
+    const int64_t z = (a + g->b) * (a + g->b) + g->c; /* in [c, 0) */
+    const int64_t y = (t > 0 ? z : t < 0 ? -z : 0) >> g->shift;
+    return t * (y + g->one);
+}
+
 /* c[i, j] = bias[j] + sum_k a[i, k] * b[j, k] for i < m, j < n, k < k_len: a times
  * the transpose of b, both int8 and row-major. bias may be NULL (no bias). Used
  * for the linear layers (a = x [m, K], b = W [N, K]) and the attention scores
@@ -74,10 +84,11 @@ typedef void (*layernorm_s32s8_fn)(size_t m, size_t h, const int32_t *x, size_t 
 typedef void (*softmax_s32u8_fn)(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                                  const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 
-/* u[i, j] = sat_8(rq(igelu(t[i, j]), mult, shift)) for t already within 20 bits
- * (FORMAT.md §4.4, §4.6 step 5; mult, shift is the ffn_gelu rescale). */
-typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                              int32_t shift, int8_t *u, size_t ldu);
+/* u[i, j] = sat_8(rq(igelu(t[i, j]), rq_j)) for t already within 20 bits
+ * (FORMAT.md §4.4, §4.6 step 5; rq is the ffn_gelu rescale, per tensor or per
+ * column). */
+typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                              const rq_params *rq, int8_t *u, size_t ldu);
 
 /* The head's tanh (FORMAT.md §4.6): y[j] = itanh(clamp(rq(acc[j], rq_j), -2^30, 2^30)),
  * int8 with scale 1/127. */
@@ -97,8 +108,8 @@ void layernorm_s32s8_1x1__ref(size_t m, size_t h, const int32_t *x, size_t ldx, 
                               const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
-void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                         int32_t shift, int8_t *u, size_t ldu);
+void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                         const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
 #ifdef IBERT_NEON_KERNELS
@@ -114,8 +125,8 @@ void layernorm_s32s8_1x8__neon(size_t m, size_t h, const int32_t *x, size_t ldx,
                                const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
-void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                          int32_t shift, int8_t *u, size_t ldu);
+void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                          const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 #endif
 
@@ -216,16 +227,16 @@ void layernorm_s32s8_1x8__avx2(size_t m, size_t h, const int32_t *x, size_t ldx,
                                const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
-void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                          int32_t shift, int8_t *u, size_t ldu);
+void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                          const rq_params *rq, int8_t *u, size_t ldu);
 void requant_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
                                 int8_t *dst, size_t ldd);
 void requant_s32s32_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
                                  unsigned bits, int32_t *dst, size_t ldd);
 void residual_s32s8s32_1x16__avx512(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
                                     const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
-void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g, int32_t mult,
-                             int32_t shift, int8_t *u, size_t ldu);
+void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
+                             const rq_params *rq, int8_t *u, size_t ldu);
 void layernorm_s32s8_1x16__avx512(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
                                   const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,

@@ -1,5 +1,5 @@
 /* softmax_s32u8_1x1__ref: attention probabilities through i-exp (FORMAT.md §4.6
- * step 2). Masked keys take part in neither the max nor the sum and get 0. The
+ * step 2), rounded to nearest (format version 2). Masked keys take part in neither the max nor the sum and get 0. The
  * file's attn_scores rescale keeps |t| <= 2^30, so t and e fit the int32 scores
  * row, which holds t and then e between the passes. */
 #include "kernels/kernels.h"
@@ -25,9 +25,6 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
         }
         /* 2^62 / sum keeps >= 19 bits in f for any row (sum <= n * c <= 2^43), and e <= sum keeps e * f <= 2^62 */
         int64_t f = any ? (INT64_C(1) << 62) / sum : 0;
-        for (size_t j = 0; j < n; j++) {
-            int64_t prob = key_mask[j] ? ((int64_t)s[j] * f) >> 54 : 0;
-            p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
-        }
+        for (size_t j = 0; j < n; j++) p_row[j] = key_mask[j] ? fp_softmax_prob(s[j], f) : 0;
     }
 }
