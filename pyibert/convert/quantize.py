@@ -80,10 +80,17 @@ def _check_scores_bound(model: QuantizedModel, layer: int, head_size: int) -> No
 class ScaleOptions:
     """How far the int8 layer-norm and GELU outputs get one scale per channel (ActivationRanges.
     channel_scales): 0 is one scale per tensor, 1 each channel's own range. The per-channel scales are
-    folded into the input columns of the linear layers that read those outputs."""
+    folded into the input columns of the linear layers that read those outputs.
 
-    norm_alpha: float = 0.0
-    gelu_alpha: float = 0.0
+    The defaults were measured on four classifiers (FORMAT.md §4.9): layer norms at 1 lost more in the
+    weights, whose columns an outlier channel then widens, than they gained in the activations.
+    """
+
+    norm_alpha: float = 0.75
+    gelu_alpha: float = 1.0
+
+
+PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
 
 
 def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool,
@@ -91,7 +98,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
     every activation at one scale, as HF's quant_mode has them)."""
     if hf_ibert:
-        options = ScaleOptions()
+        options = PER_TENSOR
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
     exp_unit = exp_domain_scale(model.exp.frac_bits)
     hidden = params.token_embd.shape[1]

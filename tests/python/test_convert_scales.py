@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from pyibert.convert.activation_points import ActivationRanges  # noqa: E402
 from pyibert.convert.architectures import encoder_params  # noqa: E402
 from pyibert.convert.checkpoint import load_checkpoint  # noqa: E402
-from pyibert.convert.quantize import ScaleOptions, quantize  # noqa: E402
+from pyibert.convert.quantize import PER_TENSOR, ScaleOptions, quantize  # noqa: E402
 from pyibert.convert.range_search import CLIP_RATIOS, mse_clip  # noqa: E402
 from test_convert import FFN, HEADS, HIDDEN, LAYERS, make_checkpoint  # noqa: E402
 
@@ -74,7 +74,7 @@ def _norm_output_scale(model, params, name: str) -> np.ndarray:
 @pytest.mark.parametrize("alpha", [0.5, 1.0])
 def test_per_channel_layer_norm_scales_are_folded_into_the_reading_columns(classifier, alpha):
     ranges = _ranges(LAYERS)
-    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(norm_alpha=alpha))
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(norm_alpha=alpha, gelu_alpha=0.0))
     s_x = ranges.channel_scales("embd_norm", alpha)
     assert s_x.shape == (HIDDEN,) and np.ptp(s_x) > 0
     # the layer norm writes channel k at scale s_x[k] ...
@@ -100,21 +100,21 @@ def test_per_channel_layer_norm_scales_are_folded_into_the_reading_columns(class
 def test_rescale_shapes(classifier):
     ranges = _ranges(LAYERS)
     shapes = {}
-    for options in (ScaleOptions(), ScaleOptions(norm_alpha=0.75), ScaleOptions(norm_alpha=1.0, gelu_alpha=1.0)):
+    for options in (PER_TENSOR, ScaleOptions(norm_alpha=0.75, gelu_alpha=0.0), ScaleOptions()):
         model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=options)
         shapes[options] = {name: model.tensors[f"blk.1.{name}.rq_mult"].shape
                            for name in ("attn_res", "ffn_res", "ffn_gelu")}
         for name, shape in shapes[options].items():
             assert model.tensors[f"blk.1.{name}.rq_shift"].shape == shape
-    assert shapes[ScaleOptions()] == {"attn_res": (1,), "ffn_res": (1,), "ffn_gelu": (1,)}
-    assert shapes[ScaleOptions(norm_alpha=0.75)] == {"attn_res": (HIDDEN,), "ffn_res": (HIDDEN,), "ffn_gelu": (1,)}
-    assert shapes[ScaleOptions(norm_alpha=1.0, gelu_alpha=1.0)] == {"attn_res": (HIDDEN,), "ffn_res": (HIDDEN,),
-                                                                   "ffn_gelu": (FFN,)}
+    assert shapes[PER_TENSOR] == {"attn_res": (1,), "ffn_res": (1,), "ffn_gelu": (1,)}
+    assert shapes[ScaleOptions(norm_alpha=0.75, gelu_alpha=0.0)] == {"attn_res": (HIDDEN,), "ffn_res": (HIDDEN,),
+                                                                      "ffn_gelu": (1,)}
+    assert shapes[ScaleOptions()] == {"attn_res": (HIDDEN,), "ffn_res": (HIDDEN,), "ffn_gelu": (FFN,)}
 
 
 def test_per_channel_gelu_scales_are_folded_into_ffn_down(classifier):
     ranges = _ranges(LAYERS)
-    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(gelu_alpha=1.0))
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(norm_alpha=0.0, gelu_alpha=1.0))
     s_u = ranges.channel_scales("blk.0.gelu", 1.0)
     assert np.allclose(s_u, ranges.channel_absmax["blk.0.gelu"] / 127)
     sigma_term = _ratio(model, "blk.0.ffn_gelu") * s_u     # s_g · σ / 2, the same for every channel
