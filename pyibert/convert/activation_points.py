@@ -13,31 +13,62 @@ int8 output), and per layer l:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 RESIDUAL_BITS = 22
 ACTIVATION_BITS = 8
+INT8_MAX = 2 ** (ACTIVATION_BITS - 1) - 1
 
 
 def bits_of(point: str) -> int:
     return RESIDUAL_BITS if point == "embd_sum" or point.endswith("_res") else ACTIVATION_BITS
 
 
+def kind_of(point: str) -> str:
+    """The family a point belongs to, for choosing how its range is picked: "norm" (layer-norm outputs),
+    "qkv", "ctx", "gelu" or "residual" (the 22-bit sums)."""
+    if bits_of(point) == RESIDUAL_BITS:
+        return "residual"
+    if point == "embd_norm" or point.endswith("_norm"):
+        return "norm"
+    return {"q": "qkv", "k": "qkv", "v": "qkv"}.get(point.rsplit(".", 1)[-1], point.rsplit(".", 1)[-1])
+
+
 @dataclass
 class ActivationRanges:
-    """max |x| seen at every point, where it came from, and the headroom given to the 22-bit sums.
+    """The range taken at every point, where it came from, and the headroom given to the 22-bit sums.
 
     Calibrated ranges come from a sample of text, so the 22-bit sums get a margin of 2 (22 bits have
     precision to spare); an I-BERT checkpoint's ranges are the clamp ranges its own quant_mode uses, so
-    they are taken as they are.
+    they are taken as they are. `channel_absmax` holds one range per channel at the points that may get
+    one int8 scale per channel (layer-norm and GELU outputs); points without an entry have one scale.
     """
 
     absmax: dict[str, float]
     source: str
     count: int
     residual_margin: float
+    channel_absmax: dict[str, np.ndarray] = field(default_factory=dict)
 
     def scale(self, point: str) -> float:
         bits = bits_of(point)
         margin = self.residual_margin if bits == RESIDUAL_BITS else 1.0
         return margin * self.absmax[point] / (2 ** (bits - 1) - 1)
+
+    def channel_scales(self, point: str, alpha: float) -> float | np.ndarray:
+        """The int8 scale of each channel of `point`, between one common scale (alpha = 0: the scale of
+        the whole tensor, returned as a float) and each channel's own (alpha = 1):
+        s[k] = t[k]^alpha · c^(1 − alpha), t[k] = the channel's range / 127, c = the tensor's scale.
+
+        The per-channel scales are folded into the weights that read the point, so a channel whose
+        range is far below the tensor's keeps its precision; alpha trades that against the precision
+        of those weights (SmoothQuant's migration strength).
+        """
+        common = self.scale(point)
+        if alpha == 0.0 or point not in self.channel_absmax:
+            return common
+        # a channel never gets a range above the tensor's (clipped) one, nor one so small it would be 0
+        own = np.clip(self.channel_absmax[point] / INT8_MAX, common * 2.0**-10, common)
+        return own**alpha * common ** (1.0 - alpha)

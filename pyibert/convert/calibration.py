@@ -1,67 +1,95 @@
-"""Activation ranges of a float BERT/RoBERTa, measured by running it on sample text with forward hooks."""
+"""Activation statistics of a float BERT/RoBERTa, measured by running it on sample text with forward hooks."""
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from .activation_points import ActivationRanges
+from .activation_points import kind_of
 from .architectures import calibration_hooks
 from .checkpoint import Checkpoint
 from .errors import ConversionError
+from .range_search import CalibrationStats
 
 BATCH_SIZE = 8
-# At these int8 points a rare token's outlier would coarsen every other value's grid, so the range is
-# the 99.99th percentile of |x| (the rest saturate). On all-MiniLM-L6-v2 this raised the median cosine
-# of the final hidden states to the float model's from 0.958 to 0.965. Layer-norm outputs keep the
-# maximum: their outliers are whole channels that carry signal in every token.
-CLIP_PERCENTILE = 99.99
-CLIPPED_POINTS = (".q", ".k", ".v", ".ctx", ".gelu")
-_TAIL = 1.0 - CLIP_PERCENTILE / 100
+PERCENTILE = 99.99
+_TAIL = 1.0 - PERCENTILE / 100
 _KEEP_FACTOR = 10   # each batch keeps 10× its share of the tail, so the global tail is among the kept values
+# Rows (tokens) kept per text for the least-error range search: enough for a few thousand rows in all
+# without keeping every GELU output of a long calibration set.
+SAMPLE_ROWS_PER_TEXT = 8
+CHANNEL_KINDS = ("norm", "gelu")   # points that may get one scale per channel (activation_points)
 
 
-class _RangeRecorder:
-    """Per point: max |x| and the top of |x| of every batch, over the real (unpadded) tokens."""
+class _StatsRecorder:
+    """Per point, over the real (unpadded) tokens: max |x|, the top of |x| of every batch (for the
+    percentile), max |x| per channel where a point may have per-channel scales, and a sample of rows."""
 
     def __init__(self) -> None:
         self.absmax: dict[str, float] = {}
         self.count: dict[str, int] = {}
         self.tops: dict[str, list[torch.Tensor]] = {}
+        self.channel_absmax: dict[str, torch.Tensor] = {}
+        self.samples: dict[str, list[torch.Tensor]] = {}
         self.token_mask: torch.Tensor | None = None   # [batch, seq] bool of the batch being run
+        self.sample_rows: torch.Tensor | None = None   # indices into the batch's real tokens to sample
+        self._generator = torch.Generator().manual_seed(0)   # the same sample, hence file, every run
+
+    def start_batch(self, token_mask: torch.Tensor, texts: int) -> None:
+        self.token_mask = token_mask
+        tokens = int(token_mask.sum())
+        keep = min(tokens, SAMPLE_ROWS_PER_TEXT * texts)
+        self.sample_rows = torch.randperm(tokens, generator=self._generator)[:keep].sort().values
 
     def hook(self, point: str, side: str):
-        clipped = point.endswith(CLIPPED_POINTS)
+        kind = kind_of(point)
 
         def record(tensor: torch.Tensor) -> None:
-            values = tensor.detach()[self.token_mask].abs().flatten()   # padding left out
-            if not values.numel():
+            rows = tensor.detach()[self.token_mask].float()   # [tokens, channels], padding left out
+            if not rows.numel():
                 return
+            values = rows.abs()
             self.absmax[point] = max(self.absmax.get(point, 0.0), float(values.max()))
-            if clipped:
-                self.count[point] = self.count.get(point, 0) + values.numel()
-                keep = min(values.numel(), math.ceil(values.numel() * _TAIL * _KEEP_FACTOR))
-                self.tops.setdefault(point, []).append(torch.topk(values, keep).values)
+            if kind == "residual":
+                return
+            flat = values.flatten()
+            self.count[point] = self.count.get(point, 0) + flat.numel()
+            keep = min(flat.numel(), math.ceil(flat.numel() * _TAIL * _KEEP_FACTOR))
+            self.tops.setdefault(point, []).append(torch.topk(flat, keep).values)
+            if kind in CHANNEL_KINDS:
+                top = values.amax(dim=0)
+                seen = self.channel_absmax.get(point)
+                self.channel_absmax[point] = top if seen is None else torch.maximum(seen, top)
+            self.samples.setdefault(point, []).append(rows[self.sample_rows].clone())
 
         if side == "input":
             return lambda module, args: record(args[0])
         return lambda module, args, output: record(output)
 
-    def ranges(self) -> dict[str, float]:
-        ranges = dict(self.absmax)
+    def stats(self, source: Path, count: int) -> CalibrationStats:
+        percentile = {}
         for point, tops in self.tops.items():
             rank = max(1, math.ceil(self.count[point] * _TAIL))   # the rank-th largest |x| overall
-            ranges[point] = float(torch.topk(torch.cat(tops), rank).values[-1])
-        return ranges
+            percentile[point] = float(torch.topk(torch.cat(tops), rank).values[-1])
+        return CalibrationStats(
+            absmax=dict(self.absmax),
+            percentile=percentile,
+            channel_absmax={p: v.double().numpy() for p, v in self.channel_absmax.items()},
+            samples={p: torch.cat(rows).numpy() for p, rows in self.samples.items()},
+            source=source.name,
+            count=count,
+        )
 
 
 def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: int, source: Path,
-              progress: bool = True) -> ActivationRanges:
+              progress: bool = True) -> CalibrationStats:
+    """Run the float model on `texts` and record what the range rules of range_search.py need."""
     model: nn.Module = checkpoint.model
-    recorder = _RangeRecorder()
+    recorder = _StatsRecorder()
     hooks = calibration_hooks(model, checkpoint.arch)
     handles = []
     for point, (module, side) in hooks.items():
@@ -71,17 +99,16 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: i
         with torch.inference_mode():
             for start in tqdm(range(0, len(texts), BATCH_SIZE), desc="calibrating", unit="batch",
                               disable=not progress):
-                encoded = tokenizer(texts[start:start + BATCH_SIZE], padding=True, truncation=True,
-                                    max_length=max_tokens, return_tensors="pt")
-                recorder.token_mask = encoded["attention_mask"].bool()
+                batch = texts[start:start + BATCH_SIZE]
+                encoded = tokenizer(batch, padding=True, truncation=True, max_length=max_tokens,
+                                    return_tensors="pt")
+                recorder.start_batch(encoded["attention_mask"].bool(), len(batch))
                 model(**{k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
     finally:
         for handle in handles:
             handle.remove()
-    absmax = recorder.ranges()
-    silent = [point for point in hooks if absmax.get(point, 0.0) <= 0.0]
+    silent = [point for point in hooks if recorder.absmax.get(point, 0.0) <= 0.0]
     if silent:
         raise ConversionError(f"calibration on {source} saw only zeros at {', '.join(silent[:5])}; "
                               "the checkpoint's weights look degenerate")
-    return ActivationRanges(absmax, f"calibration on {source.name} (max |x|; {CLIP_PERCENTILE}th percentile "
-                            "at q, k, v, context and GELU outputs)", len(texts), residual_margin=2.0)
+    return recorder.stats(source, len(texts))

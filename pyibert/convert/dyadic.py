@@ -41,15 +41,17 @@ def dyadic_array(r: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([m for m, _ in pairs], dtype=np.int32), np.array([s for _, s in pairs], dtype=np.int32))
 
 
-def layer_norm_rescale(gamma: np.ndarray, beta: np.ndarray, out_scale: float, what: str
+def layer_norm_rescale(gamma: np.ndarray, beta: np.ndarray, out_scale: float | np.ndarray, what: str
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rq_mult, rq_shift, rq_bias) of an integer layer norm with int8 output scale out_scale (§4.5).
+    """(rq_mult, rq_shift, rq_bias) of an integer layer norm with int8 output scale out_scale (§4.5):
+    one for all channels, or one per channel.
 
     nrm = (x − μ)/σ · 2^30/√H, so m/2^s = γ·√H/(2^30·s_out) and β_int = round(β/s_out·2^s) + 2^(s−1)
     (the rescale's rounding term is folded into β). The shift comes down from the dyadic one until
     |β_int| ≤ 2^61.
     """
     hidden = gamma.shape[0]
+    out_scale = np.broadcast_to(np.asarray(out_scale, dtype=np.float64), (hidden,))
     ratio = gamma.astype(np.float64) * math.sqrt(hidden) / (2.0**30 * out_scale)
     offset = beta.astype(np.float64) / out_scale
     mult = np.zeros(hidden, dtype=np.int32)
@@ -63,12 +65,12 @@ def layer_norm_rescale(gamma: np.ndarray, beta: np.ndarray, out_scale: float, wh
         s = _largest_shift(r) if r != 0.0 else MAX_SHIFT
         if s < 1:
             raise ConversionError(f"{what}[{n}]: layer norm weight {gamma[n]:.6g} is too large for the output "
-                                  f"scale {out_scale:.6g}")
+                                  f"scale {out_scale[n]:.6g}")
         while s >= 1 and abs(round(b * 2.0**s) + 2 ** (s - 1)) > LN_BIAS_LIMIT:
             s -= 1
         if s < 1:
             raise ConversionError(f"{what}[{n}]: layer norm bias {beta[n]:.6g} is too large for the output "
-                                  f"scale {out_scale:.6g} (|β/s_out| must stay below 2^60)")
+                                  f"scale {out_scale[n]:.6g} (|β/s_out| must stay below 2^60)")
         # A γ so small that m rounds to 0 (checkpoints have γ ≈ 1e−33) moves the output by far less than
         # one unit: the channel is the constant β, as with γ = 0.
         mult[n], shift[n] = int(round(r * 2.0**s)), s

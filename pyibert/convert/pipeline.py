@@ -13,7 +13,8 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .data import read_calibration_texts
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
-from .quantize import quantize
+from .quantize import ScaleOptions, quantize
+from .range_search import choose_ranges
 from .weights import WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
@@ -66,7 +67,8 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
-                       max_calibration: int, max_tokens: int, progress: bool) -> ActivationRanges:
+                       max_calibration: int, max_tokens: int, progress: bool,
+                       range_rules: dict[str, str] | None) -> ActivationRanges:
     if checkpoint.arch.family == "ibert":
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
@@ -79,15 +81,20 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "file with a header row and a 'sentence' column (another column: --text-column NAME); a few "
             "hundred sentences like the ones the model will see, e.g. the task's training data")
     texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
-    return calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
+    stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
+    return choose_ranges(stats, range_rules)
 
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
-                       max_calibration: int = 512, progress: bool = True) -> ConversionSummary:
+                       max_calibration: int = 512, progress: bool = True,
+                       scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None
+                       ) -> ConversionSummary:
     """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
 
     Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
     `max_calibration` texts are used); I-BERT checkpoints carry their own activation ranges.
+    `scales` says how far layer-norm and GELU outputs get per-channel scales, `range_rules` how each kind
+    of activation range is picked from the calibration (range_search.py; float checkpoints only).
     Raises ConversionError with a message saying what is wrong.
     """
     start = time.perf_counter()
@@ -103,8 +110,9 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
-                                progress)
-    quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert")
+                                progress, range_rules)
+    quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert",
+                         options=scales)
     write_ibert(out, shape, quantized, ranges, src)
     return ConversionSummary(
         output=out,

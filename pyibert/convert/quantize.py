@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from .activation_points import ActivationRanges
 from .architectures import EncoderParams, LinearParams, NormParams
@@ -32,10 +33,20 @@ class QuantizedModel:
         self.tensors[f"{name}.rq_mult"] = mult
         self.tensors[f"{name}.rq_shift"] = shift
 
-    def add_linear(self, name: str, params: LinearParams, in_scale: float, out_scale: float, hf_ibert: bool) -> None:
-        """int8 weight, int32 bias at scale in_scale · s_w[n], and the rescale to out_scale."""
-        weight, w_scale = quantize_rows(params.weight, hf_ibert)
-        bias_scale = in_scale * w_scale
+    def add_linear(self, name: str, params: LinearParams, in_scale: float | np.ndarray, out_scale: float,
+                   hf_ibert: bool) -> None:
+        """int8 weight, int32 bias at scale in_scale · s_w[n], and the rescale to out_scale.
+
+        A per-channel input scale in_scale[k] (the input's channel k is x[k] · in_scale[k]) is folded into
+        the weight's columns: the integers are those of W[n, k] · in_scale[k], so the accumulator is
+        at the weight's row scale alone.
+        """
+        if np.ndim(in_scale) == 0:
+            weight, w_scale = quantize_rows(params.weight, hf_ibert)
+            bias_scale = in_scale * w_scale
+        else:
+            folded = params.weight.detach().double() * torch.from_numpy(np.asarray(in_scale, dtype=np.float64))
+            weight, bias_scale = quantize_rows(folded, hf_ibert)
         bias = np.rint(params.bias.detach().double().numpy() / bias_scale)
         worst = int(np.argmax(np.abs(bias)))
         if not np.all(np.isfinite(bias)) or abs(bias[worst]) > BIAS_LIMIT:
@@ -47,7 +58,7 @@ class QuantizedModel:
         self.tensors[f"{name}.bias"] = bias.astype(np.int32)
         self.add_rescale(name, bias_scale / out_scale)
 
-    def add_norm(self, name: str, params: NormParams, out_scale: float) -> None:
+    def add_norm(self, name: str, params: NormParams, out_scale: float | np.ndarray) -> None:
         mult, shift, bias = layer_norm_rescale(params.weight.detach().double().numpy(),
                                                params.bias.detach().double().numpy(), out_scale, name)
         self.tensors[f"{name}.rq_mult"] = mult
@@ -65,12 +76,40 @@ def _check_scores_bound(model: QuantizedModel, layer: int, head_size: int) -> No
             "(FORMAT.md §4.6 needs |m|·2^14·D < 2^(30+s)); the query and key ranges of this layer are too wide")
 
 
-def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool) -> QuantizedModel:
-    """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers."""
+@dataclass(frozen=True)
+class ScaleOptions:
+    """How far the int8 layer-norm and GELU outputs get one scale per channel (ActivationRanges.
+    channel_scales): 0 is one scale per tensor, 1 each channel's own range. The per-channel scales are
+    folded into the input columns of the linear layers that read those outputs.
+
+    The defaults were chosen by measurement on the shipped model's checkpoint (FORMAT.md §4.9): layer
+    norms at 1 lost more in the weights, whose columns an outlier channel then widens, than they gained
+    in the activations; 0.75 beat 0.5 and 1.
+    """
+
+    norm_alpha: float = 0.75
+    gelu_alpha: float = 1.0
+
+
+PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
+
+
+def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool,
+             options: ScaleOptions = ScaleOptions()) -> QuantizedModel:
+    """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
+    every activation at one scale, as HF's quant_mode has them)."""
+    if hf_ibert:
+        options = PER_TENSOR
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
     exp_unit = exp_domain_scale(model.exp.frac_bits)
     hidden = params.token_embd.shape[1]
     head_size = hidden // num_heads
+    last = len(params.layers) - 1
+
+    def norm_scales(point: str) -> float | np.ndarray:
+        # A model without a head outputs the last layer norm's integers with one scale (FORMAT.md §4.8).
+        headless_output = params.cls_dense is None and point == f"blk.{last}.ffn_norm"
+        return ranges.channel_scales(point, 0.0 if headless_output else options.norm_alpha)
 
     s_sum = ranges.scale("embd_sum")
     for name, table in (("token_embd", params.token_embd), ("pos_embd", params.pos_embd),
@@ -78,7 +117,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         q, s_table = quantize_table(table, hf_ibert)
         model.tensors[f"{name}.weight"] = q
         model.add_rescale(name, s_table / s_sum)
-    s_x = ranges.scale("embd_norm")
+    s_x = norm_scales("embd_norm")
     model.add_norm("embd_norm", params.embd_norm, s_x)
 
     for l, layer in enumerate(params.layers):
@@ -94,18 +133,18 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
         s_res = ranges.scale(f"{blk}.attn_res")
         model.add_linear(f"{blk}.attn_out", layer.attn_out, s_ctx, s_res, hf_ibert)
-        model.add_rescale(f"{blk}.attn_res", s_x / s_res)
-        s_a = ranges.scale(f"{blk}.attn_norm")
+        model.add_rescale(f"{blk}.attn_res", s_x / s_res)    # per channel when s_x is
+        s_a = norm_scales(f"{blk}.attn_norm")
         model.add_norm(f"{blk}.attn_norm", layer.attn_norm, s_a)
 
         model.add_linear(f"{blk}.ffn_up", layer.ffn_up, s_a, GELU_INPUT_SCALE, hf_ibert)
-        s_u = ranges.scale(f"{blk}.gelu")
+        s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha)
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")
         model.add_linear(f"{blk}.ffn_down", layer.ffn_down, s_u, s_res, hf_ibert)
         model.add_rescale(f"{blk}.ffn_res", s_a / s_res)
-        s_x = ranges.scale(f"{blk}.ffn_norm")
+        s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)
 
     if params.cls_dense is None:

@@ -49,8 +49,10 @@ def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, tensors
 
 
-def expected_tensors(num_labels: int, vocab: int, positions: int, types: int) -> dict[str, tuple[type, tuple]]:
-    """FORMAT.md §3: name → (dtype, numpy shape)."""
+def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, per_channel: bool
+                     ) -> dict[str, tuple[type, tuple]]:
+    """FORMAT.md §3: name → (dtype, numpy shape). per_channel: the converter's per-channel layer-norm and
+    GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F]."""
     H, F = HIDDEN, FFN
     expected = {}
 
@@ -72,8 +74,10 @@ def expected_tensors(num_labels: int, vocab: int, positions: int, types: int) ->
     for l in range(LAYERS):
         for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
             linear(f"blk.{l}.{part}", H, H)
-        for part in ("attn_scores", "attn_ctx", "attn_res", "ffn_gelu", "ffn_res"):
+        for part in ("attn_scores", "attn_ctx"):
             rescale(f"blk.{l}.{part}", 1)
+        for part, channels in (("attn_res", H), ("ffn_res", H), ("ffn_gelu", F)):
+            rescale(f"blk.{l}.{part}", channels if per_channel else 1)
         rescale(f"blk.{l}.attn_norm", H, norm=True)
         rescale(f"blk.{l}.ffn_norm", H, norm=True)
         linear(f"blk.{l}.ffn_up", F, H)
@@ -122,7 +126,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
         assert (metadata["ibert.output_scale.multiplier"], metadata["ibert.output_scale.shift"]) == (1, 16)
 
     expected = expected_tensors(metadata["ibert.num_labels"], config["vocab_size"], POSITIONS,
-                                metadata["ibert.type_vocab_size"])
+                                metadata["ibert.type_vocab_size"], per_channel=not is_ibert)
     assert set(tensors) == set(expected)
     for name, (dtype, shape) in expected.items():
         assert (tensors[name].dtype, tensors[name].shape) == (dtype, shape), name
