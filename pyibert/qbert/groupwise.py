@@ -10,8 +10,9 @@ applies one dyadic rescale per row, as llama.cpp's k-quants do with their 6-bit 
 super-block scale, but per output row (MiniLM's 384 inputs are too few for 256-wide super-blocks).
 group_size 0 means one scale per row (every sub-scale 1).
 
-Clipping is searched for least squared error, never taken from the maximum: the row scale over a grid
-of fractions of the largest group's absmax, and for each row scale every sub-scale 1..63 exhaustively.
+Clipping is searched for least squared error, never taken from the maximum: without groups the row
+scale over 36 fractions of the row's absmax; with groups each group's integer sub-scale over 12 clipping
+fractions of the group's absmax, under each of ROW_FRACTIONS row scales.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ SUB_SCALE_MAX = 2**SUB_SCALE_BITS - 1
 WEIGHT_WIDTHS = (2, 3, 4, 6, 8)
 # Fractions of the absmax tried as clipping points for a row scale.
 CLIP_FRACTIONS = np.linspace(0.30, 1.0, 36)
+# Row scales tried under group sub-scales (fractions of the one that puts the largest group at 63).
+ROW_FRACTIONS = (1.0, 0.85, 0.7)
 
 
 def code_range(bits: int) -> tuple[int, int]:
@@ -79,12 +82,16 @@ def _best_row_scale(w: np.ndarray, bits: int) -> np.ndarray:
 
 
 def best_sub_scales(groups: np.ndarray, row_scale: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """For groups [N, G, g] under row_scale [N]: the sub-scale 1..63 of least squared error per group
-    (exhaustive), and that error summed per row."""
+    """For groups [N, G, g] under row_scale [N]: the sub-scale in 1..63 of least squared error per group
+    among those that put the group's clipping point at CLIP_FRACTIONS of its absmax, and that error
+    summed per row."""
+    _, hi = code_range(bits)
+    absmax = np.abs(groups).max(axis=2)
     best_err = np.full(groups.shape[:2], np.inf)
     best_sub = np.ones(groups.shape[:2], dtype=np.uint8)
-    for sub in range(1, SUB_SCALE_MAX + 1):
-        scale = (row_scale * sub)[:, None, None]
+    for fraction in CLIP_FRACTIONS[::3]:
+        sub = np.clip(np.rint(fraction * absmax / (hi + 1) / row_scale[:, None]), 1, SUB_SCALE_MAX)
+        scale = (row_scale[:, None] * sub)[:, :, None]
         err = ((_round(groups, scale, bits) * scale - groups) ** 2).sum(axis=2)
         better = err < best_err
         best_err = np.where(better, err, best_err)
@@ -93,9 +100,9 @@ def best_sub_scales(groups: np.ndarray, row_scale: np.ndarray, bits: int) -> tup
 
 
 def row_scales_for_groups(w: np.ndarray, bits: int, group_size: int) -> np.ndarray:
-    """The row scale under which the groups' integer sub-scales give the least error. The largest
-    group's absmax sits at sub-scale 63 when the fraction is 1; smaller fractions trade its clipping
-    for finer steps in the other groups."""
+    """The row scale under which the groups' integer sub-scales give the least error. At fraction 1
+    the largest group's absmax sits at sub-scale 63; smaller row scales give the small groups finer
+    sub-scale steps at the price of clipping the largest group harder."""
     n, k = w.shape
     groups = w.reshape(n, k // group_size, group_size)
     _, hi = code_range(bits)
@@ -103,7 +110,7 @@ def row_scales_for_groups(w: np.ndarray, bits: int, group_size: int) -> np.ndarr
     absmax = np.where(absmax > 0, absmax, 1.0)
     best_err = np.full(n, np.inf)
     best = absmax / (hi + 1) / SUB_SCALE_MAX
-    for fraction in CLIP_FRACTIONS[::3]:
+    for fraction in ROW_FRACTIONS:
         row_scale = fraction * absmax / (hi + 1) / SUB_SCALE_MAX
         _, err = best_sub_scales(groups, row_scale, bits)
         better = err < best_err
