@@ -1,0 +1,103 @@
+"""Hessian sensitivity of each encoder linear layer to the task loss (Q-BERT, HAWQ-V2).
+
+`eigen`: the top eigenvalue of the layer's own Hessian block H_ll by power iteration with Hessian-vector
+products (double backward through the loss), per batch; the score is |mean λ| + std λ over the batches,
+as Q-BERT. `trace`: the Hutchinson estimate E[vᵀHv] (v Rademacher) of Tr(H_ll) divided by the layer's
+parameter count, as HAWQ-V2; one full Hessian-vector product per probe serves every layer at once,
+since E[v_lᵀ(Hv)_l] = Tr(H_ll). The loss is cross-entropy against the given labels, or against the
+float model's own predictions when there are none.
+
+The model must be loaded with attn_implementation="eager": PyTorch's SDPA kernels have no double
+backward on CPU.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+METHODS = ("eigen", "trace")
+TOLERANCE = 1e-3    # power iteration stops when λ moves less than this, relatively
+
+
+def encoder_linears(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
+    """The linear layers of the encoder stack (attention q/k/v/out, FFN up/down), by module name."""
+    encoder = model.base_model.encoder
+    return {f"encoder.{name}": module for name, module in encoder.named_modules()
+            if isinstance(module, torch.nn.Linear)}
+
+
+def _batch_loss(model, inputs: dict, labels: torch.Tensor | None) -> torch.Tensor:
+    logits = model(**inputs).logits
+    if labels is None:
+        labels = logits.detach().argmax(dim=-1)
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def _top_eigenvalue(gradient: torch.Tensor, weight: torch.Tensor, iterations: int,
+                    generator: torch.Generator) -> float:
+    v = torch.randn(weight.shape, generator=generator)
+    v /= v.norm()
+    eigenvalue = 0.0
+    for _ in range(iterations):
+        (hv,) = torch.autograd.grad(gradient, weight, grad_outputs=v, retain_graph=True)
+        previous, eigenvalue = eigenvalue, float((hv * v).sum())
+        norm = hv.norm()
+        if norm == 0:
+            return 0.0
+        v = hv / norm
+        if abs(eigenvalue - previous) <= TOLERANCE * abs(eigenvalue):
+            break
+    return eigenvalue
+
+
+def hessian_sensitivity(model: torch.nn.Module, batches: list[tuple[dict, torch.Tensor | None]],
+                        method: str = "eigen", iterations: int = 16, seed: int = 0,
+                        progress: bool = True, only: list[str] | None = None) -> dict[str, float]:
+    """{layer name: sensitivity} over `batches` of (tokenizer output, labels or None); `only` limits
+    the eigenvalue work to those layers (the trace costs the same for all)."""
+    if method not in METHODS:
+        raise ValueError(f"sensitivity method {method!r} is not one of {METHODS}")
+    model.eval()
+    layers = encoder_linears(model)
+    weights = [layer.weight for layer in layers.values()]
+    generator = torch.Generator().manual_seed(seed)
+    per_batch = {name: [] for name in layers}
+    eigen_layers = len(layers) if only is None else len(only)
+    steps = len(batches) * (eigen_layers if method == "eigen" else iterations)
+    with tqdm(total=steps, desc=f"Hessian {method}", unit="layer" if method == "eigen" else "probe",
+              disable=not progress) as bar:
+        for inputs, labels in batches:
+            loss = _batch_loss(model, inputs, labels)
+            gradients = torch.autograd.grad(loss, weights, create_graph=True)
+            if method == "eigen":
+                for name, gradient, weight in zip(layers, gradients, weights):
+                    if only is not None and name not in only:
+                        continue
+                    per_batch[name].append(_top_eigenvalue(gradient, weight, iterations, generator))
+                    bar.update()
+            else:
+                traces = np.zeros(len(weights))
+                for _ in range(iterations):
+                    probes = [torch.randint(0, 2, w.shape, generator=generator).float() * 2 - 1 for w in weights]
+                    products = torch.autograd.grad(gradients, weights, grad_outputs=probes, retain_graph=True)
+                    traces += [float((p * hv).sum()) for p, hv in zip(probes, products)]
+                    bar.update()
+                for name, trace, weight in zip(layers, traces, weights):
+                    per_batch[name].append(trace / iterations / weight.numel())
+            del loss, gradients
+    if method == "eigen":
+        return {name: abs(float(np.mean(v))) + float(np.std(v)) for name, v in per_batch.items() if v}
+    return {name: float(np.mean(v)) for name, v in per_batch.items()}
+
+
+def make_batches(tokenizer, texts: list[str], labels: list[int] | None, batch_size: int,
+                 max_length: int = 128) -> list[tuple[dict, torch.Tensor | None]]:
+    batches = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        inputs = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        target = None if labels is None else torch.tensor(labels[start:start + batch_size])
+        batches.append((dict(inputs), target))
+    return batches
+
