@@ -15,16 +15,21 @@ def test_android_platform_names_the_linux_library(monkeypatch):
     assert _native._library_name() == "libibert.so"
 
 
-def test_android_falls_back_to_the_system_loader(monkeypatch, tmp_path):
+def _no_library_in_the_package(monkeypatch, tmp_path):
     monkeypatch.delenv("PYIBERT_LIBRARY", raising=False)
-    monkeypatch.setattr(pyibert, "__path__", [str(tmp_path)])  # no library in the package
+    monkeypatch.setattr(pyibert, "__path__", [str(tmp_path)])
+    # nor in an installed pyibert distribution (the one the tests run against has one)
+    monkeypatch.setattr(_native, "_installed_library", lambda: None)
+
+
+def test_android_falls_back_to_the_system_loader(monkeypatch, tmp_path):
+    _no_library_in_the_package(monkeypatch, tmp_path)
     monkeypatch.setattr(sys, "getandroidapilevel", lambda: 24, raising=False)
     assert _native._find_library() == Path("libibert.so")
 
 
 def test_off_android_a_missing_library_is_an_error(monkeypatch, tmp_path):
-    monkeypatch.delenv("PYIBERT_LIBRARY", raising=False)
-    monkeypatch.setattr(pyibert, "__path__", [str(tmp_path)])
+    _no_library_in_the_package(monkeypatch, tmp_path)
     monkeypatch.delattr(sys, "getandroidapilevel", raising=False)
     with pytest.raises(OSError, match="libibert was not found"):
         _native._find_library()
