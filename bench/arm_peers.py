@@ -20,7 +20,7 @@ from (BertForSequenceClassification). The script
      (count(3) - count(1)) / 2, start-up and model loading cancelled;
   4. counts pyibert the same way (bench/arm_instructions.py, the kernel set the library picks);
   5. classifies the first --sentences sentences of SST-2's dev split with the peers' FP32 and int8 models
-     under qemu (cortex-a76; LiteRT with its largest-L model, shorter sentences padded and masked) and
+     under qemu (cortex-a76; LiteRT with the smallest-L file that holds them, padded and masked) and
      with pyibert on the host (its integers are the same on every kernel set,
      tests/c/test_kernel_paths.c), on the same token ids, and reports how many labels agree.
 --engines picks what is counted and checked (all three by default).
@@ -141,8 +141,10 @@ def guest_labels(userland: Userland, cpu: str, engine: str, model: Path, inputs:
     return [int(line) for line in done.stdout.split()]
 
 
-def compare_labels(args, userland: Userland, models: dict[str, Path], work: Path) -> dict:
-    """Labels of the peers' models (named ENGINE-KIND; arm64 under qemu) and pyibert on the same token ids."""
+def compare_labels(args, userland: Userland, models: dict[str, dict[int, Path]], work: Path) -> dict:
+    """Labels of the peers' models (named ENGINE-KIND, {L: file}; arm64 under qemu) and pyibert on the same
+    token ids. Each peer runs the file of the smallest L that holds the longest sentence: LiteRT's are
+    static, shorter sentences are padded and masked there, and padding costs emulated time."""
     import pyibert
 
     with (args.shared_data / "sst2" / "dev.tsv").open(encoding="utf-8") as f:
@@ -152,9 +154,13 @@ def compare_labels(args, userland: Userland, models: dict[str, Path], work: Path
         ids = model.tokenize(texts)
         ours = [int(np.argmax(row)) for row in model.logits(texts)]
     inputs = write_inputs(work / "sentences.npz", ids)
+    longest = max(len(row) for row in ids)
+    fitting = [length for length in args.seq_lens if length >= longest]
+    if not fitting:
+        sys.exit(f"the longest of the {len(ids)} sentences has {longest} tokens: add an --seq-lens of at least that")
     result = {"sentences": len(texts), "cpu": "cortex-a76", "pyibert_correct": sum(a == b for a, b in zip(ours, gold))}
-    for name, path in models.items():
-        theirs = guest_labels(userland, "cortex-a76", name.split("-")[0], path, inputs)
+    for name, by_length in models.items():
+        theirs = guest_labels(userland, "cortex-a76", name.split("-")[0], by_length[min(fitting)], inputs)
         result[f"{name}_agree"] = sum(a == b for a, b in zip(ours, theirs))
         result[f"{name}_correct"] = sum(a == b for a, b in zip(theirs, gold))
     return result
@@ -207,9 +213,7 @@ def main(argv=None) -> int:
         rows += count_pyibert(args)
     if not args.json:  # the counts first: the label check takes a while under qemu
         print_counts(rows)
-    longest = max(args.seq_lens)
-    checked = {f"{engine}-{kind}": by_length[longest] for engine, files in models.items()
-               for kind, by_length in files.items()}
+    checked = {f"{engine}-{kind}": by_length for engine, files in models.items() for kind, by_length in files.items()}
     labels = compare_labels(args, userland, checked, work) if args.sentences and checked else None
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "repeats": {"k": K, "n": N}, "inference": rows,
