@@ -75,7 +75,9 @@ H, F, HEADS, D, LAYERS = 384, 1536, 12, 32, 6
 REFERENCE_M = {
     # measured by bench/arm_peers.py on the shipped model's checkpoint, 2026-12-03 (README)
     "ort_int8": {"cortex-a72": 423.9, "cortex-a76": 216.4},
-    # measured once elsewhere (armcount README's tool, 2026-11-22), not re-measured by the project
+    # static full int8 (ai-edge-quantizer's static_wi8_ai8, all-MiniLM-L6-v2 without a head), measured once
+    # elsewhere (armcount README's tool, 2026-11-22); bench/arm_peers.py measures LiteRT's dynamic-range
+    # int8 instead (466.6 M and 227.6 M on 2026-12-03, README), a different kind of model
     "tflite_int8": {"cortex-a72": 485.2, "cortex-a76": 218.4},
 }
 REFERENCE_LEN = 128

@@ -3,8 +3,10 @@
 Pi OS 64-bit is Debian bookworm: its Python is 3.11. The userland is Debian's arm64 bookworm with
 python3.11, unpacked without running anything ARM (debootstrap's first stage, then `dpkg-deb -x` of each
 downloaded package), so no binfmt, chroot or root-in-a-namespace is needed: qemu-aarch64 runs its
-python3.11 with `-L <sysroot>`. The peers' aarch64 cp311 wheels (numpy, ONNX Runtime) are
-downloaded by pip for that platform and unpacked into site/, which goes on PYTHONPATH.
+python3.11 with `-L <sysroot>`. The peers' aarch64 cp311 wheels (numpy, ONNX Runtime, LiteRT) are
+downloaded by pip for that platform and unpacked into site/, which goes on PYTHONPATH. LiteRT is
+ai-edge-litert 1.4.0, the newest release with a Linux aarch64 cp311 wheel; tflite-runtime, its
+predecessor, has no cp311 aarch64 wheel, so it cannot be installed on Pi OS bookworm's Python.
 
 qemu-user 7.2 shows the guest the host's x86 /proc/cpuinfo, and ONNX Runtime's cpuinfo library crashes on
 it at import. qemu looks up absolute paths under the -L prefix first, so each CPU gets a sysroot of its
@@ -24,7 +26,7 @@ from pathlib import Path
 MIRROR = "http://deb.debian.org/debian"
 PACKAGES = "python3.11,libstdc++6,libgomp1"
 # Pinned so that reruns count the same code.
-WHEELS = ["numpy==2.4.6", "onnxruntime==1.31.1"]
+WHEELS = ["numpy==2.4.6", "onnxruntime==1.31.1", "ai-edge-litert==1.4.0"]
 PLATFORMS = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_27_aarch64", "manylinux_2_28_aarch64"]
 
 
