@@ -22,27 +22,29 @@ static ibert_status out_of_memory(void) {
     return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "tokenizer: out of memory for encode scratch");
 }
 
-/* list_type_reserve (declared in tokenizer_internal.h) and list_type_append for a
- * growable array {data, len, cap} of elem_type. */
-#define LIST_FUNCTIONS(list_type, elem_type)                                                      \
+/* list_type_reserve (declared in tokenizer_internal.h) for a growable array {data, len, cap} of
+ * elem_type, and list_type_append for the lists that are filled one element at a time. */
+#define LIST_RESERVE(list_type, elem_type)                                                        \
     ibert_status list_type##_reserve(list_type *list, size_t needed) {                           \
         if (needed <= list->cap) return IBERT_OK; /* also when both are 0 (data may be NULL) */    \
         elem_type *grown = scratch_grow(list->data, &list->cap, needed, sizeof *grown);          \
         if (!grown) return out_of_memory();                                                      \
         list->data = grown;                                                                      \
         return IBERT_OK;                                                                         \
-    }                                                                                            \
+    }
+#define LIST_APPEND(list_type, elem_type)                                                         \
     static inline ibert_status list_type##_append(list_type *list, elem_type value) {            \
         ibert_status status = list_type##_reserve(list, list->len + 1);                          \
         if (status == IBERT_OK) list->data[list->len++] = value;                                 \
         return status;                                                                           \
     }
+#define LIST_FUNCTIONS(list_type, elem_type) LIST_RESERVE(list_type, elem_type) LIST_APPEND(list_type, elem_type)
 
 LIST_FUNCTIONS(token_list, encoded_token)
 LIST_FUNCTIONS(code_point_list, uint32_t)
 LIST_FUNCTIONS(span_list, text_span)
 LIST_FUNCTIONS(range_list, byte_range)
-LIST_FUNCTIONS(size_list, size_t)
+LIST_RESERVE(size_list, size_t)   /* size lists are filled through their reserved data directly */
 
 ibert_status token_list_push(token_list *list, int32_t id, bool added, byte_range where) {
     return token_list_append(list, (encoded_token){id, added, where.start, where.end});
