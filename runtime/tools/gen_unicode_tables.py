@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generate runtime/src/unicode_tables.c, the Unicode data the C tokenizers use.
+"""Generate runtime/src/tokenizer/unicode_tables.c, the Unicode data the C tokenizers use.
 
 Usage (from the repository root; the output is committed):
 
-    python3 runtime/tools/gen_unicode_tables.py > runtime/src/unicode_tables.c
+    python3 runtime/tools/gen_unicode_tables.py > runtime/src/tokenizer/unicode_tables.c
 
 The data comes from Python's `unicodedata` (the Unicode version is written into the
 output). The output depends only on that version and on the constants below, so running

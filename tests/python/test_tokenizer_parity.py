@@ -31,9 +31,10 @@ from pyibert.convert.tokenizer_export import add_tokenizer  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 SRC = ROOT / "runtime" / "src"
+TOKENIZER_SRC = SRC / "tokenizer"
 TOKENIZER_SOURCES = ["utf8.c", "unicode.c", "unicode_tables.c", "tokenizer.c", "tokenizer_scratch.c",
                      "tokenizer_vocab.c", "tokenizer_added.c", "normalize_bert.c", "pretokenize_bert.c",
-                     "pretokenize_gpt2.c", "wordpiece.c", "bpe.c", "error.c", "tokenizer_pair.c"]
+                     "pretokenize_gpt2.c", "wordpiece.c", "bpe.c", "tokenizer_pair.c"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-O1"]
 
 csv.field_size_limit(sys.maxsize)
@@ -107,9 +108,10 @@ def _compile(out: Path, flags: list[str]) -> Path:
     gcc = shutil.which("gcc")
     if gcc is None:
         pytest.skip("gcc is not installed")
-    sources = [str(ROOT / "tests" / "c" / "tokenizer_driver.c")] + [str(SRC / s) for s in TOKENIZER_SOURCES]
+    sources = [str(ROOT / "tests" / "c" / "tokenizer_driver.c"), str(SRC / "error.c")]
+    sources += [str(TOKENIZER_SRC / s) for s in TOKENIZER_SOURCES]
     cmd = [gcc, "-std=c11", "-Wall", "-Wextra", "-Werror", *flags, f"-I{ROOT / 'runtime' / 'include'}",
-           f"-I{SRC}", "-o", str(out), *sources]
+           f"-I{SRC}", f"-I{TOKENIZER_SRC}", "-o", str(out), *sources]
     subprocess.run(cmd, check=True)
     return out
 
