@@ -16,3 +16,7 @@ class ModelFileError(IbertError, ValueError):
 
 class TruncationWarning(UserWarning):
     """A text had more tokens than the model takes and was cut."""
+
+
+class TaskError(IbertError, ValueError):
+    """The model file's head cannot serve the method called (e.g. fill_mask on a classifier)."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._native import ffi, lib
 from .errors import IbertError, ModelFileError, TruncationWarning
+from .tasks import decode, fill_mask
 
 Text = Union[str, bytes]
 
@@ -136,6 +137,10 @@ class Model:
         scale = lib.ibert_model_output_scale(self._model)
         self.output_scale_dyadic = (int(scale.multiplier), int(scale.shift))
         self.output_scale = float(scale.multiplier) * 2.0 ** -int(scale.shift)
+        self.task = ffi.string(lib.ibert_task_name(lib.ibert_model_task(self._model))).decode("ascii")
+        mask = int(lib.ibert_model_mask_token(self._model))
+        self.mask_token_id = mask if mask >= 0 else None
+        self.mask_token = None if mask < 0 else decode.token_text(self._model, mask)
 
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:
@@ -161,6 +166,8 @@ class Model:
     def __repr__(self) -> str:
         head = f"{self.num_labels} labels" if self.num_labels else "no head"
         return f"Model({self.path!r}, {self.num_layers} layers, hidden {self.hidden_size}, {head})"
+
+    _raise_for = staticmethod(_raise_for)   # for the task modules
 
     # -- running --------------------------------------------------------------
     def _checked_handle(self):
@@ -287,6 +294,21 @@ class Model:
         ids = [np.asarray(row, dtype=np.int32) for row in self.tokenize(texts)]
         outputs = self._map(lambda context, row: self._forward_one(context, row, None, None), ids)
         return (np.stack(outputs).astype(np.float64) * self.output_scale).astype(np.float32)
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        """The text of token ids, as Hugging Face's tokenizer.decode gives it."""
+        return decode.decode(self._checked_handle(), list(ids), self._special_ids(), skip_special_tokens)
+
+    def _special_ids(self) -> set[int]:
+        # [CLS] and [SEP] are what tokenizing an empty text gives; padding is never produced
+        return set(self.tokenize("")[0])
+
+    def fill_mask(self, texts: Union[Text, Iterable[Text]], top_k: int = 5) -> list:
+        """The top_k tokens at each mask token of each text, as transformers' fill-mask pipeline:
+        [{"score", "token", "token_str", "sequence"}, ...] per mask, best first; scores are the
+        softmax of the integer logits. One text with one mask gives one list; several masks a list
+        per mask; a list of texts a list of those. A file without a fill-mask head raises TaskError."""
+        return fill_mask.fill_mask(self, texts, top_k)
 
     def classify(self, texts: Union[Text, Iterable[Text]]) -> list[dict]:
         """The most likely label of each text and its softmax probability."""

@@ -10,6 +10,9 @@ int8 output), and per layer l:
     blk.{l}.gelu           GELU output, int8
     blk.{l}.ffn_res        down projection + attention block output, before the layer norm, 22 bits
     blk.{l}.ffn_norm       FFN layer norm output (the layer's output), int8
+
+and in a masked-LM head: `mlm_act` (the transform's GELU output, the input of its layer norm, 22 bits)
+and `mlm_norm` (that layer norm's int8 output, the decoder's input).
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ import numpy as np
 RESIDUAL_BITS = 22
 ACTIVATION_BITS = 8
 INT8_MAX = 2 ** (ACTIVATION_BITS - 1) - 1
+MASKED_LM_POINTS = ("mlm_act", "mlm_norm")
 
 
 def bits_of(point: str) -> int:
-    return RESIDUAL_BITS if point == "embd_sum" or point.endswith("_res") else ACTIVATION_BITS
+    return RESIDUAL_BITS if point in ("embd_sum", "mlm_act") or point.endswith("_res") else ACTIVATION_BITS
 
 
 def kind_of(point: str) -> str:

@@ -19,6 +19,11 @@ class Architecture:
     family: str        # "bert", "roberta" or "ibert"
     base_prefix: str   # attribute (and state-dict prefix) of the encoder in a model with a head
     has_head: bool
+    task: str = ""     # the file's ibert.task (FORMAT.md); "" for the tasks of format version 2
+
+    @property
+    def masked_lm(self) -> bool:
+        return self.task == "fill-mask"
 
 
 SUPPORTED = {
@@ -30,6 +35,9 @@ SUPPORTED = {
         Architecture("RobertaForSequenceClassification", "roberta", "roberta", True),
         Architecture("IBertModel", "ibert", "ibert", False),
         Architecture("IBertForSequenceClassification", "ibert", "ibert", True),
+        Architecture("BertForMaskedLM", "bert", "bert", True, "fill-mask"),
+        Architecture("RobertaForMaskedLM", "roberta", "roberta", True, "fill-mask"),
+        Architecture("IBertForMaskedLM", "ibert", "ibert", True, "fill-mask"),
     )
 }
 
@@ -70,6 +78,16 @@ class LayerParams:
 
 
 @dataclass
+class MaskedLMParams:
+    """The masked-LM head: transform (dense, GELU, LayerNorm), then the decoder over the vocabulary."""
+
+    dense: LinearParams
+    norm: NormParams
+    decoder: LinearParams   # weight [V, H]; tied to the word embeddings when `tied`
+    tied: bool
+
+
+@dataclass
 class EncoderParams:
     """The float parameters FORMAT.md names, read from a loaded Hugging Face model."""
 
@@ -80,6 +98,7 @@ class EncoderParams:
     layers: list[LayerParams]
     cls_dense: LinearParams | None   # pooler dense (BERT) or classifier.dense (RoBERTa, I-BERT)
     cls_out: LinearParams | None
+    masked_lm: MaskedLMParams | None = None
 
 
 def base_model(model: nn.Module, arch: Architecture) -> nn.Module:
@@ -110,8 +129,10 @@ def encoder_params(model: nn.Module, arch: Architecture) -> EncoderParams:
         )
         for layer in base.encoder.layer
     ]
-    cls_dense = cls_out = None
-    if arch.has_head and arch.family == "bert":
+    cls_dense = cls_out = masked_lm = None
+    if arch.masked_lm:
+        masked_lm = masked_lm_params(model, arch)
+    elif arch.has_head and arch.family == "bert":
         if base.pooler is None:
             raise ConversionError("BertForSequenceClassification without a pooler: its head cannot be converted")
         cls_dense, cls_out = _linear(base.pooler.dense), _linear(model.classifier)
@@ -125,7 +146,29 @@ def encoder_params(model: nn.Module, arch: Architecture) -> EncoderParams:
         layers=layers,
         cls_dense=cls_dense,
         cls_out=cls_out,
+        masked_lm=masked_lm,
     )
+
+
+def masked_lm_head(model: nn.Module, arch: Architecture) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """(dense, layer norm, decoder) of a *ForMaskedLM's head: BERT's cls.predictions (transform, decoder),
+    RoBERTa's and I-BERT's lm_head (float in I-BERT too). The decoder holds the bias."""
+    if arch.family != "bert":   # lm_head calls transformers' gelu, the erf GELU, whatever the config says
+        return model.lm_head.dense, model.lm_head.layer_norm, model.lm_head.decoder
+    if model.config.hidden_act != "gelu":
+        raise ConversionError(f"{arch.name} with hidden_act {model.config.hidden_act!r}: the integer head computes "
+                              "the erf GELU only ('gelu')")
+    predictions = model.cls.predictions
+    return predictions.transform.dense, predictions.transform.LayerNorm, predictions.decoder
+
+
+def masked_lm_params(model: nn.Module, arch: Architecture) -> MaskedLMParams:
+    dense, norm, decoder = masked_lm_head(model, arch)
+    if decoder.bias is None:
+        raise ConversionError(f"{arch.name}: the decoder has no bias")
+    embeddings = base_model(model, arch).embeddings.word_embeddings.weight
+    tied = decoder.weight is embeddings or bool(torch.equal(decoder.weight, embeddings))
+    return MaskedLMParams(_linear(dense), _norm(norm), _linear(decoder), tied)
 
 
 def calibration_hooks(model: nn.Module, arch: Architecture) -> dict[str, tuple[nn.Module, str]]:
@@ -144,6 +187,9 @@ def calibration_hooks(model: nn.Module, arch: Architecture) -> dict[str, tuple[n
             f"blk.{l}.ffn_res": (layer.output.LayerNorm, "input"),
             f"blk.{l}.ffn_norm": (layer.output.LayerNorm, "output"),
         })
+    if arch.masked_lm:
+        _, norm, _ = masked_lm_head(model, arch)
+        hooks.update({"mlm_act": (norm, "input"), "mlm_norm": (norm, "output")})
     return hooks
 
 

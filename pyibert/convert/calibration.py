@@ -22,7 +22,8 @@ _KEEP_FACTOR = 10   # each batch keeps 10× its share of the tail, so the global
 # Rows (tokens) kept per text for the least-error range search: enough for a few thousand rows in all
 # without keeping every GELU output of a long calibration set.
 SAMPLE_ROWS_PER_TEXT = 8
-CHANNEL_KINDS = ("norm", "gelu")   # points that may get one scale per channel (activation_points)
+CHANNEL_KINDS = ("norm", "gelu")
+MASKED_FRACTION = 0.15   # fill-mask calibration: BERT's masking rate   # points that may get one scale per channel (activation_points)
 
 
 class _StatsRecorder:
@@ -85,13 +86,27 @@ class _StatsRecorder:
         )
 
 
+def _mask_some_tokens(encoded, tokenizer, generator: torch.Generator) -> None:
+    """A fill-mask model is run on texts with mask tokens in them: MASKED_FRACTION of each batch's
+    real tokens become the mask token, so the head's ranges are those of the positions it predicts."""
+    ids = encoded["input_ids"]
+    special = torch.tensor([tokenizer.get_special_tokens_mask(row, already_has_special_tokens=True)
+                            for row in ids.tolist()], dtype=torch.bool)
+    chosen = (torch.rand(ids.shape, generator=generator) < MASKED_FRACTION) & ~special & encoded["attention_mask"].bool()
+    ids[chosen] = tokenizer.mask_token_id
+
+
 def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: int, source: Path,
-              progress: bool = True) -> CalibrationStats:
-    """Run the float model on `texts` and record what the range rules of range_search.py need."""
+              progress: bool = True, points: tuple[str, ...] | None = None) -> CalibrationStats:
+    """Run the float model on `texts` and record what the range rules of range_search.py need, at
+    every point or at `points` alone."""
     model: nn.Module = checkpoint.model
     recorder = _StatsRecorder()
     hooks = calibration_hooks(model, checkpoint.arch)
+    if points is not None:
+        hooks = {point: hooks[point] for point in points}
     handles = []
+    generator = torch.Generator().manual_seed(0)
     for point, (module, side) in hooks.items():
         hook = recorder.hook(point, side)
         handles.append(module.register_forward_pre_hook(hook) if side == "input" else module.register_forward_hook(hook))
@@ -102,6 +117,8 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: i
                 batch = texts[start:start + BATCH_SIZE]
                 encoded = tokenizer(batch, padding=True, truncation=True, max_length=max_tokens,
                                     return_tensors="pt")
+                if checkpoint.arch.masked_lm:
+                    _mask_some_tokens(encoded, tokenizer, generator)
                 recorder.start_batch(encoded["attention_mask"].bool(), len(batch))
                 model(**{k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
     finally:

@@ -67,6 +67,15 @@ def _check_config(config: transformers.PretrainedConfig, arch: Architecture) -> 
         raise ConversionError(f"{arch.name} is configured as a decoder; only encoders are supported")
 
 
+def _tied_elsewhere(model: torch.nn.Module, stored: set[str]) -> set[str]:
+    """State-dict names of tensors the model ties to another name the file holds (a masked-LM decoder
+    tied to the word embeddings is saved once, as the embeddings)."""
+    names_of: dict[int, list[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        names_of.setdefault(id(tensor), []).append(name)
+    return {name for names in names_of.values() if len(names) > 1 and stored & set(names) for name in names}
+
+
 def load_checkpoint(src: Path) -> Checkpoint:
     src = Path(src)
     config_dict = read_config(src)
@@ -80,12 +89,13 @@ def load_checkpoint(src: Path) -> Checkpoint:
         # a base model saved from inside a model with a head keeps the head's prefix ("bert.")
         prefix = arch.base_prefix + "."
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    missing = sorted(expected - set(state))
+    missing = sorted(expected - set(state) - _tied_elsewhere(model, set(state)))
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise ConversionError(f"{src / weights_file} does not match {arch.name}: missing {shown}")
     try:
-        model.load_state_dict({k: v for k, v in state.items() if k in expected})
+        # strict=False only for the tied parameters, which the file holds once under another name
+        model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as error:  # shapes that disagree with config.json
         raise ConversionError(f"{src / weights_file} does not match config.json: {error}") from None
     model.float().eval()

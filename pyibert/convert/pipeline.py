@@ -6,7 +6,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from .activation_points import ACTIVATION_BITS, RESIDUAL_BITS, ActivationRanges
+from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS, ActivationRanges
 from .architectures import EncoderParams, encoder_params
 from .calibration import calibrate
 from .checkpoint import Checkpoint, load_checkpoint
@@ -38,6 +38,13 @@ def _load_tokenizer(src: Path):
         raise ConversionError(f"{src} has no usable tokenizer: {error}") from None
 
 
+def _mask_token_id(tokenizer, checkpoint: Checkpoint) -> int:
+    if tokenizer.mask_token_id is None:
+        raise ConversionError(f"{checkpoint.path} is a {checkpoint.arch.name} but its tokenizer has no mask token "
+                              "(mask_token in tokenizer_config.json / special_tokens_map.json)")
+    return int(tokenizer.mask_token_id)
+
+
 def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
     config = checkpoint.config
     if not params.layers:
@@ -63,17 +70,21 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
         type_vocab_size=params.token_types.shape[0],
         position_offset=offset,
         labels=labels,
+        task=checkpoint.arch.task,
     )
 
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        max_calibration: int, max_tokens: int, progress: bool,
                        range_rules: dict[str, str] | None) -> ActivationRanges:
-    if checkpoint.arch.family == "ibert":
+    if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
                                   "its own QuantAct modules; convert it without --calibration")
         return ibert_ranges(checkpoint)
+    if checkpoint.arch.family == "ibert":
+        return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
+                                       progress)
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
@@ -83,6 +94,24 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
     texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
     return choose_ranges(stats, range_rules)
+
+
+def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
+                            max_calibration: int, max_tokens: int, progress: bool) -> ActivationRanges:
+    """IBertForMaskedLM: the encoder's ranges from its QuantActs, the head's (float in HF, no QuantAct)
+    measured on sample text."""
+    if calibration is None:
+        raise ConversionError(f"{checkpoint.path} is an IBertForMaskedLM: its encoder's ranges come from its "
+                              "QuantAct modules, but its prediction head runs in float and has none. Pass "
+                              "--calibration FILE (sample text) to measure the head's ranges")
+    ranges = ibert_ranges(checkpoint)
+    texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
+    head = choose_ranges(calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
+                                   points=MASKED_LM_POINTS))
+    ranges.absmax.update(head.absmax)
+    ranges.channel_absmax.update(head.channel_absmax)
+    ranges.source += f"; masked-LM head: {head.source}"
+    return ranges
 
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
@@ -108,6 +137,8 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     if len(tokenizer) != shape.vocab_size:
         raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
+    if checkpoint.arch.masked_lm:
+        shape.mask_token_id = _mask_token_id(tokenizer, checkpoint)
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
                                 progress, range_rules)

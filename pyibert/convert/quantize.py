@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -89,6 +89,8 @@ class ScaleOptions:
 
     norm_alpha: float = 0.75
     gelu_alpha: float = 1.0
+    # a masked-LM decoder with int8 rows of its own instead of sharing the embedding table (FORMAT.md §4.10)
+    mlm_own_decoder: bool = False
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
@@ -99,7 +101,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
     every activation at one scale, as HF's quant_mode has them)."""
     if hf_ibert:
-        options = PER_TENSOR
+        options = replace(PER_TENSOR, mlm_own_decoder=options.mlm_own_decoder)
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
     exp_unit = exp_domain_scale(model.exp.frac_bits)
     hidden = params.token_embd.shape[1]
@@ -108,13 +110,16 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
     def norm_scales(point: str) -> float | np.ndarray:
         # A model without a head outputs the last layer norm's integers with one scale (FORMAT.md §4.8).
-        headless_output = params.cls_dense is None and point == f"blk.{last}.ffn_norm"
+        headless = params.cls_dense is None and params.masked_lm is None
+        headless_output = headless and point == f"blk.{last}.ffn_norm"
         return ranges.channel_scales(point, 0.0 if headless_output else options.norm_alpha)
 
     s_sum = ranges.scale("embd_sum")
+    table_scales = {}
     for name, table in (("token_embd", params.token_embd), ("pos_embd", params.pos_embd),
                         ("token_types", params.token_types)):
         q, s_table = quantize_table(table, hf_ibert)
+        table_scales[name] = s_table
         model.tensors[f"{name}.weight"] = q
         model.add_rescale(name, s_table / s_sum)
     s_x = norm_scales("embd_norm")
@@ -147,7 +152,9 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)
 
-    if params.cls_dense is None:
+    if params.masked_lm is not None:
+        _add_masked_lm(model, params, ranges, s_x, table_scales["token_embd"], options)
+    elif params.cls_dense is None:
         model.output_scale = dyadic(s_x, "output_scale (the last layer norm's scale)")
     else:
         # HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
@@ -156,3 +163,35 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         model.add_linear("cls_out", params.cls_out, TANH_OUTPUT_SCALE, 2.0**-LOGIT_SHIFT, hf_ibert=False)
         model.output_scale = (1, LOGIT_SHIFT)
     return model
+
+
+def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: ActivationRanges,
+                   s_x: float | np.ndarray, s_table: float, options: ScaleOptions) -> None:
+    """The masked-LM head (FORMAT.md §4.10): dense → i-GELU → 22-bit sum → layer norm → decoder.
+
+    A decoder tied to the word embeddings reads token_embd.weight (one scale for the table), so the
+    layer norm before it keeps one output scale too; an untied decoder, or `options.mlm_own_decoder`,
+    gets its own int8 rows (one scale each) and the layer norm per-channel scales folded into them.
+    Either way the bias is at the accumulator's scale and the rescale takes each row to logits at
+    2^−LOGIT_SHIFT. HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
+    """
+    head = params.masked_lm
+    model.add_linear("mlm_dense", head.dense, s_x, GELU_INPUT_SCALE, hf_ibert=False)
+    s_act = ranges.scale("mlm_act")
+    model.add_rescale("mlm_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_act)
+    own_decoder = options.mlm_own_decoder or not head.tied   # s_table: token_embd.weight's one scale
+    s_n = ranges.channel_scales("mlm_norm", options.norm_alpha if own_decoder else 0.0)
+    model.add_norm("mlm_norm", head.norm, s_n)
+    logit_scale = 2.0**-LOGIT_SHIFT
+    if own_decoder:
+        model.add_linear("mlm_decoder", head.decoder, s_n, logit_scale, hf_ibert=False)
+        model.output_scale = (1, LOGIT_SHIFT)
+        return
+    acc_scale = np.full(head.decoder.weight.shape[0], float(s_n) * s_table)
+    bias = np.rint(head.decoder.bias.detach().double().numpy() / acc_scale)
+    if not np.all(np.isfinite(bias)) or np.abs(bias).max() > BIAS_LIMIT:
+        raise ConversionError("mlm_decoder.bias exceeds the ±2^30 an int32 accumulator allows at the scale of "
+                              "the layer norm's output times the embedding table's")
+    model.tensors["mlm_decoder.bias"] = bias.astype(np.int32)
+    model.add_rescale("mlm_decoder", acc_scale / logit_scale)
+    model.output_scale = (1, LOGIT_SHIFT)

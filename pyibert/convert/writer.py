@@ -11,7 +11,7 @@ from .errors import ConversionError
 from .quantize import QuantizedModel
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass
@@ -29,6 +29,8 @@ class ModelShape:
     type_vocab_size: int
     position_offset: int
     labels: list[str]
+    task: str = ""                    # ibert.task; "" writes no key (a version-2 kind of model)
+    mask_token_id: int | None = None  # fill-mask: the id whose positions get vocabulary logits
 
 
 def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
@@ -60,12 +62,16 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_int32("ibert.gelu.one", quantized.gelu.one)
         writer.add_int32("ibert.output_scale.multiplier", quantized.output_scale[0])
         writer.add_int32("ibert.output_scale.shift", quantized.output_scale[1])
+        if shape.task:
+            writer.add_string("ibert.task", shape.task)
         writer.add_string("ibert.calibration.source", ranges.source)
         writer.add_uint32("ibert.calibration.count", ranges.count)
         try:
             add_tokenizer(writer, tokenizer_dir)
         except ValueError as error:   # a tokenizer pipeline the runtime does not implement
             raise ConversionError(f"tokenizer: {error}") from None
+        if shape.mask_token_id is not None:
+            writer.add_uint32("tokenizer.ggml.mask_token_id", shape.mask_token_id)
         for name, array in quantized.tensors.items():
             writer.add_tensor(name, array)
         writer.write_header_to_file()

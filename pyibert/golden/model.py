@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ops
+from .masked_lm import masked_lm_logits, masked_positions
 from .model_file import read_model_file
 
 try:
@@ -37,10 +38,20 @@ class GoldenModel:
         # each linear weight once as float64 for the exact matrix products of ops.linear
         self._weights = {name: array.astype(np.float64) for name, array in model.tensors.items()
                          if name.endswith(".weight") and name.replace(".weight", ".bias") in model.tensors}
+        if self.task == "fill-mask" and "mlm_decoder.weight" not in self._weights:   # tied to the embeddings
+            self._weights["mlm_decoder.weight"] = model.tensors["token_embd.weight"].astype(np.float64)
         meta = self._meta
         self.exp = ops.ExpDomain(meta["exp.frac_bits"], meta["exp.poly_b"], meta["exp.poly_c"])
         self.gelu = ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"])
         self.output_scale = meta["output_scale.multiplier"] / 2.0 ** meta["output_scale.shift"]
+
+    @property
+    def task(self) -> str:
+        return self._meta["task"]
+
+    @property
+    def mask_token_id(self) -> int | None:
+        return self._meta.get("mask_token_id")
 
     @property
     def num_labels(self) -> int:
@@ -95,7 +106,8 @@ class GoldenModel:
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None,
                 intermediates: dict | None = None) -> tuple[np.ndarray, float]:
-        """(int32 output, its scale) for one sequence: the C logits, or the n × H final hidden states.
+        """(int32 output, its scale) for one sequence: the C logits, the n × H final hidden states, or
+        (fill-mask) the [k, V] vocabulary logits of the k positions holding the mask token.
 
         `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...,
         "blk.0.scores" and "blk.0.probs" as [head, i, j]), for locating the first difference from
@@ -116,6 +128,9 @@ class GoldenModel:
         trace["embd"] = x = self._layer_norm(e, "embd_norm")
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
+        if self.task == "fill-mask":
+            positions = masked_positions(ids, key_mask, self.mask_token_id)
+            return masked_lm_logits(self, x, positions, trace), self.output_scale
         if not self.num_labels:
             return x.astype(np.int32), self.output_scale
         u = np.clip(self._linear(x[:1], "cls_dense"), -(2**30), 2**30)

@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+# ibert.task values this reader computes (FORMAT.md §2); a version-2 file has no key: sequence
+# classification when it has labels, else the encoder.
+TASKS = ("encoder", "sequence-classification", "fill-mask")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -71,7 +75,17 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
     if c > 0:
         specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
+    if meta.get("task") == "fill-mask":   # §4.10; mlm_decoder.weight is optional (masked_lm_tensors)
+        specs += _linear("mlm_dense", h, h) + _rescale("mlm_gelu", 1) + _rescale("mlm_norm", h, layer_norm=True)
+        specs += [("mlm_decoder.bias", np.int32, (v,))] + _rescale("mlm_decoder", v)
     return specs
+
+
+def _optional_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
+    """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight."""
+    if meta.get("task") == "fill-mask":
+        return [("mlm_decoder.weight", np.int8, (meta["vocab_size"], meta["hidden_size"]))]
+    return []
 
 
 def allowed_shape(name: str, shape: tuple, expected: tuple, meta: dict) -> bool:
@@ -103,6 +117,19 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+def _task(reader: GGUFReader, path, version: int, num_labels: int) -> str:
+    if "ibert.task" not in reader.fields:   # the tasks of version 2, told apart by num_labels
+        return "sequence-classification" if num_labels else "encoder"
+    if version < 3:
+        raise ModelFileError(f"{path}: ibert.task is a format version 3 key, but the file is version {version}")
+    task = str(_value(reader, "ibert.task"))
+    if task not in TASKS:
+        raise ModelFileError(f"{path}: ibert.task {task!r} is not one this reader computes ({', '.join(TASKS)})")
+    if (task == "sequence-classification") != (num_labels > 0):
+        raise ModelFileError(f"{path}: ibert.task {task!r} with num_labels = {num_labels}")
+    return task
+
+
 def read_model_file(path: str | Path) -> ModelFile:
     reader = GGUFReader(str(path))
     if _value(reader, "general.architecture") != "ibert":
@@ -111,9 +138,14 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
+    meta["task"] = _task(reader, path, version, meta["num_labels"])
+    if meta["task"] == "fill-mask":
+        meta["mask_token_id"] = int(_value(reader, "tokenizer.ggml.mask_token_id"))
+        if not 0 <= meta["mask_token_id"] < meta["vocab_size"]:
+            raise ModelFileError(f"{path}: tokenizer.ggml.mask_token_id {meta['mask_token_id']} is not a token id")
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))
@@ -129,8 +161,11 @@ def read_model_file(path: str | Path) -> ModelFile:
 
     stored = {tensor.name: tensor for tensor in reader.tensors}
     tensors = {}
-    for name, dtype, shape in expected_tensors(meta):
+    optional = {name for name, _, _ in _optional_tensors(meta)}
+    for name, dtype, shape in expected_tensors(meta) + _optional_tensors(meta):
         tensor = stored.pop(name, None)
+        if tensor is None and name in optional:
+            continue
         if tensor is None:
             raise ModelFileError(f"{path}: tensor {name} is missing")
         # GGUFReader already presents the data in numpy order (its `shape` is GGUF's, fastest first)

@@ -81,6 +81,18 @@ typedef enum ibert_status {
 } ibert_status;
 
 typedef struct ibert_model ibert_model;
+
+/* What a model file's head computes (models/FORMAT.md, key ibert.task). */
+typedef enum ibert_task {
+    IBERT_TASK_ENCODER = 0,                 /* no head: the final hidden states */
+    IBERT_TASK_SEQUENCE_CLASSIFICATION = 1, /* num_labels logits per sequence */
+    IBERT_TASK_REGRESSION = 2,
+    IBERT_TASK_TOKEN_CLASSIFICATION = 3,
+    IBERT_TASK_QUESTION_ANSWERING = 4,
+    IBERT_TASK_MULTIPLE_CHOICE = 5,
+    IBERT_TASK_FILL_MASK = 6,               /* vocabulary logits at the mask token's positions */
+    IBERT_TASK_SENTENCE_EMBEDDING = 7
+} ibert_task;
 typedef struct ibert_context ibert_context;
 
 /* A dyadic number: multiplier * 2^-shift. */
@@ -115,9 +127,25 @@ IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
 IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
 /* The name of label i, or NULL if i is out of range. */
 IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
-/* Number of int32 values forward writes for n tokens: num_labels with a head,
- * else n * hidden_size (the final hidden states). */
+/* The model's task (IBERT_TASK_ENCODER for a NULL model). */
+IBERT_API ibert_task ibert_model_task(const ibert_model *model);
+/* The task's name as the file spells it ("fill-mask", ...); NULL for a value
+ * that is not an ibert_task. */
+IBERT_API const char *ibert_task_name(ibert_task task);
+/* Number of int32 values forward writes for n tokens: num_labels with a
+ * classification head, n * hidden_size without a head (the final hidden states),
+ * and for fill-mask the most it can write, n * vocab_size (every token a mask):
+ * ibert_fill_mask_count says how many rows a given input gets. */
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
+/* Fill-mask: the mask token's id ([MASK], <mask>); -1 for another task. */
+IBERT_API int32_t ibert_model_mask_token(const ibert_model *model);
+/* Fill-mask: how many positions of the input forward predicts, k: those whose id
+ * is the mask token and whose attention_mask (NULL: all 1) is 1. forward then
+ * writes k * vocab_size int32 logits, row r for the r-th such position in order
+ * (and nothing when k = 0); the rest of the vocabulary's rows are never computed.
+ * 0 for another task or NULL arguments. */
+IBERT_API size_t ibert_fill_mask_count(const ibert_model *model, const int32_t *input_ids,
+                                       const int32_t *attention_mask, size_t n_tokens);
 /* The scale of forward's output integers. */
 IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);
 /* The bytes of arena a one-thread context holds (planned at load for max_tokens).
@@ -185,6 +213,14 @@ IBERT_API ibert_status ibert_tokenize_pair(const ibert_model *model, const char 
                                            int32_t *type_ids, ibert_offset *offsets, size_t *n_tokens,
                                            size_t *n_untruncated);
 
+/* The text of token id as the vocabulary holds it (WordPiece: "##ing" for a word's
+ * continuation; byte-level BPE: GPT-2's stand-in characters, U+0120 for a space),
+ * UTF-8 and not NUL-terminated: *len receives its bytes. NULL for an id outside
+ * the tokenizer's tokens or NULL arguments. */
+IBERT_API const char *ibert_token_text(const ibert_model *model, int32_t id, size_t *len);
+/* 1 if the model's tokenizer is byte-level BPE (RoBERTa), 0 if WordPiece (BERT). */
+IBERT_API int ibert_model_byte_level(const ibert_model *model);
+
 /* The most threads one context may use. */
 enum { IBERT_MAX_THREADS = 64 };
 
@@ -209,7 +245,8 @@ IBERT_API void ibert_context_free(ibert_context *context);
 /* Run the encoder on one sequence of n_tokens ids (1 <= n_tokens <= max_tokens).
  * token_type_ids and attention_mask may be NULL (all 0 and all 1); a key whose
  * mask is 0 is ignored by attention. Writes ibert_model_output_size(model, n_tokens)
- * int32 values to out. Integer arithmetic only. */
+ * int32 values to out (fill-mask: ibert_fill_mask_count(...) * vocab_size, the
+ * logits of the masked positions only). Integer arithmetic only. */
 IBERT_API ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids,
                                      const int32_t *token_type_ids, const int32_t *attention_mask,
                                      size_t n_tokens, int32_t *out);

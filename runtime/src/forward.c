@@ -17,11 +17,15 @@
  * (layer_query_rows). Each row of a layer's output depends on the other tokens
  * only through their keys and values, so x'[0] is the integers the full layer
  * gives, at about a sixth of the layer's work. Nor does it compute the masked
- * tokens at the end of the input (padding): no query reads a masked key. */
+ * tokens at the end of the input (padding): no query reads a masked key. A
+ * fill-mask head (heads/masked_lm.c) reads the rows of the mask token's positions
+ * and computes the vocabulary's logits for those alone. */
 #include <inttypes.h>
 
 #include "context.h"
 #include "error.h"
+#include "forward.h"
+#include "heads/masked_lm.h"
 
 #define GELU_INPUT_BITS 20
 #define LOGIT_BITS 32
@@ -92,36 +96,17 @@ static rq_params rq_from(const rescale *r, size_t j0) {
     return p;
 }
 
-/* What a linear layer's column blocks do after the matrix product. */
-typedef enum epilogue {
-    KEEP_ACC,   /* leave the accumulators in buf.acc (a residual sum follows) */
-    REQUANT_S8, /* out = sat_8(rq(acc)) */
-    GELU,       /* t = sat_20(rq(acc)) in place, out = sat_8(rq(igelu(t))) (§4.6 step 5) */
-} epilogue;
-
-typedef struct linear_job {
-    const ibert_context *ctx;
-    const linear *l;
-    size_t n; /* rows */
-    const int8_t *x;
-    epilogue then;
-    int8_t *out;            /* not for KEEP_ACC */
-    const igelu_params *g;  /* GELU only */
-    const rescale *gelu_rq; /* GELU only */
-    size_t block;           /* set by linear_forward */
-} linear_job;
-
-/* Columns j0 ... j1 - 1 of buf.acc = linear(x) for n rows of x (row stride l->in),
- * on the packed weights when the kernel set packs them (then j0 is a multiple of
- * its column_block). */
+/* Columns j0 ... j1 - 1 of acc (row stride l->out) = linear(x) for n rows of x (row
+ * stride l->in), on the packed weights when the kernel set packs them (then j0 is
+ * a multiple of its column_block). */
 static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
-                           size_t j1) {
+                           size_t j1, int32_t *acc) {
     const linear_packing *lp = ctx->kernels->linear;
     if (lp)
-        lp->gemm(n, j0, j1, l->in, x, l->in, l->packed, ctx->buf.acc, l->out);
+        lp->gemm(n, j0, j1, l->in, x, l->in, l->packed, acc, l->out);
     else
         ctx->kernels->gemm_s8s8s32(n, j1 - j0, l->in, x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0,
-                                   ctx->buf.acc + j0, l->out);
+                                   acc + j0, l->out);
 }
 
 /* The split of a linear layer's output columns: blocks of the packed GEMM's
@@ -139,10 +124,12 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     const linear *l = job->l;
     size_t ld = l->out, j0 = task * job->block;
     size_t cols = j0 + job->block < ld ? job->block : ld - j0;
-    int32_t *acc = job->ctx->buf.acc + j0;
-    linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols);
+    int32_t *base = job->acc ? job->acc : job->ctx->buf.acc, *acc = base + j0;
+    linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols, base);
     rq_params rq = rq_from(&l->rq, j0);
-    if (job->then == REQUANT_S8) {
+    if (job->then == REQUANT_S32) {
+        kt->requant_s32s32(job->n, cols, acc, ld, &rq, job->bits, acc, ld);
+    } else if (job->then == REQUANT_S8) {
         kt->requant_s32s8(job->n, cols, acc, ld, &rq, job->out + j0, ld);
     } else if (job->then == GELU) {
         kt->requant_s32s32(job->n, cols, acc, ld, &rq, GELU_INPUT_BITS, acc, ld);
@@ -151,8 +138,7 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     }
 }
 
-/* linear(x) for job->n rows of x (row stride l->in) into buf.acc, then the epilogue. */
-static void linear_forward(linear_job *job) {
+void linear_forward(linear_job *job) {
     split s = column_split(job->ctx, job->l);
     job->block = s.block;
     threadpool_parallel_for(job->ctx->pool, s.n_tasks, linear_task, job);
@@ -291,10 +277,10 @@ static void head(const ibert_context *ctx, const iexp_params *e, int32_t *logits
     const kernel_table *kt = ctx->kernels;
     const arena_buffers *b = &ctx->buf;
     const linear *dense = &m->cls_dense, *out = &m->cls_out;
-    linear_columns(ctx, dense, 1, b->x, 0, dense->out);
+    linear_columns(ctx, dense, 1, b->x, 0, dense->out, b->acc);
     rq_params dense_rq = rq_of(&dense->rq);
     kt->tanh_s32s8(dense->out, b->acc, &dense_rq, e, b->ctx);
-    linear_columns(ctx, out, 1, b->ctx, 0, out->out);
+    linear_columns(ctx, out, 1, b->ctx, 0, out->out, b->acc);
     rq_params out_rq = rq_of(&out->rq);
     kt->requant_s32s32(1, out->out, b->acc, out->out, &out_rq, LOGIT_BITS, logits, out->out);
 }
@@ -311,13 +297,17 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     /* A head reads token 0 alone, and masked keys are read by nobody: with a head,
      * the masked tokens at the end (padding) need not be computed at all. */
     size_t n = n_tokens;
-    if (m->hp.num_labels > 0)
+    const int fill_mask = m->task == IBERT_TASK_FILL_MASK;
+    if (fill_mask && ibert_fill_mask_count(m, input_ids, attention_mask, n_tokens) == 0) return IBERT_OK;
+    if (m->hp.num_labels > 0 || fill_mask)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
         encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &g);
 
-    if (m->hp.num_labels > 0) {
+    if (fill_mask) {
+        masked_lm_forward(context, input_ids, n, &g, out);
+    } else if (m->hp.num_labels > 0) {
         head(context, &e, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;

@@ -520,21 +520,26 @@ ibert_status gguf_get_u32_array(const gguf_file *file, const char *key, const vo
     return IBERT_OK;
 }
 
-ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf_tensor **out) {
+/* The tensor called name, or NULL. */
+static const gguf_tensor *find_tensor(const gguf_file *file, const char *name) {
     ibert_strview key = {name, strlen(name)};
     size_t lo = 0, hi = (size_t)file->n_tensors;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = compare_names(file->tensors_by_name[mid]->name, key);
-        if (c == 0) {
-            *out = file->tensors_by_name[mid];
-            return IBERT_OK;
-        }
+        if (c == 0) return file->tensors_by_name[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;
     }
-    return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is missing", name);
+    return NULL;
 }
+
+ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf_tensor **out) {
+    *out = find_tensor(file, name);
+    return *out ? IBERT_OK : ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is missing", name);
+}
+
+bool gguf_has_tensor(const gguf_file *file, const char *name) { return find_tensor(file, name) != NULL; }
 
 uint64_t gguf_tensor_count(const gguf_file *file) { return file->n_tensors; }
 

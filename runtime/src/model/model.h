@@ -42,6 +42,15 @@ typedef struct encoder_layer {
     rescale ffn_norm;              /* [H], with bias */
 } encoder_layer;
 
+/* The masked-LM head of a fill-mask model (FORMAT.md §4.10). */
+typedef struct masked_lm_head {
+    linear dense;    /* [H, H], into the 20-bit i-GELU input */
+    rescale gelu;    /* [1] i-GELU product -> 22-bit layer-norm input */
+    rescale norm;    /* [H], with bias */
+    linear decoder;  /* [V, H] -> logits; its weight is token_embd when tied */
+    int tied;
+} masked_lm_head;
+
 typedef struct exp_constants {
     uint32_t frac_bits; /* K */
     int32_t poly_b, poly_c;
@@ -77,7 +86,10 @@ struct ibert_model {
 
     encoder_layer *layers; /* num_layers */
 
+    ibert_task task;
     linear cls_dense, cls_out; /* only when num_labels > 0 */
+    masked_lm_head mlm;        /* only for IBERT_TASK_FILL_MASK */
+    int32_t mask_token_id;     /* IBERT_TASK_FILL_MASK, else -1 */
     char **labels;             /* num_labels NUL-terminated copies */
 
     tokenizer *tok;

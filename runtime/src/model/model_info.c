@@ -6,9 +6,10 @@
 #include "error.h"
 #include "model.h"
 
-/* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
- * probabilities down; model_metadata.c refuses it by name). */
-#define IBERT_FORMAT_VERSION 2
+/* The newest models/FORMAT.md version this runtime reads; it reads version 2 too
+ * (version 1 rounded softmax probabilities down; model_metadata.c refuses it by
+ * name). */
+#define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 
@@ -26,10 +27,33 @@ const char *ibert_model_label(const ibert_model *model, uint32_t i) {
     return model && i < model->hp.num_labels ? model->labels[i] : NULL;
 }
 
-/* 0 if n_tokens * hidden_size does not fit in size_t (no real call reaches that). */
+ibert_task ibert_model_task(const ibert_model *model) { return model ? model->task : IBERT_TASK_ENCODER; }
+
+const char *ibert_task_name(ibert_task task) {
+    static const char *const names[] = {"encoder",          "sequence-classification", "regression",
+                                        "token-classification", "question-answering",  "multiple-choice",
+                                        "fill-mask",        "sentence-embedding"};
+    return (unsigned)task < sizeof names / sizeof names[0] ? names[task] : NULL;
+}
+
+int32_t ibert_model_mask_token(const ibert_model *model) { return model ? model->mask_token_id : -1; }
+
+size_t ibert_fill_mask_count(const ibert_model *model, const int32_t *input_ids, const int32_t *attention_mask,
+                             size_t n_tokens) {
+    if (!model || !input_ids || model->task != IBERT_TASK_FILL_MASK) return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n_tokens; i++)
+        k += input_ids[i] == model->mask_token_id && (!attention_mask || attention_mask[i] == 1);
+    return k;
+}
+
+/* 0 if n_tokens * hidden_size (fill-mask: * vocab_size) does not fit in size_t
+ * (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
     if (model->hp.num_labels > 0) return model->hp.num_labels;
+    if (model->task == IBERT_TASK_FILL_MASK)
+        return n_tokens > SIZE_MAX / model->hp.vocab_size ? 0 : n_tokens * model->hp.vocab_size;
     if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
     return n_tokens * model->hp.hidden_size;
 }
@@ -74,4 +98,15 @@ ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, s
                           (int)unit);
     return tokenizer_encode_pair(model->tok, text_a, len_a, text_b, len_b, truncation, unit, max_tokens, ids,
                                  type_ids, offsets, n_tokens, n_untruncated);
+}
+
+const char *ibert_token_text(const ibert_model *model, int32_t id, size_t *len) {
+    if (!model || !len) return NULL;
+    ibert_strview text = tokenizer_token_text(model->tok, id);
+    *len = text.len;
+    return text.data;
+}
+
+int ibert_model_byte_level(const ibert_model *model) {
+    return model && tokenizer_get_kind(model->tok) == TOKENIZER_BYTE_BPE;
 }

@@ -7,7 +7,7 @@
 #include "error.h"
 #include "model_validate.h"
 
-/* The ibert.* keys format version 1 defines, outside the tokenizer's ibert.tokenizer.* */
+/* The ibert.* keys the format defines (ibert.task from version 3), outside the tokenizer's ibert.tokenizer.* */
 static const char *const known_keys[] = {
     "ibert.format_version",   "ibert.source_architecture",     "ibert.vocab_size",
     "ibert.hidden_size",      "ibert.num_layers",              "ibert.num_heads",
@@ -16,7 +16,7 @@ static const char *const known_keys[] = {
     "ibert.exp.frac_bits",    "ibert.exp.poly_b",              "ibert.exp.poly_c",
     "ibert.gelu.b",           "ibert.gelu.c",                  "ibert.gelu.shift",
     "ibert.gelu.one",         "ibert.output_scale.multiplier", "ibert.output_scale.shift",
-    "ibert.calibration.source", "ibert.calibration.count",
+    "ibert.calibration.source", "ibert.calibration.count", "ibert.task",
 };
 
 static bool has_prefix(ibert_strview s, const char *prefix) {
@@ -77,7 +77,7 @@ static ibert_status check_informative(const gguf_file *file) {
     return IBERT_OK;
 }
 
-static ibert_status check_identity(const gguf_file *file) {
+static ibert_status check_identity(const gguf_file *file, uint32_t *out_version) {
     ibert_strview arch;
     ibert_status st = gguf_get_str(file, "general.architecture", &arch);
     if (st != IBERT_OK) return st;
@@ -89,6 +89,7 @@ static ibert_status check_identity(const gguf_file *file) {
     uint32_t version;
     st = gguf_get_u32(file, "ibert.format_version", &version);
     if (st != IBERT_OK) return st;
+    *out_version = version;
     if (version == 0) return ibert_fail(IBERT_ERR_FORMAT, "ibert.format_version is 0, not a format version");
     if (version == 1)
         return ibert_fail(IBERT_ERR_UNSUPPORTED,
@@ -200,12 +201,60 @@ static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale)
     return st != IBERT_OK ? st : i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift);
 }
 
+/* Format version 3's ibert.task: the tasks this runtime computes; absent (the only
+ * way in version 2), the task follows num_labels as in version 2. */
+static ibert_status read_task(const gguf_file *file, uint32_t version, struct ibert_model *model) {
+    const uint32_t n_labels = model->hp.num_labels;
+    model->mask_token_id = -1;
+    if (!gguf_has_key(file, "ibert.task")) {
+        model->task = n_labels > 0 ? IBERT_TASK_SEQUENCE_CLASSIFICATION : IBERT_TASK_ENCODER;
+        return IBERT_OK;
+    }
+    if (version < 3)
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.task is a format version 3 key, but the file is version %" PRIu32,
+                          version);
+    ibert_strview name;
+    ibert_status st = gguf_get_str(file, "ibert.task", &name);
+    if (st != IBERT_OK) return st;
+    int task = -1;
+    for (int t = IBERT_TASK_ENCODER; t <= IBERT_TASK_SENTENCE_EMBEDDING; t++) {
+        const char *known = ibert_task_name((ibert_task)t);
+        if (name.len == strlen(known) && memcmp(name.data, known, name.len) == 0) task = t;
+    }
+    if (task < 0)
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.task is '%.*s', not a task of format version %" PRIu32,
+                          (int)(name.len < 100 ? name.len : 100), name.data, ibert_format_version());
+    model->task = (ibert_task)task;
+    switch (model->task) {
+    case IBERT_TASK_ENCODER:
+    case IBERT_TASK_SEQUENCE_CLASSIFICATION:
+        if ((model->task == IBERT_TASK_SEQUENCE_CLASSIFICATION) != (n_labels > 0))
+            return ibert_fail(IBERT_ERR_FORMAT, "ibert.task is '%s' but ibert.num_labels is %" PRIu32,
+                              ibert_task_name(model->task), n_labels);
+        return IBERT_OK;
+    case IBERT_TASK_FILL_MASK: {
+        if (n_labels > 0)
+            return ibert_fail(IBERT_ERR_FORMAT, "ibert.task is 'fill-mask' but ibert.num_labels is %" PRIu32
+                              " (a fill-mask file has no labels)", n_labels);
+        uint32_t mask;
+        if ((st = u32_in(file, "tokenizer.ggml.mask_token_id", 0, model->hp.vocab_size - 1, &mask)) != IBERT_OK)
+            return st;
+        model->mask_token_id = (int32_t)mask;
+        return IBERT_OK;
+    }
+    default:
+        return ibert_fail(IBERT_ERR_UNSUPPORTED, "task '%s' is not computed by this runtime",
+                          ibert_task_name(model->task));
+    }
+}
+
 ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {
     ibert_status st;
+    uint32_t version = 0;
     /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
-    if ((st = check_identity(file)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
+    if ((st = check_identity(file, &version)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
-        (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
+        (st = read_labels(file, model)) != IBERT_OK || (st = read_task(file, version, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;
     return IBERT_OK;

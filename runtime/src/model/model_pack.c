@@ -15,13 +15,22 @@
 #define PACK_ALIGNMENT 64 /* a cache line; packed_size returns multiples of it */
 #define LINEARS_PER_LAYER 6
 
-static size_t linear_count(const struct ibert_model *m) {
-    return (size_t)m->hp.num_layers * LINEARS_PER_LAYER + (m->hp.num_labels > 0 ? 2 : 0);
+/* The head's two linear layers, or none. */
+static int has_head_linears(const struct ibert_model *m) {
+    return m->hp.num_labels > 0 || m->task == IBERT_TASK_FILL_MASK;
 }
 
-/* The i-th linear layer: each layer's q, k, v, attn_out, ffn_up, ffn_down, then the head's. */
+static size_t linear_count(const struct ibert_model *m) {
+    return (size_t)m->hp.num_layers * LINEARS_PER_LAYER + (has_head_linears(m) ? 2 : 0);
+}
+
+/* The i-th linear layer: each layer's q, k, v, attn_out, ffn_up, ffn_down, then the
+ * head's two (classifier: dense, out; fill-mask: transform dense, decoder). */
 static linear *linear_at(struct ibert_model *m, size_t i) {
-    if (i >= (size_t)m->hp.num_layers * LINEARS_PER_LAYER) return i % 2 == 0 ? &m->cls_dense : &m->cls_out;
+    if (i >= (size_t)m->hp.num_layers * LINEARS_PER_LAYER) {
+        if (m->task == IBERT_TASK_FILL_MASK) return i % 2 == 0 ? &m->mlm.dense : &m->mlm.decoder;
+        return i % 2 == 0 ? &m->cls_dense : &m->cls_out;
+    }
     encoder_layer *layer = &m->layers[i / LINEARS_PER_LAYER];
     linear *const in_layer[LINEARS_PER_LAYER] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
                                                  &layer->attn_out, &layer->ffn_up, &layer->ffn_down};
@@ -70,7 +79,8 @@ ibert_status model_pack_linears(struct ibert_model *m) {
         lp->pack(l->out, l->in, l->weight, l->bias, dst);
         l->packed = dst;
         dst += lp->packed_size(l->out, l->in);
-        if (m->mapped) release_pages(l->weight, (size_t)l->out * l->in);
+        /* a tied decoder's weight is the embedding table, which embedding lookups still read */
+        if (m->mapped && l->weight != m->token_embd) release_pages(l->weight, (size_t)l->out * l->in);
     }
     return IBERT_OK;
 }

@@ -149,22 +149,28 @@ static ibert_status bind_rescale_1_or(binder *b, const char *prefix, uint32_t ch
     return bind_rescale(b, prefix, (uint32_t)mult->dims[0], false, rq);
 }
 
-/* prefix.weight [out, in], prefix.bias [out] and the rescale prefix [out]. */
-static ibert_status bind_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+/* prefix.bias [out] and the rescale prefix [out] of a linear layer [out, in]
+ * whose weight is bound elsewhere. */
+static ibert_status bind_linear_bias(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
     char name[NAME_BYTES];
     lin->in = in;
     lin->out = out;
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    ibert_status st = bind_weight(b, name, out, in, &lin->weight);
-    if (st != IBERT_OK) return st;
     snprintf(name, sizeof name, "%s.bias", prefix);
-    st = bind(b, name, GGUF_TENSOR_I32, out, 0, (const void **)&lin->bias);
+    ibert_status st = bind(b, name, GGUF_TENSOR_I32, out, 0, (const void **)&lin->bias);
     if (st != IBERT_OK) return st;
     for (uint32_t i = 0; i < out; i++)
         if (lin->bias[i] < -(INT32_C(1) << 30) || lin->bias[i] > (INT32_C(1) << 30))
             return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s': element %" PRIu32 " is %" PRId32 ", outside ±2^30",
                               name, i, lin->bias[i]);
     return bind_rescale(b, prefix, out, false, &lin->rq);
+}
+
+/* prefix.weight [out, in], prefix.bias [out] and the rescale prefix [out]. */
+static ibert_status bind_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+    char name[NAME_BYTES];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    ibert_status st = bind_weight(b, name, out, in, &lin->weight);
+    return st != IBERT_OK ? st : bind_linear_bias(b, prefix, out, in, lin);
 }
 
 /* §4.6: |m| · 2^14 · D < 2^(30 + s), so the scores rescaled into the exp domain stay below 2^30. */
@@ -204,6 +210,22 @@ static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, e
     return IBERT_OK;
 }
 
+/* FORMAT.md §4.10: the transform, and the decoder, whose weight is token_embd.weight
+ * unless the file has an mlm_decoder.weight of its own. */
+static ibert_status bind_masked_lm(binder *b, struct ibert_model *m) {
+    const uint32_t H = m->hp.hidden_size, V = m->hp.vocab_size;
+    masked_lm_head *head = &m->mlm;
+    ibert_status st;
+    if ((st = bind_linear(b, "mlm_dense", H, H, &head->dense)) != IBERT_OK ||
+        (st = bind_rescale(b, "mlm_gelu", 1, false, &head->gelu)) != IBERT_OK ||
+        (st = bind_rescale(b, "mlm_norm", H, true, &head->norm)) != IBERT_OK)
+        return st;
+    head->tied = !gguf_has_tensor(b->file, "mlm_decoder.weight");
+    if (!head->tied) return bind_linear(b, "mlm_decoder", V, H, &head->decoder);
+    head->decoder.weight = m->token_embd;
+    return bind_linear_bias(b, "mlm_decoder", V, H, &head->decoder);
+}
+
 static ibert_status bind_all(binder *b, struct ibert_model *m) {
     const model_hparams *hp = &m->hp;
     const uint32_t H = hp->hidden_size;
@@ -220,6 +242,7 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     if (!m->layers) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu32 " layers", hp->num_layers);
     for (uint32_t l = 0; l < hp->num_layers; l++)
         if ((st = bind_layer(b, hp, l, &m->layers[l])) != IBERT_OK) return st;
+    if (m->task == IBERT_TASK_FILL_MASK) return bind_masked_lm(b, m);
     if (hp->num_labels == 0) return IBERT_OK;
     if ((st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK ||
         (st = bind_linear(b, "cls_out", hp->num_labels, H, &m->cls_out)) != IBERT_OK)

@@ -198,3 +198,10 @@ ibert_status tokenizer_encode(const tokenizer *tok, const char *text, size_t tex
     encode_scratch_free(&scratch);
     return status;
 }
+
+ibert_strview tokenizer_token_text(const tokenizer *tok, int32_t id) {
+    ibert_strview none = {NULL, 0};
+    return id >= 0 && (uint32_t)id < tok->n_tokens ? tok->tokens[id] : none;
+}
+
+tokenizer_kind tokenizer_get_kind(const tokenizer *tok) { return tok->config.kind; }

@@ -79,6 +79,9 @@ ibert_status tokenizer_create(const tokenizer_config *config, const ibert_strvie
                               uint32_t n_tokens, const ibert_strview *merges, uint32_t n_merges,
                               tokenizer **out);
 void tokenizer_free(tokenizer *tok);
+/* The text of token id (len 0 and data NULL outside the vocabulary), and the kind. */
+ibert_strview tokenizer_token_text(const tokenizer *tok, int32_t id);
+tokenizer_kind tokenizer_get_kind(const tokenizer *tok);
 
 /* Reads the tokenizer.ggml.* and ibert.tokenizer.* keys of a model file and creates
  * the tokenizer; IBERT_ERR_FORMAT naming the key if one is missing or invalid. The

@@ -1,0 +1,1 @@
+"""The task methods of pyibert.Model, one module per head kind; Model delegates to them."""
