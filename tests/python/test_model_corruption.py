@@ -53,6 +53,7 @@ MODELS = {
     "bert-classifier": dict(num_labels=3, seed=0),
     "bert-encoder-only": dict(num_labels=0, seed=1),
     "gpt2-extreme": dict(num_labels=2, seed=2, tokenizer="gpt2", extreme=True),
+    "bert-fill-mask": dict(num_labels=0, seed=3, fill_mask=True),
 }
 
 
