@@ -301,7 +301,7 @@ class Model:
 
     def _special_ids(self) -> set[int]:
         # [CLS] and [SEP] are what tokenizing an empty text gives; padding is never produced
-        return set(self.tokenize("")[0])
+        return set(self.tokenize("")[0]) | ({self.mask_token_id} if self.mask_token_id is not None else set())
 
     def fill_mask(self, texts: Union[Text, Iterable[Text]], top_k: int = 5) -> list:
         """The top_k tokens at each mask token of each text, as transformers' fill-mask pipeline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, classify, compare, evaluate, inspect_model
+from . import bench, classify, compare, evaluate, fill_mask, inspect_model
 
 
 def _add_convert(subparsers) -> None:
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_convert(subparsers)
     classify.add_parser(subparsers)
+    fill_mask.add_parser(subparsers)
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
     bench.add_parser(subparsers)

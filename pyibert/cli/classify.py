@@ -28,7 +28,7 @@ def _read_texts(args) -> list[str]:
         with stream:
             texts.extend(line.rstrip("\n") for line in stream if line.strip())
     if not texts:
-        raise ValueError("no text to classify: give TEXT arguments or --file")
+        raise ValueError("no text given: give TEXT arguments or --file")
     return texts
 
 

@@ -182,3 +182,20 @@ def test_bad_fill_mask_files_are_refused_with_the_reason(random_model, tmp_path,
     path = _write(random_model, tmp_path / "bad.ibert", seed=23)
     with pytest.raises(pyibert.ModelFileError, match=message.replace("[", r"\[").replace(".", r"\.")):
         pyibert.Model(path, threads=1)
+
+
+def test_fill_mask_command(random_model, tmp_path, capsys):
+    import json
+
+    from pyibert.cli import main
+
+    path = _write(random_model, tmp_path / "fill-mask.ibert", seed=24)
+    assert main(["fill-mask", str(path), "a [MASK] b [MASK]", "--top-k", "2", "--json", "--threads", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["text"] == "a [MASK] b [MASK]" and [len(m) for m in result["masks"]] == [2, 2]
+    assert "[MASK]" not in result["masks"][0][0]["sequence"]   # the other mask is skipped, as HF does
+    assert main(["fill-mask", str(path), "the [MASK]", "--top-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "the [MASK]" and len(lines) == 4 and all(line.startswith("  mask 1\t") for line in lines[1:])
+    assert main(["fill-mask", str(random_model.write_random_model(tmp_path / "c.ibert")), "a [MASK]"]) == 2
+    assert "fill_mask needs a fill-mask file" in capsys.readouterr().err
