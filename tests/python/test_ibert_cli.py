@@ -95,3 +95,28 @@ def test_shipped_model_matches_pyibert_on_sst2(ibert_cli):
     _assert_same_as_pyibert(cli_rows, SHIPPED_MODEL, texts)
     # the benchmarking length pads with masked positions: same results
     assert _classify_with_cli(ibert_cli, SHIPPED_MODEL, texts, "--seq-len", "128") == cli_rows
+
+
+def test_fill_mask_model_prints_the_top_tokens_of_each_mask_as_pyibert(ibert_cli, tmp_path):
+    spec = importlib.util.spec_from_file_location("random_model", REPO / "tests" / "fixtures" / "random_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.write_random_model(tmp_path / "fill-mask.ibert", seed=12, num_labels=0, fill_mask=True,
+                                      max_positions=64)
+    texts = ["the [MASK] is here", "a [MASK] b [MASK]"]
+    result = subprocess.run([ibert_cli, model, "--text", texts[0], "--text", texts[1]], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == texts[0] and lines[6] == texts[1] and len(lines) == 1 + 5 + 1 + 10
+    with pyibert.Model(model, threads=1) as reference:
+        expected = reference.fill_mask(texts, top_k=5)
+    per_mask = [expected[0]] + expected[1]
+    rows = [line.split("\t") for line in lines[1:6] + lines[7:]]
+    mask_numbers = [1] * 5 + [1] * 5 + [2] * 5   # text 1's mask, then text 2's two
+    for number, row, prediction in zip(mask_numbers, rows, [p for mask in per_mask for p in mask]):
+        assert row[0] == f"  mask {number}"
+        assert abs(float(row[1]) - prediction["score"]) <= 0.5e-4 + 1e-9
+        assert row[2] == prediction["token_str"]
+    missing = subprocess.run([ibert_cli, model, "--text", "no mask"], capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 2 and "text 1 has no mask token" in missing.stderr

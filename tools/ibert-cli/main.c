@@ -1,5 +1,6 @@
 /*
- * ibert-cli: classify texts with a .ibert model from the command line, for
+ * ibert-cli: classify texts with a .ibert model (or, with a fill-mask model,
+ * print the top tokens at each mask token) from the command line, for
  * devices without Python (an Android shell, a minimal Pi image). It uses only
  * the public API in ibert.h. `ibert-cli --help` says how.
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "fill_mask.h"
 #include "ibert.h"
 #include "options.h"
 #include "probability.h"
@@ -52,6 +54,9 @@ static int classify(classifier *c, const char *text, size_t text_len) {
         fprintf(stderr, "ibert-cli: warning: text %zu has %zu tokens; the model takes %zu, so it was cut\n",
                 text_number, n_ids, c->capacity);
     }
+
+    if (ibert_model_task(c->model) == IBERT_TASK_FILL_MASK)
+        return fill_mask_print(c->model, c->context, c->ids, n_tokens, text, text_len, text_number) ? EXIT_ERROR : 0;
 
     const int32_t *attention_mask = NULL;
     if (c->pad_to_capacity) {
@@ -106,7 +111,12 @@ static int run(const cli_options *options) {
     int status = EXIT_ERROR;
     classifier c = {.model = model, .repeat = options->repeat, .n_labels = ibert_model_num_labels(model)};
     size_t max_tokens = ibert_model_max_tokens(model);
-    if (c.n_labels == 0) {
+    const bool fill_mask = ibert_model_task(model) == IBERT_TASK_FILL_MASK;
+    if (fill_mask && options->seq_len > 0) {
+        fprintf(stderr, "ibert-cli: --seq-len does not apply to a fill-mask model\n");
+        goto done;
+    }
+    if (c.n_labels == 0 && !fill_mask) {
         fprintf(stderr, "ibert-cli: %s has no classification head (it outputs hidden states), so it cannot classify\n",
                 options->model_path);
         goto done;
@@ -120,7 +130,8 @@ static int run(const cli_options *options) {
     c.capacity = c.pad_to_capacity ? (size_t)options->seq_len : max_tokens;
     c.ids = malloc(sizeof *c.ids * c.capacity);
     c.attention_mask = malloc(sizeof *c.attention_mask * c.capacity);
-    c.logits = malloc(sizeof *c.logits * ibert_model_output_size(model, c.capacity));
+    /* a fill-mask model's logits are sized per text (fill_mask.c) */
+    c.logits = malloc(sizeof *c.logits * (fill_mask ? 1 : ibert_model_output_size(model, c.capacity)));
     if (!c.ids || !c.attention_mask || !c.logits) {
         fprintf(stderr, "ibert-cli: out of memory\n");
         goto done;

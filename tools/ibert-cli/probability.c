@@ -5,7 +5,8 @@
  * only exp of non-positive arguments is needed: exp(-d) = 2^-k * exp(-r) with
  * d = k*ln2 + r, 0 <= r < ln2, and exp(-r) from its Taylor series, which at
  * |r| < ln2 is within 2e-12 after 12 terms. Terms with d >= 32 (exp < 1.3e-14)
- * are dropped: even 4096 of them cannot move the fourth decimal.
+ * are dropped: even 4096 of them cannot move the fourth decimal (nor, below
+ * 1e-5 of a point, a 30,000-token vocabulary's).
  */
 #include "probability.h"
 
@@ -52,12 +53,18 @@ static int64_t exp_negative_q30(uint64_t d) {
     return k == 0 ? sum : (sum + ((int64_t)1 << (k - 1))) >> k;
 }
 
-uint32_t top_probability_per_10000(const int32_t *logits, size_t n, size_t top, ibert_scale scale) {
-    int64_t sum = 0;                                /* at most 4096 * 2^30 */
-    for (size_t j = 0; j < n; j++) {
-        uint64_t d = difference_q30(logits[top], logits[j], scale);
+uint32_t probability_per_10000(const int32_t *logits, size_t n, size_t top, size_t j, ibert_scale scale) {
+    int64_t sum = 0;                                /* at most 2^22 * 2^30 */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = difference_q30(logits[top], logits[i], scale);
         if (d < NEGLIGIBLE_Q) sum += exp_negative_q30(d);
     }
-    /* The top label's own term is exp(0) = 2^30, so sum >= 2^30. */
-    return (uint32_t)((10000 * ONE_Q + sum / 2) / sum);
+    /* The top label's own term is exp(0) = 2^30, so sum >= 2^30; 10000 * 2^30 * exp(-d_j) < 2^44. */
+    uint64_t d = difference_q30(logits[top], logits[j], scale);
+    int64_t own = d < NEGLIGIBLE_Q ? exp_negative_q30(d) : 0;
+    return (uint32_t)((10000 * own + sum / 2) / sum);
+}
+
+uint32_t top_probability_per_10000(const int32_t *logits, size_t n, size_t top, ibert_scale scale) {
+    return probability_per_10000(logits, n, top, top, scale);
 }

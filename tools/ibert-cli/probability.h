@@ -19,4 +19,8 @@ size_t top_label(const int32_t *logits, size_t n);
  * and 0 <= scale.shift <= 62 (the loader validates both). */
 uint32_t top_probability_per_10000(const int32_t *logits, size_t n, size_t top, ibert_scale scale);
 
+/* softmax(logits * scale)[j] the same way, top being the largest logit's index;
+ * n up to 2^22 (a vocabulary, for fill-mask). */
+uint32_t probability_per_10000(const int32_t *logits, size_t n, size_t top, size_t j, ibert_scale scale);
+
 #endif
