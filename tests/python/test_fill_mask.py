@@ -199,3 +199,40 @@ def test_fill_mask_command(random_model, tmp_path, capsys):
     assert lines[0] == "the [MASK]" and len(lines) == 4 and all(line.startswith("  mask 1\t") for line in lines[1:])
     assert main(["fill-mask", str(random_model.write_random_model(tmp_path / "c.ibert")), "a [MASK]"]) == 2
     assert "fill_mask needs a fill-mask file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("architecture", ["BertForMaskedLM", "RobertaForMaskedLM", "IBertForMaskedLM"])
+def test_every_masked_lm_class_converts_and_runs_as_its_golden_model(tmp_path, architecture):
+    pytest.importorskip("torch")
+    from gguf import GGUFReader
+    from tiny_checkpoint import make_checkpoint, sst2_sentences
+
+    from pyibert.convert.pipeline import convert_checkpoint
+
+    sentences = sst2_sentences(80)
+    src = make_checkpoint(tmp_path / "hf", architecture, sentences)
+    calibration = tmp_path / "sample.txt"
+    calibration.write_text("\n".join(sentences[:48]) + "\n", encoding="utf-8")
+    summary = convert_checkpoint(src, tmp_path / "m.ibert", calibration=calibration, progress=False)
+    reader = GGUFReader(str(summary.output))
+    names = {t.name for t in reader.tensors}
+    assert {"mlm_dense.weight", "mlm_norm.rq_bias", "mlm_decoder.bias"} <= names
+    assert "mlm_decoder.weight" not in names          # tied: the embedding table serves, stored once
+    assert "fill-mask head" in summary.format()
+    model, golden = pyibert.Model(summary.output, threads=1), GoldenModel(summary.output)
+    for text in ("a fine [MASK] .", "the <mask> film", "it is [MASK] and [MASK]"):
+        ids = np.array(model.tokenize(text.replace("<mask>", model.mask_token).replace("[MASK]", model.mask_token))[0])
+        np.testing.assert_array_equal(_forward(model, ids), golden.forward(ids)[0])
+    model.close()
+
+
+def test_an_ibert_masked_lm_needs_sample_text_for_its_float_head(tmp_path):
+    pytest.importorskip("torch")
+    from tiny_checkpoint import make_checkpoint, sst2_sentences
+
+    from pyibert.convert.errors import ConversionError
+    from pyibert.convert.pipeline import convert_checkpoint
+
+    src = make_checkpoint(tmp_path / "hf", "IBertForMaskedLM", sst2_sentences(80))
+    with pytest.raises(ConversionError, match="its prediction head runs in float and has none. Pass --calibration"):
+        convert_checkpoint(src, tmp_path / "m.ibert", calibration=None, progress=False)
