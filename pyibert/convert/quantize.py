@@ -89,8 +89,10 @@ class ScaleOptions:
 
     norm_alpha: float = 0.75
     gelu_alpha: float = 1.0
-    # a masked-LM decoder with int8 rows of its own instead of sharing the embedding table (FORMAT.md §4.10)
-    mlm_own_decoder: bool = False
+    # a masked-LM decoder with int8 rows of its own (one scale each) instead of sharing the embedding
+    # table (one scale for all rows): measured on MiniLM (README, Fill-mask) the shared table flips far
+    # more top-1 predictions, so the default pays V · H bytes for the own rows (FORMAT.md §4.10)
+    mlm_own_decoder: bool = True
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
@@ -169,9 +171,10 @@ def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: Activat
                    s_x: float | np.ndarray, s_table: float, options: ScaleOptions) -> None:
     """The masked-LM head (FORMAT.md §4.10): dense → i-GELU → 22-bit sum → layer norm → decoder.
 
-    A decoder tied to the word embeddings reads token_embd.weight (one scale for the table), so the
-    layer norm before it keeps one output scale too; an untied decoder, or `options.mlm_own_decoder`,
-    gets its own int8 rows (one scale each) and the layer norm per-channel scales folded into them.
+    With `options.mlm_own_decoder` (the default) or an untied checkpoint the decoder gets its own int8
+    rows (one scale each) and the layer norm per-channel scales folded into them; otherwise a decoder
+    tied to the word embeddings reads token_embd.weight (one scale for the table), so the layer norm
+    before it keeps one output scale too.
     Either way the bias is at the accumulator's scale and the rescale takes each row to logits at
     2^−LOGIT_SHIFT. HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
     """

@@ -201,23 +201,28 @@ def test_fill_mask_command(random_model, tmp_path, capsys):
     assert "fill_mask needs a fill-mask file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("architecture", ["BertForMaskedLM", "RobertaForMaskedLM", "IBertForMaskedLM"])
-def test_every_masked_lm_class_converts_and_runs_as_its_golden_model(tmp_path, architecture):
+@pytest.mark.parametrize("architecture,own_decoder", [("BertForMaskedLM", True), ("BertForMaskedLM", False),
+                                                      ("RobertaForMaskedLM", True), ("IBertForMaskedLM", True),
+                                                      ("IBertForMaskedLM", False)])
+def test_every_masked_lm_class_converts_and_runs_as_its_golden_model(tmp_path, architecture, own_decoder):
     pytest.importorskip("torch")
     from gguf import GGUFReader
     from tiny_checkpoint import make_checkpoint, sst2_sentences
 
     from pyibert.convert.pipeline import convert_checkpoint
+    from pyibert.convert.quantize import ScaleOptions
 
     sentences = sst2_sentences(80)
     src = make_checkpoint(tmp_path / "hf", architecture, sentences)
     calibration = tmp_path / "sample.txt"
     calibration.write_text("\n".join(sentences[:48]) + "\n", encoding="utf-8")
-    summary = convert_checkpoint(src, tmp_path / "m.ibert", calibration=calibration, progress=False)
+    summary = convert_checkpoint(src, tmp_path / "m.ibert", calibration=calibration, progress=False,
+                                 scales=ScaleOptions(mlm_own_decoder=own_decoder))
     reader = GGUFReader(str(summary.output))
     names = {t.name for t in reader.tensors}
     assert {"mlm_dense.weight", "mlm_norm.rq_bias", "mlm_decoder.bias"} <= names
-    assert "mlm_decoder.weight" not in names          # tied: the embedding table serves, stored once
+    # shared: the tied decoder reads the embedding table, stored once
+    assert ("mlm_decoder.weight" in names) == own_decoder
     assert "fill-mask head" in summary.format()
     model, golden = pyibert.Model(summary.output, threads=1), GoldenModel(summary.output)
     for text in ("a fine [MASK] .", "the <mask> film", "it is [MASK] and [MASK]"):
