@@ -222,9 +222,9 @@ def test_errors_name_the_problem(tmp_path, bert_classifier, calibration_txt):
                   out, calibration=calibration_txt)
     other = _copy(bert_classifier, tmp_path / "d")
     config = json.loads((other / "config.json").read_text())
-    config["architectures"] = ["BertForMaskedLM"]
+    config["architectures"] = ["BertForPreTraining"]
     (other / "config.json").write_text(json.dumps(config))
-    _expect_error("BertForMaskedLM is not supported; pyibert converts BertModel, ", other, out,
+    _expect_error("BertForPreTraining is not supported; pyibert converts BertModel, ", other, out,
                   calibration=calibration_txt)
     _expect_error("calibration file .* not found", bert_classifier, out, calibration=tmp_path / "missing.txt")
     tsv = tmp_path / "sample.tsv"
