@@ -81,7 +81,7 @@ static const kernel_table dotprod_kernels = {
     .linear = &dotprod_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_8x4c4__neondot,
     NEON_ELEMENTWISE_KERNELS,
 };
 
