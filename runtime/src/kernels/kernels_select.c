@@ -97,7 +97,7 @@ static const kernel_table i8mm_kernels = {
     .linear = &i8mm_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
     .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_8x4c4__neondot, /* i8mm CPUs have dotprod (has_i8mm checks) */
     NEON_ELEMENTWISE_KERNELS,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
@@ -172,7 +172,9 @@ static int has_dotprod(void) {
     const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
     return (getauxval(AT_HWCAP) & need) == need;
 }
-static int has_i8mm(void) { return has_neon() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+/* i8mm's table runs the dotprod low-bit kernel: every ARMv8.6 CPU (i8mm) has dotprod
+ * (ARMv8.4), and this keeps a CPU that reported one without the other off both. */
+static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(IBERT_ARMV7_KERNELS)
 static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #endif
