@@ -65,7 +65,7 @@ static const kernel_table neon_kernels = {
     .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_2x4c16__neon,
     NEON_ELEMENTWISE_KERNELS,
 };
 
