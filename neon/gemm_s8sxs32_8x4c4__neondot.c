@@ -284,6 +284,27 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
     TILES[bits == 2 ? 0 : bits == 3 ? 1 : 2][span](s, chunks, col, sub, groups, tot);
 }
 
+/* The common tile in few instructions: 2 or 4 bits, group size 0 (sub-scales 1),
+ * the first slab, 4 columns. The accumulators start at bias + the offset term, run
+ * the whole slab in one assembly block and are transposed into c's rows. */
+static void tile_whole(unsigned bits, const slab *s, size_t chunks, const uint8_t *const col[NR],
+                       const int32_t *bias, size_t mr, int32_t *ct, size_t ldc) {
+    int32_t acc[NR][QUADS][4] __attribute__((aligned(16)));
+    for (size_t q = 0; q < QUADS; q++) {
+        const int32x4_t start = vld1q_s32(s->start[0][q]);
+        for (size_t j = 0; j < NR; j++) vst1q_s32(acc[j][q], vaddq_s32(start, vdupq_n_s32(bias ? bias[j] : 0)));
+    }
+    const int8_t *xp = s->x[0][0];
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
+    span_asm(bits, chunks * CHUNK / (bits == 4 ? 32 : 64), &xp, c, acc[0][0], 1, acc);
+    for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
+        int32x4_t in[4], out[4];
+        for (size_t j = 0; j < NR; j++) in[j] = vld1q_s32(acc[j][q]);
+        transpose4(in, out);
+        for (size_t r = 0; r < 4 && 4 * q + r < mr; r++) vst1q_s32(ct + (4 * q + r) * ldc, out[r]);
+    }
+}
+
 void gemm_s8sxs32_8x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                  const lowbit_weights *w, int32_t *c, size_t ldc) {
     slab s __attribute__((aligned(64)));
@@ -306,6 +327,11 @@ void gemm_s8sxs32_8x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, c
                     sub[j] = w->sub + n * all_groups + (w->group_size ? k0 / w->group_size : 0);
                 }
                 int32_t *ct = c + i0 * ldc + (jb - j0);
+                if (k0 == 0 && nr == NR && w->group_size == 0 && (w->bits == 4 || w->bits == 2) && *sub[0] == 1 &&
+                    *sub[1] == 1 && *sub[2] == 1 && *sub[3] == 1) {
+                    tile_whole(w->bits, &s, chunks, col, w->bias ? w->bias + jb : NULL, mr, ct, ldc);
+                    continue;
+                }
                 if (k0 == 0) {
                     for (size_t j = 0; j < NR; j++) {
                         const int32x4_t b = vdupq_n_s32(w->bias && j < nr ? w->bias[jb + j] : 0);
