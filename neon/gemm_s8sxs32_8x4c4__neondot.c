@@ -143,8 +143,8 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
  * instructions of the int8 layer). A unit is 2 blocks (32 k) of every column: its 4
  * loads of packed bytes (post-indexed), 8 unpacks (AND with the mask or USHR), 8
  * loads of 64 bytes of interleaved a (post-indexed) and 128 SDOTs. One assembly
- * block runs one group's units (a slab's, for group size 0) from the group's start
- * values and stores the 16 accumulators; C scales them into the totals. Registers:
+ * block runs a slab: for group size 0 its one group (tile_whole, span_asm), else every
+ * group and its scaling into the totals (groups_asm). Registers:
  * v0-v3 a quad's a, v4-v7 the columns' unpacked codes, v8-v11 their packed bytes,
  * v12 the mask, v16 + 4j + q the accumulator of column j and row quad q. */
 #define ASM_SDOTS(acc, w)                                                                                          \
@@ -224,6 +224,53 @@ static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8
     }
 }
 
+/* Every group of a slab in one assembly block: each group starts the accumulators at
+ * its start values, runs its steps, then loads its 4 sub-scales into the 32-bit lanes
+ * of v13 and adds accumulator x sub-scale (MLA by element) into the totals in memory
+ * ([column][quad][4], tot). */
+#define ASM_SCALE_COLUMN(j, a0, a1, a2, a3)                                                                        \
+    "ld1 {v0.4s-v3.4s}, [%[tot]]\n\t"                                                                               \
+    "mla v0.4s, " a0 ".4s, v13.s[" j "]\n\tmla v1.4s, " a1 ".4s, v13.s[" j "]\n\t"                                 \
+    "mla v2.4s, " a2 ".4s, v13.s[" j "]\n\tmla v3.4s, " a3 ".4s, v13.s[" j "]\n\t"                                 \
+    "st1 {v0.4s-v3.4s}, [%[tot]], #64\n\t"
+#define ASM_GROUPS(step)                                                                                           \
+    "2:\n\t"                                                                                                       \
+    "ld1 {v0.4s-v3.4s}, [%[start]], #64\n\t" ASM_START_QUAD("v0", "v16", "v20", "v24", "v28")                      \
+        ASM_START_QUAD("v1", "v17", "v21", "v25", "v29") ASM_START_QUAD("v2", "v18", "v22", "v26", "v30")          \
+            ASM_START_QUAD("v3", "v19", "v23", "v27", "v31") "mov %[n], %[steps]\n\t"                              \
+            "1:\n\t" step "subs %[n], %[n], #1\n\t"                                                                \
+            "b.ne 1b\n\t"                                                                                          \
+            "movi v13.4s, #0\n\t"                                                                                  \
+            "ld1 {v13.b}[0], [%[s0]], #1\n\tld1 {v13.b}[4], [%[s1]], #1\n\t"                                       \
+            "ld1 {v13.b}[8], [%[s2]], #1\n\tld1 {v13.b}[12], [%[s3]], #1\n\t" ASM_SCALE_COLUMN(                  \
+                "0", "v16", "v17", "v18", "v19") ASM_SCALE_COLUMN("1", "v20", "v21", "v22", "v23")                 \
+                ASM_SCALE_COLUMN("2", "v24", "v25", "v26", "v27") ASM_SCALE_COLUMN("3", "v28", "v29", "v30", "v31") \
+                    "sub %[tot], %[tot], #256\n\t"                                                                 \
+                    "subs %[groups], %[groups], #1\n\t"                                                            \
+                    "b.ne 2b\n\t"
+#define ASM_GROUPS_ARGS                                                                                            \
+    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
+      [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [start] "+r"(start), [groups] "+r"(groups),          \
+      [tot] "+r"(tp), [n] "=&r"(n)                                                                                 \
+    : [steps] "r"(steps), "w"(mask)                                                                                \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v13", "v16", "v17", "v18", "v19", \
+      "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+
+/* tot += the slab's `groups` (>= 1) groups of `steps` loop steps each, 2 or 4 bits. */
+static void groups_asm(unsigned bits, size_t steps, size_t groups, const slab *s, const uint8_t *const col[NR],
+                       const uint8_t *const sub[NR], int32x4_t tot[NR][QUADS]) {
+    register uint8x16_t mask __asm__("v12") = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const int8_t *xp = s->x[0][0];
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
+    const int32_t *start = s->start[0][0];
+    int32_t *tp = (int32_t *)(void *)tot;
+    size_t n;
+    if (bits == 4)
+        __asm__ volatile(ASM_GROUPS(ASM_STEP_4BIT) ASM_GROUPS_ARGS);
+    else
+        __asm__ volatile(ASM_GROUPS(ASM_STEP_2BIT) ASM_GROUPS_ARGS);
+}
+
 /* tile() for 2 bits (groups of 64, 128 or one group) and 4 bits (any groups). */
 static void tile_asm(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
                      const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
@@ -241,6 +288,10 @@ static void tile_asm(unsigned bits, size_t group_size, const slab *s, size_t chu
         span_asm(bits, span_steps, &xp, c, out[0][0], 1, out);
         for (size_t j = 0; j < NR; j++)
             for (size_t q = 0; q < QUADS; q++) tot[j][q] = vld1q_s32(out[j][q]);
+        return;
+    }
+    if (group_size != 0) {
+        groups_asm(bits, span_steps, spans < groups ? spans : groups, s, col, sub, tot);
         return;
     }
     for (size_t g = 0; g < spans && g < groups; g++) {
