@@ -1,6 +1,7 @@
 /* gemm_s8sxs32_2x4c16__neon: a low-bit linear layer (kernels.h, gemm_s8sxs32_fn)
- * with baseline AArch64 AdvSIMD (Cortex-A72: no dotprod), reading the file's packed
- * 2/3/4/6-bit rows directly (lowbit_unpack_neon.h).
+ * with NEON, reading the file's packed 2/3/4/6-bit rows directly
+ * (lowbit_unpack_neon.h): baseline AArch64 AdvSIMD (Cortex-A72: no dotprod) and
+ * ARMv7-A NEON (Pi OS 32-bit) from one source, as the elementwise kernels.
  *
  * Tile: 2 rows x 4 columns, 16 k (one block) at a time. A column's block is
  * unpacked and made signed (q = u - 2^(bits-1), one SUB), and for each row and
@@ -16,8 +17,8 @@
  * of a are copied into a zeroed buffer (the packed rows are padded with q = 0 to whole
  * chunks); a second row past m repeats the first and columns past j1 the last
  * column, neither stored. */
-#if !defined(__aarch64__) || !defined(__ARM_NEON)
-#error "gemm_s8sxs32_2x4c16__neon is AArch64 AdvSIMD"
+#if !defined(__ARM_NEON)
+#error "gemm_s8sxs32_2x4c16__neon needs NEON (-mfpu=neon on 32-bit ARM)"
 #endif
 
 #include <arm_neon.h>
@@ -32,6 +33,16 @@
 
 /* Blocks the int16 lanes take before SADALP: 2 * FLUSH * 128 * 2^(bits-1) = 2^14. */
 static inline unsigned flush_blocks(unsigned bits) { return 64u >> (bits - 1); }
+
+/* part + the products of the high halves (AArch64: SMLAL2; GCC 12 makes worse code
+ * of the ARMv7 form there). */
+static inline int16x8_t mla_high(int16x8_t part, int8x16_t a, int8x16_t w) {
+#if defined(__aarch64__)
+    return vmlal_high_s8(part, a, w);
+#else
+    return vmlal_s8(part, vget_high_s8(a), vget_high_s8(w));
+#endif
+}
 
 /* One tile over k_len: tot[r][c] (4 partial int32 sums) += sum over groups of
  * s * sum q * x. bits and span (group / 16 blocks, 0: one group) are constants where
@@ -65,7 +76,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
 #pragma GCC unroll 4
                 for (size_t c = 0; c < NR; c++) {
                     part[r][c] = vmlal_s8(part[r][c], vget_low_s8(a[r]), vget_low_s8(w[c]));
-                    part[r][c] = vmlal_high_s8(part[r][c], a[r], w[c]);
+                    part[r][c] = mla_high(part[r][c], a[r], w[c]);
                 }
             }
             const int group_end = span != 0 && (t + 1) % span == 0;
@@ -113,6 +124,16 @@ static const tile_fn TILES[4][4] = {{tile_2_0, tile_2_2, tile_2_4, tile_2_8},
                                     {tile_4_0, tile_4_2, tile_4_4, tile_4_8},
                                     {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
 
+/* The sum of the 4 lanes (ARMv7 has no ADDV). */
+static inline int32_t lane_sum(int32x4_t v) {
+#if defined(__aarch64__)
+    return vaddvq_s32(v);
+#else
+    const int32x2_t pair = vadd_s32(vget_low_s32(v), vget_high_s32(v));
+    return vget_lane_s32(vpadd_s32(pair, pair), 0);
+#endif
+}
+
 void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                const lowbit_weights *w, int32_t *c, size_t ldc) {
     const size_t chunks = (k_len + CHUNK - 1) / CHUNK, last = (chunks - 1) * CHUNK;
@@ -143,7 +164,7 @@ void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, con
             run(chunks, x, tails, col, sub, groups, tot);
             for (size_t r = 0; r < mr; r++)
                 for (size_t cc = 0; cc < nr; cc++)
-                    c[(i0 + r) * ldc + (jb - j0) + cc] = (w->bias ? w->bias[jb + cc] : 0) + vaddvq_s32(tot[r][cc]);
+                    c[(i0 + r) * ldc + (jb - j0) + cc] = (w->bias ? w->bias[jb + cc] : 0) + lane_sum(tot[r][cc]);
         }
     }
 }

@@ -1,5 +1,5 @@
 /* lowbit_unpack_neon.h: 16 consecutive codes of a packed low-bit row in the 16
- * byte lanes of one AdvSIMD register, for the AArch64 low-bit GEMMs.
+ * byte lanes of one NEON register, for the ARM low-bit GEMMs (AArch64 and ARMv7).
  *
  * A packed row (pyibert/qbert/packing.py, FORMAT.md) is 128-code chunks; a chunk is
  * its bit planes one after the other, low plane first (2 = [2], 3 = [2, 1],

@@ -152,6 +152,9 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                           const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
+/* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn), without dotprod. */
+void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                               const lowbit_weights *w, int32_t *c, size_t ldc);
 #endif
 
 #ifdef IBERT_ARMV7_KERNELS
@@ -186,8 +189,6 @@ void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p
 /* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn). */
 void gemm_s8sxs32_8x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                  const lowbit_weights *w, int32_t *c, size_t ldc);
-void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
-                               const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc);
 

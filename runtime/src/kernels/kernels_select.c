@@ -114,7 +114,7 @@ static const kernel_table neon_kernels = {
     .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
     .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_2x4c16__neon,
     NEON_ELEMENTWISE_KERNELS,
 };
 #endif
