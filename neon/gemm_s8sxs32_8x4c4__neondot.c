@@ -146,7 +146,8 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
  * block runs a slab: for group size 0 its one group (tile_whole, span_asm), else every
  * group and its scaling into the totals (groups_asm). Registers:
  * v0-v3 a quad's a, v4-v7 the columns' unpacked codes, v8-v11 their packed bytes,
- * v12 the mask, v16 + 4j + q the accumulator of column j and row quad q. */
+ * v13 a group's sub-scales, v16 + 4j + q the accumulator of column j and row quad q,
+ * and the mask an operand in one of v12, v14, v15. */
 #define ASM_SDOTS(acc, w)                                                                                          \
     "sdot " acc ".4s, v0.16b, " w ".4b[0]\n\t"                                                                      \
     "sdot " acc ".4s, v1.16b, " w ".4b[1]\n\t"                                                                      \
@@ -166,11 +167,11 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
 #define ASM_UNPACK(op, arg)                                                                                        \
     op " v4.16b, v8.16b, " arg "\n\t" op " v5.16b, v9.16b, " arg "\n\t" op " v6.16b, v10.16b, " arg "\n\t" op      \
        " v7.16b, v11.16b, " arg "\n\t"
-#define ASM_AND ASM_UNPACK("and", "v12.16b")
+#define ASM_AND ASM_UNPACK("and", "%[mask].16b")
 #define ASM_USHR(n) ASM_UNPACK("ushr", "#" n)
 #define ASM_MASK_V4_7                                                                                              \
-    "and v4.16b, v4.16b, v12.16b\n\tand v5.16b, v5.16b, v12.16b\n\tand v6.16b, v6.16b, v12.16b\n\t"                 \
-    "and v7.16b, v7.16b, v12.16b\n\t"
+    "and v4.16b, v4.16b, %[mask].16b\n\tand v5.16b, v5.16b, %[mask].16b\n\tand v6.16b, v6.16b, %[mask].16b\n\t"     \
+    "and v7.16b, v7.16b, %[mask].16b\n\t"
 /* 4-bit: a 16-byte run is 2 blocks, low nibbles then high. 2-bit: a run is 4 blocks,
  * fields 0 ... 3: two units (64 k) per loop step, the run loaded once. */
 #define ASM_STEP_4BIT ASM_LOAD("16") ASM_AND ASM_BLOCK ASM_USHR("4") ASM_BLOCK
@@ -198,7 +199,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
     "ldp q28, q29, [%[start], #192]\n\tldp q30, q31, [%[start], #224]\n\t" ASM_LOOP_STORE(step)
 #define ASM_ARGS                                                                                                   \
     : [x] "+r"(*xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps)           \
-    : [start] "r"(start), [out] "r"(out), "w"(mask)                                                                \
+    : [start] "r"(start), [out] "r"(out), [mask] "w"(mask)                                                                \
     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
       "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
 
@@ -210,7 +211,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
  * (4-bit: 32 k, 2-bit: 64 k) from *xp and c[j], which move past them. */
 static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8_t *c[NR], const int32_t *start,
                      int per_column, int32_t out[NR][QUADS][4]) {
-    register uint8x16_t mask __asm__("v12") = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
     if (per_column) {
         if (bits == 4)
             __asm__ volatile(ASM_SPAN_FROM(ASM_STEP_4BIT) ASM_ARGS);
@@ -252,14 +253,14 @@ static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
       [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [start] "+r"(start), [groups] "+r"(groups),          \
       [tot] "+r"(tp), [n] "=&r"(n)                                                                                 \
-    : [steps] "r"(steps), "w"(mask)                                                                                \
+    : [steps] "r"(steps), [mask] "w"(mask)                                                                                \
     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v13", "v16", "v17", "v18", "v19", \
       "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
 
 /* tot += the slab's `groups` (>= 1) groups of `steps` loop steps each, 2 or 4 bits. */
 static void groups_asm(unsigned bits, size_t steps, size_t groups, const slab *s, const uint8_t *const col[NR],
                        const uint8_t *const sub[NR], int32x4_t tot[NR][QUADS]) {
-    register uint8x16_t mask __asm__("v12") = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
     const int8_t *xp = s->x[0][0];
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
     const int32_t *start = s->start[0][0];
