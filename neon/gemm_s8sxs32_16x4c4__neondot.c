@@ -1,15 +1,15 @@
-/* gemm_s8sxs32_8x4c4__neondot: a low-bit linear layer (kernels.h, gemm_s8sxs32_fn)
+/* gemm_s8sxs32_16x4c4__neondot: a low-bit linear layer (kernels.h, gemm_s8sxs32_fn)
  * with SDOT (ARMv8.2 dotprod), reading the file's packed 2/3/4/6-bit rows directly.
  *
  * The packed layout gives 16 consecutive codes of one output column per register
  * after one AND or shift (lowbit_unpack_neon.h). SDOT by element multiplies four
  * 4-byte groups of one register by one 4-byte group of another, so the weights are
  * the indexed operand: lane l of a column's register holds k 4l ... 4l + 3, and the
- * other operand holds those 4 k of 4 rows of a. So a is interleaved first, per 8
+ * other operand holds those 4 k of 4 rows of a. So a is interleaved first, per 16
  * rows and up to SLAB k, into [16-k block][row quad][l][row][4 k] on the stack;
  * then each accumulator holds 4 rows of one column (lanes = rows), and one block
- * of 16 k is, per 4 columns: 2 loads of 64 bytes (both quads' a), 4 unpacks (a load
- * and an AND or shift for 4-bit; one load serves two blocks), 32 SDOTs.
+ * of 16 k is, per 4 columns: 4 loads of 64 bytes (the 4 quads' a), 4 unpacks (a load
+ * and an AND or shift for 4-bit; one load serves two blocks), 64 SDOTs.
  *
  * Offset folding: the registers hold u = q + 2^(bits-1) (non-negative, at most 63),
  * so sum u * x - 2^(bits-1) * sum x is the group's sum q * x. The interleave also
@@ -26,7 +26,7 @@
  * room as well). Rows past m are zeros, columns past j1 repeat the last column;
  * neither is stored. */
 #if !defined(__ARM_FEATURE_DOTPROD)
-#error "gemm_s8sxs32_8x4c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
+#error "gemm_s8sxs32_16x4c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
 #endif
 
 #include <arm_neon.h>
@@ -39,7 +39,7 @@
 #define MR (4 * QUADS)
 #define NR 4               /* columns per tile */
 #define CHUNK 128          /* codes per packed chunk */
-#define SLAB 2048          /* k per interleaved copy of a (a multiple of CHUNK): 16 KiB */
+#define SLAB 2048          /* k per interleaved copy of a (a multiple of CHUNK): 32 KiB */
 #define MIN_GROUP 32
 
 /* a's rows interleaved for SDOT, and the offset terms of each group. */
@@ -357,7 +357,7 @@ static void tile_whole(unsigned bits, const slab *s, size_t chunks, const uint8_
     }
 }
 
-void gemm_s8sxs32_8x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                  const lowbit_weights *w, int32_t *c, size_t ldc) {
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
