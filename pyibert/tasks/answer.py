@@ -2,7 +2,8 @@
 
 Each (question, context) becomes windows [CLS] question [SEP] context tokens [SEP] (RoBERTa: two
 separators between), the context cut into pieces of the room a window leaves that overlap by doc_stride
-tokens (the tokenizer's overflowing tokens with a stride). Per window the start and end logits are
+tokens (the tokenizer's overflowing tokens with a stride; a stride that leaves a window no new token,
+possible only for models with few positions, becomes half the window's context). Per window the start and end logits are
 softmaxed over the window's tokens with everything but the context masked out, the best spans
 (start ≤ end < start + max_answer_len) score start_p · end_p, and the top_k of all windows win.
 """
@@ -41,8 +42,9 @@ def _windows(model, question, context, doc_stride: int):
     if room < 1:
         raise ValueError(f"the question has {n_question} tokens, which leaves no room for the context in a "
                          f"{window}-token window")
+    # A stride as long as the room would never advance: a small model's windows overlap by half instead.
     if doc_stride >= room:
-        raise ValueError(f"doc_stride {doc_stride} must be below the {room} context tokens a window holds")
+        doc_stride = room // 2
     start = 0
     while True:
         end = min(start + room, n_context)
