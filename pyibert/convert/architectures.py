@@ -50,8 +50,8 @@ def architecture_of(config: dict) -> Architecture:
         raise ConversionError(f"config.json lists architectures {classes}; expected exactly one of "
                               f"{', '.join(SUPPORTED)}")
     if classes[0] not in SUPPORTED:
-        raise ConversionError(f"architecture {classes[0]} is not supported (its head is not one FORMAT.md "
-                              f"defines); pyibert converts {', '.join(SUPPORTED)}")
+        raise ConversionError(f"architecture {classes[0]} is not supported; pyibert converts "
+                              f"{', '.join(SUPPORTED)}")
     return SUPPORTED[classes[0]]
 
 
