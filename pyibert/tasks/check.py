@@ -21,4 +21,4 @@ def require_task(model, method: str, tasks: tuple[str, ...]) -> None:
         return
     serves = SERVES.get(model.task, "no method of this pyibert")
     raise TaskError(f"{model.path} is a {model.task} model ({serves}); {method}() needs a "
-                    f"{' or '.join(tasks)} model", "IBERT_ERR_TASK")
+                    f"{' or '.join(tasks)} model")

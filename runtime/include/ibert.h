@@ -233,7 +233,9 @@ IBERT_API void ibert_context_free(ibert_context *context);
 /* Run the encoder on one sequence of n_tokens ids (1 <= n_tokens <= max_tokens).
  * token_type_ids and attention_mask may be NULL (all 0 and all 1); a key whose
  * mask is 0 is ignored by attention. Writes ibert_model_output_size(model, n_tokens)
- * int32 values to out. Integer arithmetic only. */
+ * int32 values to out; a per-token head (token classification, question answering)
+ * writes 0 for the masked tokens at the end (padding), which it does not compute.
+ * Integer arithmetic only. */
 IBERT_API ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids,
                                      const int32_t *token_type_ids, const int32_t *attention_mask,
                                      size_t n_tokens, int32_t *out);
