@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
-FORMAT_VERSION = 2
+from ..tasks import names
+
+FORMAT_VERSION = 3
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -69,8 +71,10 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _linear(b + "ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
         specs += _linear(b + "ffn_down", h, f) + _rescale(b + "ffn_res", 1)
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
-    if c > 0:
-        specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS:
+        specs += _linear("cls_dense", h, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS + names.EVERY_TOKEN_TASKS:
+        specs += _linear("cls_out", c, h)
     return specs
 
 
@@ -103,6 +107,24 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
+    """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
+    if version == 2:
+        if "ibert.task" in reader.fields:
+            raise ModelFileError(f"{path}: metadata key ibert.task is new in format version 3, but the file is "
+                                 "version 2")
+        return names.task_of_version_2(num_labels)
+    task = str(_value(reader, "ibert.task"))
+    if task not in names.NUM_LABELS:
+        known = task in names.TASKS
+        raise ModelFileError(f"{path}: task '{task}' " + ("has a head this golden model does not compute" if known
+                             else f"is not a task ({', '.join(names.TASKS)})"))
+    low, high = names.NUM_LABELS[task]
+    if not low <= num_labels <= high:
+        raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
+    return task
+
+
 def read_model_file(path: str | Path) -> ModelFile:
     reader = GGUFReader(str(path))
     if _value(reader, "general.architecture") != "ibert":
@@ -111,9 +133,11 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
+    if version not in (2, FORMAT_VERSION):
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows 2 and "
+                             f"{FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
+    meta["task"] = _read_task(reader, version, meta["num_labels"], path)
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))
