@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .classify import _read_texts
+from .texts import add_text_arguments, read_texts
 
 
 def add_parser(subparsers) -> None:
@@ -14,8 +14,7 @@ def add_parser(subparsers) -> None:
         "(softmax probability), token, the text with it filled in.",
     )
     parser.add_argument("model", help="a fill-mask .ibert model (converted from a *ForMaskedLM checkpoint)")
-    parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts with one or more mask tokens")
-    parser.add_argument("--file", "-f", help="read texts from this file, one per line ('-' for standard input)")
+    add_text_arguments(parser, "fill (each with one or more mask tokens)")
     parser.add_argument("--top-k", type=int, default=5, help="predictions per mask token (default 5)")
     parser.add_argument("--json", action="store_true",
                         help='print one JSON object: {"results": [{"text", "masks": [[{"score", "token", '
@@ -28,7 +27,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from ..model import Model
 
-    texts = _read_texts(args)
+    texts = read_texts(args, "fill")
     with Model(args.model, threads=args.threads) as model:
         results = model.fill_mask(texts, top_k=args.top_k)
     # one list per mask token, whatever the number of masks

@@ -10,7 +10,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .activation_points import kind_of
-from .architectures import calibration_hooks
+from .architectures import base_model, calibration_hooks
 from .checkpoint import Checkpoint
 from .errors import ConversionError
 from .range_search import CalibrationStats
@@ -100,11 +100,15 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: i
               progress: bool = True, points: tuple[str, ...] | None = None) -> CalibrationStats:
     """Run the float model on `texts` and record what the range rules of range_search.py need, at
     every point or at `points` alone."""
-    model: nn.Module = checkpoint.model
-    recorder = _StatsRecorder()
-    hooks = calibration_hooks(model, checkpoint.arch)
+    hooks = calibration_hooks(checkpoint.model, checkpoint.arch)
     if points is not None:
         hooks = {point: hooks[point] for point in points}
+    # the encoder alone, as its activations are what the hooks record and every head's model (multiple
+    # choice wants [batch, choices, tokens]) takes the encoder's inputs; but the whole model for fill-mask,
+    # whose head's hooks (transform, decoder) are part of the points
+    model: nn.Module = (checkpoint.model if checkpoint.arch.masked_lm
+                        else base_model(checkpoint.model, checkpoint.arch))
+    recorder = _StatsRecorder()
     handles = []
     generator = torch.Generator().manual_seed(0)
     for point, (module, side) in hooks.items():

@@ -113,7 +113,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
     def norm_scales(point: str) -> float | np.ndarray:
         # A model without a head outputs the last layer norm's integers with one scale (FORMAT.md §4.8).
-        headless = params.cls_dense is None and params.masked_lm is None
+        headless = params.cls_out is None and params.masked_lm is None
         headless_output = headless and point == f"blk.{last}.ffn_norm"
         return ranges.channel_scales(point, 0.0 if headless_output else options.norm_alpha)
 
@@ -157,8 +157,12 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
     if params.masked_lm is not None:
         _add_masked_lm(model, params, ranges, s_x, table_scales["token_embd"], options)
-    elif params.cls_dense is None:
+    elif params.cls_out is None:
         model.output_scale = dyadic(s_x, "output_scale (the last layer norm's scale)")
+    elif params.cls_dense is None:
+        # a head on every token: the classifier reads the last layer norm's int8 output directly
+        model.add_linear("cls_out", params.cls_out, s_x, 2.0**-LOGIT_SHIFT, hf_ibert=False)
+        model.output_scale = (1, LOGIT_SHIFT)
     else:
         # HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
         tanh_input_scale = exp_unit / 2   # ln2 / 2^(K+1): iexp(−|u|) is then e^(−2|x|)
@@ -170,7 +174,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
 def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: ActivationRanges,
                    s_x: float | np.ndarray, s_table: float, options: ScaleOptions) -> None:
-    """The masked-LM head (FORMAT.md §4.10): dense → i-GELU → 22-bit sum → layer norm → decoder.
+    """The masked-LM head (FORMAT.md §4.11): dense → i-GELU → 22-bit sum → layer norm → decoder.
 
     With `options.mlm_own_decoder` or an untied checkpoint the decoder gets its own int8
     rows (one scale each) and the layer norm per-channel scales folded into them; otherwise a decoder

@@ -29,7 +29,7 @@ class ModelShape:
     type_vocab_size: int
     position_offset: int
     labels: list[str]
-    task: str = ""                    # ibert.task; "" writes no key (a version-2 kind of model)
+    task: str                         # tasks.names
     mask_token_id: int | None = None  # fill-mask: the id whose positions get vocabulary logits
 
 
@@ -51,6 +51,7 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.type_vocab_size", shape.type_vocab_size)
         writer.add_uint32("ibert.position_offset", shape.position_offset)
         writer.add_uint32("ibert.num_labels", len(shape.labels))
+        writer.add_string("ibert.task", shape.task)
         if shape.labels:
             writer.add_array("ibert.labels", shape.labels)
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)
@@ -62,8 +63,6 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_int32("ibert.gelu.one", quantized.gelu.one)
         writer.add_int32("ibert.output_scale.multiplier", quantized.output_scale[0])
         writer.add_int32("ibert.output_scale.shift", quantized.output_scale[1])
-        if shape.task:
-            writer.add_string("ibert.task", shape.task)
         writer.add_string("ibert.calibration.source", ranges.source)
         writer.add_uint32("ibert.calibration.count", ranges.count)
         try:

@@ -1,4 +1,4 @@
-"""The masked-LM head of a fill-mask file (models/FORMAT.md §4.10) in numpy integers."""
+"""The masked-LM head of a fill-mask file (models/FORMAT.md §4.11) in numpy integers."""
 from __future__ import annotations
 
 import numpy as np

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ops
-from .masked_lm import masked_lm_logits, masked_positions
+from .heads import run_head
 from .model_file import read_model_file
 
 try:
@@ -106,8 +106,9 @@ class GoldenModel:
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None,
                 intermediates: dict | None = None) -> tuple[np.ndarray, float]:
-        """(int32 output, its scale) for one sequence: the C logits, the n × H final hidden states, or
-        (fill-mask) the [k, V] vocabulary logits of the k positions holding the mask token.
+        """(int32 output, its scale) for one sequence: the head's logits (C, or n × C for a per-token
+        head; fill-mask: [k, V] vocabulary logits of the k positions holding the mask token), or the
+        n × H final hidden states.
 
         `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...,
         "blk.0.scores" and "blk.0.probs" as [head, i, j]), for locating the first difference from
@@ -128,16 +129,7 @@ class GoldenModel:
         trace["embd"] = x = self._layer_norm(e, "embd_norm")
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
-        if self.task == "fill-mask":
-            positions = masked_positions(ids, key_mask, self.mask_token_id)
-            return masked_lm_logits(self, x, positions, trace), self.output_scale
-        if not self.num_labels:
-            return x.astype(np.int32), self.output_scale
-        u = np.clip(self._linear(x[:1], "cls_dense"), -(2**30), 2**30)
-        trace["cls_dense"] = u
-        trace["cls_tanh"] = y = ops.tanh_head(u, self.exp)
-        trace["logits"] = logits = ops.sat(self._linear(y, "cls_out"), 32)[0]
-        return logits.astype(np.int32), self.output_scale
+        return run_head(self, self.task, ids, x, key_mask, trace).astype(np.int32), self.output_scale
 
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))

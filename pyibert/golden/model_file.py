@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
+from ..tasks import names
+
 FORMAT_VERSION = 3
-READABLE_VERSIONS = (2, 3)
-# ibert.task values this reader computes (FORMAT.md §2); a version-2 file has no key: sequence
-# classification when it has labels, else the encoder.
-TASKS = ("encoder", "sequence-classification", "fill-mask")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -73,9 +71,11 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _linear(b + "ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
         specs += _linear(b + "ffn_down", h, f) + _rescale(b + "ffn_res", 1)
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
-    if c > 0:
-        specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
-    if meta.get("task") == "fill-mask":   # §4.10; mlm_decoder.weight is optional (masked_lm_tensors)
+    if meta["task"] in names.FIRST_TOKEN_TASKS:
+        specs += _linear("cls_dense", h, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS + names.EVERY_TOKEN_TASKS:
+        specs += _linear("cls_out", c, h)
+    if meta["task"] == names.FILL_MASK:   # §4.11; mlm_decoder.weight is optional (_optional_tensors)
         specs += _linear("mlm_dense", h, h) + _rescale("mlm_gelu", 1) + _rescale("mlm_norm", h, layer_norm=True)
         specs += [("mlm_decoder.bias", np.int32, (v,))] + _rescale("mlm_decoder", v)
     return specs
@@ -83,7 +83,7 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
 
 def _optional_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
     """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight."""
-    if meta.get("task") == "fill-mask":
+    if meta["task"] == names.FILL_MASK:
         return [("mlm_decoder.weight", np.int8, (meta["vocab_size"], meta["hidden_size"]))]
     return []
 
@@ -117,16 +117,21 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
-def _task(reader: GGUFReader, path, version: int, num_labels: int) -> str:
-    if "ibert.task" not in reader.fields:   # the tasks of version 2, told apart by num_labels
-        return "sequence-classification" if num_labels else "encoder"
-    if version < 3:
-        raise ModelFileError(f"{path}: ibert.task is a format version 3 key, but the file is version {version}")
+def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
+    """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
+    if version == 2:
+        if "ibert.task" in reader.fields:
+            raise ModelFileError(f"{path}: metadata key ibert.task is new in format version 3, but the file is "
+                                 "version 2")
+        return names.task_of_version_2(num_labels)
     task = str(_value(reader, "ibert.task"))
-    if task not in TASKS:
-        raise ModelFileError(f"{path}: ibert.task {task!r} is not one this reader computes ({', '.join(TASKS)})")
-    if (task == "sequence-classification") != (num_labels > 0):
-        raise ModelFileError(f"{path}: ibert.task {task!r} with num_labels = {num_labels}")
+    if task not in names.NUM_LABELS:
+        known = task in names.TASKS
+        raise ModelFileError(f"{path}: task '{task}' " + ("has a head this golden model does not compute" if known
+                             else f"is not a task ({', '.join(names.TASKS)})"))
+    low, high = names.NUM_LABELS[task]
+    if not low <= num_labels <= high:
+        raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
     return task
 
 
@@ -138,11 +143,12 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version not in READABLE_VERSIONS:
-        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
+    if version not in (2, FORMAT_VERSION):
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows 2 and "
+                             f"{FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
-    meta["task"] = _task(reader, path, version, meta["num_labels"])
-    if meta["task"] == "fill-mask":
+    meta["task"] = _read_task(reader, version, meta["num_labels"], path)
+    if meta["task"] == names.FILL_MASK:
         meta["mask_token_id"] = int(_value(reader, "tokenizer.ggml.mask_token_id"))
         if not 0 <= meta["mask_token_id"] < meta["vocab_size"]:
             raise ModelFileError(f"{path}: tokenizer.ggml.mask_token_id {meta['mask_token_id']} is not a token id")

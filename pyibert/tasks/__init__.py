@@ -1,1 +1,1 @@
-"""The task methods of pyibert.Model, one module per head kind; Model delegates to them."""
+"""What Model does with each task's output: one module per task (classify, tag, answer, choose, fill_mask)."""

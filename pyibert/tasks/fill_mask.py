@@ -8,13 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._native import ffi, lib
-from ..errors import TaskError
-
-
-def require_fill_mask(model) -> None:
-    if model.task != "fill-mask":
-        raise TaskError(f"{model.path} is a '{model.task}' model; fill_mask needs a fill-mask file "
-                        "(converted from a *ForMaskedLM checkpoint)")
+from . import names
+from .check import require_task
 
 
 def masked_logits(model, context, ids: np.ndarray) -> np.ndarray:
@@ -38,7 +33,7 @@ def fill_mask(model, texts, top_k: int = 5) -> list:
     """Per text, per mask token, the top_k predictions [{"score", "token", "token_str", "sequence"}, ...]
     best first. Like transformers' pipeline: one text with one mask gives that mask's list; a text with
     several masks a list per mask; a list of texts a list of those."""
-    require_fill_mask(model)
+    require_task(model, "fill_mask", (names.FILL_MASK,))
     if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= model.vocab_size:
         raise ValueError(f"top_k must be an integer from 1 to {model.vocab_size}, not {top_k!r}")
     single = isinstance(texts, (str, bytes, bytearray))

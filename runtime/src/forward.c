@@ -1,5 +1,5 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
- * embeddings, the layers, then the classification head or the final hidden
+ * embeddings, the layers, then the task's head (heads/) or the final hidden
  * states. It checks the caller's arguments, then runs the context's kernels on
  * the context's arena; nothing here allocates and nothing uses floating point.
  *
@@ -12,7 +12,7 @@
  * gives exactly the integers of the whole. The results are identical for any
  * number of threads.
  *
- * With a classification head, the last layer computes only what the head reads:
+ * With a head on the first token (heads/), the last layer computes only what it reads:
  * its keys and values for every token, everything else for the first token alone
  * (layer_query_rows). Each row of a layer's output depends on the other tokens
  * only through their keys and values, so x'[0] is the integers the full layer
@@ -25,15 +25,9 @@
 #include "context.h"
 #include "error.h"
 #include "forward.h"
-#include "heads/masked_lm.h"
+#include "heads.h"
 
-#define GELU_INPUT_BITS 20
-#define LOGIT_BITS 32
-
-static rq_params rq_of(const rescale *r) {
-    rq_params p = {r->mult, r->shift, r->n > 1};
-    return p;
-}
+static rq_params rq_of(const rescale *r) { return rescale_params(r); }
 
 static ibert_status check_arguments(const ibert_context *ctx, const int32_t *ids, const int32_t *types,
                                     const int32_t *mask, size_t n, const int32_t *out) {
@@ -107,6 +101,11 @@ static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, 
     else
         ctx->kernels->gemm_s8s8s32(n, j1 - j0, l->in, x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0,
                                    acc + j0, l->out);
+}
+
+void context_linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
+                            size_t j1) {
+    linear_columns(ctx, l, n, x, j0, j1, ctx->buf.acc);
 }
 
 /* The split of a linear layer's output columns: blocks of the packed GEMM's
@@ -270,21 +269,6 @@ static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer 
     residual_norm(ctx, &layer->ffn_down, n_query, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
 }
 
-/* The classification head on the first token: dense, integer tanh, classifier.
- * One row of work (about H * H products), on the calling thread alone. */
-static void head(const ibert_context *ctx, const iexp_params *e, int32_t *logits) {
-    const ibert_model *m = ctx->model;
-    const kernel_table *kt = ctx->kernels;
-    const arena_buffers *b = &ctx->buf;
-    const linear *dense = &m->cls_dense, *out = &m->cls_out;
-    linear_columns(ctx, dense, 1, b->x, 0, dense->out, b->acc);
-    rq_params dense_rq = rq_of(&dense->rq);
-    kt->tanh_s32s8(dense->out, b->acc, &dense_rq, e, b->ctx);
-    linear_columns(ctx, out, 1, b->ctx, 0, out->out, b->acc);
-    rq_params out_rq = rq_of(&out->rq);
-    kt->requant_s32s32(1, out->out, b->acc, out->out, &out_rq, LOGIT_BITS, logits, out->out);
-}
-
 ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, const int32_t *token_type_ids,
                            const int32_t *attention_mask, size_t n_tokens, int32_t *out) {
     ibert_status st = check_arguments(context, input_ids, token_type_ids, attention_mask, n_tokens, out);
@@ -294,21 +278,24 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    /* A head reads token 0 alone, and masked keys are read by nobody: with a head,
-     * the masked tokens at the end (padding) need not be computed at all. */
+    /* Masked keys are read by nobody and no head reads a masked token's output: with
+     * a head, the masked tokens at the end (padding) need not be computed at all. */
+    head_kind kind = task_head(m->hp.task);
     size_t n = n_tokens;
-    const int fill_mask = m->task == IBERT_TASK_FILL_MASK;
-    if (fill_mask && ibert_fill_mask_count(m, input_ids, attention_mask, n_tokens) == 0) return IBERT_OK;
-    if (m->hp.num_labels > 0 || fill_mask)
+    if (kind == HEAD_MASKED_TOKENS && ibert_fill_mask_count(m, input_ids, attention_mask, n_tokens) == 0)
+        return IBERT_OK;
+    if (kind != HEAD_NONE)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
         encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &g);
 
-    if (fill_mask) {
+    if (kind == HEAD_FIRST_TOKEN) {
+        head_first_token(context, &e, out);
+    } else if (kind == HEAD_EVERY_TOKEN) {
+        head_every_token(context, n, n_tokens, out);
+    } else if (kind == HEAD_MASKED_TOKENS) {
         masked_lm_forward(context, input_ids, n, &g, out);
-    } else if (m->hp.num_labels > 0) {
-        head(context, &e, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;
         for (size_t i = 0; i < count; i++) out[i] = context->buf.x[i];

@@ -8,6 +8,9 @@
 
 #include "context.h"
 
+/* i-GELU's input is saturated to 20 bits (FORMAT.md §4.6 step 5). */
+#define GELU_INPUT_BITS 20
+
 /* What a linear layer's column blocks do after the matrix product. */
 typedef enum epilogue {
     KEEP_ACC,    /* leave the accumulators in acc (a residual sum follows) */

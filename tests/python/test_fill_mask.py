@@ -1,4 +1,4 @@
-"""The fill-mask head (FORMAT.md §4.10): libibert's logits equal the golden model's on every kernel set,
+"""The fill-mask head (FORMAT.md §4.11): libibert's logits equal the golden model's on every kernel set,
 on random and extreme files (tests/fixtures/random_model.py, shape coverage only); the output contract
 (only the mask token's positions, in order); the loader's checks of the head's keys and tensors; and
 Model.fill_mask's results in the idiom of transformers' fill-mask pipeline."""
@@ -25,7 +25,7 @@ FILES = {
 
 
 def _write(random_model, path, **options):
-    return random_model.write_random_model(path, num_labels=0, fill_mask=True, max_positions=70, **options)
+    return random_model.write_random_model(path, num_labels=0, task="fill-mask", max_positions=70, **options)
 
 
 def _load(path, kernels, monkeypatch) -> pyibert.Model:
@@ -112,12 +112,14 @@ def test_fill_mask_results_have_the_pipeline_shape(random_model, tmp_path):
             model.fill_mask("no mask here")
         with pytest.raises(ValueError, match="top_k"):
             model.fill_mask("a [MASK]", top_k=0)
+        with pytest.raises(pyibert.TaskError, match="fill-mask model: forward"):
+            model.forward([model.mask_token_id])
 
 
 def test_a_classifier_cannot_fill_masks(shipped_model_path):
     with pyibert.Model(shipped_model_path, threads=1) as model:
         assert model.task == "sequence-classification" and model.mask_token_id is None
-        with pytest.raises(pyibert.TaskError, match="'sequence-classification' model; fill_mask needs"):
+        with pytest.raises(pyibert.TaskError, match=r"is a sequence-classification model \(.*\); fill_mask\(\) needs a fill-mask model"):
             model.fill_mask("a [MASK] film")
 
 
@@ -170,8 +172,9 @@ BAD_FILES = {
                                           "tokenizer.ggml.mask_token_id = 1000000 is outside 0 ..."),
     "unknown task": (dict(keys={"ibert.task": ("fill-in", _string)}), "ibert.task is 'fill-in', not a task"),
     "task key in a version 2 file": (dict(keys={"ibert.format_version": (2, _uint32)}),
-                                     "ibert.task is a format version 3 key, but the file is version 2"),
-    "labels on a fill-mask file": (dict(keys={"ibert.num_labels": (2, _uint32)}), "ibert.labels"),
+                                     "'ibert.task' is new in format version 3, but the file is version 2"),
+    "labels on a fill-mask file": (dict(keys={"ibert.num_labels": (2, _uint32)}),
+                                   "ibert.num_labels is 2 but task 'fill-mask' has 0 ... 0"),
 }
 
 
@@ -198,7 +201,7 @@ def test_fill_mask_command(random_model, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "the [MASK]" and len(lines) == 4 and all(line.startswith("  mask 1\t") for line in lines[1:])
     assert main(["fill-mask", str(random_model.write_random_model(tmp_path / "c.ibert")), "a [MASK]"]) == 2
-    assert "fill_mask needs a fill-mask file" in capsys.readouterr().err
+    assert "fill_mask() needs a fill-mask model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("architecture,own_decoder", [("BertForMaskedLM", True), ("BertForMaskedLM", False),

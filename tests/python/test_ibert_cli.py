@@ -101,7 +101,7 @@ def test_fill_mask_model_prints_the_top_tokens_of_each_mask_as_pyibert(ibert_cli
     spec = importlib.util.spec_from_file_location("random_model", REPO / "tests" / "fixtures" / "random_model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    model = module.write_random_model(tmp_path / "fill-mask.ibert", seed=12, num_labels=0, fill_mask=True,
+    model = module.write_random_model(tmp_path / "fill-mask.ibert", seed=12, num_labels=0, task="fill-mask",
                                       max_positions=64)
     texts = ["the [MASK] is here", "a [MASK] b [MASK]"]
     result = subprocess.run([ibert_cli, model, "--text", texts[0], "--text", texts[1]], capture_output=True,

@@ -4,14 +4,10 @@
  * output. The decoder is a [V, H] linear layer (tens of millions of products a
  * row), so it runs on the kernel set's packed GEMM split over the context's
  * threads like every other linear layer; the transform is a few H-wide rows. */
-#include "heads/masked_lm.h"
-
 #include <string.h>
 
 #include "forward.h"
-
-#define GELU_INPUT_BITS 20
-#define LOGIT_BITS 32
+#include "heads.h"
 
 void masked_lm_forward(const ibert_context *ctx, const int32_t *ids, size_t n, const igelu_params *g, int32_t *out) {
     const ibert_model *m = ctx->model;
@@ -28,7 +24,7 @@ void masked_lm_forward(const ibert_context *ctx, const int32_t *ids, size_t n, c
 
     /* t = sat_20(rq(linear(x, mlm_dense))); a = sat_22(rq(igelu(t), mlm_gelu)) */
     linear_forward(&(linear_job){.ctx = ctx, .l = &head->dense, .n = k, .x = b->q, .then = KEEP_ACC});
-    rq_params dense_rq = {head->dense.rq.mult, head->dense.rq.shift, head->dense.rq.n > 1};
+    rq_params dense_rq = rescale_params(&head->dense.rq);
     kt->requant_s32s32(k, h, b->acc, h, &dense_rq, GELU_INPUT_BITS, b->acc, h);
     for (size_t i = 0; i < k * h; i++)
         b->acc[i] = (int32_t)fp_sat(fp_rq(kernel_igelu(b->acc[i], g), head->gelu.mult[0], head->gelu.shift[0]),

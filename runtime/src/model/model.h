@@ -42,7 +42,7 @@ typedef struct encoder_layer {
     rescale ffn_norm;              /* [H], with bias */
 } encoder_layer;
 
-/* The masked-LM head of a fill-mask model (FORMAT.md §4.10). */
+/* The masked-LM head of a fill-mask model (FORMAT.md §4.11). */
 typedef struct masked_lm_head {
     linear dense;    /* [H, H], into the 20-bit i-GELU input */
     rescale gelu;    /* [1] i-GELU product -> 22-bit layer-norm input */
@@ -65,6 +65,8 @@ typedef struct model_hparams {
     uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
     uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
     uint32_t num_labels;
+    ibert_task task;     /* ibert.task; a version-2 file's: sequence-classification if C > 0, else encoder */
+    uint32_t format_version;
     uint32_t max_tokens; /* max_positions - position_offset */
 } model_hparams;
 
@@ -86,8 +88,8 @@ struct ibert_model {
 
     encoder_layer *layers; /* num_layers */
 
-    ibert_task task;
-    linear cls_dense, cls_out; /* only when num_labels > 0 */
+    linear cls_dense;          /* only for a head on the first token (task_head) */
+    linear cls_out;            /* only when num_labels > 0 */
     masked_lm_head mlm;        /* only for IBERT_TASK_FILL_MASK */
     int32_t mask_token_id;     /* IBERT_TASK_FILL_MASK, else -1 */
     char **labels;             /* num_labels NUL-terminated copies */

@@ -4,11 +4,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "task.h"
 #include "model.h"
 
-/* The newest models/FORMAT.md version this runtime reads; it reads version 2 too
- * (version 1 rounded softmax probabilities down; model_metadata.c refuses it by
- * name). */
+/* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
+ * probabilities down; model_metadata.c refuses it by name; version 2 files, which
+ * have no ibert.task, still load). */
 #define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
@@ -27,35 +28,29 @@ const char *ibert_model_label(const ibert_model *model, uint32_t i) {
     return model && i < model->hp.num_labels ? model->labels[i] : NULL;
 }
 
-ibert_task ibert_model_task(const ibert_model *model) { return model ? model->task : IBERT_TASK_ENCODER; }
-
-const char *ibert_task_name(ibert_task task) {
-    static const char *const names[] = {"encoder",          "sequence-classification", "regression",
-                                        "token-classification", "question-answering",  "multiple-choice",
-                                        "fill-mask",        "sentence-embedding"};
-    return (unsigned)task < sizeof names / sizeof names[0] ? names[task] : NULL;
-}
+ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp.task : IBERT_TASK_ENCODER; }
 
 int32_t ibert_model_mask_token(const ibert_model *model) { return model ? model->mask_token_id : -1; }
 
 size_t ibert_fill_mask_count(const ibert_model *model, const int32_t *input_ids, const int32_t *attention_mask,
                              size_t n_tokens) {
-    if (!model || !input_ids || model->task != IBERT_TASK_FILL_MASK) return 0;
+    if (!model || !input_ids || model->hp.task != IBERT_TASK_FILL_MASK) return 0;
     size_t k = 0;
     for (size_t i = 0; i < n_tokens; i++)
         k += input_ids[i] == model->mask_token_id && (!attention_mask || attention_mask[i] == 1);
     return k;
 }
 
-/* 0 if n_tokens * hidden_size (fill-mask: * vocab_size) does not fit in size_t
- * (no real call reaches that). */
+/* 0 if n_tokens * the row width does not fit in size_t (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
-    if (model->hp.num_labels > 0) return model->hp.num_labels;
-    if (model->task == IBERT_TASK_FILL_MASK)
-        return n_tokens > SIZE_MAX / model->hp.vocab_size ? 0 : n_tokens * model->hp.vocab_size;
-    if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
-    return n_tokens * model->hp.hidden_size;
+    head_kind kind = task_head(model->hp.task);
+    if (kind == HEAD_FIRST_TOKEN) return model->hp.num_labels;
+    size_t width = kind == HEAD_EVERY_TOKEN     ? model->hp.num_labels
+                   : kind == HEAD_MASKED_TOKENS ? model->hp.vocab_size
+                                                : model->hp.hidden_size;
+    if (n_tokens > SIZE_MAX / width) return 0;
+    return n_tokens * width;
 }
 
 ibert_scale ibert_model_output_scale(const ibert_model *model) {
