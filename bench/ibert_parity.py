@@ -114,8 +114,10 @@ def main() -> int:
                         help="where the converted file and the cached HF logits go")
     args = parser.parse_args()
 
+    import torch
     from transformers import AutoTokenizer
 
+    torch.set_num_threads(1)  # quant_mode's small element-wise ops: see bench/make_ibert_qat.py
     args.work_dir.mkdir(parents=True, exist_ok=True)
     ibert_file = args.work_dir / "model.ibert"
     subprocess.run([sys.executable, "-m", "pyibert", "convert", str(args.model), "-o", str(ibert_file), "--quiet"],
