@@ -14,8 +14,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 import task_training  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import pyibert  # noqa: E402
 from pyibert.convert import convert_checkpoint  # noqa: E402
+from pyibert.golden import GoldenModel  # noqa: E402
 
 TRAIN_ROWS, EVAL_ROWS, STEPS = 256, 120, 150
 # What must agree on ≥ 99% (regression: the sign of the score and the rank order).
@@ -47,3 +50,8 @@ def test_integer_decisions_agree_with_hf_float(task, minilm_dir, shared_data, tm
     assert task_training.task_accuracy(task, floats, held_out) > 0.6, measured
     for key, threshold in THRESHOLDS[task].items():
         assert measured[key] >= threshold, measured
+    # real inputs on a real model: libibert's integers are the golden model's
+    golden = GoldenModel(tmp_path / "model.ibert")
+    for ids, types in list(zip(held_out.input_ids, held_out.token_type_ids))[:3]:
+        ours = model.forward(ids, token_type_ids=types)[0]
+        np.testing.assert_array_equal(ours, golden.forward(ids, token_type_ids=types)[0].reshape(ours.shape))
