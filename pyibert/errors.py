@@ -16,3 +16,7 @@ class ModelFileError(IbertError, ValueError):
 
 class TruncationWarning(UserWarning):
     """A text had more tokens than the model takes and was cut."""
+
+
+class TaskError(IbertError, ValueError):
+    """A method the model file's task cannot serve (e.g. embed() on a classifier)."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._native import ffi, lib
 from .errors import IbertError, ModelFileError, TruncationWarning
+from .tasks import embedding
 
 Text = Union[str, bytes]
 
@@ -133,6 +134,8 @@ class Model:
         self.context_bytes = int(lib.ibert_model_context_bytes(self._model))
         self.kernels = ffi.string(lib.ibert_model_kernels(self._model)).decode("ascii")
         self.packed_bytes = int(lib.ibert_model_packed_bytes(self._model))
+        self.task = ffi.string(lib.ibert_task_name(lib.ibert_model_task(self._model))).decode("ascii")
+        self.normalizes = bool(lib.ibert_model_embedding_normalized(self._model))
         scale = lib.ibert_model_output_scale(self._model)
         self.output_scale_dyadic = (int(scale.multiplier), int(scale.shift))
         self.output_scale = float(scale.multiplier) * 2.0 ** -int(scale.shift)
@@ -196,7 +199,7 @@ class Model:
         _raise_for(
             lib.ibert_forward(context, pointer(ids), pointer(types), pointer(mask), len(ids), pointer(out))
         )
-        return out if self.num_labels else out.reshape(len(ids), self.hidden_size)
+        return out if self.num_labels or self.task == embedding.SENTENCE_EMBEDDING else out.reshape(len(ids), self.hidden_size)
 
     def tokenize(
         self,
@@ -295,3 +298,8 @@ class Model:
         probabilities = shifted / shifted.sum(axis=1, keepdims=True)
         best = probabilities.argmax(axis=1)
         return [{"label": self.labels[k], "score": float(probabilities[i, k])} for i, k in enumerate(best)]
+
+    def embed(self, texts: Union[Text, Iterable[Text]], normalize: bool | None = None) -> np.ndarray:
+        """Sentence embeddings, float32 [n, hidden_size] (a sentence-embedding file; see
+        pyibert.tasks.embedding.embed). normalize None: unit length if the checkpoint normalizes."""
+        return embedding.embed(self, texts, normalize)

@@ -20,6 +20,7 @@ def describe(model) -> dict:
         "path": model.path,
         "file_bytes": os.path.getsize(model.path),
         "format_version": int(lib.ibert_format_version()),
+        "task": model.task,
         "layers": model.num_layers,
         "hidden_size": model.hidden_size,
         "vocab_size": model.vocab_size,

@@ -15,6 +15,7 @@ from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .quantize import ScaleOptions, quantize
 from .range_search import choose_ranges
+from .sentence_embedding import PoolingConfig, read_pooling
 from .weights import WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
@@ -85,6 +86,21 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
     return choose_ranges(stats, range_rules)
 
 
+def _sentence_pooling(src: Path, params: EncoderParams, shape: ModelShape) -> PoolingConfig | None:
+    """The pool of a sentence-transformers directory (modules.json), checked against the encoder."""
+    pooling = read_pooling(src)
+    if pooling is None:
+        return None
+    if params.cls_out is not None:
+        raise ConversionError(f"{src} is a sentence-transformers directory (modules.json) whose checkpoint "
+                              f"{shape.source_architecture} has a classification head; a sentence-embedding "
+                              "file pools the encoder's output instead")
+    if pooling.dimension != shape.hidden_size:
+        raise ConversionError(f"{src}: the pooling's word_embedding_dimension is {pooling.dimension}, the "
+                              f"encoder's hidden size {shape.hidden_size}")
+    return pooling
+
+
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
                        max_calibration: int = 512, progress: bool = True,
                        scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None
@@ -108,12 +124,13 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     if len(tokenizer) != shape.vocab_size:
         raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
+    pooling = _sentence_pooling(src, params, shape)
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
                                 progress, range_rules)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert",
-                         options=scales)
-    write_ibert(out, shape, quantized, ranges, src)
+                         options=scales, pooling=pooling)
+    write_ibert(out, shape, quantized, ranges, src, pooling)
     return ConversionSummary(
         output=out,
         file_size=out.stat().st_size,

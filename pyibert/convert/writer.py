@@ -9,9 +9,11 @@ from gguf import GGUFWriter
 from .activation_points import ActivationRanges
 from .errors import ConversionError
 from .quantize import QuantizedModel
+from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+SENTENCE_EMBEDDING = "sentence-embedding"   # ibert.task of a file with a pool (FORMAT.md §4.10)
 
 
 @dataclass
@@ -32,7 +34,7 @@ class ModelShape:
 
 
 def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
-                tokenizer_dir: Path) -> None:
+                tokenizer_dir: Path, pooling: PoolingConfig | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")   # a failed write never leaves a truncated model at `out`
     writer = GGUFWriter(str(partial), "ibert")
@@ -51,6 +53,10 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.num_labels", len(shape.labels))
         if shape.labels:
             writer.add_array("ibert.labels", shape.labels)
+        if pooling is not None:
+            writer.add_string("ibert.task", SENTENCE_EMBEDDING)
+            writer.add_string("ibert.pooling.mode", pooling.mode)
+            writer.add_bool("ibert.pooling.normalize", pooling.normalize)
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)
         writer.add_int32("ibert.exp.poly_b", quantized.exp.poly_b)
         writer.add_int32("ibert.exp.poly_c", quantized.exp.poly_c)

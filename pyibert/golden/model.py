@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ops
-from .model_file import read_model_file
+from . import ops, pooling
+from .model_file import SENTENCE_EMBEDDING, read_model_file
 
 try:
     from threadpoolctl import ThreadpoolController
@@ -49,6 +49,11 @@ class GoldenModel:
     @property
     def labels(self) -> list[str]:
         return list(self._labels)
+
+    @property
+    def task(self) -> str | None:
+        """"sentence-embedding", or None for a classifier or an encoder (format version 2's kinds)."""
+        return self._meta.get("task")
 
     @property
     def max_tokens(self) -> int:
@@ -116,6 +121,8 @@ class GoldenModel:
         trace["embd"] = x = self._layer_norm(e, "embd_norm")
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
+        if self.task == SENTENCE_EMBEDDING:
+            return self._embedding(trace[f"blk.{meta['num_layers'] - 1}.ffn_sum"], key_mask, trace)
         if not self.num_labels:
             return x.astype(np.int32), self.output_scale
         u = np.clip(self._linear(x[:1], "cls_dense"), -(2**30), 2**30)
@@ -123,6 +130,14 @@ class GoldenModel:
         trace["cls_tanh"] = y = ops.tanh_head(u, self.exp)
         trace["logits"] = logits = ops.sat(self._linear(y, "cls_out"), 32)[0]
         return logits.astype(np.int32), self.output_scale
+
+    def _embedding(self, r: np.ndarray, key_mask: np.ndarray, trace: dict) -> tuple[np.ndarray, float]:
+        """§4.10: the last layer's residual sums r through the 16-bit pool layer norm, pooled, normalized."""
+        trace["pool_norm"] = z = pooling.pool_layer_norm(r, *self._rescale("pool_norm"), self._t["pool_norm.rq_bias"])
+        trace["pooled"] = p = pooling.pool(z, key_mask, self._meta["pooling.mode"])
+        if self._meta["pooling.normalize"]:
+            p = pooling.l2_normalize(p)
+        return p.astype(np.int32), self.output_scale
 
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))

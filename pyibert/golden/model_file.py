@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
-FORMAT_VERSION = 2
+FORMAT_VERSIONS = (2, 3)   # version 3 adds the task keys (ibert.task, ibert.pooling.*) and their tensors
+SENTENCE_EMBEDDING = "sentence-embedding"
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -71,6 +72,8 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
     if c > 0:
         specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
+    if meta.get("task") == SENTENCE_EMBEDDING:
+        specs += _rescale("pool_norm", h, layer_norm=True)
     return specs
 
 
@@ -103,6 +106,26 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+def _task_keys(reader: GGUFReader, path, version: int, num_labels: int) -> dict:
+    """ibert.task and the sentence-embedding keys (format version 3, FORMAT.md §2): {} without a task."""
+    present = [key for key in ("ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
+    if version < 3 and present:
+        raise ModelFileError(f"{path}: {present[0]} is a format version 3 key, but the file says version {version}")
+    if "ibert.task" not in reader.fields:
+        if present:
+            raise ModelFileError(f"{path}: {present[0]} without ibert.task")
+        return {}
+    task = str(_value(reader, "ibert.task"))
+    if task != SENTENCE_EMBEDDING:
+        raise ModelFileError(f"{path}: ibert.task '{task}' is not one this reader computes")
+    if num_labels:
+        raise ModelFileError(f"{path}: a sentence-embedding file has no classifier, but num_labels = {num_labels}")
+    mode = str(_value(reader, "ibert.pooling.mode"))
+    if mode not in ("mean", "cls", "max"):
+        raise ModelFileError(f"{path}: ibert.pooling.mode '{mode}' is not mean, cls or max")
+    return {"task": task, "pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
+
+
 def read_model_file(path: str | Path) -> ModelFile:
     reader = GGUFReader(str(path))
     if _value(reader, "general.architecture") != "ibert":
@@ -111,9 +134,11 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows {FORMAT_VERSION})")
+    if version not in FORMAT_VERSIONS:
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows "
+                             f"{', '.join(map(str, FORMAT_VERSIONS))})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
+    meta.update(_task_keys(reader, path, version, meta["num_labels"]))
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))

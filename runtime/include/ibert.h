@@ -81,6 +81,19 @@ typedef enum ibert_status {
 } ibert_status;
 
 typedef struct ibert_model ibert_model;
+
+/* What a model file computes (its ibert.task; a format version 2 file is an encoder
+ * or a sequence classifier). Each task's output is described at its enumerator. */
+typedef enum ibert_task {
+    IBERT_TASK_ENCODER = 0,                 /* the final hidden states, n_tokens x hidden_size */
+    IBERT_TASK_SEQUENCE_CLASSIFICATION = 1, /* num_labels logits */
+    IBERT_TASK_REGRESSION = 2,
+    IBERT_TASK_TOKEN_CLASSIFICATION = 3,
+    IBERT_TASK_QUESTION_ANSWERING = 4,
+    IBERT_TASK_MULTIPLE_CHOICE = 5,
+    IBERT_TASK_FILL_MASK = 6,
+    IBERT_TASK_SENTENCE_EMBEDDING = 7       /* one pooled embedding of hidden_size values */
+} ibert_task;
 typedef struct ibert_context ibert_context;
 
 /* A dyadic number: multiplier * 2^-shift. */
@@ -115,8 +128,16 @@ IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
 IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
 /* The name of label i, or NULL if i is out of range. */
 IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
+/* The model's task and its name ("sentence-embedding", ...; "unknown" for a value
+ * outside the enum). */
+IBERT_API ibert_task ibert_model_task(const ibert_model *model);
+IBERT_API const char *ibert_task_name(ibert_task task);
+/* 1 if the model is a sentence embedding that it L2-normalizes (output of unit
+ * length at scale 2^-15), else 0. */
+IBERT_API int ibert_model_embedding_normalized(const ibert_model *model);
 /* Number of int32 values forward writes for n tokens: num_labels with a head,
- * else n * hidden_size (the final hidden states). */
+ * hidden_size for a sentence embedding (with normalization: scale 2^-15, unit
+ * length), else n * hidden_size (the final hidden states). */
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
 /* The scale of forward's output integers. */
 IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);

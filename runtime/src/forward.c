@@ -22,6 +22,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "pooling.h"
 
 #define GELU_INPUT_BITS 20
 #define LOGIT_BITS 32
@@ -308,10 +309,12 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    /* A head reads token 0 alone, and masked keys are read by nobody: with a head,
-     * the masked tokens at the end (padding) need not be computed at all. */
+    /* A head reads token 0 alone, a pool the unmasked tokens, and masked keys are
+     * read by nobody: with a head or a pool, the masked tokens at the end (padding)
+     * need not be computed at all. */
+    bool pooled = m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING;
     size_t n = n_tokens;
-    if (m->hp.num_labels > 0)
+    if (m->hp.num_labels > 0 || pooled)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
@@ -319,6 +322,9 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
 
     if (m->hp.num_labels > 0) {
         head(context, &e, out);
+    } else if (pooled) {
+        /* the last layer's residual sums are still in buf.acc (residual_norm_task) */
+        pool_embedding(m, context->buf.acc, layer_query_rows(m, m->hp.num_layers - 1, n), context->buf.key_mask, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;
         for (size_t i = 0; i < count; i++) out[i] = context->buf.x[i];

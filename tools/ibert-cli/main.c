@@ -1,7 +1,8 @@
 /*
  * ibert-cli: classify texts with a .ibert model from the command line, for
- * devices without Python (an Android shell, a minimal Pi image). It uses only
- * the public API in ibert.h. `ibert-cli --help` says how.
+ * devices without Python (an Android shell, a minimal Pi image), or print their
+ * embeddings with a sentence-embedding model. It uses only the public API in
+ * ibert.h. `ibert-cli --help` says how.
  */
 #define _POSIX_C_SOURCE 200809L /* getline */
 
@@ -27,8 +28,9 @@ typedef struct classifier {
     long repeat;
     int32_t *ids;
     int32_t *attention_mask;
-    int32_t *logits;
+    int32_t *logits;        /* or the embedding, for a sentence-embedding model */
     size_t n_labels;
+    bool embeds;            /* a sentence-embedding model: print the embedding's integers */
     size_t n_texts_done;    /* texts classified so far, to name a failing one */
 } classifier;
 
@@ -70,6 +72,15 @@ static int classify(classifier *c, const char *text, size_t text_len) {
         if (ibert_forward(c->context, c->ids, NULL, attention_mask, n_tokens, c->logits) != IBERT_OK) return fail(what);
     }
 
+    if (c->embeds) {
+        /* integers only: the scale is printed once, before the first text (run) */
+        for (size_t j = 0; j < ibert_model_output_size(c->model, n_tokens); j++)
+            printf(j ? " %ld" : "%ld", (long)c->logits[j]);
+        putchar('\t');
+        fwrite(text, 1, text_len, stdout);
+        putchar('\n');
+        return 0;
+    }
     size_t top = top_label(c->logits, c->n_labels);
     uint32_t score = top_probability_per_10000(c->logits, c->n_labels, top, ibert_model_output_scale(c->model));
     printf("%s\t%u.%04u\t", ibert_model_label(c->model, (uint32_t)top), score / 10000, score % 10000);
@@ -106,7 +117,13 @@ static int run(const cli_options *options) {
     int status = EXIT_ERROR;
     classifier c = {.model = model, .repeat = options->repeat, .n_labels = ibert_model_num_labels(model)};
     size_t max_tokens = ibert_model_max_tokens(model);
-    if (c.n_labels == 0) {
+    c.embeds = ibert_model_task(model) == IBERT_TASK_SENTENCE_EMBEDDING;
+    if (c.embeds) {
+        ibert_scale scale = ibert_model_output_scale(model);
+        printf("# sentence embeddings: %u integers per text, each times %ld * 2^-%ld%s\n", ibert_model_hidden_size(model),
+               (long)scale.multiplier, (long)scale.shift,
+               ibert_model_embedding_normalized(model) ? " (unit length)" : "");
+    } else if (c.n_labels == 0) {
         fprintf(stderr, "ibert-cli: %s has no classification head (it outputs hidden states), so it cannot classify\n",
                 options->model_path);
         goto done;

@@ -4,6 +4,7 @@
 #ifndef IBERT_MODEL_H
 #define IBERT_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,11 +53,15 @@ typedef struct gelu_constants {
     uint32_t shift;
 } gelu_constants;
 
+/* How a sentence-embedding file pools the token rows (FORMAT.md §4.10). */
+typedef enum pooling_mode { POOL_MEAN, POOL_CLS, POOL_MAX } pooling_mode;
+
 typedef struct model_hparams {
     uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
     uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
     uint32_t num_labels;
     uint32_t max_tokens; /* max_positions - position_offset */
+    ibert_task task;     /* ibert.task (format version 3); ENCODER or SEQUENCE_CLASSIFICATION without it */
 } model_hparams;
 
 struct ibert_model {
@@ -78,6 +83,10 @@ struct ibert_model {
     encoder_layer *layers; /* num_layers */
 
     linear cls_dense, cls_out; /* only when num_labels > 0 */
+    /* only for IBERT_TASK_SENTENCE_EMBEDDING: the 16-bit layer norm of the pool, [H] with bias */
+    pooling_mode pool_mode;
+    bool normalize;
+    rescale pool_norm;
     char **labels;             /* num_labels NUL-terminated copies */
 
     tokenizer *tok;

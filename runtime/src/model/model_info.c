@@ -8,7 +8,7 @@
 
 /* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
  * probabilities down; model_metadata.c refuses it by name). */
-#define IBERT_FORMAT_VERSION 2
+#define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 
@@ -30,6 +30,7 @@ const char *ibert_model_label(const ibert_model *model, uint32_t i) {
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
     if (model->hp.num_labels > 0) return model->hp.num_labels;
+    if (model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING) return model->hp.hidden_size;
     if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
     return n_tokens * model->hp.hidden_size;
 }
@@ -74,4 +75,24 @@ ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, s
                           (int)unit);
     return tokenizer_encode_pair(model->tok, text_a, len_a, text_b, len_b, truncation, unit, max_tokens, ids,
                                  type_ids, offsets, n_tokens, n_untruncated);
+}
+
+ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp.task : IBERT_TASK_ENCODER; }
+
+int ibert_model_embedding_normalized(const ibert_model *model) {
+    return model && model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && model->normalize;
+}
+
+const char *ibert_task_name(ibert_task task) {
+    switch (task) {
+    case IBERT_TASK_ENCODER: return "encoder";
+    case IBERT_TASK_SEQUENCE_CLASSIFICATION: return "sequence-classification";
+    case IBERT_TASK_REGRESSION: return "regression";
+    case IBERT_TASK_TOKEN_CLASSIFICATION: return "token-classification";
+    case IBERT_TASK_QUESTION_ANSWERING: return "question-answering";
+    case IBERT_TASK_MULTIPLE_CHOICE: return "multiple-choice";
+    case IBERT_TASK_FILL_MASK: return "fill-mask";
+    case IBERT_TASK_SENTENCE_EMBEDDING: return "sentence-embedding";
+    }
+    return "unknown";
 }

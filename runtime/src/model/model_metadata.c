@@ -17,7 +17,12 @@ static const char *const known_keys[] = {
     "ibert.gelu.b",           "ibert.gelu.c",                  "ibert.gelu.shift",
     "ibert.gelu.one",         "ibert.output_scale.multiplier", "ibert.output_scale.shift",
     "ibert.calibration.source", "ibert.calibration.count",
+    /* format version 3 */
+    "ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize",
 };
+
+/* Keys a version 2 file must not have: they change what it computes. */
+static const char *const version3_keys[] = {"ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize"};
 
 static bool has_prefix(ibert_strview s, const char *prefix) {
     size_t n = strlen(prefix);
@@ -29,6 +34,10 @@ static bool is_known_key(ibert_strview key) {
     for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++)
         if (key.len == strlen(known_keys[i]) && memcmp(key.data, known_keys[i], key.len) == 0) return true;
     return false;
+}
+
+static bool view_is(ibert_strview s, const char *text) {
+    return s.len == strlen(text) && memcmp(s.data, text, s.len) == 0;
 }
 
 static ibert_status reject_unknown_keys(const gguf_file *file) {
@@ -195,6 +204,47 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
     return IBERT_OK;
 }
 
+/* ibert.task and, for a sentence embedding, its pooling (FORMAT.md §2, version 3). */
+static ibert_status read_task(const gguf_file *file, struct ibert_model *model) {
+    uint32_t version;
+    ibert_status st = gguf_get_u32(file, "ibert.format_version", &version);
+    if (st != IBERT_OK) return st;
+    for (size_t i = 0; version < 3 && i < sizeof version3_keys / sizeof version3_keys[0]; i++)
+        if (gguf_has_key(file, version3_keys[i]))
+            return ibert_fail(IBERT_ERR_FORMAT, "%s is a format version 3 key, but the file says version %" PRIu32,
+                              version3_keys[i], version);
+    model_hparams *hp = &model->hp;
+    hp->task = hp->num_labels > 0 ? IBERT_TASK_SEQUENCE_CLASSIFICATION : IBERT_TASK_ENCODER;
+    if (!gguf_has_key(file, "ibert.task")) {
+        for (size_t i = 1; i < sizeof version3_keys / sizeof version3_keys[0]; i++)
+            if (gguf_has_key(file, version3_keys[i]))
+                return ibert_fail(IBERT_ERR_FORMAT, "%s without ibert.task", version3_keys[i]);
+        return IBERT_OK;
+    }
+    ibert_strview task, mode;
+    if ((st = gguf_get_str(file, "ibert.task", &task)) != IBERT_OK) return st;
+    if (!view_is(task, "sentence-embedding"))
+        return ibert_fail(IBERT_ERR_UNSUPPORTED, "ibert.task '%.*s' is not a task this runtime computes",
+                          (int)(task.len < 100 ? task.len : 100), task.data);
+    hp->task = IBERT_TASK_SENTENCE_EMBEDDING;
+    if (hp->num_labels > 0)
+        return ibert_fail(IBERT_ERR_FORMAT, "a sentence-embedding file has no classifier, but ibert.num_labels is %" PRIu32,
+                          hp->num_labels);
+    if ((st = gguf_get_str(file, "ibert.pooling.mode", &mode)) != IBERT_OK ||
+        (st = gguf_get_bool(file, "ibert.pooling.normalize", &model->normalize)) != IBERT_OK)
+        return st;
+    if (view_is(mode, "mean"))
+        model->pool_mode = POOL_MEAN;
+    else if (view_is(mode, "cls"))
+        model->pool_mode = POOL_CLS;
+    else if (view_is(mode, "max"))
+        model->pool_mode = POOL_MAX;
+    else
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.pooling.mode is '%.*s', expected mean, cls or max",
+                          (int)(mode.len < 100 ? mode.len : 100), mode.data);
+    return IBERT_OK;
+}
+
 static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale) {
     ibert_status st = i32_in(file, "ibert.output_scale.multiplier", 1, INT32_MAX, &scale->multiplier);
     return st != IBERT_OK ? st : i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift);
@@ -205,7 +255,8 @@ ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *mode
     /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
     if ((st = check_identity(file)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
-        (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
+        (st = read_labels(file, model)) != IBERT_OK || (st = read_task(file, model)) != IBERT_OK ||
+        (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;
     return IBERT_OK;
