@@ -146,4 +146,5 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         calibration_source=ranges.source,
         calibration_count=ranges.count,
         seconds=time.perf_counter() - start,
+        pooling="" if pooling is None else pooling.mode + (", normalized" if pooling.normalize else ""),
     )

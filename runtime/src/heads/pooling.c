@@ -23,16 +23,8 @@ static void take_max(int32_t *out, size_t j, int32_t z) { out[j] = z > out[j] ? 
 static void take_copy(int32_t *out, size_t j, int32_t z) { out[j] = z; }
 
 static void pool_norm_row(const rescale *norm, const int32_t *row, size_t h, take_fn take, int32_t *out) {
-    int64_t sum = 0;
-    for (size_t j = 0; j < h; j++) sum += row[j];
-    int64_t mean = fp_floor_div(2 * sum + (int64_t)h, 2 * (int64_t)h);
-    uint64_t var = 0;
-    for (size_t j = 0; j < h; j++) {
-        int64_t y = row[j] - mean;
-        var += (uint64_t)(y * y);
-    }
-    uint64_t std = fp_isqrt_u64(var);
-    int64_t f = var > 0 ? (int64_t)((UINT64_C(1) << 31) / std) : 0;
+    int64_t mean, f;
+    fp_layernorm_stats(row, h, &mean, &f);
     for (size_t j = 0; j < h; j++) {
         int64_t nrm = ((row[j] - mean) * f) >> 1;
         take(out, j, (int32_t)fp_sat((nrm * norm->mult[j] + norm->bias[j]) >> norm->shift[j], POOL_BITS));
