@@ -1,5 +1,7 @@
 """`pyibert eval MODEL DATA.tsv`: accuracy of a classifier on labelled text, and
-with --reference, the FP32 accuracy of the original checkpoint on the same rows.
+with --reference, the FP32 accuracy of the original checkpoint on the same rows. A
+sentence-embedding model is measured by cosine to its float model instead
+(evaluate_embeddings.py).
 
 JSON keys: accuracy, n, correct; with --reference also reference_accuracy,
 agreement (fraction of rows where both predict the same label) and
@@ -30,7 +32,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--text-column", default="sentence", help="column with the text (default: sentence)")
     parser.add_argument("--label-column", default="label", help="column with the label (default: label)")
     parser.add_argument("--reference", metavar="HF_DIR",
-                        help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert])")
+                        help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert]); "
+                        "for a sentence-embedding model, required: the sentence-transformers directory, and the "
+                        "report is the cosine of each embedding to its float one (the label column is not read)")
     parser.add_argument("--limit", type=int, help="use only the first N rows")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per forward pass, 1 to 64 (default: one per core, at most 8)")
@@ -71,7 +75,11 @@ def _reference_predictions(hf_dir: str, texts: list[str]) -> np.ndarray:
 
 def run(args) -> int:
     from ..model import Model
+    from .evaluate_embeddings import run_embeddings
 
+    with Model(args.model, threads=args.threads) as model:
+        if model.task == "sentence-embedding":
+            return run_embeddings(args, model)
     rows = read_columns(Path(args.data), [args.text_column, args.label_column])
     if args.limit is not None:
         rows = rows[: args.limit]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 from pathlib import Path
 
@@ -144,18 +145,41 @@ def float_model(minilm_dir):
     return sentence_transformers.SentenceTransformer(str(minilm_dir), device="cpu")
 
 
-def test_minilm_golden_and_libibert_agree_on_real_and_extreme_inputs(minilm_embedding, agnews_rows):
+# The kernel sets a build for this machine may have (the loader refuses one the CPU lacks).
+KERNEL_SETS = ["ref"] + {"x86_64": ["avx2", "avx512vnni"], "aarch64": ["neon", "dotprod", "i8mm"]}.get(
+    platform.machine(), [])
+
+
+def _model_with_kernels(path: Path, kernels: str, monkeypatch):
+    """The model on kernel set `kernels`, or None where this build or CPU has no such set."""
+    monkeypatch.setenv("IBERT_KERNELS", kernels)
+    try:
+        return pyibert.Model(path, threads=2)
+    except ValueError as error:
+        if "is not a kernel set of this build" in str(error) or "needs CPU features" in str(error):
+            return None
+        raise
+
+
+def test_minilm_golden_and_libibert_agree_on_real_and_extreme_inputs(minilm_embedding, agnews_rows, monkeypatch):
     golden = GoldenModel(minilm_embedding)
-    with pyibert.Model(minilm_embedding, threads=2) as model:
+    with pyibert.Model(minilm_embedding) as model:
         texts = [text for text, _ in agnews_rows[1000:1004]]
         inputs = [(np.array(ids), None) for ids in model.tokenize(texts)]
         rng = np.random.default_rng(1)
         inputs.append((rng.integers(0, model.vocab_size, model.max_tokens), None))       # longest, random ids
         inputs.append((np.full(40, 100), np.array([1] * 3 + [0] * 37)))                    # [UNK]s, mostly masked
-        for ids, mask in inputs:
-            native, _ = model.forward(ids, attention_mask=mask)
-            expected, _ = golden.forward(ids, attention_mask=mask)
-            assert np.array_equal(native, expected)
+    expected = [golden.forward(ids, attention_mask=mask)[0] for ids, mask in inputs]
+    checked = []
+    for kernels in KERNEL_SETS:
+        model = _model_with_kernels(minilm_embedding, kernels, monkeypatch)
+        if model is None:
+            continue
+        with model:
+            for (ids, mask), reference in zip(inputs, expected):
+                assert np.array_equal(model.forward(ids, attention_mask=mask)[0], reference), kernels
+        checked.append(kernels)
+    assert "ref" in checked
 
 
 def test_minilm_embeddings_meet_the_quality_bar(minilm_embedding, float_model, agnews_rows):
@@ -186,7 +210,7 @@ def test_embed_similarity_and_search(minilm_embedding, shipped_model_path):
             classifier.embed("x")
 
 
-def test_cli_embed_and_search(tmp_path, minilm_embedding, capsys):
+def test_cli_embed_search_and_eval(tmp_path, minilm_embedding, minilm_dir, shared_data, capsys):
     from pyibert.cli import main
 
     docs = tmp_path / "docs.txt"
@@ -198,3 +222,6 @@ def test_cli_embed_and_search(tmp_path, minilm_embedding, capsys):
                  "--json", "--cache", str(tmp_path / "docs.npy")]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["results"][0]["hits"][0]["line"] == 2 and (tmp_path / "docs.npy").is_file()
+    assert main(["eval", str(minilm_embedding), str(shared_data / "sst2" / "dev.tsv"), "--limit", "20",
+                 "--reference", str(minilm_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cosine_median"] >= 0.98
