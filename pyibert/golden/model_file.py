@@ -119,10 +119,11 @@ def _task_keys(reader: GGUFReader, path, version: int, num_labels: int) -> dict:
     if task != SENTENCE_EMBEDDING:
         raise ModelFileError(f"{path}: ibert.task '{task}' is not one this reader computes")
     if num_labels:
-        raise ModelFileError(f"{path}: a sentence-embedding file has no classifier, but num_labels = {num_labels}")
+        raise ModelFileError(f"{path}: a sentence-embedding file has no classifier, but ibert.num_labels is "
+                             f"{num_labels}")
     mode = str(_value(reader, "ibert.pooling.mode"))
     if mode not in ("mean", "cls", "max"):
-        raise ModelFileError(f"{path}: ibert.pooling.mode '{mode}' is not mean, cls or max")
+        raise ModelFileError(f"{path}: ibert.pooling.mode is '{mode}', expected mean, cls or max")
     return {"task": task, "pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
 
 

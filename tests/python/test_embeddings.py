@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 from pathlib import Path
 
@@ -122,6 +123,35 @@ def test_a_classifier_in_a_sentence_transformers_directory_is_refused(tmp_path, 
     write_sentence_transformers(src, "mean", True, 32)
     with pytest.raises(ConversionError, match="classification head"):
         convert_checkpoint(src, tmp_path / "x.ibert", calibration=calibration_txt, progress=False)
+
+
+def _version_2_copy(path: Path, out: Path) -> Path:
+    """The file at `path` with ibert.format_version patched to 2 in place."""
+    from gguf import GGUFReader
+
+    out.write_bytes(path.read_bytes())
+    reader = GGUFReader(out, "r+")
+    field = reader.fields["ibert.format_version"]
+    field.parts[field.data[0]][0] = 2
+    reader.data.flush()
+    return out
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("version-2", "ibert.task is a format version 3 key, but the file says version 2"),
+    ("bad-mode", "ibert.pooling.mode is 'median', expected mean, cls or max"),
+    ("with-classifier", "a sentence-embedding file has no classifier, but ibert.num_labels is 3"),
+])
+def test_both_readers_refuse_bad_sentence_embedding_files(random_model, tmp_path, kind, message):
+    pooling = ("median", True) if kind == "bad-mode" else ("mean", True)
+    path = random_model.write_random_model(tmp_path / "e.ibert", num_labels=3 if kind == "with-classifier" else 0,
+                                           pooling=pooling)
+    if kind == "version-2":
+        path = _version_2_copy(path, tmp_path / "v2.ibert")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        GoldenModel(path)
+    with pytest.raises(pyibert.ModelFileError, match=re.escape(message)):
+        pyibert.Model(path)
 
 
 # -- the real all-MiniLM-L6-v2 -------------------------------------------------------------------
