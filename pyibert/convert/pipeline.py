@@ -125,6 +125,12 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     pooling = _sentence_pooling(src, params, shape)
+    if pooling is not None and pooling.max_seq_length is not None:
+        # sentence-transformers cuts texts at max_seq_length tokens: the file keeps only the positions it
+        # uses, so the runtime cuts where the float model does (and the table is smaller)
+        rows = min(shape.max_positions, pooling.max_seq_length + shape.position_offset)
+        params.pos_embd = params.pos_embd[:rows]
+        shape.max_positions = rows
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
                                 progress, range_rules)

@@ -26,6 +26,7 @@ class PoolingConfig:
     mode: str          # "mean", "cls" or "max"
     normalize: bool
     dimension: int     # word_embedding_dimension, checked against the hidden size
+    max_seq_length: int | None   # sentence_bert_config.json's: sentence-transformers cuts texts there
 
 
 def _read_json(path: Path, what: str):
@@ -71,4 +72,18 @@ def read_pooling(src: Path) -> PoolingConfig | None:
     dimension = config.get("word_embedding_dimension")
     if not isinstance(dimension, int) or isinstance(dimension, bool):
         raise ConversionError(f"{pooling_dir / 'config.json'}: word_embedding_dimension is missing or not an integer")
-    return PoolingConfig(_pooling_mode(config, pooling_dir / "config.json"), len(kinds) == 3, dimension)
+    return PoolingConfig(_pooling_mode(config, pooling_dir / "config.json"), len(kinds) == 3, dimension,
+                         _max_seq_length(Path(src)))
+
+
+def _max_seq_length(src: Path) -> int | None:
+    path = src / "sentence_bert_config.json"
+    if not path.exists():
+        return None
+    config = _read_json(path, "sentence-transformers config")
+    length = config.get("max_seq_length") if isinstance(config, dict) else None
+    if length is None:
+        return None
+    if not isinstance(length, int) or isinstance(length, bool) or length < 2:
+        raise ConversionError(f"{path}: max_seq_length is {length!r}, expected an integer of at least 2")
+    return length

@@ -95,6 +95,17 @@ def test_padding_does_not_change_the_embedding(tmp_path, tiny_bert, calibration_
     assert np.array_equal(plain, padded)
 
 
+def test_the_runtime_cuts_texts_where_sentence_transformers_does(tmp_path, tiny_bert, calibration_txt):
+    src = write_sentence_transformers(shutil.copytree(tiny_bert, tmp_path / "st"), "mean", True, 32)
+    (src / "sentence_bert_config.json").write_text('{"max_seq_length": 16, "do_lower_case": false}')
+    out = tmp_path / "tiny.ibert"
+    convert_checkpoint(src, out, calibration=calibration_txt, progress=False)
+    with pyibert.Model(out) as model:
+        assert model.max_tokens == 16
+        with pytest.warns(pyibert.TruncationWarning):
+            assert model.embed(" ".join(["word"] * 30)).shape == (1, 32)
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda d: (d / "modules.json").write_text("{not json"), "not readable JSON"),
     (lambda d: (d / "modules.json").write_text('[{"path": ""}]'), "each with a 'type'"),
