@@ -42,7 +42,8 @@ void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buff
  * layer of a model with a classification head or a CLS-pooled embedding: they
  * read only that row (forward.c). */
 static inline size_t layer_query_rows(const ibert_model *m, uint32_t layer, size_t n) {
-    bool first_row_only = m->hp.num_labels > 0 || (m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && m->pool_mode == POOL_CLS);
+    bool first_row_only =
+        m->hp.num_labels > 0 || (m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && m->pool_mode == POOL_CLS);
     return first_row_only && layer + 1 == m->hp.num_layers ? 1 : n;
 }
 

@@ -1,7 +1,8 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
  * embeddings, the layers, then the classification head, the sentence-embedding
- * pool (heads/pooling.c) or the final hidden states. It checks the caller's arguments, then runs the context's kernels on
- * the context's arena; nothing here allocates and nothing uses floating point.
+ * pool (heads/pooling.c) or the final hidden states. It checks the caller's
+ * arguments, then runs the context's kernels on the context's arena; nothing here
+ * allocates and nothing uses floating point.
  *
  * The work is split over the context's threads: matrix products by blocks of
  * output columns, attention by heads, row-wise steps (embedding sums, residual
