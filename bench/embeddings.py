@@ -81,6 +81,7 @@ def main() -> int:
     parser.add_argument("--agnews", type=int, default=9000, help="AG News rows used (queries + index)")
     parser.add_argument("--sst2", type=int, default=872, help="SST-2 dev rows for the cosine table")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-ort", action="store_true", help="leave ONNX Runtime out even if it is importable")
     parser.add_argument("--cache-dir", type=Path,
                         help="keep each engine's embeddings here as .npy and reuse them on the next run")
     args = parser.parse_args()
@@ -101,7 +102,8 @@ def main() -> int:
     engines["pyibert (integer)"] = lambda texts: unit(model.embed(texts).astype(np.float64))
     try:
         import onnxruntime  # noqa: F401
-        engines["ONNX Runtime dynamic int8"] = lambda texts: ort_int8_embeddings(st_model, texts)
+        if not args.no_ort:
+            engines["ONNX Runtime dynamic int8"] = lambda texts: ort_int8_embeddings(st_model, texts)
     except ImportError:
         print("onnxruntime is not importable: its row is skipped", file=sys.stderr)
 
