@@ -16,7 +16,9 @@ from ..tsv import read_columns
 _BATCH = 32
 
 
-def _reference_embeddings(hf_dir: str, texts: list[str]) -> np.ndarray:
+def float_embeddings(hf_dir: str, texts: list[str]) -> np.ndarray:
+    """The float embeddings (unnormalized) sentence-transformers computes for `texts` from the directory
+    `hf_dir`: its transformer, truncation at max_seq_length, its pooling over the unmasked tokens."""
     try:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -59,7 +61,7 @@ def run_embeddings(args, model) -> int:
     if not texts:
         raise ValueError(f"{args.data} has no rows")
     ours = model.embed(texts).astype(np.float64)
-    reference = _reference_embeddings(args.reference, texts)
+    reference = float_embeddings(args.reference, texts)
     cosine = (ours * reference).sum(axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1))
     result = {"n": len(texts), "cosine_median": float(np.median(cosine)), "cosine_mean": float(cosine.mean()),
               "cosine_p5": float(np.percentile(cosine, 5)), "cosine_min": float(cosine.min())}

@@ -180,12 +180,6 @@ def minilm_embedding(tmp_path_factory, minilm_dir, sst2_dev_rows, agnews_rows) -
     return out
 
 
-@pytest.fixture(scope="module")
-def float_model(minilm_dir):
-    sentence_transformers = pytest.importorskip("sentence_transformers")
-    return sentence_transformers.SentenceTransformer(str(minilm_dir), device="cpu")
-
-
 # The kernel sets a build for this machine may have (the loader refuses one the CPU lacks).
 KERNEL_SETS = ["ref"] + {"x86_64": ["avx2", "avx512vnni"], "aarch64": ["neon", "dotprod", "i8mm"]}.get(
     platform.machine(), [])
@@ -223,13 +217,16 @@ def test_minilm_golden_and_libibert_agree_on_real_and_extreme_inputs(minilm_embe
     assert "ref" in checked
 
 
-def test_minilm_embeddings_meet_the_quality_bar(minilm_embedding, float_model, agnews_rows):
-    """Median cosine to float sentence-transformers ≥ 0.98 on 200 AG News rows (issue 10's bar)."""
+def test_minilm_embeddings_meet_the_quality_bar(minilm_embedding, minilm_dir, agnews_rows):
+    """Median cosine to the float embeddings ≥ 0.98 on 200 AG News rows (issue 10's bar). The float ones
+    are sentence-transformers' (pooled as its modules.json says; equal to its encode() to 1e-8)."""
+    from pyibert.cli.evaluate_embeddings import float_embeddings
+
     texts = [text for text, _ in agnews_rows[1000:1200]]
-    reference = float_model.encode(texts, normalize_embeddings=True)
-    with pyibert.Model(minilm_embedding) as model:
+    reference = float_embeddings(str(minilm_dir), texts)
+    with pyibert.Model(minilm_embedding) as model, pytest.warns(pyibert.TruncationWarning):   # row 1181: 353 tokens
         ours = model.embed(texts)
-    cosine = (ours * reference).sum(axis=1) / np.linalg.norm(ours, axis=1)
+    cosine = (ours * reference).sum(axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1))
     assert np.median(cosine) >= 0.98, np.median(cosine)
 
 
