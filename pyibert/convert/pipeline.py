@@ -11,6 +11,7 @@ from .architectures import EncoderParams, encoder_params
 from .calibration import calibrate
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import read_calibration_texts
+from ..tasks import names
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .quantize import ScaleOptions, quantize
@@ -39,6 +40,16 @@ def _load_tokenizer(src: Path):
         raise ConversionError(f"{src} has no usable tokenizer: {error}") from None
 
 
+def _head_labels(task: str, id2label: dict[int, str], count: int) -> list[str]:
+    """Names of the head's C outputs: the checkpoint's labels, or what the outputs are where the task fixes
+    them (HF's config of a QA or multiple-choice model keeps a meaningless default id2label)."""
+    if task == names.QUESTION_ANSWERING:
+        return ["start", "end"]
+    if task == names.MULTIPLE_CHOICE:
+        return ["score"]
+    return [id2label.get(i, f"LABEL_{i}") for i in range(count)]
+
+
 def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
     config = checkpoint.config
     if not params.layers:
@@ -51,7 +62,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
     labels = []
     if params.cls_out is not None:
         id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
-        labels = [id2label.get(i, f"LABEL_{i}") for i in range(params.cls_out.weight.shape[0])]
+        labels = _head_labels(params.task, id2label, params.cls_out.weight.shape[0])
     return ModelShape(
         name=checkpoint.name,
         source_architecture=checkpoint.arch.name,
@@ -64,6 +75,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
         type_vocab_size=params.token_types.shape[0],
         position_offset=offset,
         labels=labels,
+        task=params.task,
     )
 
 
@@ -125,6 +137,8 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     pooling = _sentence_pooling(src, params, shape)
+    if pooling is not None:
+        shape.task = names.SENTENCE_EMBEDDING
     if pooling is not None and pooling.max_seq_length is not None:
         # sentence-transformers cuts texts at max_seq_length tokens: the file keeps only the positions it
         # uses, so the runtime cuts where the float model does (and the table is smaller)

@@ -13,7 +13,6 @@ from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
 FORMAT_VERSION = 3
-SENTENCE_EMBEDDING = "sentence-embedding"   # ibert.task of a file with a pool (FORMAT.md §4.10)
 
 
 @dataclass
@@ -31,6 +30,7 @@ class ModelShape:
     type_vocab_size: int
     position_offset: int
     labels: list[str]
+    task: str   # tasks.names
 
 
 def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
@@ -51,10 +51,10 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.type_vocab_size", shape.type_vocab_size)
         writer.add_uint32("ibert.position_offset", shape.position_offset)
         writer.add_uint32("ibert.num_labels", len(shape.labels))
+        writer.add_string("ibert.task", shape.task)   # sentence-embedding with a pool (convert_checkpoint)
         if shape.labels:
             writer.add_array("ibert.labels", shape.labels)
         if pooling is not None:
-            writer.add_string("ibert.task", SENTENCE_EMBEDDING)
             writer.add_string("ibert.pooling.mode", pooling.mode)
             writer.add_bool("ibert.pooling.normalize", pooling.normalize)
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)

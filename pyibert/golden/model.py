@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from . import ops, pooling
-from .model_file import SENTENCE_EMBEDDING, read_model_file
+from .heads import run_head
+from .model_file import read_model_file
 
 try:
     from threadpoolctl import ThreadpoolController
@@ -43,17 +44,16 @@ class GoldenModel:
         self.output_scale = meta["output_scale.multiplier"] / 2.0 ** meta["output_scale.shift"]
 
     @property
+    def task(self) -> str:
+        return self._meta["task"]
+
+    @property
     def num_labels(self) -> int:
         return self._meta["num_labels"]
 
     @property
     def labels(self) -> list[str]:
         return list(self._labels)
-
-    @property
-    def task(self) -> str | None:
-        """"sentence-embedding", or None for a classifier or an encoder (format version 2's kinds)."""
-        return self._meta.get("task")
 
     @property
     def max_tokens(self) -> int:
@@ -100,7 +100,8 @@ class GoldenModel:
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None,
                 intermediates: dict | None = None) -> tuple[np.ndarray, float]:
-        """(int32 output, its scale) for one sequence: the C logits, or the n × H final hidden states.
+        """(int32 output, its scale) for one sequence: the head's logits (C, or n × C for a per-token
+        head), or the n × H final hidden states.
 
         `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...,
         "blk.0.scores" and "blk.0.probs" as [head, i, j]), for locating the first difference from
@@ -121,23 +122,15 @@ class GoldenModel:
         trace["embd"] = x = self._layer_norm(e, "embd_norm")
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
-        if self.task == SENTENCE_EMBEDDING:
-            return self._embedding(trace[f"blk.{meta['num_layers'] - 1}.ffn_sum"], key_mask, trace)
-        if not self.num_labels:
-            return x.astype(np.int32), self.output_scale
-        u = np.clip(self._linear(x[:1], "cls_dense"), -(2**30), 2**30)
-        trace["cls_dense"] = u
-        trace["cls_tanh"] = y = ops.tanh_head(u, self.exp)
-        trace["logits"] = logits = ops.sat(self._linear(y, "cls_out"), 32)[0]
-        return logits.astype(np.int32), self.output_scale
+        return run_head(self, self.task, x, key_mask, trace).astype(np.int32), self.output_scale
 
-    def _embedding(self, r: np.ndarray, key_mask: np.ndarray, trace: dict) -> tuple[np.ndarray, float]:
+    def _embedding(self, r: np.ndarray, key_mask: np.ndarray, trace: dict) -> np.ndarray:
         """§4.10: the last layer's residual sums r through the 16-bit pool layer norm, pooled, normalized."""
         trace["pool_norm"] = z = pooling.pool_layer_norm(r, *self._rescale("pool_norm"), self._t["pool_norm.rq_bias"])
         trace["pooled"] = p = pooling.pool(z, key_mask, self._meta["pooling.mode"])
         if self._meta["pooling.normalize"]:
             p = pooling.l2_normalize(p)
-        return p.astype(np.int32), self.output_scale
+        return p
 
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
-FORMAT_VERSIONS = (2, 3)   # version 3 adds the task keys (ibert.task, ibert.pooling.*) and their tensors
-SENTENCE_EMBEDDING = "sentence-embedding"
+from ..tasks import names
+
+FORMAT_VERSION = 3
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -70,9 +71,11 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _linear(b + "ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
         specs += _linear(b + "ffn_down", h, f) + _rescale(b + "ffn_res", 1)
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
-    if c > 0:
-        specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
-    if meta.get("task") == SENTENCE_EMBEDDING:
+    if meta["task"] in names.FIRST_TOKEN_TASKS:
+        specs += _linear("cls_dense", h, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS + names.EVERY_TOKEN_TASKS:
+        specs += _linear("cls_out", c, h)
+    if meta["task"] == names.SENTENCE_EMBEDDING:
         specs += _rescale("pool_norm", h, layer_norm=True)
     return specs
 
@@ -106,25 +109,41 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
-def _task_keys(reader: GGUFReader, path, version: int, num_labels: int) -> dict:
-    """ibert.task and the sentence-embedding keys (format version 3, FORMAT.md §2): {} without a task."""
-    present = [key for key in ("ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
-    if version < 3 and present:
-        raise ModelFileError(f"{path}: {present[0]} is a format version 3 key, but the file says version {version}")
-    if "ibert.task" not in reader.fields:
-        if present:
-            raise ModelFileError(f"{path}: {present[0]} without ibert.task")
-        return {}
+# The ibert.* keys format version 3 adds; a version-2 file with one of them is refused naming it.
+_KEYS_NEW_IN_3 = ("ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize")
+
+
+def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
+    """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
+    if version == 2:
+        for key in _KEYS_NEW_IN_3:
+            if key in reader.fields:
+                raise ModelFileError(f"{path}: metadata key {key} is new in format version 3, but the file is "
+                                     "version 2")
+        return names.task_of_version_2(num_labels)
     task = str(_value(reader, "ibert.task"))
-    if task != SENTENCE_EMBEDDING:
-        raise ModelFileError(f"{path}: ibert.task '{task}' is not one this reader computes")
-    if num_labels:
-        raise ModelFileError(f"{path}: a sentence-embedding file has no classifier, but ibert.num_labels is "
-                             f"{num_labels}")
+    if task not in names.NUM_LABELS:
+        known = task in names.TASKS
+        raise ModelFileError(f"{path}: task '{task}' " + ("has a head this golden model does not compute" if known
+                             else f"is not a task ({', '.join(names.TASKS)})"))
+    low, high = names.NUM_LABELS[task]
+    if not low <= num_labels <= high:
+        raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
+    return task
+
+
+def _pooling_keys(reader: GGUFReader, task: str, path) -> dict:
+    """ibert.pooling.* (format version 3): a sentence-embedding file's pool; no other task has them."""
+    present = [key for key in ("ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
+    if task != names.SENTENCE_EMBEDDING:
+        if present:
+            raise ModelFileError(f"{path}: {present[0]} is present but ibert.task is '{task}', not "
+                                 "sentence-embedding")
+        return {}
     mode = str(_value(reader, "ibert.pooling.mode"))
     if mode not in ("mean", "cls", "max"):
         raise ModelFileError(f"{path}: ibert.pooling.mode is '{mode}', expected mean, cls or max")
-    return {"task": task, "pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
+    return {"pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
 
 
 def read_model_file(path: str | Path) -> ModelFile:
@@ -135,11 +154,12 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version not in FORMAT_VERSIONS:
-        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows "
-                             f"{', '.join(map(str, FORMAT_VERSIONS))})")
+    if version not in (2, FORMAT_VERSION):
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows 2 and "
+                             f"{FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
-    meta.update(_task_keys(reader, path, version, meta["num_labels"]))
+    meta["task"] = _read_task(reader, version, meta["num_labels"], path)
+    meta.update(_pooling_keys(reader, meta["task"], path))
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))

@@ -1,1 +1,1 @@
-"""What each task of a .ibert file does on top of the integer forward pass (pyibert.Model delegates here)."""
+"""What Model does with each task's output: one module per task (classify, tag, answer, choose, embedding)."""

@@ -10,9 +10,8 @@ from typing import Iterable, Union
 
 import numpy as np
 
-from ..errors import TaskError
-
-SENTENCE_EMBEDDING = "sentence-embedding"
+from . import names
+from .check import require_task
 
 
 def embed(model, texts: Union[str, bytes, Iterable[Union[str, bytes]]], normalize: bool | None = None,
@@ -23,9 +22,7 @@ def embed(model, texts: Union[str, bytes, Iterable[Union[str, bytes]]], normaliz
     True scales each row to unit length; False on a file that normalizes in integers is an error, since
     the length is gone by then. `progress`, if given, is called with the number of texts done after each.
     """
-    if model.task != SENTENCE_EMBEDDING:
-        raise TaskError(f"{model.path} is a {model.task} model; embed() needs a sentence-embedding file "
-                        "(convert a sentence-transformers directory)", "TASK")
+    require_task(model, "embed", (names.SENTENCE_EMBEDDING,))
     if normalize is False and model.normalizes:
         raise ValueError(f"{model.path} normalizes its embeddings in integers (the checkpoint's Normalize "
                          "module); embed(normalize=False) cannot undo that: convert without Normalize")

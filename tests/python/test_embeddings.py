@@ -149,14 +149,16 @@ def _version_2_copy(path: Path, out: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind, message", [
-    ("version-2", "ibert.task is a format version 3 key, but the file says version 2"),
+    ("version-2", "is new in format version 3, but the file is version 2"),
     ("bad-mode", "ibert.pooling.mode is 'median', expected mean, cls or max"),
-    ("with-classifier", "a sentence-embedding file has no classifier, but ibert.num_labels is 3"),
+    ("with-classifier", "ibert.num_labels is 3 but task 'sentence-embedding' has 0"),
+    ("pooling-without-the-task", "ibert.pooling.mode is present but ibert.task is 'encoder', not sentence-embedding"),
 ])
 def test_both_readers_refuse_bad_sentence_embedding_files(random_model, tmp_path, kind, message):
     pooling = ("median", True) if kind == "bad-mode" else ("mean", True)
     path = random_model.write_random_model(tmp_path / "e.ibert", num_labels=3 if kind == "with-classifier" else 0,
-                                           pooling=pooling)
+                                           pooling=pooling,
+                                           task="encoder" if kind == "pooling-without-the-task" else None)
     if kind == "version-2":
         path = _version_2_copy(path, tmp_path / "v2.ibert")
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -60,8 +60,9 @@ typedef struct model_hparams {
     uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
     uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
     uint32_t num_labels;
+    ibert_task task;     /* ibert.task; a version-2 file's: sequence-classification if C > 0, else encoder */
+    uint32_t format_version;
     uint32_t max_tokens; /* max_positions - position_offset */
-    ibert_task task;     /* ibert.task (format version 3); ENCODER or SEQUENCE_CLASSIFICATION without it */
 } model_hparams;
 
 struct ibert_model {
@@ -82,7 +83,8 @@ struct ibert_model {
 
     encoder_layer *layers; /* num_layers */
 
-    linear cls_dense, cls_out; /* only when num_labels > 0 */
+    linear cls_dense;          /* only for a head on the first token (task_head) */
+    linear cls_out;            /* only when num_labels > 0 */
     /* only for IBERT_TASK_SENTENCE_EMBEDDING: the 16-bit layer norm of the pool, [H] with bias */
     pooling_mode pool_mode;
     bool normalize;

@@ -4,10 +4,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "task.h"
 #include "model.h"
 
 /* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
- * probabilities down; model_metadata.c refuses it by name). */
+ * probabilities down; model_metadata.c refuses it by name; version 2 files, which
+ * have no ibert.task, still load). */
 #define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
@@ -26,13 +28,17 @@ const char *ibert_model_label(const ibert_model *model, uint32_t i) {
     return model && i < model->hp.num_labels ? model->labels[i] : NULL;
 }
 
-/* 0 if n_tokens * hidden_size does not fit in size_t (no real call reaches that). */
+ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp.task : IBERT_TASK_ENCODER; }
+
+/* 0 if n_tokens * the row width does not fit in size_t (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
-    if (model->hp.num_labels > 0) return model->hp.num_labels;
     if (model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING) return model->hp.hidden_size;
-    if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
-    return n_tokens * model->hp.hidden_size;
+    head_kind kind = task_head(model->hp.task);
+    if (kind == HEAD_FIRST_TOKEN) return model->hp.num_labels;
+    size_t width = kind == HEAD_EVERY_TOKEN ? model->hp.num_labels : model->hp.hidden_size;
+    if (n_tokens > SIZE_MAX / width) return 0;
+    return n_tokens * width;
 }
 
 ibert_scale ibert_model_output_scale(const ibert_model *model) {
@@ -77,22 +83,6 @@ ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, s
                                  type_ids, offsets, n_tokens, n_untruncated);
 }
 
-ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp.task : IBERT_TASK_ENCODER; }
-
 int ibert_model_embedding_normalized(const ibert_model *model) {
     return model && model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && model->normalize;
-}
-
-const char *ibert_task_name(ibert_task task) {
-    switch (task) {
-    case IBERT_TASK_ENCODER: return "encoder";
-    case IBERT_TASK_SEQUENCE_CLASSIFICATION: return "sequence-classification";
-    case IBERT_TASK_REGRESSION: return "regression";
-    case IBERT_TASK_TOKEN_CLASSIFICATION: return "token-classification";
-    case IBERT_TASK_QUESTION_ANSWERING: return "question-answering";
-    case IBERT_TASK_MULTIPLE_CHOICE: return "multiple-choice";
-    case IBERT_TASK_FILL_MASK: return "fill-mask";
-    case IBERT_TASK_SENTENCE_EMBEDDING: return "sentence-embedding";
-    }
-    return "unknown";
 }

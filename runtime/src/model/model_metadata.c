@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "task.h"
 #include "model_validate.h"
 
-/* The ibert.* keys format version 1 defines, outside the tokenizer's ibert.tokenizer.* */
+/* The ibert.* keys format version 2 defines, outside the tokenizer's ibert.tokenizer.* */
 static const char *const known_keys[] = {
     "ibert.format_version",   "ibert.source_architecture",     "ibert.vocab_size",
     "ibert.hidden_size",      "ibert.num_layers",              "ibert.num_heads",
@@ -17,33 +18,38 @@ static const char *const known_keys[] = {
     "ibert.gelu.b",           "ibert.gelu.c",                  "ibert.gelu.shift",
     "ibert.gelu.one",         "ibert.output_scale.multiplier", "ibert.output_scale.shift",
     "ibert.calibration.source", "ibert.calibration.count",
-    /* format version 3 */
-    "ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize",
 };
 
-/* Keys a version 2 file must not have: they change what it computes. */
-static const char *const version3_keys[] = {"ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize"};
+/* The ibert.* keys format version 3 adds: a version-2 file with one of them is
+ * refused by name (it would compute something a version-2 reader does not). */
+static const char *const keys_new_in_3[] = {"ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize"};
+
+static bool key_is(ibert_strview key, const char *name) {
+    return key.len == strlen(name) && memcmp(key.data, name, key.len) == 0;
+}
 
 static bool has_prefix(ibert_strview s, const char *prefix) {
     size_t n = strlen(prefix);
     return s.len >= n && memcmp(s.data, prefix, n) == 0;
 }
 
-static bool is_known_key(ibert_strview key) {
+static bool is_known_key(ibert_strview key, uint32_t version) {
     if (has_prefix(key, "ibert.tokenizer.")) return true;
     for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++)
-        if (key.len == strlen(known_keys[i]) && memcmp(key.data, known_keys[i], key.len) == 0) return true;
+        if (key_is(key, known_keys[i])) return true;
+    for (size_t i = 0; version >= 3 && i < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; i++)
+        if (key_is(key, keys_new_in_3[i])) return true;
     return false;
 }
 
-static bool view_is(ibert_strview s, const char *text) {
-    return s.len == strlen(text) && memcmp(s.data, text, s.len) == 0;
-}
-
-static ibert_status reject_unknown_keys(const gguf_file *file) {
+static ibert_status reject_unknown_keys(const gguf_file *file, uint32_t version) {
     for (uint64_t i = 0; i < gguf_key_count(file); i++) {
         ibert_strview key = gguf_key_at(file, i);
-        if (has_prefix(key, "ibert.") && !is_known_key(key))
+        for (size_t k = 0; version < 3 && k < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; k++)
+            if (key_is(key, keys_new_in_3[k]))
+                return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' is new in format version 3, but the file is "
+                                  "version %" PRIu32, keys_new_in_3[k], version);
+        if (has_prefix(key, "ibert.") && !is_known_key(key, version))
             return ibert_fail(IBERT_ERR_FORMAT,
                               "unknown metadata key '%.*s' (format version %" PRIu32 " does not define it)",
                               (int)(key.len < 100 ? key.len : 100), key.data, ibert_format_version());
@@ -86,7 +92,7 @@ static ibert_status check_informative(const gguf_file *file) {
     return IBERT_OK;
 }
 
-static ibert_status check_identity(const gguf_file *file) {
+static ibert_status check_identity(const gguf_file *file, uint32_t *out_version) {
     ibert_strview arch;
     ibert_status st = gguf_get_str(file, "general.architecture", &arch);
     if (st != IBERT_OK) return st;
@@ -97,6 +103,7 @@ static ibert_status check_identity(const gguf_file *file) {
                           (int)(arch.len < 100 ? arch.len : 100), arch.data);
     uint32_t version;
     st = gguf_get_u32(file, "ibert.format_version", &version);
+    *out_version = version;
     if (st != IBERT_OK) return st;
     if (version == 0) return ibert_fail(IBERT_ERR_FORMAT, "ibert.format_version is 0, not a format version");
     if (version == 1)
@@ -131,6 +138,21 @@ static ibert_status read_hparams(const gguf_file *file, model_hparams *hp) {
                           hp->head_size);
     hp->max_tokens = hp->max_positions - hp->position_offset;
     return IBERT_OK;
+}
+
+/* ibert.task (version 3; required there), else what a version-2 file implies, and
+ * the number of labels the task allows. */
+static ibert_status read_task(const gguf_file *file, model_hparams *hp) {
+    ibert_status st;
+    if (hp->format_version < 3) {
+        hp->task = hp->num_labels > 0 ? IBERT_TASK_SEQUENCE_CLASSIFICATION : IBERT_TASK_ENCODER;
+        return IBERT_OK;
+    }
+    ibert_strview name;
+    if ((st = gguf_get_str(file, "ibert.task", &name)) != IBERT_OK ||
+        (st = task_from_name(name, &hp->task)) != IBERT_OK)
+        return st;
+    return task_check_num_labels(hp->task, hp->num_labels);
 }
 
 /* C labels, copied as NUL-terminated strings; absent when C = 0. */
@@ -204,40 +226,27 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
     return IBERT_OK;
 }
 
-/* ibert.task and, for a sentence embedding, its pooling (FORMAT.md §2, version 3). */
-static ibert_status read_task(const gguf_file *file, struct ibert_model *model) {
-    uint32_t version;
-    ibert_status st = gguf_get_u32(file, "ibert.format_version", &version);
-    if (st != IBERT_OK) return st;
-    for (size_t i = 0; version < 3 && i < sizeof version3_keys / sizeof version3_keys[0]; i++)
-        if (gguf_has_key(file, version3_keys[i]))
-            return ibert_fail(IBERT_ERR_FORMAT, "%s is a format version 3 key, but the file says version %" PRIu32,
-                              version3_keys[i], version);
-    model_hparams *hp = &model->hp;
-    hp->task = hp->num_labels > 0 ? IBERT_TASK_SEQUENCE_CLASSIFICATION : IBERT_TASK_ENCODER;
-    if (!gguf_has_key(file, "ibert.task")) {
-        for (size_t i = 1; i < sizeof version3_keys / sizeof version3_keys[0]; i++)
-            if (gguf_has_key(file, version3_keys[i]))
-                return ibert_fail(IBERT_ERR_FORMAT, "%s without ibert.task", version3_keys[i]);
+/* ibert.pooling.*: how a sentence-embedding file pools (FORMAT.md §2, version 3);
+ * any other task has none of these keys. */
+static ibert_status read_pooling(const gguf_file *file, struct ibert_model *model) {
+    static const char *const pooling_keys[] = {"ibert.pooling.mode", "ibert.pooling.normalize"};
+    if (model->hp.task != IBERT_TASK_SENTENCE_EMBEDDING) {
+        for (size_t i = 0; i < sizeof pooling_keys / sizeof pooling_keys[0]; i++)
+            if (gguf_has_key(file, pooling_keys[i]))
+                return ibert_fail(IBERT_ERR_FORMAT, "%s is present but ibert.task is '%s', not sentence-embedding",
+                                  pooling_keys[i], ibert_task_name(model->hp.task));
         return IBERT_OK;
     }
-    ibert_strview task, mode;
-    if ((st = gguf_get_str(file, "ibert.task", &task)) != IBERT_OK) return st;
-    if (!view_is(task, "sentence-embedding"))
-        return ibert_fail(IBERT_ERR_UNSUPPORTED, "ibert.task '%.*s' is not a task this runtime computes",
-                          (int)(task.len < 100 ? task.len : 100), task.data);
-    hp->task = IBERT_TASK_SENTENCE_EMBEDDING;
-    if (hp->num_labels > 0)
-        return ibert_fail(IBERT_ERR_FORMAT, "a sentence-embedding file has no classifier, but ibert.num_labels is %" PRIu32,
-                          hp->num_labels);
+    ibert_strview mode;
+    ibert_status st;
     if ((st = gguf_get_str(file, "ibert.pooling.mode", &mode)) != IBERT_OK ||
         (st = gguf_get_bool(file, "ibert.pooling.normalize", &model->normalize)) != IBERT_OK)
         return st;
-    if (view_is(mode, "mean"))
+    if (key_is(mode, "mean"))
         model->pool_mode = POOL_MEAN;
-    else if (view_is(mode, "cls"))
+    else if (key_is(mode, "cls"))
         model->pool_mode = POOL_CLS;
-    else if (view_is(mode, "max"))
+    else if (key_is(mode, "max"))
         model->pool_mode = POOL_MAX;
     else
         return ibert_fail(IBERT_ERR_FORMAT, "ibert.pooling.mode is '%.*s', expected mean, cls or max",
@@ -253,10 +262,11 @@ static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale)
 ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {
     ibert_status st;
     /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
-    if ((st = check_identity(file)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
+    if ((st = check_identity(file, &model->hp.format_version)) != IBERT_OK ||
+        (st = reject_unknown_keys(file, model->hp.format_version)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
-        (st = read_labels(file, model)) != IBERT_OK || (st = read_task(file, model)) != IBERT_OK ||
-        (st = read_exp(file, &model->exp)) != IBERT_OK ||
+        (st = read_task(file, &model->hp)) != IBERT_OK || (st = read_pooling(file, model)) != IBERT_OK ||
+        (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;
     return IBERT_OK;

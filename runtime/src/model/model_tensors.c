@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "task.h"
 #include "model_validate.h"
 
 /* A tensor name is a prefix ("blk.255.attn_norm", at most 31 bytes) and a suffix
@@ -221,10 +222,9 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     for (uint32_t l = 0; l < hp->num_layers; l++)
         if ((st = bind_layer(b, hp, l, &m->layers[l])) != IBERT_OK) return st;
     if (hp->task == IBERT_TASK_SENTENCE_EMBEDDING) return bind_rescale(b, "pool_norm", H, true, &m->pool_norm);
-    if (hp->num_labels == 0) return IBERT_OK;
-    if ((st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK ||
-        (st = bind_linear(b, "cls_out", hp->num_labels, H, &m->cls_out)) != IBERT_OK)
-        return st;
+    head_kind kind = task_head(hp->task);
+    if (kind == HEAD_FIRST_TOKEN && (st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK) return st;
+    if (kind != HEAD_NONE && (st = bind_linear(b, "cls_out", hp->num_labels, H, &m->cls_out)) != IBERT_OK) return st;
     return IBERT_OK;
 }
 
