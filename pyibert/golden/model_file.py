@@ -75,6 +75,8 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
         specs += _linear("cls_dense", h, h)
     if meta["task"] in names.FIRST_TOKEN_TASKS + names.EVERY_TOKEN_TASKS:
         specs += _linear("cls_out", c, h)
+    if meta["task"] == names.SENTENCE_EMBEDDING:
+        specs += _rescale("pool_norm", h, layer_norm=True)
     return specs
 
 
@@ -107,12 +109,17 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+# The ibert.* keys format version 3 adds; a version-2 file with one of them is refused naming it.
+_KEYS_NEW_IN_3 = ("ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize")
+
+
 def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
     if version == 2:
-        if "ibert.task" in reader.fields:
-            raise ModelFileError(f"{path}: metadata key ibert.task is new in format version 3, but the file is "
-                                 "version 2")
+        for key in _KEYS_NEW_IN_3:
+            if key in reader.fields:
+                raise ModelFileError(f"{path}: metadata key {key} is new in format version 3, but the file is "
+                                     "version 2")
         return names.task_of_version_2(num_labels)
     task = str(_value(reader, "ibert.task"))
     if task not in names.NUM_LABELS:
@@ -123,6 +130,20 @@ def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     if not low <= num_labels <= high:
         raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
     return task
+
+
+def _pooling_keys(reader: GGUFReader, task: str, path) -> dict:
+    """ibert.pooling.* (format version 3): a sentence-embedding file's pool; no other task has them."""
+    present = [key for key in ("ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
+    if task != names.SENTENCE_EMBEDDING:
+        if present:
+            raise ModelFileError(f"{path}: {present[0]} is present but ibert.task is '{task}', not "
+                                 "sentence-embedding")
+        return {}
+    mode = str(_value(reader, "ibert.pooling.mode"))
+    if mode not in ("mean", "cls", "max"):
+        raise ModelFileError(f"{path}: ibert.pooling.mode is '{mode}', expected mean, cls or max")
+    return {"pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
 
 
 def read_model_file(path: str | Path) -> ModelFile:
@@ -138,6 +159,7 @@ def read_model_file(path: str | Path) -> ModelFile:
                              f"{FORMAT_VERSION})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
     meta["task"] = _read_task(reader, version, meta["num_labels"], path)
+    meta.update(_pooling_keys(reader, meta["task"], path))
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))

@@ -12,6 +12,7 @@ SERVES = {
     names.TOKEN_CLASSIFICATION: "tag() labels every word",
     names.QUESTION_ANSWERING: "answer() finds answers in a context",
     names.MULTIPLE_CHOICE: "choose() scores the choices of a prompt",
+    names.SENTENCE_EMBEDDING: "embed() gives sentence embeddings",
 }
 
 

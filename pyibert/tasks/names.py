@@ -30,6 +30,7 @@ NUM_LABELS = {
     MULTIPLE_CHOICE: (1, 1),
     TOKEN_CLASSIFICATION: (1, 4096),
     QUESTION_ANSWERING: (2, 2),
+    SENTENCE_EMBEDDING: (0, 0),   # a pool, no classifier
 }
 
 

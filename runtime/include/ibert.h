@@ -115,7 +115,7 @@ typedef enum ibert_task {
     IBERT_TASK_QUESTION_ANSWERING = 4,      /* start and end logits per token */
     IBERT_TASK_MULTIPLE_CHOICE = 5,         /* one score per (prompt, choice) sequence */
     IBERT_TASK_FILL_MASK = 6,
-    IBERT_TASK_SENTENCE_EMBEDDING = 7
+    IBERT_TASK_SENTENCE_EMBEDDING = 7       /* one pooled embedding of hidden_size values */
 } ibert_task;
 
 /* The model's task; IBERT_TASK_ENCODER for a NULL model. */
@@ -136,10 +136,14 @@ IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
 IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
 /* The name of label i, or NULL if i is out of range. */
 IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
+/* 1 if the model is a sentence embedding that it L2-normalizes (output of unit
+ * length at scale 2^-15), else 0. */
+IBERT_API int ibert_model_embedding_normalized(const ibert_model *model);
 /* Number of int32 values forward writes for n tokens: num_labels with a head on
  * the first token (sequence classification, regression, multiple choice),
  * n * num_labels with a head on every token (token classification: [n, C];
- * question answering: [n, 2], start and end logit of each token), else
+ * question answering: [n, 2], start and end logit of each token), hidden_size
+ * for a sentence embedding (with normalization: scale 2^-15, unit length), else
  * n * hidden_size (the final hidden states). */
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
 /* The scale of forward's output integers. */

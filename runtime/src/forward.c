@@ -1,7 +1,8 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
- * embeddings, the layers, then the task's head (heads/) or the final hidden
- * states. It checks the caller's arguments, then runs the context's kernels on
- * the context's arena; nothing here allocates and nothing uses floating point.
+ * embeddings, the layers, then the task's head (heads/; the sentence-embedding
+ * pool: heads/pooling.c) or the final hidden states. It checks the caller's
+ * arguments, then runs the context's kernels on the context's arena; nothing here
+ * allocates and nothing uses floating point.
  *
  * The work is split over the context's threads: matrix products by blocks of
  * output columns, attention by heads, row-wise steps (embedding sums, residual
@@ -23,6 +24,7 @@
 #include "context.h"
 #include "error.h"
 #include "heads.h"
+#include "pooling.h"
 
 #define GELU_INPUT_BITS 20
 
@@ -287,11 +289,13 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    /* Masked keys are read by nobody and no head reads a masked token's output: with
-     * a head, the masked tokens at the end (padding) need not be computed at all. */
+    /* Masked keys are read by nobody and no head or pool reads a masked token's
+     * output: with either, the masked tokens at the end (padding) need not be
+     * computed at all. */
     head_kind kind = task_head(m->hp.task);
+    bool pooled = m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING;
     size_t n = n_tokens;
-    if (kind != HEAD_NONE)
+    if (kind != HEAD_NONE || pooled)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
@@ -301,6 +305,9 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
         head_first_token(context, &e, out);
     } else if (kind == HEAD_EVERY_TOKEN) {
         head_every_token(context, n, n_tokens, out);
+    } else if (pooled) {
+        /* the last layer's residual sums are still in buf.acc (residual_norm_task) */
+        pool_embedding(m, context->buf.acc, layer_query_rows(m, m->hp.num_layers - 1, n), context->buf.key_mask, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;
         for (size_t i = 0; i < count; i++) out[i] = context->buf.x[i];

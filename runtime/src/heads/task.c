@@ -29,9 +29,6 @@ ibert_status task_from_name(ibert_strview name, ibert_task *out) {
             return ibert_fail(IBERT_ERR_UNSUPPORTED,
                               "task 'fill-mask' needs the masked-LM head (transform, decoder), which this runtime "
                               "does not compute");
-        if (t == IBERT_TASK_SENTENCE_EMBEDDING)
-            return ibert_fail(IBERT_ERR_UNSUPPORTED,
-                              "task 'sentence-embedding' needs integer pooling, which this runtime does not compute");
         *out = (ibert_task)t;
         return IBERT_OK;
     }
@@ -44,7 +41,8 @@ ibert_status task_from_name(ibert_strview name, ibert_task *out) {
 ibert_status task_check_num_labels(ibert_task task, uint32_t num_labels) {
     uint32_t lo = 1, hi = 4096;
     switch (task) {
-    case IBERT_TASK_ENCODER: lo = hi = 0; break;
+    case IBERT_TASK_ENCODER:
+    case IBERT_TASK_SENTENCE_EMBEDDING: lo = hi = 0; break; /* no classifier */
     case IBERT_TASK_SEQUENCE_CLASSIFICATION: lo = 2; break; /* one label is regression */
     case IBERT_TASK_REGRESSION:
     case IBERT_TASK_MULTIPLE_CHOICE: hi = 1; break;

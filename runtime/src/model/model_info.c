@@ -33,6 +33,7 @@ ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp
 /* 0 if n_tokens * the row width does not fit in size_t (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
+    if (model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING) return model->hp.hidden_size;
     head_kind kind = task_head(model->hp.task);
     if (kind == HEAD_FIRST_TOKEN) return model->hp.num_labels;
     size_t width = kind == HEAD_EVERY_TOKEN ? model->hp.num_labels : model->hp.hidden_size;
@@ -80,4 +81,8 @@ ibert_status ibert_tokenize_pair(const ibert_model *model, const char *text_a, s
                           (int)unit);
     return tokenizer_encode_pair(model->tok, text_a, len_a, text_b, len_b, truncation, unit, max_tokens, ids,
                                  type_ids, offsets, n_tokens, n_untruncated);
+}
+
+int ibert_model_embedding_normalized(const ibert_model *model) {
+    return model && model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && model->normalize;
 }
