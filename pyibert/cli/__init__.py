@@ -1,10 +1,10 @@
-"""The `pyibert` command: convert, classify, tag, answer, eval, inspect, bench, compare."""
+"""The `pyibert` command: convert, classify, tag, answer, fill-mask, embed, search, eval, inspect, bench, compare."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import answer, bench, classify, compare, evaluate, fill_mask, inspect_model, tag
+from . import answer, bench, classify, compare, embed, evaluate, fill_mask, inspect_model, tag
 
 
 def _add_convert(subparsers) -> None:
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_parser(subparsers)
     answer.add_parser(subparsers)
     fill_mask.add_parser(subparsers)
+    embed.add_parser(subparsers)
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
     bench.add_parser(subparsers)

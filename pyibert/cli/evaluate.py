@@ -1,5 +1,7 @@
 """`pyibert eval MODEL DATA.tsv`: accuracy of a classifier on labelled text, and
-with --reference, the FP32 accuracy of the original checkpoint on the same rows.
+with --reference, the FP32 accuracy of the original checkpoint on the same rows. A
+sentence-embedding model is measured by cosine to its float model instead
+(evaluate_embeddings.py).
 
 JSON keys: accuracy, n, correct; with --reference also reference_accuracy,
 agreement (fraction of rows where both predict the same label) and
@@ -35,7 +37,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--pair-column", help="column with the second text of a pair (sequence classification, "
                         "regression)")
     parser.add_argument("--reference", metavar="HF_DIR",
-                        help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert])")
+                        help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert]); "
+                        "for a sentence-embedding model, required: the sentence-transformers directory, and the "
+                        "report is the cosine of each embedding to its float one (the label column is not read)")
     parser.add_argument("--limit", type=int, help="use only the first N rows")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per forward pass, 1 to 64 (default: one per core, at most 8)")
@@ -85,9 +89,12 @@ def _print_task_result(result: dict, as_json: bool) -> None:
 def run(args) -> int:
     from ..model import Model
     from ..tasks import names
+    from .evaluate_embeddings import run_embeddings
     from .evaluate_tasks import evaluate_task
 
     with Model(args.model, threads=args.threads) as model:
+        if model.task == names.SENTENCE_EMBEDDING:
+            return run_embeddings(args, model)
         if model.task not in (names.SEQUENCE_CLASSIFICATION, names.ENCODER) or args.pair_column:
             if args.reference:
                 raise ValueError("--reference compares single-text classifiers only")

@@ -16,6 +16,7 @@ from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .quantize import ScaleOptions, quantize
 from .range_search import choose_ranges
+from .sentence_embedding import PoolingConfig, read_pooling
 from .weights import WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
@@ -123,6 +124,19 @@ def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path
     ranges.channel_absmax.update(head.channel_absmax)
     ranges.source += f"; masked-LM head: {head.source}"
     return ranges
+def _sentence_pooling(src: Path, params: EncoderParams, shape: ModelShape) -> PoolingConfig | None:
+    """The pool of a sentence-transformers directory (modules.json), checked against the encoder."""
+    pooling = read_pooling(src)
+    if pooling is None:
+        return None
+    if params.cls_out is not None:
+        raise ConversionError(f"{src} is a sentence-transformers directory (modules.json) whose checkpoint "
+                              f"{shape.source_architecture} has a classification head; a sentence-embedding "
+                              "file pools the encoder's output instead")
+    if pooling.dimension != shape.hidden_size:
+        raise ConversionError(f"{src}: the pooling's word_embedding_dimension is {pooling.dimension}, the "
+                              f"encoder's hidden size {shape.hidden_size}")
+    return pooling
 
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
@@ -150,12 +164,21 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     if checkpoint.arch.masked_lm:
         shape.mask_token_id = _mask_token_id(tokenizer, checkpoint)
+    pooling = _sentence_pooling(src, params, shape)
+    if pooling is not None:
+        shape.task = names.SENTENCE_EMBEDDING
+    if pooling is not None and pooling.max_seq_length is not None:
+        # sentence-transformers cuts texts at max_seq_length tokens: the file keeps only the positions it
+        # uses, so the runtime cuts where the float model does (and the table is smaller)
+        rows = min(shape.max_positions, pooling.max_seq_length + shape.position_offset)
+        params.pos_embd = params.pos_embd[:rows]
+        shape.max_positions = rows
     max_tokens = shape.max_positions - shape.position_offset
     ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
                                 progress, range_rules)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert",
-                         options=scales)
-    write_ibert(out, shape, quantized, ranges, src)
+                         options=scales, pooling=pooling)
+    write_ibert(out, shape, quantized, ranges, src, pooling)
     return ConversionSummary(
         output=out,
         file_size=out.stat().st_size,
@@ -172,4 +195,5 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         calibration_count=ranges.count,
         seconds=time.perf_counter() - start,
         task=shape.task,
+        pooling="" if pooling is None else pooling.mode + (", normalized" if pooling.normalize else ""),
     )

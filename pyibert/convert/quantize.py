@@ -11,6 +11,7 @@ from .activation_points import ActivationRanges
 from .architectures import EncoderParams, LinearParams, NormParams
 from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
+from .sentence_embedding import PoolingConfig
 from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
 from .weights import quantize_rows, quantize_table
 
@@ -18,6 +19,9 @@ BIAS_LIMIT = 2**30
 PROB_SCALE = 1.0 / 256      # softmax probabilities P are k/256 (§4.6)
 TANH_OUTPUT_SCALE = 1.0 / 127
 LOGIT_SHIFT = 16            # logits have scale 2^−16
+POOL_MAX = 2**15 - 1        # the sentence-embedding pool's layer norm is 16-bit (FORMAT.md §4.10)
+POOL_MARGIN = 2.0           # its range: twice the calibration's maximum (16 bits have precision to spare)
+NORMALIZED_SHIFT = 15       # a normalized embedding's scale is 2^−15
 
 
 @dataclass
@@ -100,9 +104,10 @@ PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
 
 
 def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool,
-             options: ScaleOptions = ScaleOptions()) -> QuantizedModel:
+             options: ScaleOptions = ScaleOptions(), pooling: PoolingConfig | None = None) -> QuantizedModel:
     """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
-    every activation at one scale, as HF's quant_mode has them)."""
+    every activation at one scale, as HF's quant_mode has them). pooling: a sentence-embedding file's
+    pool (§4.10), whose 16-bit layer norm reads the last layer's residual sums."""
     if hf_ibert:
         options = replace(PER_TENSOR, mlm_own_decoder=options.mlm_own_decoder)
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
@@ -157,6 +162,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
     if params.masked_lm is not None:
         _add_masked_lm(model, params, ranges, s_x, table_scales["token_embd"], options)
+    elif pooling is not None:
+        s_pool = POOL_MARGIN * ranges.absmax[f"blk.{last}.ffn_norm"] / POOL_MAX
+        model.add_norm("pool_norm", params.layers[last].ffn_norm, s_pool)
+        model.output_scale = (1, NORMALIZED_SHIFT) if pooling.normalize else dyadic(s_pool, "output_scale (pool)")
     elif params.cls_out is None:
         model.output_scale = dyadic(s_x, "output_scale (the last layer norm's scale)")
     elif params.cls_dense is None:

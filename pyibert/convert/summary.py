@@ -22,11 +22,14 @@ class ConversionSummary:
     calibration_count: int
     seconds: float
     task: str = ""              # ibert.task when the file has one (e.g. "fill-mask")
+    pooling: str = ""           # a sentence embedding's pooling, e.g. "mean, normalized"; "" for none
 
     def format(self) -> str:
         head = f"{self.num_labels} labels" if self.num_labels else "no head (outputs hidden states)"
         if self.task == "fill-mask":
             head = "fill-mask head (vocabulary logits at the mask tokens)"
+        if self.pooling:
+            head = f"sentence embedding ({self.pooling} pooling)"
         return "\n".join([
             f"wrote {self.output} ({self.file_size / 2**20:.1f} MiB) in {self.seconds:.1f} s",
             f"  model:       {self.architecture}, {self.num_layers} layers, hidden {self.hidden_size}, {head}",

@@ -9,6 +9,7 @@ from gguf import GGUFWriter
 from .activation_points import ActivationRanges
 from .errors import ConversionError
 from .quantize import QuantizedModel
+from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
 FORMAT_VERSION = 3
@@ -34,7 +35,7 @@ class ModelShape:
 
 
 def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
-                tokenizer_dir: Path) -> None:
+                tokenizer_dir: Path, pooling: PoolingConfig | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")   # a failed write never leaves a truncated model at `out`
     writer = GGUFWriter(str(partial), "ibert")
@@ -51,9 +52,12 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.type_vocab_size", shape.type_vocab_size)
         writer.add_uint32("ibert.position_offset", shape.position_offset)
         writer.add_uint32("ibert.num_labels", len(shape.labels))
-        writer.add_string("ibert.task", shape.task)
+        writer.add_string("ibert.task", shape.task)   # sentence-embedding with a pool (convert_checkpoint)
         if shape.labels:
             writer.add_array("ibert.labels", shape.labels)
+        if pooling is not None:
+            writer.add_string("ibert.pooling.mode", pooling.mode)
+            writer.add_bool("ibert.pooling.normalize", pooling.normalize)
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)
         writer.add_int32("ibert.exp.poly_b", quantized.exp.poly_b)
         writer.add_int32("ibert.exp.poly_c", quantized.exp.poly_c)

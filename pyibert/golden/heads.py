@@ -37,4 +37,7 @@ def run_head(model, task: str, ids: np.ndarray, x: np.ndarray, key_mask: np.ndar
         return first_token_head(model, x, trace)
     if task in names.EVERY_TOKEN_TASKS:
         return every_token_head(model, x, key_mask, trace)
+    if task == names.SENTENCE_EMBEDDING:
+        # the pool reads the last layer's residual sums, not its int8 output x
+        return model._embedding(trace[f"blk.{model._meta['num_layers'] - 1}.ffn_sum"], key_mask, trace)
     return x

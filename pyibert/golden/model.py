@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ops
+from . import ops, pooling
 from .heads import run_head
 from .model_file import read_model_file
 
@@ -130,6 +130,14 @@ class GoldenModel:
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
         return run_head(self, self.task, ids, x, key_mask, trace).astype(np.int32), self.output_scale
+
+    def _embedding(self, r: np.ndarray, key_mask: np.ndarray, trace: dict) -> np.ndarray:
+        """§4.10: the last layer's residual sums r through the 16-bit pool layer norm, pooled, normalized."""
+        trace["pool_norm"] = z = pooling.pool_layer_norm(r, *self._rescale("pool_norm"), self._t["pool_norm.rq_bias"])
+        trace["pooled"] = p = pooling.pool(z, key_mask, self._meta["pooling.mode"])
+        if self._meta["pooling.normalize"]:
+            p = pooling.l2_normalize(p)
+        return p
 
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))

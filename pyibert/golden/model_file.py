@@ -78,6 +78,8 @@ def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
     if meta["task"] == names.FILL_MASK:   # §4.11; mlm_decoder.weight is optional (_optional_tensors)
         specs += _linear("mlm_dense", h, h) + _rescale("mlm_gelu", 1) + _rescale("mlm_norm", h, layer_norm=True)
         specs += [("mlm_decoder.bias", np.int32, (v,))] + _rescale("mlm_decoder", v)
+    if meta["task"] == names.SENTENCE_EMBEDDING:
+        specs += _rescale("pool_norm", h, layer_norm=True)
     return specs
 
 
@@ -117,12 +119,17 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+# The ibert.* keys format version 3 adds; a version-2 file with one of them is refused naming it.
+_KEYS_NEW_IN_3 = ("ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize")
+
+
 def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
     if version == 2:
-        if "ibert.task" in reader.fields:
-            raise ModelFileError(f"{path}: metadata key ibert.task is new in format version 3, but the file is "
-                                 "version 2")
+        for key in _KEYS_NEW_IN_3:
+            if key in reader.fields:
+                raise ModelFileError(f"{path}: metadata key {key} is new in format version 3, but the file is "
+                                     "version 2")
         return names.task_of_version_2(num_labels)
     task = str(_value(reader, "ibert.task"))
     if task not in names.NUM_LABELS:
@@ -133,6 +140,20 @@ def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     if not low <= num_labels <= high:
         raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
     return task
+
+
+def _pooling_keys(reader: GGUFReader, task: str, path) -> dict:
+    """ibert.pooling.* (format version 3): a sentence-embedding file's pool; no other task has them."""
+    present = [key for key in ("ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
+    if task != names.SENTENCE_EMBEDDING:
+        if present:
+            raise ModelFileError(f"{path}: {present[0]} is present but ibert.task is '{task}', not "
+                                 "sentence-embedding")
+        return {}
+    mode = str(_value(reader, "ibert.pooling.mode"))
+    if mode not in ("mean", "cls", "max"):
+        raise ModelFileError(f"{path}: ibert.pooling.mode is '{mode}', expected mean, cls or max")
+    return {"pooling.mode": mode, "pooling.normalize": bool(_value(reader, "ibert.pooling.normalize"))}
 
 
 def read_model_file(path: str | Path) -> ModelFile:
@@ -152,6 +173,7 @@ def read_model_file(path: str | Path) -> ModelFile:
         meta["mask_token_id"] = int(_value(reader, "tokenizer.ggml.mask_token_id"))
         if not 0 <= meta["mask_token_id"] < meta["vocab_size"]:
             raise ModelFileError(f"{path}: tokenizer.ggml.mask_token_id {meta['mask_token_id']} is not a token id")
+    meta.update(_pooling_keys(reader, meta["task"], path))
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))

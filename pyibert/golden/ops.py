@@ -163,8 +163,9 @@ def isqrt(v: np.ndarray) -> np.ndarray:
     return s
 
 
-def layernorm(x: np.ndarray, mult: np.ndarray, shift: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """§4.5: integer layer norm of each row of x (22-bit values) into int8."""
+def layernorm(x: np.ndarray, mult: np.ndarray, shift: np.ndarray, bias: np.ndarray, bits: int = 8) -> np.ndarray:
+    """§4.5: integer layer norm of each row of x (22-bit values) into int8 (the sentence-embedding pool's:
+    16 bits, §4.10)."""
     x = np.asarray(x, dtype=np.int64)
     check(x, -(2**21), 2**21 - 1, "layer norm input")
     hidden = x.shape[-1]
@@ -183,7 +184,7 @@ def layernorm(x: np.ndarray, mult: np.ndarray, shift: np.ndarray, bias: np.ndarr
     check(mult, -(2**31) + 1, 2**31 - 1, "layer norm multiplier")
     check(shift, 1, 62, "layer norm shift")
     check(bias, -(2**61), 2**61, "layer norm bias")
-    return sat((nrm * mult + bias) >> shift, 8)
+    return sat((nrm * mult + bias) >> shift, bits)
 
 
 def tanh_head(u: np.ndarray, exp: ExpDomain) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""What Model does with each task's output: one module per task (classify, tag, answer, choose, fill_mask)."""
+"""What Model does with each task's output: one module per task (classify, tag, answer, choose, fill_mask, embedding)."""

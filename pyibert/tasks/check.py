@@ -13,6 +13,7 @@ SERVES = {
     names.QUESTION_ANSWERING: "answer() finds answers in a context",
     names.MULTIPLE_CHOICE: "choose() scores the choices of a prompt",
     names.FILL_MASK: "fill_mask() predicts the tokens at its mask tokens",
+    names.SENTENCE_EMBEDDING: "embed() gives sentence embeddings",
 }
 
 

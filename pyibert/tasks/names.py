@@ -31,6 +31,7 @@ NUM_LABELS = {
     TOKEN_CLASSIFICATION: (1, 4096),
     QUESTION_ANSWERING: (2, 2),
     FILL_MASK: (0, 0),   # the vocabulary, not labels
+    SENTENCE_EMBEDDING: (0, 0),   # a pool, no classifier
 }
 
 

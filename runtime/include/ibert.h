@@ -116,7 +116,7 @@ typedef enum ibert_task {
     IBERT_TASK_QUESTION_ANSWERING = 4,      /* start and end logits per token */
     IBERT_TASK_MULTIPLE_CHOICE = 5,         /* one score per (prompt, choice) sequence */
     IBERT_TASK_FILL_MASK = 6,               /* vocabulary logits at the mask token's positions */
-    IBERT_TASK_SENTENCE_EMBEDDING = 7
+    IBERT_TASK_SENTENCE_EMBEDDING = 7       /* one pooled embedding of hidden_size values */
 } ibert_task;
 
 /* The model's task; IBERT_TASK_ENCODER for a NULL model. */
@@ -137,13 +137,17 @@ IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
 IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
 /* The name of label i, or NULL if i is out of range. */
 IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
+/* 1 if the model is a sentence embedding that it L2-normalizes (output of unit
+ * length at scale 2^-15), else 0. */
+IBERT_API int ibert_model_embedding_normalized(const ibert_model *model);
 /* Number of int32 values forward writes for n tokens: num_labels with a head on
  * the first token (sequence classification, regression, multiple choice),
  * n * num_labels with a head on every token (token classification: [n, C];
  * question answering: [n, 2], start and end logit of each token), for fill-mask
  * the most it can write, n * vocab_size (every token a mask: ibert_fill_mask_count
- * says how many rows a given input gets), else n * hidden_size (the final hidden
- * states). */
+ * says how many rows a given input gets), hidden_size for a sentence embedding
+ * (with normalization: scale 2^-15, unit length), else n * hidden_size (the final
+ * hidden states). */
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
 /* Fill-mask: the mask token's id ([MASK], <mask>); -1 for another task. */
 IBERT_API int32_t ibert_model_mask_token(const ibert_model *model);

@@ -40,9 +40,12 @@ void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buff
 
 /* How many tokens, from the first, layer `layer` of a forward pass over n tokens
  * computes as queries (its keys and values: always all n). n, but 1 in the last
- * layer of a model whose head reads token 0 alone (task_head HEAD_FIRST_TOKEN). */
+ * layer of a model whose head reads token 0 alone (task_head HEAD_FIRST_TOKEN) or
+ * of a CLS-pooled sentence embedding, which reads that row too (forward.c). */
 static inline size_t layer_query_rows(const ibert_model *m, uint32_t layer, size_t n) {
-    return task_head(m->hp.task) == HEAD_FIRST_TOKEN && layer + 1 == m->hp.num_layers ? 1 : n;
+    bool first_row_only = task_head(m->hp.task) == HEAD_FIRST_TOKEN ||
+                          (m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && m->pool_mode == POOL_CLS);
+    return first_row_only && layer + 1 == m->hp.num_layers ? 1 : n;
 }
 
 /* Logits are saturated to 32 bits (FORMAT.md §4.10). */

@@ -1,7 +1,8 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
- * embeddings, the layers, then the task's head (heads/) or the final hidden
- * states. It checks the caller's arguments, then runs the context's kernels on
- * the context's arena; nothing here allocates and nothing uses floating point.
+ * embeddings, the layers, then the task's head (heads/; the sentence-embedding
+ * pool: heads/pooling.c) or the final hidden states. It checks the caller's
+ * arguments, then runs the context's kernels on the context's arena; nothing here
+ * allocates and nothing uses floating point.
  *
  * The work is split over the context's threads: matrix products by blocks of
  * output columns, attention by heads, row-wise steps (embedding sums, residual
@@ -26,6 +27,7 @@
 #include "error.h"
 #include "forward.h"
 #include "heads.h"
+#include "pooling.h"
 
 static rq_params rq_of(const rescale *r) { return rescale_params(r); }
 
@@ -278,13 +280,15 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    /* Masked keys are read by nobody and no head reads a masked token's output: with
-     * a head, the masked tokens at the end (padding) need not be computed at all. */
+    /* Masked keys are read by nobody and no head or pool reads a masked token's
+     * output: with either, the masked tokens at the end (padding) need not be
+     * computed at all. */
     head_kind kind = task_head(m->hp.task);
+    bool pooled = m->hp.task == IBERT_TASK_SENTENCE_EMBEDDING;
     size_t n = n_tokens;
     if (kind == HEAD_MASKED_TOKENS && ibert_fill_mask_count(m, input_ids, attention_mask, n_tokens) == 0)
         return IBERT_OK;
-    if (kind != HEAD_NONE)
+    if (kind != HEAD_NONE || pooled)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
@@ -296,6 +300,9 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
         head_every_token(context, n, n_tokens, out);
     } else if (kind == HEAD_MASKED_TOKENS) {
         masked_lm_forward(context, input_ids, n, &g, out);
+    } else if (pooled) {
+        /* the last layer's residual sums are still in buf.acc (residual_norm_task) */
+        pool_embedding(m, context->buf.acc, layer_query_rows(m, m->hp.num_layers - 1, n), context->buf.key_mask, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;
         for (size_t i = 0; i < count; i++) out[i] = context->buf.x[i];

@@ -29,7 +29,8 @@ sys.path.insert(0, '$repo/tests/fixtures')
 from random_model import write_random_model
 write_random_model(sys.argv[1], seed=3, num_labels=4, max_positions=24)
 write_random_model(sys.argv[2], seed=4, num_labels=0)
-" "$model" "$scratch/no_head.ibert"
+write_random_model(sys.argv[3], seed=5, num_labels=0, pooling=('mean', True))
+" "$model" "$scratch/no_head.ibert" "$scratch/embedding.ibert"
 
 # One line per text: a label of the model, a probability with four decimals, the text.
 out=$(cli "$model" --text "the film was great" --text "" --text "tabs	inside")
@@ -89,6 +90,13 @@ expect_error "--threads beyond the cap" "--threads needs an integer from 1 to 64
 expect_error "--seq-len beyond the model" "more than the 24 tokens" "$model" --text x --seq-len 25
 expect_error "invalid UTF-8" "text 2: .*UTF-8" "$model" --text ok --text $'\xff'
 expect_error "model without a head" "no classification head" "$scratch/no_head.ibert" --text x
+
+# A sentence-embedding model: a line naming the scale, then per text 32 integers<TAB>text.
+out=$(cli "$scratch/embedding.ibert" --text "one text" --text "two")
+check "scale line first" "# sentence embeddings: 32 integers per text, each times 1 * 2^-15 (unit length)" \
+  "$(printf '%s\n' "$out" | head -1)"
+bad_lines=$(printf '%s\n' "$out" | tail -n +2 | grep -Ecv $'^-?[0-9]+( -?[0-9]+){31}\t(one text|two)$' || true)
+check "every embedding line is 32 integers<TAB>text" 0 "$bad_lines"
 
 help=$(cli --help)
 check "--help mentions every option" 6 "$(printf '%s\n' "$help" | grep -Ec -- '^  --(text|stdin|threads|seq-len|repeat|help)')"

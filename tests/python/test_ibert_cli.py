@@ -120,3 +120,39 @@ def test_fill_mask_model_prints_the_top_tokens_of_each_mask_as_pyibert(ibert_cli
         assert row[2] == prediction["token_str"]
     missing = subprocess.run([ibert_cli, model, "--text", "no mask"], capture_output=True, text=True, timeout=600)
     assert missing.returncode == 2 and "text 1 has no mask token" in missing.stderr
+
+
+@pytest.mark.parametrize("task, num_labels", [("regression", 1), ("multiple-choice", 1),
+                                              ("token-classification", 4), ("question-answering", 2)])
+def test_each_task_prints_what_pyibert_computes(ibert_cli, tmp_path, task, num_labels):
+    """Per task, ibert-cli's line (with --pair) says what pyibert.Model computes from the same integers."""
+    spec = importlib.util.spec_from_file_location("random_model", REPO / "tests" / "fixtures" / "random_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.write_random_model(tmp_path / "m.ibert", seed=12, num_labels=num_labels, max_positions=64, task=task)
+    text, pair = "who is it", "it is the bird on the tree"
+    result = subprocess.run([ibert_cli, path, "--text", text, "--pair", pair], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    fields = result.stdout.rstrip("\n").split("\t")
+    assert fields[-2:] == [text, pair]
+    model = pyibert.Model(path, threads=1)
+    truncation = "only_second" if task == "question-answering" else "longest_first"
+    encoded = model.tokenize([text], [pair], return_offsets=True, truncation=truncation)
+    ids, types, offsets = encoded["input_ids"][0], encoded["token_type_ids"][0], encoded["offset_mapping"][0]
+    out = model.forward(ids, token_type_ids=types)[0].astype(float) * model.output_scale
+    if task in ("regression", "multiple-choice"):
+        assert fields[0] == "score" and float(fields[1]) == pytest.approx(out[0], abs=1e-4)
+    elif task == "token-classification":
+        tokens = [i for i, (s, e) in enumerate(offsets) if s != e]
+        printed = fields[:-2]
+        assert len(printed) == len(tokens)
+        for i, line in zip(tokens, printed):
+            label, span, _ = line.split(" ", 2)
+            assert label == model.labels[int(out[i].argmax())] and span == f"{offsets[i][0]}-{offsets[i][1]}"
+    else:
+        first = types.index(1) if 1 in types else len(ids)
+        spans = [(out[s, 0] + out[e, 1], s, e) for s in range(first, len(ids) - 1)
+                 for e in range(s, min(len(ids) - 1, s + 30))]
+        _, s, e = max(spans, key=lambda x: x[0])
+        assert fields[:3] == ["answer", f"{offsets[s][0]}-{offsets[e][1]}", pair[offsets[s][0]:offsets[e][1]]]

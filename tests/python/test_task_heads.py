@@ -2,7 +2,7 @@
 RoBERTa and I-BERT converts to its task's tensors and keys; libibert and the golden model give the same
 integers on a pair; Model's task methods return what they promise and refuse what the head cannot serve;
 tag() groups exactly as transformers' token-classification pipeline does given the same logits; answer()
-windows a long context with the stride. Shape coverage only: accuracy is tests/python/test_task_agreement.py.
+windows a long context with the stride. Shape coverage only: agreement with HF float is measured by bench/tasks_accuracy.py.
 """
 from __future__ import annotations
 

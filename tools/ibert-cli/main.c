@@ -1,7 +1,7 @@
 /*
- * ibert-cli: run texts through a .ibert model from the command line, for
- * devices without Python (an Android shell, a minimal Pi image). It uses only
- * the public API in ibert.h. `ibert-cli --help` says how.
+ * ibert-cli: run texts through a .ibert model from the command line (task heads,
+ * sentence embeddings), for devices without Python (an Android shell, a minimal
+ * Pi image). It uses only the public API in ibert.h. `ibert-cli --help` says how.
  */
 #define _POSIX_C_SOURCE 200809L /* getline */
 
@@ -30,7 +30,7 @@ typedef struct classifier {
     int32_t *ids, *types;
     ibert_offset *offsets;
     int32_t *attention_mask;
-    int32_t *logits;
+    int32_t *logits;        /* or the embedding, for a sentence-embedding model */
     size_t n_texts_done;    /* texts classified so far, to name a failing one */
 } classifier;
 
@@ -123,7 +123,12 @@ static int run(const cli_options *options) {
         fprintf(stderr, "ibert-cli: --seq-len does not apply to a fill-mask model\n");
         goto done;
     }
-    if (ibert_model_num_labels(model) == 0 && !fill_mask) {
+    if (ibert_model_task(model) == IBERT_TASK_SENTENCE_EMBEDDING) {
+        ibert_scale scale = ibert_model_output_scale(model);
+        printf("# sentence embeddings: %u integers per text, each times %ld * 2^-%ld%s\n", ibert_model_hidden_size(model),
+               (long)scale.multiplier, (long)scale.shift,
+               ibert_model_embedding_normalized(model) ? " (unit length)" : "");
+    } else if (ibert_model_num_labels(model) == 0 && !fill_mask) {
         fprintf(stderr, "ibert-cli: %s has no classification head (it outputs hidden states), so it cannot classify\n",
                 options->model_path);
         goto done;

@@ -85,6 +85,11 @@ void print_task_result(const ibert_model *model, const task_sequence *s) {
         print_text(s->text_b ? s->text_b : s->text_a, start, end);
         break;
     }
+    case IBERT_TASK_SENTENCE_EMBEDDING:
+        /* integers only: run() prints their scale once, before the first text */
+        for (size_t j = 0; j < ibert_model_output_size(model, s->n); j++)
+            printf(j ? " %ld" : "%ld", (long)s->out[j]);
+        break;
     default: { /* sequence classification: the label and its softmax probability */
         size_t top = top_label(s->out, c);
         uint32_t score = top_probability_per_10000(s->out, c, top, scale);

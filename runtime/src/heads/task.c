@@ -25,9 +25,6 @@ const char *ibert_task_name(ibert_task task) {
 ibert_status task_from_name(ibert_strview name, ibert_task *out) {
     for (unsigned t = 0; t < TASK_COUNT; t++) {
         if (name.len != strlen(task_names[t]) || memcmp(name.data, task_names[t], name.len) != 0) continue;
-        if (t == IBERT_TASK_SENTENCE_EMBEDDING)
-            return ibert_fail(IBERT_ERR_UNSUPPORTED,
-                              "task 'sentence-embedding' needs integer pooling, which this runtime does not compute");
         *out = (ibert_task)t;
         return IBERT_OK;
     }
@@ -41,7 +38,8 @@ ibert_status task_check_num_labels(ibert_task task, uint32_t num_labels) {
     uint32_t lo = 1, hi = 4096;
     switch (task) {
     case IBERT_TASK_ENCODER:
-    case IBERT_TASK_FILL_MASK: lo = hi = 0; break; /* the vocabulary, not labels */
+    case IBERT_TASK_FILL_MASK:             /* the vocabulary, not labels */
+    case IBERT_TASK_SENTENCE_EMBEDDING: lo = hi = 0; break; /* a pool, no classifier */
     case IBERT_TASK_SEQUENCE_CLASSIFICATION: lo = 2; break; /* one label is regression */
     case IBERT_TASK_REGRESSION:
     case IBERT_TASK_MULTIPLE_CHOICE: hi = 1; break;

@@ -5,6 +5,7 @@
 #ifndef IBERT_KERNELS_FIXED_POINT_H
 #define IBERT_KERNELS_FIXED_POINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* FORMAT.md writes `>>` for a floor shift of a two's-complement int64. C11 leaves
@@ -74,6 +75,23 @@ static inline uint64_t fp_isqrt_u64(uint64_t v) {
 static inline int64_t fp_floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* The per-row part of §4.5's layer norm of h 22-bit values (h <= 8192): the mean
+ * rounded half up, floor((2 sum + h) / (2 h)), and f = floor(2^31 / isqrt(var)),
+ * 0 when var = 0. Element x then normalizes to nrm = ((x - mean) * f) >> 1.
+ * Bounds: |sum| < 2^34, |x - mean| < 2^22, var < 2^57, f <= 2^31. */
+static inline void fp_layernorm_stats(const int32_t *row, size_t h, int64_t *mean, int64_t *f) {
+    int64_t sum = 0;
+    for (size_t j = 0; j < h; j++) sum += row[j];
+    *mean = fp_floor_div(2 * sum + (int64_t)h, 2 * (int64_t)h);
+    uint64_t var = 0;
+    for (size_t j = 0; j < h; j++) {
+        int64_t y = row[j] - *mean;
+        var += (uint64_t)(y * y);
+    }
+    uint64_t std = fp_isqrt_u64(var);
+    *f = var > 0 ? (int64_t)((UINT64_C(1) << 31) / std) : 0;
 }
 
 #endif

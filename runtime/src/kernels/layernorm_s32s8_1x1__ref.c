@@ -7,17 +7,8 @@ void layernorm_s32s8_1x1__ref(size_t m, size_t h, const int32_t *x, size_t ldx, 
                               const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo) {
     for (size_t i = 0; i < m; i++) {
         const int32_t *row = x + i * ldx;
-        int64_t sum = 0;
-        for (size_t j = 0; j < h; j++) sum += row[j];
-        /* the mean rounded half up: floor((2 sum + h) / (2 h)), sum may be negative */
-        int64_t mean = fp_floor_div(2 * sum + (int64_t)h, 2 * (int64_t)h);
-        uint64_t var = 0;
-        for (size_t j = 0; j < h; j++) {
-            int64_t y = row[j] - mean;
-            var += (uint64_t)(y * y);
-        }
-        uint64_t std = fp_isqrt_u64(var);
-        int64_t f = var > 0 ? (int64_t)((UINT64_C(1) << 31) / std) : 0;
+        int64_t mean, f;
+        fp_layernorm_stats(row, h, &mean, &f);
         for (size_t j = 0; j < h; j++) {
             int64_t nrm = ((row[j] - mean) * f) >> 1;
             out[i * ldo + j] = fp_sat8((nrm * mult[j] + bias[j]) >> shift[j]);

@@ -4,6 +4,7 @@
 #ifndef IBERT_MODEL_H
 #define IBERT_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,9 @@ typedef struct gelu_constants {
     uint32_t shift;
 } gelu_constants;
 
+/* How a sentence-embedding file pools the token rows (FORMAT.md §4.10). */
+typedef enum pooling_mode { POOL_MEAN, POOL_CLS, POOL_MAX } pooling_mode;
+
 typedef struct model_hparams {
     uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
     uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
@@ -92,6 +96,10 @@ struct ibert_model {
     linear cls_out;            /* only when num_labels > 0 */
     masked_lm_head mlm;        /* only for IBERT_TASK_FILL_MASK */
     int32_t mask_token_id;     /* IBERT_TASK_FILL_MASK, else -1 */
+    /* only for IBERT_TASK_SENTENCE_EMBEDDING: the 16-bit layer norm of the pool, [H] with bias */
+    pooling_mode pool_mode;
+    bool normalize;
+    rescale pool_norm;
     char **labels;             /* num_labels NUL-terminated copies */
 
     tokenizer *tok;

@@ -44,6 +44,7 @@ size_t ibert_fill_mask_count(const ibert_model *model, const int32_t *input_ids,
 /* 0 if n_tokens * the row width does not fit in size_t (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
+    if (model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING) return model->hp.hidden_size;
     head_kind kind = task_head(model->hp.task);
     if (kind == HEAD_FIRST_TOKEN) return model->hp.num_labels;
     size_t width = kind == HEAD_EVERY_TOKEN     ? model->hp.num_labels
@@ -104,4 +105,8 @@ const char *ibert_token_text(const ibert_model *model, int32_t id, size_t *len) 
 
 int ibert_model_byte_level(const ibert_model *model) {
     return model && tokenizer_get_kind(model->tok) == TOKENIZER_BYTE_BPE;
+}
+
+int ibert_model_embedding_normalized(const ibert_model *model) {
+    return model && model->hp.task == IBERT_TASK_SENTENCE_EMBEDDING && model->normalize;
 }

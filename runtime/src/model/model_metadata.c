@@ -22,7 +22,7 @@ static const char *const known_keys[] = {
 
 /* The ibert.* keys format version 3 adds: a version-2 file with one of them is
  * refused by name (it would compute something a version-2 reader does not). */
-static const char *const keys_new_in_3[] = {"ibert.task"};
+static const char *const keys_new_in_3[] = {"ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize"};
 
 static bool key_is(ibert_strview key, const char *name) {
     return key.len == strlen(name) && memcmp(key.data, name, key.len) == 0;
@@ -226,6 +226,34 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
     return IBERT_OK;
 }
 
+/* ibert.pooling.*: how a sentence-embedding file pools (FORMAT.md §2, version 3);
+ * any other task has none of these keys. */
+static ibert_status read_pooling(const gguf_file *file, struct ibert_model *model) {
+    static const char *const pooling_keys[] = {"ibert.pooling.mode", "ibert.pooling.normalize"};
+    if (model->hp.task != IBERT_TASK_SENTENCE_EMBEDDING) {
+        for (size_t i = 0; i < sizeof pooling_keys / sizeof pooling_keys[0]; i++)
+            if (gguf_has_key(file, pooling_keys[i]))
+                return ibert_fail(IBERT_ERR_FORMAT, "%s is present but ibert.task is '%s', not sentence-embedding",
+                                  pooling_keys[i], ibert_task_name(model->hp.task));
+        return IBERT_OK;
+    }
+    ibert_strview mode;
+    ibert_status st;
+    if ((st = gguf_get_str(file, "ibert.pooling.mode", &mode)) != IBERT_OK ||
+        (st = gguf_get_bool(file, "ibert.pooling.normalize", &model->normalize)) != IBERT_OK)
+        return st;
+    if (key_is(mode, "mean"))
+        model->pool_mode = POOL_MEAN;
+    else if (key_is(mode, "cls"))
+        model->pool_mode = POOL_CLS;
+    else if (key_is(mode, "max"))
+        model->pool_mode = POOL_MAX;
+    else
+        return ibert_fail(IBERT_ERR_FORMAT, "ibert.pooling.mode is '%.*s', expected mean, cls or max",
+                          (int)(mode.len < 100 ? mode.len : 100), mode.data);
+    return IBERT_OK;
+}
+
 static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale) {
     ibert_status st = i32_in(file, "ibert.output_scale.multiplier", 1, INT32_MAX, &scale->multiplier);
     return st != IBERT_OK ? st : i32_in(file, "ibert.output_scale.shift", 0, 62, &scale->shift);
@@ -249,6 +277,7 @@ ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *mode
         (st = reject_unknown_keys(file, model->hp.format_version)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
         (st = read_task(file, &model->hp)) != IBERT_OK || (st = read_mask_token(file, model)) != IBERT_OK ||
+        (st = read_pooling(file, model)) != IBERT_OK ||
         (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;

@@ -243,6 +243,7 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     if (!m->layers) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu32 " layers", hp->num_layers);
     for (uint32_t l = 0; l < hp->num_layers; l++)
         if ((st = bind_layer(b, hp, l, &m->layers[l])) != IBERT_OK) return st;
+    if (hp->task == IBERT_TASK_SENTENCE_EMBEDDING) return bind_rescale(b, "pool_norm", H, true, &m->pool_norm);
     head_kind kind = task_head(hp->task);
     if (kind == HEAD_MASKED_TOKENS) return bind_masked_lm(b, m);
     if (kind == HEAD_FIRST_TOKEN && (st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK) return st;
