@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConversionError
+from .lowbit import EMBEDDING_WIDTHS, GROUP_SIZES, ROUNDINGS, WEIGHT_WIDTHS, LowBitPlan
 from .pipeline import convert_checkpoint
 
 
@@ -33,6 +34,18 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the .tsv column holding the text (default: %(default)s)")
     parser.add_argument("--max-calibration", type=_positive_int, default=512, metavar="N",
                         help="use at most the first N calibration texts (default: %(default)s)")
+    parser.add_argument("--weight-bits", type=int, choices=WEIGHT_WIDTHS, default=8, metavar="B",
+                        help="width of every encoder linear layer's weights: 8 (int8), 6, 4, 3 or 2 bits, packed "
+                        "(Q-BERT; default: %(default)s)")
+    parser.add_argument("--embedding-bits", type=int, choices=EMBEDDING_WIDTHS, default=8, metavar="B",
+                        help="width of the word embeddings: 8 (one scale for the table), or 4, 3, 2 bits with one "
+                        "scale per row (default: %(default)s)")
+    parser.add_argument("--group-size", type=int, choices=GROUP_SIZES, default=0, metavar="N",
+                        help="low-bit weights in groups of N inputs along each output row, each group with its "
+                        "own 6-bit integer sub-scale: 0 (one scale per row), 32, 64 or 128 (default: %(default)s)")
+    parser.add_argument("--rounding", choices=ROUNDINGS, default="nearest",
+                        help="low-bit rounding: to nearest under searched clipping, or GPTQ's error-compensating "
+                        "rounding from the calibration activations (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -40,7 +53,9 @@ def run_convert(args: argparse.Namespace) -> int:
     try:
         summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
                                      text_column=args.text_column, max_calibration=args.max_calibration,
-                                     progress=not args.quiet)
+                                     progress=not args.quiet,
+                                     plan=LowBitPlan(args.weight_bits, args.embedding_bits, args.group_size,
+                                                     args.rounding))
     except ConversionError as error:
         print(f"pyibert convert: error: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """convert_checkpoint: a Hugging Face checkpoint directory → one .ibert file."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .data import read_calibration_texts
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
+from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
 from .quantize import ScaleOptions, quantize
 from .range_search import choose_ranges
 from .weights import WEIGHT_BITS
@@ -68,12 +70,13 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        max_calibration: int, max_tokens: int, progress: bool,
-                       range_rules: dict[str, str] | None) -> ActivationRanges:
+                       range_rules: dict[str, str] | None) -> tuple[ActivationRanges, dict]:
+    """The ranges, and the calibration's sample rows at each point ({} for an I-BERT checkpoint)."""
     if checkpoint.arch.family == "ibert":
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
                                   "its own QuantAct modules; convert it without --calibration")
-        return ibert_ranges(checkpoint)
+        return ibert_ranges(checkpoint), {}
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
@@ -82,19 +85,41 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "hundred sentences like the ones the model will see, e.g. the task's training data")
     texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
-    return choose_ranges(stats, range_rules)
+    return choose_ranges(stats, range_rules), stats.samples
+
+
+def _with_hessians(plan: LowBitPlan, samples: dict, num_layers: int) -> LowBitPlan:
+    """GPTQ's H = 2·XᵀX/rows of every low-bit layer's float inputs, from the calibration sample rows."""
+    from ..qbert.gptq import second_moment
+
+    if plan.rounding != "gptq":
+        return plan
+    if not samples:
+        raise ConversionError("--rounding gptq needs calibration activations: a float checkpoint and --calibration")
+    prefixes = [f"blk.{l}.{kind}" for l in range(num_layers)
+                for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
+    moments = {}
+    hessians = {}
+    for prefix in prefixes:
+        if plan.width(prefix) < 8:
+            point = layer_input_point(prefix)
+            if point not in moments:
+                moments[point] = second_moment(samples[point])
+            hessians[prefix] = moments[point]
+    return dataclasses.replace(plan, hessians=hessians)
 
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
                        max_calibration: int = 512, progress: bool = True,
-                       scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None
-                       ) -> ConversionSummary:
+                       scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None,
+                       plan: LowBitPlan = UNIFORM_INT8) -> ConversionSummary:
     """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
 
     Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
     `max_calibration` texts are used); I-BERT checkpoints carry their own activation ranges.
     `scales` says how far layer-norm and GELU outputs get per-channel scales, `range_rules` how each kind
     of activation range is picked from the calibration (range_search.py; float checkpoints only).
+    `plan` gives the low-bit widths of the encoder's linear layers and word embeddings (Q-BERT).
     Raises ConversionError with a message saying what is wrong.
     """
     start = time.perf_counter()
@@ -109,10 +134,12 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the word embeddings have "
                               f"{shape.vocab_size} rows; FORMAT.md needs them equal")
     max_tokens = shape.max_positions - shape.position_offset
-    ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
-                                progress, range_rules)
+    plan.validate()
+    ranges, samples = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration,
+                                         max_tokens, progress, range_rules)
+    plan = _with_hessians(plan, samples, shape.num_layers)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert",
-                         options=scales)
+                         options=scales, plan=plan)
     write_ibert(out, shape, quantized, ranges, src)
     return ConversionSummary(
         output=out,

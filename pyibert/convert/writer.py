@@ -11,7 +11,7 @@ from .errors import ConversionError
 from .quantize import QuantizedModel
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass

@@ -94,10 +94,30 @@ typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, 
  * int8 with scale 1/127. */
 typedef void (*tanh_s32s8_fn)(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
+/* A low-bit linear layer's weights as the file holds them (FORMAT.md §3.1):
+ * codes of `bits` bits, packed row by row (row_bytes each, the file's bytes, read
+ * in place), one sub-scale per group of group_size inputs (0: one group of k_len,
+ * sub-scale 1), and the bias. */
+typedef struct lowbit_weights {
+    unsigned bits;        /* 2, 3, 4 or 6 */
+    size_t group_size;    /* 0, 32, 64 or 128 */
+    size_t row_bytes;     /* packed_row_bytes(k_len, bits) */
+    const uint8_t *codes; /* [n_rows][row_bytes] */
+    const uint8_t *sub;   /* [n_rows][groups] (groups = k_len / group_size, or 1) */
+    const int32_t *bias;  /* [n_rows] or NULL */
+} lowbit_weights;
+
+/* c[i, j - j0] = bias[j] + sum_g sub[j, g] * sum_{k in g} a[i, k] * q[j, k] for
+ * rows i < m and output columns j0 <= j < j1 (FORMAT.md §4.2.1). */
+typedef void (*gemm_s8sxs32_fn)(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                                const lowbit_weights *w, int32_t *c, size_t ldc);
+
 void gemm_s8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                            size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                            size_t ldv, int32_t *c, size_t ldc);
+void gemm_s8sxs32_1x1__ref(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                           const lowbit_weights *w, int32_t *c, size_t ldc);
 void requant_s32s8_1x1__ref(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq, int8_t *dst,
                             size_t ldd);
 void requant_s32s32_1x1__ref(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
@@ -256,6 +276,7 @@ typedef struct kernel_table {
     softmax_s32u8_fn softmax_s32u8;
     gelu_s32s8_fn gelu_s32s8;
     tanh_s32s8_fn tanh_s32s8;
+    gemm_s8sxs32_fn gemm_lowbit; /* low-bit linear layers, on the file's packed codes */
 } kernel_table;
 
 /* The kernel table named by the environment variable IBERT_KERNELS, or the best

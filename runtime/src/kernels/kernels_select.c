@@ -16,7 +16,10 @@
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
  * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
- * and the OS report them (__builtin_cpu_supports checks both). */
+ * and the OS report them (__builtin_cpu_supports checks both).
+ *
+ * Low-bit linear layers (format version 3) run gemm_s8sxs32_1x1__ref in every
+ * table until the SIMD low-bit kernels (branch lowbitk) take their places. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +38,7 @@ static const kernel_table ref_kernels = {
     .softmax_s32u8 = softmax_s32u8_1x1__ref,
     .gelu_s32s8 = gelu_s32s8_1x1__ref,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 #ifdef IBERT_NEON_KERNELS
@@ -65,6 +69,7 @@ static const kernel_table neon_kernels = {
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
     NEON_ELEMENTWISE_KERNELS,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const linear_packing dotprod_linear = {
@@ -80,6 +85,7 @@ static const kernel_table dotprod_kernels = {
     .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
     NEON_ELEMENTWISE_KERNELS,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const linear_packing i8mm_linear = {
@@ -95,6 +101,7 @@ static const kernel_table i8mm_kernels = {
     .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
     .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
     NEON_ELEMENTWISE_KERNELS,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
 
@@ -111,6 +118,7 @@ static const kernel_table neon_kernels = {
     .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
     .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
     NEON_ELEMENTWISE_KERNELS,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #endif
 
@@ -141,6 +149,7 @@ static const kernel_table avx512vnni_kernels = {
     .layernorm_s32s8 = layernorm_s32s8_1x16__avx512,
     .softmax_s32u8 = softmax_s32u8_1x16__avx512,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const kernel_table avx2_kernels = {
@@ -155,6 +164,7 @@ static const kernel_table avx2_kernels = {
     .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
     .softmax_s32u8 = softmax_s32u8_1x8__avx2,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #endif
 

@@ -6,9 +6,10 @@
 #include "error.h"
 #include "model.h"
 
-/* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
- * probabilities down; model_metadata.c refuses it by name). */
-#define IBERT_FORMAT_VERSION 2
+/* The newest models/FORMAT.md version this runtime reads: 2 and 3 (low-bit
+ * weights) load; version 1 rounded softmax probabilities down, model_metadata.c
+ * refuses it by name. */
+#define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 

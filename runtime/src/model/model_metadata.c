@@ -77,7 +77,7 @@ static ibert_status check_informative(const gguf_file *file) {
     return IBERT_OK;
 }
 
-static ibert_status check_identity(const gguf_file *file) {
+static ibert_status check_identity(const gguf_file *file, uint32_t *version_out) {
     ibert_strview arch;
     ibert_status st = gguf_get_str(file, "general.architecture", &arch);
     if (st != IBERT_OK) return st;
@@ -98,6 +98,7 @@ static ibert_status check_identity(const gguf_file *file) {
         return ibert_fail(IBERT_ERR_UNSUPPORTED,
                           "model format version %" PRIu32 " is newer than this runtime reads (%" PRIu32 ")", version,
                           ibert_format_version());
+    *version_out = version;
     return IBERT_OK;
 }
 
@@ -203,7 +204,7 @@ static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale)
 ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {
     ibert_status st;
     /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
-    if ((st = check_identity(file)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
+    if ((st = check_identity(file, &model->format_version)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
         (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
