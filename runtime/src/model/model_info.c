@@ -46,6 +46,18 @@ const char *ibert_model_kernels(const ibert_model *model) { return model ? model
 
 size_t ibert_model_packed_bytes(const ibert_model *model) { return model ? model->packed_bytes : 0; }
 
+uint32_t ibert_model_weight_bits(const ibert_model *model, uint32_t index, uint32_t *group_size) {
+    if (!model || index / 6 >= model->hp.num_layers) return 0;
+    const encoder_layer *layer = &model->layers[index / 6];
+    const linear *const in_layer[6] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
+                                       &layer->attn_out, &layer->ffn_up, &layer->ffn_down};
+    const linear *l = in_layer[index % 6];
+    if (group_size) *group_size = l->lowbit.codes ? (uint32_t)l->lowbit.group_size : 0;
+    return l->lowbit.codes ? l->lowbit.bits : 8;
+}
+
+uint32_t ibert_model_embedding_bits(const ibert_model *model) { return model ? model->token_embd_bits : 0; }
+
 ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len, int32_t *ids,
                             size_t capacity, size_t *n_ids) {
     if (!model) return ibert_fail(IBERT_ERR_INVALID_ARGUMENT, "ibert_tokenize: model is NULL");
