@@ -134,9 +134,10 @@ def test_bad_low_bit_fields_are_refused_by_name(tmp_path):
                            "tensor 'blk.0.ffn_down.qsub': element [0, 1] is 0, expected 1 ... 63"),
         "group size 0 with a sub-scale": ("blk.0.attn_q.qsub", lambda a: a.__setitem__((2, 0), 5),
                                           "tensor 'blk.0.attn_q.qsub': element [2, 0] is 5, expected 1 (group size 0)"),
-        # 48 codes padded to 128: byte 40 of a 4-bit row holds codes 40 and 56, both padding (u = 8)
-        "padding": ("blk.1.attn_v.qweight", lambda a: a.__setitem__((3, 40), 0x78),
-                    "tensor 'blk.1.attn_v.qweight': row 3 pads its 48 codes with code -8 at column 40, expected 0"),
+        # 48 codes padded to 128: byte 40 of a 4-bit row (run 2, lane 8) holds codes 72 and 88, padding
+        # (u = 8); byte 0x87 (int8 -121) makes code 72 u = 7, q = -1
+        "padding": ("blk.1.attn_v.qweight", lambda a: a.__setitem__((3, 40), 0x87 - 256),
+                    "tensor 'blk.1.attn_v.qweight': row 3 pads its 48 codes with code -1 at column 72, expected 0"),
     }
     for name, (tensor, change, message) in cases.items():
         bad = _patched(good, tmp_path / f"{name}.ibert", tensor, change)
