@@ -436,7 +436,7 @@ static void metadata(void) {
     uint32_t labels = value_u32("ibert.num_labels");
     set_u32("ibert.num_labels", labels + 1, NULL);
     if (labels > 0) set_u32("ibert.num_labels", 0, "ibert.labels");
-    set_u32("ibert.format_version", 3, "newer");
+    set_u32("ibert.format_version", 4, "newer");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 

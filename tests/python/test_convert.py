@@ -109,7 +109,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     config = json.loads((src / "config.json").read_text())
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
-    assert metadata["ibert.format_version"] == 2
+    assert metadata["ibert.format_version"] == 3
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
     assert (metadata["ibert.hidden_size"], metadata["ibert.num_layers"], metadata["ibert.num_heads"],
