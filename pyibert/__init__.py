@@ -7,10 +7,10 @@
 The converter (`pyibert.convert`) and the numpy golden model (`pyibert.golden`)
 are imported on demand: the device side needs numpy and cffi only.
 """
-from .errors import IbertError, ModelFileError, TruncationWarning
+from .errors import IbertError, ModelFileError, TaskError, TruncationWarning
 
 __version__ = "0.1.0"
-__all__ = ["Model", "IbertError", "ModelFileError", "TruncationWarning", "__version__"]
+__all__ = ["Model", "IbertError", "ModelFileError", "TaskError", "TruncationWarning", "__version__"]
 
 
 def __getattr__(name):

@@ -14,5 +14,9 @@ class ModelFileError(IbertError, ValueError):
     """The model file is malformed or of a kind this runtime does not support."""
 
 
+class TaskError(IbertError, ValueError):
+    """A Model method the file's head cannot serve (e.g. tag() on a sequence classifier)."""
+
+
 class TruncationWarning(UserWarning):
     """A text had more tokens than the model takes and was cut."""

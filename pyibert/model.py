@@ -15,6 +15,11 @@ import numpy as np
 
 from ._native import ffi, lib
 from .errors import IbertError, ModelFileError, TruncationWarning
+from .tasks import answer as _answer
+from .tasks import choose as _choose
+from .tasks import classify as _classify
+from .tasks import names as _tasks
+from .tasks import tag as _tag
 
 Text = Union[str, bytes]
 
@@ -122,6 +127,8 @@ class Model:
         self._contexts: queue.SimpleQueue = queue.SimpleQueue()
         self._all_contexts: list = []
         self._context_lock = threading.Lock()
+        # which head the file has (tasks/names.py): it decides the methods that apply
+        self.task = ffi.string(lib.ibert_task_name(lib.ibert_model_task(self._model))).decode("ascii")
         self.num_labels = int(lib.ibert_model_num_labels(self._model))
         self.labels = [
             ffi.string(lib.ibert_model_label(self._model, i)).decode("utf-8") for i in range(self.num_labels)
@@ -159,8 +166,8 @@ class Model:
         self.close()
 
     def __repr__(self) -> str:
-        head = f"{self.num_labels} labels" if self.num_labels else "no head"
-        return f"Model({self.path!r}, {self.num_layers} layers, hidden {self.hidden_size}, {head})"
+        head = f", {self.num_labels} labels" if self.num_labels else ""
+        return f"Model({self.path!r}, {self.task}, {self.num_layers} layers, hidden {self.hidden_size}{head})"
 
     # -- running --------------------------------------------------------------
     def _checked_handle(self):
@@ -196,7 +203,9 @@ class Model:
         _raise_for(
             lib.ibert_forward(context, pointer(ids), pointer(types), pointer(mask), len(ids), pointer(out))
         )
-        return out if self.num_labels else out.reshape(len(ids), self.hidden_size)
+        if self.task in _tasks.FIRST_TOKEN_TASKS:
+            return out
+        return out.reshape(len(ids), self.num_labels if self.task in _tasks.EVERY_TOKEN_TASKS else self.hidden_size)
 
     def tokenize(
         self,
@@ -265,8 +274,10 @@ class Model:
     def forward(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[np.ndarray, float]:
         """Integer forward pass. input_ids is 1-D (one sequence) or 2-D (a batch of
         equal-length rows; mark padding with attention_mask = 0). Returns the int32
-        output (logits, or hidden states for a model without a head) and the float
-        scale that turns it into real values."""
+        output and the float scale that turns it into real values: per sequence the
+        head's C logits (sequence classification, regression, multiple choice),
+        [n, C] logits per token (token classification; question answering: start,
+        end), or the [n, H] hidden states of a model without a head."""
         self._checked_handle()
         ids = _int32_rows("input_ids", input_ids)
         if ids.shape[-1] == 0:
@@ -280,18 +291,43 @@ class Model:
         outputs = self._map(lambda context, row: self._forward_one(context, *row), rows)
         return (outputs[0] if single else np.stack(outputs)), self.output_scale
 
-    def logits(self, texts: Union[Text, Iterable[Text]]) -> np.ndarray:
-        """Dequantized logits, float32, one row per text."""
-        if not self.num_labels:
-            raise ValueError(f"{self.path} has no classification head (it outputs hidden states): use forward()")
-        ids = [np.asarray(row, dtype=np.int32) for row in self.tokenize(texts)]
-        outputs = self._map(lambda context, row: self._forward_one(context, row, None, None), ids)
-        return (np.stack(outputs).astype(np.float64) * self.output_scale).astype(np.float32)
+    def run_encoded(self, encoded: dict[str, list]) -> list[np.ndarray]:
+        """The forward pass of each sequence tokenize() returned (a dict with "input_ids" and
+        "token_type_ids"), one after another on one context: the int32 outputs, one per sequence."""
+        self._checked_handle()
+        rows = [(np.asarray(ids, dtype=np.int32), np.asarray(types, dtype=np.int32))
+                for ids, types in zip(encoded["input_ids"], encoded["token_type_ids"])]
+        return self._map(lambda context, row: self._forward_one(context, row[0], row[1], None), rows)
 
-    def classify(self, texts: Union[Text, Iterable[Text]]) -> list[dict]:
-        """The most likely label of each text and its softmax probability."""
-        logits = self.logits(texts).astype(np.float64)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-        best = probabilities.argmax(axis=1)
-        return [{"label": self.labels[k], "score": float(probabilities[i, k])} for i, k in enumerate(best)]
+    # -- tasks (pyibert/tasks/: one module per task) ----------------------------
+    def logits(self, texts: Union[Text, Iterable[Text]], text_pairs: Union[Text, Iterable[Text], None] = None
+               ) -> np.ndarray:
+        """Dequantized logits of a sequence classification, regression or multiple-choice head,
+        float32, one row per text (or pair of texts)."""
+        return _classify.logits(self, texts, text_pairs)
+
+    def classify(self, texts: Union[Text, Iterable[Text]], text_pairs: Union[Text, Iterable[Text], None] = None
+                 ) -> list[dict]:
+        """Per text (or pair [CLS] text [SEP] pair [SEP]): {"label", "score"}, the most likely label and
+        its softmax probability; for a regression model (one output) {"score"}, the predicted value."""
+        return _classify.classify(self, texts, text_pairs)
+
+    def tag(self, texts: Union[Text, Iterable[Text]], aggregation: str = "simple") -> list[list[dict]]:
+        """Per text, its entities: {"entity", "score", "word", "start", "end"} with character offsets
+        into the text, grouped as transformers' token-classification pipeline groups them
+        (aggregation "none", "simple", "first", "average" or "max"); "O" tokens are left out."""
+        return _tag.tag(self, texts, aggregation)
+
+    def answer(self, questions: Union[Text, Iterable[Text]], contexts: Union[Text, Iterable[Text]], top_k: int = 1,
+               max_answer_len: int = 30, doc_stride: int = 128) -> list:
+        """Per question, the answer span found in its context: {"answer", "score", "start", "end"}
+        (character offsets into the context), or a list of the top_k best when top_k > 1. A context
+        longer than a window is read in windows that overlap by doc_stride tokens, as transformers'
+        question-answering pipeline does."""
+        return _answer.answer(self, questions, contexts, top_k, max_answer_len, doc_stride)
+
+    def choose(self, prompts: Union[Text, Iterable[Text]], choices: Sequence) -> list[dict]:
+        """Per prompt, {"scores": softmax over its choices, "best": index of the best choice}; each
+        (prompt, choice) pair is one sequence [CLS] prompt [SEP] choice [SEP], and a prompt's choices
+        run as a batch on one context."""
+        return _choose.choose(self, prompts, choices)

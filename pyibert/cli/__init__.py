@@ -1,10 +1,10 @@
-"""The `pyibert` command: convert, classify, eval, inspect, bench, compare."""
+"""The `pyibert` command: convert, classify, tag, answer, eval, inspect, bench, compare."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import bench, classify, compare, evaluate, inspect_model
+from . import answer, bench, classify, compare, evaluate, inspect_model, tag
 
 
 def _add_convert(subparsers) -> None:
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_convert(subparsers)
     classify.add_parser(subparsers)
+    tag.add_parser(subparsers)
+    answer.add_parser(subparsers)
     evaluate.add_parser(subparsers)
     inspect_model.add_parser(subparsers)
     bench.add_parser(subparsers)

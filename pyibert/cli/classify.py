@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
+
+from .texts import add_text_arguments, read_texts
 
 
 def add_parser(subparsers) -> None:
@@ -12,8 +13,7 @@ def add_parser(subparsers) -> None:
         description="Print one line per text: label, score (softmax probability), text.",
     )
     parser.add_argument("model", help="the .ibert model file")
-    parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
-    parser.add_argument("--file", "-f", help="read texts from this file, one per line ('-' for standard input)")
+    add_text_arguments(parser, "classify")
     parser.add_argument("--json", action="store_true",
                         help='print one JSON object: {"results": [{"text", "label", "score"}, ...]}')
     parser.add_argument("--threads", type=int, default=None,
@@ -21,26 +21,15 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def _read_texts(args) -> list[str]:
-    texts = list(args.texts)
-    if args.file:
-        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
-        with stream:
-            texts.extend(line.rstrip("\n") for line in stream if line.strip())
-    if not texts:
-        raise ValueError("no text to classify: give TEXT arguments or --file")
-    return texts
-
-
 def run(args) -> int:
     from ..model import Model
 
-    texts = _read_texts(args)
+    texts = read_texts(args, "classify")
     with Model(args.model, threads=args.threads) as model:
         results = model.classify(texts)
     if args.json:
         print(json.dumps({"results": [{"text": t, **r} for t, r in zip(texts, results)]}, ensure_ascii=False))
     else:
         for text, result in zip(texts, results):
-            print(f"{result['label']}\t{result['score']:.4f}\t{text}")
+            print(f"{result.get('label', 'score')}\t{result['score']:.4f}\t{text}")   # regression: no label
     return 0

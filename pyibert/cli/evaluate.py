@@ -23,12 +23,17 @@ def add_parser(subparsers) -> None:
         "eval",
         help="accuracy of a .ibert classifier on a labelled TSV file",
         description="Classify every row of a TSV file (with a header row) and report the accuracy. "
-        "Labels may be ids (0, 1, ...) or label names.",
+        "Labels may be ids (0, 1, ...) or label names. Other tasks: pairs (--pair-column), regression "
+        "(Spearman), token classification (columns sentence, tags: token F1), question answering (columns "
+        "question, context, answer: exact match, F1), multiple choice (columns prompt, choices ' | ', label: "
+        "accuracy).",
     )
     parser.add_argument("model", help="the .ibert model file")
     parser.add_argument("data", help="a TSV file with a header row")
     parser.add_argument("--text-column", default="sentence", help="column with the text (default: sentence)")
     parser.add_argument("--label-column", default="label", help="column with the label (default: label)")
+    parser.add_argument("--pair-column", help="column with the second text of a pair (sequence classification, "
+                        "regression)")
     parser.add_argument("--reference", metavar="HF_DIR",
                         help="also run this Hugging Face checkpoint in FP32 on the same rows (needs pyibert[convert])")
     parser.add_argument("--limit", type=int, help="use only the first N rows")
@@ -69,20 +74,39 @@ def _reference_predictions(hf_dir: str, texts: list[str]) -> np.ndarray:
     return np.concatenate(predictions)
 
 
+def _print_task_result(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        print(f"{key:<12} {value:.4f}" if isinstance(value, float) else f"{key:<12} {value}")
+
+
 def run(args) -> int:
     from ..model import Model
+    from ..tasks import names
+    from .evaluate_tasks import evaluate_task
 
+    with Model(args.model, threads=args.threads) as model:
+        if model.task not in (names.SEQUENCE_CLASSIFICATION, names.ENCODER) or args.pair_column:
+            if args.reference:
+                raise ValueError("--reference compares single-text classifiers only")
+            _print_task_result(evaluate_task(model, args), args.json)
+            return 0
+        return _evaluate_classifier(model, args)
+
+
+def _evaluate_classifier(model, args) -> int:
     rows = read_columns(Path(args.data), [args.text_column, args.label_column])
     if args.limit is not None:
         rows = rows[: args.limit]
     if not rows:
         raise ValueError(f"{args.data} has no rows")
     texts = [text for text, _ in rows]
-    with Model(args.model, threads=args.threads) as model:
-        if not model.num_labels:
-            raise ValueError(f"{args.model} has no classification head")
-        truth = np.array(label_ids([label for _, label in rows], model.labels))
-        predicted = _integer_predictions(model, texts)
+    if not model.num_labels:
+        raise ValueError(f"{args.model} has no classification head")
+    truth = np.array(label_ids([label for _, label in rows], model.labels))
+    predicted = _integer_predictions(model, texts)
     result = {"n": len(rows), "correct": int((predicted == truth).sum()), "accuracy": float((predicted == truth).mean())}
     if args.reference:
         reference = _reference_predictions(args.reference, texts)

@@ -24,6 +24,7 @@ def describe(model) -> dict:
         "hidden_size": model.hidden_size,
         "vocab_size": model.vocab_size,
         "max_tokens": model.max_tokens,
+        "task": model.task,
         "num_labels": model.num_labels,
         "labels": model.labels,
         "output_scale": {"multiplier": model.output_scale_dyadic[0], "shift": model.output_scale_dyadic[1]},

@@ -1,7 +1,9 @@
 """Where each tensor and activation of models/FORMAT.md lives in a Hugging Face BERT, RoBERTa or I-BERT.
 
 The three families share one module tree (embeddings, encoder.layer[l].attention.self.query …); they
-differ in the attribute holding the encoder, the head, and where positions start.
+differ in the attribute holding the encoder, the head, and where positions start. Each family has
+the same task classes (…Model, …ForSequenceClassification, …ForTokenClassification,
+…ForQuestionAnswering, …ForMultipleChoice); FORMAT.md §4.10 names their head tensors.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..tasks import names
 from .errors import ConversionError
 
 
@@ -18,31 +21,38 @@ class Architecture:
     name: str          # the class name in config.architectures
     family: str        # "bert", "roberta" or "ibert"
     base_prefix: str   # attribute (and state-dict prefix) of the encoder in a model with a head
-    has_head: bool
+    task: str          # tasks.names; a sequence classifier with one label is a regression instead
 
+    @property
+    def has_head(self) -> bool:
+        return self.task != names.ENCODER
+
+
+_CLASS_SUFFIXES = {
+    "Model": names.ENCODER,
+    "ForSequenceClassification": names.SEQUENCE_CLASSIFICATION,
+    "ForTokenClassification": names.TOKEN_CLASSIFICATION,
+    "ForQuestionAnswering": names.QUESTION_ANSWERING,
+    "ForMultipleChoice": names.MULTIPLE_CHOICE,
+}
+_FAMILIES = {"Bert": "bert", "Roberta": "roberta", "IBert": "ibert"}
 
 SUPPORTED = {
-    a.name: a
-    for a in (
-        Architecture("BertModel", "bert", "bert", False),
-        Architecture("BertForSequenceClassification", "bert", "bert", True),
-        Architecture("RobertaModel", "roberta", "roberta", False),
-        Architecture("RobertaForSequenceClassification", "roberta", "roberta", True),
-        Architecture("IBertModel", "ibert", "ibert", False),
-        Architecture("IBertForSequenceClassification", "ibert", "ibert", True),
-    )
+    prefix + suffix: Architecture(prefix + suffix, family, family, task)
+    for prefix, family in _FAMILIES.items()
+    for suffix, task in _CLASS_SUFFIXES.items()
 }
 
 
 def architecture_of(config: dict) -> Architecture:
-    names = config.get("architectures") or []
-    if len(names) != 1:
-        raise ConversionError(f"config.json lists architectures {names}; expected exactly one of "
+    classes = config.get("architectures") or []
+    if len(classes) != 1:
+        raise ConversionError(f"config.json lists architectures {classes}; expected exactly one of "
                               f"{', '.join(SUPPORTED)}")
-    if names[0] not in SUPPORTED:
-        raise ConversionError(f"architecture {names[0]} is not supported; pyibert converts "
+    if classes[0] not in SUPPORTED:
+        raise ConversionError(f"architecture {classes[0]} is not supported; pyibert converts "
                               f"{', '.join(SUPPORTED)}")
-    return SUPPORTED[names[0]]
+    return SUPPORTED[classes[0]]
 
 
 @dataclass
@@ -78,8 +88,9 @@ class EncoderParams:
     token_types: torch.Tensor  # [T, H]
     embd_norm: NormParams
     layers: list[LayerParams]
-    cls_dense: LinearParams | None   # pooler dense (BERT) or classifier.dense (RoBERTa, I-BERT)
-    cls_out: LinearParams | None
+    cls_dense: LinearParams | None   # pooler dense: a head on the first token only (FORMAT.md §4.10)
+    cls_out: LinearParams | None     # the classifier: on token 0's pooled state, or on every token
+    task: str = names.ENCODER
 
 
 def base_model(model: nn.Module, arch: Architecture) -> nn.Module:
@@ -110,13 +121,10 @@ def encoder_params(model: nn.Module, arch: Architecture) -> EncoderParams:
         )
         for layer in base.encoder.layer
     ]
-    cls_dense = cls_out = None
-    if arch.has_head and arch.family == "bert":
-        if base.pooler is None:
-            raise ConversionError("BertForSequenceClassification without a pooler: its head cannot be converted")
-        cls_dense, cls_out = _linear(base.pooler.dense), _linear(model.classifier)
-    elif arch.has_head:
-        cls_dense, cls_out = _linear(model.classifier.dense), _linear(model.classifier.out_proj)
+    cls_dense, cls_out = _head(model, base, arch)
+    task = arch.task
+    if task == names.SEQUENCE_CLASSIFICATION and cls_out.weight.shape[0] == 1:
+        task = names.REGRESSION   # HF's num_labels == 1: one score, trained with a squared error
     return EncoderParams(
         token_embd=emb.word_embeddings.weight.detach(),
         pos_embd=emb.position_embeddings.weight.detach(),
@@ -125,7 +133,28 @@ def encoder_params(model: nn.Module, arch: Architecture) -> EncoderParams:
         layers=layers,
         cls_dense=cls_dense,
         cls_out=cls_out,
+        task=task,
     )
+
+
+def _head(model: nn.Module, base: nn.Module, arch: Architecture) -> tuple[LinearParams | None, LinearParams | None]:
+    """(cls_dense, cls_out) of the checkpoint's head, as FORMAT.md §4.10 lays them out."""
+    if arch.task == names.ENCODER:
+        return None, None
+    if arch.task == names.TOKEN_CLASSIFICATION:
+        return None, _linear(model.classifier)
+    if arch.task == names.QUESTION_ANSWERING:
+        if model.qa_outputs.out_features != 2:
+            raise ConversionError(f"{arch.name} has {model.qa_outputs.out_features} qa_outputs; extractive "
+                                  "question answering needs 2 (start, end)")
+        return None, _linear(model.qa_outputs)
+    if arch.task == names.SEQUENCE_CLASSIFICATION and arch.family != "bert":
+        # RoBERTa and I-BERT classify with a head of their own: dense, tanh, out_proj
+        return _linear(model.classifier.dense), _linear(model.classifier.out_proj)
+    # BERT's sequence classifier and every family's multiple choice: the pooler, then the classifier
+    if base.pooler is None:
+        raise ConversionError(f"{arch.name} without a pooler: its head cannot be converted")
+    return _linear(base.pooler.dense), _linear(model.classifier)
 
 
 def calibration_hooks(model: nn.Module, arch: Architecture) -> dict[str, tuple[nn.Module, str]]:

@@ -10,7 +10,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .activation_points import kind_of
-from .architectures import calibration_hooks
+from .architectures import base_model, calibration_hooks
 from .checkpoint import Checkpoint
 from .errors import ConversionError
 from .range_search import CalibrationStats
@@ -88,9 +88,11 @@ class _StatsRecorder:
 def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: int, source: Path,
               progress: bool = True) -> CalibrationStats:
     """Run the float model on `texts` and record what the range rules of range_search.py need."""
-    model: nn.Module = checkpoint.model
+    # the encoder alone: its activations are what the hooks record, and every head's model (multiple choice
+    # wants [batch, choices, tokens]) takes the encoder's inputs
+    hooks = calibration_hooks(checkpoint.model, checkpoint.arch)
+    model: nn.Module = base_model(checkpoint.model, checkpoint.arch)
     recorder = _StatsRecorder()
-    hooks = calibration_hooks(model, checkpoint.arch)
     handles = []
     for point, (module, side) in hooks.items():
         hook = recorder.hook(point, side)

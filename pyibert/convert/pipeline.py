@@ -12,6 +12,7 @@ from .architectures import EncoderParams, encoder_params
 from .calibration import calibrate
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import read_calibration_texts
+from ..tasks import names
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
@@ -41,6 +42,16 @@ def _load_tokenizer(src: Path):
         raise ConversionError(f"{src} has no usable tokenizer: {error}") from None
 
 
+def _head_labels(task: str, id2label: dict[int, str], count: int) -> list[str]:
+    """Names of the head's C outputs: the checkpoint's labels, or what the outputs are where the task fixes
+    them (HF's config of a QA or multiple-choice model keeps a meaningless default id2label)."""
+    if task == names.QUESTION_ANSWERING:
+        return ["start", "end"]
+    if task == names.MULTIPLE_CHOICE:
+        return ["score"]
+    return [id2label.get(i, f"LABEL_{i}") for i in range(count)]
+
+
 def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
     config = checkpoint.config
     if not params.layers:
@@ -53,7 +64,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
     labels = []
     if params.cls_out is not None:
         id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
-        labels = [id2label.get(i, f"LABEL_{i}") for i in range(params.cls_out.weight.shape[0])]
+        labels = _head_labels(params.task, id2label, params.cls_out.weight.shape[0])
     return ModelShape(
         name=checkpoint.name,
         source_architecture=checkpoint.arch.name,
@@ -66,6 +77,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
         type_vocab_size=params.token_types.shape[0],
         position_offset=offset,
         labels=labels,
+        task=params.task,
     )
 
 

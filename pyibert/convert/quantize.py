@@ -126,7 +126,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
 
     def norm_scales(point: str) -> float | np.ndarray:
         # A model without a head outputs the last layer norm's integers with one scale (FORMAT.md §4.8).
-        headless_output = params.cls_dense is None and point == f"blk.{last}.ffn_norm"
+        headless_output = params.cls_out is None and point == f"blk.{last}.ffn_norm"
         return ranges.channel_scales(point, 0.0 if headless_output else options.norm_alpha)
 
     s_sum = ranges.scale("embd_sum")
@@ -170,8 +170,12 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)
 
-    if params.cls_dense is None:
+    if params.cls_out is None:
         model.output_scale = dyadic(s_x, "output_scale (the last layer norm's scale)")
+    elif params.cls_dense is None:
+        # a head on every token: the classifier reads the last layer norm's int8 output directly
+        model.add_linear("cls_out", params.cls_out, s_x, 2.0**-LOGIT_SHIFT, hf_ibert=False)
+        model.output_scale = (1, LOGIT_SHIFT)
     else:
         # HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
         tanh_input_scale = exp_unit / 2   # ln2 / 2^(K+1): iexp(−|u|) is then e^(−2|x|)

@@ -29,6 +29,7 @@ class ModelShape:
     type_vocab_size: int
     position_offset: int
     labels: list[str]
+    task: str   # tasks.names
 
 
 def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges: ActivationRanges,
@@ -49,6 +50,7 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.type_vocab_size", shape.type_vocab_size)
         writer.add_uint32("ibert.position_offset", shape.position_offset)
         writer.add_uint32("ibert.num_labels", len(shape.labels))
+        writer.add_string("ibert.task", shape.task)
         if shape.labels:
             writer.add_array("ibert.labels", shape.labels)
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import lowbit, ops
+from .heads import run_head
 from .model_file import read_model_file
 
 try:
@@ -45,6 +46,10 @@ class GoldenModel:
         self.exp = ops.ExpDomain(meta["exp.frac_bits"], meta["exp.poly_b"], meta["exp.poly_c"])
         self.gelu = ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"])
         self.output_scale = meta["output_scale.multiplier"] / 2.0 ** meta["output_scale.shift"]
+
+    @property
+    def task(self) -> str:
+        return self._meta["task"]
 
     @property
     def num_labels(self) -> int:
@@ -103,7 +108,8 @@ class GoldenModel:
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None,
                 intermediates: dict | None = None) -> tuple[np.ndarray, float]:
-        """(int32 output, its scale) for one sequence: the C logits, or the n × H final hidden states.
+        """(int32 output, its scale) for one sequence: the head's logits (C, or n × C for a per-token
+        head), or the n × H final hidden states.
 
         `intermediates`, if given, receives every stage's integers by name ("embd", "blk.0.q", ...,
         "blk.0.scores" and "blk.0.probs" as [head, i, j]), for locating the first difference from
@@ -127,13 +133,7 @@ class GoldenModel:
         trace["embd"] = x = self._layer_norm(e, "embd_norm")
         for layer in range(meta["num_layers"]):
             x = self._layer(x, key_mask, f"blk.{layer}.", trace)
-        if not self.num_labels:
-            return x.astype(np.int32), self.output_scale
-        u = np.clip(self._linear(x[:1], "cls_dense"), -(2**30), 2**30)
-        trace["cls_dense"] = u
-        trace["cls_tanh"] = y = ops.tanh_head(u, self.exp)
-        trace["logits"] = logits = ops.sat(self._linear(y, "cls_out"), 32)[0]
-        return logits.astype(np.int32), self.output_scale
+        return run_head(self, self.task, x, key_mask, trace).astype(np.int32), self.output_scale
 
     def _layer(self, x: np.ndarray, key_mask: np.ndarray, p: str, trace: dict) -> np.ndarray:
         q, k, v = (ops.sat(self._linear(x, p + name), 8) for name in ("attn_q", "attn_k", "attn_v"))

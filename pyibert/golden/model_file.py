@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader
 
+from ..tasks import names
 from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
 FORMAT_VERSION = 3
@@ -84,8 +85,10 @@ def expected_tensors(meta: dict, stored: frozenset = frozenset()) -> list[tuple[
         specs += lin("ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
         specs += lin("ffn_down", h, f) + _rescale(b + "ffn_res", 1)
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
-    if c > 0:
-        specs += _linear("cls_dense", h, h) + _linear("cls_out", c, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS:
+        specs += _linear("cls_dense", h, h)
+    if meta["task"] in names.FIRST_TOKEN_TASKS + names.EVERY_TOKEN_TASKS:
+        specs += _linear("cls_out", c, h)
     return specs
 
 
@@ -120,6 +123,24 @@ def _check_values(meta: dict, tensors: dict) -> None:
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
 
 
+def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
+    """ibert.task (format version 3), or what a version-2 file implies; checked against C."""
+    if version == 2:
+        if "ibert.task" in reader.fields:
+            raise ModelFileError(f"{path}: metadata key ibert.task is new in format version 3, but the file is "
+                                 "version 2")
+        return names.task_of_version_2(num_labels)
+    task = str(_value(reader, "ibert.task"))
+    if task not in names.NUM_LABELS:
+        known = task in names.TASKS
+        raise ModelFileError(f"{path}: task '{task}' " + ("has a head this golden model does not compute" if known
+                             else f"is not a task ({', '.join(names.TASKS)})"))
+    low, high = names.NUM_LABELS[task]
+    if not low <= num_labels <= high:
+        raise ModelFileError(f"{path}: ibert.num_labels is {num_labels} but task '{task}' has {low} … {high}")
+    return task
+
+
 def read_model_file(path: str | Path) -> ModelFile:
     reader = GGUFReader(str(path))
     if _value(reader, "general.architecture") != "ibert":
@@ -132,6 +153,7 @@ def read_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows "
                              f"{', '.join(map(str, READABLE_VERSIONS))})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
+    meta["task"] = _read_task(reader, version, meta["num_labels"], path)
     for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
                 "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))

@@ -106,17 +106,41 @@ IBERT_API ibert_status ibert_model_load_file(const char *path, ibert_model **out
 IBERT_API ibert_status ibert_model_load_buffer(const void *data, size_t size, ibert_model **out_model);
 IBERT_API void ibert_model_free(ibert_model *model);
 
+/* What a model file's head computes (models/FORMAT.md, ibert.task). */
+typedef enum ibert_task {
+    IBERT_TASK_ENCODER = 0,                 /* no head: the final hidden states */
+    IBERT_TASK_SEQUENCE_CLASSIFICATION = 1, /* C logits of a text or pair (pooler, classifier) */
+    IBERT_TASK_REGRESSION = 2,              /* one score of a text or pair (pooler, classifier) */
+    IBERT_TASK_TOKEN_CLASSIFICATION = 3,    /* C logits per token */
+    IBERT_TASK_QUESTION_ANSWERING = 4,      /* start and end logits per token */
+    IBERT_TASK_MULTIPLE_CHOICE = 5,         /* one score per (prompt, choice) sequence */
+    IBERT_TASK_FILL_MASK = 6,
+    IBERT_TASK_SENTENCE_EMBEDDING = 7
+} ibert_task;
+
+/* The model's task; IBERT_TASK_ENCODER for a NULL model. */
+IBERT_API ibert_task ibert_model_task(const ibert_model *model);
+/* The task's name as the file spells it ("encoder", "sequence-classification",
+ * "regression", "token-classification", "question-answering", "multiple-choice",
+ * "fill-mask", "sentence-embedding"); NULL for a value that is no ibert_task. */
+IBERT_API const char *ibert_task_name(ibert_task task);
+
 IBERT_API uint32_t ibert_model_vocab_size(const ibert_model *model);
 IBERT_API uint32_t ibert_model_hidden_size(const ibert_model *model);
 IBERT_API uint32_t ibert_model_num_layers(const ibert_model *model);
 /* The longest token sequence (special tokens included) forward accepts. */
 IBERT_API uint32_t ibert_model_max_tokens(const ibert_model *model);
-/* 0 for an encoder without a classification head. */
+/* C, the head's output width: labels (sequence or token classification), 1
+ * (regression, multiple choice), 2 (question answering: start, end); 0 for an
+ * encoder without a head. */
 IBERT_API uint32_t ibert_model_num_labels(const ibert_model *model);
 /* The name of label i, or NULL if i is out of range. */
 IBERT_API const char *ibert_model_label(const ibert_model *model, uint32_t i);
-/* Number of int32 values forward writes for n tokens: num_labels with a head,
- * else n * hidden_size (the final hidden states). */
+/* Number of int32 values forward writes for n tokens: num_labels with a head on
+ * the first token (sequence classification, regression, multiple choice),
+ * n * num_labels with a head on every token (token classification: [n, C];
+ * question answering: [n, 2], start and end logit of each token), else
+ * n * hidden_size (the final hidden states). */
 IBERT_API size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens);
 /* The scale of forward's output integers. */
 IBERT_API ibert_scale ibert_model_output_scale(const ibert_model *model);
@@ -216,7 +240,9 @@ IBERT_API void ibert_context_free(ibert_context *context);
 /* Run the encoder on one sequence of n_tokens ids (1 <= n_tokens <= max_tokens).
  * token_type_ids and attention_mask may be NULL (all 0 and all 1); a key whose
  * mask is 0 is ignored by attention. Writes ibert_model_output_size(model, n_tokens)
- * int32 values to out. Integer arithmetic only. */
+ * int32 values to out; a per-token head (token classification, question answering)
+ * writes 0 for the masked tokens at the end (padding), which it does not compute.
+ * Integer arithmetic only. */
 IBERT_API ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids,
                                      const int32_t *token_type_ids, const int32_t *attention_mask,
                                      size_t n_tokens, int32_t *out);

@@ -47,7 +47,9 @@ static void plan(const model_hparams *hp, size_t threads, layout *l, buffer_offs
     size_t nh = mul_or_flag(l, n, h);
     size_t nn = mul_or_flag(l, n, n);
     size_t acc_count = mul_or_flag(l, n, h > f ? h : f);
-    if (acc_count < hp->num_labels) acc_count = hp->num_labels;
+    /* a head's logits: C on the first token, or C per token */
+    size_t head_count = task_head(hp->task) == HEAD_EVERY_TOKEN ? mul_or_flag(l, n, hp->num_labels) : hp->num_labels;
+    if (acc_count < head_count) acc_count = head_count;
 
     o->x = reserve(l, nh, sizeof(int8_t));
     o->q = reserve(l, nh, sizeof(int8_t));

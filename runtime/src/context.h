@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "model.h"
 #include "threadpool.h"
+#include "task.h"
 
 /* Every buffer starts on a 64-byte boundary (a cache line, the widest SIMD load). */
 #define ARENA_ALIGNMENT 64
@@ -39,10 +40,17 @@ void arena_carve(const model_hparams *hp, size_t threads, void *base, arena_buff
 
 /* How many tokens, from the first, layer `layer` of a forward pass over n tokens
  * computes as queries (its keys and values: always all n). n, but 1 in the last
- * layer of a model with a classification head: the head reads only that row
- * (forward.c). */
+ * layer of a model whose head reads token 0 alone (task_head HEAD_FIRST_TOKEN). */
 static inline size_t layer_query_rows(const ibert_model *m, uint32_t layer, size_t n) {
-    return m->hp.num_labels > 0 && layer + 1 == m->hp.num_layers ? 1 : n;
+    return task_head(m->hp.task) == HEAD_FIRST_TOKEN && layer + 1 == m->hp.num_layers ? 1 : n;
+}
+
+/* Logits are saturated to 32 bits (FORMAT.md §4.10). */
+#define LOGIT_BITS 32
+
+static inline rq_params rescale_params(const rescale *r) {
+    rq_params p = {r->mult, r->shift, r->n > 1};
+    return p;
 }
 
 struct ibert_context {
@@ -52,5 +60,11 @@ struct ibert_context {
     void *arena; /* the one allocation every buffer lives in */
     arena_buffers buf;
 };
+
+/* Columns j0 ... j1 - 1 of buf.acc (row stride l->out) = linear(x) for n rows of x
+ * (row stride l->in), on the packed weights when the kernel set packs them (then
+ * j0 is a multiple of its column_block). forward.c; the heads use it too. */
+void context_linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
+                            size_t j1);
 
 #endif

@@ -1,5 +1,5 @@
 /* forward.c: ibert_forward, the encoder of models/FORMAT.md §4.6 on one sequence:
- * embeddings, the layers, then the classification head or the final hidden
+ * embeddings, the layers, then the task's head (heads/) or the final hidden
  * states. It checks the caller's arguments, then runs the context's kernels on
  * the context's arena; nothing here allocates and nothing uses floating point.
  *
@@ -12,7 +12,7 @@
  * gives exactly the integers of the whole. The results are identical for any
  * number of threads.
  *
- * With a classification head, the last layer computes only what the head reads:
+ * With a head on the first token (heads/), the last layer computes only what it reads:
  * its keys and values for every token, everything else for the first token alone
  * (layer_query_rows). Each row of a layer's output depends on the other tokens
  * only through their keys and values, so x'[0] is the integers the full layer
@@ -22,15 +22,12 @@
 
 #include "context.h"
 #include "error.h"
+#include "heads.h"
 #include "kernels/lowbit_codes.h"
 
 #define GELU_INPUT_BITS 20
-#define LOGIT_BITS 32
 
-static rq_params rq_of(const rescale *r) {
-    rq_params p = {r->mult, r->shift, r->n > 1};
-    return p;
-}
+static rq_params rq_of(const rescale *r) { return rescale_params(r); }
 
 static ibert_status check_arguments(const ibert_context *ctx, const int32_t *ids, const int32_t *types,
                                     const int32_t *mask, size_t n, const int32_t *out) {
@@ -112,11 +109,8 @@ typedef struct linear_job {
     size_t block;           /* set by linear_forward */
 } linear_job;
 
-/* Columns j0 ... j1 - 1 of buf.acc = linear(x) for n rows of x (row stride l->in),
- * on the packed weights when the kernel set packs them (then j0 is a multiple of
- * its column_block). */
-static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
-                           size_t j1) {
+void context_linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
+                            size_t j1) {
     const linear_packing *lp = ctx->kernels->linear;
     if (l->lowbit.codes)
         ctx->kernels->gemm_lowbit(n, j0, j1, l->in, x, l->in, &l->lowbit, ctx->buf.acc + j0, l->out);
@@ -143,7 +137,7 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     size_t ld = l->out, j0 = task * job->block;
     size_t cols = j0 + job->block < ld ? job->block : ld - j0;
     int32_t *acc = job->ctx->buf.acc + j0;
-    linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols);
+    context_linear_columns(job->ctx, l, job->n, job->x, j0, j0 + cols);
     rq_params rq = rq_from(&l->rq, j0);
     if (job->then == REQUANT_S8) {
         kt->requant_s32s8(job->n, cols, acc, ld, &rq, job->out + j0, ld);
@@ -296,21 +290,6 @@ static void encoder_layer_forward(const ibert_context *ctx, const encoder_layer 
     residual_norm(ctx, &layer->ffn_down, n_query, b->attn, &layer->ffn_res, &layer->ffn_norm, b->x);
 }
 
-/* The classification head on the first token: dense, integer tanh, classifier.
- * One row of work (about H * H products), on the calling thread alone. */
-static void head(const ibert_context *ctx, const iexp_params *e, int32_t *logits) {
-    const ibert_model *m = ctx->model;
-    const kernel_table *kt = ctx->kernels;
-    const arena_buffers *b = &ctx->buf;
-    const linear *dense = &m->cls_dense, *out = &m->cls_out;
-    linear_columns(ctx, dense, 1, b->x, 0, dense->out);
-    rq_params dense_rq = rq_of(&dense->rq);
-    kt->tanh_s32s8(dense->out, b->acc, &dense_rq, e, b->ctx);
-    linear_columns(ctx, out, 1, b->ctx, 0, out->out);
-    rq_params out_rq = rq_of(&out->rq);
-    kt->requant_s32s32(1, out->out, b->acc, out->out, &out_rq, LOGIT_BITS, logits, out->out);
-}
-
 ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, const int32_t *token_type_ids,
                            const int32_t *attention_mask, size_t n_tokens, int32_t *out) {
     ibert_status st = check_arguments(context, input_ids, token_type_ids, attention_mask, n_tokens, out);
@@ -320,17 +299,20 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
-    /* A head reads token 0 alone, and masked keys are read by nobody: with a head,
-     * the masked tokens at the end (padding) need not be computed at all. */
+    /* Masked keys are read by nobody and no head reads a masked token's output: with
+     * a head, the masked tokens at the end (padding) need not be computed at all. */
+    head_kind kind = task_head(m->hp.task);
     size_t n = n_tokens;
-    if (m->hp.num_labels > 0)
+    if (kind != HEAD_NONE)
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
         encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &g);
 
-    if (m->hp.num_labels > 0) {
-        head(context, &e, out);
+    if (kind == HEAD_FIRST_TOKEN) {
+        head_first_token(context, &e, out);
+    } else if (kind == HEAD_EVERY_TOKEN) {
+        head_every_token(context, n, n_tokens, out);
     } else {
         size_t count = n_tokens * m->hp.hidden_size;
         for (size_t i = 0; i < count; i++) out[i] = context->buf.x[i];

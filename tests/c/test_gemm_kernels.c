@@ -39,7 +39,7 @@ typedef struct needs {
 #if defined(__aarch64__)
 #define NEON {HWCAP_ASIMD, 0}
 #define DOTPROD {HWCAP_ASIMD | HWCAP_ASIMDDP, 0}
-#define I8MM {HWCAP_ASIMD, HWCAP2_I8MM}
+#define I8MM {HWCAP_ASIMD | HWCAP_ASIMDDP, HWCAP2_I8MM} /* kernels_select wants dotprod too */
 #else
 #define NEON {HWCAP_NEON, 0}
 #endif

@@ -827,14 +827,14 @@ static void test_tanh(void) {
 /* ---- kernel selection and the arena ------------------------------------------ */
 
 static void test_kernels_select(void) {
-    /* unset, the best set the CPU reports: on AArch64 SMMLA (HWCAP2_I8MM) makes it
+    /* unset, the best set the CPU reports: on AArch64 SMMLA (HWCAP2_I8MM) with SDOT makes it
      * "i8mm", else SDOT (HWCAP_ASIMDDP) "dotprod", else "neon" (AdvSIMD is on
      * every AArch64 CPU); on 32-bit ARM "neon" when the CPU reports NEON (HWCAP_NEON,
      * bit 12); on x86-64 AVX-512 VNNI makes it "avx512vnni", else AVX2
      * "avx2", else "ref"; other builds have "ref" only */
 #if defined(IBERT_AARCH64_KERNELS)
     const int sdot = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0, smmla = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
-    const char *best = smmla ? "i8mm" : sdot ? "dotprod" : "neon";
+    const char *best = smmla && sdot ? "i8mm" : sdot ? "dotprod" : "neon";
 #elif defined(IBERT_NEON_KERNELS)
     const char *best = getauxval(AT_HWCAP) & HWCAP_NEON ? "neon" : "ref";
 #elif defined(IBERT_X86_KERNELS)

@@ -435,7 +435,8 @@ static void metadata(void) {
     if (value_u32("ibert.num_layers") > 1) set_u32("ibert.num_layers", value_u32("ibert.num_layers") - 1, "unknown tensor");
     uint32_t labels = value_u32("ibert.num_labels");
     set_u32("ibert.num_labels", labels + 1, NULL);
-    if (labels > 0) set_u32("ibert.num_labels", 0, "ibert.labels");
+    /* a version-3 file's task allows no C = 0 with a head (task() below), a version-2 file's labels do not */
+    if (labels > 0) set_u32("ibert.num_labels", 0, find_kv("ibert.task") ? "but task" : "ibert.labels");
     set_u32("ibert.format_version", 4, "newer");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
@@ -494,6 +495,31 @@ static void metadata(void) {
         c.bytes[label_kv->value_at + 12 + 8] = 0xFF;
         REJECT(c, "ibert.labels[0]", "label 0 starts with byte 0xff");
     }
+}
+
+/* The task of a version-3 file (FORMAT.md §4.10): required, a known name, one this
+ * runtime computes, consistent with C; a version-2 file must not have it. */
+static void task(void) {
+    const kv_loc *task_kv = find_kv("ibert.task");
+    if (!task_kv) {
+        set_u32("ibert.format_version", 3, "ibert.task"); /* a version-2 file read as 3 lacks it */
+        return;
+    }
+    required_key_corruptions("ibert.task", T_STRING);
+    set_u32("ibert.format_version", 2, "metadata key 'ibert.task' is new in format version 3");
+    size_t len = (size_t)get_u64(task_kv->value_at), at = task_kv->value_at + 8;
+    copy c = fresh(original_size);
+    c.bytes[at + len - 1] = '~';
+    REJECT(c, "not a task", "ibert.task with its last byte changed");
+    /* a known task this runtime does not compute, named as long as "question-answering" */
+    if (len == 18 && memcmp(original + at, "question-answering", len) == 0) {
+        c = fresh(original_size);
+        memcpy(c.bytes + at, "sentence-embedding", len);
+        REJECT(c, "task 'sentence-embedding' needs", "ibert.task = sentence-embedding");
+    }
+    /* a number of labels the task does not allow (C = 0 with a head: metadata() above) */
+    uint32_t labels = value_u32("ibert.num_labels");
+    if (labels == 1 || labels == 2) set_u32("ibert.num_labels", 3, "but task");
 }
 
 static void tensor_descriptors(void) {
@@ -757,6 +783,7 @@ int main(int argc, char **argv) {
     string_lengths();
     names();
     metadata();
+    task();
     tensor_descriptors();
     rescale_shapes();
     values();

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 
 bash tools/setup-cross.sh clang-16 lld-16 || exit 1
 
-kernel_tests="kernels neon_elementwise gemm_kernels"
+kernel_tests="kernels neon_elementwise gemm_kernels lowbit_kernels"
 # name, toolchain file (none: the host), CPU for qemu, the tests to run (all: every one)
 runs=(
   "host - - all"

@@ -55,6 +55,7 @@ def test_inspect_json(capsys, shipped_model_path):
     info = json.loads(out)
     assert code == 0
     assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 3
+    assert info["task"] == "sequence-classification"   # the shipped file is version 2: its head implies the task
 
 
 # A user who ran `pip install .` without the convert extra: the converter's

@@ -49,10 +49,11 @@ def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, tensors
 
 
-def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, per_channel: bool
-                     ) -> dict[str, tuple[type, tuple]]:
+def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, per_channel: bool,
+                     pooler: bool = True) -> dict[str, tuple[type, tuple]]:
     """FORMAT.md §3: name → (dtype, numpy shape). per_channel: the converter's per-channel layer-norm and
-    GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F]."""
+    GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F]. pooler:
+    a head on the first token (cls_dense), not on every token (§4.10)."""
     H, F = HIDDEN, FFN
     expected = {}
 
@@ -82,8 +83,9 @@ def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, pe
         rescale(f"blk.{l}.ffn_norm", H, norm=True)
         linear(f"blk.{l}.ffn_up", F, H)
         linear(f"blk.{l}.ffn_down", H, F)
-    if num_labels:
+    if num_labels and pooler:
         linear("cls_dense", H, H)
+    if num_labels:
         linear("cls_out", num_labels, H)
     return expected
 
@@ -110,6 +112,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
     assert metadata["ibert.format_version"] == 3
+    assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
     assert (metadata["ibert.hidden_size"], metadata["ibert.num_layers"], metadata["ibert.num_heads"],

@@ -53,6 +53,9 @@ MODELS = {
     "bert-classifier": dict(num_labels=3, seed=0),
     "bert-encoder-only": dict(num_labels=0, seed=1),
     "gpt2-extreme": dict(num_labels=2, seed=2, tokenizer="gpt2", extreme=True),
+    # format version 3 (ibert.task): a head on every token, and one on the first token with C = 1
+    "question-answering": dict(num_labels=2, seed=3, task="question-answering"),
+    "regression": dict(num_labels=1, seed=4, tokenizer="gpt2", task="regression"),
 }
 
 

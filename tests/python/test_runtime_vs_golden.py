@@ -4,7 +4,7 @@ give identical integers, every one of them.
 tests/fixtures/random_model.py writes spec-valid models whose weights and
 constants reach the ends of the ranges FORMAT.md allows; each is run on random
 ids, token types and attention masks at awkward lengths (1, 2, 3, 17, 63 and the
-model's maximum), with and without a classification head, on every kernel set
+model's maximum), with each task's head (and none), on every kernel set
 (IBERT_KERNELS) this build and CPU have. libibert is called through its public C
 API (pyibert._native), with nothing in between.
 """
@@ -85,13 +85,19 @@ class Native:
         lib.ibert_model_free(self.model)
 
 
-# (num_labels, extreme, tokenizer): with and without a head; the normal models' realistic
-# scales and the extreme ones' limits; "gpt2" gives RoBERTa's position offset 2.
+# (num_labels, extreme, tokenizer, task): with and without a head; the normal models' realistic
+# scales and the extreme ones' limits; "gpt2" gives RoBERTa's position offset 2. Task None is a
+# format-version-2 file (its head implied by num_labels); the others are version 3, one per head.
 MODELS = {
-    "classifier": (3, False, "bert"),
-    "encoder-only": (0, False, "gpt2"),
-    "classifier-extreme": (3, True, "gpt2"),
-    "encoder-only-extreme": (0, True, "bert"),
+    "classifier": (3, False, "bert", None),
+    "encoder-only": (0, False, "gpt2", None),
+    "classifier-extreme": (3, True, "gpt2", None),
+    "encoder-only-extreme": (0, True, "bert", None),
+    "regression": (1, False, "bert", "regression"),
+    "multiple-choice-extreme": (1, True, "bert", "multiple-choice"),
+    "token-classification": (5, False, "gpt2", "token-classification"),
+    "token-classification-extreme": (9, True, "bert", "token-classification"),
+    "question-answering": (2, False, "bert", "question-answering"),
 }
 
 
@@ -131,10 +137,10 @@ def _native_with_kernels(path: Path, kernels: str) -> Native:
 @pytest.fixture(scope="module", params=list(itertools.product(MODELS, KERNEL_SETS)), ids="-".join)
 def model_pair(request, tmp_path_factory):
     name, kernels = request.param
-    num_labels, extreme, tokenizer = MODELS[name]
+    num_labels, extreme, tokenizer, task = MODELS[name]
     path = tmp_path_factory.mktemp("random") / "random.ibert"
     random_model.write_random_model(path, num_labels=num_labels, extreme=extreme, tokenizer=tokenizer,
-                                    max_positions=70, seed=100 + len(name))
+                                    max_positions=70, seed=100 + len(name), task=task)
     native = _native_with_kernels(path, kernels)
     yield native, GoldenModel(path)
     native.close()

@@ -1,5 +1,5 @@
 /*
- * ibert-cli: classify texts with a .ibert model from the command line, for
+ * ibert-cli: run texts through a .ibert model from the command line, for
  * devices without Python (an Android shell, a minimal Pi image). It uses only
  * the public API in ibert.h. `ibert-cli --help` says how.
  */
@@ -14,7 +14,7 @@
 
 #include "ibert.h"
 #include "options.h"
-#include "probability.h"
+#include "task_output.h"
 
 enum { EXIT_ERROR = 2 };
 
@@ -25,10 +25,11 @@ typedef struct classifier {
     size_t capacity;        /* ids per text: --seq-len, else the model's maximum */
     bool pad_to_capacity;   /* --seq-len given: every forward pass runs exactly capacity tokens */
     long repeat;
-    int32_t *ids;
+    const char *pair;       /* --pair, or NULL */
+    int32_t *ids, *types;
+    ibert_offset *offsets;
     int32_t *attention_mask;
     int32_t *logits;
-    size_t n_labels;
     size_t n_texts_done;    /* texts classified so far, to name a failing one */
 } classifier;
 
@@ -39,15 +40,20 @@ static int fail(const char *what) {
     return EXIT_ERROR;
 }
 
-/* Tokenizes `text` and runs it; prints label, score and text. */
+/* Tokenizes `text` (with the --pair text) and runs it; prints the task's result. */
 static int classify(classifier *c, const char *text, size_t text_len) {
     size_t text_number = ++c->n_texts_done;
     char what[64];
     snprintf(what, sizeof what, "text %zu", text_number);
 
-    size_t n_ids;
-    if (ibert_tokenize(c->model, text, text_len, c->ids, c->capacity, &n_ids) != IBERT_OK) return fail(what);
-    size_t n_tokens = n_ids < c->capacity ? n_ids : c->capacity;
+    size_t n_ids, n_tokens;
+    size_t pair_len = c->pair ? strlen(c->pair) : 0;
+    /* a question-answering context is cut, never the question (as Hugging Face's pipeline) */
+    ibert_truncation truncation = ibert_model_task(c->model) == IBERT_TASK_QUESTION_ANSWERING && c->pair
+                                      ? IBERT_TRUNCATE_ONLY_SECOND : IBERT_TRUNCATE_LONGEST_FIRST;
+    if (ibert_tokenize_pair(c->model, text, text_len, c->pair, pair_len, truncation, IBERT_OFFSETS_BYTES, c->capacity,
+                            c->ids, c->types, c->offsets, &n_tokens, &n_ids) != IBERT_OK)
+        return fail(what);
     if (n_ids > c->capacity && !c->pad_to_capacity) {
         fprintf(stderr, "ibert-cli: warning: text %zu has %zu tokens; the model takes %zu, so it was cut\n",
                 text_number, n_ids, c->capacity);
@@ -60,21 +66,23 @@ static int classify(classifier *c, const char *text, size_t text_len) {
          * closing special token is one the public API names. */
         for (size_t i = 0; i < c->capacity; i++) {
             c->attention_mask[i] = i < n_tokens;
-            if (i >= n_tokens) c->ids[i] = c->ids[n_tokens - 1];
+            if (i >= n_tokens) {
+                c->ids[i] = c->ids[n_tokens - 1];
+                c->types[i] = c->types[n_tokens - 1];
+                c->offsets[i] = (ibert_offset){0, 0};
+            }
         }
         attention_mask = c->attention_mask;
         n_tokens = c->capacity;
     }
 
     for (long r = 0; r < c->repeat; r++) {
-        if (ibert_forward(c->context, c->ids, NULL, attention_mask, n_tokens, c->logits) != IBERT_OK) return fail(what);
+        if (ibert_forward(c->context, c->ids, c->types, attention_mask, n_tokens, c->logits) != IBERT_OK)
+            return fail(what);
     }
 
-    size_t top = top_label(c->logits, c->n_labels);
-    uint32_t score = top_probability_per_10000(c->logits, c->n_labels, top, ibert_model_output_scale(c->model));
-    printf("%s\t%u.%04u\t", ibert_model_label(c->model, (uint32_t)top), score / 10000, score % 10000);
-    fwrite(text, 1, text_len, stdout);
-    putchar('\n');
+    task_sequence s = {text, c->pair, text_len, pair_len, c->ids, c->types, c->offsets, n_tokens, c->logits};
+    print_task_result(c->model, &s);
     return 0;
 }
 
@@ -104,9 +112,9 @@ static int run(const cli_options *options) {
     if (ibert_model_load_file(options->model_path, &model) != IBERT_OK) return fail(NULL);
 
     int status = EXIT_ERROR;
-    classifier c = {.model = model, .repeat = options->repeat, .n_labels = ibert_model_num_labels(model)};
+    classifier c = {.model = model, .repeat = options->repeat, .pair = options->pair};
     size_t max_tokens = ibert_model_max_tokens(model);
-    if (c.n_labels == 0) {
+    if (ibert_model_num_labels(model) == 0) {
         fprintf(stderr, "ibert-cli: %s has no classification head (it outputs hidden states), so it cannot classify\n",
                 options->model_path);
         goto done;
@@ -119,9 +127,11 @@ static int run(const cli_options *options) {
     c.pad_to_capacity = options->seq_len > 0;
     c.capacity = c.pad_to_capacity ? (size_t)options->seq_len : max_tokens;
     c.ids = malloc(sizeof *c.ids * c.capacity);
+    c.types = malloc(sizeof *c.types * c.capacity);
+    c.offsets = malloc(sizeof *c.offsets * c.capacity);
     c.attention_mask = malloc(sizeof *c.attention_mask * c.capacity);
     c.logits = malloc(sizeof *c.logits * ibert_model_output_size(model, c.capacity));
-    if (!c.ids || !c.attention_mask || !c.logits) {
+    if (!c.ids || !c.types || !c.offsets || !c.attention_mask || !c.logits) {
         fprintf(stderr, "ibert-cli: out of memory\n");
         goto done;
     }
@@ -143,6 +153,8 @@ static int run(const cli_options *options) {
 done:
     ibert_context_free(c.context);
     free(c.ids);
+    free(c.types);
+    free(c.offsets);
     free(c.attention_mask);
     free(c.logits);
     ibert_model_free(model);

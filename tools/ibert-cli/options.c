@@ -12,13 +12,20 @@
 #include "ibert.h"
 
 void cli_print_help(FILE *stream) {
-    fputs("usage: ibert-cli MODEL (--text TEXT)... [--stdin] [--threads T] [--seq-len L] [--repeat N]\n"
+    fputs("usage: ibert-cli MODEL (--text TEXT)... [--stdin] [--pair TEXT] [--threads T] [--seq-len L] [--repeat N]\n"
           "\n"
-          "Classify texts with a .ibert model (integer-only inference with libibert).\n"
-          "Prints one line per text: label<TAB>score<TAB>text, where score is the softmax\n"
-          "probability of the label, computed in fixed point from the integer logits.\n"
+          "Run texts through a .ibert model (integer-only inference with libibert).\n"
+          "Prints one line per text (then, with --pair, a tab and the pair's text), by the\n"
+          "model's task, in fixed point from the integer outputs:\n"
+          "  sequence classification   label<TAB>score<TAB>text (score: softmax probability)\n"
+          "  regression, multiple choice  score<TAB>value<TAB>text\n"
+          "  token classification      label start-end token, tab-separated per token<TAB>text\n"
+          "  question answering        answer<TAB>start-end<TAB>span (--text QUESTION --pair\n"
+          "                            CONTEXT; the best span of the context, bytes)<TAB>text\n"
           "\n"
-          "  --text TEXT    a text to classify (repeatable)\n"
+          "  --text TEXT    a text to run (repeatable)\n"
+          "  --pair TEXT    run every text as the pair [CLS] text [SEP] TEXT [SEP] (a question\n"
+          "                 and its context, a prompt and a choice, two sentences)\n"
           "  --stdin        also classify the lines of standard input, one text per line\n"
           "                 (blank lines are skipped)\n"
           "  --threads T    split each forward pass over T threads (1 to 64, default 1); the\n"
@@ -94,6 +101,9 @@ bool cli_options_parse(int argc, char **argv, cli_options *options) {
         } else if ((found = option_value("--text", argc, argv, &i, &value)) != 0) {
             if (found < 0) return usage_error("--text needs a TEXT", "");
             options->texts[options->n_texts++] = value;
+        } else if ((found = option_value("--pair", argc, argv, &i, &value)) != 0) {
+            if (found < 0) return usage_error("--pair needs a TEXT", "");
+            options->pair = value;
         } else if ((found = option_value("--threads", argc, argv, &i, &value)) != 0) {
             if (found < 0) return usage_error("--threads needs a number", "");
             if (!parse_count("--threads", value, 1, IBERT_MAX_THREADS, &options->threads)) return false;

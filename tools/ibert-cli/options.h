@@ -13,6 +13,7 @@ typedef struct cli_options {
     const char **texts;     /* the --text values, in order (they point into argv) */
     size_t n_texts;
     bool read_stdin;        /* --stdin: then one text per line of standard input */
+    const char *pair;       /* --pair: the second text of every text's pair, or NULL */
     long threads;           /* --threads: threads per forward pass, 1 if not given */
     long seq_len;           /* --seq-len, 0 if not given */
     long repeat;            /* --repeat, 1 if not given */

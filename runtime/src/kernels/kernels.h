@@ -59,6 +59,28 @@ typedef void (*gemm_s8s8s32_fn)(size_t m, size_t n, size_t k_len, const int8_t *
 typedef void (*gemm_u8s8s32_fn)(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                 size_t ldv, int32_t *c, size_t ldc);
 
+/* A low-bit linear layer's weights as the model file stores them (FORMAT.md,
+ * low-bit linear layers): codes q[n, k] of `bits` bits, offset-binary u = q + 2^(bits-1),
+ * each row padded to a multiple of 128 codes and packed chunk by chunk in bit planes
+ * (pyibert/qbert/packing.py); sub-scales s[n, g] in 1 ... 63 for groups of
+ * group_size consecutive k (one group of all k, s = 1, when group_size is 0). */
+typedef struct lowbit_weights {
+    unsigned bits;        /* 2, 3, 4 or 6 */
+    size_t group_size;    /* 0, 32, 64 or 128 */
+    size_t row_bytes;     /* packed_row_bytes(k_len, bits) = ceil(k_len / 128) * 16 * bits */
+    const uint8_t *codes; /* [n_rows][row_bytes], the file's bytes */
+    const uint8_t *sub;   /* [n_rows][groups] (groups = k_len / group_size, or 1) */
+    const int32_t *bias;  /* [n_rows] or NULL (zeros) */
+} lowbit_weights;
+
+/* c[i, j - j0] = acc[i, j] = bias[j] + sum_g s[j, g] * sum_{k in g} q[j, k] * a[i, k] for
+ * i < m and j0 <= j < j1, a int8 [m, k_len] (row stride lda). k_len is a multiple of the
+ * group size and at most 65536; the loader checked that
+ * k_len * 2^(bits-1) * 128 * max_g s[j, g] + |bias[j]| < 2^31, so every partial sum fits
+ * int32 in any order. */
+typedef void (*gemm_s8sxs32_fn)(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                                const lowbit_weights *w, int32_t *c, size_t ldc);
+
 /* dst[i, j] = sat_8(rq(src[i, j], rq_j)). */
 typedef void (*requant_s32s8_fn)(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
                                  int8_t *dst, size_t ldd);
@@ -93,24 +115,6 @@ typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, 
 /* The head's tanh (FORMAT.md §4.6): y[j] = itanh(clamp(rq(acc[j], rq_j), -2^30, 2^30)),
  * int8 with scale 1/127. */
 typedef void (*tanh_s32s8_fn)(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
-
-/* A low-bit linear layer's weights as the file holds them (FORMAT.md §3.1):
- * codes of `bits` bits, packed row by row (row_bytes each, the file's bytes, read
- * in place), one sub-scale per group of group_size inputs (0: one group of k_len,
- * sub-scale 1), and the bias. */
-typedef struct lowbit_weights {
-    unsigned bits;        /* 2, 3, 4 or 6 */
-    size_t group_size;    /* 0, 32, 64 or 128 */
-    size_t row_bytes;     /* packed_row_bytes(k_len, bits) */
-    const uint8_t *codes; /* [n_rows][row_bytes] */
-    const uint8_t *sub;   /* [n_rows][groups] (groups = k_len / group_size, or 1) */
-    const int32_t *bias;  /* [n_rows] or NULL */
-} lowbit_weights;
-
-/* c[i, j - j0] = bias[j] + sum_g sub[j, g] * sum_{k in g} a[i, k] * q[j, k] for
- * rows i < m and output columns j0 <= j < j1 (FORMAT.md §4.2.1). */
-typedef void (*gemm_s8sxs32_fn)(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
-                                const lowbit_weights *w, int32_t *c, size_t ldc);
 
 void gemm_s8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                            size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
@@ -148,6 +152,9 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                           const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
+/* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn), without dotprod. */
+void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                               const lowbit_weights *w, int32_t *c, size_t ldc);
 #endif
 
 #ifdef IBERT_ARMV7_KERNELS
@@ -179,6 +186,9 @@ void gemm_s8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const int8_t *a,
                               size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                               size_t ldv, int32_t *c, size_t ldc);
+/* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn). */
+void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                                  const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc);
 
@@ -235,6 +245,8 @@ void gemm_s8s8s32_2x4c16__avx2(size_t m, size_t n, size_t k_len, const int8_t *a
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_8x16c4__avx512vnni(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp,
                                      const int8_t *v, size_t ldv, int32_t *c, size_t ldc);
+void gemm_s8sxs32_2x2c32__avx2(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                               const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c2__avx2(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                size_t ldv, int32_t *c, size_t ldc);
 void requant_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq, int8_t *dst,
@@ -269,6 +281,7 @@ typedef struct kernel_table {
     const linear_packing *linear; /* NULL: the linear layers use gemm_s8s8s32 on the file's weights */
     gemm_s8s8s32_fn gemm_s8s8s32;
     gemm_u8s8s32_fn gemm_u8s8s32;
+    gemm_s8sxs32_fn gemm_lowbit; /* the low-bit linear layers, on the file's packed weights */
     requant_s32s8_fn requant_s32s8;
     requant_s32s32_fn requant_s32s32;
     residual_s32s8s32_fn residual_s32s8s32;
@@ -276,7 +289,6 @@ typedef struct kernel_table {
     softmax_s32u8_fn softmax_s32u8;
     gelu_s32s8_fn gelu_s32s8;
     tanh_s32s8_fn tanh_s32s8;
-    gemm_s8sxs32_fn gemm_lowbit; /* low-bit linear layers, on the file's packed codes */
 } kernel_table;
 
 /* The kernel table named by the environment variable IBERT_KERNELS, or the best

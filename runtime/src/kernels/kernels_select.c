@@ -16,10 +16,7 @@
  *
  * x86-64 builds (IBERT_X86_KERNELS) add, best first: "avx512vnni" (AVX-512 F, BW,
  * VL and VNNI: every kernel but tanh) and "avx2" (every kernel but tanh), as CPUID
- * and the OS report them (__builtin_cpu_supports checks both).
- *
- * Low-bit linear layers (format version 3) run gemm_s8sxs32_1x1__ref in every
- * table until the SIMD low-bit kernels (branch lowbitk) take their places. */
+ * and the OS report them (__builtin_cpu_supports checks both). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +28,7 @@ static const kernel_table ref_kernels = {
     .name = "ref",
     .gemm_s8s8s32 = gemm_s8s8s32_1x1__ref,
     .gemm_u8s8s32 = gemm_u8s8s32_1x1__ref,
+    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
     .requant_s32s8 = requant_s32s8_1x1__ref,
     .requant_s32s32 = requant_s32s32_1x1__ref,
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,
@@ -38,7 +36,6 @@ static const kernel_table ref_kernels = {
     .softmax_s32u8 = softmax_s32u8_1x1__ref,
     .gelu_s32s8 = gelu_s32s8_1x1__ref,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 #ifdef IBERT_NEON_KERNELS
@@ -68,8 +65,8 @@ static const kernel_table neon_kernels = {
     .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x4c16__neon,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16__neon,
+    .gemm_lowbit = gemm_s8sxs32_2x4c16__neon,
     NEON_ELEMENTWISE_KERNELS,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const linear_packing dotprod_linear = {
@@ -84,8 +81,8 @@ static const kernel_table dotprod_kernels = {
     .linear = &dotprod_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x16c4__neondot,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c4__neondot,
+    .gemm_lowbit = gemm_s8sxs32_16x4c4__neondot,
     NEON_ELEMENTWISE_KERNELS,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const linear_packing i8mm_linear = {
@@ -100,8 +97,8 @@ static const kernel_table i8mm_kernels = {
     .linear = &i8mm_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
     .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
+    .gemm_lowbit = gemm_s8sxs32_16x4c4__neondot, /* i8mm CPUs have dotprod (has_i8mm checks) */
     NEON_ELEMENTWISE_KERNELS,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
 
@@ -117,8 +114,8 @@ static const kernel_table neon_kernels = {
     .linear = &neon_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_4x2c16__neonv7,
     .gemm_u8s8s32 = gemm_u8s8s32_4x8__neonv7,
+    .gemm_lowbit = gemm_s8sxs32_2x4c16__neon,
     NEON_ELEMENTWISE_KERNELS,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #endif
 
@@ -142,6 +139,7 @@ static const kernel_table avx512vnni_kernels = {
     .linear = &avx512vnni_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_8x48c4__avx512vnni,
     .gemm_u8s8s32 = gemm_u8s8s32_8x16c4__avx512vnni,
+    .gemm_lowbit = gemm_s8sxs32_2x2c32__avx2,
     .requant_s32s8 = requant_s32s8_1x16__avx512,
     .requant_s32s32 = requant_s32s32_1x16__avx512,
     .residual_s32s8s32 = residual_s32s8s32_1x16__avx512,
@@ -149,7 +147,6 @@ static const kernel_table avx512vnni_kernels = {
     .layernorm_s32s8 = layernorm_s32s8_1x16__avx512,
     .softmax_s32u8 = softmax_s32u8_1x16__avx512,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 
 static const kernel_table avx2_kernels = {
@@ -157,6 +154,7 @@ static const kernel_table avx2_kernels = {
     .linear = &avx2_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_2x4c16__avx2,
     .gemm_u8s8s32 = gemm_u8s8s32_4x16c2__avx2,
+    .gemm_lowbit = gemm_s8sxs32_2x2c32__avx2,
     .requant_s32s8 = requant_s32s8_1x8__avx2,
     .requant_s32s32 = requant_s32s32_1x8__avx2,
     .residual_s32s8s32 = residual_s32s8s32_1x8__avx2,
@@ -164,7 +162,6 @@ static const kernel_table avx2_kernels = {
     .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
     .softmax_s32u8 = softmax_s32u8_1x8__avx2,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
-    .gemm_lowbit = gemm_s8sxs32_1x1__ref,
 };
 #endif
 
@@ -175,7 +172,9 @@ static int has_dotprod(void) {
     const unsigned long need = HWCAP_ASIMD | HWCAP_ASIMDDP;
     return (getauxval(AT_HWCAP) & need) == need;
 }
-static int has_i8mm(void) { return has_neon() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+/* i8mm's table runs the dotprod low-bit kernel: every ARMv8.6 CPU (i8mm) has dotprod
+ * (ARMv8.4), and this keeps a CPU that reported one without the other off both. */
+static int has_i8mm(void) { return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
 #elif defined(IBERT_ARMV7_KERNELS)
 static int has_neon(void) { return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0; }
 #endif

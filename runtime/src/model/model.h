@@ -59,6 +59,8 @@ typedef struct model_hparams {
     uint32_t vocab_size, hidden_size, num_layers, num_heads, head_size;
     uint32_t intermediate_size, max_positions, type_vocab_size, position_offset;
     uint32_t num_labels;
+    ibert_task task;     /* ibert.task; a version-2 file's: sequence-classification if C > 0, else encoder */
+    uint32_t format_version;
     uint32_t max_tokens; /* max_positions - position_offset */
 } model_hparams;
 
@@ -74,8 +76,6 @@ struct ibert_model {
     gelu_constants gelu;
     ibert_scale output_scale;
 
-    uint32_t format_version;
-
     const int8_t *token_embd, *pos_embd, *token_types; /* [V,H], [P,H], [T,H]; token_embd NULL when low-bit */
     const uint8_t *token_embd_codes; /* low-bit word embeddings (FORMAT.md §3.1): [V][row bytes], or NULL */
     unsigned token_embd_bits;
@@ -86,7 +86,8 @@ struct ibert_model {
 
     encoder_layer *layers; /* num_layers */
 
-    linear cls_dense, cls_out; /* only when num_labels > 0 */
+    linear cls_dense;          /* only for a head on the first token (task_head) */
+    linear cls_out;            /* only when num_labels > 0 */
     char **labels;             /* num_labels NUL-terminated copies */
 
     tokenizer *tok;

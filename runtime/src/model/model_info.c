@@ -4,11 +4,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "task.h"
 #include "model.h"
 
-/* The newest models/FORMAT.md version this runtime reads: 2 and 3 (low-bit
- * weights) load; version 1 rounded softmax probabilities down, model_metadata.c
- * refuses it by name. */
+/* The newest models/FORMAT.md version this runtime reads: 2 and 3 (task heads,
+ * low-bit weights) load; version 2 files, which have no ibert.task, still load;
+ * version 1 rounded softmax probabilities down, model_metadata.c refuses it by name. */
 #define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
@@ -27,12 +28,16 @@ const char *ibert_model_label(const ibert_model *model, uint32_t i) {
     return model && i < model->hp.num_labels ? model->labels[i] : NULL;
 }
 
-/* 0 if n_tokens * hidden_size does not fit in size_t (no real call reaches that). */
+ibert_task ibert_model_task(const ibert_model *model) { return model ? model->hp.task : IBERT_TASK_ENCODER; }
+
+/* 0 if n_tokens * the row width does not fit in size_t (no real call reaches that). */
 size_t ibert_model_output_size(const ibert_model *model, size_t n_tokens) {
     if (!model) return 0;
-    if (model->hp.num_labels > 0) return model->hp.num_labels;
-    if (n_tokens > SIZE_MAX / model->hp.hidden_size) return 0;
-    return n_tokens * model->hp.hidden_size;
+    head_kind kind = task_head(model->hp.task);
+    if (kind == HEAD_FIRST_TOKEN) return model->hp.num_labels;
+    size_t width = kind == HEAD_EVERY_TOKEN ? model->hp.num_labels : model->hp.hidden_size;
+    if (n_tokens > SIZE_MAX / width) return 0;
+    return n_tokens * width;
 }
 
 ibert_scale ibert_model_output_scale(const ibert_model *model) {

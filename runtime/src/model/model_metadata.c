@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "task.h"
 #include "model_validate.h"
 
-/* The ibert.* keys format version 1 defines, outside the tokenizer's ibert.tokenizer.* */
+/* The ibert.* keys format version 2 defines, outside the tokenizer's ibert.tokenizer.* */
 static const char *const known_keys[] = {
     "ibert.format_version",   "ibert.source_architecture",     "ibert.vocab_size",
     "ibert.hidden_size",      "ibert.num_layers",              "ibert.num_heads",
@@ -19,22 +20,36 @@ static const char *const known_keys[] = {
     "ibert.calibration.source", "ibert.calibration.count",
 };
 
+/* The ibert.* keys format version 3 adds: a version-2 file with one of them is
+ * refused by name (it would compute something a version-2 reader does not). */
+static const char *const keys_new_in_3[] = {"ibert.task"};
+
+static bool key_is(ibert_strview key, const char *name) {
+    return key.len == strlen(name) && memcmp(key.data, name, key.len) == 0;
+}
+
 static bool has_prefix(ibert_strview s, const char *prefix) {
     size_t n = strlen(prefix);
     return s.len >= n && memcmp(s.data, prefix, n) == 0;
 }
 
-static bool is_known_key(ibert_strview key) {
+static bool is_known_key(ibert_strview key, uint32_t version) {
     if (has_prefix(key, "ibert.tokenizer.")) return true;
     for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++)
-        if (key.len == strlen(known_keys[i]) && memcmp(key.data, known_keys[i], key.len) == 0) return true;
+        if (key_is(key, known_keys[i])) return true;
+    for (size_t i = 0; version >= 3 && i < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; i++)
+        if (key_is(key, keys_new_in_3[i])) return true;
     return false;
 }
 
-static ibert_status reject_unknown_keys(const gguf_file *file) {
+static ibert_status reject_unknown_keys(const gguf_file *file, uint32_t version) {
     for (uint64_t i = 0; i < gguf_key_count(file); i++) {
         ibert_strview key = gguf_key_at(file, i);
-        if (has_prefix(key, "ibert.") && !is_known_key(key))
+        for (size_t k = 0; version < 3 && k < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; k++)
+            if (key_is(key, keys_new_in_3[k]))
+                return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' is new in format version 3, but the file is "
+                                  "version %" PRIu32, keys_new_in_3[k], version);
+        if (has_prefix(key, "ibert.") && !is_known_key(key, version))
             return ibert_fail(IBERT_ERR_FORMAT,
                               "unknown metadata key '%.*s' (format version %" PRIu32 " does not define it)",
                               (int)(key.len < 100 ? key.len : 100), key.data, ibert_format_version());
@@ -77,7 +92,7 @@ static ibert_status check_informative(const gguf_file *file) {
     return IBERT_OK;
 }
 
-static ibert_status check_identity(const gguf_file *file, uint32_t *version_out) {
+static ibert_status check_identity(const gguf_file *file, uint32_t *out_version) {
     ibert_strview arch;
     ibert_status st = gguf_get_str(file, "general.architecture", &arch);
     if (st != IBERT_OK) return st;
@@ -88,6 +103,7 @@ static ibert_status check_identity(const gguf_file *file, uint32_t *version_out)
                           (int)(arch.len < 100 ? arch.len : 100), arch.data);
     uint32_t version;
     st = gguf_get_u32(file, "ibert.format_version", &version);
+    *out_version = version;
     if (st != IBERT_OK) return st;
     if (version == 0) return ibert_fail(IBERT_ERR_FORMAT, "ibert.format_version is 0, not a format version");
     if (version == 1)
@@ -98,7 +114,6 @@ static ibert_status check_identity(const gguf_file *file, uint32_t *version_out)
         return ibert_fail(IBERT_ERR_UNSUPPORTED,
                           "model format version %" PRIu32 " is newer than this runtime reads (%" PRIu32 ")", version,
                           ibert_format_version());
-    *version_out = version;
     return IBERT_OK;
 }
 
@@ -123,6 +138,21 @@ static ibert_status read_hparams(const gguf_file *file, model_hparams *hp) {
                           hp->head_size);
     hp->max_tokens = hp->max_positions - hp->position_offset;
     return IBERT_OK;
+}
+
+/* ibert.task (version 3; required there), else what a version-2 file implies, and
+ * the number of labels the task allows. */
+static ibert_status read_task(const gguf_file *file, model_hparams *hp) {
+    ibert_status st;
+    if (hp->format_version < 3) {
+        hp->task = hp->num_labels > 0 ? IBERT_TASK_SEQUENCE_CLASSIFICATION : IBERT_TASK_ENCODER;
+        return IBERT_OK;
+    }
+    ibert_strview name;
+    if ((st = gguf_get_str(file, "ibert.task", &name)) != IBERT_OK ||
+        (st = task_from_name(name, &hp->task)) != IBERT_OK)
+        return st;
+    return task_check_num_labels(hp->task, hp->num_labels);
 }
 
 /* C labels, copied as NUL-terminated strings; absent when C = 0. */
@@ -204,8 +234,10 @@ static ibert_status read_output_scale(const gguf_file *file, ibert_scale *scale)
 ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *model) {
     ibert_status st;
     /* identity first: a newer or foreign file says so rather than failing on a key it renamed */
-    if ((st = check_identity(file, &model->format_version)) != IBERT_OK || (st = reject_unknown_keys(file)) != IBERT_OK ||
+    if ((st = check_identity(file, &model->hp.format_version)) != IBERT_OK ||
+        (st = reject_unknown_keys(file, model->hp.format_version)) != IBERT_OK ||
         (st = check_informative(file)) != IBERT_OK || (st = read_hparams(file, &model->hp)) != IBERT_OK ||
+        (st = read_task(file, &model->hp)) != IBERT_OK ||
         (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
         (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;

@@ -10,18 +10,26 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "task.h"
 #include "model.h"
 
 #define PACK_ALIGNMENT 64 /* a cache line; packed_size returns multiples of it */
 #define LINEARS_PER_LAYER 6
 
+/* The head's linear layers: cls_dense (a head on the first token only), cls_out. */
+static size_t head_linears(const struct ibert_model *m) {
+    head_kind kind = task_head(m->hp.task);
+    return kind == HEAD_FIRST_TOKEN ? 2 : kind == HEAD_EVERY_TOKEN ? 1 : 0;
+}
+
 static size_t linear_count(const struct ibert_model *m) {
-    return (size_t)m->hp.num_layers * LINEARS_PER_LAYER + (m->hp.num_labels > 0 ? 2 : 0);
+    return (size_t)m->hp.num_layers * LINEARS_PER_LAYER + head_linears(m);
 }
 
 /* The i-th linear layer: each layer's q, k, v, attn_out, ffn_up, ffn_down, then the head's. */
 static linear *linear_at(struct ibert_model *m, size_t i) {
-    if (i >= (size_t)m->hp.num_layers * LINEARS_PER_LAYER) return i % 2 == 0 ? &m->cls_dense : &m->cls_out;
+    size_t in_layers = (size_t)m->hp.num_layers * LINEARS_PER_LAYER;
+    if (i >= in_layers) return i + 1 == linear_count(m) ? &m->cls_out : &m->cls_dense;
     encoder_layer *layer = &m->layers[i / LINEARS_PER_LAYER];
     linear *const in_layer[LINEARS_PER_LAYER] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
                                                  &layer->attn_out, &layer->ffn_up, &layer->ffn_down};

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "kernels/lowbit_codes.h"
+#include "task.h"
 #include "model_validate.h"
 
 /* A tensor name is a prefix ("blk.255.attn_norm", at most 31 bytes) and a suffix
@@ -361,10 +362,9 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     if (!m->layers) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu32 " layers", hp->num_layers);
     for (uint32_t l = 0; l < hp->num_layers; l++)
         if ((st = bind_layer(b, hp, l, &m->layers[l])) != IBERT_OK) return st;
-    if (hp->num_labels == 0) return IBERT_OK;
-    if ((st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK ||
-        (st = bind_linear(b, "cls_out", hp->num_labels, H, &m->cls_out)) != IBERT_OK)
-        return st;
+    head_kind kind = task_head(hp->task);
+    if (kind == HEAD_FIRST_TOKEN && (st = bind_linear(b, "cls_dense", H, H, &m->cls_dense)) != IBERT_OK) return st;
+    if (kind != HEAD_NONE && (st = bind_linear(b, "cls_out", hp->num_labels, H, &m->cls_out)) != IBERT_OK) return st;
     return IBERT_OK;
 }
 
@@ -386,7 +386,7 @@ static ibert_status reject_unknown_tensors(binder *b) {
 }
 
 ibert_status model_bind_tensors(const gguf_file *file, struct ibert_model *model) {
-    binder b = {file, model->format_version, calloc((size_t)gguf_tensor_count(file) + 1, sizeof(const gguf_tensor *)),
+    binder b = {file, model->hp.format_version, calloc((size_t)gguf_tensor_count(file) + 1, sizeof(const gguf_tensor *)),
                 0};
     if (!b.bound) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory binding tensors");
     ibert_status st = bind_all(&b, model);

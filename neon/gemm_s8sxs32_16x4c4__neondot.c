@@ -1,0 +1,422 @@
+/* gemm_s8sxs32_16x4c4__neondot: a low-bit linear layer (kernels.h, gemm_s8sxs32_fn)
+ * with SDOT (ARMv8.2 dotprod), reading the file's packed 2/3/4/6-bit rows directly.
+ *
+ * The packed layout gives 16 consecutive codes of one output column per register
+ * after one AND or shift (lowbit_unpack_neon.h). SDOT by element multiplies four
+ * 4-byte groups of one register by one 4-byte group of another, so the weights are
+ * the indexed operand: lane l of a column's register holds k 4l ... 4l + 3, and the
+ * other operand holds those 4 k of 4 rows of a. So a is interleaved first, per 16
+ * rows and up to SLAB k, into [16-k block][row quad][l][row][4 k] on the stack;
+ * then each accumulator holds 4 rows of one column (lanes = rows), and one block
+ * of 16 k is, per 4 columns: 4 loads of 64 bytes (the 4 quads' a), 4 unpacks (a load
+ * and an AND or shift for 4-bit; one load serves two blocks), 64 SDOTs.
+ *
+ * Offset folding: the registers hold u = q + 2^(bits-1) (non-negative, at most 63),
+ * so sum u * x - 2^(bits-1) * sum x is the group's sum q * x. The interleave also
+ * writes -2^(bits-1) * (each row's sum of x over each group), and a group's
+ * accumulators start from it; at the group's end they are multiplied by the
+ * column's sub-scale into the totals (MLA) and restart from the next group's.
+ * Group size 0 is one group per slab (with the row's one sub-scale).
+ *
+ * Exact: SDOT multiplies and adds into int32 exactly, and every partial sum is a
+ * part of the contract's accumulator in int32 under the loader's bound
+ * (k * 2^(bits-1) * 128 * max s + |bias| < 2^31; the offset-folded group sum is the
+ * true group sum at the group's end, and inside the group |sum u * x| and
+ * |2^(bits-1) * sum x| are each at most 2^bits * 128 * group, within the bound's
+ * room as well). Rows past m are zeros, columns past j1 repeat the last column;
+ * neither is stored. */
+#if !defined(__ARM_FEATURE_DOTPROD)
+#error "gemm_s8sxs32_16x4c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
+#endif
+
+#include <arm_neon.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "lowbit_unpack_neon.h"
+
+#define QUADS 4            /* row quads per tile */
+#define MR (4 * QUADS)
+#define NR 4               /* columns per tile */
+#define CHUNK 128          /* codes per packed chunk */
+#define SLAB 2048          /* k per interleaved copy of a (a multiple of CHUNK): 32 KiB */
+#define MIN_GROUP 32
+
+/* a's rows interleaved for SDOT, and the offset terms of each group. */
+typedef struct slab {
+    int8_t x[SLAB / 16][QUADS][64];
+    int32_t start[SLAB / MIN_GROUP][QUADS][4]; /* -2^(bits-1) * sum of x over group g, per row */
+} slab;
+
+/* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, into s (zeros past mr and kc up to whole
+ * chunks), and the groups' starts for groups of `group` k. */
+static void interleave(const int8_t *a, size_t lda, size_t mr, size_t kc, size_t group, int32_t offset, slab *s) {
+    const size_t padded = (kc + CHUNK - 1) / CHUNK * CHUNK;
+    memset(s->x, 0, padded / 16 * sizeof s->x[0]);
+    memset(s->start, 0, padded / group * sizeof s->start[0]);
+    for (size_t r = 0; r < mr; r++) {
+        const int8_t *row = a + r * lda;
+        int8_t *dst = &s->x[0][r / 4][r % 4 * 4];
+        size_t k = 0;
+        for (; k + 4 <= kc; k += 4) memcpy(dst + k / 16 * sizeof s->x[0] + k % 16 * 4, row + k, 4);
+        for (; k < kc; k++) dst[k / 16 * sizeof s->x[0] + k % 16 / 4 * 16 + k % 4] = row[k];
+        for (size_t g = 0; g * group < kc; g++) {
+            const size_t end = (g + 1) * group < kc ? (g + 1) * group : kc;
+            int32_t sum = 0;
+            for (k = g * group; k < end; k++) sum += row[k];
+            s->start[g][r / 4][r % 4] = -offset * sum;
+        }
+    }
+}
+
+/* 4 registers of 4 int32 transposed: out[i] lane j = in[j] lane i. */
+static inline void transpose4(const int32x4_t in[4], int32x4_t out[4]) {
+    const int32x4_t t0 = vtrn1q_s32(in[0], in[1]), t1 = vtrn2q_s32(in[0], in[1]);
+    const int32x4_t t2 = vtrn1q_s32(in[2], in[3]), t3 = vtrn2q_s32(in[2], in[3]);
+    out[0] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+    out[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+    out[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+    out[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+}
+
+/* One tile's pass over a slab: tot[j][q] (lanes = rows 4q ... 4q + 3 of column j) +=
+ * the slab's part of the accumulator. col[j] is column j's first chunk of the slab,
+ * sub[j] its sub-scale of the slab's first group; span = group / 16 blocks (2, 4 or
+ * 8), or 0 for group size 0 (one group per slab); groups = the slab's groups that
+ * exist (a padded chunk's last ones may not). bits and span are constants where this
+ * is inlined, so each group's end is a fixed place in the unrolled chunk. */
+static inline __attribute__((always_inline)) void tile(const unsigned bits, const unsigned span, const slab *s,
+                                                       size_t chunks, const uint8_t *const col[NR],
+                                                       const uint8_t *const sub[NR], size_t groups,
+                                                       int32x4_t tot[NR][QUADS]) {
+    const size_t chunk_bytes = CHUNK / 8 * bits;
+    int32x4_t grp[NR][QUADS];
+    for (size_t q = 0; q < QUADS; q++) {
+        const int32x4_t start = vld1q_s32(s->start[0][q]);
+        for (size_t j = 0; j < NR; j++) grp[j][q] = start;
+    }
+    size_t g = 0;
+    const int8_t *xp = s->x[0][0];
+    for (size_t c = 0; c < chunks; c++) {
+        const uint8_t *cc[NR];
+        for (size_t j = 0; j < NR; j++) cc[j] = col[j] + c * chunk_bytes;
+#pragma GCC unroll 8
+        for (unsigned t = 0; t < CHUNK / 16; t++) {
+            int8x16_t w[NR];
+#pragma GCC unroll 4
+            for (size_t j = 0; j < NR; j++) w[j] = lowbit_block(cc[j], bits, t);
+#pragma GCC unroll 4
+            for (size_t q = 0; q < QUADS; q++) {
+                const int8x16x4_t x = vld1q_s8_x4(xp);
+                xp += 64;
+#pragma GCC unroll 4
+                for (size_t j = 0; j < NR; j++) {
+                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[0], w[j], 0);
+                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[1], w[j], 1);
+                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[2], w[j], 2);
+                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[3], w[j], 3);
+                }
+            }
+            if (span == 0 || (t + 1) % span != 0) continue;
+            /* a group ends: scale it into the totals, start the next */
+            if (g < groups) {
+#pragma GCC unroll 4
+                for (size_t j = 0; j < NR; j++) {
+                    const int32_t scale = sub[j][g];
+                    for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], scale);
+                }
+            }
+            g++;
+            for (size_t q = 0; q < QUADS; q++) {
+                const int32x4_t start = vld1q_s32(s->start[g < SLAB / MIN_GROUP ? g : 0][q]);
+                for (size_t j = 0; j < NR; j++) grp[j][q] = start;
+            }
+        }
+    }
+    if (span == 0)
+        for (size_t j = 0; j < NR; j++)
+            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], sub[j][0]);
+}
+
+/* 2- and 4-bit tiles in assembly: GCC 12 compiles tile() to register moves between
+ * the SDOTs and address arithmetic for every load (4-bit, group size 0: 1.47x the
+ * instructions of the int8 layer). A unit is 2 blocks (32 k) of every column: its 4
+ * loads of packed bytes (post-indexed), 8 unpacks (AND with the mask or USHR), 8
+ * loads of 64 bytes of interleaved a (post-indexed) and 128 SDOTs. One assembly
+ * block runs a slab: for group size 0 its one group (tile_whole, span_asm), else every
+ * group and its scaling into the totals (groups_asm). Registers:
+ * v0-v3 a quad's a, v4-v7 the columns' unpacked codes, v8-v11 their packed bytes,
+ * v13 a group's sub-scales, v16 + 4j + q the accumulator of column j and row quad q,
+ * and the mask an operand in one of v12, v14, v15. */
+#define ASM_SDOTS(acc, w)                                                                                          \
+    "sdot " acc ".4s, v0.16b, " w ".4b[0]\n\t"                                                                      \
+    "sdot " acc ".4s, v1.16b, " w ".4b[1]\n\t"                                                                      \
+    "sdot " acc ".4s, v2.16b, " w ".4b[2]\n\t"                                                                      \
+    "sdot " acc ".4s, v3.16b, " w ".4b[3]\n\t"
+#define ASM_QUAD(a0, a1, a2, a3)                                                                                   \
+    "ld1 {v0.16b-v3.16b}, [%[x]], #64\n\t" ASM_SDOTS(a0, "v4") ASM_SDOTS(a1, "v5") ASM_SDOTS(a2, "v6")              \
+        ASM_SDOTS(a3, "v7")
+#define ASM_BLOCK                                                                                                  \
+    ASM_QUAD("v16", "v20", "v24", "v28") ASM_QUAD("v17", "v21", "v25", "v29") ASM_QUAD("v18", "v22", "v26", "v30") \
+        ASM_QUAD("v19", "v23", "v27", "v31")
+/* the packed bytes of the 4 columns, the pointers stepping by `step` */
+#define ASM_LOAD(step)                                                                                             \
+    "ldr q8, [%[c0]], #" step "\n\tldr q9, [%[c1]], #" step "\n\tldr q10, [%[c2]], #" step                        \
+    "\n\tldr q11, [%[c3]], #" step "\n\t"
+/* v4-v7 = op(v8-v11, arg) */
+#define ASM_UNPACK(op, arg)                                                                                        \
+    op " v4.16b, v8.16b, " arg "\n\t" op " v5.16b, v9.16b, " arg "\n\t" op " v6.16b, v10.16b, " arg "\n\t" op      \
+       " v7.16b, v11.16b, " arg "\n\t"
+#define ASM_AND ASM_UNPACK("and", "%[mask].16b")
+#define ASM_USHR(n) ASM_UNPACK("ushr", "#" n)
+#define ASM_MASK_V4_7                                                                                              \
+    "and v4.16b, v4.16b, %[mask].16b\n\tand v5.16b, v5.16b, %[mask].16b\n\tand v6.16b, v6.16b, %[mask].16b\n\t"     \
+    "and v7.16b, v7.16b, %[mask].16b\n\t"
+/* 4-bit: a 16-byte run is 2 blocks, low nibbles then high. 2-bit: a run is 4 blocks,
+ * fields 0 ... 3: two units (64 k) per loop step, the run loaded once. */
+#define ASM_STEP_4BIT ASM_LOAD("16") ASM_AND ASM_BLOCK ASM_USHR("4") ASM_BLOCK
+#define ASM_STEP_2BIT                                                                                              \
+    ASM_LOAD("16") ASM_AND ASM_BLOCK ASM_USHR("2") ASM_MASK_V4_7 ASM_BLOCK ASM_USHR("4") ASM_MASK_V4_7 ASM_BLOCK    \
+        ASM_USHR("6") ASM_BLOCK
+#define ASM_START_QUAD(q, a0, a1, a2, a3)                                                                          \
+    "mov " a0 ".16b, " q ".16b\n\tmov " a1 ".16b, " q ".16b\n\tmov " a2 ".16b, " q ".16b\n\tmov " a3 ".16b, " q      \
+    ".16b\n\t"
+#define ASM_LOOP_STORE(step)                                                                                       \
+    "1:\n\t" step "subs %[n], %[n], #1\n\t"                                                                         \
+    "b.ne 1b\n\t"                                                                                                  \
+    "stp q16, q17, [%[out]]\n\tstp q18, q19, [%[out], #32]\n\tstp q20, q21, [%[out], #64]\n\t"                      \
+    "stp q22, q23, [%[out], #96]\n\tstp q24, q25, [%[out], #128]\n\tstp q26, q27, [%[out], #160]\n\t"               \
+    "stp q28, q29, [%[out], #192]\n\tstp q30, q31, [%[out], #224]\n\t"
+/* from the 4 quads' start values at start */
+#define ASM_SPAN(step)                                                                                             \
+    "ld1 {v0.4s-v3.4s}, [%[start]]\n\t" ASM_START_QUAD("v0", "v16", "v20", "v24", "v28")                           \
+        ASM_START_QUAD("v1", "v17", "v21", "v25", "v29") ASM_START_QUAD("v2", "v18", "v22", "v26", "v30")          \
+            ASM_START_QUAD("v3", "v19", "v23", "v27", "v31") ASM_LOOP_STORE(step)
+/* from the 16 accumulators' values at start ([column][quad][4], as out) */
+#define ASM_SPAN_FROM(step)                                                                                        \
+    "ldp q16, q17, [%[start]]\n\tldp q18, q19, [%[start], #32]\n\tldp q20, q21, [%[start], #64]\n\t"              \
+    "ldp q22, q23, [%[start], #96]\n\tldp q24, q25, [%[start], #128]\n\tldp q26, q27, [%[start], #160]\n\t"       \
+    "ldp q28, q29, [%[start], #192]\n\tldp q30, q31, [%[start], #224]\n\t" ASM_LOOP_STORE(step)
+#define ASM_ARGS                                                                                                   \
+    : [x] "+r"(*xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps)           \
+    : [start] "r"(start), [out] "r"(out), [mask] "w"(mask)                                                                \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
+      "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+
+#if QUADS != 4 || NR != 4
+#error "the assembly tiles are 4 columns x 4 row quads"
+#endif
+
+/* out[j][q] = start[q] (per_column: start[j][q]) + the sums of `steps` loop steps
+ * (4-bit: 32 k, 2-bit: 64 k) from *xp and c[j], which move past them. */
+static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8_t *c[NR], const int32_t *start,
+                     int per_column, int32_t out[NR][QUADS][4]) {
+    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
+    if (per_column) {
+        if (bits == 4)
+            __asm__ volatile(ASM_SPAN_FROM(ASM_STEP_4BIT) ASM_ARGS);
+        else
+            __asm__ volatile(ASM_SPAN_FROM(ASM_STEP_2BIT) ASM_ARGS);
+    } else {
+        if (bits == 4)
+            __asm__ volatile(ASM_SPAN(ASM_STEP_4BIT) ASM_ARGS);
+        else
+            __asm__ volatile(ASM_SPAN(ASM_STEP_2BIT) ASM_ARGS);
+    }
+}
+
+/* Every group of a slab in one assembly block: each group starts the accumulators at
+ * its start values, runs its steps, then loads its 4 sub-scales into the 32-bit lanes
+ * of v13 and adds accumulator x sub-scale (MLA by element) into the totals in memory
+ * ([column][quad][4], tot). */
+#define ASM_SCALE_COLUMN(j, a0, a1, a2, a3)                                                                        \
+    "ld1 {v0.4s-v3.4s}, [%[tot]]\n\t"                                                                               \
+    "mla v0.4s, " a0 ".4s, v13.s[" j "]\n\tmla v1.4s, " a1 ".4s, v13.s[" j "]\n\t"                                 \
+    "mla v2.4s, " a2 ".4s, v13.s[" j "]\n\tmla v3.4s, " a3 ".4s, v13.s[" j "]\n\t"                                 \
+    "st1 {v0.4s-v3.4s}, [%[tot]], #64\n\t"
+#define ASM_GROUPS(step)                                                                                           \
+    "2:\n\t"                                                                                                       \
+    "ld1 {v0.4s-v3.4s}, [%[start]], #64\n\t" ASM_START_QUAD("v0", "v16", "v20", "v24", "v28")                      \
+        ASM_START_QUAD("v1", "v17", "v21", "v25", "v29") ASM_START_QUAD("v2", "v18", "v22", "v26", "v30")          \
+            ASM_START_QUAD("v3", "v19", "v23", "v27", "v31") "mov %[n], %[steps]\n\t"                              \
+            "1:\n\t" step "subs %[n], %[n], #1\n\t"                                                                \
+            "b.ne 1b\n\t"                                                                                          \
+            "movi v13.4s, #0\n\t"                                                                                  \
+            "ld1 {v13.b}[0], [%[s0]], #1\n\tld1 {v13.b}[4], [%[s1]], #1\n\t"                                       \
+            "ld1 {v13.b}[8], [%[s2]], #1\n\tld1 {v13.b}[12], [%[s3]], #1\n\t" ASM_SCALE_COLUMN(                  \
+                "0", "v16", "v17", "v18", "v19") ASM_SCALE_COLUMN("1", "v20", "v21", "v22", "v23")                 \
+                ASM_SCALE_COLUMN("2", "v24", "v25", "v26", "v27") ASM_SCALE_COLUMN("3", "v28", "v29", "v30", "v31") \
+                    "sub %[tot], %[tot], #256\n\t"                                                                 \
+                    "subs %[groups], %[groups], #1\n\t"                                                            \
+                    "b.ne 2b\n\t"
+#define ASM_GROUPS_ARGS                                                                                            \
+    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
+      [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [start] "+r"(start), [groups] "+r"(groups),          \
+      [tot] "+r"(tp), [n] "=&r"(n)                                                                                 \
+    : [steps] "r"(steps), [mask] "w"(mask)                                                                                \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v13", "v16", "v17", "v18", "v19", \
+      "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+
+/* tot += the slab's `groups` (>= 1) groups of `steps` loop steps each, 2 or 4 bits. */
+static void groups_asm(unsigned bits, size_t steps, size_t groups, const slab *s, const uint8_t *const col[NR],
+                       const uint8_t *const sub[NR], int32x4_t tot[NR][QUADS]) {
+    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const int8_t *xp = s->x[0][0];
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
+    const int32_t *start = s->start[0][0];
+    int32_t *tp = (int32_t *)(void *)tot;
+    size_t n;
+    if (bits == 4)
+        __asm__ volatile(ASM_GROUPS(ASM_STEP_4BIT) ASM_GROUPS_ARGS);
+    else
+        __asm__ volatile(ASM_GROUPS(ASM_STEP_2BIT) ASM_GROUPS_ARGS);
+}
+
+/* tile() for 2 bits (groups of 64, 128 or one group) and 4 bits (any groups). */
+static void tile_asm(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
+                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
+    const size_t k_per_step = bits == 4 ? 32 : 64;
+    const size_t span_steps = group_size ? group_size / k_per_step : chunks * CHUNK / k_per_step;
+    const size_t spans = chunks * CHUNK / k_per_step / span_steps;
+    const int8_t *xp = s->x[0][0];
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
+    int32_t out[NR][QUADS][4] __attribute__((aligned(16)));
+    if (group_size == 0 && sub[0][0] == 1 && sub[1][0] == 1 && sub[2][0] == 1 && sub[3][0] == 1) {
+        /* one group with sub-scale 1 (what the format has for group size 0): the
+         * accumulators start at the totals plus the offset term and end as the totals */
+        for (size_t j = 0; j < NR; j++)
+            for (size_t q = 0; q < QUADS; q++) vst1q_s32(out[j][q], vaddq_s32(tot[j][q], vld1q_s32(s->start[0][q])));
+        span_asm(bits, span_steps, &xp, c, out[0][0], 1, out);
+        for (size_t j = 0; j < NR; j++)
+            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vld1q_s32(out[j][q]);
+        return;
+    }
+    if (group_size != 0) {
+        groups_asm(bits, span_steps, spans < groups ? spans : groups, s, col, sub, tot);
+        return;
+    }
+    for (size_t g = 0; g < spans && g < groups; g++) {
+        span_asm(bits, span_steps, &xp, c, s->start[g][0], 0, out);
+        for (size_t j = 0; j < NR; j++)
+            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], vld1q_s32(out[j][q]), sub[j][g]);
+    }
+}
+
+/* tile() with bits and span constants, so every unpack is immediates and every
+ * group's end a fixed place: one function each (inlined into one switch, GCC 12
+ * allocates registers for all of them at once and spills). */
+typedef void (*tile_fn)(const slab *s, size_t chunks, const uint8_t *const col[NR], const uint8_t *const sub[NR],
+                        size_t groups, int32x4_t tot[NR][QUADS]);
+#define TILE_FN(bits, span)                                                                                        \
+    static __attribute__((noinline)) void tile_##bits##_##span(const slab *s, size_t chunks,                       \
+                                                               const uint8_t *const col[NR],                       \
+                                                               const uint8_t *const sub[NR], size_t groups,        \
+                                                               int32x4_t tot[NR][QUADS]) {                         \
+        tile(bits, span, s, chunks, col, sub, groups, tot);                                                        \
+    }
+#define TILE_FNS(bits) TILE_FN(bits, 0) TILE_FN(bits, 2) TILE_FN(bits, 4) TILE_FN(bits, 8)
+TILE_FNS(2)
+TILE_FNS(3)
+TILE_FNS(6)
+#undef TILE_FNS
+#undef TILE_FN
+
+/* [bits 2, 3, 6][span 0, 2, 4, 8] */
+static const tile_fn TILES[3][4] = {{tile_2_0, tile_2_2, tile_2_4, tile_2_8},
+                                    {tile_3_0, tile_3_2, tile_3_4, tile_3_8},
+                                    {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
+
+static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
+                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
+    if (bits == 4 || (bits == 2 && group_size != 32)) {
+        tile_asm(bits, group_size, s, chunks, col, sub, groups, tot);
+        return;
+    }
+    const size_t span = group_size == 0 ? 0 : group_size == 32 ? 1 : group_size == 64 ? 2 : 3;
+    TILES[bits == 2 ? 0 : bits == 3 ? 1 : 2][span](s, chunks, col, sub, groups, tot);
+}
+
+/* The common tile in few instructions: 2 or 4 bits, group size 0 (sub-scales 1),
+ * the first slab, 4 columns. The accumulators start at bias + the offset term, run
+ * the whole slab in one assembly block and are transposed into c's rows. */
+static void tile_whole(unsigned bits, const slab *s, size_t chunks, const uint8_t *const col[NR],
+                       const int32_t *bias, size_t mr, int32_t *ct, size_t ldc) {
+    int32_t acc[NR][QUADS][4] __attribute__((aligned(16)));
+    for (size_t q = 0; q < QUADS; q++) {
+        const int32x4_t start = vld1q_s32(s->start[0][q]);
+        for (size_t j = 0; j < NR; j++) vst1q_s32(acc[j][q], vaddq_s32(start, vdupq_n_s32(bias ? bias[j] : 0)));
+    }
+    const int8_t *xp = s->x[0][0];
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
+    span_asm(bits, chunks * CHUNK / (bits == 4 ? 32 : 64), &xp, c, acc[0][0], 1, acc);
+    for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
+        int32x4_t in[4], out[4];
+        for (size_t j = 0; j < NR; j++) in[j] = vld1q_s32(acc[j][q]);
+        transpose4(in, out);
+        for (size_t r = 0; r < 4 && 4 * q + r < mr; r++) vst1q_s32(ct + (4 * q + r) * ldc, out[r]);
+    }
+}
+
+void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                                 const lowbit_weights *w, int32_t *c, size_t ldc) {
+    slab s __attribute__((aligned(64)));
+    const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
+    const int32_t offset = 1 << (w->bits - 1);
+    for (size_t i0 = 0; i0 < m; i0 += MR) {
+        const size_t mr = m - i0 < MR ? m - i0 : MR;
+        for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
+            const size_t kc = k_len - k0 < SLAB ? k_len - k0 : SLAB, chunks = (kc + CHUNK - 1) / CHUNK;
+            const size_t group = w->group_size ? w->group_size : chunks * CHUNK;
+            const size_t groups = w->group_size ? kc / w->group_size : 1;
+            interleave(a + i0 * lda + k0, lda, mr, kc, group, offset, &s);
+            for (size_t jb = j0; jb < j1; jb += NR) {
+                const size_t nr = j1 - jb < NR ? j1 - jb : NR;
+                const uint8_t *col[NR], *sub[NR];
+                int32x4_t tot[NR][QUADS];
+                for (size_t j = 0; j < NR; j++) {
+                    const size_t n = jb + (j < nr ? j : nr - 1);
+                    col[j] = w->codes + n * w->row_bytes + k0 / CHUNK * (CHUNK / 8 * w->bits);
+                    sub[j] = w->sub + n * all_groups + (w->group_size ? k0 / w->group_size : 0);
+                }
+                int32_t *ct = c + i0 * ldc + (jb - j0);
+                if (k0 == 0 && nr == NR && w->group_size == 0 && (w->bits == 4 || w->bits == 2) && *sub[0] == 1 &&
+                    *sub[1] == 1 && *sub[2] == 1 && *sub[3] == 1) {
+                    tile_whole(w->bits, &s, chunks, col, w->bias ? w->bias + jb : NULL, mr, ct, ldc);
+                    continue;
+                }
+                if (k0 == 0) {
+                    for (size_t j = 0; j < NR; j++) {
+                        const int32x4_t b = vdupq_n_s32(w->bias && j < nr ? w->bias[jb + j] : 0);
+                        for (size_t q = 0; q < QUADS; q++) tot[j][q] = b;
+                    }
+                } else { /* a later slab adds to what c holds */
+                    for (size_t q = 0; q < QUADS; q++) {
+                        int32_t rows[4][NR] = {{0}};
+                        int32x4_t in[4], out[4];
+                        for (size_t r = 0; r < 4 && 4 * q + r < mr; r++)
+                            memcpy(rows[r], ct + (4 * q + r) * ldc, nr * sizeof *ct);
+                        for (size_t r = 0; r < 4; r++) in[r] = vld1q_s32(rows[r]);
+                        transpose4(in, out);
+                        for (size_t j = 0; j < NR; j++) tot[j][q] = out[j];
+                    }
+                }
+                run_tile(w->bits, w->group_size, &s, chunks, col, sub, groups, tot);
+                for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
+                    int32x4_t in[4], out[4];
+                    for (size_t j = 0; j < NR; j++) in[j] = tot[j][q];
+                    transpose4(in, out); /* out[r]: row 4q + r, lanes = columns */
+                    for (size_t r = 0; r < 4 && 4 * q + r < mr; r++) {
+                        int32_t *dst = ct + (4 * q + r) * ldc;
+                        if (nr == NR) {
+                            vst1q_s32(dst, out[r]);
+                        } else {
+                            int32_t lanes[NR];
+                            vst1q_s32(lanes, out[r]);
+                            memcpy(dst, lanes, nr * sizeof *dst);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
