@@ -31,7 +31,25 @@ def describe(model) -> dict:
         "context_bytes": model.context_bytes,
         "kernels": model.kernels,
         "packed_bytes": model.packed_bytes,
+        "embedding_bits": int(lib.ibert_model_embedding_bits(model._checked_handle())),
+        "weight_bits": _weight_widths(model),
     }
+
+
+LINEARS = ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")
+
+
+def _weight_widths(model) -> dict:
+    """{"blk.{l}.{kind}": "bits" or "bits/g{group size}"} of every encoder linear layer (Q-BERT widths)."""
+    from .._native import ffi, lib
+
+    group = ffi.new("uint32_t *")
+    widths = {}
+    for index in range(model.num_layers * len(LINEARS)):
+        bits = int(lib.ibert_model_weight_bits(model._checked_handle(), index, group))
+        name = f"blk.{index // len(LINEARS)}.{LINEARS[index % len(LINEARS)]}"
+        widths[name] = f"{bits}" if bits == 8 or group[0] == 0 else f"{bits}/g{group[0]}"
+    return widths
 
 
 def run(args) -> int:
@@ -46,6 +64,11 @@ def run(args) -> int:
     for key, value in info.items():
         if key == "labels":
             value = ", ".join(value) or "(no classification head)"
+        elif key == "weight_bits":
+            counts = {}
+            for width in value.values():
+                counts[width] = counts.get(width, 0) + 1
+            value = ", ".join(f"{n} x {width}" for width, n in counts.items())
         elif key == "output_scale":
             value = f"{value['multiplier']} * 2^-{value['shift']}"
         print(f"{key:<{width}}  {value}")

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from .errors import ConversionError
+from ..qbert.sensitivity import METHODS
+from ..qbert.sizes import parse_size
+from .budget import BudgetOptions
+from .lowbit import EMBEDDING_WIDTHS, GROUP_SIZES, ROUNDINGS, WEIGHT_WIDTHS, LowBitPlan
 from .pipeline import convert_checkpoint
 
 
@@ -33,16 +38,52 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the .tsv column holding the text (default: %(default)s)")
     parser.add_argument("--max-calibration", type=_positive_int, default=512, metavar="N",
                         help="use at most the first N calibration texts (default: %(default)s)")
+    parser.add_argument("--weight-bits", type=int, choices=WEIGHT_WIDTHS, default=8, metavar="B",
+                        help="width of every encoder linear layer's weights: 8 (int8), 6, 4, 3 or 2 bits, packed "
+                        "(Q-BERT; default: %(default)s)")
+    parser.add_argument("--embedding-bits", type=int, choices=EMBEDDING_WIDTHS, default=8, metavar="B",
+                        help="width of the word embeddings: 8 (one scale for the table), or 4, 3, 2 bits with one "
+                        "scale per row (default: %(default)s)")
+    parser.add_argument("--group-size", type=int, choices=GROUP_SIZES, default=0, metavar="N",
+                        help="low-bit weights in groups of N inputs along each output row, each group with its "
+                        "own 6-bit integer sub-scale: 0 (one scale per row), 32, 64 or 128 (default: %(default)s)")
+    parser.add_argument("--rounding", choices=ROUNDINGS, default="nearest",
+                        help="low-bit rounding: to nearest under searched clipping, or GPTQ's error-compensating "
+                        "rounding from the calibration activations (default: %(default)s)")
+    parser.add_argument("--max-size", type=_size, metavar="SIZE",
+                        help="the whole file must fit SIZE (12980000B, 12.98MB, 11MiB, 900kB: B, kB, MB powers of "
+                        "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "
+                        "are then chosen by Hessian sensitivity (--weight-bits and --embedding-bits are ignored)")
+    parser.add_argument("--sensitivity", choices=METHODS, default="trace",
+                        help="--max-size: top Hessian eigenvalue per layer (Q-BERT) or Hutchinson trace "
+                        "(HAWQ-V2) (default: %(default)s)")
+    parser.add_argument("--hessian-samples", type=_positive_int, default=64, metavar="N",
+                        help="--max-size: calibration texts the Hessian is measured on (default: %(default)s)")
+    parser.add_argument("--label-column", metavar="NAME",
+                        help="--max-size: the .tsv calibration column with the texts' labels (default: the "
+                        "float model's own predictions)")
+    parser.add_argument("--json", action="store_true", help="print the closing report as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_convert(args: argparse.Namespace) -> int:
     try:
         summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
                                      text_column=args.text_column, max_calibration=args.max_calibration,
-                                     progress=not args.quiet)
+                                     progress=not args.quiet,
+                                     plan=LowBitPlan(args.weight_bits, args.embedding_bits, args.group_size,
+                                                     args.rounding),
+                                     budget=None if args.max_size is None else BudgetOptions(
+                                         args.max_size, args.sensitivity, args.hessian_samples, args.label_column))
     except ConversionError as error:
         print(f"pyibert convert: error: {error}", file=sys.stderr)
         return 2
-    print(summary.format())
+    print(json.dumps(summary.as_json()) if args.json else summary.format())
     return 0

@@ -1,6 +1,7 @@
 """convert_checkpoint: a Hugging Face checkpoint directory → one .ibert file."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from .data import read_calibration_texts
 from ..tasks import names
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
-from .quantize import ScaleOptions, quantize
+from .budget import BudgetOptions, choose_widths
+from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
+from .quantize import QuantizedModel, ScaleOptions, quantize
 from .range_search import choose_ranges
 from .sentence_embedding import PoolingConfig, read_pooling
 from .weights import WEIGHT_BITS
@@ -88,15 +91,16 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        max_calibration: int, max_tokens: int, progress: bool,
-                       range_rules: dict[str, str] | None) -> ActivationRanges:
+                       range_rules: dict[str, str] | None) -> tuple[ActivationRanges, dict]:
+    """The ranges, and the calibration's sample rows at each point ({} for an I-BERT checkpoint)."""
     if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
                                   "its own QuantAct modules; convert it without --calibration")
-        return ibert_ranges(checkpoint)
+        return ibert_ranges(checkpoint), {}
     if checkpoint.arch.family == "ibert":
         return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
-                                       progress)
+                                       progress), {}
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
@@ -105,7 +109,55 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "hundred sentences like the ones the model will see, e.g. the task's training data")
     texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
-    return choose_ranges(stats, range_rules)
+    return choose_ranges(stats, range_rules), stats.samples
+
+
+def _fixed_bytes(out: Path, shape: ModelShape, params: EncoderParams, int8: QuantizedModel, ranges, src: Path,
+                 pooling: PoolingConfig | None) -> int:
+    """The bytes of the file that no width changes: the int8 file's size minus its encoder linear
+    weights and word embedding table."""
+    scratch = out.with_name(out.name + ".int8-layout")
+    try:
+        write_ibert(scratch, shape, int8, ranges, src, pooling)
+        size = scratch.stat().st_size
+    finally:
+        scratch.unlink(missing_ok=True)
+    variable = sum(array.size for name, array in int8.tensors.items()
+                   if name.startswith("blk.") and name.endswith(".weight")) + params.token_embd.numel()
+    return size - variable
+
+
+def _width_counts(plan: LowBitPlan, num_layers: int) -> dict[int, int]:
+    """{bits: encoder linear layers at that width}."""
+    counts: dict[int, int] = {}
+    for prefix in _encoder_linears(num_layers):
+        counts[plan.width(prefix)] = counts.get(plan.width(prefix), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _encoder_linears(num_layers: int) -> list[str]:
+    return [f"blk.{l}.{kind}" for l in range(num_layers)
+            for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
+
+
+def _with_hessians(plan: LowBitPlan, samples: dict, num_layers: int) -> LowBitPlan:
+    """GPTQ's H = 2·XᵀX/rows of every low-bit layer's float inputs, from the calibration sample rows."""
+    from ..qbert.gptq import second_moment
+
+    if plan.rounding != "gptq":
+        return plan
+    if not samples:
+        raise ConversionError("--rounding gptq needs calibration activations: a float checkpoint and --calibration")
+    prefixes = _encoder_linears(num_layers)
+    moments = {}
+    hessians = {}
+    for prefix in prefixes:
+        if plan.width(prefix) < 8:
+            point = layer_input_point(prefix)
+            if point not in moments:
+                moments[point] = second_moment(samples[point])
+            hessians[prefix] = moments[point]
+    return dataclasses.replace(plan, hessians=hessians)
 
 
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
@@ -141,14 +193,16 @@ def _sentence_pooling(src: Path, params: EncoderParams, shape: ModelShape) -> Po
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
                        max_calibration: int = 512, progress: bool = True,
-                       scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None
-                       ) -> ConversionSummary:
+                       scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None,
+                       plan: LowBitPlan = UNIFORM_INT8, budget: BudgetOptions | None = None) -> ConversionSummary:
     """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
 
     Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
     `max_calibration` texts are used); I-BERT checkpoints carry their own activation ranges.
     `scales` says how far layer-norm and GELU outputs get per-channel scales, `range_rules` how each kind
     of activation range is picked from the calibration (range_search.py; float checkpoints only).
+    `plan` gives the low-bit widths of the encoder's linear layers and word embeddings (Q-BERT);
+    `budget` (--max-size) chooses them instead, by Hessian sensitivity under the file size.
     Raises ConversionError with a message saying what is wrong.
     """
     start = time.perf_counter()
@@ -174,11 +228,23 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         params.pos_embd = params.pos_embd[:rows]
         shape.max_positions = rows
     max_tokens = shape.max_positions - shape.position_offset
-    ranges = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
-                                progress, range_rules)
-    quantized = quantize(params, ranges, shape.num_heads, hf_ibert=checkpoint.arch.family == "ibert",
-                         options=scales, pooling=pooling)
+    plan.validate()
+    ranges, samples = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration,
+                                         max_tokens, progress, range_rules)
+    hf_ibert = checkpoint.arch.family == "ibert"
+    choices = []
+    if budget is not None:
+        fixed = _fixed_bytes(out, shape, params, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
+                             ranges, src, pooling)
+        plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, plan, budget, fixed,
+                                      shape.labels, max_tokens, progress)
+    plan = _with_hessians(plan, samples, shape.num_layers)
+    quantized = quantize(params, ranges, shape.num_heads, hf_ibert=hf_ibert, options=scales, pooling=pooling,
+                         plan=plan)
     write_ibert(out, shape, quantized, ranges, src, pooling)
+    if budget is not None and out.stat().st_size > budget.max_size:
+        raise ConversionError(f"wrote {out}, {out.stat().st_size} B, over --max-size {budget.max_size} B: the size "
+                              "estimate of pyibert/qbert/sizes.py is off, a bug")
     return ConversionSummary(
         output=out,
         file_size=out.stat().st_size,
@@ -196,4 +262,10 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         seconds=time.perf_counter() - start,
         task=shape.task,
         pooling="" if pooling is None else pooling.mode + (", normalized" if pooling.normalize else ""),
+        fp32_bytes=(src / checkpoint.weights_file).stat().st_size,
+        weight_widths=_width_counts(plan, shape.num_layers),
+        embedding_bits=plan.embedding_bits,
+        group_size=plan.group_size,
+        rounding=plan.rounding,
+        layers=[dataclasses.asdict(choice) for choice in choices],
     )

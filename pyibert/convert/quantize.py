@@ -12,6 +12,7 @@ from .architectures import EncoderParams, LinearParams, NormParams
 from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
 from .sentence_embedding import PoolingConfig
+from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
 from .weights import quantize_rows, quantize_table
 
@@ -38,19 +39,34 @@ class QuantizedModel:
         self.tensors[f"{name}.rq_shift"] = shift
 
     def add_linear(self, name: str, params: LinearParams, in_scale: float | np.ndarray, out_scale: float,
-                   hf_ibert: bool) -> None:
-        """int8 weight, int32 bias at scale in_scale · s_w[n], and the rescale to out_scale.
+                   hf_ibert: bool, plan: LowBitPlan = UNIFORM_INT8) -> None:
+        """int8 weight (or, for a layer the plan makes narrower, packed codes and sub-scales, FORMAT.md
+        §3.1), int32 bias at scale in_scale · s_w[n], and the rescale to out_scale.
 
         A per-channel input scale in_scale[k] (the input's channel k is x[k] · in_scale[k]) is folded into
         the weight's columns: the integers are those of W[n, k] · in_scale[k], so the accumulator is
         at the weight's row scale alone.
         """
-        if np.ndim(in_scale) == 0:
+        bits = plan.width(name)
+        weights: dict[str, np.ndarray]
+        if bits < 8:
+            w = params.weight.detach().double().numpy()
+            folded = w if np.ndim(in_scale) == 0 else w * np.asarray(in_scale, dtype=np.float64)
+            hessian = plan.hessians.get(name) if plan.rounding == "gptq" else None
+            if hessian is not None and np.ndim(in_scale):
+                # H is of the float inputs; folding in_scale into the columns divides them by in_scale
+                inverse = 1.0 / np.asarray(in_scale, dtype=np.float64)
+                hessian = hessian * np.outer(inverse, inverse)
+            q = quantize_low_bit(folded, bits, plan.group_size, name, hessian)
+            bias_scale = q.row_scale * (in_scale if np.ndim(in_scale) == 0 else 1.0)
+        elif np.ndim(in_scale) == 0:
             weight, w_scale = quantize_rows(params.weight, hf_ibert)
             bias_scale = in_scale * w_scale
+            weights = {f"{name}.weight": weight}
         else:
             folded = params.weight.detach().double() * torch.from_numpy(np.asarray(in_scale, dtype=np.float64))
             weight, bias_scale = quantize_rows(folded, hf_ibert)
+            weights = {f"{name}.weight": weight}
         bias = np.rint(params.bias.detach().double().numpy() / bias_scale)
         worst = int(np.argmax(np.abs(bias)))
         if not np.all(np.isfinite(bias)) or abs(bias[worst]) > BIAS_LIMIT:
@@ -58,7 +74,9 @@ class QuantizedModel:
                 f"{name}.bias[{worst}] = {float(params.bias[worst]):.6g} is {bias[worst]:.4g} units of its scale "
                 f"{bias_scale[worst]:.4g}, beyond the ±2^30 an int32 accumulator allows; the layer's input "
                 "range or weights are too small for its bias")
-        self.tensors[f"{name}.weight"] = weight
+        if bits < 8:
+            weights = low_bit_tensors(name, q, bias)
+        self.tensors.update(weights)
         self.tensors[f"{name}.bias"] = bias.astype(np.int32)
         self.add_rescale(name, bias_scale / out_scale)
 
@@ -104,10 +122,12 @@ PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
 
 
 def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool,
-             options: ScaleOptions = ScaleOptions(), pooling: PoolingConfig | None = None) -> QuantizedModel:
+             options: ScaleOptions = ScaleOptions(), pooling: PoolingConfig | None = None,
+             plan: LowBitPlan = UNIFORM_INT8) -> QuantizedModel:
     """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
     every activation at one scale, as HF's quant_mode has them). pooling: a sentence-embedding file's
-    pool (§4.10), whose 16-bit layer norm reads the last layer's residual sums."""
+    pool (§4.10), whose 16-bit layer norm reads the last layer's residual sums. `plan`: the low-bit
+    widths (Q-BERT)."""
     if hf_ibert:
         options = replace(PER_TENSOR, mlm_own_decoder=options.mlm_own_decoder)
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
@@ -126,6 +146,11 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     table_scales = {}
     for name, table in (("token_embd", params.token_embd), ("pos_embd", params.pos_embd),
                         ("token_types", params.token_types)):
+        if name == "token_embd" and plan.embedding_bits < 8:
+            packed, row_scales = quantize_word_embeddings(table.detach().double().numpy(), plan.embedding_bits)
+            model.tensors["token_embd.qweight"] = packed
+            model.add_rescale(name, row_scales / s_sum)     # one per row (FORMAT.md §3.1)
+            continue
         q, s_table = quantize_table(table, hf_ibert)
         table_scales[name] = s_table
         model.tensors[f"{name}.weight"] = q
@@ -136,26 +161,26 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     for l, layer in enumerate(params.layers):
         blk = f"blk.{l}"
         s_q, s_k, s_v = (ranges.scale(f"{blk}.{p}") for p in ("q", "k", "v"))
-        model.add_linear(f"{blk}.attn_q", layer.attn_q, s_x, s_q, hf_ibert)
-        model.add_linear(f"{blk}.attn_k", layer.attn_k, s_x, s_k, hf_ibert)
-        model.add_linear(f"{blk}.attn_v", layer.attn_v, s_x, s_v, hf_ibert)
+        model.add_linear(f"{blk}.attn_q", layer.attn_q, s_x, s_q, hf_ibert, plan)
+        model.add_linear(f"{blk}.attn_k", layer.attn_k, s_x, s_k, hf_ibert, plan)
+        model.add_linear(f"{blk}.attn_v", layer.attn_v, s_x, s_v, hf_ibert, plan)
         model.add_rescale(f"{blk}.attn_scores", s_q * s_k / math.sqrt(head_size) / exp_unit)
         _check_scores_bound(model, l, head_size)
         s_ctx = ranges.scale(f"{blk}.ctx")
         model.add_rescale(f"{blk}.attn_ctx", PROB_SCALE * s_v / s_ctx)
 
         s_res = ranges.scale(f"{blk}.attn_res")
-        model.add_linear(f"{blk}.attn_out", layer.attn_out, s_ctx, s_res, hf_ibert)
+        model.add_linear(f"{blk}.attn_out", layer.attn_out, s_ctx, s_res, hf_ibert, plan)
         model.add_rescale(f"{blk}.attn_res", s_x / s_res)    # per channel when s_x is
         s_a = norm_scales(f"{blk}.attn_norm")
         model.add_norm(f"{blk}.attn_norm", layer.attn_norm, s_a)
 
-        model.add_linear(f"{blk}.ffn_up", layer.ffn_up, s_a, GELU_INPUT_SCALE, hf_ibert)
+        model.add_linear(f"{blk}.ffn_up", layer.ffn_up, s_a, GELU_INPUT_SCALE, hf_ibert, plan)
         s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha)
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")
-        model.add_linear(f"{blk}.ffn_down", layer.ffn_down, s_u, s_res, hf_ibert)
+        model.add_linear(f"{blk}.ffn_down", layer.ffn_down, s_u, s_res, hf_ibert, plan)
         model.add_rescale(f"{blk}.ffn_res", s_a / s_res)
         s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)

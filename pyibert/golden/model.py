@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ops, pooling
+from . import lowbit, ops, pooling
 from .heads import run_head
 from .model_file import read_model_file
 
@@ -40,6 +40,10 @@ class GoldenModel:
                          if name.endswith(".weight") and name.replace(".weight", ".bias") in model.tensors}
         if self.task == "fill-mask" and "mlm_decoder.weight" not in self._weights:   # tied to the embeddings
             self._weights["mlm_decoder.weight"] = model.tensors["token_embd.weight"].astype(np.float64)
+        # low-bit layers (format version 3) as their s · q products, exact in float64 (golden/lowbit.py)
+        self._lowbit = {prefix: (weights, weights.effective()) for prefix, weights in model.lowbit.items()}
+        self._token_embd = (model.tensors["token_embd.weight"] if model.embedding is None
+                            else model.embedding.codes)
         meta = self._meta
         self.exp = ops.ExpDomain(meta["exp.frac_bits"], meta["exp.poly_b"], meta["exp.poly_c"])
         self.gelu = ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"])
@@ -82,7 +86,11 @@ class GoldenModel:
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         """rq(linear(x, name), name.rq): the int64 rescaled accumulators, not yet saturated."""
-        return ops.rq(ops.linear(x, self._weights[name + ".weight"], self._t[name + ".bias"]), *self._rescale(name))
+        if name in self._lowbit:
+            acc = lowbit.linear(x, *self._lowbit[name], self._t[name + ".bias"])
+        else:
+            acc = ops.linear(x, self._weights[name + ".weight"], self._t[name + ".bias"])
+        return ops.rq(acc, *self._rescale(name))
 
     def _layer_norm(self, x: np.ndarray, name: str) -> np.ndarray:
         return ops.layernorm(x, *self._rescale(name), self._t[name + ".rq_bias"])
@@ -122,8 +130,11 @@ class GoldenModel:
                  ) -> tuple[np.ndarray, float]:
         t, meta = self._t, self._meta
         positions = meta["position_offset"] + np.arange(ids.size)
+        mult, shift = self._rescale("token_embd")
+        if mult.shape[0] > 1:      # one scale per row (format version 3): each token its row's
+            mult, shift = mult[ids][:, None], shift[ids][:, None]
         trace["embd_sum"] = e = ops.sat(
-            ops.rq(t["token_embd.weight"][ids], *self._rescale("token_embd"))
+            ops.rq(self._token_embd[ids], mult, shift)
             + ops.rq(t["pos_embd.weight"][positions], *self._rescale("pos_embd"))
             + ops.rq(t["token_types.weight"][types], *self._rescale("token_types")), 22)
         trace["embd"] = x = self._layer_norm(e, "embd_norm")

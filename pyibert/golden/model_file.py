@@ -14,8 +14,10 @@ import numpy as np
 from gguf import GGUFReader
 
 from ..tasks import names
+from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
 FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -33,6 +35,8 @@ class ModelFile:
     meta: dict            # the ibert.* values, keyed without the "ibert." prefix
     labels: list[str]
     tensors: dict         # name -> int8 / int32 / int64 numpy array, shapes as FORMAT.md §3
+    lowbit: dict          # low-bit linear prefix (e.g. "blk.0.ffn_up") -> LowBitWeights (§3.1)
+    embedding: LowBitWeights | None = None   # low-bit token_embd codes (sub all 1), or None for int8
 
 
 def _value(reader: GGUFReader, key: str):
@@ -49,27 +53,37 @@ def _rescale(name: str, channels: int, layer_norm: bool = False) -> list[tuple[s
     return specs
 
 
-def _linear(name: str, n_out: int, n_in: int) -> list[tuple[str, type, tuple]]:
-    return [(f"{name}.weight", np.int8, (n_out, n_in)), (f"{name}.bias", np.int32, (n_out,))] + _rescale(name, n_out)
+def _linear(name: str, n_out: int, n_in: int, low_bit: bool = False) -> list[tuple[str, type, tuple]]:
+    """A linear layer's tensors; a low-bit one (§3.1) has .qweight and .qsub, their widths (None) read
+    from the file."""
+    weights = ([(f"{name}.qweight", np.int8, (n_out, None)), (f"{name}.qsub", np.int8, (n_out, None))] if low_bit
+               else [(f"{name}.weight", np.int8, (n_out, n_in))])
+    return weights + [(f"{name}.bias", np.int32, (n_out,))] + _rescale(name, n_out)
 
 
-def expected_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
+def expected_tensors(meta: dict, stored: frozenset = frozenset()) -> list[tuple[str, type, tuple]]:
     """(name, dtype, numpy shape) of every tensor FORMAT.md §3 requires for these dimensions (the
-    rescales of _ONE_OR_PER_CHANNEL as [1]; `allowed_shape` also takes their per-channel shape)."""
+    rescales of _ONE_OR_PER_CHANNEL and token_embd's as [1]; `allowed_shape` also takes their
+    per-channel shape). A layer or table whose .qweight is among the `stored` names is low-bit (§3.1);
+    a None in a shape is a width the file decides."""
     v, h, f, p, t, c = (meta[k] for k in ("vocab_size", "hidden_size", "intermediate_size", "max_positions",
                                            "type_vocab_size", "num_labels"))
-    specs = [("token_embd.weight", np.int8, (v, h)), ("pos_embd.weight", np.int8, (p, h)),
-             ("token_types.weight", np.int8, (t, h))]
+    embd = ("token_embd.qweight", np.int8, (v, None)) if "token_embd.qweight" in stored else \
+        ("token_embd.weight", np.int8, (v, h))
+    specs = [embd, ("pos_embd.weight", np.int8, (p, h)), ("token_types.weight", np.int8, (t, h))]
     specs += _rescale("token_embd", 1) + _rescale("pos_embd", 1) + _rescale("token_types", 1)
     specs += _rescale("embd_norm", h, layer_norm=True)
     for layer in range(meta["num_layers"]):
         b = f"blk.{layer}."
-        specs += _linear(b + "attn_q", h, h) + _linear(b + "attn_k", h, h) + _linear(b + "attn_v", h, h)
+
+        def lin(name, n_out, n_in):
+            return _linear(b + name, n_out, n_in, low_bit=f"{b}{name}.qweight" in stored)
+        specs += lin("attn_q", h, h) + lin("attn_k", h, h) + lin("attn_v", h, h)
         specs += _rescale(b + "attn_scores", 1) + _rescale(b + "attn_ctx", 1)
-        specs += _linear(b + "attn_out", h, h) + _rescale(b + "attn_res", 1)
+        specs += lin("attn_out", h, h) + _rescale(b + "attn_res", 1)
         specs += _rescale(b + "attn_norm", h, layer_norm=True)
-        specs += _linear(b + "ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
-        specs += _linear(b + "ffn_down", h, f) + _rescale(b + "ffn_res", 1)
+        specs += lin("ffn_up", f, h) + _rescale(b + "ffn_gelu", 1)
+        specs += lin("ffn_down", h, f) + _rescale(b + "ffn_res", 1)
         specs += _rescale(b + "ffn_norm", h, layer_norm=True)
     if meta["task"] in names.FIRST_TOKEN_TASKS:
         specs += _linear("cls_dense", h, h)
@@ -95,7 +109,9 @@ def allowed_shape(name: str, shape: tuple, expected: tuple, meta: dict) -> bool:
     kind = name.rsplit(".", 2)[-2]
     if name.startswith("blk.") and kind in _ONE_OR_PER_CHANNEL:
         return shape in ((1,), (meta[_ONE_OR_PER_CHANNEL[kind]],))
-    return shape == expected
+    if name.startswith("token_embd.rq_"):       # format version 3: one scale per row allowed
+        return shape in ((1,), (meta["vocab_size"],))
+    return len(shape) == len(expected) and all(e is None or e == d for d, e in zip(shape, expected))
 
 
 def _check_values(meta: dict, tensors: dict) -> None:
@@ -164,9 +180,9 @@ def read_model_file(path: str | Path) -> ModelFile:
     if version == 1:
         raise ModelFileError(f"{path}: model file format version 1 is no longer supported (softmax rounding "
                              "changed in version 2): re-convert the checkpoint with this pyibert")
-    if version not in (2, FORMAT_VERSION):
-        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows 2 and "
-                             f"{FORMAT_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise ModelFileError(f"{path}: format version {version} is unsupported (this reader knows "
+                             f"{', '.join(map(str, READABLE_VERSIONS))})")
     meta = {key: int(_value(reader, f"ibert.{key}")) for key in _DIMENSIONS}
     meta["task"] = _read_task(reader, version, meta["num_labels"], path)
     if meta["task"] == names.FILL_MASK:
@@ -188,9 +204,15 @@ def read_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"{path}: {len(labels)} labels for num_labels = {meta['num_labels']}")
 
     stored = {tensor.name: tensor for tensor in reader.tensors}
+    if version == 2:
+        _refuse_version_3_tensors(path, stored)
+    if meta["task"] == names.FILL_MASK and "mlm_decoder.weight" not in stored and "token_embd.qweight" in stored:
+        raise ModelFileError(f"{path}: the fill-mask decoder reads token_embd.weight (it has no mlm_decoder.weight), "
+                             "but the word embeddings are low-bit token_embd.qweight: a tied decoder needs 8-bit "
+                             "embeddings")
     tensors = {}
     optional = {name for name, _, _ in _optional_tensors(meta)}
-    for name, dtype, shape in expected_tensors(meta) + _optional_tensors(meta):
+    for name, dtype, shape in expected_tensors(meta, frozenset(stored)) + _optional_tensors(meta):
         tensor = stored.pop(name, None)
         if tensor is None and name in optional:
             continue
@@ -209,4 +231,34 @@ def read_model_file(path: str | Path) -> ModelFile:
     if stored:
         raise ModelFileError(f"{path}: unknown tensors {sorted(stored)[:5]}")
     _check_values(meta, tensors)
-    return ModelFile(meta, labels, tensors)
+    try:
+        lowbit, embedding = _decode_low_bit(meta, tensors)
+    except LowBitError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    return ModelFile(meta, labels, tensors, lowbit, embedding)
+
+
+def _refuse_version_3_tensors(path, stored: dict) -> None:
+    for name, tensor in stored.items():
+        if name.endswith((".qweight", ".qsub")):
+            raise ModelFileError(f"{path}: tensor {name} is new in format version 3, but the file says version 2")
+    mult = stored.get("token_embd.rq_mult")
+    if mult is not None and np.asarray(mult.data).shape != (1,):
+        raise ModelFileError(f"{path}: a per-row token_embd rescale is new in format version 3, but the file says "
+                             "version 2")
+
+
+def _decode_low_bit(meta: dict, tensors: dict) -> tuple[dict, LowBitWeights | None]:
+    lowbit = {}
+    for layer in range(meta["num_layers"]):
+        for kind in LOWBIT_LINEARS:
+            prefix = f"blk.{layer}.{kind}"
+            if prefix + ".qweight" in tensors:
+                columns = meta["intermediate_size"] if kind == "ffn_down" else meta["hidden_size"]
+                lowbit[prefix] = decode_linear(prefix, tensors[prefix + ".qweight"], tensors[prefix + ".qsub"],
+                                               tensors[prefix + ".bias"], columns)
+    embedding = None
+    if "token_embd.qweight" in tensors:
+        bits, codes = decode_codes("token_embd.qweight", tensors["token_embd.qweight"], meta["hidden_size"])
+        embedding = LowBitWeights(bits, 0, codes, np.ones((codes.shape[0], 1), np.int64))
+    return lowbit, embedding

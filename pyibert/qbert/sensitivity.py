@@ -7,6 +7,10 @@ parameter count, as HAWQ-V2; one full Hessian-vector product per probe serves ev
 since E[v_lᵀ(Hv)_l] = Tr(H_ll). The loss is cross-entropy against the given labels, or against the
 float model's own predictions when there are none.
 
+With `embeddings`, the word embedding table is scored too (name "embeddings"): its trace is divided by
+the parameters of the rows the batch's tokens use (the others have no curvature in this data, but
+every row's quantization error counts), so it is per used parameter like the layers'.
+
 The model must be loaded with attn_implementation="eager": PyTorch's SDPA kernels have no double
 backward on CPU.
 """
@@ -53,13 +57,16 @@ def _top_eigenvalue(gradient: torch.Tensor, weight: torch.Tensor, iterations: in
 
 def hessian_sensitivity(model: torch.nn.Module, batches: list[tuple[dict, torch.Tensor | None]],
                         method: str = "eigen", iterations: int = 16, seed: int = 0,
-                        progress: bool = True, only: list[str] | None = None) -> dict[str, float]:
+                        progress: bool = True, only: list[str] | None = None,
+                        embeddings: bool = False) -> dict[str, float]:
     """{layer name: sensitivity} over `batches` of (tokenizer output, labels or None); `only` limits
     the eigenvalue work to those layers (the trace costs the same for all)."""
     if method not in METHODS:
         raise ValueError(f"sensitivity method {method!r} is not one of {METHODS}")
     model.eval()
     layers = encoder_linears(model)
+    if embeddings:
+        layers["embeddings"] = model.base_model.embeddings.word_embeddings
     weights = [layer.weight for layer in layers.values()]
     generator = torch.Generator().manual_seed(seed)
     per_batch = {name: [] for name in layers}
@@ -84,7 +91,10 @@ def hessian_sensitivity(model: torch.nn.Module, batches: list[tuple[dict, torch.
                     traces += [float((p * hv).sum()) for p, hv in zip(probes, products)]
                     bar.update()
                 for name, trace, weight in zip(layers, traces, weights):
-                    per_batch[name].append(trace / iterations / weight.numel())
+                    count = weight.numel()
+                    if name == "embeddings":
+                        count = int(inputs["input_ids"].unique().numel()) * weight.shape[1]
+                    per_batch[name].append(trace / iterations / count)
             del loss, gradients
     if method == "eigen":
         return {name: abs(float(np.mean(v))) + float(np.std(v)) for name, v in per_batch.items() if v}

@@ -14,8 +14,9 @@ _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]+)\s*")
 
 # A tensor added to the file (a sub-scale table) costs its GGUF header entry and alignment padding.
 TENSOR_OVERHEAD = 128
-# Per-row rescale of a word embedding table quantized with one scale per row: int32 multiplier + int8 shift.
-EMBEDDING_ROW_SCALE_BYTES = 5
+# Per-row rescale of a word embedding table quantized with one scale per row: int32 multiplier + int32 shift
+# (FORMAT.md §3.1: the token_embd rescale [V]).
+EMBEDDING_ROW_SCALE_BYTES = 8
 
 
 def parse_size(text: str) -> int:

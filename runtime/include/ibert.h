@@ -170,6 +170,13 @@ IBERT_API const char *ibert_model_kernels(const ibert_model *model);
 /* The bytes the model allocated at load for its linear weights in the kernel
  * set's packed layout (0 when the set reads the file's weights as they are). */
 IBERT_API size_t ibert_model_packed_bytes(const ibert_model *model);
+/* The weight width of encoder linear layer `index` (layer * 6 + 0 ... 5 for attn_q,
+ * attn_k, attn_v, attn_out, ffn_up, ffn_down): 8 for int8, else 2, 3, 4 or 6 (format
+ * version 3); *group_size receives its group size (0: one per row) if not NULL.
+ * 0 for a NULL model or an index past the last layer. */
+IBERT_API uint32_t ibert_model_weight_bits(const ibert_model *model, uint32_t index, uint32_t *group_size);
+/* The width of the word embeddings: 8 (int8), or 2, 3, 4 or 6; 0 for a NULL model. */
+IBERT_API uint32_t ibert_model_embedding_bits(const ibert_model *model);
 
 /* Tokenize UTF-8 text into ids with the special tokens added ([CLS] ... [SEP] or
  * <s> ... </s>). Writes at most capacity ids; *n_ids receives the full length, so

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "forward.h"
 #include "heads.h"
+#include "kernels/lowbit_codes.h"
 #include "pooling.h"
 
 static rq_params rq_of(const rescale *r) { return rescale_params(r); }
@@ -98,7 +99,9 @@ static rq_params rq_from(const rescale *r, size_t j0) {
 static void linear_columns(const ibert_context *ctx, const linear *l, size_t n, const int8_t *x, size_t j0,
                            size_t j1, int32_t *acc) {
     const linear_packing *lp = ctx->kernels->linear;
-    if (lp)
+    if (l->lowbit.codes) /* packed low-bit weights, read as the file has them (FORMAT.md §3.1) */
+        ctx->kernels->gemm_lowbit(n, j0, j1, l->in, x, l->in, &l->lowbit, acc + j0, l->out);
+    else if (lp)
         lp->gemm(n, j0, j1, l->in, x, l->in, l->packed, acc, l->out);
     else
         ctx->kernels->gemm_s8s8s32(n, j1 - j0, l->in, x, l->in, l->weight + j0 * l->in, l->in, l->bias + j0,
@@ -114,7 +117,7 @@ void context_linear_columns(const ibert_context *ctx, const linear *l, size_t n,
  * column_block, or of COLUMN_GRAIN for the file's weights. */
 static split column_split(const ibert_context *ctx, const linear *l) {
     const linear_packing *lp = ctx->kernels->linear;
-    return split_of(ctx, l->out, lp ? lp->column_block : COLUMN_GRAIN);
+    return split_of(ctx, l->out, lp && !l->lowbit.codes ? lp->column_block : COLUMN_GRAIN);
 }
 
 /* Columns task * block ... of acc = linear(x) and their epilogue. */
@@ -145,6 +148,13 @@ void linear_forward(linear_job *job) {
     threadpool_parallel_for(job->ctx->pool, s.n_tasks, linear_task, job);
 }
 
+/* Element j of word embedding row id: int8, or a low-bit code (FORMAT.md §3.1). */
+static inline int32_t word_embedding(const ibert_model *m, size_t id, size_t j) {
+    if (m->token_embd_codes)
+        return lowbit_code(m->token_embd_codes + id * m->token_embd_row_bytes, m->token_embd_bits, j);
+    return m->token_embd[id * m->hp.hidden_size + j];
+}
+
 typedef struct embed_job {
     const ibert_context *ctx;
     const int32_t *ids, *types;
@@ -162,12 +172,14 @@ static void embed_task(void *arg, size_t task, size_t worker) {
     size_t rows = i0 + job->block < job->n ? job->block : job->n - i0;
     const rescale *tok_rq = &m->token_embd_rq, *pos_rq = &m->pos_embd_rq, *type_rq = &m->token_types_rq;
     for (size_t i = i0; i < i0 + rows; i++) {
-        const int8_t *tok = m->token_embd + (size_t)job->ids[i] * h;
+        const size_t id = (size_t)job->ids[i];
+        const size_t tok_scale = tok_rq->n > 1 ? id : 0; /* one rescale per row (format version 3) */
         const int8_t *pos = m->pos_embd + (m->hp.position_offset + i) * h;
         const int8_t *type = m->token_types + (job->types ? (size_t)job->types[i] : 0) * h;
         int32_t *e = ctx->buf.acc + i * h;
         for (size_t j = 0; j < h; j++) {
-            int64_t sum = fp_rq(tok[j], tok_rq->mult[0], tok_rq->shift[0]) +
+            const int32_t tok = word_embedding(m, id, j);
+            int64_t sum = fp_rq(tok, tok_rq->mult[tok_scale], tok_rq->shift[tok_scale]) +
                           fp_rq(pos[j], pos_rq->mult[0], pos_rq->shift[0]) +
                           fp_rq(type[j], type_rq->mult[0], type_rq->shift[0]);
             e[j] = (int32_t)fp_sat(sum, KERNEL_RESIDUAL_BITS);

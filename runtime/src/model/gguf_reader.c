@@ -521,7 +521,7 @@ ibert_status gguf_get_u32_array(const gguf_file *file, const char *key, const vo
 }
 
 /* The tensor called name, or NULL. */
-static const gguf_tensor *find_tensor(const gguf_file *file, const char *name) {
+const gguf_tensor *gguf_find_tensor(const gguf_file *file, const char *name) {
     ibert_strview key = {name, strlen(name)};
     size_t lo = 0, hi = (size_t)file->n_tensors;
     while (lo < hi) {
@@ -535,11 +535,9 @@ static const gguf_tensor *find_tensor(const gguf_file *file, const char *name) {
 }
 
 ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf_tensor **out) {
-    *out = find_tensor(file, name);
+    *out = gguf_find_tensor(file, name);
     return *out ? IBERT_OK : ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is missing", name);
 }
-
-bool gguf_has_tensor(const gguf_file *file, const char *name) { return find_tensor(file, name) != NULL; }
 
 uint64_t gguf_tensor_count(const gguf_file *file) { return file->n_tensors; }
 

@@ -73,7 +73,8 @@ ibert_status gguf_get_u32_array(const gguf_file *file, const char *key, const vo
 
 /* A tensor by name, or IBERT_ERR_FORMAT naming it if absent. */
 ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf_tensor **out);
-bool gguf_has_tensor(const gguf_file *file, const char *name);
+/* A tensor by name, or NULL if absent (no error: absence is an answer for optional tensors). */
+const gguf_tensor *gguf_find_tensor(const gguf_file *file, const char *name);
 uint64_t gguf_tensor_count(const gguf_file *file);
 /* The tensors in file order. */
 const gguf_tensor *gguf_tensor_at(const gguf_file *file, uint64_t i);

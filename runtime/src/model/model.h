@@ -21,9 +21,12 @@ typedef struct rescale {
     uint32_t n;
 } rescale;
 
-/* A linear layer: out[n] = bias[n] + sum_k x[k] * weight[n * in + k], then a rescale. */
+/* A linear layer: out[n] = bias[n] + sum_k x[k] * weight[n * in + k], then a rescale;
+ * or a low-bit one (format version 3, FORMAT.md §3.1): weight NULL and lowbit.codes
+ * set, read in place from the file by kernel_table.gemm_lowbit. */
 typedef struct linear {
-    const int8_t *weight; /* [out, in] row-major */
+    const int8_t *weight; /* [out, in] row-major, or NULL for a low-bit layer */
+    lowbit_weights lowbit; /* codes NULL for an int8 layer */
     const int32_t *bias;  /* [out] */
     const void *packed;   /* weight and bias in the kernel set's layout (model_pack.c), or NULL */
     uint32_t in, out;
@@ -86,8 +89,12 @@ struct ibert_model {
     gelu_constants gelu;
     ibert_scale output_scale;
 
-    const int8_t *token_embd, *pos_embd, *token_types; /* [V,H], [P,H], [T,H] */
-    rescale token_embd_rq, pos_embd_rq, token_types_rq; /* [1] each */
+    const int8_t *token_embd, *pos_embd, *token_types; /* [V,H], [P,H], [T,H]; token_embd NULL when low-bit */
+    const uint8_t *token_embd_codes; /* low-bit word embeddings (FORMAT.md §3.1): [V][row bytes], or NULL */
+    unsigned token_embd_bits;
+    size_t token_embd_row_bytes;
+    rescale token_embd_rq;             /* [1] or [V] (one per row, version 3) */
+    rescale pos_embd_rq, token_types_rq; /* [1] each */
     rescale embd_norm;
 
     encoder_layer *layers; /* num_layers */

@@ -7,9 +7,9 @@
 #include "task.h"
 #include "model.h"
 
-/* The models/FORMAT.md version this runtime reads (version 1 rounded softmax
- * probabilities down; model_metadata.c refuses it by name; version 2 files, which
- * have no ibert.task, still load). */
+/* The newest models/FORMAT.md version this runtime reads: 2 and 3 (task heads,
+ * low-bit weights) load; version 2 files, which have no ibert.task, still load;
+ * version 1 rounded softmax probabilities down, model_metadata.c refuses it by name. */
 #define IBERT_FORMAT_VERSION 3
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
@@ -64,6 +64,18 @@ size_t ibert_model_context_bytes(const ibert_model *model) { return model ? mode
 const char *ibert_model_kernels(const ibert_model *model) { return model ? model->kernels->name : NULL; }
 
 size_t ibert_model_packed_bytes(const ibert_model *model) { return model ? model->packed_bytes : 0; }
+
+uint32_t ibert_model_weight_bits(const ibert_model *model, uint32_t index, uint32_t *group_size) {
+    if (!model || index / 6 >= model->hp.num_layers) return 0;
+    const encoder_layer *layer = &model->layers[index / 6];
+    const linear *const in_layer[6] = {&layer->attn_q,   &layer->attn_k, &layer->attn_v,
+                                       &layer->attn_out, &layer->ffn_up, &layer->ffn_down};
+    const linear *l = in_layer[index % 6];
+    if (group_size) *group_size = l->lowbit.codes ? (uint32_t)l->lowbit.group_size : 0;
+    return l->lowbit.codes ? l->lowbit.bits : 8;
+}
+
+uint32_t ibert_model_embedding_bits(const ibert_model *model) { return model ? model->token_embd_bits : 0; }
 
 ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len, int32_t *ids,
                             size_t capacity, size_t *n_ids) {

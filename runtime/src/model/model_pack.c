@@ -59,15 +59,18 @@ ibert_status model_pack_linears(struct ibert_model *m) {
     m->packed_bytes = 0;
     if (!lp) return IBERT_OK;
     const size_t count = linear_count(m);
+    /* every linear layer may be low-bit (format version 3): then nothing is packed */
     size_t total = 0;
     for (size_t i = 0; i < count; i++) {
         const linear *l = linear_at(m, i);
+        if (!l->weight) continue; /* low-bit: the kernels read the file's packed codes */
         size_t bytes = lp->packed_size(l->out, l->in);
         if (bytes > SIZE_MAX - total)
             return ibert_fail(IBERT_ERR_UNSUPPORTED, "the packed weights would need more memory than this platform "
                                                      "can address");
         total += bytes;
     }
+    if (total == 0) return IBERT_OK; /* every linear layer is low-bit */
     /* posix_memalign, not C11's aligned_alloc: Android's libc has that only from API 28 */
     void *block = NULL;
     if (posix_memalign(&block, PACK_ALIGNMENT, total) != 0)
@@ -78,6 +81,7 @@ ibert_status model_pack_linears(struct ibert_model *m) {
     m->packed_bytes = total;
     for (size_t i = 0; i < count; i++) {
         linear *l = linear_at(m, i);
+        if (!l->weight) continue;
         lp->pack(l->out, l->in, l->weight, l->bias, dst);
         l->packed = dst;
         dst += lp->packed_size(l->out, l->in);

@@ -4,8 +4,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
+#include "kernels/lowbit_codes.h"
 #include "task.h"
 #include "model_validate.h"
 
@@ -17,6 +19,7 @@
 /* The tensors bound so far, to find a file's tensors that the format does not define. */
 typedef struct binder {
     const gguf_file *file;
+    uint32_t version; /* the file's format version */
     const gguf_tensor **bound; /* room for every tensor of the file */
     size_t n_bound;
 } binder;
@@ -150,6 +153,91 @@ static ibert_status bind_rescale_1_or(binder *b, const char *prefix, uint32_t ch
     return bind_rescale(b, prefix, (uint32_t)mult->dims[0], false, rq);
 }
 
+/* A tensor that only format version 3 has (FORMAT.md §3.1) in an older file is refused by name. */
+static ibert_status require_version_3(const binder *b, const char *name) {
+    if (b->version >= 3) return IBERT_OK;
+    return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is new in format version 3, but the file says version %" PRIu32,
+                      name, b->version);
+}
+
+/* The width of a packed low-bit tensor [rows, row_bytes] of k codes per row
+ * (FORMAT.md §3.1: ceil(k/128) * 16 * bits == row_bytes), or 0. */
+static unsigned lowbit_width(uint32_t k, uint64_t row_bytes) {
+    static const unsigned widths[] = {2, 3, 4, 6};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+        if (lowbit_row_bytes(k, widths[i]) == row_bytes) return widths[i];
+    return 0;
+}
+
+/* name: I8 [rows, packed row bytes of k codes]; its width into *bits, and every
+ * row's padding codes (after k) must be 0. */
+static ibert_status bind_packed_codes(binder *b, const char *name, uint32_t rows, uint32_t k, unsigned *bits,
+                                      const uint8_t **codes) {
+    const gguf_tensor *t = gguf_find_tensor(b->file, name);
+    ibert_status st = require_version_3(b, name);
+    if (st != IBERT_OK) return st;
+    if (t->n_dims != 2 || (*bits = lowbit_width(k, t->dims[0])) == 0)
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "tensor '%s' has %" PRIu64 " bytes per row, which is no width of 2, 3, 4 or 6 bits for %" PRIu32
+                          " codes (FORMAT.md §3.1: ceil(K / 128) * 16 * bits)", name, t->dims[0], k);
+    if ((st = bind(b, name, GGUF_TENSOR_I8, rows, (uint32_t)t->dims[0], (const void **)codes)) != IBERT_OK) return st;
+    const size_t row_bytes = lowbit_row_bytes(k, *bits), padded = row_bytes * 8 / *bits;
+    for (uint32_t r = 0; r < rows; r++)
+        for (size_t c = k; c < padded; c++)
+            if (lowbit_code(*codes + (size_t)r * row_bytes, *bits, c) != 0)
+                return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s': row %" PRIu32 " pads its %" PRIu32
+                                  " codes with code %d at column %zu, expected 0", name, r, k,
+                                  lowbit_code(*codes + (size_t)r * row_bytes, *bits, c), c);
+    return IBERT_OK;
+}
+
+/* prefix.qweight and prefix.qsub of a low-bit layer (FORMAT.md §3.1) into lin->lowbit. */
+static ibert_status bind_lowbit(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+    char name[NAME_BYTES];
+    lowbit_weights *w = &lin->lowbit;
+    snprintf(name, sizeof name, "%s.qweight", prefix);
+    ibert_status st = bind_packed_codes(b, name, out, in, &w->bits, &w->codes);
+    if (st != IBERT_OK) return st;
+    w->row_bytes = lowbit_row_bytes(in, w->bits);
+    snprintf(name, sizeof name, "%s.qsub", prefix);
+    const gguf_tensor *t = gguf_find_tensor(b->file, name);
+    if (!t) return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is missing (%s.qweight needs it)", name, prefix);
+    const uint64_t groups = t->n_dims == 2 ? t->dims[0] : 0;
+    const uint64_t group_size = groups == 1 ? 0 : groups && in % groups == 0 ? in / groups : 1;
+    if (group_size != 0 && group_size != 32 && group_size != 64 && group_size != 128)
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "tensor '%s': %" PRIu64 " groups of %" PRIu32 " inputs is no group size of 32, 64 or 128 "
+                          "(or 1 group: group size 0)", name, groups, in);
+    if ((st = bind(b, name, GGUF_TENSOR_I8, out, (uint32_t)groups, (const void **)&w->sub)) != IBERT_OK) return st;
+    w->group_size = (size_t)group_size;
+    for (uint64_t i = 0; i < (uint64_t)out * groups; i++) {
+        const int8_t s = (int8_t)w->sub[i];
+        if (s < 1 || s > 63 || (group_size == 0 && s != 1))
+            return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s': element [%" PRIu64 ", %" PRIu64 "] is %d, expected %s",
+                              name, i / groups, i % groups, s, group_size == 0 ? "1 (group size 0)" : "1 ... 63");
+    }
+    return IBERT_OK;
+}
+
+/* FORMAT.md §3.1: K * 2^(b-1) * 128 * max_g s[n, g] + |bias[n]| < 2^31 for every row n. */
+static ibert_status check_lowbit_bound(const char *prefix, const linear *lin) {
+    const lowbit_weights *w = &lin->lowbit;
+    const size_t groups = w->group_size ? lin->in / w->group_size : 1;
+    for (uint32_t n = 0; n < lin->out; n++) {
+        uint64_t max_sub = 0;
+        for (size_t g = 0; g < groups; g++)
+            if (w->sub[n * groups + g] > max_sub) max_sub = w->sub[n * groups + g];
+        const int64_t bias = lin->bias[n];
+        const uint64_t bound = (uint64_t)lin->in * (UINT64_C(1) << (w->bits - 1)) * 128 * max_sub +
+                               (uint64_t)(bias < 0 ? -bias : bias); /* < 2^16 * 2^5 * 2^7 * 2^6 + 2^30 */
+        if (bound >= UINT64_C(1) << 31)
+            return ibert_fail(IBERT_ERR_FORMAT,
+                              "%s: row %" PRIu32 " can overflow its accumulator: K * 2^(bits-1) * 128 * max sub-scale "
+                              "+ |bias| = %" PRIu64 " >= 2^31 (FORMAT.md §3.1)", prefix, n, bound);
+    }
+    return IBERT_OK;
+}
+
 /* prefix.bias [out] and the rescale prefix [out] of a linear layer [out, in]
  * whose weight is bound elsewhere. */
 static ibert_status bind_linear_bias(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
@@ -166,12 +254,33 @@ static ibert_status bind_linear_bias(binder *b, const char *prefix, uint32_t out
     return bind_rescale(b, prefix, out, false, &lin->rq);
 }
 
-/* prefix.weight [out, in], prefix.bias [out] and the rescale prefix [out]. */
-static ibert_status bind_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+/* prefix.weight [out, in] (or, when low_bit_allowed and the file has prefix.qweight,
+ * the low-bit tensors of FORMAT.md §3.1), prefix.bias [out] and the rescale prefix [out]. */
+static ibert_status bind_linear_of(binder *b, const char *prefix, uint32_t out, uint32_t in, bool low_bit_allowed,
+                                   linear *lin) {
     char name[NAME_BYTES];
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    ibert_status st = bind_weight(b, name, out, in, &lin->weight);
-    return st != IBERT_OK ? st : bind_linear_bias(b, prefix, out, in, lin);
+    snprintf(name, sizeof name, "%s.qweight", prefix);
+    const bool low_bit = low_bit_allowed && gguf_find_tensor(b->file, name) != NULL;
+    ibert_status st;
+    if (low_bit) {
+        st = bind_lowbit(b, prefix, out, in, lin);
+    } else {
+        snprintf(name, sizeof name, "%s.weight", prefix);
+        st = bind_weight(b, name, out, in, &lin->weight);
+    }
+    if (st != IBERT_OK || (st = bind_linear_bias(b, prefix, out, in, lin)) != IBERT_OK || !low_bit) return st;
+    lin->lowbit.bias = lin->bias;
+    return check_lowbit_bound(prefix, lin);
+}
+
+/* An int8 linear layer (the heads'). */
+static ibert_status bind_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+    return bind_linear_of(b, prefix, out, in, false, lin);
+}
+
+/* An encoder linear layer: int8, or low-bit in a version-3 file. */
+static ibert_status bind_encoder_linear(binder *b, const char *prefix, uint32_t out, uint32_t in, linear *lin) {
+    return bind_linear_of(b, prefix, out, in, true, lin);
 }
 
 /* §4.6: |m| · 2^14 · D < 2^(30 + s), so the scores rescaled into the exp domain stay below 2^30. */
@@ -192,18 +301,18 @@ static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, e
     char p[PREFIX_BYTES];
     ibert_status st = IBERT_OK;
 #define PREFIX(suffix) (snprintf(p, sizeof p, "blk.%" PRIu32 ".%s", l, suffix), p)
-    if ((st = bind_linear(b, PREFIX("attn_q"), H, H, &layer->attn_q)) != IBERT_OK ||
-        (st = bind_linear(b, PREFIX("attn_k"), H, H, &layer->attn_k)) != IBERT_OK ||
-        (st = bind_linear(b, PREFIX("attn_v"), H, H, &layer->attn_v)) != IBERT_OK ||
+    if ((st = bind_encoder_linear(b, PREFIX("attn_q"), H, H, &layer->attn_q)) != IBERT_OK ||
+        (st = bind_encoder_linear(b, PREFIX("attn_k"), H, H, &layer->attn_k)) != IBERT_OK ||
+        (st = bind_encoder_linear(b, PREFIX("attn_v"), H, H, &layer->attn_v)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_scores"), 1, false, &layer->attn_scores)) != IBERT_OK ||
         (st = check_scores_bound(p, &layer->attn_scores, hp->head_size)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_ctx"), 1, false, &layer->attn_ctx)) != IBERT_OK ||
-        (st = bind_linear(b, PREFIX("attn_out"), H, H, &layer->attn_out)) != IBERT_OK ||
+        (st = bind_encoder_linear(b, PREFIX("attn_out"), H, H, &layer->attn_out)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("attn_res"), H, &layer->attn_res)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_norm"), H, true, &layer->attn_norm)) != IBERT_OK ||
-        (st = bind_linear(b, PREFIX("ffn_up"), F, H, &layer->ffn_up)) != IBERT_OK ||
+        (st = bind_encoder_linear(b, PREFIX("ffn_up"), F, H, &layer->ffn_up)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("ffn_gelu"), F, &layer->ffn_gelu)) != IBERT_OK ||
-        (st = bind_linear(b, PREFIX("ffn_down"), H, F, &layer->ffn_down)) != IBERT_OK ||
+        (st = bind_encoder_linear(b, PREFIX("ffn_down"), H, F, &layer->ffn_down)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("ffn_res"), H, &layer->ffn_res)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("ffn_norm"), H, true, &layer->ffn_norm)) != IBERT_OK)
         return st;
@@ -221,20 +330,44 @@ static ibert_status bind_masked_lm(binder *b, struct ibert_model *m) {
         (st = bind_rescale(b, "mlm_gelu", 1, false, &head->gelu)) != IBERT_OK ||
         (st = bind_rescale(b, "mlm_norm", H, true, &head->norm)) != IBERT_OK)
         return st;
-    head->tied = !gguf_has_tensor(b->file, "mlm_decoder.weight");
+    head->tied = !gguf_find_tensor(b->file, "mlm_decoder.weight");
     if (!head->tied) return bind_linear(b, "mlm_decoder", V, H, &head->decoder);
+    if (!m->token_embd)
+        return ibert_fail(IBERT_ERR_FORMAT, "the fill-mask decoder reads token_embd.weight (it has no mlm_decoder.weight), "
+                          "but the word embeddings are %u-bit token_embd.qweight: a tied decoder needs 8-bit "
+                          "embeddings", m->token_embd_bits);
     head->decoder.weight = m->token_embd;
     return bind_linear_bias(b, "mlm_decoder", V, H, &head->decoder);
+}
+
+/* token_embd.weight (int8) or token_embd.qweight (low-bit, version 3), and the
+ * token_embd rescale: [1], or [V] (one per row) in a version-3 file. */
+static ibert_status bind_word_embeddings(binder *b, struct ibert_model *m) {
+    const uint32_t V = m->hp.vocab_size, H = m->hp.hidden_size;
+    ibert_status st;
+    m->token_embd_bits = 8;
+    if (gguf_find_tensor(b->file, "token_embd.qweight")) {
+        st = bind_packed_codes(b, "token_embd.qweight", V, H, &m->token_embd_bits, &m->token_embd_codes);
+        m->token_embd_row_bytes = lowbit_row_bytes(H, m->token_embd_bits);
+    } else {
+        st = bind_weight(b, "token_embd.weight", V, H, &m->token_embd);
+    }
+    if (st != IBERT_OK) return st;
+    const gguf_tensor *mult = gguf_find_tensor(b->file, "token_embd.rq_mult");
+    if (mult && mult->n_dims == 1 && mult->dims[0] == V && V != 1) {
+        if ((st = require_version_3(b, "token_embd.rq_mult of shape [V]")) != IBERT_OK) return st;
+        return bind_rescale(b, "token_embd", V, false, &m->token_embd_rq);
+    }
+    return bind_rescale(b, "token_embd", 1, false, &m->token_embd_rq);
 }
 
 static ibert_status bind_all(binder *b, struct ibert_model *m) {
     const model_hparams *hp = &m->hp;
     const uint32_t H = hp->hidden_size;
     ibert_status st;
-    if ((st = bind_weight(b, "token_embd.weight", hp->vocab_size, H, &m->token_embd)) != IBERT_OK ||
+    if ((st = bind_word_embeddings(b, m)) != IBERT_OK ||
         (st = bind_weight(b, "pos_embd.weight", hp->max_positions, H, &m->pos_embd)) != IBERT_OK ||
         (st = bind_weight(b, "token_types.weight", hp->type_vocab_size, H, &m->token_types)) != IBERT_OK ||
-        (st = bind_rescale(b, "token_embd", 1, false, &m->token_embd_rq)) != IBERT_OK ||
         (st = bind_rescale(b, "pos_embd", 1, false, &m->pos_embd_rq)) != IBERT_OK ||
         (st = bind_rescale(b, "token_types", 1, false, &m->token_types_rq)) != IBERT_OK ||
         (st = bind_rescale(b, "embd_norm", H, true, &m->embd_norm)) != IBERT_OK)
@@ -269,7 +402,8 @@ static ibert_status reject_unknown_tensors(binder *b) {
 }
 
 ibert_status model_bind_tensors(const gguf_file *file, struct ibert_model *model) {
-    binder b = {file, calloc((size_t)gguf_tensor_count(file) + 1, sizeof(const gguf_tensor *)), 0};
+    binder b = {file, model->hp.format_version, calloc((size_t)gguf_tensor_count(file) + 1, sizeof(const gguf_tensor *)),
+                0};
     if (!b.bound) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory binding tensors");
     ibert_status st = bind_all(&b, model);
     if (st == IBERT_OK) st = reject_unknown_tensors(&b);
