@@ -10,6 +10,7 @@ import numpy as np
 from .._native import ffi, lib
 from . import names
 from .check import require_task
+from .scores import softmax
 
 
 def masked_logits(model, context, ids: np.ndarray) -> np.ndarray:
@@ -22,11 +23,6 @@ def masked_logits(model, context, ids: np.ndarray) -> np.ndarray:
         model._raise_for(lib.ibert_forward(context, ids_pointer, ffi.NULL, ffi.NULL, len(ids),
                                            ffi.from_buffer("int32_t[]", out)))
     return out
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def fill_mask(model, texts, top_k: int = 5) -> list:
@@ -49,7 +45,7 @@ def fill_mask(model, texts, top_k: int = 5) -> list:
     for i, (ids, rows) in enumerate(zip(id_lists, logits)):
         if not len(rows):
             raise ValueError(f"text {i} has no mask token ({model.mask_token!r}): {text_list[i]!r}")
-        probabilities = _softmax(rows.astype(np.float64) * model.output_scale)
+        probabilities = softmax(rows.astype(np.float64) * model.output_scale)
         positions = [p for p, token in enumerate(ids) if token == mask_id]
         per_mask = []
         for position, row in zip(positions, probabilities):
