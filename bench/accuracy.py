@@ -183,6 +183,24 @@ def tables(results: list[dict]) -> str:
     return "\n\n".join([main, "Agreement with FP32 by token count (rows):\n\n" + lengths, *notes])
 
 
+def checkpoint_dirs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Path]:
+    """{model name: checkpoint dir} of --models (under --models-dir, or as --checkpoint NAME=DIR says) that
+    exist; the missing ones are named on stderr."""
+    unknown = [name for name in args.models if name not in MODEL_TASKS]
+    if unknown:
+        parser.error(f"unknown model {', '.join(unknown)}: choose from {', '.join(MODEL_TASKS)}")
+    checkpoints = {name: args.models_dir / name for name in args.models}
+    for item in args.checkpoint:
+        name, _, path = item.partition("=")
+        if name not in MODEL_TASKS or not path:
+            parser.error(f"--checkpoint {item!r}: expected NAME=DIR with NAME one of {', '.join(MODEL_TASKS)}")
+        checkpoints[name] = Path(path)
+    missing = [f"{name} ({path})" for name, path in checkpoints.items() if not is_made(path)]
+    if missing:
+        print(f"skipped, no checkpoint: {', '.join(missing)} (make them with bench/eval_models.py)", file=sys.stderr)
+    return {name: path for name, path in checkpoints.items() if is_made(path)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR,
@@ -200,19 +218,8 @@ def main() -> int:
     if args.show:
         print(tables([result for path in args.show for result in json.loads(path.read_text(encoding="utf-8"))]))
         return 0
-    unknown = [name for name in args.models if name not in MODEL_TASKS]
-    if unknown:
-        parser.error(f"unknown model {', '.join(unknown)}: choose from {', '.join(MODEL_TASKS)}")
-    checkpoints = {name: args.models_dir / name for name in args.models}
-    for item in args.checkpoint:
-        name, _, path = item.partition("=")
-        if name not in MODEL_TASKS or not path:
-            parser.error(f"--checkpoint {item!r}: expected NAME=DIR with NAME one of {', '.join(MODEL_TASKS)}")
-        checkpoints[name] = Path(path)
-    missing = [f"{name} ({path})" for name, path in checkpoints.items() if not is_made(path)]
-    if missing:
-        print(f"skipped, no checkpoint: {', '.join(missing)} (make them with bench/eval_models.py)", file=sys.stderr)
-    results = [evaluate(name, path, args.data_dir, args.limit) for name, path in checkpoints.items() if is_made(path)]
+    checkpoints = checkpoint_dirs(parser, args)
+    results = [evaluate(name, path, args.data_dir, args.limit) for name, path in checkpoints.items()]
     if not results:
         parser.error("no model to evaluate")
     print(json.dumps(results, indent=2) if args.json else tables(results))

@@ -3,15 +3,18 @@
 
     python3 bench/arm_instructions.py [--cpus cortex-a72,cortex-a76,cortex-a15] [--seq-lens 16,64,128]
                                       [--kernels ref,neon,...] [--compiler gcc|clang] [--no-per-op] [--json]
+                                      [--model FILE.ibert --no-per-op]
 
 For each CPU (by default cortex-a72 and cortex-a76, plus qemu's max for the kernel sets
 only it runs, such as i8mm, and the 32-bit cortex-a15 on the armhf build: Pi OS 32-bit),
 each kernel set the library offers on that CPU
 (IBERT_KERNELS) and each sequence length L, it runs tools/ibert-cli on the shipped
-model (batch 1, one thread, a text cut to exactly L tokens, all attended) under
+model, or --model (e.g. a Q-BERT low-bit file of the same MiniLM; batch 1, one thread, a text cut to exactly L tokens, all attended) under
 ../shared/tools/armcount twice, with K and K + N forward passes, and reports
 (count(K + N) - count(K)) / N: one inference with loading and start-up cancelled.
 The counts are deterministic, so K = 1, N = 2 suffice (--repeats K,N changes them).
+The per-op counts below replay the int8 ops of the shipped model's shapes, so another
+--model needs --no-per-op.
 
 Then, per op of the forward pass, the same difference on bench/kernel_driver (one op
 as one inference runs it): the op's instructions, its share of the inference, and for
@@ -147,12 +150,12 @@ def armcount_env(armcount: Path) -> dict:
     return env
 
 
-def kernel_sets(cli: Path, cpu: str) -> list[str]:
+def kernel_sets(cli: Path, model: Path, cpu: str) -> list[str]:
     """The kernel sets the library offers on `cpu`: a name it does not have makes it
     fail with a message that lists the valid ones."""
     env = dict(os.environ, IBERT_KERNELS="?")
     target = target_of(cpu)
-    done = run([target.qemu, "-cpu", cpu, "-L", target.sysroot, str(cli), str(MODEL), "--text", "x"], env)
+    done = run([target.qemu, "-cpu", cpu, "-L", target.sysroot, str(cli), str(model), "--text", "x"], env)
     match = re.search(r"\(valid: ([^)]*)\)", done.stderr)
     if not match:
         sys.exit(f"could not read the kernel sets on {cpu} from ibert-cli:\n{done.stderr}")
@@ -200,6 +203,8 @@ def parse_args(argv):
     parser.add_argument("--compiler", choices=sorted(COMPILERS), default="gcc",
                         help="the cross builds' compiler (clang: clang-16, as Android's NDK)")
     parser.add_argument("--no-per-op", action="store_true", help="skip the per-op counts")
+    parser.add_argument("--model", type=Path, default=MODEL,
+                        help="the .ibert file to count (default: the shipped model; another needs --no-per-op)")
     parser.add_argument("--build-root", type=Path, default=ROOT / "build",
                         help="where the cross builds go: BUILD_ROOT/cross-aarch64, BUILD_ROOT/cross-armhf "
                              "(with --compiler clang: ...-clang)")
@@ -212,6 +217,10 @@ def parse_args(argv):
         parser.error("--seq-lens must be positive")
     if not args.armcount.is_file():
         parser.error(f"armcount not found at {args.armcount} (give --armcount)")
+    if args.model.resolve() != MODEL.resolve() and not args.no_per_op:
+        parser.error("--model: the per-op counts replay the shipped int8 model's ops; add --no-per-op")
+    if not args.model.is_file():
+        parser.error(f"--model {args.model}: no such file")
     return args
 
 
@@ -227,7 +236,8 @@ def measure(args) -> dict:
         build(target, target.build_dir(args.build_root, args.compiler), args.compiler)
     env = armcount_env(args.armcount)
     k, n = args.repeats
-    offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root, args.compiler)[0], cpu) for cpu in cpus}
+    offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root, args.compiler)[0], args.model, cpu)
+                  for cpu in cpus}
     if args.cpus is None:  # max only for what the two cores lack
         offered_on["max"] = [name for name in offered_on["max"] if name not in offered_on["cortex-a76"]]
     inference_rows, op_rows = [], []
@@ -238,7 +248,7 @@ def measure(args) -> dict:
                 print(f"counting {cpu} {kernels} L={length}", file=sys.stderr)
                 # one thread, whatever ibert-cli's default: armcount counts threads exactly only with --atomic
                 whole = per_inference(args.armcount, env, cpu, kernels, lambda r: [
-                    str(cli), str(MODEL), "--text", TEXT, "--seq-len", str(length), "--threads", "1",
+                    str(cli), str(args.model), "--text", TEXT, "--seq-len", str(length), "--threads", "1",
                     "--repeat", str(r)], k, n)
                 row = {"cpu": cpu, "kernels": kernels, "seq_len": length, **whole}
                 if length == REFERENCE_LEN:
@@ -278,7 +288,7 @@ def measure(args) -> dict:
                 op_rows.append({"cpu": cpu, "kernels": kernels, "seq_len": length, "op": "non-GEMM",
                                 "instructions": whole["instructions"] - gemm,
                                 "share": 1 - gemm / whole["instructions"]})
-    return {"model": str(MODEL.relative_to(ROOT)), "compiler": args.compiler, "repeats": {"k": k, "n": n},
+    return {"model": str(args.model), "compiler": args.compiler, "repeats": {"k": k, "n": n},
             "inference": inference_rows, "ops": op_rows}
 
 

@@ -4,6 +4,7 @@
     PYTHONPATH=. PYIBERT_LIBRARY=build/host/libibert.so python3 bench/host_latency.py \
         [--seq-lens 16,64,128] [--threads 1,2] [--runs 50] [--batch 10] [--warmup 5] \
         [--quiet-ms 100] [--lead-in-ms 30] [--engines ort-fp32,ort-int8,pyibert] [--no-rss] [--json]
+        [--engines pyibert,pyibert-lowbit --lowbit-model FILE.ibert]
 
 Engines, all MiniLM-L6 (H 384, 6 layers) with a 2-label head, batch 1:
   ort-fp32  BertForSequenceClassification built from the all-MiniLM-L6-v2 checkpoint of
@@ -12,6 +13,8 @@ Engines, all MiniLM-L6 (H 384, 6 layers) with a 2-label head, batch 1:
             with its default session options
   ort-int8  the same graph after onnxruntime.quantization.quantize_dynamic (int8 weights)
   pyibert   models/minilm-sst2.ibert (same architecture, integer-only) through pyibert.Model
+  pyibert-lowbit  --lowbit-model, a Q-BERT file of the same model (packed low-bit weights), the
+            same way (not timed unless named in --engines)
 The ONNX files are cached under build/bench/ (made once; that needs torch, transformers
 and onnx, the `bench` extra).
 
@@ -73,7 +76,8 @@ from onnx_export import CLS, SEP, onnx_models
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "minilm-sst2.ibert"
 CACHE = ROOT / "build" / "bench"
-ENGINES = ["ort-fp32", "ort-int8", "pyibert"]
+ENGINES = ["ort-fp32", "ort-int8", "pyibert", "pyibert-lowbit"]
+DEFAULT_ENGINES = ENGINES[:3]
 INSTALL_HINT = "pip install 'pyibert[bench]' (or time pyibert alone: --engines pyibert)"
 
 
@@ -112,13 +116,13 @@ def input_ids(length: int):
 class Engine:
     """One engine loaded for a thread count: run(L) does one inference of L tokens."""
 
-    def __init__(self, name: str, threads: int):
+    def __init__(self, name: str, threads: int, lowbit_model: Path | None):
         self.name = name
         self.kernels = None
-        if name == "pyibert":
+        if name.startswith("pyibert"):
             from pyibert import Model
 
-            self.model = Model(MODEL, threads=threads)
+            self.model = Model(lowbit_model if name == "pyibert-lowbit" else MODEL, threads=threads)
             self.kernels = self.model.kernels
         else:
             import onnxruntime
@@ -136,11 +140,11 @@ class Engine:
         import numpy as np
 
         ids = input_ids(length)
-        self.inputs[length] = (ids[0].astype(np.int32) if self.name == "pyibert"
+        self.inputs[length] = (ids[0].astype(np.int32) if self.name.startswith("pyibert")
                                else {"input_ids": ids, "attention_mask": np.ones_like(ids)})
 
     def run(self, length: int) -> None:
-        if self.name == "pyibert":
+        if self.name.startswith("pyibert"):
             self.model.forward(self.inputs[length])
         else:
             self.session.run(None, self.inputs[length])
@@ -158,7 +162,7 @@ def serve(args) -> int:
     """The worker process of one engine: loads it, says so with one JSON line, then for
     each request line {"length", "untimed_runs", "untimed_s", "timed"} makes the untimed
     runs and answers with the seconds of each timed one. Ends when stdin closes."""
-    engine = Engine(args.worker, args.threads[0])
+    engine = Engine(args.worker, args.threads[0], args.lowbit_model)
     print(json.dumps({"kernels": engine.kernels}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
@@ -178,10 +182,11 @@ def serve(args) -> int:
 class Worker:
     """The parent's handle on one engine's worker process."""
 
-    def __init__(self, name: str, threads: int):
+    def __init__(self, name: str, threads: int, lowbit_model: Path | None):
         self.name = name
+        model = ["--lowbit-model", str(lowbit_model)] if lowbit_model else []
         # stderr is inherited: a worker's traceback reaches the user as it is
-        self.process = subprocess.Popen([sys.executable, __file__, "--worker", name, "--threads", str(threads)],
+        self.process = subprocess.Popen([sys.executable, __file__, "--worker", name, "--threads", str(threads), *model],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def _reply(self):
@@ -292,6 +297,8 @@ def latency_row(length: int, threads: int, times: dict[str, list[float]], load: 
     for other in ("ort-int8", "ort-fp32"):
         if "pyibert" in row and other in row:
             row[f"pyibert/{other}"] = row["pyibert"]["median_ms"] / row[other]["median_ms"]
+    if "pyibert" in row and "pyibert-lowbit" in row:
+        row["pyibert-lowbit/pyibert"] = row["pyibert-lowbit"]["median_ms"] / row["pyibert"]["median_ms"]
     row.update(load)
     return row
 
@@ -301,7 +308,7 @@ def latencies(args) -> tuple[list[dict], str | None]:
     are loaded together (loading is not timed) and closed before the next."""
     rows, kernels = [], None
     for threads in args.threads:
-        workers = [Worker(name, threads) for name in args.engines]
+        workers = [Worker(name, threads, args.lowbit_model) for name in args.engines]
         try:
             for worker in workers:
                 kernels = worker.loaded()["kernels"] or kernels
@@ -322,6 +329,8 @@ def peak_rss(args) -> dict[str, float]:
     for name in ["python", *args.engines]:
         command = [sys.executable, __file__, "--rss-child", name, "--seq-lens", str(length),
                    "--threads", str(max(args.threads))]
+        if args.lowbit_model:
+            command += ["--lowbit-model", str(args.lowbit_model)]
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         result[name] = int(done.stdout.strip()) / 1024
     return result
@@ -335,7 +344,7 @@ def rss_child(args) -> int:
     import numpy  # noqa: F401  (every engine's process has it)
 
     if args.rss_child != "python":
-        engine = Engine(args.rss_child, args.threads[0])
+        engine = Engine(args.rss_child, args.threads[0], args.lowbit_model)
         engine.prepare(args.seq_lens[0])
         for _ in range(3):
             engine.run(args.seq_lens[0])
@@ -350,7 +359,7 @@ def print_tables(result: dict) -> None:
           f"{result['quiet_ms']} ms quiet, before each batch untimed runs for {result['lead_in_ms']} ms "
           f"(at least one); pyibert kernels: {result['pyibert_kernels']}\n")
     header = ["L", "threads", *(f"{e} ms" for e in result["engines"])]
-    ratios = [k for k in ("pyibert/ort-int8", "pyibert/ort-fp32") if k in result["latency"][0]]
+    ratios = [k for k in ("pyibert/ort-int8", "pyibert/ort-fp32", "pyibert-lowbit/pyibert") if k in result["latency"][0]]
     header += ratios + ["idle engines' CPU", "other CPU"]
     rows = []
     for r in result["latency"]:
@@ -383,7 +392,8 @@ def parse_args(argv):
                         help="sleep between two engines, so that the threads of the last one stop spinning")
     parser.add_argument("--lead-in-ms", type=int, default=30,
                         help="untimed runs for this long (at least one) before each batch")
-    parser.add_argument("--engines", type=csv_list, default=ENGINES, help="engines to time")
+    parser.add_argument("--engines", type=csv_list, default=DEFAULT_ENGINES, help=f"engines to time, of {ENGINES}")
+    parser.add_argument("--lowbit-model", type=Path, help="the .ibert file of the pyibert-lowbit engine")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--rss-child", choices=["python", *ENGINES], help=argparse.SUPPRESS)
@@ -396,6 +406,8 @@ def parse_args(argv):
     unknown = set(args.engines) - set(ENGINES)
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; choose from {ENGINES}")
+    if ("pyibert-lowbit" in args.engines) != (args.lowbit_model is not None):
+        parser.error("the pyibert-lowbit engine and --lowbit-model go together")
     return args
 
 

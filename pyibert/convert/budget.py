@@ -34,10 +34,13 @@ ALIGNMENT_SLACK = 32
 @dataclass(frozen=True)
 class BudgetOptions:
     max_size: int
-    sensitivity: str = "trace"
+    sensitivity: str = "eigen"
     hessian_samples: int = 64
     label_column: str | None = None
     iterations: int = 16
+    # {file name: sensitivity} measured before (a sweep over sizes of one model measures the Hessian
+    # once, bench/qbert_sweep.py); None: measure it here
+    sensitivities: dict[str, float] | None = None
 
 
 @dataclass
@@ -111,8 +114,10 @@ def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column:
 
     if calibration is None:
         raise ConversionError("--max-size needs --calibration: the Hessian is measured on its texts")
-    batches = _hessian_batches(tokenizer, Path(calibration), text_column, options, labels, max_tokens)
-    sensitivity = _sensitivities(checkpoint.model, batches, options, progress)
+    sensitivity = options.sensitivities
+    if sensitivity is None:
+        batches = _hessian_batches(tokenizer, Path(calibration), text_column, options, labels, max_tokens)
+        sensitivity = _sensitivities(checkpoint.model, batches, options, progress)
 
     weights = {f"blk.{l}.{kind}": getattr(layer, kind).weight.detach().double().numpy()
                for l, layer in enumerate(params.layers) for kind in _HF_LINEARS.values()}

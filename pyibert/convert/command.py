@@ -54,7 +54,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the whole file must fit SIZE (12980000B, 12.98MB, 11MiB, 900kB: B, kB, MB powers of "
                         "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "
                         "are then chosen by Hessian sensitivity (--weight-bits and --embedding-bits are ignored)")
-    parser.add_argument("--sensitivity", choices=METHODS, default="trace",
+    parser.add_argument("--sensitivity", choices=METHODS, default="eigen",
                         help="--max-size: top Hessian eigenvalue per layer (Q-BERT) or Hutchinson trace "
                         "(HAWQ-V2) (default: %(default)s)")
     parser.add_argument("--hessian-samples", type=_positive_int, default=64, metavar="N",

@@ -92,6 +92,28 @@ def test_max_size_fits_the_budget_with_mixed_widths(tmp_path, checkpoint):
                            budget=BudgetOptions(20000, "trace", 8, None, 2))
 
 
+def test_given_sensitivities_decide_which_layer_keeps_its_bits(tmp_path, checkpoint):
+    """A sweep measures the Hessian once and passes it on (bench/qbert_sweep.py): the allocation then
+    follows the given scores, so the one FFN down projection that matters keeps the most bits."""
+    src, calibration = checkpoint
+    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    layers = [f"blk.{layer}.{kind}" for layer in (0, 1)
+              for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
+    bits = {}
+    # the allocator reserves 32 B of alignment per tensor, so this budget still takes ~1.3 kB off int8:
+    # one FFN down projection at 2 bits and the other at 3 (both at 2 would leave 500 B unused)
+    for important in ("blk.0.ffn_down", "blk.1.ffn_down"):
+        scores = {name: (1e6 if name == important else 1e-9) for name in layers} | {"token_embd": 1e6}
+        summary = convert_checkpoint(src, tmp_path / f"{important}.ibert", calibration=calibration, progress=False,
+                                     plan=LowBitPlan(group_size=32),
+                                     budget=BudgetOptions(int8.file_size + 300, sensitivities=scores))
+        chosen = {row["name"]: row["bits"] for row in summary.layers}
+        assert {row["name"]: row["sensitivity"] for row in summary.layers} == scores
+        bits[important] = (chosen["blk.0.ffn_down"], chosen["blk.1.ffn_down"])
+    assert bits["blk.0.ffn_down"][0] > bits["blk.0.ffn_down"][1]
+    assert bits["blk.1.ffn_down"][1] > bits["blk.1.ffn_down"][0]
+
+
 def test_cli_flags_and_json_report(tmp_path, checkpoint, capsys):
     src, calibration = checkpoint
     out = tmp_path / "cli.ibert"
