@@ -42,32 +42,13 @@
 #define SLAB 2048          /* k per interleaved copy of a (a multiple of CHUNK): 32 KiB */
 #define MIN_GROUP 32
 
+static const int32_t ZEROS[NR]; /* the biases of a layer without */
+
 /* a's rows interleaved for SDOT, and the offset terms of each group. */
 typedef struct slab {
     int8_t x[SLAB / 16][QUADS][64];
     int32_t start[SLAB / MIN_GROUP][QUADS][4]; /* -2^(bits-1) * sum of x over group g, per row */
 } slab;
-
-/* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, into s (zeros past mr and kc up to whole
- * chunks), and the groups' starts for groups of `group` k. */
-static void interleave(const int8_t *a, size_t lda, size_t mr, size_t kc, size_t group, int32_t offset, slab *s) {
-    const size_t padded = (kc + CHUNK - 1) / CHUNK * CHUNK;
-    memset(s->x, 0, padded / 16 * sizeof s->x[0]);
-    memset(s->start, 0, padded / group * sizeof s->start[0]);
-    for (size_t r = 0; r < mr; r++) {
-        const int8_t *row = a + r * lda;
-        int8_t *dst = &s->x[0][r / 4][r % 4 * 4];
-        size_t k = 0;
-        for (; k + 4 <= kc; k += 4) memcpy(dst + k / 16 * sizeof s->x[0] + k % 16 * 4, row + k, 4);
-        for (; k < kc; k++) dst[k / 16 * sizeof s->x[0] + k % 16 / 4 * 16 + k % 4] = row[k];
-        for (size_t g = 0; g * group < kc; g++) {
-            const size_t end = (g + 1) * group < kc ? (g + 1) * group : kc;
-            int32_t sum = 0;
-            for (k = g * group; k < end; k++) sum += row[k];
-            s->start[g][r / 4][r % 4] = -offset * sum;
-        }
-    }
-}
 
 /* 4 registers of 4 int32 transposed: out[i] lane j = in[j] lane i. */
 static inline void transpose4(const int32x4_t in[4], int32x4_t out[4]) {
@@ -77,6 +58,44 @@ static inline void transpose4(const int32x4_t in[4], int32x4_t out[4]) {
     out[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
     out[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
     out[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+}
+
+/* 16 bytes of row from k on, zeros past kc. */
+static inline int32x4_t row_block(const int8_t *row, size_t k, size_t kc) {
+    if (k + 16 <= kc) return vreinterpretq_s32_s8(vld1q_s8(row + k));
+    int8_t tail[16] = {0};
+    if (k < kc) memcpy(tail, row + k, kc - k);
+    return vreinterpretq_s32_s8(vld1q_s8(tail));
+}
+
+/* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, into s (zeros past mr and kc up to whole
+ * chunks), and the groups' starts for groups of `group` k. Per row quad and block of
+ * 16 k: the 4 rows' 16 bytes as 4 x 4 int32 transposed (lane = row, register = 4 k),
+ * and -2^(bits-1) * the rows' sums by SDOT with -2^(bits-1) in every byte. */
+static void interleave(const int8_t *a, size_t lda, size_t mr, size_t kc, size_t group, int32_t offset, slab *s) {
+    const size_t blocks = (kc + CHUNK - 1) / CHUNK * CHUNK / 16, group_blocks = group / 16;
+    const int8x16_t minus_offset = vdupq_n_s8((int8_t)-offset);
+    for (size_t q = 0; q < QUADS; q++) {
+        int32x4_t sum = vdupq_n_s32(0);
+        int32_t *start = s->start[0][q];
+        for (size_t b = 0, left = group_blocks; b < blocks; b++) {
+            int32x4_t in[4], out[4];
+            for (size_t r = 0; r < 4; r++)
+                in[r] = 4 * q + r < mr ? row_block(a + (4 * q + r) * lda, 16 * b, kc) : vdupq_n_s32(0);
+            transpose4(in, out);
+            int8_t *dst = s->x[b][q];
+            for (size_t l = 0; l < 4; l++) {
+                vst1q_s32((int32_t *)(void *)(dst + 16 * l), out[l]);
+                sum = vdotq_s32(sum, vreinterpretq_s8_s32(out[l]), minus_offset);
+            }
+            if (--left == 0) { /* a group ends */
+                vst1q_s32(start, sum);
+                start += sizeof s->start[0] / sizeof *start;
+                sum = vdupq_n_s32(0);
+                left = group_blocks;
+            }
+        }
+    }
 }
 
 /* One tile's pass over a slab: tot[j][q] (lanes = rows 4q ... 4q + 3 of column j) +=
@@ -225,6 +244,107 @@ static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8
     }
 }
 
+/* Group size 0 with sub-scales 1 (what the format has), 2 or 4 bits: a tile's whole
+ * slab in one assembly block that also starts the accumulators and stores them into
+ * c's rows. Here v16 + 4q + j is the accumulator of row quad q and column j, so lane r
+ * of v16 + 4q ... v16 + 4q + 3 is row 4q + r's 4 columns: one LD4/ST4 (single
+ * structure) each, no transposes. */
+#define ASM_BLOCK_ROWS                                                                                             \
+    ASM_QUAD("v16", "v17", "v18", "v19") ASM_QUAD("v20", "v21", "v22", "v23") ASM_QUAD("v24", "v25", "v26", "v27") \
+        ASM_QUAD("v28", "v29", "v30", "v31")
+/* 4-bit: 64 k per loop step (a slab is whole chunks), fewer loop branches */
+#define ASM_STEP_ROWS_4BIT                                                                                         \
+    ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS ASM_USHR("4") ASM_BLOCK_ROWS ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS       \
+        ASM_USHR("4") ASM_BLOCK_ROWS
+#define ASM_STEP_ROWS_2BIT                                                                                         \
+    ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS ASM_USHR("2") ASM_MASK_V4_7 ASM_BLOCK_ROWS ASM_USHR("4") ASM_MASK_V4_7    \
+        ASM_BLOCK_ROWS ASM_USHR("6") ASM_BLOCK_ROWS
+/* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
+#define ASM_ROWS(op, a0, a3)                                                                                       \
+    op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
+       ".s-" a3 ".s}[2], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[3], [%[p]], %[ldo]\n\t"
+#define ASM_ALL_ROWS(op)                                                                                           \
+    "mov %[p], %[out]\n\t" ASM_ROWS(op, "v16", "v19") ASM_ROWS(op, "v20", "v23") ASM_ROWS(op, "v24", "v27")        \
+        ASM_ROWS(op, "v28", "v31")
+/* v16 + 4q + j (+)= the quad's start v0 ... v3 */
+#define ASM_ADD_START(dst, src)                                                                                    \
+    "add v20.4s, " src "16.4s, v1.4s\n\tadd v21.4s, " src "17.4s, v1.4s\n\tadd v22.4s, " src "18.4s, v1.4s\n\t"    \
+    "add v23.4s, " src "19.4s, v1.4s\n\tadd v24.4s, " src "16.4s, v2.4s\n\tadd v25.4s, " src "17.4s, v2.4s\n\t"    \
+    "add v26.4s, " src "18.4s, v2.4s\n\tadd v27.4s, " src "19.4s, v2.4s\n\tadd v28.4s, " src "16.4s, v3.4s\n\t"    \
+    "add v29.4s, " src "17.4s, v3.4s\n\tadd v30.4s, " src "18.4s, v3.4s\n\tadd v31.4s, " src "19.4s, v3.4s\n\t"    \
+    "add v16.4s, v16.4s, v0.4s\n\tadd v17.4s, v17.4s, v0.4s\n\tadd v18.4s, v18.4s, v0.4s\n\t"                      \
+    "add v19.4s, v19.4s, v0.4s\n\t"
+/* from the 4 biases (LD4R: v16 ... v19 = one each) + the starts */
+#define ASM_FROM_BIAS "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld1 {v0.4s-v3.4s}, [%[start]]\n\t" ASM_ADD_START("", "v")
+/* from out's rows + the starts */
+#define ASM_FROM_OUT                                                                                               \
+    ASM_ALL_ROWS("ld4") "ld1 {v0.4s-v3.4s}, [%[start]]\n\t"                                                        \
+    "add v16.4s, v16.4s, v0.4s\n\tadd v17.4s, v17.4s, v0.4s\n\tadd v18.4s, v18.4s, v0.4s\n\t"                      \
+    "add v19.4s, v19.4s, v0.4s\n\tadd v20.4s, v20.4s, v1.4s\n\tadd v21.4s, v21.4s, v1.4s\n\t"                      \
+    "add v22.4s, v22.4s, v1.4s\n\tadd v23.4s, v23.4s, v1.4s\n\tadd v24.4s, v24.4s, v2.4s\n\t"                      \
+    "add v25.4s, v25.4s, v2.4s\n\tadd v26.4s, v26.4s, v2.4s\n\tadd v27.4s, v27.4s, v2.4s\n\t"                      \
+    "add v28.4s, v28.4s, v3.4s\n\tadd v29.4s, v29.4s, v3.4s\n\tadd v30.4s, v30.4s, v3.4s\n\t"                      \
+    "add v31.4s, v31.4s, v3.4s\n\t"
+#define ASM_ROWS_TILE(init, step) init "1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t" ASM_ALL_ROWS("st4")
+#define ASM_ROWS_ARGS                                                                                              \
+    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps),          \
+      [p] "=&r"(p)                                                                                                 \
+    : [bias] "r"(bias), [start] "r"(start), [out] "r"(out), [ldo] "r"(ldo), [mask] "w"(mask)                       \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
+      "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+
+/* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
+ * biases : out) + the start values + the slab's sums: `steps` loop steps of 64 k from x
+ * and col[j]. */
+static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t steps, const int8_t *x, const uint8_t *const col[NR],
+                      const int32_t *bias, const int32_t *start, int32_t *out, size_t ldo_elements) {
+    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const int8_t *xp = x;
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
+    const size_t ldo = ldo_elements * sizeof *out;
+    int32_t *p;
+    if (bias) {
+        if (bits == 4)
+            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_ROWS_4BIT) ASM_ROWS_ARGS);
+        else
+            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_ROWS_2BIT) ASM_ROWS_ARGS);
+    } else {
+        if (bits == 4)
+            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_ROWS_4BIT) ASM_ROWS_ARGS);
+        else
+            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_ROWS_2BIT) ASM_ROWS_ARGS);
+    }
+}
+
+/* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after a
+ * slab of group size 0 with sub-scales 1, 2 or 4 bits: the first slab (k0 = 0) from
+ * the biases, a later one adding to c. An edge tile (mr < 16 or fewer than 4 columns
+ * left) goes through a 16 x 4 copy. */
+static __attribute__((noinline)) void whole_tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t k0,
+                                                  size_t j0, size_t j1, size_t mr, int32_t *ct, size_t ldc) {
+    const unsigned bits = w->bits;
+    const size_t steps = chunks * CHUNK / 64, rb = w->row_bytes;
+    const uint8_t *codes = w->codes + j0 * rb + k0 / CHUNK * (CHUNK / 8 * bits);
+    const int32_t *bias = k0 ? NULL : w->bias ? w->bias + j0 : ZEROS;
+    size_t jb = j0;
+    if (mr == MR)
+        for (; jb + NR <= j1; jb += NR, codes += NR * rb, ct += NR, bias = bias && w->bias ? bias + NR : bias) {
+            const uint8_t *const col[NR] = {codes, codes + rb, codes + 2 * rb, codes + 3 * rb};
+            tile_rows(bits, steps, s->x[0][0], col, bias, s->start[0][0], ct, ldc);
+        }
+    for (; jb < j1; jb += NR, codes += NR * rb, ct += NR, bias = bias && w->bias ? bias + NR : bias) {
+        const size_t nr = j1 - jb < NR ? j1 - jb : NR;
+        const uint8_t *const col[NR] = {codes, codes + (nr > 1) * rb, codes + (nr > 2 ? 2 : nr - 1) * rb,
+                                        codes + (nr - 1) * rb};
+        int32_t edge[MR][NR] = {{0}}, edge_bias[NR] = {0};
+        if (bias) memcpy(edge_bias, bias, nr * sizeof *bias);
+        else
+            for (size_t r = 0; r < mr; r++) memcpy(edge[r], ct + r * ldc, nr * sizeof *ct);
+        tile_rows(bits, steps, s->x[0][0], col, bias ? edge_bias : NULL, s->start[0][0], edge[0], NR);
+        for (size_t r = 0; r < mr; r++) memcpy(ct + r * ldc, edge[r], nr * sizeof *ct);
+    }
+}
+
 /* Every group of a slab in one assembly block: each group starts the accumulators at
  * its start values, runs its steps, then loads its 4 sub-scales into the 32-bit lanes
  * of v13 and adds accumulator x sub-scale (MLA by element) into the totals in memory
@@ -336,32 +456,14 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
     TILES[bits == 2 ? 0 : bits == 3 ? 1 : 2][span](s, chunks, col, sub, groups, tot);
 }
 
-/* The common tile in few instructions: 2 or 4 bits, group size 0 (sub-scales 1),
- * the first slab, 4 columns. The accumulators start at bias + the offset term, run
- * the whole slab in one assembly block and are transposed into c's rows. */
-static void tile_whole(unsigned bits, const slab *s, size_t chunks, const uint8_t *const col[NR],
-                       const int32_t *bias, size_t mr, int32_t *ct, size_t ldc) {
-    int32_t acc[NR][QUADS][4] __attribute__((aligned(16)));
-    for (size_t q = 0; q < QUADS; q++) {
-        const int32x4_t start = vld1q_s32(s->start[0][q]);
-        for (size_t j = 0; j < NR; j++) vst1q_s32(acc[j][q], vaddq_s32(start, vdupq_n_s32(bias ? bias[j] : 0)));
-    }
-    const int8_t *xp = s->x[0][0];
-    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
-    span_asm(bits, chunks * CHUNK / (bits == 4 ? 32 : 64), &xp, c, acc[0][0], 1, acc);
-    for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
-        int32x4_t in[4], out[4];
-        for (size_t j = 0; j < NR; j++) in[j] = vld1q_s32(acc[j][q]);
-        transpose4(in, out);
-        for (size_t r = 0; r < 4 && 4 * q + r < mr; r++) vst1q_s32(ct + (4 * q + r) * ldc, out[r]);
-    }
-}
-
 void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                  const lowbit_weights *w, int32_t *c, size_t ldc) {
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
+    /* group size 0 with sub-scales 1 (what the format has), 2 or 4 bits: whole_tiles */
+    int whole = w->group_size == 0 && (w->bits == 4 || w->bits == 2);
+    for (size_t j = j0; j < j1 && whole; j++) whole = w->sub[j] == 1;
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
@@ -369,6 +471,10 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
             const size_t group = w->group_size ? w->group_size : chunks * CHUNK;
             const size_t groups = w->group_size ? kc / w->group_size : 1;
             interleave(a + i0 * lda + k0, lda, mr, kc, group, offset, &s);
+            if (whole) {
+                whole_tiles(w, &s, chunks, k0, j0, j1, mr, c + i0 * ldc, ldc);
+                continue;
+            }
             for (size_t jb = j0; jb < j1; jb += NR) {
                 const size_t nr = j1 - jb < NR ? j1 - jb : NR;
                 const uint8_t *col[NR], *sub[NR];
@@ -379,11 +485,6 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
                     sub[j] = w->sub + n * all_groups + (w->group_size ? k0 / w->group_size : 0);
                 }
                 int32_t *ct = c + i0 * ldc + (jb - j0);
-                if (k0 == 0 && nr == NR && w->group_size == 0 && (w->bits == 4 || w->bits == 2) && *sub[0] == 1 &&
-                    *sub[1] == 1 && *sub[2] == 1 && *sub[3] == 1) {
-                    tile_whole(w->bits, &s, chunks, col, w->bias ? w->bias + jb : NULL, mr, ct, ldc);
-                    continue;
-                }
                 if (k0 == 0) {
                     for (size_t j = 0; j < NR; j++) {
                         const int32x4_t b = vdupq_n_s32(w->bias && j < nr ? w->bias[jb + j] : 0);
