@@ -316,31 +316,134 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     }
 }
 
-/* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after a
- * slab of group size 0 with sub-scales 1, 2 or 4 bits: the first slab (k0 = 0) from
- * the biases, a later one adding to c. An edge tile (mr < 16 or fewer than 4 columns
- * left) goes through a 16 x 4 copy. */
-static __attribute__((noinline)) void whole_tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t k0,
-                                                  size_t j0, size_t j1, size_t mr, int32_t *ct, size_t ldc) {
+/* 4-bit codes with groups: the accumulators run over the whole slab without
+ * restarting, and each group's end adds the running sums G_g times s_g - s_{g+1}
+ * (the last group: times s_g) into the totals, which is sum_g s_g * (G_g - G_{g-1})
+ * (summation by parts). For that the sums must be of q itself, not of u = q + 8 with
+ * the offset term per group: the codes are made signed nibbles by an EOR with 0x88
+ * (u XOR 8 is q's two's complement in 4 bits), the high one is then an arithmetic
+ * shift right by 4, the low one a shift left by 4 and back. int32 wraps modulo 2^32
+ * and the result fits int32, so the running sums and the scale differences need no
+ * bound of their own. The totals ([quad][column][4 rows], tot) are in memory; v12
+ * holds the group's sub-scales, v13 the next group's, v14 their difference; v15 the
+ * 0x88 bytes. */
+#define ASM_COLUMNS(op, d, s, arg)                                                                                 \
+    op " " d "4.16b, " s "8.16b, " arg "\n\t" op " " d "5.16b, " s "9.16b, " arg "\n\t" op " " d "6.16b, " s        \
+       "10.16b, " arg "\n\t" op " " d "7.16b, " s "11.16b, " arg "\n\t"
+#define ASM_STEP_SIGNED_4BIT                                                                                       \
+    ASM_LOAD("16")                                                                                                 \
+    "eor v8.16b, v8.16b, %[flip].16b\n\teor v9.16b, v9.16b, %[flip].16b\n\t"                                       \
+    "eor v10.16b, v10.16b, %[flip].16b\n\teor v11.16b, v11.16b, %[flip].16b\n\t" ASM_COLUMNS("shl", "v", "v", "#4") \
+        "sshr v4.16b, v4.16b, #4\n\tsshr v5.16b, v5.16b, #4\n\tsshr v6.16b, v6.16b, #4\n\t"                        \
+        "sshr v7.16b, v7.16b, #4\n\t" ASM_BLOCK_ROWS ASM_COLUMNS("sshr", "v", "v", "#4") ASM_BLOCK_ROWS
+/* v12 = the 4 columns' sub-scales at s0 ... s3, which step to the next group */
+#define ASM_SCALES(v)                                                                                              \
+    "movi " v ".4s, #0\n\tld1 {" v ".b}[0], [%[s0]], #1\n\tld1 {" v ".b}[4], [%[s1]], #1\n\t"                      \
+    "ld1 {" v ".b}[8], [%[s2]], #1\n\tld1 {" v ".b}[12], [%[s3]], #1\n\t"
+/* tot[q][j] += accumulator (q, j) * lane j of m */
+#define ASM_TOT_QUAD(a0, a1, a2, a3, m)                                                                            \
+    "ld1 {v0.4s-v3.4s}, [%[tot]]\n\t"                                                                               \
+    "mla v0.4s, " a0 ".4s, " m ".s[0]\n\tmla v1.4s, " a1 ".4s, " m ".s[1]\n\t"                                     \
+    "mla v2.4s, " a2 ".4s, " m ".s[2]\n\tmla v3.4s, " a3 ".4s, " m ".s[3]\n\t"                                     \
+    "st1 {v0.4s-v3.4s}, [%[tot]], #64\n\t"
+#define ASM_TOT(m)                                                                                                 \
+    ASM_TOT_QUAD("v16", "v17", "v18", "v19", m) ASM_TOT_QUAD("v20", "v21", "v22", "v23", m)                        \
+        ASM_TOT_QUAD("v24", "v25", "v26", "v27", m) ASM_TOT_QUAD("v28", "v29", "v30", "v31", m)                    \
+            "sub %[tot], %[tot], #256\n\t"
+#define ASM_GROUP_STEPS "mov %[n], %[steps]\n\t1:\n\t" ASM_STEP_SIGNED_4BIT "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
+#define ASM_ZERO_ACCUMULATORS                                                                                      \
+    "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\tmovi v20.4s, #0\n\t"              \
+    "movi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\tmovi v24.4s, #0\n\tmovi v25.4s, #0\n\t"              \
+    "movi v26.4s, #0\n\tmovi v27.4s, #0\n\tmovi v28.4s, #0\n\tmovi v29.4s, #0\n\tmovi v30.4s, #0\n\t"              \
+    "movi v31.4s, #0\n\t"
+#define ASM_STORE_TOT                                                                                              \
+    "st1 {v16.4s-v19.4s}, [%[tot]], #64\n\tst1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
+    "st1 {v24.4s-v27.4s}, [%[tot]], #64\n\tst1 {v28.4s-v31.4s}, [%[tot]]\n\tsub %[tot], %[tot], #192\n\t"
+#define ASM_LOAD_TOT                                                                                               \
+    "ld1 {v16.4s-v19.4s}, [%[tot]], #64\n\tld1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
+    "ld1 {v24.4s-v27.4s}, [%[tot]], #64\n\tld1 {v28.4s-v31.4s}, [%[tot]]\n\t"
+/* the totals from the biases (LD4R) or out's rows; all groups; out's rows from the totals */
+#define ASM_GROUPS_TILE(init)                                                                                      \
+    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS ASM_SCALES("v12") "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"     \
+    "2:\n\t" ASM_GROUP_STEPS ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t"             \
+        ASM_TOT("v14") "subs %[groups], %[groups], #1\n\tb.ne 2b\n\t"                                              \
+    "3:\n\t" ASM_GROUP_STEPS ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
+#define ASM_GROUPS_TILE_ARGS                                                                                       \
+    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
+      [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [groups] "+r"(groups), [tot] "+r"(tp), [n] "=&r"(n),  \
+      [p] "=&r"(p)                                                                                                 \
+    : [steps] "r"(steps), [bias] "r"(bias), [out] "r"(out), [ldo] "r"(ldo), [flip] "w"(flip)                       \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v16", "v17", \
+      "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc",      \
+      "memory"
+
+/* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
+ * biases : out) + the slab's `groups` (>= 1) groups of 4-bit codes of `steps` * 32 k
+ * each, from x, col[j] and the sub-scales sub[j]. */
+static inline __attribute__((always_inline)) void tile_groups(size_t steps, size_t groups, const int8_t *x,
+                                                              const uint8_t *const col[NR],
+                                                              const uint8_t *const sub[NR], const int32_t *bias,
+                                                              int32_t *out, size_t ldo_elements) {
+    const int8x16_t flip = vdupq_n_s8((int8_t)0x88);
+    int32_t tot[QUADS][NR][4] __attribute__((aligned(16)));
+    int32_t *tp = tot[0][0], *p;
+    const int8_t *xp = x;
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
+    const size_t ldo = ldo_elements * sizeof *out;
+    size_t n;
+    if (bias)
+        __asm__ volatile(ASM_GROUPS_TILE("ld4r {v16.4s-v19.4s}, [%[bias]]\n\tmov v20.16b, v16.16b\n\t"
+                                         "mov v21.16b, v17.16b\n\tmov v22.16b, v18.16b\n\tmov v23.16b, v19.16b\n\t"
+                                         "mov v24.16b, v16.16b\n\tmov v25.16b, v17.16b\n\tmov v26.16b, v18.16b\n\t"
+                                         "mov v27.16b, v19.16b\n\tmov v28.16b, v16.16b\n\tmov v29.16b, v17.16b\n\t"
+                                         "mov v30.16b, v18.16b\n\tmov v31.16b, v19.16b\n\t") ASM_GROUPS_TILE_ARGS);
+    else
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4")) ASM_GROUPS_TILE_ARGS);
+}
+
+/* One 16 x 4 tile (tile_rows or tile_groups) of col[j], sub[j] at out. */
+static inline __attribute__((always_inline)) void fast_tile(unsigned bits, size_t group_size, const slab *s,
+                                                            size_t chunks, size_t groups,
+                                                            const uint8_t *const col[NR],
+                                                            const uint8_t *const sub[NR], const int32_t *bias,
+                                                            int32_t *out, size_t ldo) {
+    if (group_size == 0)
+        tile_rows(bits, chunks * CHUNK / 64, s->x[0][0], col, bias, s->start[0][0], out, ldo);
+    else
+        tile_groups(group_size / 32, groups, s->x[0][0], col, sub, bias, out, ldo);
+}
+
+/* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after the
+ * slab from k0 (chunks chunks, its first `groups` groups; all_groups per row of w) by
+ * tile_rows or tile_groups (see fast_path): the first slab from the biases, a later
+ * one adding to c. An edge tile (mr < 16 or fewer than 4 columns left) goes through a
+ * 16 x 4 copy. */
+static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t groups,
+                                                 size_t all_groups, size_t k0, size_t j0, size_t j1, size_t mr,
+                                                 int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
-    const size_t steps = chunks * CHUNK / 64, rb = w->row_bytes;
+    const size_t rb = w->row_bytes, group_size = w->group_size;
     const uint8_t *codes = w->codes + j0 * rb + k0 / CHUNK * (CHUNK / 8 * bits);
+    const uint8_t *sub = w->sub + j0 * all_groups + (group_size ? k0 / group_size : 0);
     const int32_t *bias = k0 ? NULL : w->bias ? w->bias + j0 : ZEROS;
+    const size_t bias_step = bias && w->bias ? NR : 0;
     size_t jb = j0;
     if (mr == MR)
-        for (; jb + NR <= j1; jb += NR, codes += NR * rb, ct += NR, bias = bias && w->bias ? bias + NR : bias) {
+        for (; jb + NR <= j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
             const uint8_t *const col[NR] = {codes, codes + rb, codes + 2 * rb, codes + 3 * rb};
-            tile_rows(bits, steps, s->x[0][0], col, bias, s->start[0][0], ct, ldc);
+            const uint8_t *const subs[NR] = {sub, sub + all_groups, sub + 2 * all_groups, sub + 3 * all_groups};
+            fast_tile(bits, group_size, s, chunks, groups, col, subs, bias, ct, ldc);
         }
-    for (; jb < j1; jb += NR, codes += NR * rb, ct += NR, bias = bias && w->bias ? bias + NR : bias) {
-        const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-        const uint8_t *const col[NR] = {codes, codes + (nr > 1) * rb, codes + (nr > 2 ? 2 : nr - 1) * rb,
-                                        codes + (nr - 1) * rb};
+    for (; jb < j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
+        const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = nr - 1;
+        const size_t j2 = nr > 2 ? 2 : last, j1_ = nr > 1 ? 1 : last;
+        const uint8_t *const col[NR] = {codes, codes + j1_ * rb, codes + j2 * rb, codes + last * rb};
+        const uint8_t *const subs[NR] = {sub, sub + j1_ * all_groups, sub + j2 * all_groups, sub + last * all_groups};
         int32_t edge[MR][NR] = {{0}}, edge_bias[NR] = {0};
         if (bias) memcpy(edge_bias, bias, nr * sizeof *bias);
         else
             for (size_t r = 0; r < mr; r++) memcpy(edge[r], ct + r * ldc, nr * sizeof *ct);
-        tile_rows(bits, steps, s->x[0][0], col, bias ? edge_bias : NULL, s->start[0][0], edge[0], NR);
+        fast_tile(bits, group_size, s, chunks, groups, col, subs, bias ? edge_bias : NULL, edge[0], NR);
         for (size_t r = 0; r < mr; r++) memcpy(ct + r * ldc, edge[r], nr * sizeof *ct);
     }
 }
@@ -461,9 +564,9 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* group size 0 with sub-scales 1 (what the format has), 2 or 4 bits: whole_tiles */
-    int whole = w->group_size == 0 && (w->bits == 4 || w->bits == 2);
-    for (size_t j = j0; j < j1 && whole; j++) whole = w->sub[j] == 1;
+    /* fast_tiles: group size 0 with sub-scales 1 (what the format has), 2 or 4 bits; 4 bits with groups */
+    int fast = w->bits == 4 || (w->bits == 2 && w->group_size == 0);
+    for (size_t j = j0; j < j1 && fast && w->group_size == 0; j++) fast = w->sub[j] == 1;
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
@@ -471,8 +574,8 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
             const size_t group = w->group_size ? w->group_size : chunks * CHUNK;
             const size_t groups = w->group_size ? kc / w->group_size : 1;
             interleave(a + i0 * lda + k0, lda, mr, kc, group, offset, &s);
-            if (whole) {
-                whole_tiles(w, &s, chunks, k0, j0, j1, mr, c + i0 * ldc, ldc);
+            if (fast) {
+                fast_tiles(w, &s, chunks, groups, all_groups, k0, j0, j1, mr, c + i0 * ldc, ldc);
                 continue;
             }
             for (size_t jb = j0; jb < j1; jb += NR) {
