@@ -336,10 +336,11 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     "eor v10.16b, v10.16b, %[flip].16b\n\teor v11.16b, v11.16b, %[flip].16b\n\t" ASM_COLUMNS("shl", "v", "v", "#4") \
         "sshr v4.16b, v4.16b, #4\n\tsshr v5.16b, v5.16b, #4\n\tsshr v6.16b, v6.16b, #4\n\t"                        \
         "sshr v7.16b, v7.16b, #4\n\t" ASM_BLOCK_ROWS ASM_COLUMNS("sshr", "v", "v", "#4") ASM_BLOCK_ROWS
-/* v12 = the 4 columns' sub-scales at s0 ... s3, which step to the next group */
+/* the low bytes of v's lanes (the others stay 0) = the 4 columns' sub-scales at s0 ...
+ * s3, which step to the next group */
 #define ASM_SCALES(v)                                                                                              \
-    "movi " v ".4s, #0\n\tld1 {" v ".b}[0], [%[s0]], #1\n\tld1 {" v ".b}[4], [%[s1]], #1\n\t"                      \
-    "ld1 {" v ".b}[8], [%[s2]], #1\n\tld1 {" v ".b}[12], [%[s3]], #1\n\t"
+    "ld1 {" v ".b}[0], [%[s0]], #1\n\tld1 {" v ".b}[4], [%[s1]], #1\n\tld1 {" v ".b}[8], [%[s2]], #1\n\t"         \
+    "ld1 {" v ".b}[12], [%[s3]], #1\n\t"
 /* tot[q][j] += accumulator (q, j) * lane j of m */
 #define ASM_TOT_QUAD(a0, a1, a2, a3, m)                                                                            \
     "ld1 {v0.4s-v3.4s}, [%[tot]]\n\t"                                                                               \
@@ -350,7 +351,10 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     ASM_TOT_QUAD("v16", "v17", "v18", "v19", m) ASM_TOT_QUAD("v20", "v21", "v22", "v23", m)                        \
         ASM_TOT_QUAD("v24", "v25", "v26", "v27", m) ASM_TOT_QUAD("v28", "v29", "v30", "v31", m)                    \
             "sub %[tot], %[tot], #256\n\t"
-#define ASM_GROUP_STEPS "mov %[n], %[steps]\n\t1:\n\t" ASM_STEP_SIGNED_4BIT "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
+/* a group's codes: 32 k unrolled, or a loop of `steps` steps of 64 k */
+#define ASM_GROUP_32 ASM_STEP_SIGNED_4BIT
+#define ASM_GROUP_LOOP                                                                                             \
+    "mov %[n], %[steps]\n\t1:\n\t" ASM_STEP_SIGNED_4BIT ASM_STEP_SIGNED_4BIT "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
 #define ASM_ZERO_ACCUMULATORS                                                                                      \
     "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\tmovi v20.4s, #0\n\t"              \
     "movi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\tmovi v24.4s, #0\n\tmovi v25.4s, #0\n\t"              \
@@ -363,11 +367,14 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     "ld1 {v16.4s-v19.4s}, [%[tot]], #64\n\tld1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
     "ld1 {v24.4s-v27.4s}, [%[tot]], #64\n\tld1 {v28.4s-v31.4s}, [%[tot]]\n\t"
 /* the totals from the biases (LD4R) or out's rows; all groups; out's rows from the totals */
-#define ASM_GROUPS_TILE(init)                                                                                      \
-    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS ASM_SCALES("v12") "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"     \
-    "2:\n\t" ASM_GROUP_STEPS ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t"             \
+#define ASM_GROUPS_TILE(init, group)                                                                               \
+    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS "movi v12.4s, #0\n\tmovi v13.4s, #0\n\t" ASM_SCALES("v12") "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"     \
+    "2:\n\t" group ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t"             \
         ASM_TOT("v14") "subs %[groups], %[groups], #1\n\tb.ne 2b\n\t"                                              \
-    "3:\n\t" ASM_GROUP_STEPS ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
+    "3:\n\t" group ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
+#define ASM_FROM_BIASES                                                                                            \
+    "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld4r {v20.4s-v23.4s}, [%[bias]]\n\tld4r {v24.4s-v27.4s}, [%[bias]]\n\t"   \
+    "ld4r {v28.4s-v31.4s}, [%[bias]]\n\t"
 #define ASM_GROUPS_TILE_ARGS                                                                                       \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
       [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [groups] "+r"(groups), [tot] "+r"(tp), [n] "=&r"(n),  \
@@ -378,8 +385,8 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
       "memory"
 
 /* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
- * biases : out) + the slab's `groups` (>= 1) groups of 4-bit codes of `steps` * 32 k
- * each, from x, col[j] and the sub-scales sub[j]. */
+ * biases : out) + the slab's `groups` (>= 1) groups of 4-bit codes of `steps` * 64 k
+ * each (steps 0: 32 k), from x, col[j] and the sub-scales sub[j]. */
 static inline __attribute__((always_inline)) void tile_groups(size_t steps, size_t groups, const int8_t *x,
                                                               const uint8_t *const col[NR],
                                                               const uint8_t *const sub[NR], const int32_t *bias,
@@ -391,14 +398,14 @@ static inline __attribute__((always_inline)) void tile_groups(size_t steps, size
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
     const size_t ldo = ldo_elements * sizeof *out;
     size_t n;
-    if (bias)
-        __asm__ volatile(ASM_GROUPS_TILE("ld4r {v16.4s-v19.4s}, [%[bias]]\n\tmov v20.16b, v16.16b\n\t"
-                                         "mov v21.16b, v17.16b\n\tmov v22.16b, v18.16b\n\tmov v23.16b, v19.16b\n\t"
-                                         "mov v24.16b, v16.16b\n\tmov v25.16b, v17.16b\n\tmov v26.16b, v18.16b\n\t"
-                                         "mov v27.16b, v19.16b\n\tmov v28.16b, v16.16b\n\tmov v29.16b, v17.16b\n\t"
-                                         "mov v30.16b, v18.16b\n\tmov v31.16b, v19.16b\n\t") ASM_GROUPS_TILE_ARGS);
+    if (bias && steps == 0)
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, ASM_GROUP_32) ASM_GROUPS_TILE_ARGS);
+    else if (bias)
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, ASM_GROUP_LOOP) ASM_GROUPS_TILE_ARGS);
+    else if (steps == 0)
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), ASM_GROUP_32) ASM_GROUPS_TILE_ARGS);
     else
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4")) ASM_GROUPS_TILE_ARGS);
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), ASM_GROUP_LOOP) ASM_GROUPS_TILE_ARGS);
 }
 
 /* One 16 x 4 tile (tile_rows or tile_groups) of col[j], sub[j] at out. */
@@ -410,7 +417,7 @@ static inline __attribute__((always_inline)) void fast_tile(unsigned bits, size_
     if (group_size == 0)
         tile_rows(bits, chunks * CHUNK / 64, s->x[0][0], col, bias, s->start[0][0], out, ldo);
     else
-        tile_groups(group_size / 32, groups, s->x[0][0], col, sub, bias, out, ldo);
+        tile_groups(group_size / 64, groups, s->x[0][0], col, sub, bias, out, ldo);
 }
 
 /* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after the
