@@ -157,16 +157,52 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
             for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], sub[j][0]);
 }
 
-/* 2- and 4-bit tiles in assembly: GCC 12 compiles tile() to register moves between
- * the SDOTs and address arithmetic for every load (4-bit, group size 0: 1.47x the
- * instructions of the int8 layer). A unit is 2 blocks (32 k) of every column: its 4
- * loads of packed bytes (post-indexed), 8 unpacks (AND with the mask or USHR), 8
- * loads of 64 bytes of interleaved a (post-indexed) and 128 SDOTs. One assembly
- * block runs a slab: for group size 0 its one group (tile_whole, span_asm), else every
- * group and its scaling into the totals (groups_asm). Registers:
- * v0-v3 a quad's a, v4-v7 the columns' unpacked codes, v8-v11 their packed bytes,
- * v13 a group's sub-scales, v16 + 4j + q the accumulator of column j and row quad q,
- * and the mask an operand in one of v12, v14, v15. */
+/* tile() with bits and span constants, so every unpack is immediates and every
+ * group's end a fixed place: one function each (inlined into one switch, GCC 12
+ * allocates registers for all of them at once and spills). The 3- and 6-bit codes
+ * and 2-bit groups of 32 (a group ends inside a 16-byte run) take this path. */
+typedef void (*tile_fn)(const slab *s, size_t chunks, const uint8_t *const col[NR], const uint8_t *const sub[NR],
+                        size_t groups, int32x4_t tot[NR][QUADS]);
+#define TILE_FN(bits, span)                                                                                        \
+    static __attribute__((noinline)) void tile_##bits##_##span(const slab *s, size_t chunks,                       \
+                                                               const uint8_t *const col[NR],                       \
+                                                               const uint8_t *const sub[NR], size_t groups,        \
+                                                               int32x4_t tot[NR][QUADS]) {                         \
+        tile(bits, span, s, chunks, col, sub, groups, tot);                                                        \
+    }
+#define TILE_FNS(bits) TILE_FN(bits, 0) TILE_FN(bits, 2) TILE_FN(bits, 4) TILE_FN(bits, 8)
+TILE_FN(2, 2)
+TILE_FNS(3)
+TILE_FNS(6)
+#undef TILE_FNS
+#undef TILE_FN
+
+/* [bits 3, 6][span 0, 2, 4, 8] */
+static const tile_fn TILES[2][4] = {{tile_3_0, tile_3_2, tile_3_4, tile_3_8}, {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
+
+static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
+                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
+    if (bits == 2) {
+        tile_2_2(s, chunks, col, sub, groups, tot);
+        return;
+    }
+    const size_t span = group_size == 0 ? 0 : group_size == 32 ? 1 : group_size == 64 ? 2 : 3;
+    TILES[bits == 3 ? 0 : 1][span](s, chunks, col, sub, groups, tot);
+}
+
+/* The 2- and 4-bit tiles in assembly (fast_path): GCC 12 compiles tile() to register
+ * moves between the SDOTs and address arithmetic for every load (4-bit, group size 0:
+ * 1.47x the instructions of the int8 layer). One assembly block runs a tile's slab
+ * from its start values to its stores into c. A unit is 2 blocks (32 k) of every
+ * column: 4 loads of packed bytes (post-indexed), their unpacks, 8 loads of 64 bytes
+ * of interleaved a (post-indexed) and 128 SDOTs. Registers: v0-v3 a quad's a,
+ * v4-v7 the columns' unpacked codes, v8-v11 their packed bytes, v12-v14 sub-scales,
+ * v16 + 4q + j the accumulator of row quad q and column j, so that lane r of
+ * v16 + 4q ... v16 + 4q + 3 is row 4q + r's 4 columns: one LD4/ST4 (single structure)
+ * each, no transposes; a mask or flip constant an operand in v15 (or v12-v14). */
+#if QUADS != 4 || NR != 4
+#error "the assembly tiles are 4 columns x 4 row quads"
+#endif
 #define ASM_SDOTS(acc, w)                                                                                          \
     "sdot " acc ".4s, v0.16b, " w ".4b[0]\n\t"                                                                      \
     "sdot " acc ".4s, v1.16b, " w ".4b[1]\n\t"                                                                      \
@@ -176,89 +212,33 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
     "ld1 {v0.16b-v3.16b}, [%[x]], #64\n\t" ASM_SDOTS(a0, "v4") ASM_SDOTS(a1, "v5") ASM_SDOTS(a2, "v6")              \
         ASM_SDOTS(a3, "v7")
 #define ASM_BLOCK                                                                                                  \
-    ASM_QUAD("v16", "v20", "v24", "v28") ASM_QUAD("v17", "v21", "v25", "v29") ASM_QUAD("v18", "v22", "v26", "v30") \
-        ASM_QUAD("v19", "v23", "v27", "v31")
-/* the packed bytes of the 4 columns, the pointers stepping by `step` */
-#define ASM_LOAD(step)                                                                                             \
-    "ldr q8, [%[c0]], #" step "\n\tldr q9, [%[c1]], #" step "\n\tldr q10, [%[c2]], #" step                        \
-    "\n\tldr q11, [%[c3]], #" step "\n\t"
-/* v4-v7 = op(v8-v11, arg) */
-#define ASM_UNPACK(op, arg)                                                                                        \
-    op " v4.16b, v8.16b, " arg "\n\t" op " v5.16b, v9.16b, " arg "\n\t" op " v6.16b, v10.16b, " arg "\n\t" op      \
-       " v7.16b, v11.16b, " arg "\n\t"
-#define ASM_AND ASM_UNPACK("and", "%[mask].16b")
-#define ASM_USHR(n) ASM_UNPACK("ushr", "#" n)
-#define ASM_MASK_V4_7                                                                                              \
-    "and v4.16b, v4.16b, %[mask].16b\n\tand v5.16b, v5.16b, %[mask].16b\n\tand v6.16b, v6.16b, %[mask].16b\n\t"     \
-    "and v7.16b, v7.16b, %[mask].16b\n\t"
-/* 4-bit: a 16-byte run is 2 blocks, low nibbles then high. 2-bit: a run is 4 blocks,
- * fields 0 ... 3: two units (64 k) per loop step, the run loaded once. */
-#define ASM_STEP_4BIT ASM_LOAD("16") ASM_AND ASM_BLOCK ASM_USHR("4") ASM_BLOCK
-#define ASM_STEP_2BIT                                                                                              \
-    ASM_LOAD("16") ASM_AND ASM_BLOCK ASM_USHR("2") ASM_MASK_V4_7 ASM_BLOCK ASM_USHR("4") ASM_MASK_V4_7 ASM_BLOCK    \
-        ASM_USHR("6") ASM_BLOCK
-#define ASM_START_QUAD(q, a0, a1, a2, a3)                                                                          \
-    "mov " a0 ".16b, " q ".16b\n\tmov " a1 ".16b, " q ".16b\n\tmov " a2 ".16b, " q ".16b\n\tmov " a3 ".16b, " q      \
-    ".16b\n\t"
-#define ASM_LOOP_STORE(step)                                                                                       \
-    "1:\n\t" step "subs %[n], %[n], #1\n\t"                                                                         \
-    "b.ne 1b\n\t"                                                                                                  \
-    "stp q16, q17, [%[out]]\n\tstp q18, q19, [%[out], #32]\n\tstp q20, q21, [%[out], #64]\n\t"                      \
-    "stp q22, q23, [%[out], #96]\n\tstp q24, q25, [%[out], #128]\n\tstp q26, q27, [%[out], #160]\n\t"               \
-    "stp q28, q29, [%[out], #192]\n\tstp q30, q31, [%[out], #224]\n\t"
-/* from the 4 quads' start values at start */
-#define ASM_SPAN(step)                                                                                             \
-    "ld1 {v0.4s-v3.4s}, [%[start]]\n\t" ASM_START_QUAD("v0", "v16", "v20", "v24", "v28")                           \
-        ASM_START_QUAD("v1", "v17", "v21", "v25", "v29") ASM_START_QUAD("v2", "v18", "v22", "v26", "v30")          \
-            ASM_START_QUAD("v3", "v19", "v23", "v27", "v31") ASM_LOOP_STORE(step)
-/* from the 16 accumulators' values at start ([column][quad][4], as out) */
-#define ASM_SPAN_FROM(step)                                                                                        \
-    "ldp q16, q17, [%[start]]\n\tldp q18, q19, [%[start], #32]\n\tldp q20, q21, [%[start], #64]\n\t"              \
-    "ldp q22, q23, [%[start], #96]\n\tldp q24, q25, [%[start], #128]\n\tldp q26, q27, [%[start], #160]\n\t"       \
-    "ldp q28, q29, [%[start], #192]\n\tldp q30, q31, [%[start], #224]\n\t" ASM_LOOP_STORE(step)
-#define ASM_ARGS                                                                                                   \
-    : [x] "+r"(*xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps)           \
-    : [start] "r"(start), [out] "r"(out), [mask] "w"(mask)                                                                \
-    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
-      "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
-
-#if QUADS != 4 || NR != 4
-#error "the assembly tiles are 4 columns x 4 row quads"
-#endif
-
-/* out[j][q] = start[q] (per_column: start[j][q]) + the sums of `steps` loop steps
- * (4-bit: 32 k, 2-bit: 64 k) from *xp and c[j], which move past them. */
-static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8_t *c[NR], const int32_t *start,
-                     int per_column, int32_t out[NR][QUADS][4]) {
-    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
-    if (per_column) {
-        if (bits == 4)
-            __asm__ volatile(ASM_SPAN_FROM(ASM_STEP_4BIT) ASM_ARGS);
-        else
-            __asm__ volatile(ASM_SPAN_FROM(ASM_STEP_2BIT) ASM_ARGS);
-    } else {
-        if (bits == 4)
-            __asm__ volatile(ASM_SPAN(ASM_STEP_4BIT) ASM_ARGS);
-        else
-            __asm__ volatile(ASM_SPAN(ASM_STEP_2BIT) ASM_ARGS);
-    }
-}
-
-/* Group size 0 with sub-scales 1 (what the format has), 2 or 4 bits: a tile's whole
- * slab in one assembly block that also starts the accumulators and stores them into
- * c's rows. Here v16 + 4q + j is the accumulator of row quad q and column j, so lane r
- * of v16 + 4q ... v16 + 4q + 3 is row 4q + r's 4 columns: one LD4/ST4 (single
- * structure) each, no transposes. */
-#define ASM_BLOCK_ROWS                                                                                             \
     ASM_QUAD("v16", "v17", "v18", "v19") ASM_QUAD("v20", "v21", "v22", "v23") ASM_QUAD("v24", "v25", "v26", "v27") \
         ASM_QUAD("v28", "v29", "v30", "v31")
-/* 4-bit: 64 k per loop step (a slab is whole chunks), fewer loop branches */
-#define ASM_STEP_ROWS_4BIT                                                                                         \
-    ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS ASM_USHR("4") ASM_BLOCK_ROWS ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS       \
-        ASM_USHR("4") ASM_BLOCK_ROWS
-#define ASM_STEP_ROWS_2BIT                                                                                         \
-    ASM_LOAD("16") ASM_AND ASM_BLOCK_ROWS ASM_USHR("2") ASM_MASK_V4_7 ASM_BLOCK_ROWS ASM_USHR("4") ASM_MASK_V4_7    \
-        ASM_BLOCK_ROWS ASM_USHR("6") ASM_BLOCK_ROWS
+/* the packed bytes of the 4 columns, the pointers stepping by 16 */
+#define ASM_LOAD                                                                                                   \
+    "ldr q8, [%[c0]], #16\n\tldr q9, [%[c1]], #16\n\tldr q10, [%[c2]], #16\n\tldr q11, [%[c3]], #16\n\t"
+/* v<d>4 ... v<d>7 = op(v<s>8 ... v<s>11, arg) with d, s "" or "+4" written out: the 4 columns */
+#define ASM_COLUMNS(op, d0, s0, arg)                                                                               \
+    op " v" d0 "4.16b, v" s0 "8.16b, " arg "\n\t" op " v" d0 "5.16b, v" s0 "9.16b, " arg "\n\t" op " v" d0          \
+       "6.16b, v" s0 "10.16b, " arg "\n\t" op " v" d0 "7.16b, v" s0 "11.16b, " arg "\n\t"
+#define ASM_UNPACK(op, arg) ASM_COLUMNS(op, "", "", arg) /* v4-v7 = op(v8-v11) */
+#define ASM_IN_PLACE(op, arg)                                                                                      \
+    op " v4.16b, v4.16b, " arg "\n\t" op " v5.16b, v5.16b, " arg "\n\t" op " v6.16b, v6.16b, " arg "\n\t" op       \
+       " v7.16b, v7.16b, " arg "\n\t"
+#define ASM_FLIP                                                                                                   \
+    "eor v8.16b, v8.16b, %[flip].16b\n\teor v9.16b, v9.16b, %[flip].16b\n\t"                                       \
+    "eor v10.16b, v10.16b, %[flip].16b\n\teor v11.16b, v11.16b, %[flip].16b\n\t"
+
+/* Group size 0 with sub-scales 1 (what the format has): the codes as stored, u, and
+ * the accumulators start at the offset term. 4-bit: a 16-byte run is 2 blocks, low
+ * nibbles (AND) then high (USHR); 2-bit: a run is 4 blocks, fields 0 ... 3. A loop
+ * step is 64 k (a slab is whole chunks). */
+#define ASM_AND ASM_UNPACK("and", "%[mask].16b")
+#define ASM_STEP_4BIT ASM_LOAD ASM_AND ASM_BLOCK ASM_UNPACK("ushr", "#4") ASM_BLOCK
+#define ASM_STEP_U4 ASM_STEP_4BIT ASM_STEP_4BIT
+#define ASM_STEP_U2                                                                                                \
+    ASM_LOAD ASM_AND ASM_BLOCK ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK                \
+        ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK ASM_UNPACK("ushr", "#6") ASM_BLOCK
 /* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
 #define ASM_ROWS(op, a0, a3)                                                                                       \
     op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
@@ -266,25 +246,22 @@ static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8
 #define ASM_ALL_ROWS(op)                                                                                           \
     "mov %[p], %[out]\n\t" ASM_ROWS(op, "v16", "v19") ASM_ROWS(op, "v20", "v23") ASM_ROWS(op, "v24", "v27")        \
         ASM_ROWS(op, "v28", "v31")
-/* v16 + 4q + j (+)= the quad's start v0 ... v3 */
-#define ASM_ADD_START(dst, src)                                                                                    \
-    "add v20.4s, " src "16.4s, v1.4s\n\tadd v21.4s, " src "17.4s, v1.4s\n\tadd v22.4s, " src "18.4s, v1.4s\n\t"    \
-    "add v23.4s, " src "19.4s, v1.4s\n\tadd v24.4s, " src "16.4s, v2.4s\n\tadd v25.4s, " src "17.4s, v2.4s\n\t"    \
-    "add v26.4s, " src "18.4s, v2.4s\n\tadd v27.4s, " src "19.4s, v2.4s\n\tadd v28.4s, " src "16.4s, v3.4s\n\t"    \
-    "add v29.4s, " src "17.4s, v3.4s\n\tadd v30.4s, " src "18.4s, v3.4s\n\tadd v31.4s, " src "19.4s, v3.4s\n\t"    \
-    "add v16.4s, v16.4s, v0.4s\n\tadd v17.4s, v17.4s, v0.4s\n\tadd v18.4s, v18.4s, v0.4s\n\t"                      \
-    "add v19.4s, v19.4s, v0.4s\n\t"
-/* from the 4 biases (LD4R: v16 ... v19 = one each) + the starts */
-#define ASM_FROM_BIAS "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld1 {v0.4s-v3.4s}, [%[start]]\n\t" ASM_ADD_START("", "v")
-/* from out's rows + the starts */
+/* v<d0> ... v<d0 + 3> = v<s0> ... v<s0 + 3> + v (4 consecutive accumulators) */
+#define ASM_ADD4(d0, d1, d2, d3, s0, s1, s2, s3, v)                                                                \
+    "add v" d0 ".4s, v" s0 ".4s, " v ".4s\n\tadd v" d1 ".4s, v" s1 ".4s, " v ".4s\n\tadd v" d2 ".4s, v" s2        \
+    ".4s, " v ".4s\n\tadd v" d3 ".4s, v" s3 ".4s, " v ".4s\n\t"
+#define ASM_LOAD_START "ld1 {v0.4s-v3.4s}, [%[start]]\n\t"
+/* from the 4 biases (LD4R: v16 ... v19 = one each) + the starts, or from out's rows + the starts */
+#define ASM_FROM_BIAS                                                                                              \
+    "ld4r {v16.4s-v19.4s}, [%[bias]]\n\t" ASM_LOAD_START ASM_ADD4("20", "21", "22", "23", "16", "17", "18", "19", "v1") \
+        ASM_ADD4("24", "25", "26", "27", "16", "17", "18", "19", "v2")                                                 \
+            ASM_ADD4("28", "29", "30", "31", "16", "17", "18", "19", "v3")                                             \
+                ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")
 #define ASM_FROM_OUT                                                                                               \
-    ASM_ALL_ROWS("ld4") "ld1 {v0.4s-v3.4s}, [%[start]]\n\t"                                                        \
-    "add v16.4s, v16.4s, v0.4s\n\tadd v17.4s, v17.4s, v0.4s\n\tadd v18.4s, v18.4s, v0.4s\n\t"                      \
-    "add v19.4s, v19.4s, v0.4s\n\tadd v20.4s, v20.4s, v1.4s\n\tadd v21.4s, v21.4s, v1.4s\n\t"                      \
-    "add v22.4s, v22.4s, v1.4s\n\tadd v23.4s, v23.4s, v1.4s\n\tadd v24.4s, v24.4s, v2.4s\n\t"                      \
-    "add v25.4s, v25.4s, v2.4s\n\tadd v26.4s, v26.4s, v2.4s\n\tadd v27.4s, v27.4s, v2.4s\n\t"                      \
-    "add v28.4s, v28.4s, v3.4s\n\tadd v29.4s, v29.4s, v3.4s\n\tadd v30.4s, v30.4s, v3.4s\n\t"                      \
-    "add v31.4s, v31.4s, v3.4s\n\t"
+    ASM_ALL_ROWS("ld4") ASM_LOAD_START ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")              \
+        ASM_ADD4("20", "21", "22", "23", "20", "21", "22", "23", "v1")                                             \
+            ASM_ADD4("24", "25", "26", "27", "24", "25", "26", "27", "v2")                                         \
+                ASM_ADD4("28", "29", "30", "31", "28", "29", "30", "31", "v3")
 #define ASM_ROWS_TILE(init, step) init "1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t" ASM_ALL_ROWS("st4")
 #define ASM_ROWS_ARGS                                                                                              \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps),          \
@@ -296,46 +273,45 @@ static void span_asm(unsigned bits, size_t steps, const int8_t **xp, const uint8
 /* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
  * biases : out) + the start values + the slab's sums: `steps` loop steps of 64 k from x
  * and col[j]. */
-static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t steps, const int8_t *x, const uint8_t *const col[NR],
-                      const int32_t *bias, const int32_t *start, int32_t *out, size_t ldo_elements) {
+static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t steps, const int8_t *x,
+                                                            const uint8_t *const col[NR], const int32_t *bias,
+                                                            const int32_t *start, int32_t *out, size_t ldo_elements) {
     const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
     const size_t ldo = ldo_elements * sizeof *out;
     int32_t *p;
-    if (bias) {
-        if (bits == 4)
-            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_ROWS_4BIT) ASM_ROWS_ARGS);
-        else
-            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_ROWS_2BIT) ASM_ROWS_ARGS);
-    } else {
-        if (bits == 4)
-            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_ROWS_4BIT) ASM_ROWS_ARGS);
-        else
-            __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_ROWS_2BIT) ASM_ROWS_ARGS);
-    }
+    if (bias && bits == 4)
+        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_U4) ASM_ROWS_ARGS);
+    else if (bias)
+        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_U2) ASM_ROWS_ARGS);
+    else if (bits == 4)
+        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_U4) ASM_ROWS_ARGS);
+    else
+        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_U2) ASM_ROWS_ARGS);
 }
 
-/* 4-bit codes with groups: the accumulators run over the whole slab without
- * restarting, and each group's end adds the running sums G_g times s_g - s_{g+1}
- * (the last group: times s_g) into the totals, which is sum_g s_g * (G_g - G_{g-1})
- * (summation by parts). For that the sums must be of q itself, not of u = q + 8 with
- * the offset term per group: the codes are made signed nibbles by an EOR with 0x88
- * (u XOR 8 is q's two's complement in 4 bits), the high one is then an arithmetic
- * shift right by 4, the low one a shift left by 4 and back. int32 wraps modulo 2^32
- * and the result fits int32, so the running sums and the scale differences need no
- * bound of their own. The totals ([quad][column][4 rows], tot) are in memory; v12
- * holds the group's sub-scales, v13 the next group's, v14 their difference; v15 the
- * 0x88 bytes. */
-#define ASM_COLUMNS(op, d, s, arg)                                                                                 \
-    op " " d "4.16b, " s "8.16b, " arg "\n\t" op " " d "5.16b, " s "9.16b, " arg "\n\t" op " " d "6.16b, " s        \
-       "10.16b, " arg "\n\t" op " " d "7.16b, " s "11.16b, " arg "\n\t"
-#define ASM_STEP_SIGNED_4BIT                                                                                       \
-    ASM_LOAD("16")                                                                                                 \
-    "eor v8.16b, v8.16b, %[flip].16b\n\teor v9.16b, v9.16b, %[flip].16b\n\t"                                       \
-    "eor v10.16b, v10.16b, %[flip].16b\n\teor v11.16b, v11.16b, %[flip].16b\n\t" ASM_COLUMNS("shl", "v", "v", "#4") \
-        "sshr v4.16b, v4.16b, #4\n\tsshr v5.16b, v5.16b, #4\n\tsshr v6.16b, v6.16b, #4\n\t"                        \
-        "sshr v7.16b, v7.16b, #4\n\t" ASM_BLOCK_ROWS ASM_COLUMNS("sshr", "v", "v", "#4") ASM_BLOCK_ROWS
+/* Groups (or sub-scales other than 1): the accumulators run over the whole slab
+ * without restarting, and each group's end adds the running sums G_g times
+ * s_g - s_{g+1} (the last group: times s_g) into the totals, which is
+ * sum_g s_g * (G_g - G_{g-1}) (summation by parts). For that the sums must be of q
+ * itself, not of u = q + 2^(bits-1) with an offset term per group: an EOR with 0x88
+ * (0xAA) makes every 4-bit (2-bit) field q's two's complement (u XOR 2^(bits-1)), and
+ * a field is then sign-extended by a shift left to the top of the byte and an
+ * arithmetic shift right (the top field: the shift right alone). int32 wraps modulo
+ * 2^32 and the result fits int32, so the running sums and the scale differences need
+ * no bound of their own. The totals ([quad][column][4 rows], tot) are in memory; v12
+ * holds the group's sub-scales, v13 the next group's, v14 their difference; flip the
+ * 0x88 or 0xAA bytes. */
+#define ASM_STEP_S4_32                                                                                             \
+    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#4") ASM_IN_PLACE("sshr", "#4") ASM_BLOCK ASM_UNPACK("sshr", "#4") ASM_BLOCK
+#define ASM_STEP_S4 ASM_STEP_S4_32 ASM_STEP_S4_32
+#define ASM_STEP_S2                                                                                                \
+    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#6") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK ASM_UNPACK("shl", "#4")         \
+        ASM_IN_PLACE("sshr", "#6") ASM_BLOCK ASM_UNPACK("shl", "#2") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK          \
+            ASM_UNPACK("sshr", "#6") ASM_BLOCK
+/* a group's codes: 32 k of 4-bit codes unrolled, or `steps` loop steps of 64 k */
+#define ASM_GROUP_LOOP(step) "mov %[n], %[steps]\n\t1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
 /* the low bytes of v's lanes (the others stay 0) = the 4 columns' sub-scales at s0 ...
  * s3, which step to the next group */
 #define ASM_SCALES(v)                                                                                              \
@@ -351,10 +327,6 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     ASM_TOT_QUAD("v16", "v17", "v18", "v19", m) ASM_TOT_QUAD("v20", "v21", "v22", "v23", m)                        \
         ASM_TOT_QUAD("v24", "v25", "v26", "v27", m) ASM_TOT_QUAD("v28", "v29", "v30", "v31", m)                    \
             "sub %[tot], %[tot], #256\n\t"
-/* a group's codes: 32 k unrolled, or a loop of `steps` steps of 64 k */
-#define ASM_GROUP_32 ASM_STEP_SIGNED_4BIT
-#define ASM_GROUP_LOOP                                                                                             \
-    "mov %[n], %[steps]\n\t1:\n\t" ASM_STEP_SIGNED_4BIT ASM_STEP_SIGNED_4BIT "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
 #define ASM_ZERO_ACCUMULATORS                                                                                      \
     "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\tmovi v20.4s, #0\n\t"              \
     "movi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\tmovi v24.4s, #0\n\tmovi v25.4s, #0\n\t"              \
@@ -366,15 +338,16 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
 #define ASM_LOAD_TOT                                                                                               \
     "ld1 {v16.4s-v19.4s}, [%[tot]], #64\n\tld1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
     "ld1 {v24.4s-v27.4s}, [%[tot]], #64\n\tld1 {v28.4s-v31.4s}, [%[tot]]\n\t"
-/* the totals from the biases (LD4R) or out's rows; all groups; out's rows from the totals */
-#define ASM_GROUPS_TILE(init, group)                                                                               \
-    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS "movi v12.4s, #0\n\tmovi v13.4s, #0\n\t" ASM_SCALES("v12") "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"     \
-    "2:\n\t" group ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t"             \
-        ASM_TOT("v14") "subs %[groups], %[groups], #1\n\tb.ne 2b\n\t"                                              \
-    "3:\n\t" group ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
 #define ASM_FROM_BIASES                                                                                            \
     "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld4r {v20.4s-v23.4s}, [%[bias]]\n\tld4r {v24.4s-v27.4s}, [%[bias]]\n\t"   \
     "ld4r {v28.4s-v31.4s}, [%[bias]]\n\t"
+/* the totals from the biases or out's rows; all groups; out's rows from the totals */
+#define ASM_GROUPS_TILE(init, group)                                                                               \
+    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS "movi v12.4s, #0\n\tmovi v13.4s, #0\n\t" ASM_SCALES("v12")           \
+    "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"                                                                 \
+    "2:\n\t" group ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t" ASM_TOT("v14")       \
+    "subs %[groups], %[groups], #1\n\tb.ne 2b\n\t"                                                                 \
+    "3:\n\t" group ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
 #define ASM_GROUPS_TILE_ARGS                                                                                       \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
       [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [groups] "+r"(groups), [tot] "+r"(tp), [n] "=&r"(n),  \
@@ -383,51 +356,54 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v16", "v17", \
       "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc",      \
       "memory"
+#define ASM_GROUPS_TILES(group)                                                                                    \
+    if (bias)                                                                                                      \
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, group) ASM_GROUPS_TILE_ARGS);                            \
+    else                                                                                                           \
+        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), group) ASM_GROUPS_TILE_ARGS);
 
 /* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
- * biases : out) + the slab's `groups` (>= 1) groups of 4-bit codes of `steps` * 64 k
- * each (steps 0: 32 k), from x, col[j] and the sub-scales sub[j]. */
-static inline __attribute__((always_inline)) void tile_groups(size_t steps, size_t groups, const int8_t *x,
-                                                              const uint8_t *const col[NR],
+ * biases : out) + the slab's `groups` (>= 1) groups of `group` k from x, col[j] and the
+ * sub-scales sub[j]. */
+static inline __attribute__((always_inline)) void tile_groups(unsigned bits, size_t group, size_t groups,
+                                                              const int8_t *x, const uint8_t *const col[NR],
                                                               const uint8_t *const sub[NR], const int32_t *bias,
                                                               int32_t *out, size_t ldo_elements) {
-    const int8x16_t flip = vdupq_n_s8((int8_t)0x88);
+    const int8x16_t flip = vdupq_n_s8((int8_t)(bits == 4 ? 0x88 : 0xAA));
+    const size_t steps = group / 64, ldo = ldo_elements * sizeof *out;
     int32_t tot[QUADS][NR][4] __attribute__((aligned(16)));
     int32_t *tp = tot[0][0], *p;
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
-    const size_t ldo = ldo_elements * sizeof *out;
     size_t n;
-    if (bias && steps == 0)
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, ASM_GROUP_32) ASM_GROUPS_TILE_ARGS);
-    else if (bias)
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, ASM_GROUP_LOOP) ASM_GROUPS_TILE_ARGS);
-    else if (steps == 0)
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), ASM_GROUP_32) ASM_GROUPS_TILE_ARGS);
-    else
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), ASM_GROUP_LOOP) ASM_GROUPS_TILE_ARGS);
+    if (bits == 2) {
+        ASM_GROUPS_TILES(ASM_GROUP_LOOP(ASM_STEP_S2))
+    } else if (group == 32) {
+        ASM_GROUPS_TILES(ASM_STEP_S4_32)
+    } else {
+        ASM_GROUPS_TILES(ASM_GROUP_LOOP(ASM_STEP_S4))
+    }
 }
 
-/* One 16 x 4 tile (tile_rows or tile_groups) of col[j], sub[j] at out. */
-static inline __attribute__((always_inline)) void fast_tile(unsigned bits, size_t group_size, const slab *s,
-                                                            size_t chunks, size_t groups,
-                                                            const uint8_t *const col[NR],
+/* One 16 x 4 tile of col[j], sub[j] at out: tile_rows when `unit` (group size 0 and
+ * sub-scales 1), else tile_groups with groups of `group` k. */
+static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int unit, size_t group, size_t groups,
+                                                            const slab *s, const uint8_t *const col[NR],
                                                             const uint8_t *const sub[NR], const int32_t *bias,
                                                             int32_t *out, size_t ldo) {
-    if (group_size == 0)
-        tile_rows(bits, chunks * CHUNK / 64, s->x[0][0], col, bias, s->start[0][0], out, ldo);
+    if (unit)
+        tile_rows(bits, group / 64, s->x[0][0], col, bias, s->start[0][0], out, ldo);
     else
-        tile_groups(group_size / 64, groups, s->x[0][0], col, sub, bias, out, ldo);
+        tile_groups(bits, group, groups, s->x[0][0], col, sub, bias, out, ldo);
 }
 
 /* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after the
- * slab from k0 (chunks chunks, its first `groups` groups; all_groups per row of w) by
- * tile_rows or tile_groups (see fast_path): the first slab from the biases, a later
- * one adding to c. An edge tile (mr < 16 or fewer than 4 columns left) goes through a
- * 16 x 4 copy. */
-static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t groups,
-                                                 size_t all_groups, size_t k0, size_t j0, size_t j1, size_t mr,
-                                                 int32_t *ct, size_t ldc) {
+ * slab from k0 (its `groups` groups of `group` k; all_groups per row of w) by
+ * fast_tile: the first slab from the biases, a later one adding to c. An edge tile
+ * (mr < 16 or fewer than 4 columns left) goes through a 16 x 4 copy. */
+static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const slab *s, int unit, size_t group,
+                                                 size_t groups, size_t all_groups, size_t k0, size_t j0, size_t j1,
+                                                 size_t mr, int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
     const size_t rb = w->row_bytes, group_size = w->group_size;
     const uint8_t *codes = w->codes + j0 * rb + k0 / CHUNK * (CHUNK / 8 * bits);
@@ -439,7 +415,7 @@ static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const 
         for (; jb + NR <= j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
             const uint8_t *const col[NR] = {codes, codes + rb, codes + 2 * rb, codes + 3 * rb};
             const uint8_t *const subs[NR] = {sub, sub + all_groups, sub + 2 * all_groups, sub + 3 * all_groups};
-            fast_tile(bits, group_size, s, chunks, groups, col, subs, bias, ct, ldc);
+            fast_tile(bits, unit, group, groups, s, col, subs, bias, ct, ldc);
         }
     for (; jb < j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
         const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = nr - 1;
@@ -450,120 +426,9 @@ static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const 
         if (bias) memcpy(edge_bias, bias, nr * sizeof *bias);
         else
             for (size_t r = 0; r < mr; r++) memcpy(edge[r], ct + r * ldc, nr * sizeof *ct);
-        fast_tile(bits, group_size, s, chunks, groups, col, subs, bias ? edge_bias : NULL, edge[0], NR);
+        fast_tile(bits, unit, group, groups, s, col, subs, bias ? edge_bias : NULL, edge[0], NR);
         for (size_t r = 0; r < mr; r++) memcpy(ct + r * ldc, edge[r], nr * sizeof *ct);
     }
-}
-
-/* Every group of a slab in one assembly block: each group starts the accumulators at
- * its start values, runs its steps, then loads its 4 sub-scales into the 32-bit lanes
- * of v13 and adds accumulator x sub-scale (MLA by element) into the totals in memory
- * ([column][quad][4], tot). */
-#define ASM_SCALE_COLUMN(j, a0, a1, a2, a3)                                                                        \
-    "ld1 {v0.4s-v3.4s}, [%[tot]]\n\t"                                                                               \
-    "mla v0.4s, " a0 ".4s, v13.s[" j "]\n\tmla v1.4s, " a1 ".4s, v13.s[" j "]\n\t"                                 \
-    "mla v2.4s, " a2 ".4s, v13.s[" j "]\n\tmla v3.4s, " a3 ".4s, v13.s[" j "]\n\t"                                 \
-    "st1 {v0.4s-v3.4s}, [%[tot]], #64\n\t"
-#define ASM_GROUPS(step)                                                                                           \
-    "2:\n\t"                                                                                                       \
-    "ld1 {v0.4s-v3.4s}, [%[start]], #64\n\t" ASM_START_QUAD("v0", "v16", "v20", "v24", "v28")                      \
-        ASM_START_QUAD("v1", "v17", "v21", "v25", "v29") ASM_START_QUAD("v2", "v18", "v22", "v26", "v30")          \
-            ASM_START_QUAD("v3", "v19", "v23", "v27", "v31") "mov %[n], %[steps]\n\t"                              \
-            "1:\n\t" step "subs %[n], %[n], #1\n\t"                                                                \
-            "b.ne 1b\n\t"                                                                                          \
-            "movi v13.4s, #0\n\t"                                                                                  \
-            "ld1 {v13.b}[0], [%[s0]], #1\n\tld1 {v13.b}[4], [%[s1]], #1\n\t"                                       \
-            "ld1 {v13.b}[8], [%[s2]], #1\n\tld1 {v13.b}[12], [%[s3]], #1\n\t" ASM_SCALE_COLUMN(                  \
-                "0", "v16", "v17", "v18", "v19") ASM_SCALE_COLUMN("1", "v20", "v21", "v22", "v23")                 \
-                ASM_SCALE_COLUMN("2", "v24", "v25", "v26", "v27") ASM_SCALE_COLUMN("3", "v28", "v29", "v30", "v31") \
-                    "sub %[tot], %[tot], #256\n\t"                                                                 \
-                    "subs %[groups], %[groups], #1\n\t"                                                            \
-                    "b.ne 2b\n\t"
-#define ASM_GROUPS_ARGS                                                                                            \
-    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
-      [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [start] "+r"(start), [groups] "+r"(groups),          \
-      [tot] "+r"(tp), [n] "=&r"(n)                                                                                 \
-    : [steps] "r"(steps), [mask] "w"(mask)                                                                                \
-    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v13", "v16", "v17", "v18", "v19", \
-      "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
-
-/* tot += the slab's `groups` (>= 1) groups of `steps` loop steps each, 2 or 4 bits. */
-static void groups_asm(unsigned bits, size_t steps, size_t groups, const slab *s, const uint8_t *const col[NR],
-                       const uint8_t *const sub[NR], int32x4_t tot[NR][QUADS]) {
-    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
-    const int8_t *xp = s->x[0][0];
-    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
-    const int32_t *start = s->start[0][0];
-    int32_t *tp = (int32_t *)(void *)tot;
-    size_t n;
-    if (bits == 4)
-        __asm__ volatile(ASM_GROUPS(ASM_STEP_4BIT) ASM_GROUPS_ARGS);
-    else
-        __asm__ volatile(ASM_GROUPS(ASM_STEP_2BIT) ASM_GROUPS_ARGS);
-}
-
-/* tile() for 2 bits (groups of 64, 128 or one group) and 4 bits (any groups). */
-static void tile_asm(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
-                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
-    const size_t k_per_step = bits == 4 ? 32 : 64;
-    const size_t span_steps = group_size ? group_size / k_per_step : chunks * CHUNK / k_per_step;
-    const size_t spans = chunks * CHUNK / k_per_step / span_steps;
-    const int8_t *xp = s->x[0][0];
-    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
-    int32_t out[NR][QUADS][4] __attribute__((aligned(16)));
-    if (group_size == 0 && sub[0][0] == 1 && sub[1][0] == 1 && sub[2][0] == 1 && sub[3][0] == 1) {
-        /* one group with sub-scale 1 (what the format has for group size 0): the
-         * accumulators start at the totals plus the offset term and end as the totals */
-        for (size_t j = 0; j < NR; j++)
-            for (size_t q = 0; q < QUADS; q++) vst1q_s32(out[j][q], vaddq_s32(tot[j][q], vld1q_s32(s->start[0][q])));
-        span_asm(bits, span_steps, &xp, c, out[0][0], 1, out);
-        for (size_t j = 0; j < NR; j++)
-            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vld1q_s32(out[j][q]);
-        return;
-    }
-    if (group_size != 0) {
-        groups_asm(bits, span_steps, spans < groups ? spans : groups, s, col, sub, tot);
-        return;
-    }
-    for (size_t g = 0; g < spans && g < groups; g++) {
-        span_asm(bits, span_steps, &xp, c, s->start[g][0], 0, out);
-        for (size_t j = 0; j < NR; j++)
-            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], vld1q_s32(out[j][q]), sub[j][g]);
-    }
-}
-
-/* tile() with bits and span constants, so every unpack is immediates and every
- * group's end a fixed place: one function each (inlined into one switch, GCC 12
- * allocates registers for all of them at once and spills). */
-typedef void (*tile_fn)(const slab *s, size_t chunks, const uint8_t *const col[NR], const uint8_t *const sub[NR],
-                        size_t groups, int32x4_t tot[NR][QUADS]);
-#define TILE_FN(bits, span)                                                                                        \
-    static __attribute__((noinline)) void tile_##bits##_##span(const slab *s, size_t chunks,                       \
-                                                               const uint8_t *const col[NR],                       \
-                                                               const uint8_t *const sub[NR], size_t groups,        \
-                                                               int32x4_t tot[NR][QUADS]) {                         \
-        tile(bits, span, s, chunks, col, sub, groups, tot);                                                        \
-    }
-#define TILE_FNS(bits) TILE_FN(bits, 0) TILE_FN(bits, 2) TILE_FN(bits, 4) TILE_FN(bits, 8)
-TILE_FNS(2)
-TILE_FNS(3)
-TILE_FNS(6)
-#undef TILE_FNS
-#undef TILE_FN
-
-/* [bits 2, 3, 6][span 0, 2, 4, 8] */
-static const tile_fn TILES[3][4] = {{tile_2_0, tile_2_2, tile_2_4, tile_2_8},
-                                    {tile_3_0, tile_3_2, tile_3_4, tile_3_8},
-                                    {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
-
-static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
-                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
-    if (bits == 4 || (bits == 2 && group_size != 32)) {
-        tile_asm(bits, group_size, s, chunks, col, sub, groups, tot);
-        return;
-    }
-    const size_t span = group_size == 0 ? 0 : group_size == 32 ? 1 : group_size == 64 ? 2 : 3;
-    TILES[bits == 2 ? 0 : bits == 3 ? 1 : 2][span](s, chunks, col, sub, groups, tot);
 }
 
 void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
@@ -571,9 +436,11 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* fast_tiles: group size 0 with sub-scales 1 (what the format has), 2 or 4 bits; 4 bits with groups */
-    int fast = w->bits == 4 || (w->bits == 2 && w->group_size == 0);
-    for (size_t j = j0; j < j1 && fast && w->group_size == 0; j++) fast = w->sub[j] == 1;
+    /* the assembly tiles (fast_tiles): 4 bits, 2 bits but for groups of 32; tile_rows
+     * for group size 0 with sub-scales 1 (what the format has) */
+    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32);
+    int unit = w->group_size == 0;
+    for (size_t j = j0; j < j1 && unit; j++) unit = w->sub[j] == 1;
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
@@ -582,7 +449,7 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
             const size_t groups = w->group_size ? kc / w->group_size : 1;
             interleave(a + i0 * lda + k0, lda, mr, kc, group, offset, &s);
             if (fast) {
-                fast_tiles(w, &s, chunks, groups, all_groups, k0, j0, j1, mr, c + i0 * ldc, ldc);
+                fast_tiles(w, &s, unit, group, groups, all_groups, k0, j0, j1, mr, c + i0 * ldc, ldc);
                 continue;
             }
             for (size_t jb = j0; jb < j1; jb += NR) {
