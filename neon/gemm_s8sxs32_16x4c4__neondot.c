@@ -405,29 +405,32 @@ static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const 
                                                  size_t groups, size_t all_groups, size_t k0, size_t j0, size_t j1,
                                                  size_t mr, int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
-    const size_t rb = w->row_bytes, group_size = w->group_size;
-    const uint8_t *codes = w->codes + j0 * rb + k0 / CHUNK * (CHUNK / 8 * bits);
-    const uint8_t *sub = w->sub + j0 * all_groups + (group_size ? k0 / group_size : 0);
-    const int32_t *bias = k0 ? NULL : w->bias ? w->bias + j0 : ZEROS;
-    const size_t bias_step = bias && w->bias ? NR : 0;
+    const size_t rb = w->row_bytes;
+    const uint8_t *codes = w->codes + k0 / CHUNK * (CHUNK / 8 * bits);
+    const uint8_t *sub = w->sub + (w->group_size ? k0 / w->group_size : 0);
     size_t jb = j0;
-    if (mr == MR)
-        for (; jb + NR <= j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
-            const uint8_t *const col[NR] = {codes, codes + rb, codes + 2 * rb, codes + 3 * rb};
-            const uint8_t *const subs[NR] = {sub, sub + all_groups, sub + 2 * all_groups, sub + 3 * all_groups};
-            fast_tile(bits, unit, group, groups, s, col, subs, bias, ct, ldc);
+    if (mr == MR) {
+        const uint8_t *cj = codes + jb * rb, *sj = sub + jb * all_groups;
+        const int32_t *bias = k0 ? NULL : w->bias ? w->bias + jb : ZEROS;
+        for (; jb + NR <= j1; jb += NR, cj += NR * rb, sj += NR * all_groups) {
+            const uint8_t *const col[NR] = {cj, cj + rb, cj + 2 * rb, cj + 3 * rb};
+            const uint8_t *const subs[NR] = {sj, sj + all_groups, sj + 2 * all_groups, sj + 3 * all_groups};
+            fast_tile(bits, unit, group, groups, s, col, subs, bias, ct + (jb - j0), ldc);
+            if (bias && w->bias) bias += NR;
         }
-    for (; jb < j1; jb += NR, codes += NR * rb, sub += NR * all_groups, bias += bias_step, ct += NR) {
-        const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = nr - 1;
-        const size_t j2 = nr > 2 ? 2 : last, j1_ = nr > 1 ? 1 : last;
-        const uint8_t *const col[NR] = {codes, codes + j1_ * rb, codes + j2 * rb, codes + last * rb};
-        const uint8_t *const subs[NR] = {sub, sub + j1_ * all_groups, sub + j2 * all_groups, sub + last * all_groups};
-        int32_t edge[MR][NR] = {{0}}, edge_bias[NR] = {0};
-        if (bias) memcpy(edge_bias, bias, nr * sizeof *bias);
-        else
-            for (size_t r = 0; r < mr; r++) memcpy(edge[r], ct + r * ldc, nr * sizeof *ct);
-        fast_tile(bits, unit, group, groups, s, col, subs, bias ? edge_bias : NULL, edge[0], NR);
-        for (size_t r = 0; r < mr; r++) memcpy(ct + r * ldc, edge[r], nr * sizeof *ct);
+    }
+    for (; jb < j1; jb += NR) { /* through a 16 x 4 copy; columns past j1 repeat the last one */
+        const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = jb + nr - 1;
+        const size_t n[NR] = {jb, nr > 1 ? jb + 1 : last, nr > 2 ? jb + 2 : last, last};
+        const uint8_t *const col[NR] = {codes + n[0] * rb, codes + n[1] * rb, codes + n[2] * rb, codes + n[3] * rb};
+        const uint8_t *const subs[NR] = {sub + n[0] * all_groups, sub + n[1] * all_groups, sub + n[2] * all_groups,
+                                         sub + n[3] * all_groups};
+        int32_t edge[MR][NR] = {{0}}, edge_bias[NR] = {0}, *out = ct + (jb - j0);
+        if (k0 == 0 && w->bias) memcpy(edge_bias, w->bias + jb, nr * sizeof *edge_bias);
+        if (k0)
+            for (size_t r = 0; r < mr; r++) memcpy(edge[r], out + r * ldc, nr * sizeof *out);
+        fast_tile(bits, unit, group, groups, s, col, subs, k0 ? NULL : edge_bias, edge[0], NR);
+        for (size_t r = 0; r < mr; r++) memcpy(out + r * ldc, edge[r], nr * sizeof *out);
     }
 }
 
