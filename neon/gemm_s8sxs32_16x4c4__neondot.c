@@ -11,20 +11,22 @@
  * of 16 k is, per 4 columns: 4 loads of 64 bytes (the 4 quads' a), 4 unpacks (a load
  * and an AND or shift for 4-bit; one load serves two blocks), 64 SDOTs.
  *
- * Offset folding: the registers hold u = q + 2^(bits-1) (non-negative, at most 63),
- * so sum u * x - 2^(bits-1) * sum x is the group's sum q * x. The interleave also
- * writes -2^(bits-1) * (each row's sum of x over each group), and a group's
- * accumulators start from it; at the group's end they are multiplied by the
- * column's sub-scale into the totals (MLA) and restart from the next group's.
- * Group size 0 is one group per slab (with the row's one sub-scale).
+ * The interleave (NEON: a 4 x 4 int32 transpose per row quad and block) also writes
+ * each group's offset term -2^(bits-1) * (the row's sum of x over the group), by SDOT.
+ * Three ways to run a tile, by width and group size:
+ * - 2 and 4 bits, group size 0 with sub-scales 1 (what the format has): tile_rows,
+ *   assembly. The registers hold u = q + 2^(bits-1) (AND / shift, one op per 16
+ *   codes), so sum u * x plus the offset term is sum q * x; the accumulators start at
+ *   bias + offset term and are stored straight into c's rows (ST4).
+ * - 2 and 4 bits with groups (2 bits: of 64 or 128): tile_groups, assembly, signed
+ *   codes (EOR, then shifts) and summation by parts, no restart per group.
+ * - 3 and 6 bits, 2 bits in groups of 32: tile(), intrinsics, u with the offset term
+ *   per group, the group's sum times its sub-scale into the totals (MLA).
  *
- * Exact: SDOT multiplies and adds into int32 exactly, and every partial sum is a
- * part of the contract's accumulator in int32 under the loader's bound
- * (k * 2^(bits-1) * 128 * max s + |bias| < 2^31; the offset-folded group sum is the
- * true group sum at the group's end, and inside the group |sum u * x| and
- * |2^(bits-1) * sum x| are each at most 2^bits * 128 * group, within the bound's
- * room as well). Rows past m are zeros, columns past j1 repeat the last column;
- * neither is stored. */
+ * Exact: SDOT, MLA and ADD are exact modulo 2^32 and the result fits int32 (the
+ * loader's bound k * 2^(bits-1) * 128 * max s + |bias| < 2^31), so no partial sum needs
+ * a bound of its own; x = -128 is as good as any other value. Rows past m are zeros,
+ * columns past j1 repeat the last column; neither is stored. */
 #if !defined(__ARM_FEATURE_DOTPROD)
 #error "gemm_s8sxs32_16x4c4__neondot needs the dotprod extension (-march=armv8.2-a+dotprod)"
 #endif
