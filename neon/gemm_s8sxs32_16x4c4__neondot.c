@@ -210,12 +210,15 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
     "sdot " acc ".4s, v1.16b, " w ".4b[1]\n\t"                                                                      \
     "sdot " acc ".4s, v2.16b, " w ".4b[2]\n\t"                                                                      \
     "sdot " acc ".4s, v3.16b, " w ".4b[3]\n\t"
-#define ASM_QUAD(a0, a1, a2, a3)                                                                                   \
-    "ld1 {v0.16b-v3.16b}, [%[x]], #64\n\t" ASM_SDOTS(a0, "v4") ASM_SDOTS(a1, "v5") ASM_SDOTS(a2, "v6")              \
+#define ASM_QUAD(step, a0, a1, a2, a3)                                                                             \
+    "ld1 {v0.16b-v3.16b}, [%[x]], " step "\n\t" ASM_SDOTS(a0, "v4") ASM_SDOTS(a1, "v5") ASM_SDOTS(a2, "v6")         \
         ASM_SDOTS(a3, "v7")
-#define ASM_BLOCK                                                                                                  \
-    ASM_QUAD("v16", "v17", "v18", "v19") ASM_QUAD("v20", "v21", "v22", "v23") ASM_QUAD("v24", "v25", "v26", "v27") \
-        ASM_QUAD("v28", "v29", "v30", "v31")
+/* A block (16 k) of Q = 4 row quads, or of Q = 1 (a tile of 4 rows: the other quads'
+ * a skipped). The Q-named macros below come in these two shapes. */
+#define ASM_BLOCK_4                                                                                                \
+    ASM_QUAD("#64", "v16", "v17", "v18", "v19") ASM_QUAD("#64", "v20", "v21", "v22", "v23")                        \
+        ASM_QUAD("#64", "v24", "v25", "v26", "v27") ASM_QUAD("#64", "v28", "v29", "v30", "v31")
+#define ASM_BLOCK_1 ASM_QUAD("%[xstep]", "v16", "v17", "v18", "v19")
 /* the packed bytes of the 4 columns, the pointers stepping by 16 */
 #define ASM_LOAD                                                                                                   \
     "ldr q8, [%[c0]], #16\n\tldr q9, [%[c1]], #16\n\tldr q10, [%[c2]], #16\n\tldr q11, [%[c3]], #16\n\t"
@@ -236,61 +239,78 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
  * nibbles (AND) then high (USHR); 2-bit: a run is 4 blocks, fields 0 ... 3. A loop
  * step is 64 k (a slab is whole chunks). */
 #define ASM_AND ASM_UNPACK("and", "%[mask].16b")
-#define ASM_STEP_4BIT ASM_LOAD ASM_AND ASM_BLOCK ASM_UNPACK("ushr", "#4") ASM_BLOCK
-#define ASM_STEP_U4 ASM_STEP_4BIT ASM_STEP_4BIT
-#define ASM_STEP_U2                                                                                                \
-    ASM_LOAD ASM_AND ASM_BLOCK ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK                \
-        ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK ASM_UNPACK("ushr", "#6") ASM_BLOCK
+#define ASM_STEP_4BIT(Q) ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4") ASM_BLOCK_##Q
+#define ASM_STEP_U4(Q) ASM_STEP_4BIT(Q) ASM_STEP_4BIT(Q)
+#define ASM_STEP_U2(Q)                                                                                             \
+    ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q        \
+        ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")          \
+            ASM_BLOCK_##Q
 /* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
 #define ASM_ROWS(op, a0, a3)                                                                                       \
     op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
        ".s-" a3 ".s}[2], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[3], [%[p]], %[ldo]\n\t"
-#define ASM_ALL_ROWS(op)                                                                                           \
+#define ASM_ALL_ROWS_4(op)                                                                                         \
     "mov %[p], %[out]\n\t" ASM_ROWS(op, "v16", "v19") ASM_ROWS(op, "v20", "v23") ASM_ROWS(op, "v24", "v27")        \
         ASM_ROWS(op, "v28", "v31")
+#define ASM_ALL_ROWS_1(op) "mov %[p], %[out]\n\t" ASM_ROWS(op, "v16", "v19")
 /* v<d0> ... v<d0 + 3> = v<s0> ... v<s0 + 3> + v (4 consecutive accumulators) */
 #define ASM_ADD4(d0, d1, d2, d3, s0, s1, s2, s3, v)                                                                \
     "add v" d0 ".4s, v" s0 ".4s, " v ".4s\n\tadd v" d1 ".4s, v" s1 ".4s, " v ".4s\n\tadd v" d2 ".4s, v" s2        \
     ".4s, " v ".4s\n\tadd v" d3 ".4s, v" s3 ".4s, " v ".4s\n\t"
 #define ASM_LOAD_START "ld1 {v0.4s-v3.4s}, [%[start]]\n\t"
 /* from the 4 biases (LD4R: v16 ... v19 = one each) + the starts, or from out's rows + the starts */
-#define ASM_FROM_BIAS                                                                                              \
-    "ld4r {v16.4s-v19.4s}, [%[bias]]\n\t" ASM_LOAD_START ASM_ADD4("20", "21", "22", "23", "16", "17", "18", "19", "v1") \
-        ASM_ADD4("24", "25", "26", "27", "16", "17", "18", "19", "v2")                                                 \
-            ASM_ADD4("28", "29", "30", "31", "16", "17", "18", "19", "v3")                                             \
-                ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")
-#define ASM_FROM_OUT                                                                                               \
-    ASM_ALL_ROWS("ld4") ASM_LOAD_START ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")              \
+#define ASM_FROM_BIAS_1                                                                                            \
+    "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld1 {v0.4s}, [%[start]]\n\t"                                               \
+        ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")
+#define ASM_FROM_OUT_1                                                                                             \
+    ASM_ALL_ROWS_1("ld4") "ld1 {v0.4s}, [%[start]]\n\t" ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")
+#define ASM_FROM_BIAS_4                                                                                            \
+    "ld4r {v16.4s-v19.4s}, [%[bias]]\n\t" ASM_LOAD_START                                                          \
+        ASM_ADD4("20", "21", "22", "23", "16", "17", "18", "19", "v1")                                             \
+            ASM_ADD4("24", "25", "26", "27", "16", "17", "18", "19", "v2")                                         \
+                ASM_ADD4("28", "29", "30", "31", "16", "17", "18", "19", "v3")                                     \
+                    ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")
+#define ASM_FROM_OUT_4                                                                                             \
+    ASM_ALL_ROWS_4("ld4") ASM_LOAD_START ASM_ADD4("16", "17", "18", "19", "16", "17", "18", "19", "v0")              \
         ASM_ADD4("20", "21", "22", "23", "20", "21", "22", "23", "v1")                                             \
             ASM_ADD4("24", "25", "26", "27", "24", "25", "26", "27", "v2")                                         \
                 ASM_ADD4("28", "29", "30", "31", "28", "29", "30", "31", "v3")
-#define ASM_ROWS_TILE(init, step) init "1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t" ASM_ALL_ROWS("st4")
+#define ASM_ROWS_TILE(Q, init, step)                                                                               \
+    init "1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t" ASM_ALL_ROWS_##Q("st4")
 #define ASM_ROWS_ARGS                                                                                              \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps),          \
       [p] "=&r"(p)                                                                                                 \
-    : [bias] "r"(bias), [start] "r"(start), [out] "r"(out), [ldo] "r"(ldo), [mask] "w"(mask)                       \
+    : [bias] "r"(bias), [start] "r"(start), [out] "r"(out), [ldo] "r"(ldo), [xstep] "r"(xstep), [mask] "w"(mask)   \
     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
       "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
 
-/* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
- * biases : out) + the start values + the slab's sums: `steps` loop steps of 64 k from x
- * and col[j]. */
-static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t steps, const int8_t *x,
-                                                            const uint8_t *const col[NR], const int32_t *bias,
-                                                            const int32_t *start, int32_t *out, size_t ldo_elements) {
+#define ASM_ROWS_TILES(Q)                                                                                          \
+    if (bias && bits == 4)                                                                                         \
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_BIAS_##Q, ASM_STEP_U4(Q)) ASM_ROWS_ARGS);                       \
+    else if (bias)                                                                                                 \
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_BIAS_##Q, ASM_STEP_U2(Q)) ASM_ROWS_ARGS);                       \
+    else if (bits == 4)                                                                                            \
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_OUT_##Q, ASM_STEP_U4(Q)) ASM_ROWS_ARGS);                        \
+    else                                                                                                           \
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_OUT_##Q, ASM_STEP_U2(Q)) ASM_ROWS_ARGS);
+
+/* Rows 0 ... 4 * quads - 1 (quads 4 or 1) of out (row stride ldo int32), columns 0 ...
+ * 3, = (bias ? the 4 biases : out) + the start values + the slab's sums: `steps` loop
+ * steps of 64 k from x (the quad's first block in s->x) and col[j]. */
+static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t quads, size_t steps,
+                                                            const int8_t *x, const uint8_t *const col[NR],
+                                                            const int32_t *bias, const int32_t *start, int32_t *out,
+                                                            size_t ldo_elements) {
     const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
-    const size_t ldo = ldo_elements * sizeof *out;
+    const size_t ldo = ldo_elements * sizeof *out, xstep = QUADS * 64;
     int32_t *p;
-    if (bias && bits == 4)
-        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_U4) ASM_ROWS_ARGS);
-    else if (bias)
-        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_BIAS, ASM_STEP_U2) ASM_ROWS_ARGS);
-    else if (bits == 4)
-        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_U4) ASM_ROWS_ARGS);
-    else
-        __asm__ volatile(ASM_ROWS_TILE(ASM_FROM_OUT, ASM_STEP_U2) ASM_ROWS_ARGS);
+    if (quads == QUADS) {
+        ASM_ROWS_TILES(4)
+    } else {
+        ASM_ROWS_TILES(1)
+    }
 }
 
 /* Groups (or sub-scales other than 1): the accumulators run over the whole slab
@@ -305,13 +325,14 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
  * no bound of their own. The totals ([quad][column][4 rows], tot) are in memory; v12
  * holds the group's sub-scales, v13 the next group's, v14 their difference; flip the
  * 0x88 or 0xAA bytes. */
-#define ASM_STEP_S4_32                                                                                             \
-    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#4") ASM_IN_PLACE("sshr", "#4") ASM_BLOCK ASM_UNPACK("sshr", "#4") ASM_BLOCK
-#define ASM_STEP_S4 ASM_STEP_S4_32 ASM_STEP_S4_32
-#define ASM_STEP_S2                                                                                                \
-    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#6") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK ASM_UNPACK("shl", "#4")         \
-        ASM_IN_PLACE("sshr", "#6") ASM_BLOCK ASM_UNPACK("shl", "#2") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK          \
-            ASM_UNPACK("sshr", "#6") ASM_BLOCK
+#define ASM_STEP_S4_32(Q)                                                                                          \
+    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#4") ASM_IN_PLACE("sshr", "#4") ASM_BLOCK_##Q ASM_UNPACK("sshr", "#4")     \
+        ASM_BLOCK_##Q
+#define ASM_STEP_S4(Q) ASM_STEP_S4_32(Q) ASM_STEP_S4_32(Q)
+#define ASM_STEP_S2(Q)                                                                                             \
+    ASM_LOAD ASM_FLIP ASM_UNPACK("shl", "#6") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK_##Q ASM_UNPACK("shl", "#4")     \
+        ASM_IN_PLACE("sshr", "#6") ASM_BLOCK_##Q ASM_UNPACK("shl", "#2") ASM_IN_PLACE("sshr", "#6") ASM_BLOCK_##Q  \
+            ASM_UNPACK("sshr", "#6") ASM_BLOCK_##Q
 /* a group's codes: 32 k of 4-bit codes unrolled, or `steps` loop steps of 64 k */
 #define ASM_GROUP_LOOP(step) "mov %[n], %[steps]\n\t1:\n\t" step "subs %[n], %[n], #1\n\tb.ne 1b\n\t"
 /* the low bytes of v's lanes (the others stay 0) = the 4 columns' sub-scales at s0 ...
@@ -325,114 +346,143 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     "mla v0.4s, " a0 ".4s, " m ".s[0]\n\tmla v1.4s, " a1 ".4s, " m ".s[1]\n\t"                                     \
     "mla v2.4s, " a2 ".4s, " m ".s[2]\n\tmla v3.4s, " a3 ".4s, " m ".s[3]\n\t"                                     \
     "st1 {v0.4s-v3.4s}, [%[tot]], #64\n\t"
-#define ASM_TOT(m)                                                                                                 \
+#define ASM_TOT_1(m) ASM_TOT_QUAD("v16", "v17", "v18", "v19", m) "sub %[tot], %[tot], #64\n\t"
+#define ASM_TOT_4(m)                                                                                               \
     ASM_TOT_QUAD("v16", "v17", "v18", "v19", m) ASM_TOT_QUAD("v20", "v21", "v22", "v23", m)                        \
         ASM_TOT_QUAD("v24", "v25", "v26", "v27", m) ASM_TOT_QUAD("v28", "v29", "v30", "v31", m)                    \
             "sub %[tot], %[tot], #256\n\t"
-#define ASM_ZERO_ACCUMULATORS                                                                                      \
+#define ASM_ZERO_1 "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\t"
+#define ASM_ZERO_4                                                                                                 \
     "movi v16.4s, #0\n\tmovi v17.4s, #0\n\tmovi v18.4s, #0\n\tmovi v19.4s, #0\n\tmovi v20.4s, #0\n\t"              \
     "movi v21.4s, #0\n\tmovi v22.4s, #0\n\tmovi v23.4s, #0\n\tmovi v24.4s, #0\n\tmovi v25.4s, #0\n\t"              \
     "movi v26.4s, #0\n\tmovi v27.4s, #0\n\tmovi v28.4s, #0\n\tmovi v29.4s, #0\n\tmovi v30.4s, #0\n\t"              \
     "movi v31.4s, #0\n\t"
-#define ASM_STORE_TOT                                                                                              \
+#define ASM_STORE_TOT_1 "st1 {v16.4s-v19.4s}, [%[tot]]\n\t"
+#define ASM_STORE_TOT_4                                                                                            \
     "st1 {v16.4s-v19.4s}, [%[tot]], #64\n\tst1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
     "st1 {v24.4s-v27.4s}, [%[tot]], #64\n\tst1 {v28.4s-v31.4s}, [%[tot]]\n\tsub %[tot], %[tot], #192\n\t"
-#define ASM_LOAD_TOT                                                                                               \
+#define ASM_LOAD_TOT_1 "ld1 {v16.4s-v19.4s}, [%[tot]]\n\t"
+#define ASM_LOAD_TOT_4                                                                                             \
     "ld1 {v16.4s-v19.4s}, [%[tot]], #64\n\tld1 {v20.4s-v23.4s}, [%[tot]], #64\n\t"                                \
     "ld1 {v24.4s-v27.4s}, [%[tot]], #64\n\tld1 {v28.4s-v31.4s}, [%[tot]]\n\t"
-#define ASM_FROM_BIASES                                                                                            \
+#define ASM_FROM_BIASES_1 "ld4r {v16.4s-v19.4s}, [%[bias]]\n\t"
+#define ASM_FROM_BIASES_4                                                                                          \
     "ld4r {v16.4s-v19.4s}, [%[bias]]\n\tld4r {v20.4s-v23.4s}, [%[bias]]\n\tld4r {v24.4s-v27.4s}, [%[bias]]\n\t"   \
     "ld4r {v28.4s-v31.4s}, [%[bias]]\n\t"
 /* the totals from the biases or out's rows; all groups; out's rows from the totals */
-#define ASM_GROUPS_TILE(init, group)                                                                               \
-    init ASM_STORE_TOT ASM_ZERO_ACCUMULATORS "movi v12.4s, #0\n\tmovi v13.4s, #0\n\t" ASM_SCALES("v12")           \
+#define ASM_GROUPS_TILE(Q, init, group)                                                                            \
+    init ASM_STORE_TOT_##Q ASM_ZERO_##Q "movi v12.4s, #0\n\tmovi v13.4s, #0\n\t" ASM_SCALES("v12")           \
     "subs %[groups], %[groups], #1\n\tb.eq 3f\n\t"                                                                 \
-    "2:\n\t" group ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t" ASM_TOT("v14")       \
+    "2:\n\t" group ASM_SCALES("v13") "sub v14.4s, v12.4s, v13.4s\n\tmov v12.16b, v13.16b\n\t" ASM_TOT_##Q("v14")       \
     "subs %[groups], %[groups], #1\n\tb.ne 2b\n\t"                                                                 \
-    "3:\n\t" group ASM_TOT("v12") ASM_LOAD_TOT ASM_ALL_ROWS("st4")
+    "3:\n\t" group ASM_TOT_##Q("v12") ASM_LOAD_TOT_##Q ASM_ALL_ROWS_##Q("st4")
 #define ASM_GROUPS_TILE_ARGS                                                                                       \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [s0] "+r"(sp[0]),        \
       [s1] "+r"(sp[1]), [s2] "+r"(sp[2]), [s3] "+r"(sp[3]), [groups] "+r"(groups), [tot] "+r"(tp), [n] "=&r"(n),  \
       [p] "=&r"(p)                                                                                                 \
-    : [steps] "r"(steps), [bias] "r"(bias), [out] "r"(out), [ldo] "r"(ldo), [flip] "w"(flip)                       \
+    : [steps] "r"(steps), [bias] "r"(bias), [out] "r"(out), [ldo] "r"(ldo), [xstep] "r"(xstep), [flip] "w"(flip)   \
     : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v16", "v17", \
       "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc",      \
       "memory"
-#define ASM_GROUPS_TILES(group)                                                                                    \
+#define ASM_GROUPS_TILES(Q, group)                                                                                 \
     if (bias)                                                                                                      \
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_FROM_BIASES, group) ASM_GROUPS_TILE_ARGS);                            \
+        __asm__ volatile(ASM_GROUPS_TILE(Q, ASM_FROM_BIASES_##Q, group) ASM_GROUPS_TILE_ARGS);                     \
     else                                                                                                           \
-        __asm__ volatile(ASM_GROUPS_TILE(ASM_ALL_ROWS("ld4"), group) ASM_GROUPS_TILE_ARGS);
+        __asm__ volatile(ASM_GROUPS_TILE(Q, ASM_ALL_ROWS_##Q("ld4"), group) ASM_GROUPS_TILE_ARGS);
 
-/* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4
- * biases : out) + the slab's `groups` (>= 1) groups of `group` k from x, col[j] and the
- * sub-scales sub[j]. */
-static inline __attribute__((always_inline)) void tile_groups(unsigned bits, size_t group, size_t groups,
-                                                              const int8_t *x, const uint8_t *const col[NR],
+/* Rows 0 ... 4 * quads - 1 (quads 4 or 1) of out (row stride ldo int32), columns 0 ...
+ * 3, = (bias ? the 4 biases : out) + the slab's `groups` (>= 1) groups of `group` k from
+ * x (the quad's first block in s->x), col[j] and the sub-scales sub[j]. */
+static inline __attribute__((always_inline)) void tile_groups(unsigned bits, size_t quads, size_t group,
+                                                              size_t groups, const int8_t *x,
+                                                              const uint8_t *const col[NR],
                                                               const uint8_t *const sub[NR], const int32_t *bias,
                                                               int32_t *out, size_t ldo_elements) {
     const int8x16_t flip = vdupq_n_s8((int8_t)(bits == 4 ? 0x88 : 0xAA));
-    const size_t steps = group / 64, ldo = ldo_elements * sizeof *out;
+    const size_t steps = group / 64, ldo = ldo_elements * sizeof *out, xstep = QUADS * 64;
     int32_t tot[QUADS][NR][4] __attribute__((aligned(16)));
     int32_t *tp = tot[0][0], *p;
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]}, *sp[NR] = {sub[0], sub[1], sub[2], sub[3]};
     size_t n;
-    if (bits == 2) {
-        ASM_GROUPS_TILES(ASM_GROUP_LOOP(ASM_STEP_S2))
+    if (quads == QUADS && bits == 2) {
+        ASM_GROUPS_TILES(4, ASM_GROUP_LOOP(ASM_STEP_S2(4)))
+    } else if (quads == QUADS && group == 32) {
+        ASM_GROUPS_TILES(4, ASM_STEP_S4_32(4))
+    } else if (quads == QUADS) {
+        ASM_GROUPS_TILES(4, ASM_GROUP_LOOP(ASM_STEP_S4(4)))
+    } else if (bits == 2) {
+        ASM_GROUPS_TILES(1, ASM_GROUP_LOOP(ASM_STEP_S2(1)))
     } else if (group == 32) {
-        ASM_GROUPS_TILES(ASM_STEP_S4_32)
+        ASM_GROUPS_TILES(1, ASM_STEP_S4_32(1))
     } else {
-        ASM_GROUPS_TILES(ASM_GROUP_LOOP(ASM_STEP_S4))
+        ASM_GROUPS_TILES(1, ASM_GROUP_LOOP(ASM_STEP_S4(1)))
     }
 }
 
-/* One 16 x 4 tile of col[j], sub[j] at out: tile_rows when `unit` (group size 0 and
- * sub-scales 1), else tile_groups with groups of `group` k. */
-static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int unit, size_t group, size_t groups,
-                                                            const slab *s, const uint8_t *const col[NR],
+/* dst[0 ... nr - 1] = src[0 ... nr - 1], nr <= 4 */
+static inline void copy_row(int32_t *dst, const int32_t *src, size_t nr) {
+    if (nr == NR) vst1q_s32(dst, vld1q_s32(src));
+    else
+        for (size_t j = 0; j < nr; j++) dst[j] = src[j];
+}
+
+/* One tile of `quads` row quads (4 or 1) from quad q, 4 columns col[j], sub[j], at
+ * out: tile_rows when `unit` (group size 0 and sub-scales 1), else tile_groups with
+ * groups of `group` k. */
+static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int unit, size_t quads, size_t q,
+                                                            size_t group, size_t groups, const slab *s,
+                                                            const uint8_t *const col[NR],
                                                             const uint8_t *const sub[NR], const int32_t *bias,
                                                             int32_t *out, size_t ldo) {
     if (unit)
-        tile_rows(bits, group / 64, s->x[0][0], col, bias, s->start[0][0], out, ldo);
+        tile_rows(bits, quads, group / 64, s->x[0][q], col, bias, s->start[0][q], out, ldo);
     else
-        tile_groups(bits, group, groups, s->x[0][0], col, sub, bias, out, ldo);
+        tile_groups(bits, quads, group, groups, s->x[0][q], col, sub, bias, out, ldo);
 }
 
 /* c's rows 0 ... mr - 1, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after the
  * slab from k0 (its `groups` groups of `group` k; all_groups per row of w) by
- * fast_tile: the first slab from the biases, a later one adding to c. An edge tile
- * (mr < 16 or fewer than 4 columns left) goes through a 16 x 4 copy. */
+ * fast_tile: the first slab from the biases, a later one adding to c. 16 rows are
+ * tiles of 4 quads; fewer, tiles of one quad each (a 4-quad tile's unpacks serve 16
+ * rows, but its SDOTs cost the same for rows that are not there). An edge tile
+ * (fewer rows or columns than the tile) goes through a copy. */
 static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const slab *s, int unit, size_t group,
                                                  size_t groups, size_t all_groups, size_t k0, size_t j0, size_t j1,
                                                  size_t mr, int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
-    const size_t rb = w->row_bytes;
+    const size_t rb = w->row_bytes, quads = mr == MR ? QUADS : 1;
     const uint8_t *codes = w->codes + k0 / CHUNK * (CHUNK / 8 * bits);
     const uint8_t *sub = w->sub + (w->group_size ? k0 / w->group_size : 0);
-    size_t jb = j0;
-    if (mr == MR) {
-        const uint8_t *cj = codes + jb * rb, *sj = sub + jb * all_groups;
-        const int32_t *bias = k0 ? NULL : w->bias ? w->bias + jb : ZEROS;
-        for (; jb + NR <= j1; jb += NR, cj += NR * rb, sj += NR * all_groups) {
-            const uint8_t *const col[NR] = {cj, cj + rb, cj + 2 * rb, cj + 3 * rb};
-            const uint8_t *const subs[NR] = {sj, sj + all_groups, sj + 2 * all_groups, sj + 3 * all_groups};
-            fast_tile(bits, unit, group, groups, s, col, subs, bias, ct + (jb - j0), ldc);
-            if (bias && w->bias) bias += NR;
+    for (size_t q = 0; 4 * q < mr; q += quads) {
+        const size_t rows = mr - 4 * q < 4 * quads ? mr - 4 * q : 4 * quads;
+        int32_t *cq = ct + 4 * q * ldc;
+        size_t jb = j0;
+        if (rows == 4 * quads) {
+            const uint8_t *cj = codes + jb * rb, *sj = sub + jb * all_groups;
+            const int32_t *bias = k0 ? NULL : w->bias ? w->bias + jb : ZEROS;
+            for (; jb + NR <= j1; jb += NR, cj += NR * rb, sj += NR * all_groups) {
+                const uint8_t *const col[NR] = {cj, cj + rb, cj + 2 * rb, cj + 3 * rb};
+                const uint8_t *const subs[NR] = {sj, sj + all_groups, sj + 2 * all_groups, sj + 3 * all_groups};
+                fast_tile(bits, unit, quads, q, group, groups, s, col, subs, bias, cq + (jb - j0), ldc);
+                if (bias && w->bias) bias += NR;
+            }
         }
-    }
-    for (; jb < j1; jb += NR) { /* through a 16 x 4 copy; columns past j1 repeat the last one */
-        const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = jb + nr - 1;
-        const size_t n[NR] = {jb, nr > 1 ? jb + 1 : last, nr > 2 ? jb + 2 : last, last};
-        const uint8_t *const col[NR] = {codes + n[0] * rb, codes + n[1] * rb, codes + n[2] * rb, codes + n[3] * rb};
-        const uint8_t *const subs[NR] = {sub + n[0] * all_groups, sub + n[1] * all_groups, sub + n[2] * all_groups,
-                                         sub + n[3] * all_groups};
-        int32_t edge[MR][NR] = {{0}}, edge_bias[NR] = {0}, *out = ct + (jb - j0);
-        if (k0 == 0 && w->bias) memcpy(edge_bias, w->bias + jb, nr * sizeof *edge_bias);
-        if (k0)
-            for (size_t r = 0; r < mr; r++) memcpy(edge[r], out + r * ldc, nr * sizeof *out);
-        fast_tile(bits, unit, group, groups, s, col, subs, k0 ? NULL : edge_bias, edge[0], NR);
-        for (size_t r = 0; r < mr; r++) memcpy(out + r * ldc, edge[r], nr * sizeof *out);
+        for (; jb < j1; jb += NR) { /* through a copy; columns past j1 repeat the last one */
+            const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = jb + nr - 1;
+            const size_t n[NR] = {jb, nr > 1 ? jb + 1 : last, nr > 2 ? jb + 2 : last, last};
+            const uint8_t *const col[NR] = {codes + n[0] * rb, codes + n[1] * rb, codes + n[2] * rb,
+                                            codes + n[3] * rb};
+            const uint8_t *const subs[NR] = {sub + n[0] * all_groups, sub + n[1] * all_groups,
+                                             sub + n[2] * all_groups, sub + n[3] * all_groups};
+            /* rows past `rows` of the copy are never stored: left as they are */
+            int32_t edge[MR][NR], edge_bias[NR] = {0}, *out = cq + (jb - j0);
+            if (k0 == 0 && w->bias) memcpy(edge_bias, w->bias + jb, nr * sizeof *edge_bias);
+            if (k0)
+                for (size_t r = 0; r < rows; r++) copy_row(edge[r], out + r * ldc, nr);
+            fast_tile(bits, unit, quads, q, group, groups, s, col, subs, k0 ? NULL : edge_bias, edge[0], NR);
+            for (size_t r = 0; r < rows; r++) copy_row(out + r * ldc, edge[r], nr);
+        }
     }
 }
 
