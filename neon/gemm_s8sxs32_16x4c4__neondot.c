@@ -64,32 +64,33 @@ static inline void transpose4(const int32x4_t in[4], int32x4_t out[4]) {
 
 /* 16 bytes of row from k on, zeros past kc. */
 static inline int32x4_t row_block(const int8_t *row, size_t k, size_t kc) {
-    if (k + 16 <= kc) return vreinterpretq_s32_s8(vld1q_s8(row + k));
     int8_t tail[16] = {0};
     if (k < kc) memcpy(tail, row + k, kc - k);
     return vreinterpretq_s32_s8(vld1q_s8(tail));
 }
+
+static const int8_t ZERO_ROW[SLAB]; /* a's rows past m */
 
 /* Rows 0 ... mr - 1 of a, k 0 ... kc - 1, into s (zeros past mr and kc up to whole
  * chunks), and the groups' starts for groups of `group` k. Per row quad and block of
  * 16 k: the 4 rows' 16 bytes as 4 x 4 int32 transposed (lane = row, register = 4 k),
  * and -2^(bits-1) * the rows' sums by SDOT with -2^(bits-1) in every byte. */
 static void interleave(const int8_t *a, size_t lda, size_t mr, size_t kc, size_t group, int32_t offset, slab *s) {
-    const size_t blocks = (kc + CHUNK - 1) / CHUNK * CHUNK / 16, group_blocks = group / 16;
+    const size_t blocks = (kc + CHUNK - 1) / CHUNK * CHUNK / 16, whole = kc / 16, group_blocks = group / 16;
     const int8x16_t minus_offset = vdupq_n_s8((int8_t)-offset);
     for (size_t q = 0; q < QUADS; q++) {
+        const int8_t *rows[4];
+        for (size_t r = 0; r < 4; r++) rows[r] = 4 * q + r < mr ? a + (4 * q + r) * lda : ZERO_ROW;
         int32x4_t sum = vdupq_n_s32(0);
         int32_t *start = s->start[0][q];
         for (size_t b = 0, left = group_blocks; b < blocks; b++) {
-            int32x4_t in[4], out[4];
+            int32x4_t in[4];
             for (size_t r = 0; r < 4; r++)
-                in[r] = 4 * q + r < mr ? row_block(a + (4 * q + r) * lda, 16 * b, kc) : vdupq_n_s32(0);
-            transpose4(in, out);
-            int8_t *dst = s->x[b][q];
-            for (size_t l = 0; l < 4; l++) {
-                vst1q_s32((int32_t *)(void *)(dst + 16 * l), out[l]);
-                sum = vdotq_s32(sum, vreinterpretq_s8_s32(out[l]), minus_offset);
-            }
+                in[r] = b < whole ? vreinterpretq_s32_s8(vld1q_s8(rows[r] + 16 * b)) : row_block(rows[r], 16 * b, kc);
+            int32x4x4_t out;
+            transpose4(in, out.val);
+            vst1q_s32_x4((int32_t *)(void *)s->x[b][q], out);
+            for (size_t l = 0; l < 4; l++) sum = vdotq_s32(sum, vreinterpretq_s8_s32(out.val[l]), minus_offset);
             if (--left == 0) { /* a group ends */
                 vst1q_s32(start, sum);
                 start += sizeof s->start[0] / sizeof *start;
