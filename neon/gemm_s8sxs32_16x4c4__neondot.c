@@ -246,6 +246,30 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
     ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q        \
         ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")          \
             ASM_BLOCK_##Q
+/* 6-bit: a chunk (128 k) per loop step. Block t's low 4 bits are as 4-bit codes (the
+ * 4-bit plane's run t / 2 at 16 (t / 2)); its high 2 bits are field t % 4 of the 2-bit
+ * plane's run t / 4 (at 64 + 16 (t / 4)), loaded per block into v12 (no register is
+ * left to keep it), moved to bits 4 ... 5 and inserted by BIT under mask2 (0x30). */
+#define ASM_LOAD_AT(off)                                                                                           \
+    "ldr q8, [%[c0], #" off "]\n\tldr q9, [%[c1], #" off "]\n\tldr q10, [%[c2], #" off "]\n\tldr q11, [%[c3], #" off \
+    "]\n\t"
+#define ASM_HIGH_COLUMN(w, c, off, shift)                                                                          \
+    "ldr q12, [%[" c "], #" off "]\n\t" shift "bit " w ".16b, v12.16b, %[mask2].16b\n\t"
+#define ASM_HIGH(off, shift)                                                                                       \
+    ASM_HIGH_COLUMN("v4", "c0", off, shift) ASM_HIGH_COLUMN("v5", "c1", off, shift)                                \
+        ASM_HIGH_COLUMN("v6", "c2", off, shift) ASM_HIGH_COLUMN("v7", "c3", off, shift)
+#define ASM_FIELD0 "shl v12.16b, v12.16b, #4\n\t"
+#define ASM_FIELD1 "shl v12.16b, v12.16b, #2\n\t"
+#define ASM_FIELD3 "ushr v12.16b, v12.16b, #2\n\t"
+#define ASM_HALF_6BIT(Q, low, high)                                                                                \
+    ASM_LOAD_AT(low) ASM_AND ASM_HIGH(high, ASM_FIELD0) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")                     \
+        ASM_HIGH(high, ASM_FIELD1) ASM_BLOCK_##Q
+#define ASM_STEP_U6(Q)                                                                                             \
+    ASM_HALF_6BIT(Q, "0", "64") ASM_LOAD_AT("16") ASM_AND ASM_HIGH("64", "") ASM_BLOCK_##Q                         \
+        ASM_UNPACK("ushr", "#4") ASM_HIGH("64", ASM_FIELD3) ASM_BLOCK_##Q ASM_HALF_6BIT(Q, "32", "80")             \
+            ASM_LOAD_AT("48") ASM_AND ASM_HIGH("80", "") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")                    \
+                ASM_HIGH("80", ASM_FIELD3) ASM_BLOCK_##Q "add %[c0], %[c0], #96\n\tadd %[c1], %[c1], #96\n\t"      \
+                "add %[c2], %[c2], #96\n\tadd %[c3], %[c3], #96\n\t"
 /* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
 #define ASM_ROWS(op, a0, a3)                                                                                       \
     op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
@@ -281,36 +305,41 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
 #define ASM_ROWS_ARGS                                                                                              \
     : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [n] "+r"(steps),          \
       [p] "=&r"(p)                                                                                                 \
-    : [bias] "r"(bias), [start] "r"(start), [out] "r"(out), [ldo] "r"(ldo), [xstep] "r"(xstep), [mask] "w"(mask)   \
-    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17", "v18", "v19", "v20", \
-      "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+    : [bias] "r"(bias), [start] "r"(start), [out] "r"(out), [ldo] "r"(ldo), [xstep] "r"(xstep), [mask] "w"(mask),  \
+      [mask2] "w"(mask2)                                                                                           \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v16", "v17", "v18", "v19", \
+      "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
 
-#define ASM_ROWS_TILES(Q)                                                                                          \
-    if (bias && bits == 4)                                                                                         \
-        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_BIAS_##Q, ASM_STEP_U4(Q)) ASM_ROWS_ARGS);                       \
-    else if (bias)                                                                                                 \
-        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_BIAS_##Q, ASM_STEP_U2(Q)) ASM_ROWS_ARGS);                       \
-    else if (bits == 4)                                                                                            \
-        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_OUT_##Q, ASM_STEP_U4(Q)) ASM_ROWS_ARGS);                        \
+#define ASM_ROWS_TILES(Q, step)                                                                                    \
+    if (bias)                                                                                                      \
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_BIAS_##Q, step) ASM_ROWS_ARGS);                                 \
     else                                                                                                           \
-        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_OUT_##Q, ASM_STEP_U2(Q)) ASM_ROWS_ARGS);
+        __asm__ volatile(ASM_ROWS_TILE(Q, ASM_FROM_OUT_##Q, step) ASM_ROWS_ARGS);
 
 /* Rows 0 ... 4 * quads - 1 (quads 4 or 1) of out (row stride ldo int32), columns 0 ...
  * 3, = (bias ? the 4 biases : out) + the start values + the slab's sums: `steps` loop
- * steps of 64 k from x (the quad's first block in s->x) and col[j]. */
+ * steps of 64 k (6 bits: 128 k) from x (the quad's first block in s->x) and col[j]. */
 static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t quads, size_t steps,
                                                             const int8_t *x, const uint8_t *const col[NR],
                                                             const int32_t *bias, const int32_t *start, int32_t *out,
                                                             size_t ldo_elements) {
-    const uint8x16_t mask = vdupq_n_u8(bits == 4 ? 15 : 3);
+    const uint8x16_t mask = vdupq_n_u8(bits == 2 ? 3 : 15), mask2 = vdupq_n_u8(0x30);
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
     const size_t ldo = ldo_elements * sizeof *out, xstep = QUADS * 64;
     int32_t *p;
-    if (quads == QUADS) {
-        ASM_ROWS_TILES(4)
+    if (quads == QUADS && bits == 4) {
+        ASM_ROWS_TILES(4, ASM_STEP_U4(4))
+    } else if (quads == QUADS && bits == 2) {
+        ASM_ROWS_TILES(4, ASM_STEP_U2(4))
+    } else if (quads == QUADS) {
+        ASM_ROWS_TILES(4, ASM_STEP_U6(4))
+    } else if (bits == 4) {
+        ASM_ROWS_TILES(1, ASM_STEP_U4(1))
+    } else if (bits == 2) {
+        ASM_ROWS_TILES(1, ASM_STEP_U2(1))
     } else {
-        ASM_ROWS_TILES(1)
+        ASM_ROWS_TILES(1, ASM_STEP_U6(1))
     }
 }
 
@@ -437,7 +466,7 @@ static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int u
                                                             const uint8_t *const sub[NR], const int32_t *bias,
                                                             int32_t *out, size_t ldo) {
     if (unit)
-        tile_rows(bits, quads, group / 64, s->x[0][q], col, bias, s->start[0][q], out, ldo);
+        tile_rows(bits, quads, group / (bits == 6 ? 128 : 64), s->x[0][q], col, bias, s->start[0][q], out, ldo);
     else
         tile_groups(bits, quads, group, groups, s->x[0][q], col, sub, bias, out, ldo);
 }
@@ -492,11 +521,11 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* the assembly tiles (fast_tiles): 4 bits, 2 bits but for groups of 32; tile_rows
-     * for group size 0 with sub-scales 1 (what the format has) */
-    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32);
+    /* the assembly tiles (fast_tiles): 4 bits, 2 bits but for groups of 32, 6 bits in
+     * tile_rows; tile_rows for group size 0 with sub-scales 1 (what the format has) */
     int unit = w->group_size == 0;
     for (size_t j = j0; j < j1 && unit; j++) unit = w->sub[j] == 1;
+    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32) || (w->bits == 6 && unit);
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
