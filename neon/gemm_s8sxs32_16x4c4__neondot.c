@@ -246,10 +246,12 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
     ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q        \
         ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")          \
             ASM_BLOCK_##Q
-/* 6-bit: a chunk (128 k) per loop step. Block t's low 4 bits are as 4-bit codes (the
- * 4-bit plane's run t / 2 at 16 (t / 2)); its high 2 bits are field t % 4 of the 2-bit
- * plane's run t / 4 (at 64 + 16 (t / 4)), loaded per block into v12 (no register is
- * left to keep it), moved to bits 4 ... 5 and inserted by BIT under mask2 (0x30). */
+/* 3 and 6 bits: a chunk (128 k) per loop step. 6 bits: block t's low 4 bits are as
+ * 4-bit codes (the 4-bit plane's run t / 2 at 16 (t / 2)); its high 2 bits are field
+ * t % 4 of the 2-bit plane's run t / 4 (at 64 + 16 (t / 4)), loaded per block into v12
+ * (no register is left to keep it), moved to bits 4 ... 5 and inserted by BIT under
+ * mask2 (0x30). 3 bits: the low 2 bits as 2-bit codes (run t / 4 at 16 (t / 4)), the
+ * high one bit t of the 1-bit plane's run (at 32), moved to bit 2, mask2 0x04. */
 #define ASM_LOAD_AT(off)                                                                                           \
     "ldr q8, [%[c0], #" off "]\n\tldr q9, [%[c1], #" off "]\n\tldr q10, [%[c2], #" off "]\n\tldr q11, [%[c3], #" off \
     "]\n\t"
@@ -258,18 +260,28 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
 #define ASM_HIGH(off, shift)                                                                                       \
     ASM_HIGH_COLUMN("v4", "c0", off, shift) ASM_HIGH_COLUMN("v5", "c1", off, shift)                                \
         ASM_HIGH_COLUMN("v6", "c2", off, shift) ASM_HIGH_COLUMN("v7", "c3", off, shift)
-#define ASM_FIELD0 "shl v12.16b, v12.16b, #4\n\t"
-#define ASM_FIELD1 "shl v12.16b, v12.16b, #2\n\t"
-#define ASM_FIELD3 "ushr v12.16b, v12.16b, #2\n\t"
+#define ASM_V12(op, n) op " v12.16b, v12.16b, #" n "\n\t"
+#define ASM_NEXT_CHUNK(bytes)                                                                                      \
+    "add %[c0], %[c0], #" bytes "\n\tadd %[c1], %[c1], #" bytes "\n\tadd %[c2], %[c2], #" bytes "\n\t"            \
+    "add %[c3], %[c3], #" bytes "\n\t"
 #define ASM_HALF_6BIT(Q, low, high)                                                                                \
-    ASM_LOAD_AT(low) ASM_AND ASM_HIGH(high, ASM_FIELD0) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")                     \
-        ASM_HIGH(high, ASM_FIELD1) ASM_BLOCK_##Q
+    ASM_LOAD_AT(low) ASM_AND ASM_HIGH(high, ASM_V12("shl", "4")) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")            \
+        ASM_HIGH(high, ASM_V12("shl", "2")) ASM_BLOCK_##Q
 #define ASM_STEP_U6(Q)                                                                                             \
     ASM_HALF_6BIT(Q, "0", "64") ASM_LOAD_AT("16") ASM_AND ASM_HIGH("64", "") ASM_BLOCK_##Q                         \
-        ASM_UNPACK("ushr", "#4") ASM_HIGH("64", ASM_FIELD3) ASM_BLOCK_##Q ASM_HALF_6BIT(Q, "32", "80")             \
+        ASM_UNPACK("ushr", "#4") ASM_HIGH("64", ASM_V12("ushr", "2")) ASM_BLOCK_##Q ASM_HALF_6BIT(Q, "32", "80")   \
             ASM_LOAD_AT("48") ASM_AND ASM_HIGH("80", "") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")                    \
-                ASM_HIGH("80", ASM_FIELD3) ASM_BLOCK_##Q "add %[c0], %[c0], #96\n\tadd %[c1], %[c1], #96\n\t"      \
-                "add %[c2], %[c2], #96\n\tadd %[c3], %[c3], #96\n\t"
+                ASM_HIGH("80", ASM_V12("ushr", "2")) ASM_BLOCK_##Q ASM_NEXT_CHUNK("96")
+/* the 4 blocks of a 2-bit run (loaded at low) with the high bits of blocks t0 ... t0 + 3 */
+#define ASM_QUARTER_3BIT(Q, low, high0, high1, high2, high3)                                                       \
+    ASM_LOAD_AT(low) ASM_AND ASM_HIGH("32", high0) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2")                          \
+        ASM_IN_PLACE("and", "%[mask].16b") ASM_HIGH("32", high1) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")            \
+            ASM_IN_PLACE("and", "%[mask].16b") ASM_HIGH("32", high2) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")        \
+                ASM_HIGH("32", high3) ASM_BLOCK_##Q
+#define ASM_STEP_U3(Q)                                                                                             \
+    ASM_QUARTER_3BIT(Q, "0", ASM_V12("shl", "2"), ASM_V12("shl", "1"), "", ASM_V12("ushr", "1"))                   \
+    ASM_QUARTER_3BIT(Q, "16", ASM_V12("ushr", "2"), ASM_V12("ushr", "3"), ASM_V12("ushr", "4"),                    \
+                     ASM_V12("ushr", "5")) ASM_NEXT_CHUNK("48")
 /* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
 #define ASM_ROWS(op, a0, a3)                                                                                       \
     op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
@@ -318,12 +330,12 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
 
 /* Rows 0 ... 4 * quads - 1 (quads 4 or 1) of out (row stride ldo int32), columns 0 ...
  * 3, = (bias ? the 4 biases : out) + the start values + the slab's sums: `steps` loop
- * steps of 64 k (6 bits: 128 k) from x (the quad's first block in s->x) and col[j]. */
+ * steps of 64 k (3 and 6 bits: 128 k) from x (the quad's first block in s->x) and col[j]. */
 static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_t quads, size_t steps,
                                                             const int8_t *x, const uint8_t *const col[NR],
                                                             const int32_t *bias, const int32_t *start, int32_t *out,
                                                             size_t ldo_elements) {
-    const uint8x16_t mask = vdupq_n_u8(bits == 2 ? 3 : 15), mask2 = vdupq_n_u8(0x30);
+    const uint8x16_t mask = vdupq_n_u8(bits <= 3 ? 3 : 15), mask2 = vdupq_n_u8(bits == 3 ? 0x04 : 0x30);
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
     const size_t ldo = ldo_elements * sizeof *out, xstep = QUADS * 64;
@@ -332,12 +344,16 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
         ASM_ROWS_TILES(4, ASM_STEP_U4(4))
     } else if (quads == QUADS && bits == 2) {
         ASM_ROWS_TILES(4, ASM_STEP_U2(4))
+    } else if (quads == QUADS && bits == 3) {
+        ASM_ROWS_TILES(4, ASM_STEP_U3(4))
     } else if (quads == QUADS) {
         ASM_ROWS_TILES(4, ASM_STEP_U6(4))
     } else if (bits == 4) {
         ASM_ROWS_TILES(1, ASM_STEP_U4(1))
     } else if (bits == 2) {
         ASM_ROWS_TILES(1, ASM_STEP_U2(1))
+    } else if (bits == 3) {
+        ASM_ROWS_TILES(1, ASM_STEP_U3(1))
     } else {
         ASM_ROWS_TILES(1, ASM_STEP_U6(1))
     }
@@ -466,7 +482,8 @@ static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int u
                                                             const uint8_t *const sub[NR], const int32_t *bias,
                                                             int32_t *out, size_t ldo) {
     if (unit)
-        tile_rows(bits, quads, group / (bits == 6 ? 128 : 64), s->x[0][q], col, bias, s->start[0][q], out, ldo);
+        tile_rows(bits, quads, group / (bits == 3 || bits == 6 ? 128 : 64), s->x[0][q], col, bias, s->start[0][q],
+                  out, ldo);
     else
         tile_groups(bits, quads, group, groups, s->x[0][q], col, sub, bias, out, ldo);
 }
@@ -521,11 +538,12 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* the assembly tiles (fast_tiles): 4 bits, 2 bits but for groups of 32, 6 bits in
-     * tile_rows; tile_rows for group size 0 with sub-scales 1 (what the format has) */
+    /* the assembly tiles (fast_tiles): tile_rows for group size 0 with sub-scales 1
+     * (what the format has), any width; tile_groups for 4 bits and 2 bits but in groups
+     * of 32 */
     int unit = w->group_size == 0;
     for (size_t j = j0; j < j1 && unit; j++) unit = w->sub[j] == 1;
-    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32) || (w->bits == 6 && unit);
+    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32) || unit;
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
