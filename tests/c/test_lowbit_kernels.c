@@ -257,18 +257,17 @@ static void test_shapes(void) {
 /* The assembly tiles of the dotprod kernel past a 2048-k slab (the first slab from the
  * biases, the second adding to c; k = 2144, or 2176 = 17 * 128 for groups of 64 and
  * 128): 16-row tiles, one-quad tiles of 4 rows and of fewer, with sub-scales 1 (group
- * size 0: the unsigned path, 2, 4 and 6 bits) and random (the signed, summation-by-parts
- * path, 2 and 4 bits); the fills rotate through the index. */
+ * size 0: the unsigned path, every width) and random (the signed, summation-by-parts
+ * path of 2 and 4 bits); the fills rotate through the index. */
 static void test_slab_tiles(void) {
-    static const unsigned BITS[] = {2, 4, 6};
     static const size_t ROWS[] = {1, 4, 6, 16, 20};
     static const enum sub_fill SUBS[] = {SUB_ONE, SUB_RANDOM};
     long cases = 0;
-    for (size_t b = 0; b < COUNT(BITS); b++)
+    for (size_t b = 0; b < COUNT(WIDTHS); b++)
         for (size_t g = 0; g < COUNT(GROUPS); g++)
             for (size_t im = 0; im < COUNT(ROWS); im++)
                 for (size_t is = 0; is < COUNT(SUBS); is++, cases++)
-                    test_case(BITS[b], GROUPS[g], ROWS[im], 9, GROUPS[g] > 32 ? 2176 : 2144,
+                    test_case(WIDTHS[b], GROUPS[g], ROWS[im], 9, GROUPS[g] > 32 ? 2176 : 2144,
                               48 * cases + 16 * SUBS[is] + cases % 16);
     printf("%ld slab-tile shapes\n", cases);
 }
