@@ -14,14 +14,16 @@
  * The interleave (NEON: a 4 x 4 int32 transpose per row quad and block) also writes
  * each group's offset term -2^(bits-1) * (the row's sum of x over the group), by SDOT.
  * Three ways to run a tile, by width and group size:
- * - 2 and 4 bits, group size 0 with sub-scales 1 (what the format has): tile_rows,
- *   assembly. The registers hold u = q + 2^(bits-1) (AND / shift, one op per 16
- *   codes), so sum u * x plus the offset term is sum q * x; the accumulators start at
- *   bias + offset term and are stored straight into c's rows (ST4).
- * - 2 and 4 bits with groups (2 bits: of 64 or 128): tile_groups, assembly, signed
+ * - group size 0 with sub-scales 1 (what the format has), every width: tile_rows,
+ *   assembly. The registers hold u = q + 2^(bits-1) (2 and 4 bits: an AND or shift per
+ *   16 codes; 3 and 6 bits: the high plane's bits inserted by BIT), so sum u * x plus
+ *   the offset term is sum q * x; the accumulators start at bias + offset term and are
+ *   stored straight into c's rows (ST4).
+ * - 4 bits with groups, 2 bits in groups of 64 or 128: tile_groups, assembly, signed
  *   codes (EOR, then shifts) and summation by parts, no restart per group.
- * - 3 and 6 bits, 2 bits in groups of 32: tile(), intrinsics, u with the offset term
- *   per group, the group's sum times its sub-scale into the totals (MLA).
+ * - 3 and 6 bits with groups, 2 bits in groups of 32: tile(), intrinsics, u with the
+ *   offset term per group, the group's sum times its sub-scale into the totals (MLA).
+ * Fewer than 16 rows run one-quad (4-row) tiles of the assembly.
  *
  * Exact: SDOT, MLA and ADD are exact modulo 2^32 and the result fits int32 (the
  * loader's bound k * 2^(bits-1) * 128 * max s + |bias| < 2^31), so no partial sum needs
