@@ -13,7 +13,7 @@
  *
  * The interleave (NEON: a 4 x 4 int32 transpose per row quad and block) also writes
  * each group's offset term -2^(bits-1) * (the row's sum of x over the group), by SDOT.
- * Three ways to run a tile, by width and group size:
+ * Four ways to run a tile, by width and group size:
  * - group size 0 with sub-scales 1 (what the format has), every width: tile_rows,
  *   assembly. The registers hold u = q + 2^(bits-1) (2 and 4 bits: an AND or shift per
  *   16 codes; 3 and 6 bits: the high plane's bits inserted by BIT), so sum u * x plus
@@ -21,8 +21,9 @@
  *   stored straight into c's rows (ST4).
  * - 4 bits with groups, 2 bits in groups of 64 or 128: tile_groups, assembly, signed
  *   codes (EOR, then shifts) and summation by parts, no restart per group.
- * - 3 and 6 bits with groups, 2 bits in groups of 32: tile(), intrinsics, u with the
- *   offset term per group, the group's sum times its sub-scale into the totals (MLA).
+ * - 3 and 6 bits with groups: tile_groups_u, assembly, u as in tile_rows, each group
+ *   from its offset term and its sum times its sub-scale into the totals (MLA).
+ * - 2 bits in groups of 32: tile(), intrinsics, as tile_groups_u.
  * Fewer than 16 rows run one-quad (4-row) tiles of the assembly.
  *
  * Exact: SDOT, MLA and ADD are exact modulo 2^32 and the result fits int32 (the
@@ -162,40 +163,16 @@ static inline __attribute__((always_inline)) void tile(const unsigned bits, cons
             for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], sub[j][0]);
 }
 
-/* tile() with bits and span constants, so every unpack is immediates and every
- * group's end a fixed place: one function each (inlined into one switch, GCC 12
- * allocates registers for all of them at once and spills). The 3- and 6-bit codes
- * and 2-bit groups of 32 (a group ends inside a 16-byte run) take this path. */
-typedef void (*tile_fn)(const slab *s, size_t chunks, const uint8_t *const col[NR], const uint8_t *const sub[NR],
-                        size_t groups, int32x4_t tot[NR][QUADS]);
-#define TILE_FN(bits, span)                                                                                        \
-    static __attribute__((noinline)) void tile_##bits##_##span(const slab *s, size_t chunks,                       \
-                                                               const uint8_t *const col[NR],                       \
-                                                               const uint8_t *const sub[NR], size_t groups,        \
-                                                               int32x4_t tot[NR][QUADS]) {                         \
-        tile(bits, span, s, chunks, col, sub, groups, tot);                                                        \
-    }
-#define TILE_FNS(bits) TILE_FN(bits, 0) TILE_FN(bits, 2) TILE_FN(bits, 4) TILE_FN(bits, 8)
-TILE_FN(2, 2)
-TILE_FNS(3)
-TILE_FNS(6)
-#undef TILE_FNS
-#undef TILE_FN
-
-/* [bits 3, 6][span 0, 2, 4, 8] */
-static const tile_fn TILES[2][4] = {{tile_3_0, tile_3_2, tile_3_4, tile_3_8}, {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
-
-static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chunks, const uint8_t *const col[NR],
-                     const uint8_t *const sub[NR], size_t groups, int32x4_t tot[NR][QUADS]) {
-    if (bits == 2) {
-        tile_2_2(s, chunks, col, sub, groups, tot);
-        return;
-    }
-    const size_t span = group_size == 0 ? 0 : group_size == 32 ? 1 : group_size == 64 ? 2 : 3;
-    TILES[bits == 3 ? 0 : 1][span](s, chunks, col, sub, groups, tot);
+/* 2-bit codes in groups of 32 (a group ends inside a 16-byte run of 4 blocks, which
+ * the assembly steps do not split): tile() with its constants, so every unpack is
+ * immediates and every group's end a fixed place. */
+static __attribute__((noinline)) void tile_2bit_32(const slab *s, size_t chunks, const uint8_t *const col[NR],
+                                                   const uint8_t *const sub[NR], size_t groups,
+                                                   int32x4_t tot[NR][QUADS]) {
+    tile(2, 2, s, chunks, col, sub, groups, tot);
 }
 
-/* The 2- and 4-bit tiles in assembly (fast_path): GCC 12 compiles tile() to register
+/* The tiles in assembly (fast_tiles): GCC 12 compiles tile() to register
  * moves between the SDOTs and address arithmetic for every load (4-bit, group size 0:
  * 1.47x the instructions of the int8 layer). One assembly block runs a tile's slab
  * from its start values to its stores into c. A unit is 2 blocks (32 k) of every
@@ -266,24 +243,26 @@ static void run_tile(unsigned bits, size_t group_size, const slab *s, size_t chu
 #define ASM_NEXT_CHUNK(bytes)                                                                                      \
     "add %[c0], %[c0], #" bytes "\n\tadd %[c1], %[c1], #" bytes "\n\tadd %[c2], %[c2], #" bytes "\n\t"            \
     "add %[c3], %[c3], #" bytes "\n\t"
-#define ASM_HALF_6BIT(Q, low, high)                                                                                \
+/* `pair` runs after every 2 blocks (32 k): tile_groups_u's group ends */
+#define ASM_HALF_6BIT(Q, low, high, pair)                                                                          \
     ASM_LOAD_AT(low) ASM_AND ASM_HIGH(high, ASM_V12("shl", "4")) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")            \
-        ASM_HIGH(high, ASM_V12("shl", "2")) ASM_BLOCK_##Q
-#define ASM_STEP_U6(Q)                                                                                             \
-    ASM_HALF_6BIT(Q, "0", "64") ASM_LOAD_AT("16") ASM_AND ASM_HIGH("64", "") ASM_BLOCK_##Q                         \
-        ASM_UNPACK("ushr", "#4") ASM_HIGH("64", ASM_V12("ushr", "2")) ASM_BLOCK_##Q ASM_HALF_6BIT(Q, "32", "80")   \
-            ASM_LOAD_AT("48") ASM_AND ASM_HIGH("80", "") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")                    \
-                ASM_HIGH("80", ASM_V12("ushr", "2")) ASM_BLOCK_##Q ASM_NEXT_CHUNK("96")
+        ASM_HIGH(high, ASM_V12("shl", "2")) ASM_BLOCK_##Q pair
+#define ASM_STEP_U6(Q, pair)                                                                                       \
+    ASM_HALF_6BIT(Q, "0", "64", pair) ASM_LOAD_AT("16") ASM_AND ASM_HIGH("64", "") ASM_BLOCK_##Q                   \
+        ASM_UNPACK("ushr", "#4") ASM_HIGH("64", ASM_V12("ushr", "2")) ASM_BLOCK_##Q pair                           \
+            ASM_HALF_6BIT(Q, "32", "80", pair) ASM_LOAD_AT("48") ASM_AND ASM_HIGH("80", "") ASM_BLOCK_##Q          \
+                ASM_UNPACK("ushr", "#4") ASM_HIGH("80", ASM_V12("ushr", "2")) ASM_BLOCK_##Q pair                   \
+                    ASM_NEXT_CHUNK("96")
 /* the 4 blocks of a 2-bit run (loaded at low) with the high bits of blocks t0 ... t0 + 3 */
-#define ASM_QUARTER_3BIT(Q, low, high0, high1, high2, high3)                                                       \
+#define ASM_QUARTER_3BIT(Q, low, high0, high1, high2, high3, pair)                                                 \
     ASM_LOAD_AT(low) ASM_AND ASM_HIGH("32", high0) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2")                          \
-        ASM_IN_PLACE("and", "%[mask].16b") ASM_HIGH("32", high1) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")            \
+        ASM_IN_PLACE("and", "%[mask].16b") ASM_HIGH("32", high1) ASM_BLOCK_##Q pair ASM_UNPACK("ushr", "#4")       \
             ASM_IN_PLACE("and", "%[mask].16b") ASM_HIGH("32", high2) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")        \
-                ASM_HIGH("32", high3) ASM_BLOCK_##Q
-#define ASM_STEP_U3(Q)                                                                                             \
-    ASM_QUARTER_3BIT(Q, "0", ASM_V12("shl", "2"), ASM_V12("shl", "1"), "", ASM_V12("ushr", "1"))                   \
+                ASM_HIGH("32", high3) ASM_BLOCK_##Q pair
+#define ASM_STEP_U3(Q, pair)                                                                                       \
+    ASM_QUARTER_3BIT(Q, "0", ASM_V12("shl", "2"), ASM_V12("shl", "1"), "", ASM_V12("ushr", "1"), pair)             \
     ASM_QUARTER_3BIT(Q, "16", ASM_V12("ushr", "2"), ASM_V12("ushr", "3"), ASM_V12("ushr", "4"),                    \
-                     ASM_V12("ushr", "5")) ASM_NEXT_CHUNK("48")
+                     ASM_V12("ushr", "5"), pair) ASM_NEXT_CHUNK("48")
 /* op (ld4 or st4) of row quad q's lanes 0 ... 3 (rows 4q ... 4q + 3) at p, which steps by ldo */
 #define ASM_ROWS(op, a0, a3)                                                                                       \
     op " {" a0 ".s-" a3 ".s}[0], [%[p]], %[ldo]\n\t" op " {" a0 ".s-" a3 ".s}[1], [%[p]], %[ldo]\n\t" op " {" a0  \
@@ -347,17 +326,17 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     } else if (quads == QUADS && bits == 2) {
         ASM_ROWS_TILES(4, ASM_STEP_U2(4))
     } else if (quads == QUADS && bits == 3) {
-        ASM_ROWS_TILES(4, ASM_STEP_U3(4))
+        ASM_ROWS_TILES(4, ASM_STEP_U3(4, ""))
     } else if (quads == QUADS) {
-        ASM_ROWS_TILES(4, ASM_STEP_U6(4))
+        ASM_ROWS_TILES(4, ASM_STEP_U6(4, ""))
     } else if (bits == 4) {
         ASM_ROWS_TILES(1, ASM_STEP_U4(1))
     } else if (bits == 2) {
         ASM_ROWS_TILES(1, ASM_STEP_U2(1))
     } else if (bits == 3) {
-        ASM_ROWS_TILES(1, ASM_STEP_U3(1))
+        ASM_ROWS_TILES(1, ASM_STEP_U3(1, ""))
     } else {
-        ASM_ROWS_TILES(1, ASM_STEP_U6(1))
+        ASM_ROWS_TILES(1, ASM_STEP_U6(1, ""))
     }
 }
 
@@ -468,6 +447,63 @@ static inline __attribute__((always_inline)) void tile_groups(unsigned bits, siz
     }
 }
 
+/* 3 and 6 bits with groups: the codes as tile_rows unpacks them (u, BIT: no register
+ * is left for a signed conversion), the accumulators restart from each group's start
+ * (offset term) at its end, after adding accumulator x sub-scale (lane j of the
+ * group's 4 in `scales`, laid out here: the assembly has no room for 4 pointers) into
+ * the totals.
+ * A loop step is a chunk; a group ends after every `pairs` pairs of blocks, and the
+ * slab's last group ends the loop (the padded chunk's groups past it do not exist). */
+#define ASM_MOV4(d0, d1, d2, d3, v)                                                                                \
+    "mov " d0 ".16b, " v ".16b\n\tmov " d1 ".16b, " v ".16b\n\tmov " d2 ".16b, " v ".16b\n\tmov " d3 ".16b, " v     \
+    ".16b\n\t"
+#define ASM_RESTART                                                                                                \
+    "ld1 {v0.4s-v3.4s}, [%[start]], #64\n\t" ASM_MOV4("v16", "v17", "v18", "v19", "v0")                            \
+        ASM_MOV4("v20", "v21", "v22", "v23", "v1") ASM_MOV4("v24", "v25", "v26", "v27", "v2")                      \
+            ASM_MOV4("v28", "v29", "v30", "v31", "v3")
+#define ASM_PAIR_END                                                                                               \
+    "subs %[left], %[left], #1\n\tb.ne 2f\n\tld1 {v13.4s}, [%[scales]], #16\n\t" ASM_TOT_4("v13")                  \
+    "subs %[groups], %[groups], #1\n\tb.eq 9f\n\t" ASM_RESTART "mov %[left], %[pairs]\n\t2:\n\t"
+#define ASM_GROUPS_U_TILE(init, step)                                                                              \
+    init ASM_STORE_TOT_4 "mov %[left], %[pairs]\n\t" ASM_RESTART "1:\n\t" step "b 1b\n\t"                          \
+    "9:\n\t" ASM_LOAD_TOT_4 ASM_ALL_ROWS_4("st4")
+#define ASM_GROUPS_U_ARGS                                                                                          \
+    : [x] "+r"(xp), [c0] "+r"(c[0]), [c1] "+r"(c[1]), [c2] "+r"(c[2]), [c3] "+r"(c[3]), [scales] "+r"(sp),       \
+      [groups] "+r"(groups), [tot] "+r"(tp), [start] "+r"(start), [left] "=&r"(left), [p] "=&r"(p)                 \
+    : [pairs] "r"(pairs), [bias] "r"(bias), [out] "r"(out), [ldo] "r"(ldo), [mask] "w"(mask), [mask2] "w"(mask2)   \
+    : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v16", "v17", "v18", \
+      "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory"
+#define ASM_GROUPS_U_TILES(step)                                                                                   \
+    if (bias)                                                                                                      \
+        __asm__ volatile(ASM_GROUPS_U_TILE(ASM_FROM_BIASES_4, step) ASM_GROUPS_U_ARGS);                            \
+    else                                                                                                           \
+        __asm__ volatile(ASM_GROUPS_U_TILE(ASM_ALL_ROWS_4("ld4"), step) ASM_GROUPS_U_ARGS);
+
+/* Rows 0 ... 15 of out (row stride ldo int32), columns 0 ... 3, = (bias ? the 4 biases
+ * : out) + the slab's `groups` (>= 1) groups of `group` k of 3- or 6-bit codes from x,
+ * col[j], the sub-scales sub[j] and the groups' start values at start. */
+static inline __attribute__((always_inline)) void tile_groups_u(unsigned bits, size_t group, size_t groups,
+                                                                const int8_t *x, const uint8_t *const col[NR],
+                                                                const uint8_t *const sub[NR], const int32_t *bias,
+                                                                const int32_t *start, int32_t *out,
+                                                                size_t ldo_elements) {
+    const uint8x16_t mask = vdupq_n_u8(bits == 3 ? 3 : 15), mask2 = vdupq_n_u8(bits == 3 ? 0x04 : 0x30);
+    const size_t pairs = group / 32, ldo = ldo_elements * sizeof *out;
+    int32_t tot[QUADS][NR][4] __attribute__((aligned(16))), scales[SLAB / MIN_GROUP][NR] __attribute__((aligned(16)));
+    for (size_t g = 0; g < groups; g++)
+        for (size_t j = 0; j < NR; j++) scales[g][j] = sub[j][g];
+    int32_t *tp = tot[0][0], *p;
+    const int32_t *sp = scales[0];
+    const int8_t *xp = x;
+    const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
+    size_t left;
+    if (bits == 3) {
+        ASM_GROUPS_U_TILES(ASM_STEP_U3(4, ASM_PAIR_END))
+    } else {
+        ASM_GROUPS_U_TILES(ASM_STEP_U6(4, ASM_PAIR_END))
+    }
+}
+
 /* dst[0 ... nr - 1] = src[0 ... nr - 1], nr <= 4 */
 static inline void copy_row(int32_t *dst, const int32_t *src, size_t nr) {
     if (nr == NR) vst1q_s32(dst, vld1q_s32(src));
@@ -486,6 +522,8 @@ static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int u
     if (unit)
         tile_rows(bits, quads, group / (bits == 3 || bits == 6 ? 128 : 64), s->x[0][q], col, bias, s->start[0][q],
                   out, ldo);
+    else if (bits == 3 || bits == 6) /* 4 quads */
+        tile_groups_u(bits, group, groups, s->x[0][0], col, sub, bias, s->start[0][0], out, ldo);
     else
         tile_groups(bits, quads, group, groups, s->x[0][q], col, sub, bias, out, ldo);
 }
@@ -500,7 +538,8 @@ static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const 
                                                  size_t groups, size_t all_groups, size_t k0, size_t j0, size_t j1,
                                                  size_t mr, int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
-    const size_t rb = w->row_bytes, quads = mr == MR ? QUADS : 1;
+    const int four_quads = !unit && (bits == 3 || bits == 6); /* tile_groups_u has no one-quad shape */
+    const size_t rb = w->row_bytes, quads = mr == MR || four_quads ? QUADS : 1;
     const uint8_t *codes = w->codes + k0 / CHUNK * (CHUNK / 8 * bits);
     const uint8_t *sub = w->sub + (w->group_size ? k0 / w->group_size : 0);
     for (size_t q = 0; 4 * q < mr; q += quads) {
@@ -540,12 +579,11 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* the assembly tiles (fast_tiles): tile_rows for group size 0 with sub-scales 1
-     * (what the format has), any width; tile_groups for 4 bits and 2 bits but in groups
-     * of 32 */
+    /* the assembly tiles (fast_tiles) but for 2 bits in groups of 32; `unit`: group
+     * size 0 with sub-scales 1 (what the format has), tile_rows */
     int unit = w->group_size == 0;
     for (size_t j = j0; j < j1 && unit; j++) unit = w->sub[j] == 1;
-    const int fast = w->bits == 4 || (w->bits == 2 && w->group_size != 32) || unit;
+    const int fast = !(w->bits == 2 && w->group_size == 32);
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
@@ -583,7 +621,7 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
                         for (size_t j = 0; j < NR; j++) tot[j][q] = out[j];
                     }
                 }
-                run_tile(w->bits, w->group_size, &s, chunks, col, sub, groups, tot);
+                tile_2bit_32(&s, chunks, col, sub, groups, tot);
                 for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
                     int32x4_t in[4], out[4];
                     for (size_t j = 0; j < NR; j++) in[j] = tot[j][q];
