@@ -1,8 +1,8 @@
 /* gemm_s8sxs32_16x4c4__neondot: a low-bit linear layer (kernels.h, gemm_s8sxs32_fn)
  * with SDOT (ARMv8.2 dotprod), reading the file's packed 2/3/4/6-bit rows directly.
  *
- * The packed layout gives 16 consecutive codes of one output column per register
- * after one AND or shift (lowbit_unpack_neon.h). SDOT by element multiplies four
+ * The packed layout (lowbit_codes.h) gives 16 consecutive codes of one output column
+ * per register after one AND or shift (2 and 4 bits). SDOT by element multiplies four
  * 4-byte groups of one register by one 4-byte group of another, so the weights are
  * the indexed operand: lane l of a column's register holds k 4l ... 4l + 3, and the
  * other operand holds those 4 k of 4 rows of a. So a is interleaved first, per 16
@@ -13,18 +13,19 @@
  *
  * The interleave (NEON: a 4 x 4 int32 transpose per row quad and block) also writes
  * each group's offset term -2^(bits-1) * (the row's sum of x over the group), by SDOT.
- * Four ways to run a tile, by width and group size:
- * - group size 0 with sub-scales 1 (what the format has), every width: tile_rows,
- *   assembly. The registers hold u = q + 2^(bits-1) (2 and 4 bits: an AND or shift per
+ * Three ways to run a tile (all assembly), by width and group size:
+ * - group size 0 with sub-scales 1 (what the format has), every width: tile_rows.
+ *   The registers hold u = q + 2^(bits-1) (2 and 4 bits: an AND or shift per
  *   16 codes; 3 and 6 bits: the high plane's bits inserted by BIT), so sum u * x plus
  *   the offset term is sum q * x; the accumulators start at bias + offset term and are
  *   stored straight into c's rows (ST4).
- * - 4 bits with groups, 2 bits in groups of 64 or 128: tile_groups, assembly, signed
- *   codes (EOR, then shifts) and summation by parts, no restart per group.
- * - 3 and 6 bits with groups: tile_groups_u, assembly, u as in tile_rows, each group
- *   from its offset term and its sum times its sub-scale into the totals (MLA).
- * - 2 bits in groups of 32: tile(), intrinsics, as tile_groups_u.
- * Fewer than 16 rows run one-quad (4-row) tiles of the assembly.
+ * - 4 bits with groups, 2 bits in groups of 64 or 128 (or group size 0 with other
+ *   sub-scales): tile_groups, signed codes (EOR, then shifts) and summation by parts,
+ *   no restart per group.
+ * - 3 and 6 bits with groups, 2 bits in groups of 32 (a group ends inside a 16-byte
+ *   run): tile_groups_u, u as in tile_rows, each group from its offset term and its
+ *   sum times its sub-scale into the totals (MLA).
+ * Fewer than 16 rows run one-quad (4-row) tiles (but tile_groups_u, which has 4 quads).
  *
  * Exact: SDOT, MLA and ADD are exact modulo 2^32 and the result fits int32 (the
  * loader's bound k * 2^(bits-1) * 128 * max s + |bias| < 2^31), so no partial sum needs
@@ -38,7 +39,6 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-#include "lowbit_unpack_neon.h"
 
 #define QUADS 4            /* row quads per tile */
 #define MR (4 * QUADS)
@@ -104,84 +104,17 @@ static void interleave(const int8_t *a, size_t lda, size_t mr, size_t kc, size_t
     }
 }
 
-/* One tile's pass over a slab: tot[j][q] (lanes = rows 4q ... 4q + 3 of column j) +=
- * the slab's part of the accumulator. col[j] is column j's first chunk of the slab,
- * sub[j] its sub-scale of the slab's first group; span = group / 16 blocks (2, 4 or
- * 8), or 0 for group size 0 (one group per slab); groups = the slab's groups that
- * exist (a padded chunk's last ones may not). bits and span are constants where this
- * is inlined, so each group's end is a fixed place in the unrolled chunk. */
-static inline __attribute__((always_inline)) void tile(const unsigned bits, const unsigned span, const slab *s,
-                                                       size_t chunks, const uint8_t *const col[NR],
-                                                       const uint8_t *const sub[NR], size_t groups,
-                                                       int32x4_t tot[NR][QUADS]) {
-    const size_t chunk_bytes = CHUNK / 8 * bits;
-    int32x4_t grp[NR][QUADS];
-    for (size_t q = 0; q < QUADS; q++) {
-        const int32x4_t start = vld1q_s32(s->start[0][q]);
-        for (size_t j = 0; j < NR; j++) grp[j][q] = start;
-    }
-    size_t g = 0;
-    const int8_t *xp = s->x[0][0];
-    for (size_t c = 0; c < chunks; c++) {
-        const uint8_t *cc[NR];
-        for (size_t j = 0; j < NR; j++) cc[j] = col[j] + c * chunk_bytes;
-#pragma GCC unroll 8
-        for (unsigned t = 0; t < CHUNK / 16; t++) {
-            int8x16_t w[NR];
-#pragma GCC unroll 4
-            for (size_t j = 0; j < NR; j++) w[j] = lowbit_block(cc[j], bits, t);
-#pragma GCC unroll 4
-            for (size_t q = 0; q < QUADS; q++) {
-                const int8x16x4_t x = vld1q_s8_x4(xp);
-                xp += 64;
-#pragma GCC unroll 4
-                for (size_t j = 0; j < NR; j++) {
-                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[0], w[j], 0);
-                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[1], w[j], 1);
-                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[2], w[j], 2);
-                    grp[j][q] = vdotq_laneq_s32(grp[j][q], x.val[3], w[j], 3);
-                }
-            }
-            if (span == 0 || (t + 1) % span != 0) continue;
-            /* a group ends: scale it into the totals, start the next */
-            if (g < groups) {
-#pragma GCC unroll 4
-                for (size_t j = 0; j < NR; j++) {
-                    const int32_t scale = sub[j][g];
-                    for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], scale);
-                }
-            }
-            g++;
-            for (size_t q = 0; q < QUADS; q++) {
-                const int32x4_t start = vld1q_s32(s->start[g < SLAB / MIN_GROUP ? g : 0][q]);
-                for (size_t j = 0; j < NR; j++) grp[j][q] = start;
-            }
-        }
-    }
-    if (span == 0)
-        for (size_t j = 0; j < NR; j++)
-            for (size_t q = 0; q < QUADS; q++) tot[j][q] = vmlaq_n_s32(tot[j][q], grp[j][q], sub[j][0]);
-}
-
-/* 2-bit codes in groups of 32 (a group ends inside a 16-byte run of 4 blocks, which
- * the assembly steps do not split): tile() with its constants, so every unpack is
- * immediates and every group's end a fixed place. */
-static __attribute__((noinline)) void tile_2bit_32(const slab *s, size_t chunks, const uint8_t *const col[NR],
-                                                   const uint8_t *const sub[NR], size_t groups,
-                                                   int32x4_t tot[NR][QUADS]) {
-    tile(2, 2, s, chunks, col, sub, groups, tot);
-}
-
-/* The tiles in assembly (fast_tiles): GCC 12 compiles tile() to register
- * moves between the SDOTs and address arithmetic for every load (4-bit, group size 0:
- * 1.47x the instructions of the int8 layer). One assembly block runs a tile's slab
- * from its start values to its stores into c. A unit is 2 blocks (32 k) of every
+/* The tiles in assembly (fast_tiles): GCC 12 compiled the same loop in intrinsics to
+ * register moves between the SDOTs and address arithmetic for every load (4-bit, group
+ * size 0: 1.47x the instructions of the int8 layer). One assembly block runs a tile's
+ * slab from its start values to its stores into c. A unit is 2 blocks (32 k) of every
  * column: 4 loads of packed bytes (post-indexed), their unpacks, 8 loads of 64 bytes
- * of interleaved a (post-indexed) and 128 SDOTs. Registers: v0-v3 a quad's a,
- * v4-v7 the columns' unpacked codes, v8-v11 their packed bytes, v12-v14 sub-scales,
- * v16 + 4q + j the accumulator of row quad q and column j, so that lane r of
- * v16 + 4q ... v16 + 4q + 3 is row 4q + r's 4 columns: one LD4/ST4 (single structure)
- * each, no transposes; a mask or flip constant an operand in v15 (or v12-v14). */
+ * of interleaved a (post-indexed) and 128 SDOTs. Registers: v0-v3 a quad's a, v4-v7
+ * the columns' unpacked codes, v8-v11 their packed bytes, v12 a high plane's bytes
+ * (3 and 6 bits), v12-v14 sub-scales, v16 + 4q + j the accumulator of row quad q and
+ * column j, so that lane r of v16 + 4q ... v16 + 4q + 3 is row 4q + r's 4 columns: one
+ * LD4/ST4 (single structure) each, no transposes; mask and flip constants operands in
+ * the registers left. */
 #if QUADS != 4 || NR != 4
 #error "the assembly tiles are 4 columns x 4 row quads"
 #endif
@@ -221,10 +154,11 @@ static __attribute__((noinline)) void tile_2bit_32(const slab *s, size_t chunks,
 #define ASM_AND ASM_UNPACK("and", "%[mask].16b")
 #define ASM_STEP_4BIT(Q) ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4") ASM_BLOCK_##Q
 #define ASM_STEP_U4(Q) ASM_STEP_4BIT(Q) ASM_STEP_4BIT(Q)
-#define ASM_STEP_U2(Q)                                                                                             \
-    ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q        \
+/* `pair` runs after every 2 blocks (32 k): tile_groups_u's group ends */
+#define ASM_STEP_U2(Q, pair)                                                                                       \
+    ASM_LOAD ASM_AND ASM_BLOCK_##Q ASM_UNPACK("ushr", "#2") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q pair   \
         ASM_UNPACK("ushr", "#4") ASM_IN_PLACE("and", "%[mask].16b") ASM_BLOCK_##Q ASM_UNPACK("ushr", "#6")          \
-            ASM_BLOCK_##Q
+            ASM_BLOCK_##Q pair
 /* 3 and 6 bits: a chunk (128 k) per loop step. 6 bits: block t's low 4 bits are as
  * 4-bit codes (the 4-bit plane's run t / 2 at 16 (t / 2)); its high 2 bits are field
  * t % 4 of the 2-bit plane's run t / 4 (at 64 + 16 (t / 4)), loaded per block into v12
@@ -243,7 +177,6 @@ static __attribute__((noinline)) void tile_2bit_32(const slab *s, size_t chunks,
 #define ASM_NEXT_CHUNK(bytes)                                                                                      \
     "add %[c0], %[c0], #" bytes "\n\tadd %[c1], %[c1], #" bytes "\n\tadd %[c2], %[c2], #" bytes "\n\t"            \
     "add %[c3], %[c3], #" bytes "\n\t"
-/* `pair` runs after every 2 blocks (32 k): tile_groups_u's group ends */
 #define ASM_HALF_6BIT(Q, low, high, pair)                                                                          \
     ASM_LOAD_AT(low) ASM_AND ASM_HIGH(high, ASM_V12("shl", "4")) ASM_BLOCK_##Q ASM_UNPACK("ushr", "#4")            \
         ASM_HIGH(high, ASM_V12("shl", "2")) ASM_BLOCK_##Q pair
@@ -324,7 +257,7 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     if (quads == QUADS && bits == 4) {
         ASM_ROWS_TILES(4, ASM_STEP_U4(4))
     } else if (quads == QUADS && bits == 2) {
-        ASM_ROWS_TILES(4, ASM_STEP_U2(4))
+        ASM_ROWS_TILES(4, ASM_STEP_U2(4, ""))
     } else if (quads == QUADS && bits == 3) {
         ASM_ROWS_TILES(4, ASM_STEP_U3(4, ""))
     } else if (quads == QUADS) {
@@ -332,7 +265,7 @@ static inline __attribute__((always_inline)) void tile_rows(unsigned bits, size_
     } else if (bits == 4) {
         ASM_ROWS_TILES(1, ASM_STEP_U4(1))
     } else if (bits == 2) {
-        ASM_ROWS_TILES(1, ASM_STEP_U2(1))
+        ASM_ROWS_TILES(1, ASM_STEP_U2(1, ""))
     } else if (bits == 3) {
         ASM_ROWS_TILES(1, ASM_STEP_U3(1, ""))
     } else {
@@ -487,7 +420,7 @@ static inline __attribute__((always_inline)) void tile_groups_u(unsigned bits, s
                                                                 const uint8_t *const sub[NR], const int32_t *bias,
                                                                 const int32_t *start, int32_t *out,
                                                                 size_t ldo_elements) {
-    const uint8x16_t mask = vdupq_n_u8(bits == 3 ? 3 : 15), mask2 = vdupq_n_u8(bits == 3 ? 0x04 : 0x30);
+    const uint8x16_t mask = vdupq_n_u8(bits <= 3 ? 3 : 15), mask2 = vdupq_n_u8(bits == 3 ? 0x04 : 0x30);
     const size_t pairs = group / 32, ldo = ldo_elements * sizeof *out;
     int32_t tot[QUADS][NR][4] __attribute__((aligned(16))), scales[SLAB / MIN_GROUP][NR] __attribute__((aligned(16)));
     for (size_t g = 0; g < groups; g++)
@@ -497,11 +430,18 @@ static inline __attribute__((always_inline)) void tile_groups_u(unsigned bits, s
     const int8_t *xp = x;
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
     size_t left;
-    if (bits == 3) {
+    if (bits == 2) {
+        ASM_GROUPS_U_TILES(ASM_STEP_U2(4, ASM_PAIR_END))
+    } else if (bits == 3) {
         ASM_GROUPS_U_TILES(ASM_STEP_U3(4, ASM_PAIR_END))
     } else {
         ASM_GROUPS_U_TILES(ASM_STEP_U6(4, ASM_PAIR_END))
     }
+}
+
+/* Whether groups of `group` k of bits-bit codes take tile_groups_u (else tile_groups). */
+static inline int unsigned_groups(unsigned bits, size_t group) {
+    return bits == 3 || bits == 6 || (bits == 2 && group == 32);
 }
 
 /* dst[0 ... nr - 1] = src[0 ... nr - 1], nr <= 4 */
@@ -522,7 +462,7 @@ static inline __attribute__((always_inline)) void fast_tile(unsigned bits, int u
     if (unit)
         tile_rows(bits, quads, group / (bits == 3 || bits == 6 ? 128 : 64), s->x[0][q], col, bias, s->start[0][q],
                   out, ldo);
-    else if (bits == 3 || bits == 6) /* 4 quads */
+    else if (unsigned_groups(bits, group)) /* 4 quads */
         tile_groups_u(bits, group, groups, s->x[0][0], col, sub, bias, s->start[0][0], out, ldo);
     else
         tile_groups(bits, quads, group, groups, s->x[0][q], col, sub, bias, out, ldo);
@@ -538,7 +478,7 @@ static __attribute__((noinline)) void fast_tiles(const lowbit_weights *w, const 
                                                  size_t groups, size_t all_groups, size_t k0, size_t j0, size_t j1,
                                                  size_t mr, int32_t *ct, size_t ldc) {
     const unsigned bits = w->bits;
-    const int four_quads = !unit && (bits == 3 || bits == 6); /* tile_groups_u has no one-quad shape */
+    const int four_quads = !unit && unsigned_groups(bits, group); /* tile_groups_u has no one-quad shape */
     const size_t rb = w->row_bytes, quads = mr == MR || four_quads ? QUADS : 1;
     const uint8_t *codes = w->codes + k0 / CHUNK * (CHUNK / 8 * bits);
     const uint8_t *sub = w->sub + (w->group_size ? k0 / w->group_size : 0);
@@ -579,11 +519,9 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
     slab s __attribute__((aligned(64)));
     const size_t all_groups = w->group_size ? k_len / w->group_size : 1;
     const int32_t offset = 1 << (w->bits - 1);
-    /* the assembly tiles (fast_tiles) but for 2 bits in groups of 32; `unit`: group
-     * size 0 with sub-scales 1 (what the format has), tile_rows */
+    /* group size 0 with sub-scales 1 (what the format has): tile_rows */
     int unit = w->group_size == 0;
     for (size_t j = j0; j < j1 && unit; j++) unit = w->sub[j] == 1;
-    const int fast = !(w->bits == 2 && w->group_size == 32);
     for (size_t i0 = 0; i0 < m; i0 += MR) {
         const size_t mr = m - i0 < MR ? m - i0 : MR;
         for (size_t k0 = 0; k0 < k_len; k0 += SLAB) {
@@ -591,53 +529,7 @@ void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, 
             const size_t group = w->group_size ? w->group_size : chunks * CHUNK;
             const size_t groups = w->group_size ? kc / w->group_size : 1;
             interleave(a + i0 * lda + k0, lda, mr, kc, group, offset, &s);
-            if (fast) {
-                fast_tiles(w, &s, unit, group, groups, all_groups, k0, j0, j1, mr, c + i0 * ldc, ldc);
-                continue;
-            }
-            for (size_t jb = j0; jb < j1; jb += NR) {
-                const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-                const uint8_t *col[NR], *sub[NR];
-                int32x4_t tot[NR][QUADS];
-                for (size_t j = 0; j < NR; j++) {
-                    const size_t n = jb + (j < nr ? j : nr - 1);
-                    col[j] = w->codes + n * w->row_bytes + k0 / CHUNK * (CHUNK / 8 * w->bits);
-                    sub[j] = w->sub + n * all_groups + (w->group_size ? k0 / w->group_size : 0);
-                }
-                int32_t *ct = c + i0 * ldc + (jb - j0);
-                if (k0 == 0) {
-                    for (size_t j = 0; j < NR; j++) {
-                        const int32x4_t b = vdupq_n_s32(w->bias && j < nr ? w->bias[jb + j] : 0);
-                        for (size_t q = 0; q < QUADS; q++) tot[j][q] = b;
-                    }
-                } else { /* a later slab adds to what c holds */
-                    for (size_t q = 0; q < QUADS; q++) {
-                        int32_t rows[4][NR] = {{0}};
-                        int32x4_t in[4], out[4];
-                        for (size_t r = 0; r < 4 && 4 * q + r < mr; r++)
-                            memcpy(rows[r], ct + (4 * q + r) * ldc, nr * sizeof *ct);
-                        for (size_t r = 0; r < 4; r++) in[r] = vld1q_s32(rows[r]);
-                        transpose4(in, out);
-                        for (size_t j = 0; j < NR; j++) tot[j][q] = out[j];
-                    }
-                }
-                tile_2bit_32(&s, chunks, col, sub, groups, tot);
-                for (size_t q = 0; q < QUADS && 4 * q < mr; q++) {
-                    int32x4_t in[4], out[4];
-                    for (size_t j = 0; j < NR; j++) in[j] = tot[j][q];
-                    transpose4(in, out); /* out[r]: row 4q + r, lanes = columns */
-                    for (size_t r = 0; r < 4 && 4 * q + r < mr; r++) {
-                        int32_t *dst = ct + (4 * q + r) * ldc;
-                        if (nr == NR) {
-                            vst1q_s32(dst, out[r]);
-                        } else {
-                            int32_t lanes[NR];
-                            vst1q_s32(lanes, out[r]);
-                            memcpy(dst, lanes, nr * sizeof *dst);
-                        }
-                    }
-                }
-            }
+            fast_tiles(w, &s, unit, group, groups, all_groups, k0, j0, j1, mr, c + i0 * ldc, ldc);
         }
     }
 }
