@@ -254,6 +254,24 @@ static void test_shapes(void) {
     printf("%ld shapes\n", index);
 }
 
+/* The assembly tiles of the dotprod kernel past a 2048-k slab (the first slab from the
+ * biases, the second adding to c; k = 2144, or 2176 = 17 * 128 for groups of 64 and
+ * 128): 16-row tiles, one-quad tiles of 4 rows and of fewer, with sub-scales 1 (group
+ * size 0: the unsigned path, every width) and random (the signed, summation-by-parts
+ * path of 2 and 4 bits); the fills rotate through the index. */
+static void test_slab_tiles(void) {
+    static const size_t ROWS[] = {1, 4, 6, 16, 20};
+    static const enum sub_fill SUBS[] = {SUB_ONE, SUB_RANDOM};
+    long cases = 0;
+    for (size_t b = 0; b < COUNT(WIDTHS); b++)
+        for (size_t g = 0; g < COUNT(GROUPS); g++)
+            for (size_t im = 0; im < COUNT(ROWS); im++)
+                for (size_t is = 0; is < COUNT(SUBS); is++, cases++)
+                    test_case(WIDTHS[b], GROUPS[g], ROWS[im], 9, GROUPS[g] > 32 ? 2176 : 2144,
+                              48 * cases + 16 * SUBS[is] + cases % 16);
+    printf("%ld slab-tile shapes\n", cases);
+}
+
 /* The largest k (a multiple of 128) the bound admits with every sub-scale 63, the bias
  * taking the rest of the room: codes at their minimum times x = -128 gives exactly
  * 2^31 - 1, times x = 127 with the bias negated gives -(2^31 - 1) + 63 * k * 2^(bits-1). */
@@ -295,6 +313,7 @@ int main(void) {
     test_packer_matches_python();
     find_kernels();
     test_shapes();
+    test_slab_tiles();
     test_bound();
     printf("%ld passed, %ld failed\n", passed, failed);
     return failed ? 1 : 0;
