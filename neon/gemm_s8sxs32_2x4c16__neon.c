@@ -3,40 +3,63 @@
  * (lowbit_unpack_neon.h): baseline AArch64 AdvSIMD (Cortex-A72: no dotprod) and
  * ARMv7-A NEON (Pi OS 32-bit) from one source, as the elementwise kernels.
  *
- * Tile: 2 rows x 4 columns, 16 k (one block) at a time. A column's block is
- * unpacked and made signed (q = u - 2^(bits-1), one SUB), and for each row and
- * column SMLAL and SMLAL2 add the 16 products x * q into 8 int16 lanes, 2 per lane.
- * Low-bit products are small (|x * q| <= 128 * 2^(bits-1)), so the int16 lanes take
- * FLUSH blocks (2 * FLUSH products, at most 2^14 in magnitude) before one SADALP
- * adds them pairwise into int32: 2 instructions per 16 multiply-accumulates plus
- * 1/FLUSH, where int8 needs 3 (SMULL, SMLAL2, SADALP). At a group's end the int32
- * sums are multiplied by the column's sub-scale into the totals (MLA by scalar).
+ * The codes stay offset-binary, u = q + 2^(bits-1) in 0 ... 2^bits - 1 (a non-negative
+ * int8), so unpacking a 16-code block is one AND or shift (lowbit_block) with no
+ * per-lane offset; the offset comes off once per row and group from the sum of the
+ * activations, which every column shares. For each row and column SMULL/SMLAL and
+ * SMLAL2 add the 16 products x * u of a block into 8 int16 lanes, 2 per lane:
+ * 2 instructions per 16 multiply-accumulates where int8 needs 3 (SMULL, SMLAL2,
+ * SADALP). The int16 lanes are widened into int32 every segment of blocks: a chunk
+ * (8 blocks), or 2 blocks for 6 bits, so a lane holds at most 2 * 8 * 128 * 15 =
+ * 30720 or 2 * 2 * 128 * 63 = 32256 in magnitude (< 2^15; fewer bits, less).
  *
- * Exact: every int16 sum is bounded as above, every int32 sum is a part of the
- * contract's accumulator, in int32 under the loader's bound. The last chunk's rows
- * of a are copied into a zeroed buffer (the packed rows are padded with q = 0 to whole
- * chunks); a second row past m repeats the first and columns past j1 the last
- * column, neither stored. */
+ * - one group per row (group size 0): tiles of 3 rows x 4 columns (12 int16 and
+ *   12 int32 accumulators, 4 unpacked columns, a row of x); SADALP widens each
+ *   segment, and c = bias + s * (sum x * u - 2^(bits-1) * sum x), 4 columns at once.
+ * - groups of 32/64/128 (segments of one group, or 2 blocks of one for 6 bits):
+ *   tiles of 2 rows x 4 columns; SMLAL/SMLAL2 by the column's sub-scale (an int16
+ *   lane of the 4 columns') add each segment into int32, and MLS takes off the
+ *   sub-scale times 2^(bits-1) times the segment's sum of x (SADDLP/SADALP per row,
+ *   shared by the columns).
+ *
+ * Exact: the int16 lanes are bounded as above; the int32 lanes hold parts of the
+ * contract's sum modulo 2^32 (NEON's lanes wrap), and their total, the contract's
+ * accumulator less the bias, is in int32 under the loader's bound, so it is exact.
+ * A tile is one call that keeps its accumulators in registers and stores its 4
+ * columns per row with one vector store (edge tiles go through a copy). The last
+ * chunk's rows of x are copied into a zeroed buffer when k is not a whole number of
+ * chunks (the packed rows are padded with q = 0 to whole chunks); rows past m
+ * repeat the first and columns past j1 the last column, neither stored.
+ *
+ * Instructions (bench/lowbit_instructions.py, Cortex-A72, one encoder layer's
+ * linear layers at 128 tokens): 4-bit group size 0 1.06x the int8 layer; GCC 12
+ * spills 8 of the 12 int32 sums at each SADALP, and a tile's call, sums and stores
+ * cost about a fifth of its 828 multiply-add and unpack steps at k = 384. */
 #if !defined(__ARM_NEON)
 #error "gemm_s8sxs32_2x4c16__neon needs NEON (-mfpu=neon on 32-bit ARM)"
 #endif
 
 #include <arm_neon.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 #include "lowbit_unpack_neon.h"
 
-#define MR 2
+#define MR 3 /* rows of a tile, group size 0; grouped tiles take 2 */
 #define NR 4
 #define CHUNK 128
+#define BLOCKS (CHUNK / 16) /* 16-code blocks per chunk */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* Blocks the int16 lanes take before SADALP: 2 * FLUSH * 128 * 2^(bits-1) = 2^14. */
-static inline unsigned flush_blocks(unsigned bits) { return 64u >> (bits - 1); }
+/* Blocks of unsigned products x * u an int16 lane takes (2 per block). */
+static ALWAYS_INLINE unsigned unsigned_blocks(unsigned bits) { return 32767u / (2u * 128u * ((1u << bits) - 1)); }
 
-/* part + the products of the high halves (AArch64: SMLAL2; GCC 12 makes worse code
- * of the ARMv7 form there). */
-static inline int16x8_t mla_high(int16x8_t part, int8x16_t a, int8x16_t w) {
+/* part + the products of the low/high halves, the first of a segment setting it
+ * (AArch64: SMLAL2; GCC 12 makes worse code of the ARMv7 form there). */
+static ALWAYS_INLINE int16x8_t mla_block(bool first, int16x8_t part, int8x16_t a, int8x16_t w) {
+    part = first ? vmull_s8(vget_low_s8(a), vget_low_s8(w)) : vmlal_s8(part, vget_low_s8(a), vget_low_s8(w));
 #if defined(__aarch64__)
     return vmlal_high_s8(part, a, w);
 #else
@@ -44,127 +67,233 @@ static inline int16x8_t mla_high(int16x8_t part, int8x16_t a, int8x16_t w) {
 #endif
 }
 
-/* One tile over k_len: tot[r][c] (4 partial int32 sums) += sum over groups of
- * s * sum q * x. bits and span (group / 16 blocks, 0: one group) are constants where
- * this is inlined. x[r] is row r's start; tail[r] its last chunk, zero-padded. */
-static inline __attribute__((always_inline)) void tile(const unsigned bits, const unsigned span, size_t chunks,
-                                                       const int8_t *const x[MR], const int8_t *const tail[MR],
-                                                       const uint8_t *const col[NR], const uint8_t *const sub[NR],
-                                                       size_t groups, int32x4_t tot[MR][NR]) {
+/* A group-size-0 tile of `rows` rows: tot[r][c] (4 int32 lanes) = sum over k of
+ * x * u, the int16 lanes widened by SADALP every `seg` blocks (a chunk, or 2 blocks
+ * for 6 bits). */
+static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size_t chunks,
+                                  const int8_t *const x[MR], const int8_t *const tail[MR],
+                                  const uint8_t *const col[NR], int32x4_t tot[MR][NR]) {
     const size_t chunk_bytes = CHUNK / 8 * bits;
-    const unsigned flush = flush_blocks(bits) < 8 ? flush_blocks(bits) : 8;
-    const int8x16_t offset = vdupq_n_s8((int8_t)(1 << (bits - 1)));
-    int32x4_t sum[MR][NR];
+    const unsigned seg = unsigned_blocks(bits) < BLOCKS ? unsigned_blocks(bits) : BLOCKS;
     int16x8_t part[MR][NR];
-    for (size_t r = 0; r < MR; r++)
-        for (size_t c = 0; c < NR; c++) {
-            sum[r][c] = vdupq_n_s32(0);
-            part[r][c] = vdupq_n_s16(0);
-        }
-    size_t g = 0;
+    for (unsigned r = 0; r < rows; r++)
+        for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
     for (size_t ch = 0; ch < chunks; ch++) {
         const int8_t *xr[MR];
-        for (size_t r = 0; r < MR; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
+        for (unsigned r = 0; r < rows; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
 #pragma GCC unroll 8
-        for (unsigned t = 0; t < CHUNK / 16; t++) {
-            int8x16_t w[NR], a[MR];
+        for (unsigned t = 0; t < BLOCKS; t++) {
+            int8x16_t w[NR];
 #pragma GCC unroll 4
-            for (size_t c = 0; c < NR; c++) w[c] = vsubq_s8(lowbit_block(col[c] + ch * chunk_bytes, bits, t), offset);
-#pragma GCC unroll 2
-            for (size_t r = 0; r < MR; r++) {
-                a[r] = vld1q_s8(xr[r] + 16 * t);
+            for (unsigned c = 0; c < NR; c++) w[c] = lowbit_block(col[c] + ch * chunk_bytes, bits, t);
+#pragma GCC unroll 3
+            for (unsigned r = 0; r < rows; r++) {
+                const int8x16_t a = vld1q_s8(xr[r] + 16 * t);
 #pragma GCC unroll 4
-                for (size_t c = 0; c < NR; c++) {
-                    part[r][c] = vmlal_s8(part[r][c], vget_low_s8(a[r]), vget_low_s8(w[c]));
-                    part[r][c] = mla_high(part[r][c], a[r], w[c]);
-                }
+                for (unsigned c = 0; c < NR; c++) part[r][c] = mla_block(t % seg == 0, part[r][c], a, w[c]);
             }
-            const int group_end = span != 0 && (t + 1) % span == 0;
-            if (!group_end && (t + 1) % flush != 0) continue;
-            for (size_t r = 0; r < MR; r++)
-                for (size_t c = 0; c < NR; c++) {
-                    sum[r][c] = vpadalq_s16(sum[r][c], part[r][c]);
-                    part[r][c] = vdupq_n_s16(0);
-                }
-            if (!group_end) continue;
-            if (g < groups)
-                for (size_t r = 0; r < MR; r++)
-                    for (size_t c = 0; c < NR; c++) tot[r][c] = vmlaq_n_s32(tot[r][c], sum[r][c], sub[c][g]);
-            g++;
-            for (size_t r = 0; r < MR; r++)
-                for (size_t c = 0; c < NR; c++) sum[r][c] = vdupq_n_s32(0);
+            if ((t + 1) % seg == 0)
+                for (unsigned r = 0; r < rows; r++)
+                    for (unsigned c = 0; c < NR; c++) tot[r][c] = vpadalq_s16(tot[r][c], part[r][c]);
         }
     }
-    if (span == 0)
-        for (size_t r = 0; r < MR; r++)
-            for (size_t c = 0; c < NR; c++) tot[r][c] = vmlaq_n_s32(tot[r][c], sum[r][c], sub[c][0]);
 }
 
-typedef void (*tile_fn)(size_t chunks, const int8_t *const x[MR], const int8_t *const tail[MR],
-                        const uint8_t *const col[NR], const uint8_t *const sub[NR], size_t groups,
-                        int32x4_t tot[MR][NR]);
-/* one function per width and group span, so every shift is an immediate */
-#define TILE_FN(bits, span)                                                                                        \
-    static __attribute__((noinline)) void tile_##bits##_##span(                                                    \
-        size_t chunks, const int8_t *const x[MR], const int8_t *const tail[MR], const uint8_t *const col[NR],      \
-        const uint8_t *const sub[NR], size_t groups, int32x4_t tot[MR][NR]) {                                      \
-        tile(bits, span, chunks, x, tail, col, sub, groups, tot);                                                  \
+/* The int16 lanes 0, 1, 2, 3 = sub[c][g] of the 4 columns. */
+static ALWAYS_INLINE int16x4_t column_subs(const uint8_t *const sub[NR], size_t g) {
+    uint8x8_t v = vdup_n_u8(0);
+    v = vld1_lane_u8(sub[0] + g, v, 0);
+    v = vld1_lane_u8(sub[1] + g, v, 2);
+    v = vld1_lane_u8(sub[2] + g, v, 4);
+    v = vld1_lane_u8(sub[3] + g, v, 6);
+    return vreinterpret_s16_u8(v);
+}
+
+/* tot += part * lane c of s, widened, less xs * lane c of s32 (s widened). */
+static ALWAYS_INLINE int32x4_t mla_sub(int32x4_t tot, int16x8_t part, int32x4_t xs, int16x4_t s, int32x4_t s32,
+                                       unsigned c) {
+    switch (c) {
+    case 0:
+        tot = vmlal_lane_s16(vmlal_lane_s16(tot, vget_low_s16(part), s, 0), vget_high_s16(part), s, 0);
+        return vmlsq_lane_s32(tot, xs, vget_low_s32(s32), 0);
+    case 1:
+        tot = vmlal_lane_s16(vmlal_lane_s16(tot, vget_low_s16(part), s, 1), vget_high_s16(part), s, 1);
+        return vmlsq_lane_s32(tot, xs, vget_low_s32(s32), 1);
+    case 2:
+        tot = vmlal_lane_s16(vmlal_lane_s16(tot, vget_low_s16(part), s, 2), vget_high_s16(part), s, 2);
+        return vmlsq_lane_s32(tot, xs, vget_high_s32(s32), 0);
+    default:
+        tot = vmlal_lane_s16(vmlal_lane_s16(tot, vget_low_s16(part), s, 3), vget_high_s16(part), s, 3);
+        return vmlsq_lane_s32(tot, xs, vget_high_s32(s32), 1);
     }
-#define TILE_FNS(bits) TILE_FN(bits, 0) TILE_FN(bits, 2) TILE_FN(bits, 4) TILE_FN(bits, 8)
+}
+
+/* A grouped tile of 2 rows, groups of `span` blocks: tot[r][c] = the contract's
+ * sum less the bias, in 4 int32 lanes. */
+static ALWAYS_INLINE void tile_grouped(const unsigned bits, const unsigned span, size_t chunks,
+                                       const int8_t *const x[MR], const int8_t *const tail[MR],
+                                       const uint8_t *const col[NR], const uint8_t *const sub[NR], size_t groups,
+                                       int32x4_t tot[MR][NR]) {
+    enum { ROWS = 2 };
+    const size_t chunk_bytes = CHUNK / 8 * bits;
+    const unsigned seg = bits == 6 ? 2 : span;
+    int16x8_t part[ROWS][NR], xsum[ROWS];
+    for (unsigned r = 0; r < ROWS; r++)
+        for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
+    for (size_t ch = 0; ch < chunks; ch++) {
+        const int8_t *xr[ROWS];
+        for (unsigned r = 0; r < ROWS; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
+#pragma GCC unroll 8
+        for (unsigned t = 0; t < BLOCKS; t++) {
+            const bool first = t % seg == 0;
+            int8x16_t w[NR];
+#pragma GCC unroll 4
+            for (unsigned c = 0; c < NR; c++) w[c] = lowbit_block(col[c] + ch * chunk_bytes, bits, t);
+#pragma GCC unroll 2
+            for (unsigned r = 0; r < ROWS; r++) {
+                const int8x16_t a = vld1q_s8(xr[r] + 16 * t);
+                xsum[r] = first ? vpaddlq_s8(a) : vpadalq_s8(xsum[r], a);
+#pragma GCC unroll 4
+                for (unsigned c = 0; c < NR; c++) part[r][c] = mla_block(first, part[r][c], a, w[c]);
+            }
+            if ((t + 1) % seg != 0) continue;
+            const size_t g = (ch * BLOCKS + t) / span;
+            if (g >= groups) break; /* the zero padding of the last chunk */
+            const int16x4_t s = column_subs(sub, g);
+            const int32x4_t s32 = vmovl_s16(s);
+            for (unsigned r = 0; r < ROWS; r++) {
+                const int32x4_t xs = vshlq_n_s32(vpaddlq_s16(xsum[r]), bits - 1);
+#pragma GCC unroll 4
+                for (unsigned c = 0; c < NR; c++) tot[r][c] = mla_sub(tot[r][c], part[r][c], xs, s, s32, c);
+            }
+        }
+    }
+}
+
+/* The 4 columns' sums of the lanes of tot[0 ... 3]. */
+static ALWAYS_INLINE int32x4_t column_sums(const int32x4_t tot[NR]) {
+#if defined(__aarch64__)
+    return vpaddq_s32(vpaddq_s32(tot[0], tot[1]), vpaddq_s32(tot[2], tot[3]));
+#else
+    const int32x2_t s01 = vpadd_s32(vadd_s32(vget_low_s32(tot[0]), vget_high_s32(tot[0])),
+                                    vadd_s32(vget_low_s32(tot[1]), vget_high_s32(tot[1])));
+    const int32x2_t s23 = vpadd_s32(vadd_s32(vget_low_s32(tot[2]), vget_high_s32(tot[2])),
+                                    vadd_s32(vget_low_s32(tot[3]), vget_high_s32(tot[3])));
+    return vcombine_s32(s01, s23);
+#endif
+}
+
+/* What a tile needs besides its codes: rows of x, the 4 columns' biases and (group
+ * size 0) sub-scales, each 4 in a row, and 2^(bits-1) * sum x of each row. */
+typedef struct tile_args {
+    size_t chunks, groups;
+    const int8_t *x[MR], *tail[MR];
+    const uint8_t *col[NR], *sub[NR];
+    const int32_t *bias4;
+    const uint8_t *sub4;
+    int32_t offsets[MR];
+} tile_args;
+
+/* out[r][0 ... 3] (row stride ldo) of a group-size-0 tile of `rows` rows:
+ * bias + s * (sum x * u - 2^(bits-1) * sum x). */
+static ALWAYS_INLINE void store_g0(const unsigned rows, const tile_args *t, const int32x4_t tot[MR][NR],
+                                   int32_t *out, size_t ldo) {
+    uint32_t sub4;
+    memcpy(&sub4, t->sub4, sizeof sub4);
+    const uint8x8_t sub8 = vreinterpret_u8_u32(vdup_n_u32(sub4));
+    const int32x4_t s = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(sub8)))), bias = vld1q_s32(t->bias4);
+    for (unsigned r = 0; r < rows; r++)
+        vst1q_s32(out + r * ldo, vmlaq_s32(bias, vsubq_s32(column_sums(tot[r]), vdupq_n_s32(t->offsets[r])), s));
+}
+
+typedef void (*tile_fn)(const tile_args *t, int32_t *out, size_t ldo);
+/* one function per width, group span and (group size 0) rows, so every shift is an immediate */
+#define TILE_G0(rows, bits)                                                                                       \
+    static __attribute__((noinline)) void tile_g0_##rows##_##bits(const tile_args *t, int32_t *out, size_t ldo) { \
+        int32x4_t tot[MR][NR];                                                                                    \
+        tile_g0(rows, bits, t->chunks, t->x, t->tail, t->col, tot);                                             \
+        store_g0(rows, t, tot, out, ldo);                                                                         \
+    }
+#define TILE_GROUPED(bits, span)                                                                                 \
+    static __attribute__((noinline)) void tile_##bits##_##span(const tile_args *t, int32_t *out, size_t ldo) {  \
+        int32x4_t tot[MR][NR];                                                                                   \
+        tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                     \
+        const int32x4_t bias = vld1q_s32(t->bias4);                                                              \
+        for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));        \
+    }
+#define TILE_FNS(bits) TILE_G0(1, bits) TILE_G0(3, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
 TILE_FNS(2)
 TILE_FNS(3)
 TILE_FNS(4)
 TILE_FNS(6)
 #undef TILE_FNS
-#undef TILE_FN
+#undef TILE_GROUPED
+#undef TILE_G0
 
-/* [bits 2, 3, 4, 6][group size 0, 32, 64, 128] */
-static const tile_fn TILES[4][4] = {{tile_2_0, tile_2_2, tile_2_4, tile_2_8},
-                                    {tile_3_0, tile_3_2, tile_3_4, tile_3_8},
-                                    {tile_4_0, tile_4_2, tile_4_4, tile_4_8},
-                                    {tile_6_0, tile_6_2, tile_6_4, tile_6_8}};
+/* [bits 2, 3, 4, 6][group size 0 (1 row), 0 (3 rows), 32, 64, 128] */
+static const tile_fn TILES[4][5] = {{tile_g0_1_2, tile_g0_3_2, tile_2_2, tile_2_4, tile_2_8},
+                                    {tile_g0_1_3, tile_g0_3_3, tile_3_2, tile_3_4, tile_3_8},
+                                    {tile_g0_1_4, tile_g0_3_4, tile_4_2, tile_4_4, tile_4_8},
+                                    {tile_g0_1_6, tile_g0_3_6, tile_6_2, tile_6_4, tile_6_8}};
 
-/* The sum of the 4 lanes (ARMv7 has no ADDV). */
-static inline int32_t lane_sum(int32x4_t v) {
-#if defined(__aarch64__)
-    return vaddvq_s32(v);
-#else
-    const int32x2_t pair = vadd_s32(vget_low_s32(v), vget_high_s32(v));
-    return vget_lane_s32(vpadd_s32(pair, pair), 0);
-#endif
+/* Sum of x[0 ... k_len - 1]. */
+static int32_t row_sum(const int8_t *x, size_t k_len) {
+    int32x4_t acc = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= k_len; k += 16) acc = vpadalq_s16(acc, vpaddlq_s8(vld1q_s8(x + k)));
+    const int32x2_t pair = vadd_s32(vget_low_s32(acc), vget_high_s32(acc));
+    int32_t sum = vget_lane_s32(vpadd_s32(pair, pair), 0);
+    for (; k < k_len; k++) sum += x[k];
+    return sum;
 }
 
 void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                const lowbit_weights *w, int32_t *c, size_t ldc) {
+    static const int32_t no_bias[NR] = {0};
     const size_t chunks = (k_len + CHUNK - 1) / CHUNK, last = (chunks - 1) * CHUNK;
     const size_t groups = w->group_size ? k_len / w->group_size : 1;
     const size_t width = w->bits == 6 ? 3 : w->bits - 2;
-    const size_t span = w->group_size == 0 ? 0 : w->group_size == 32 ? 1 : w->group_size == 64 ? 2 : 3;
-    const tile_fn run = TILES[width][span];
+    const size_t span_index = w->group_size == 32 ? 2 : w->group_size == 64 ? 3 : 4;
+    const int32_t offset = 1 << (w->bits - 1);
     int8_t tail[MR][CHUNK] __attribute__((aligned(16)));
-    for (size_t i0 = 0; i0 < m; i0 += MR) {
-        const size_t mr = m - i0 < MR ? m - i0 : MR;
-        const int8_t *x[MR], *tails[MR];
-        memset(tail, 0, sizeof tail);
-        for (size_t r = 0; r < MR; r++) {
-            x[r] = a + (i0 + (r < mr ? r : 0)) * lda;
-            memcpy(tail[r], x[r] + last, k_len - last);
-            tails[r] = tail[r];
+    tile_args t = {.chunks = chunks, .groups = groups};
+    for (size_t i0 = 0; i0 < m;) {
+        /* rows of this block: 3 (or 1 when 1 is left) for group size 0, 2 grouped */
+        const size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : 3;
+        const size_t mr = m - i0 < rows ? m - i0 : rows;
+        const tile_fn run = TILES[width][w->group_size ? span_index : rows == 3];
+        for (size_t r = 0; r < rows; r++) {
+            t.x[r] = a + (i0 + (r < mr ? r : 0)) * lda;
+            t.tail[r] = t.x[r] + last;
+            if (k_len != chunks * CHUNK) {
+                memset(tail[r], 0, CHUNK);
+                memcpy(tail[r], t.x[r] + last, k_len - last);
+                t.tail[r] = tail[r];
+            }
+            if (!w->group_size) t.offsets[r] = offset * row_sum(t.x[r], k_len);
         }
         for (size_t jb = j0; jb < j1; jb += NR) {
             const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-            const uint8_t *col[NR], *sub[NR];
-            int32x4_t tot[MR][NR];
+            int32_t bias4[NR], edge[MR][NR];
+            uint8_t sub4[NR];
             for (size_t cc = 0; cc < NR; cc++) {
                 const size_t n = jb + (cc < nr ? cc : nr - 1);
-                col[cc] = w->codes + n * w->row_bytes;
-                sub[cc] = w->sub + n * groups;
-                for (size_t r = 0; r < MR; r++) tot[r][cc] = vdupq_n_s32(0);
+                t.col[cc] = w->codes + n * w->row_bytes;
+                t.sub[cc] = w->sub + n * groups;
+                if (nr == NR) continue;
+                bias4[cc] = w->bias ? w->bias[n] : 0;
+                sub4[cc] = w->sub[n * groups];
             }
-            run(chunks, x, tails, col, sub, groups, tot);
-            for (size_t r = 0; r < mr; r++)
-                for (size_t cc = 0; cc < nr; cc++)
-                    c[(i0 + r) * ldc + (jb - j0) + cc] = (w->bias ? w->bias[jb + cc] : 0) + lane_sum(tot[r][cc]);
+            t.bias4 = nr < NR ? bias4 : w->bias ? w->bias + jb : no_bias;
+            t.sub4 = nr < NR ? sub4 : w->sub + jb; /* read for group size 0 only: 4 in a row */
+            int32_t *out = c + i0 * ldc + (jb - j0);
+            if (nr == NR && mr == rows) {
+                run(&t, out, ldc);
+                continue;
+            }
+            run(&t, edge[0], NR);
+            for (size_t r = 0; r < mr; r++) memcpy(out + r * ldc, edge[r], nr * sizeof *out);
         }
+        i0 += mr;
     }
 }
