@@ -47,7 +47,7 @@
 #include "kernels/kernels.h"
 #include "lowbit_unpack_neon.h"
 
-#define MR 3 /* rows of a tile, group size 0; grouped tiles take 2 */
+#define MR 4 /* rows of the largest tile (AArch64, 4 bits, group size 0) */
 #define NR 4
 #define CHUNK 128
 #define BLOCKS (CHUNK / 16) /* 16-code blocks per chunk */
@@ -98,6 +98,85 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
         }
     }
 }
+
+#if defined(__aarch64__)
+/* AArch64, 4 bits, group size 0: tiles of 4 rows x 4 columns in assembly (GCC 12
+ * spills 8 of the 3 x 4 tile's int32 sums at every SADALP). v0-v15 are the int16
+ * lanes of c[r, c] (v(4r + c)), v16-v19 the columns' 16-byte runs (a run is 2
+ * blocks: low nibbles, then high), v20, v30, v31 a run's low nibbles, v21 the mask
+ * 0x0f, v22-v29 2 blocks of each row (ldp); the int32 sums stay in memory (tot), where
+ * each chunk's SADALP adds to them 2 at a time (ldp, stp). Per chunk of 8 blocks: 256
+ * multiply-adds, 48 for the codes, 16 loads of x, 32 for the sums, 2 for the loop:
+ * 2.77 instructions per 16 multiply-accumulates. */
+#define MUL16(p, a, w) "smull v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
+#define MLA16(p, a, w) "smlal v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
+/* column c's parts v(c), v(c + 4), v(c + 8), v(c + 12) (p0 ... p3) += the 4 rows' block x w */
+#define EVEN(OP, p0, p1, p2, p3, w) OP(p0, "22", w) OP(p1, "24", w) OP(p2, "26", w) OP(p3, "28", w)
+#define ODD(OP, p0, p1, p2, p3, w) OP(p0, "23", w) OP(p1, "25", w) OP(p2, "27", w) OP(p3, "29", w)
+/* column `wp`'s next run into v<run>, its low nibbles into v<low>, its high ones left in v<run> */
+#define UNPACK(run, low, wp)                                                                                       \
+    "ldr q" run ", [%[" wp "]], #16\n\t"                                                                            \
+    "and v" low ".16b, v" run ".16b, v21.16b\n\t"                                                                   \
+    "ushr v" run ".16b, v" run ".16b, #4\n\t"
+/* 2 blocks (one run per column); OP is MUL16 for a chunk's first block (sets the parts) */
+#define BLOCK_PAIR(OP)                                                                                             \
+    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
+    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
+    UNPACK("16", "20", "w0") UNPACK("17", "30", "w1") EVEN(OP, "0", "4", "8", "12", "20")                          \
+    UNPACK("18", "31", "w2") EVEN(OP, "1", "5", "9", "13", "30")                                                   \
+    UNPACK("19", "20", "w3") EVEN(OP, "2", "6", "10", "14", "31") EVEN(OP, "3", "7", "11", "15", "20")             \
+    ODD(MLA16, "0", "4", "8", "12", "16") ODD(MLA16, "1", "5", "9", "13", "17")                                    \
+    ODD(MLA16, "2", "6", "10", "14", "18") ODD(MLA16, "3", "7", "11", "15", "19")
+/* tot[r][c], tot[r][c + 1] (at byte `off`) += the parts v<p0>, v<p1>, pairwise */
+#define SUMS2(off, p0, p1)                                                                                         \
+    "ldp q30, q31, [%[tot], #" off "]\n\t"                                                                          \
+    "sadalp v30.4s, v" p0 ".8h\n\tsadalp v31.4s, v" p1 ".8h\n\t"                                                    \
+    "stp q30, q31, [%[tot], #" off "]\n\t"
+/* The same for the first chunk: SADDLP sets the sums. */
+#define SUMS2_FIRST(off, p0, p1)                                                                                   \
+    "saddlp v30.4s, v" p0 ".8h\n\tsaddlp v31.4s, v" p1 ".8h\n\t"                                                    \
+    "stp q30, q31, [%[tot], #" off "]\n\t"
+#define ALL_SUMS(S)                                                                                                \
+    S("0", "0", "1") S("32", "2", "3") S("64", "4", "5") S("96", "6", "7") S("128", "8", "9") S("160", "10", "11") \
+        S("192", "12", "13") S("224", "14", "15")
+#define CHUNK_BODY BLOCK_PAIR(MUL16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16)
+
+/* tot[r][c] = the lanes of c[r, c] over `chunks` chunks of rows x[0 ... 3] (the last
+ * chunk's from tail[0 ... 3]) and columns col[0 ... 3]. */
+static inline void chunks_4x4_4bit(size_t chunks, const int8_t *const x[4], const int8_t *const tail[4],
+                                   const uint8_t *const col[NR], int32x4_t tot[4][NR]) {
+    const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    if (chunks == 1) x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3];
+    const uint8_t *w0 = col[0], *w1 = col[1], *w2 = col[2], *w3 = col[3];
+    size_t left = chunks - 1;
+    __asm__ volatile("movi v21.16b, #0x0f\n\t" CHUNK_BODY ALL_SUMS(SUMS2_FIRST)
+                     "cbz %[n], 3f\n"
+                     "1:\n\t"
+                     "cmp %[n], #1\n\t" /* the last chunk: x from tail */
+                     "b.ne 2f\n\t"
+                     "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"
+                     "2:\n\t" CHUNK_BODY ALL_SUMS(SUMS2)
+                     "subs %[n], %[n], #1\n\t"
+                     "b.ne 1b\n"
+                     "3:\n\t"
+                     : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "+r"(w0), [w1] "+r"(w1),
+                       [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left)
+                     : [tot] "r"(tot), [t0] "r"(tail[0]), [t1] "r"(tail[1]), [t2] "r"(tail[2]), [t3] "r"(tail[3])
+                     : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
+                       "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
+                       "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+}
+#undef MUL16
+#undef MLA16
+#undef EVEN
+#undef ODD
+#undef UNPACK
+#undef BLOCK_PAIR
+#undef SUMS2
+#undef SUMS2_FIRST
+#undef ALL_SUMS
+#undef CHUNK_BODY
+#endif
 
 /* The int16 lanes 0, 1, 2, 3 = sub[c][g] of the 4 columns. */
 static ALWAYS_INLINE int16x4_t column_subs(const uint8_t *const sub[NR], size_t g) {
@@ -183,16 +262,31 @@ static ALWAYS_INLINE int32x4_t column_sums(const int32x4_t tot[NR]) {
 #endif
 }
 
-/* What a tile needs besides its codes: rows of x, the 4 columns' biases and (group
- * size 0) sub-scales, each 4 in a row, and 2^(bits-1) * sum x of each row. */
+/* What a row of tiles needs: rows of x, 2^(bits-1) * sum x of each row (group size
+ * 0), and for the first tile its columns' codes and sub-scales, and the 4 columns'
+ * biases and (group size 0) sub-scales 4 in a row; the next tile's are col_step,
+ * sub_step and bias_step (NR, or 0 for no biases) further. */
 typedef struct tile_args {
     size_t chunks, groups;
     const int8_t *x[MR], *tail[MR];
+    int32_t offsets[MR];
     const uint8_t *col[NR], *sub[NR];
     const int32_t *bias4;
     const uint8_t *sub4;
-    int32_t offsets[MR];
+    size_t col_step, sub_step, bias_step;
+    int32_t edge_bias[NR]; /* an edge tile's bias4 and sub4 */
+    uint8_t edge_sub[NR];
 } tile_args;
+
+/* t's next tile of 4 columns. */
+static ALWAYS_INLINE void next_tile(tile_args *t) {
+    for (unsigned c = 0; c < NR; c++) {
+        t->col[c] += t->col_step;
+        t->sub[c] += t->sub_step;
+    }
+    t->bias4 += t->bias_step;
+    t->sub4 += NR;
+}
 
 /* out[r][0 ... 3] (row stride ldo) of a group-size-0 tile of `rows` rows:
  * bias + s * (sum x * u - 2^(bits-1) * sum x). */
@@ -206,22 +300,36 @@ static ALWAYS_INLINE void store_g0(const unsigned rows, const tile_args *t, cons
         vst1q_s32(out + r * ldo, vmlaq_s32(bias, vsubq_s32(column_sums(tot[r]), vdupq_n_s32(t->offsets[r])), s));
 }
 
-typedef void (*tile_fn)(const tile_args *t, int32_t *out, size_t ldo);
+/* `tiles` tiles side by side from args' first, their results at out (row stride ldo) */
+typedef void (*tile_fn)(const tile_args *args, size_t tiles, int32_t *out, size_t ldo);
 /* one function per width, group span and (group size 0) rows, so every shift is an immediate */
-#define TILE_G0(rows, bits)                                                                                       \
-    static __attribute__((noinline)) void tile_g0_##rows##_##bits(const tile_args *t, int32_t *out, size_t ldo) { \
-        int32x4_t tot[MR][NR];                                                                                    \
-        tile_g0(rows, bits, t->chunks, t->x, t->tail, t->col, tot);                                             \
-        store_g0(rows, t, tot, out, ldo);                                                                         \
+#define TILE_ROW(name, ...)                                                                                        \
+    static __attribute__((noinline)) void name(const tile_args *args, size_t tiles, int32_t *out, size_t ldo) {  \
+        tile_args tile = *args, *t = &tile;                                                                        \
+        for (size_t i = 0; i < tiles; i++, out += NR, next_tile(t)) {                                              \
+            __VA_ARGS__                                                                                            \
+        }                                                                                                          \
     }
-#define TILE_GROUPED(bits, span)                                                                                 \
-    static __attribute__((noinline)) void tile_##bits##_##span(const tile_args *t, int32_t *out, size_t ldo) {  \
-        int32x4_t tot[MR][NR];                                                                                   \
-        tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                     \
-        const int32x4_t bias = vld1q_s32(t->bias4);                                                              \
-        for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));        \
-    }
-#define TILE_FNS(bits) TILE_G0(1, bits) TILE_G0(3, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
+#define TILE_G0(rows, bits)                                                                                        \
+    TILE_ROW(tile_g0_##rows##_##bits, int32x4_t tot[MR][NR];                                                       \
+             tile_g0(rows, bits, t->chunks, t->x, t->tail, t->col, tot); store_g0(rows, t, tot, out, ldo);)
+#define TILE_GROUPED(bits, span)                                                                                   \
+    TILE_ROW(tile_##bits##_##span, int32x4_t tot[MR][NR];                                                          \
+             tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                  \
+             const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
+             for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));)
+TILE_G0(3, 2)
+TILE_G0(3, 3)
+TILE_G0(3, 6)
+#if defined(__aarch64__)
+TILE_ROW(tile_g0_4_4, int32x4_t tot[MR][NR]; chunks_4x4_4bit(t->chunks, t->x, t->tail, t->col, tot);
+         store_g0(4, t, tot, out, ldo);)
+#define TILE_G0_4 tile_g0_4_4
+#else
+TILE_G0(3, 4)
+#define TILE_G0_4 tile_g0_3_4
+#endif
+#define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
 TILE_FNS(2)
 TILE_FNS(3)
 TILE_FNS(4)
@@ -229,12 +337,20 @@ TILE_FNS(6)
 #undef TILE_FNS
 #undef TILE_GROUPED
 #undef TILE_G0
+#undef TILE_ROW
 
-/* [bits 2, 3, 4, 6][group size 0 (1 row), 0 (3 rows), 32, 64, 128] */
+/* [bits 2, 3, 4, 6][group size 0 (1 row), 0 (G0_ROWS rows), 32, 64, 128] */
 static const tile_fn TILES[4][5] = {{tile_g0_1_2, tile_g0_3_2, tile_2_2, tile_2_4, tile_2_8},
                                     {tile_g0_1_3, tile_g0_3_3, tile_3_2, tile_3_4, tile_3_8},
-                                    {tile_g0_1_4, tile_g0_3_4, tile_4_2, tile_4_4, tile_4_8},
+                                    {tile_g0_1_4, TILE_G0_4, tile_4_2, tile_4_4, tile_4_8},
                                     {tile_g0_1_6, tile_g0_3_6, tile_6_2, tile_6_4, tile_6_8}};
+
+/* Rows of TILES[width][1]. */
+#if defined(__aarch64__)
+static const size_t G0_ROWS[4] = {3, 3, 4, 3};
+#else
+static const size_t G0_ROWS[4] = {3, 3, 3, 3};
+#endif
 
 /* Sum of x[0 ... k_len - 1]. */
 static int32_t row_sum(const int8_t *x, size_t k_len) {
@@ -247,9 +363,26 @@ static int32_t row_sum(const int8_t *x, size_t k_len) {
     return sum;
 }
 
+/* t's first tile: columns jb ... jb + nr - 1, the last repeated up to 4 (then the
+ * biases and sub-scales 4 in a row are t's own copies). */
+static void column_tile(tile_args *t, const lowbit_weights *w, size_t jb, size_t nr, size_t groups) {
+    static const int32_t no_bias[NR] = {0};
+    for (size_t cc = 0; cc < NR; cc++) {
+        const size_t n = jb + (cc < nr ? cc : nr - 1);
+        t->col[cc] = w->codes + n * w->row_bytes;
+        t->sub[cc] = w->sub + n * groups;
+        t->edge_bias[cc] = w->bias ? w->bias[n] : 0;
+        t->edge_sub[cc] = w->sub[n * groups];
+    }
+    t->bias4 = nr < NR ? t->edge_bias : w->bias ? w->bias + jb : no_bias;
+    t->sub4 = nr < NR ? t->edge_sub : w->sub + jb; /* read for group size 0 only: 4 in a row */
+    t->col_step = NR * w->row_bytes;
+    t->sub_step = NR * groups;
+    t->bias_step = w->bias ? NR : 0;
+}
+
 void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                const lowbit_weights *w, int32_t *c, size_t ldc) {
-    static const int32_t no_bias[NR] = {0};
     const size_t chunks = (k_len + CHUNK - 1) / CHUNK, last = (chunks - 1) * CHUNK;
     const size_t groups = w->group_size ? k_len / w->group_size : 1;
     const size_t width = w->bits == 6 ? 3 : w->bits - 2;
@@ -258,10 +391,10 @@ void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, con
     int8_t tail[MR][CHUNK] __attribute__((aligned(16)));
     tile_args t = {.chunks = chunks, .groups = groups};
     for (size_t i0 = 0; i0 < m;) {
-        /* rows of this block: 3 (or 1 when 1 is left) for group size 0, 2 grouped */
-        const size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : 3;
+        /* rows of this block: G0_ROWS (or 1 when 1 is left) for group size 0, 2 grouped */
+        const size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : G0_ROWS[width];
         const size_t mr = m - i0 < rows ? m - i0 : rows;
-        const tile_fn run = TILES[width][w->group_size ? span_index : rows == 3];
+        const tile_fn run = TILES[width][w->group_size ? span_index : rows != 1];
         for (size_t r = 0; r < rows; r++) {
             t.x[r] = a + (i0 + (r < mr ? r : 0)) * lda;
             t.tail[r] = t.x[r] + last;
@@ -272,27 +405,20 @@ void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, con
             }
             if (!w->group_size) t.offsets[r] = offset * row_sum(t.x[r], k_len);
         }
-        for (size_t jb = j0; jb < j1; jb += NR) {
+        /* whole tiles in one call; an edge tile (columns past j1, rows past m) into a copy */
+        const size_t whole = mr == rows ? (j1 - j0) / NR : 0;
+        size_t jb = j0;
+        if (whole) {
+            column_tile(&t, w, j0, NR, groups);
+            run(&t, whole, c + i0 * ldc, ldc);
+            jb += whole * NR;
+        }
+        for (; jb < j1; jb += NR) {
             const size_t nr = j1 - jb < NR ? j1 - jb : NR;
-            int32_t bias4[NR], edge[MR][NR];
-            uint8_t sub4[NR];
-            for (size_t cc = 0; cc < NR; cc++) {
-                const size_t n = jb + (cc < nr ? cc : nr - 1);
-                t.col[cc] = w->codes + n * w->row_bytes;
-                t.sub[cc] = w->sub + n * groups;
-                if (nr == NR) continue;
-                bias4[cc] = w->bias ? w->bias[n] : 0;
-                sub4[cc] = w->sub[n * groups];
-            }
-            t.bias4 = nr < NR ? bias4 : w->bias ? w->bias + jb : no_bias;
-            t.sub4 = nr < NR ? sub4 : w->sub + jb; /* read for group size 0 only: 4 in a row */
-            int32_t *out = c + i0 * ldc + (jb - j0);
-            if (nr == NR && mr == rows) {
-                run(&t, out, ldc);
-                continue;
-            }
-            run(&t, edge[0], NR);
-            for (size_t r = 0; r < mr; r++) memcpy(out + r * ldc, edge[r], nr * sizeof *out);
+            int32_t edge[MR][NR];
+            column_tile(&t, w, jb, nr, groups);
+            run(&t, 1, edge[0], NR);
+            for (size_t r = 0; r < mr; r++) memcpy(c + (i0 + r) * ldc + (jb - j0), edge[r], nr * sizeof *c);
         }
         i0 += mr;
     }
