@@ -139,32 +139,62 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 #define ALL_SUMS(S)                                                                                                \
     S("0", "0", "1") S("32", "2", "3") S("64", "4", "5") S("96", "6", "7") S("128", "8", "9") S("160", "10", "11") \
         S("192", "12", "13") S("224", "14", "15")
-#define CHUNK_BODY BLOCK_PAIR(MUL16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16)
+#define CHUNK_BODY_4 BLOCK_PAIR(MUL16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16)
+/* 2 bits: a run is 4 blocks (fields of bits 0-1, 2-3, 4-5, 6-7), v21 the mask 3 */
+#define FIELD(run, tmp, shift) "ushr v" tmp ".16b, v" run ".16b, #" shift "\n\tand v" tmp ".16b, v" tmp ".16b, v21.16b\n\t"
+#define BLOCK_QUAD(OP)                                                                                             \
+    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
+    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
+    "ldr q16, [%[w0]], #16\n\tldr q17, [%[w1]], #16\n\tldr q18, [%[w2]], #16\n\tldr q19, [%[w3]], #16\n\t"          \
+    "and v20.16b, v16.16b, v21.16b\n\tand v30.16b, v17.16b, v21.16b\n\t" EVEN(OP, "0", "4", "8", "12", "20")        \
+    "and v31.16b, v18.16b, v21.16b\n\t" EVEN(OP, "1", "5", "9", "13", "30")                                        \
+    "and v20.16b, v19.16b, v21.16b\n\t" EVEN(OP, "2", "6", "10", "14", "31") EVEN(OP, "3", "7", "11", "15", "20")   \
+    FIELD("16", "20", "2") FIELD("17", "30", "2") ODD(MLA16, "0", "4", "8", "12", "20")                            \
+    FIELD("18", "31", "2") ODD(MLA16, "1", "5", "9", "13", "30")                                                   \
+    FIELD("19", "20", "2") ODD(MLA16, "2", "6", "10", "14", "31") ODD(MLA16, "3", "7", "11", "15", "20")           \
+    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
+    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
+    FIELD("16", "20", "4") FIELD("17", "30", "4") EVEN(MLA16, "0", "4", "8", "12", "20")                           \
+    FIELD("18", "31", "4") EVEN(MLA16, "1", "5", "9", "13", "30")                                                  \
+    FIELD("19", "20", "4") EVEN(MLA16, "2", "6", "10", "14", "31") EVEN(MLA16, "3", "7", "11", "15", "20")         \
+    "ushr v16.16b, v16.16b, #6\n\tushr v17.16b, v17.16b, #6\n\t"                                                    \
+    "ushr v18.16b, v18.16b, #6\n\tushr v19.16b, v19.16b, #6\n\t"                                                    \
+    ODD(MLA16, "0", "4", "8", "12", "16") ODD(MLA16, "1", "5", "9", "13", "17")                                    \
+    ODD(MLA16, "2", "6", "10", "14", "18") ODD(MLA16, "3", "7", "11", "15", "19")
+#define CHUNK_BODY_2 BLOCK_QUAD(MUL16) BLOCK_QUAD(MLA16)
+
+/* The asm of chunks_4x4: v21 = mask, the first chunk's BODY with SADDLP into tot, then
+ * the others with SADALP (x switched to tail for the last). */
+#define CHUNK_LOOP(mask, BODY)                                                                                        \
+    __asm__ volatile("movi v21.16b, #" mask "\n\t" BODY ALL_SUMS(SUMS2_FIRST)                                         \
+    "cbz %[n], 3f\n"                                                                                                  \
+    "1:\n\t"                                                                                                          \
+    "cmp %[n], #1\n\t" /* the last chunk: x from tail */                                                              \
+    "b.ne 2f\n\t"                                                                                                     \
+    "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"                                  \
+    "2:\n\t" BODY ALL_SUMS(SUMS2)                                                                                     \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.ne 1b\n"                                                                                                       \
+    "3:\n\t"                                                                                                          \
+        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "+r"(w0), [w1] "+r"(w1),                   \
+        [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left)                                                                  \
+        : [tot] "r"(tot), [t0] "r"(tail[0]), [t1] "r"(tail[1]), [t2] "r"(tail[2]), [t3] "r"(tail[3])                  \
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",                   \
+    "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",                        \
+    "v25", "v26", "v27", "v28", "v29", "v30", "v31")
 
 /* tot[r][c] = the lanes of c[r, c] over `chunks` chunks of rows x[0 ... 3] (the last
  * chunk's from tail[0 ... 3]) and columns col[0 ... 3]. */
-static inline void chunks_4x4_4bit(size_t chunks, const int8_t *const x[4], const int8_t *const tail[4],
-                                   const uint8_t *const col[NR], int32x4_t tot[4][NR]) {
+static inline void chunks_4x4(const unsigned bits, size_t chunks, const int8_t *const x[4],
+                              const int8_t *const tail[4], const uint8_t *const col[NR], int32x4_t tot[4][NR]) {
     const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
     if (chunks == 1) x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3];
     const uint8_t *w0 = col[0], *w1 = col[1], *w2 = col[2], *w3 = col[3];
     size_t left = chunks - 1;
-    __asm__ volatile("movi v21.16b, #0x0f\n\t" CHUNK_BODY ALL_SUMS(SUMS2_FIRST)
-                     "cbz %[n], 3f\n"
-                     "1:\n\t"
-                     "cmp %[n], #1\n\t" /* the last chunk: x from tail */
-                     "b.ne 2f\n\t"
-                     "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"
-                     "2:\n\t" CHUNK_BODY ALL_SUMS(SUMS2)
-                     "subs %[n], %[n], #1\n\t"
-                     "b.ne 1b\n"
-                     "3:\n\t"
-                     : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "+r"(w0), [w1] "+r"(w1),
-                       [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left)
-                     : [tot] "r"(tot), [t0] "r"(tail[0]), [t1] "r"(tail[1]), [t2] "r"(tail[2]), [t3] "r"(tail[3])
-                     : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
-                       "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
-                       "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+    if (bits == 2)
+        CHUNK_LOOP("3", CHUNK_BODY_2);
+    else
+        CHUNK_LOOP("0x0f", CHUNK_BODY_4);
 }
 #undef MUL16
 #undef MLA16
@@ -175,7 +205,11 @@ static inline void chunks_4x4_4bit(size_t chunks, const int8_t *const x[4], cons
 #undef SUMS2
 #undef SUMS2_FIRST
 #undef ALL_SUMS
-#undef CHUNK_BODY
+#undef CHUNK_BODY_4
+#undef FIELD
+#undef BLOCK_QUAD
+#undef CHUNK_BODY_2
+#undef CHUNK_LOOP
 #endif
 
 /* The int16 lanes 0, 1, 2, 3 = sub[c][g] of the 4 columns. */
@@ -318,15 +352,21 @@ typedef void (*tile_fn)(const tile_args *args, size_t tiles, int32_t *out, size_
              tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                  \
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));)
-TILE_G0(3, 2)
 TILE_G0(3, 3)
 TILE_G0(3, 6)
 #if defined(__aarch64__)
-TILE_ROW(tile_g0_4_4, int32x4_t tot[MR][NR]; chunks_4x4_4bit(t->chunks, t->x, t->tail, t->col, tot);
-         store_g0(4, t, tot, out, ldo);)
+#define TILE_G0_ASM(bits)                                                                                          \
+    TILE_ROW(tile_g0_4_##bits, int32x4_t tot[MR][NR]; chunks_4x4(bits, t->chunks, t->x, t->tail, t->col, tot);    \
+             store_g0(4, t, tot, out, ldo);)
+TILE_G0_ASM(2)
+TILE_G0_ASM(4)
+#undef TILE_G0_ASM
+#define TILE_G0_2 tile_g0_4_2
 #define TILE_G0_4 tile_g0_4_4
 #else
+TILE_G0(3, 2)
 TILE_G0(3, 4)
+#define TILE_G0_2 tile_g0_3_2
 #define TILE_G0_4 tile_g0_3_4
 #endif
 #define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
@@ -340,14 +380,14 @@ TILE_FNS(6)
 #undef TILE_ROW
 
 /* [bits 2, 3, 4, 6][group size 0 (1 row), 0 (G0_ROWS rows), 32, 64, 128] */
-static const tile_fn TILES[4][5] = {{tile_g0_1_2, tile_g0_3_2, tile_2_2, tile_2_4, tile_2_8},
+static const tile_fn TILES[4][5] = {{tile_g0_1_2, TILE_G0_2, tile_2_2, tile_2_4, tile_2_8},
                                     {tile_g0_1_3, tile_g0_3_3, tile_3_2, tile_3_4, tile_3_8},
                                     {tile_g0_1_4, TILE_G0_4, tile_4_2, tile_4_4, tile_4_8},
                                     {tile_g0_1_6, tile_g0_3_6, tile_6_2, tile_6_4, tile_6_8}};
 
 /* Rows of TILES[width][1]. */
 #if defined(__aarch64__)
-static const size_t G0_ROWS[4] = {3, 3, 4, 3};
+static const size_t G0_ROWS[4] = {4, 3, 4, 3};
 #else
 static const size_t G0_ROWS[4] = {3, 3, 3, 3};
 #endif
