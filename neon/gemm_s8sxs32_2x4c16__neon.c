@@ -222,6 +222,16 @@ static ALWAYS_INLINE int16x4_t column_subs(const uint8_t *const sub[NR], size_t 
     return vreinterpret_s16_u8(v);
 }
 
+/* v * 2^(bits-1) (an immediate shift, as clang wants it). */
+static ALWAYS_INLINE int32x4_t times_offset(int32x4_t v, unsigned bits) {
+    switch (bits) {
+    case 2: return vshlq_n_s32(v, 1);
+    case 3: return vshlq_n_s32(v, 2);
+    case 4: return vshlq_n_s32(v, 3);
+    default: return vshlq_n_s32(v, 5);
+    }
+}
+
 /* tot += part * lane c of s, widened, less xs * lane c of s32 (s widened). */
 static ALWAYS_INLINE int32x4_t mla_sub(int32x4_t tot, int16x8_t part, int32x4_t xs, int16x4_t s, int32x4_t s32,
                                        unsigned c) {
@@ -275,7 +285,7 @@ static ALWAYS_INLINE void tile_grouped(const unsigned bits, const unsigned span,
             const int16x4_t s = column_subs(sub, g);
             const int32x4_t s32 = vmovl_s16(s);
             for (unsigned r = 0; r < ROWS; r++) {
-                const int32x4_t xs = vshlq_n_s32(vpaddlq_s16(xsum[r]), bits - 1);
+                const int32x4_t xs = times_offset(vpaddlq_s16(xsum[r]), bits);
 #pragma GCC unroll 4
                 for (unsigned c = 0; c < NR; c++) tot[r][c] = mla_sub(tot[r][c], part[r][c], xs, s, s32, c);
             }
