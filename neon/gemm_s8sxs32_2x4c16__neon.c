@@ -13,28 +13,31 @@
  * (8 blocks), or 2 blocks for 6 bits, so a lane holds at most 2 * 8 * 128 * 15 =
  * 30720 or 2 * 2 * 128 * 63 = 32256 in magnitude (< 2^15; fewer bits, less).
  *
- * - one group per row (group size 0): tiles of 3 rows x 4 columns (12 int16 and
- *   12 int32 accumulators, 4 unpacked columns, a row of x); SADALP widens each
- *   segment, and c = bias + s * (sum x * u - 2^(bits-1) * sum x), 4 columns at once.
+ * - one group per row (group size 0): SADALP widens each segment, and
+ *   c = bias + s * (sum x * u - 2^(bits-1) * sum x), 4 columns at once. Tiles of
+ *   4 rows x 4 columns in assembly on AArch64 for 2 and 4 bits (chunks_4x4), else
+ *   3 x 4 in intrinsics (12 int16 and 12 int32 accumulators, 4 unpacked columns,
+ *   a row of x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
  * - groups of 32/64/128 (segments of one group, or 2 blocks of one for 6 bits):
  *   tiles of 2 rows x 4 columns; SMLAL/SMLAL2 by the column's sub-scale (an int16
  *   lane of the 4 columns') add each segment into int32, and MLS takes off the
  *   sub-scale times 2^(bits-1) times the segment's sum of x (SADDLP/SADALP per row,
  *   shared by the columns).
+ * (The name is the function's in kernels.h; the tiles have outgrown "2x4".)
  *
  * Exact: the int16 lanes are bounded as above; the int32 lanes hold parts of the
  * contract's sum modulo 2^32 (NEON's lanes wrap), and their total, the contract's
  * accumulator less the bias, is in int32 under the loader's bound, so it is exact.
- * A tile is one call that keeps its accumulators in registers and stores its 4
- * columns per row with one vector store (edge tiles go through a copy). The last
- * chunk's rows of x are copied into a zeroed buffer when k is not a whole number of
- * chunks (the packed rows are padded with q = 0 to whole chunks); rows past m
- * repeat the first and columns past j1 the last column, neither stored.
+ * One call runs a row of whole tiles, each storing its 4 columns per row with one
+ * vector store (an edge tile goes through a copy). The last chunk's rows of x are
+ * copied into a zeroed buffer when k is not a whole number of chunks (the packed
+ * rows are padded with q = 0 to whole chunks); rows past m repeat the first and
+ * columns past j1 the last column, neither stored.
  *
- * Instructions (bench/lowbit_instructions.py, Cortex-A72, one encoder layer's
- * linear layers at 128 tokens): 4-bit group size 0 1.06x the int8 layer; GCC 12
- * spills 8 of the 12 int32 sums at each SADALP, and a tile's call, sums and stores
- * cost about a fifth of its 828 multiply-add and unpack steps at k = 384. */
+ * Instructions (bench/lowbit_instructions.py --cpus cortex-a72, one encoder layer's
+ * six linear layers at 128 tokens, as a multiple of the int8 layer's): 4-bit 0.91x,
+ * 2-bit 0.93x (group size 0); 3-bit and 6-bit, and groups, cost more (unpacking
+ * two planes; a sub-scale multiply per group). */
 #if !defined(__ARM_NEON)
 #error "gemm_s8sxs32_2x4c16__neon needs NEON (-mfpu=neon on 32-bit ARM)"
 #endif
@@ -47,7 +50,7 @@
 #include "kernels/kernels.h"
 #include "lowbit_unpack_neon.h"
 
-#define MR 4 /* rows of the largest tile (AArch64, 4 bits, group size 0) */
+#define MR 4 /* rows of the largest tile (AArch64, 2 and 4 bits, group size 0) */
 #define NR 4
 #define CHUNK 128
 #define BLOCKS (CHUNK / 16) /* 16-code blocks per chunk */
@@ -67,31 +70,50 @@ static ALWAYS_INLINE int16x8_t mla_block(bool first, int16x8_t part, int8x16_t a
 #endif
 }
 
+/* The starts xr of the rows and cw of the columns' codes of chunk ch (of chunks; the
+ * last one's rows from tail). */
+static ALWAYS_INLINE void chunk_start(const unsigned rows, const unsigned bits, size_t ch, size_t chunks,
+                                      const int8_t *const x[MR], const int8_t *const tail[MR],
+                                      const uint8_t *const col[NR], const int8_t *xr[MR], const uint8_t *cw[NR]) {
+    for (unsigned r = 0; r < rows; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
+    for (unsigned c = 0; c < NR; c++) cw[c] = col[c] + ch * (CHUNK / 8 * bits);
+}
+
+/* Block t of the chunk whose columns' codes start at cw: part[r][c] (+)= its
+ * products of row r (at xr[r]) and column c; with xsum, xsum[r] (+)= row r's pairwise
+ * sums. `first`: set rather than add (a segment's first block). */
+static ALWAYS_INLINE void block_products(const unsigned rows, const unsigned bits, bool first, unsigned t,
+                                         const int8_t *const xr[MR], const uint8_t *const cw[NR],
+                                         int16x8_t part[MR][NR], int16x8_t *xsum) {
+    int8x16_t w[NR];
+#pragma GCC unroll 4
+    for (unsigned c = 0; c < NR; c++) w[c] = lowbit_block(cw[c], bits, t);
+#pragma GCC unroll 4
+    for (unsigned r = 0; r < rows; r++) {
+        const int8x16_t a = vld1q_s8(xr[r] + 16 * t);
+        if (xsum) xsum[r] = first ? vpaddlq_s8(a) : vpadalq_s8(xsum[r], a);
+#pragma GCC unroll 4
+        for (unsigned c = 0; c < NR; c++) part[r][c] = mla_block(first, part[r][c], a, w[c]);
+    }
+}
+
 /* A group-size-0 tile of `rows` rows: tot[r][c] (4 int32 lanes) = sum over k of
  * x * u, the int16 lanes widened by SADALP every `seg` blocks (a chunk, or 2 blocks
  * for 6 bits). */
 static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size_t chunks,
                                   const int8_t *const x[MR], const int8_t *const tail[MR],
                                   const uint8_t *const col[NR], int32x4_t tot[MR][NR]) {
-    const size_t chunk_bytes = CHUNK / 8 * bits;
     const unsigned seg = unsigned_blocks(bits) < BLOCKS ? unsigned_blocks(bits) : BLOCKS;
     int16x8_t part[MR][NR];
     for (unsigned r = 0; r < rows; r++)
         for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
     for (size_t ch = 0; ch < chunks; ch++) {
         const int8_t *xr[MR];
-        for (unsigned r = 0; r < rows; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
+        const uint8_t *cw[NR];
+        chunk_start(rows, bits, ch, chunks, x, tail, col, xr, cw);
 #pragma GCC unroll 8
         for (unsigned t = 0; t < BLOCKS; t++) {
-            int8x16_t w[NR];
-#pragma GCC unroll 4
-            for (unsigned c = 0; c < NR; c++) w[c] = lowbit_block(col[c] + ch * chunk_bytes, bits, t);
-#pragma GCC unroll 3
-            for (unsigned r = 0; r < rows; r++) {
-                const int8x16_t a = vld1q_s8(xr[r] + 16 * t);
-#pragma GCC unroll 4
-                for (unsigned c = 0; c < NR; c++) part[r][c] = mla_block(t % seg == 0, part[r][c], a, w[c]);
-            }
+            block_products(rows, bits, t % seg == 0, t, xr, cw, part, NULL);
             if ((t + 1) % seg == 0)
                 for (unsigned r = 0; r < rows; r++)
                     for (unsigned c = 0; c < NR; c++) tot[r][c] = vpadalq_s16(tot[r][c], part[r][c]);
@@ -100,14 +122,15 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 }
 
 #if defined(__aarch64__)
-/* AArch64, 4 bits, group size 0: tiles of 4 rows x 4 columns in assembly (GCC 12
- * spills 8 of the 3 x 4 tile's int32 sums at every SADALP). v0-v15 are the int16
- * lanes of c[r, c] (v(4r + c)), v16-v19 the columns' 16-byte runs (a run is 2
- * blocks: low nibbles, then high), v20, v30, v31 a run's low nibbles, v21 the mask
- * 0x0f, v22-v29 2 blocks of each row (ldp); the int32 sums stay in memory (tot), where
- * each chunk's SADALP adds to them 2 at a time (ldp, stp). Per chunk of 8 blocks: 256
- * multiply-adds, 48 for the codes, 16 loads of x, 32 for the sums, 2 for the loop:
- * 2.77 instructions per 16 multiply-accumulates. */
+/* AArch64, 2 and 4 bits, group size 0: tiles of 4 rows x 4 columns in assembly
+ * (GCC 12 spills 8 of the 3 x 4 tile's int32 sums at every SADALP in intrinsics).
+ * v0-v15 are the int16 lanes of c[r, c] (v(4r + c)), v16-v19 the columns' 16-byte
+ * runs (4 bits: 2 blocks, low nibbles then high; 2 bits: 4 blocks), v20, v30, v31
+ * a block's codes, v21 the mask, v22-v29 2 blocks of each row (ldp); the int32 sums
+ * stay in memory (tot), where each chunk's SADALP adds to them 2 at a time (ldp,
+ * stp). Per 4-bit chunk of 8 blocks: 256 multiply-adds, 48 for the codes, 16 loads
+ * of x, 32 for the sums, 3 for the loop: 2.77 instructions per 16
+ * multiply-accumulates (int8: 3.19); 2 bits: 56 for the codes, 2.84. */
 #define MUL16(p, a, w) "smull v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
 #define MLA16(p, a, w) "smlal v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
 /* column c's parts v(c), v(c + 4), v(c + 8), v(c + 12) (p0 ... p3) += the 4 rows' block x w */
@@ -258,27 +281,17 @@ static ALWAYS_INLINE void tile_grouped(const unsigned bits, const unsigned span,
                                        const uint8_t *const col[NR], const uint8_t *const sub[NR], size_t groups,
                                        int32x4_t tot[MR][NR]) {
     enum { ROWS = 2 };
-    const size_t chunk_bytes = CHUNK / 8 * bits;
     const unsigned seg = bits == 6 ? 2 : span;
-    int16x8_t part[ROWS][NR], xsum[ROWS];
+    int16x8_t part[MR][NR], xsum[MR];
     for (unsigned r = 0; r < ROWS; r++)
         for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
     for (size_t ch = 0; ch < chunks; ch++) {
-        const int8_t *xr[ROWS];
-        for (unsigned r = 0; r < ROWS; r++) xr[r] = ch + 1 == chunks ? tail[r] : x[r] + ch * CHUNK;
+        const int8_t *xr[MR];
+        const uint8_t *cw[NR];
+        chunk_start(ROWS, bits, ch, chunks, x, tail, col, xr, cw);
 #pragma GCC unroll 8
         for (unsigned t = 0; t < BLOCKS; t++) {
-            const bool first = t % seg == 0;
-            int8x16_t w[NR];
-#pragma GCC unroll 4
-            for (unsigned c = 0; c < NR; c++) w[c] = lowbit_block(col[c] + ch * chunk_bytes, bits, t);
-#pragma GCC unroll 2
-            for (unsigned r = 0; r < ROWS; r++) {
-                const int8x16_t a = vld1q_s8(xr[r] + 16 * t);
-                xsum[r] = first ? vpaddlq_s8(a) : vpadalq_s8(xsum[r], a);
-#pragma GCC unroll 4
-                for (unsigned c = 0; c < NR; c++) part[r][c] = mla_block(first, part[r][c], a, w[c]);
-            }
+            block_products(ROWS, bits, t % seg == 0, t, xr, cw, part, xsum);
             if ((t + 1) % seg != 0) continue;
             const size_t g = (ch * BLOCKS + t) / span;
             if (g >= groups) break; /* the zero padding of the last chunk */
