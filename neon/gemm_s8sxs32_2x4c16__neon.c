@@ -15,9 +15,10 @@
  *
  * - one group per row (group size 0): SADALP widens each segment, and
  *   c = bias + s * (sum x * u - 2^(bits-1) * sum x), 4 columns at once. Tiles of
- *   4 rows x 4 columns in assembly on AArch64 for 2 and 4 bits (chunks_4x4), else
- *   3 x 4 in intrinsics (12 int16 and 12 int32 accumulators, 4 unpacked columns,
- *   a row of x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
+ *   4 rows x 4 columns in assembly on AArch64 for 2 and 4 bits (chunks_4x4); 1 x 4
+ *   on ARMv7 for 2 and 4 bits (16 q registers: the tile that spills least); else
+ *   3 x 4 in intrinsics (12 int16 and 12 int32 accumulators, 4 unpacked columns, a
+ *   row of x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
  * - groups of 32/64/128 (segments of one group, or 2 blocks of one for 6 bits):
  *   tiles of 2 rows x 4 columns; SMLAL/SMLAL2 by the column's sub-scale (an int16
  *   lane of the 4 columns') add each segment into int32, and MLS takes off the
@@ -379,11 +380,9 @@ TILE_G0_ASM(4)
 #undef TILE_G0_ASM
 #define TILE_G0_2 tile_g0_4_2
 #define TILE_G0_4 tile_g0_4_4
-#else
-TILE_G0(3, 2)
-TILE_G0(3, 4)
-#define TILE_G0_2 tile_g0_3_2
-#define TILE_G0_4 tile_g0_3_4
+#else /* ARMv7 has 16 q registers: for 2 and 4 bits 1 x 4 tiles, which spill least, cost least */
+#define TILE_G0_2 tile_g0_1_2
+#define TILE_G0_4 tile_g0_1_4
 #endif
 #define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
 TILE_FNS(2)
@@ -405,7 +404,7 @@ static const tile_fn TILES[4][5] = {{tile_g0_1_2, TILE_G0_2, tile_2_2, tile_2_4,
 #if defined(__aarch64__)
 static const size_t G0_ROWS[4] = {4, 3, 4, 3};
 #else
-static const size_t G0_ROWS[4] = {3, 3, 3, 3};
+static const size_t G0_ROWS[4] = {1, 3, 1, 3};
 #endif
 
 /* Sum of x[0 ... k_len - 1]. */
