@@ -168,6 +168,86 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     ODD(MLA16, "2", "6", "10", "14", "18") ODD(MLA16, "3", "7", "11", "15", "19")
 #define CHUNK_BODY_2 BLOCK_QUAD(MUL16) BLOCK_QUAD(MLA16)
 
+/* 3 bits: a chunk is per column 2 runs of the 2-bit plane (blocks 0-3, 4-7) and a
+ * run of the 1-bit plane (bit t of byte i: code 16t + i). u = low field | high
+ * bit << 2: the high bit is shifted to bit 2 with bits 3-7 cleared (AND 7, v31),
+ * then BIT takes bits 0-1 from the run shifted by the field (BIT mask 3, v30).
+ * v16-v19 the columns' codes of a block, v20-v23 their 1-bit runs, v24-v27 their
+ * current 2-bit runs, v28/v29 a row's block of x (and a shifted run). An int16 lane
+ * takes 2 chunks (2 * 16 * 128 * 7 = 28672). */
+#define HI3_0(u, h) "shl v" u ".16b, v" h ".16b, #2\n\tand v" u ".16b, v" u ".16b, v31.16b\n\t"
+#define HI3_1(u, h) "shl v" u ".16b, v" h ".16b, #1\n\tand v" u ".16b, v" u ".16b, v31.16b\n\t"
+#define HI3_2(u, h) "and v" u ".16b, v" h ".16b, v31.16b\n\t"
+#define HI3_SHR(u, h, n) "ushr v" u ".16b, v" h ".16b, #" n "\n\tand v" u ".16b, v" u ".16b, v31.16b\n\t"
+#define HI3_3(u, h) HI3_SHR(u, h, "1")
+#define HI3_4(u, h) HI3_SHR(u, h, "2")
+#define HI3_5(u, h) HI3_SHR(u, h, "3")
+#define HI3_6(u, h) HI3_SHR(u, h, "4")
+#define HI3_7(u, h) "ushr v" u ".16b, v" h ".16b, #5\n\t" /* bits 3-7 are zero already */
+#define LO3_0(u, lo) "bit v" u ".16b, v" lo ".16b, v30.16b\n\t"
+#define LO3_SHR(u, lo, n) "ushr v28.16b, v" lo ".16b, #" n "\n\tbit v" u ".16b, v28.16b, v30.16b\n\t"
+#define LO3_1(u, lo) LO3_SHR(u, lo, "2")
+#define LO3_2(u, lo) LO3_SHR(u, lo, "4")
+#define LO3_3(u, lo) LO3_SHR(u, lo, "6")
+#define LO3_4 LO3_0
+#define LO3_5 LO3_1
+#define LO3_6 LO3_2
+#define LO3_7 LO3_3
+/* block 0 loads the 1-bit run (32 bytes on) and the first 2-bit run, block 4 the
+ * second (then on to the next chunk) */
+#define LOAD3_0(h, lo, wp) "ldr q" h ", [%[" wp "], #32]\n\tldr q" lo ", [%[" wp "]], #16\n\t"
+#define LOAD3_4(h, lo, wp) "ldr q" lo ", [%[" wp "]], #32\n\t"
+#define LOAD3_1(h, lo, wp) ""
+#define LOAD3_2 LOAD3_1
+#define LOAD3_3 LOAD3_1
+#define LOAD3_5 LOAD3_1
+#define LOAD3_6 LOAD3_1
+#define LOAD3_7 LOAD3_1
+#define CODES3(t, u, h, lo, wp) LOAD3_##t(h, lo, wp) HI3_##t(u, h) LO3_##t(u, lo)
+/* row x<row>'s next block (into v<x>) times the 4 columns' codes into parts p0 ... p3 */
+#define ROW_BLOCK(OP, x, row, p0, p1, p2, p3)                                                                      \
+    "ldr q" x ", [%[" row "]], #16\n\t" OP(p0, x, "16") OP(p1, x, "17") OP(p2, x, "18") OP(p3, x, "19")
+#define BLOCK3(t, OP)                                                                                              \
+    CODES3(t, "16", "20", "24", "w0") CODES3(t, "17", "21", "25", "w1") CODES3(t, "18", "22", "26", "w2")          \
+    CODES3(t, "19", "23", "27", "w3") ROW_BLOCK(OP, "28", "x0", "0", "1", "2", "3")                                \
+    ROW_BLOCK(OP, "29", "x1", "4", "5", "6", "7") ROW_BLOCK(OP, "28", "x2", "8", "9", "10", "11")                  \
+    ROW_BLOCK(OP, "29", "x3", "12", "13", "14", "15")
+#define CHUNK_REST_3                                                                                               \
+    BLOCK3(1, MLA16) BLOCK3(2, MLA16) BLOCK3(3, MLA16) BLOCK3(4, MLA16) BLOCK3(5, MLA16) BLOCK3(6, MLA16)          \
+    BLOCK3(7, MLA16)
+#define SEGMENT_FIRST_3 BLOCK3(0, MUL16) CHUNK_REST_3
+#define SEGMENT_NEXT_3 BLOCK3(0, MLA16) CHUNK_REST_3
+
+/* The asm of a tile whose int16 lanes take `seg` chunks (tot zeroed first): each
+ * segment's first chunk is FIRST (SMULL sets the parts), its others NEXT; then
+ * SADALP adds the parts to tot. x switches to tail for the last chunk. */
+#define SEGMENT_LOOP(masks, seg_less_1, FIRST, NEXT)                                                                         \
+    __asm__ volatile("1:\n\t" masks /* again after each SADALP, which takes v30 and v31 */                         \
+    "cmp %[n], #1\n\t"                                                                                                \
+    "b.ne 2f\n\t"                                                                                                     \
+    "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"                                  \
+    "2:\n\t" FIRST                                                                                                    \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.eq 5f\n\t"                                                                                                     \
+    "mov %[s], #" seg_less_1 "\n"                                                                                        \
+    "3:\n\t"                                                                                                          \
+    "cmp %[n], #1\n\t"                                                                                                \
+    "b.ne 4f\n\t"                                                                                                     \
+    "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"                                  \
+    "4:\n\t" NEXT                                                                                                     \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.eq 5f\n\t"                                                                                                     \
+    "subs %[s], %[s], #1\n\t"                                                                                         \
+    "b.ne 3b\n"                                                                                                       \
+    "5:\n\t" ALL_SUMS(SUMS2)                                                                                          \
+    "cbnz %[n], 1b\n\t"                                                                                               \
+        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "+r"(w0), [w1] "+r"(w1),                   \
+        [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left), [s] "=&r"(seg_left)                                             \
+        : [tot] "r"(tot), [t0] "r"(tail[0]), [t1] "r"(tail[1]), [t2] "r"(tail[2]), [t3] "r"(tail[3])                  \
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",                   \
+    "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",                        \
+    "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+
 /* The asm of chunks_4x4: v21 = mask, the first chunk's BODY with SADDLP into tot, then
  * the others with SADALP (x switched to tail for the last). */
 #define CHUNK_LOOP(mask, BODY)                                                                                        \
@@ -195,6 +275,13 @@ static inline void chunks_4x4(const unsigned bits, size_t chunks, const int8_t *
     const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
     if (chunks == 1) x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3];
     const uint8_t *w0 = col[0], *w1 = col[1], *w2 = col[2], *w3 = col[3];
+    if (bits == 3) {
+        size_t left = chunks, seg_left;
+        for (unsigned r = 0; r < 4; r++)
+            for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
+        SEGMENT_LOOP("movi v30.16b, #3\n\tmovi v31.16b, #7\n\t", "1", SEGMENT_FIRST_3, SEGMENT_NEXT_3);
+        return;
+    }
     size_t left = chunks - 1;
     if (bits == 2)
         CHUNK_LOOP("3", CHUNK_BODY_2);
@@ -215,6 +302,39 @@ static inline void chunks_4x4(const unsigned bits, size_t chunks, const int8_t *
 #undef BLOCK_QUAD
 #undef CHUNK_BODY_2
 #undef CHUNK_LOOP
+#undef HI3_0
+#undef HI3_1
+#undef HI3_2
+#undef HI3_SHR
+#undef HI3_3
+#undef HI3_4
+#undef HI3_5
+#undef HI3_6
+#undef HI3_7
+#undef LO3_0
+#undef LO3_SHR
+#undef LO3_1
+#undef LO3_2
+#undef LO3_3
+#undef LO3_4
+#undef LO3_5
+#undef LO3_6
+#undef LO3_7
+#undef LOAD3_0
+#undef LOAD3_1
+#undef LOAD3_2
+#undef LOAD3_3
+#undef LOAD3_4
+#undef LOAD3_5
+#undef LOAD3_6
+#undef LOAD3_7
+#undef CODES3
+#undef ROW_BLOCK
+#undef BLOCK3
+#undef CHUNK_REST_3
+#undef SEGMENT_FIRST_3
+#undef SEGMENT_NEXT_3
+#undef SEGMENT_LOOP
 #endif
 
 /* The int16 lanes 0, 1, 2, 3 = sub[c][g] of the 4 columns. */
@@ -369,19 +489,22 @@ typedef void (*tile_fn)(const tile_args *args, size_t tiles, int32_t *out, size_
              tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                  \
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));)
-TILE_G0(3, 3)
 TILE_G0(3, 6)
 #if defined(__aarch64__)
 #define TILE_G0_ASM(bits)                                                                                          \
     TILE_ROW(tile_g0_4_##bits, int32x4_t tot[MR][NR]; chunks_4x4(bits, t->chunks, t->x, t->tail, t->col, tot);    \
              store_g0(4, t, tot, out, ldo);)
 TILE_G0_ASM(2)
+TILE_G0_ASM(3)
 TILE_G0_ASM(4)
 #undef TILE_G0_ASM
 #define TILE_G0_2 tile_g0_4_2
+#define TILE_G0_3 tile_g0_4_3
 #define TILE_G0_4 tile_g0_4_4
 #else /* ARMv7 has 16 q registers: for 2 and 4 bits 1 x 4 tiles, which spill least, cost least */
+TILE_G0(3, 3)
 #define TILE_G0_2 tile_g0_1_2
+#define TILE_G0_3 tile_g0_3_3
 #define TILE_G0_4 tile_g0_1_4
 #endif
 #define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
@@ -396,13 +519,13 @@ TILE_FNS(6)
 
 /* [bits 2, 3, 4, 6][group size 0 (1 row), 0 (G0_ROWS rows), 32, 64, 128] */
 static const tile_fn TILES[4][5] = {{tile_g0_1_2, TILE_G0_2, tile_2_2, tile_2_4, tile_2_8},
-                                    {tile_g0_1_3, tile_g0_3_3, tile_3_2, tile_3_4, tile_3_8},
+                                    {tile_g0_1_3, TILE_G0_3, tile_3_2, tile_3_4, tile_3_8},
                                     {tile_g0_1_4, TILE_G0_4, tile_4_2, tile_4_4, tile_4_8},
                                     {tile_g0_1_6, tile_g0_3_6, tile_6_2, tile_6_4, tile_6_8}};
 
 /* Rows of TILES[width][1]. */
 #if defined(__aarch64__)
-static const size_t G0_ROWS[4] = {4, 3, 4, 3};
+static const size_t G0_ROWS[4] = {4, 4, 4, 3};
 #else
 static const size_t G0_ROWS[4] = {1, 3, 1, 3};
 #endif
