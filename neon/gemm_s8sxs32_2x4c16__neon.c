@@ -234,6 +234,44 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     "ldp %[x0], %[x1], [%[tails]]\n\tldp %[x2], %[x3], [%[tails], #16]\n\t"                                         \
     "ldp %[x4], %[x5], [%[tails], #32]\n\tldp %[x6], %[x7], [%[tails], #48]\n"
 
+/* 6 bits, tiles of 8 rows x 4 columns as 2 passes of 8 x 2 like 3 bits. Unsigned
+ * products x * u (up to 63 * 128) would fill an int16 lane in 2 blocks; the codes
+ * are centred instead as w = 32 - u = -q in -31 ... 32 (one SUB a block), whose
+ * products are in -4096 ... 4064, so a lane takes 4 blocks (8 of them: -32768 ...
+ * 32512) and the sums are -(sum x * q). A chunk is per column 4 runs of the 4-bit
+ * plane (low nibbles block 2p, high 2p + 1) and 2 runs of the 2-bit plane (blocks
+ * 0-3, 4-7): u = nibble | field << 4 by SLI, whose field needs bits 2-3 clear
+ * (AND 0x33, v28); v29 = 32. v16/v17 column 0's codes of 2 blocks (even, odd),
+ * v18/v19 column 1's, v20/v21 their 2-bit runs, v22/v23 their 4-bit runs (the
+ * even block's codes are made in place), v24/v25 x, v26 a field. Per chunk: 256
+ * multiply-adds, 76 for the codes, 32 loads of x, 64 for the sums. */
+#define FIELD6_0(h) "and v26.16b, v" h ".16b, v28.16b\n\t"
+#define FIELD6_1(h) "ushr v26.16b, v" h ".16b, #2\n\tand v26.16b, v26.16b, v28.16b\n\t"
+#define FIELD6_2(h) "and v26.16b, v" h ".16b, v28.16b\n\tushr v26.16b, v26.16b, #4\n\t"
+#define FIELD6_3(h) "ushr v26.16b, v" h ".16b, #6\n\t"
+/* pair p loads its 4-bit run, pairs 0 and 2 first the 2-bit run (64 and 80 bytes
+ * into the chunk), pair 3 steps to the next chunk */
+#define LOAD6_0(h, lo, wp) "ldr q" h ", [%[" wp "], #64]\n\tldr q" lo ", [%[" wp "]], #16\n\t"
+#define LOAD6_1(h, lo, wp) "ldr q" lo ", [%[" wp "]], #16\n\t"
+#define LOAD6_2(h, lo, wp) "ldr q" h ", [%[" wp "], #48]\n\tldr q" lo ", [%[" wp "]], #16\n\t"
+#define LOAD6_3(h, lo, wp) "ldr q" lo ", [%[" wp "]], #48\n\t"
+/* the odd block's w into v<odd>, the even block's into v<lo> (fields fe, fo) */
+#define CODES6(LOAD, FE, FO, odd, h, lo, wp)                                                                       \
+    LOAD(h, lo, wp) "ushr v" odd ".16b, v" lo ".16b, #4\n\t" FO(h) "sli v" odd ".16b, v26.16b, #4\n\t" FE(h)        \
+    "sli v" lo ".16b, v26.16b, #4\n\t"                                                                               \
+    "sub v" odd ".16b, v29.16b, v" odd ".16b\n\tsub v" lo ".16b, v29.16b, v" lo ".16b\n\t"
+#define ROW6(OP, row, p0, p1)                                                                                      \
+    "ldp q24, q25, [%[" row "]], #32\n\t" OP(p0, "24", "22") OP(p1, "24", "23") MLA16(p0, "25", "17")             \
+        MLA16(p1, "25", "19")
+#define PAIR6(p, FE, FO, OP)                                                                                       \
+    CODES6(LOAD6_##p, FE, FO, "17", "20", "22", "w0") CODES6(LOAD6_##p, FE, FO, "19", "21", "23", "w1")            \
+    ROW6(OP, "x0", "0", "1") ROW6(OP, "x1", "2", "3") ROW6(OP, "x2", "4", "5") ROW6(OP, "x3", "6", "7")            \
+    ROW6(OP, "x4", "8", "9") ROW6(OP, "x5", "10", "11") ROW6(OP, "x6", "12", "13") ROW6(OP, "x7", "14", "15")
+#define CHUNK6                                                                                                     \
+    PAIR6(0, FIELD6_0, FIELD6_1, MUL16) PAIR6(1, FIELD6_2, FIELD6_3, MLA16) ALL_SUMS8                              \
+    PAIR6(2, FIELD6_0, FIELD6_1, MUL16) PAIR6(3, FIELD6_2, FIELD6_3, MLA16) ALL_SUMS8
+
+
 /* The asm of an 8 x 2 pass whose int16 lanes take `seg` (2 or more) chunks, tot
  * zeroed first: each segment's first chunk is FIRST (SMULL sets the parts), its
  * others NEXT; then SADALP adds the parts to tot. */
@@ -310,6 +348,30 @@ static inline void chunks_8x4_3(size_t chunks, const int8_t *const x[8], const i
         SEGMENT_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n", "1", CHUNK3(MUL16), CHUNK3(MLA16));
     }
 }
+/* tot[r][c] = -(the lanes of c[r, c] less the bias, over the scale) of a 6-bit tile
+ * of 8 rows and 4 columns, as chunks_8x4_3. */
+static inline void chunks_8x4_6(size_t chunks, const int8_t *const x[8], const int8_t *const tail[8],
+                                const uint8_t *const col[NR], int32x4_t tot[8][NR]) {
+    for (unsigned r = 0; r < 8; r++)
+        for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
+    for (unsigned half = 0; half < 2; half++) {
+        const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
+        const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1];
+        int32x4_t *sums = &tot[0][2 * half];
+        size_t left = chunks;
+        __asm__ volatile("movi v28.16b, #0x33\n\tmovi v29.16b, #32\n"
+                         "1:\n\t"
+                         "cmp %[n], #1\n\t"
+                         "b.ne 2f\n\t" TAILS8 "2:\n\t" CHUNK6 "subs %[n], %[n], #1\n\t"
+                         "b.ne 1b\n\t"
+                         : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5),
+                           [x6] "+r"(x6), [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left)
+                         : [tot] "r"(sums), [tails] "r"(tail)
+                         : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
+                           "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
+                           "v25", "v26", "v27", "v28", "v29");
+    }
+}
 #undef MUL16
 #undef MLA16
 #undef EVEN
@@ -359,6 +421,18 @@ static inline void chunks_8x4_3(size_t chunks, const int8_t *const x[8], const i
 #undef ALL_SUMS8
 #undef TAILS8
 #undef SEGMENT_LOOP8
+#undef FIELD6_0
+#undef FIELD6_1
+#undef FIELD6_2
+#undef FIELD6_3
+#undef LOAD6_0
+#undef LOAD6_1
+#undef LOAD6_2
+#undef LOAD6_3
+#undef CODES6
+#undef ROW6
+#undef PAIR6
+#undef CHUNK6
 #endif
 
 /* The int16 lanes 0, 1, 2, 3 = sub[c][g] of the 4 columns. */
@@ -486,13 +560,14 @@ static ALWAYS_INLINE void next_tile(tile_args *t) {
 /* out[r][0 ... 3] (row stride ldo) of a group-size-0 tile of `rows` rows:
  * bias + s * (sum x * u - 2^(bits-1) * sum x). */
 static ALWAYS_INLINE void store_g0(const unsigned rows, const tile_args *t, const int32x4_t tot[MR][NR],
-                                   int32_t *out, size_t ldo) {
+                                   int32_t *out, size_t ldo, bool centred) {
     uint32_t sub4;
     memcpy(&sub4, t->sub4, sizeof sub4);
     const uint8x8_t sub8 = vreinterpret_u8_u32(vdup_n_u32(sub4));
     const int32x4_t s = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(sub8)))), bias = vld1q_s32(t->bias4);
     for (unsigned r = 0; r < rows; r++)
-        vst1q_s32(out + r * ldo, vmlaq_s32(bias, vsubq_s32(column_sums(tot[r]), vdupq_n_s32(t->offsets[r])), s));
+        vst1q_s32(out + r * ldo, centred ? vmlsq_s32(bias, column_sums(tot[r]), s)
+                                         : vmlaq_s32(bias, vsubq_s32(column_sums(tot[r]), vdupq_n_s32(t->offsets[r])), s));
 }
 
 /* `tiles` tiles side by side from args' first, their results at out (row stride ldo) */
@@ -507,29 +582,33 @@ typedef void (*tile_fn)(const tile_args *args, size_t tiles, int32_t *out, size_
     }
 #define TILE_G0(rows, bits)                                                                                        \
     TILE_ROW(tile_g0_##rows##_##bits, int32x4_t tot[MR][NR];                                                       \
-             tile_g0(rows, bits, t->chunks, t->x, t->tail, t->col, tot); store_g0(rows, t, tot, out, ldo);)
+             tile_g0(rows, bits, t->chunks, t->x, t->tail, t->col, tot); store_g0(rows, t, tot, out, ldo, false);)
 #define TILE_GROUPED(bits, span)                                                                                   \
     TILE_ROW(tile_##bits##_##span, int32x4_t tot[MR][NR];                                                          \
              tile_grouped(bits, span, t->chunks, t->x, t->tail, t->col, t->sub, t->groups, tot);                  \
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));)
-TILE_G0(3, 6)
 #if defined(__aarch64__)
 #define TILE_G0_ASM(bits)                                                                                          \
     TILE_ROW(tile_g0_4_##bits, int32x4_t tot[MR][NR]; chunks_4x4(bits, t->chunks, t->x, t->tail, t->col, tot);    \
-             store_g0(4, t, tot, out, ldo);)
+             store_g0(4, t, tot, out, ldo, false);)
 TILE_G0_ASM(2)
 TILE_G0_ASM(4)
 #undef TILE_G0_ASM
 #define TILE_G0_2 tile_g0_4_2
 TILE_ROW(tile_g0_8_3, int32x4_t tot[MR][NR]; chunks_8x4_3(t->chunks, t->x, t->tail, t->col, tot);
-         store_g0(8, t, tot, out, ldo);)
+         store_g0(8, t, tot, out, ldo, false);)
+TILE_ROW(tile_g0_8_6, int32x4_t tot[MR][NR]; chunks_8x4_6(t->chunks, t->x, t->tail, t->col, tot);
+         store_g0(8, t, tot, out, ldo, true);)
 #define TILE_G0_3 tile_g0_8_3
+#define TILE_G0_6 tile_g0_8_6
 #define TILE_G0_4 tile_g0_4_4
 #else /* ARMv7 has 16 q registers: for 2 and 4 bits 1 x 4 tiles, which spill least, cost least */
 TILE_G0(3, 3)
 #define TILE_G0_2 tile_g0_1_2
+TILE_G0(3, 6)
 #define TILE_G0_3 tile_g0_3_3
+#define TILE_G0_6 tile_g0_3_6
 #define TILE_G0_4 tile_g0_1_4
 #endif
 #define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
@@ -546,11 +625,11 @@ TILE_FNS(6)
 static const tile_fn TILES[4][5] = {{tile_g0_1_2, TILE_G0_2, tile_2_2, tile_2_4, tile_2_8},
                                     {tile_g0_1_3, TILE_G0_3, tile_3_2, tile_3_4, tile_3_8},
                                     {tile_g0_1_4, TILE_G0_4, tile_4_2, tile_4_4, tile_4_8},
-                                    {tile_g0_1_6, tile_g0_3_6, tile_6_2, tile_6_4, tile_6_8}};
+                                    {tile_g0_1_6, TILE_G0_6, tile_6_2, tile_6_4, tile_6_8}};
 
 /* Rows of TILES[width][1]. */
 #if defined(__aarch64__)
-static const size_t G0_ROWS[4] = {4, 8, 4, 3};
+static const size_t G0_ROWS[4] = {4, 8, 4, 8};
 #else
 static const size_t G0_ROWS[4] = {1, 3, 1, 3};
 #endif
