@@ -11,14 +11,16 @@
  * 2 instructions per 16 multiply-accumulates where int8 needs 3 (SMULL, SMLAL2,
  * SADALP). The int16 lanes are widened into int32 every segment of blocks: a chunk
  * (8 blocks), or 2 blocks for 6 bits, so a lane holds at most 2 * 8 * 128 * 15 =
- * 30720 or 2 * 2 * 128 * 63 = 32256 in magnitude (< 2^15; fewer bits, less).
+ * 30720 or 2 * 2 * 128 * 63 = 32256 in magnitude (< 2^15; fewer bits, less); the
+ * AArch64 group-size-0 tiles take longer segments (2 bits: 4 chunks, 3 bits: 2;
+ * 6 bits: 4 blocks of codes centred as 32 - u, see chunks_8x4).
  *
  * - one group per row (group size 0): SADALP widens each segment, and
  *   c = bias + s * (sum x * u - 2^(bits-1) * sum x), 4 columns at once. Tiles of
- *   4 rows x 4 columns in assembly on AArch64 for 2 and 4 bits (chunks_4x4); 1 x 4
- *   on ARMv7 for 2 and 4 bits (16 q registers: the tile that spills least); else
- *   3 x 4 in intrinsics (12 int16 and 12 int32 accumulators, 4 unpacked columns, a
- *   row of x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
+ *   8 rows x 4 columns in assembly on AArch64 (chunks_8x4); on ARMv7 1 x 4 for 2
+ *   and 4 bits (16 q registers: the tile that spills least), 3 x 4 in intrinsics
+ *   for 3 and 6 (12 int16 and 12 int32 accumulators, 4 unpacked columns, a row of
+ *   x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
  * - groups of 32/64/128 (segments of one group, or 2 blocks of one for 6 bits):
  *   tiles of 2 rows x 4 columns; SMLAL/SMLAL2 by the column's sub-scale (an int16
  *   lane of the 4 columns') add each segment into int32, and MLS takes off the
@@ -36,9 +38,9 @@
  * columns past j1 the last column, neither stored.
  *
  * Instructions (bench/lowbit_instructions.py --cpus cortex-a72, one encoder layer's
- * six linear layers at 128 tokens, as a multiple of the int8 layer's): 4-bit 0.91x,
- * 2-bit 0.93x (group size 0); 3-bit and 6-bit, and groups, cost more (unpacking
- * two planes; a sub-scale multiply per group). */
+ * six linear layers at 128 tokens, as a multiple of the int8 layer's), group size
+ * 0: 2-bit 0.88x, 3-bit 0.99x, 4-bit 0.90x, 6-bit 1.10x; groups cost more (a
+ * sub-scale multiply per group), and so does m = 1 (codes unpacked for one row). */
 #if !defined(__ARM_NEON)
 #error "gemm_s8sxs32_2x4c16__neon needs NEON (-mfpu=neon on 32-bit ARM)"
 #endif
@@ -51,7 +53,7 @@
 #include "kernels/kernels.h"
 #include "lowbit_unpack_neon.h"
 
-#define MR 8 /* rows of the largest tile (AArch64, 3 bits, group size 0) */
+#define MR 8 /* rows of the largest tile (AArch64, group size 0) */
 #define NR 4
 #define CHUNK 128
 #define BLOCKS (CHUNK / 16) /* 16-code blocks per chunk */
@@ -104,82 +106,25 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 }
 
 #if defined(__aarch64__)
-/* AArch64, 2 and 4 bits, group size 0: tiles of 4 rows x 4 columns in assembly
- * (GCC 12 spills 8 of the 3 x 4 tile's int32 sums at every SADALP in intrinsics).
- * v0-v15 are the int16 lanes of c[r, c] (v(4r + c)), v16-v19 the columns' 16-byte
- * runs (4 bits: 2 blocks, low nibbles then high; 2 bits: 4 blocks), v20, v30, v31
- * a block's codes, v21 the mask, v22-v29 2 blocks of each row (ldp); the int32 sums
- * stay in memory (tot), where each chunk's SADALP adds to them 2 at a time (ldp,
- * stp). Per 4-bit chunk of 8 blocks: 256 multiply-adds, 48 for the codes, 16 loads
- * of x, 32 for the sums, 3 for the loop: 2.77 instructions per 16
- * multiply-accumulates (int8: 3.19); 2 bits: 56 for the codes, 2.84. */
+/* AArch64, group size 0: tiles of 8 rows x 4 columns in assembly, run as 2 passes
+ * of 8 rows x 2 columns over k (chunks_8x4): a column's codes, unpacked once per
+ * block, serve 8 rows, and a row's 2 blocks of x (one LDP) 2 columns. (GCC 12
+ * spills the int32 sums of such tiles in intrinsics.) Registers: v0-v15 the int16
+ * lanes of c[r, c] (v(2r + c)), v16/v17 column 0's codes of 2 blocks, v18/v19 column
+ * 1's, v24/v25 x, v26/v27 the int32 sums in SADALP (they stay in memory, tot, 2 at a
+ * time by LDP/STP), the rest per width below. */
 #define MUL16(p, a, w) "smull v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
 #define MLA16(p, a, w) "smlal v" p ".8h, v" a ".8b, v" w ".8b\n\tsmlal2 v" p ".8h, v" a ".16b, v" w ".16b\n\t"
-/* column c's parts v(c), v(c + 4), v(c + 8), v(c + 12) (p0 ... p3) += the 4 rows' block x w */
-#define EVEN(OP, p0, p1, p2, p3, w) OP(p0, "22", w) OP(p1, "24", w) OP(p2, "26", w) OP(p3, "28", w)
-#define ODD(OP, p0, p1, p2, p3, w) OP(p0, "23", w) OP(p1, "25", w) OP(p2, "27", w) OP(p3, "29", w)
-/* column `wp`'s next run into v<run>, its low nibbles into v<low>, its high ones left in v<run> */
-#define UNPACK(run, low, wp)                                                                                       \
-    "ldr q" run ", [%[" wp "]], #16\n\t"                                                                            \
-    "and v" low ".16b, v" run ".16b, v21.16b\n\t"                                                                   \
-    "ushr v" run ".16b, v" run ".16b, #4\n\t"
-/* 2 blocks (one run per column); OP is MUL16 for a chunk's first block (sets the parts) */
-#define BLOCK_PAIR(OP)                                                                                             \
-    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
-    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
-    UNPACK("16", "20", "w0") UNPACK("17", "30", "w1") EVEN(OP, "0", "4", "8", "12", "20")                          \
-    UNPACK("18", "31", "w2") EVEN(OP, "1", "5", "9", "13", "30")                                                   \
-    UNPACK("19", "20", "w3") EVEN(OP, "2", "6", "10", "14", "31") EVEN(OP, "3", "7", "11", "15", "20")             \
-    ODD(MLA16, "0", "4", "8", "12", "16") ODD(MLA16, "1", "5", "9", "13", "17")                                    \
-    ODD(MLA16, "2", "6", "10", "14", "18") ODD(MLA16, "3", "7", "11", "15", "19")
-/* tot[r][c], tot[r][c + 1] (at byte `off`) += the parts v<p0>, v<p1>, pairwise */
-#define SUMS2(off, p0, p1)                                                                                         \
-    "ldp q30, q31, [%[tot], #" off "]\n\t"                                                                          \
-    "sadalp v30.4s, v" p0 ".8h\n\tsadalp v31.4s, v" p1 ".8h\n\t"                                                    \
-    "stp q30, q31, [%[tot], #" off "]\n\t"
-/* The same for the first chunk: SADDLP sets the sums. */
-#define SUMS2_FIRST(off, p0, p1)                                                                                   \
-    "saddlp v30.4s, v" p0 ".8h\n\tsaddlp v31.4s, v" p1 ".8h\n\t"                                                    \
-    "stp q30, q31, [%[tot], #" off "]\n\t"
-#define ALL_SUMS(S)                                                                                                \
-    S("0", "0", "1") S("32", "2", "3") S("64", "4", "5") S("96", "6", "7") S("128", "8", "9") S("160", "10", "11") \
-        S("192", "12", "13") S("224", "14", "15")
-#define CHUNK_BODY_4 BLOCK_PAIR(MUL16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16) BLOCK_PAIR(MLA16)
-/* 2 bits: a run is 4 blocks (fields of bits 0-1, 2-3, 4-5, 6-7), v21 the mask 3 */
-#define FIELD(run, tmp, shift) "ushr v" tmp ".16b, v" run ".16b, #" shift "\n\tand v" tmp ".16b, v" tmp ".16b, v21.16b\n\t"
-#define BLOCK_QUAD(OP)                                                                                             \
-    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
-    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
-    "ldr q16, [%[w0]], #16\n\tldr q17, [%[w1]], #16\n\tldr q18, [%[w2]], #16\n\tldr q19, [%[w3]], #16\n\t"          \
-    "and v20.16b, v16.16b, v21.16b\n\tand v30.16b, v17.16b, v21.16b\n\t" EVEN(OP, "0", "4", "8", "12", "20")        \
-    "and v31.16b, v18.16b, v21.16b\n\t" EVEN(OP, "1", "5", "9", "13", "30")                                        \
-    "and v20.16b, v19.16b, v21.16b\n\t" EVEN(OP, "2", "6", "10", "14", "31") EVEN(OP, "3", "7", "11", "15", "20")   \
-    FIELD("16", "20", "2") FIELD("17", "30", "2") ODD(MLA16, "0", "4", "8", "12", "20")                            \
-    FIELD("18", "31", "2") ODD(MLA16, "1", "5", "9", "13", "30")                                                   \
-    FIELD("19", "20", "2") ODD(MLA16, "2", "6", "10", "14", "31") ODD(MLA16, "3", "7", "11", "15", "20")           \
-    "ldp q22, q23, [%[x0]], #32\n\tldp q24, q25, [%[x1]], #32\n\t"                                                  \
-    "ldp q26, q27, [%[x2]], #32\n\tldp q28, q29, [%[x3]], #32\n\t"                                                  \
-    FIELD("16", "20", "4") FIELD("17", "30", "4") EVEN(MLA16, "0", "4", "8", "12", "20")                           \
-    FIELD("18", "31", "4") EVEN(MLA16, "1", "5", "9", "13", "30")                                                  \
-    FIELD("19", "20", "4") EVEN(MLA16, "2", "6", "10", "14", "31") EVEN(MLA16, "3", "7", "11", "15", "20")         \
-    "ushr v16.16b, v16.16b, #6\n\tushr v17.16b, v17.16b, #6\n\t"                                                    \
-    "ushr v18.16b, v18.16b, #6\n\tushr v19.16b, v19.16b, #6\n\t"                                                    \
-    ODD(MLA16, "0", "4", "8", "12", "16") ODD(MLA16, "1", "5", "9", "13", "17")                                    \
-    ODD(MLA16, "2", "6", "10", "14", "18") ODD(MLA16, "3", "7", "11", "15", "19")
-#define CHUNK_BODY_2 BLOCK_QUAD(MUL16) BLOCK_QUAD(MLA16)
 
-/* 3 bits, tiles of 8 rows x 4 columns run as 2 passes of 8 x 2 (the codes of a
- * column, 3 to 4 instructions a block, are shared by 8 rows; x by 2 columns). A
- * chunk is per column 2 runs of the 2-bit plane (blocks 0-3, 4-7) and a run of the
- * 1-bit plane (bit t of byte i: code 16t + i). u = low field | high bit << 2: the
- * high bit is shifted to bit 2 with bits 3-7 cleared (AND 7, v31), then BIT takes
- * bits 0-1 from the run shifted by the field (BIT mask 3, v30). v0-v15 are the int16
- * lanes of c[r, c] (v(2r + c)), v16/v17 column 0's codes of 2 blocks, v18/v19 column
- * 1's, v20/v21 their 1-bit runs, v22/v23 their current 2-bit runs, v24/v25 a row's 2
- * blocks of x (ldp), v26 a shifted run, v26/v27 the int32 sums in SADALP. An int16
- * lane takes 2 chunks (2 * 16 * 128 * 7 = 28672). Per 2 chunks: 512 multiply-adds,
- * 124 for the codes, 64 loads of x, 32 for the sums, ~14 for the loop: 2.86
- * instructions per 16 multiply-accumulates (int8: 3.19). */
+/* 3 bits: a chunk is per column 2 runs of the 2-bit plane (blocks 0-3, 4-7) and a
+ * run of the 1-bit plane (bit t of byte i: code 16t + i). u = low field | high
+ * bit << 2: the high bit is shifted to bit 2 with bits 3-7 cleared (AND 7, v31),
+ * then BIT takes bits 0-1 from the run shifted by the field (BIT mask 3, v30).
+ * v20/v21 the columns' 1-bit runs, v22/v23 their current 2-bit runs, v26 a shifted
+ * run. An int16 lane takes 2 chunks (2 * 16 * 128 * 7 = 28672). Per pass and 2
+ * chunks (256 blocks of 16 multiply-accumulates): 512 multiply-adds, 124 for the
+ * codes, 64 loads of x, 32 for the sums, ~14 for the loop: 2.91 instructions per 16
+ * multiply-accumulates (int8: 3.19). */
 #define HI3_0(u, h) "shl v" u ".16b, v" h ".16b, #2\n\tand v" u ".16b, v" u ".16b, v31.16b\n\t"
 #define HI3_1(u, h) "shl v" u ".16b, v" h ".16b, #1\n\tand v" u ".16b, v" u ".16b, v31.16b\n\t"
 #define HI3_2(u, h) "and v" u ".16b, v" h ".16b, v31.16b\n\t"
@@ -226,9 +171,13 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     "ldp q26, q27, [%[tot], #" off "]\n\t"                                                                          \
     "sadalp v26.4s, v" p0 ".8h\n\tsadalp v27.4s, v" p1 ".8h\n\t"                                                    \
     "stp q26, q27, [%[tot], #" off "]\n\t"
-#define ALL_SUMS8                                                                                                  \
-    SUMS8("0", "0", "1") SUMS8("64", "2", "3") SUMS8("128", "4", "5") SUMS8("192", "6", "7")                       \
-    SUMS8("256", "8", "9") SUMS8("320", "10", "11") SUMS8("384", "12", "13") SUMS8("448", "14", "15")
+/* the same for a pass's first sums: SADDLP sets them */
+#define SUMS8_FIRST(off, p0, p1)                                                                                   \
+    "saddlp v26.4s, v" p0 ".8h\n\tsaddlp v27.4s, v" p1 ".8h\n\tstp q26, q27, [%[tot], #" off "]\n\t"
+#define EVERY_SUMS8(S)                                                                                             \
+    S("0", "0", "1") S("64", "2", "3") S("128", "4", "5") S("192", "6", "7") S("256", "8", "9") S("320", "10", "11") \
+    S("384", "12", "13") S("448", "14", "15")
+#define ALL_SUMS8 EVERY_SUMS8(SUMS8)
 /* the last chunk: the rows of x from tails */
 #define TAILS8                                                                                                     \
     "ldp %[x0], %[x1], [%[tails]]\n\tldp %[x2], %[x3], [%[tails], #16]\n\t"                                         \
@@ -267,14 +216,43 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     CODES6(LOAD6_##p, FE, FO, "17", "20", "22", "w0") CODES6(LOAD6_##p, FE, FO, "19", "21", "23", "w1")            \
     ROW6(OP, "x0", "0", "1") ROW6(OP, "x1", "2", "3") ROW6(OP, "x2", "4", "5") ROW6(OP, "x3", "6", "7")            \
     ROW6(OP, "x4", "8", "9") ROW6(OP, "x5", "10", "11") ROW6(OP, "x6", "12", "13") ROW6(OP, "x7", "14", "15")
-#define CHUNK6                                                                                                     \
-    PAIR6(0, FIELD6_0, FIELD6_1, MUL16) PAIR6(1, FIELD6_2, FIELD6_3, MLA16) ALL_SUMS8                              \
+#define CHUNK6(SUMS)                                                                                               \
+    PAIR6(0, FIELD6_0, FIELD6_1, MUL16) PAIR6(1, FIELD6_2, FIELD6_3, MLA16) EVERY_SUMS8(SUMS)                      \
     PAIR6(2, FIELD6_0, FIELD6_1, MUL16) PAIR6(3, FIELD6_2, FIELD6_3, MLA16) ALL_SUMS8
 
 
-/* The asm of an 8 x 2 pass whose int16 lanes take `seg` (2 or more) chunks, tot
- * zeroed first: each segment's first chunk is FIRST (SMULL sets the parts), its
- * others NEXT; then SADALP adds the parts to tot. */
+/* 2 bits in 8 x 2 passes: a column's run is 4 blocks (fields of bits 0-1, 2-3, 4-5,
+ * 6-7), v30 the mask 3, v20/v21 the columns' runs; an int16 lane takes 4 chunks
+ * (2 * 32 * 128 * 3 = 24576). */
+#define FIELD2_0(u, run) "and v" u ".16b, v" run ".16b, v30.16b\n\t"
+#define FIELD2_SHR(u, run, n) "ushr v" u ".16b, v" run ".16b, #" n "\n\tand v" u ".16b, v" u ".16b, v30.16b\n\t"
+#define FIELD2_3(u, run) "ushr v" u ".16b, v" run ".16b, #6\n\t"
+#define PAIR2_LOW(OP)                                                                                              \
+    "ldr q20, [%[w0]], #16\n\tldr q21, [%[w1]], #16\n\t" FIELD2_0("16", "20") FIELD2_SHR("17", "20", "2")          \
+    FIELD2_0("18", "21") FIELD2_SHR("19", "21", "2") ROWS8(OP)
+#define PAIR2_HIGH                                                                                                 \
+    FIELD2_SHR("16", "20", "4") FIELD2_3("17", "20") FIELD2_SHR("18", "21", "4") FIELD2_3("19", "21") ROWS8(MLA16)
+#define CHUNK2(OP) PAIR2_LOW(OP) PAIR2_HIGH PAIR2_LOW(MLA16) PAIR2_HIGH
+/* 4 bits in 8 x 2 passes: a column's run is 2 blocks (low nibbles, high), v30 the
+ * mask 0x0f; an int16 lane takes a chunk (2 * 8 * 128 * 15 = 30720). */
+#define PAIR4(OP)                                                                                                  \
+    "ldr q17, [%[w0]], #16\n\tldr q19, [%[w1]], #16\n\t"                                                            \
+    "and v16.16b, v17.16b, v30.16b\n\tushr v17.16b, v17.16b, #4\n\t"                                                \
+    "and v18.16b, v19.16b, v30.16b\n\tushr v19.16b, v19.16b, #4\n\t" ROWS8(OP)
+#define CHUNK4(SUMS) PAIR4(MUL16) PAIR4(MLA16) PAIR4(MLA16) PAIR4(MLA16) EVERY_SUMS8(SUMS)
+
+/* The asm of an 8 x 2 pass's operands: rows x0 ... x7 (the last chunk's from
+ * tails), columns w0 and w1, n chunks, the int32 sums at tot. */
+#define OPERANDS8                                                                                                     \
+    : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5), [x6] "+r"(x6),        \
+      [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left), [s] "=&r"(seg_left)                                \
+    : [tot] "r"(sums), [tails] "r"(tail)                                                                              \
+    : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",  \
+      "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29",        \
+      "v30", "v31"
+/* An 8 x 2 pass whose int16 lanes take `seg` (2 or more) chunks: each segment's
+ * first chunk is FIRST (SMULL sets the parts), its others NEXT; then SADALP adds the
+ * parts to tot. */
 #define SEGMENT_LOOP8(masks, seg_less_1, FIRST, NEXT)                                                                \
     __asm__ volatile(masks                                                                                            \
     "1:\n\t"                                                                                                          \
@@ -293,99 +271,50 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     "subs %[s], %[s], #1\n\t"                                                                                         \
     "b.ne 3b\n"                                                                                                       \
     "5:\n\t" ALL_SUMS8                                                                                                \
-    "cbnz %[n], 1b\n\t"                                                                                               \
-        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5),                   \
-        [x6] "+r"(x6), [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left), [s] "=&r"(seg_left)               \
-        : [tot] "r"(sums), [tails] "r"(tail)                                                                          \
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",                   \
-    "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",                        \
-    "v25", "v26", "v27", "v28", "v29", "v30", "v31")
-
-/* The asm of chunks_4x4: v21 = mask, the first chunk's BODY with SADDLP into tot, then
- * the others with SADALP (x switched to tail for the last). */
-#define CHUNK_LOOP(mask, BODY)                                                                                        \
-    __asm__ volatile("movi v21.16b, #" mask "\n\t" BODY ALL_SUMS(SUMS2_FIRST)                                         \
-    "cbz %[n], 3f\n"                                                                                                  \
-    "1:\n\t"                                                                                                          \
-    "cmp %[n], #1\n\t" /* the last chunk: x from tail */                                                              \
-    "b.ne 2f\n\t"                                                                                                     \
-    "mov %[x0], %[t0]\n\tmov %[x1], %[t1]\n\tmov %[x2], %[t2]\n\tmov %[x3], %[t3]\n"                                  \
-    "2:\n\t" BODY ALL_SUMS(SUMS2)                                                                                     \
+    "cbnz %[n], 1b\n\t" OPERANDS8)
+/* An 8 x 2 pass whose chunks add their own sums: the first is FIRST (which sets
+ * them), the others NEXT. */
+#define CHUNK_LOOP8(masks, FIRST, NEXT)                                                                               \
+    __asm__ volatile(masks                                                                                            \
+    "cmp %[n], #1\n\t"                                                                                                \
+    "b.ne 1f\n\t" TAILS8                                                                                              \
+    "1:\n\t" FIRST                                                                                                    \
     "subs %[n], %[n], #1\n\t"                                                                                         \
-    "b.ne 1b\n"                                                                                                       \
-    "3:\n\t"                                                                                                          \
-        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "+r"(w0), [w1] "+r"(w1),                   \
-        [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left)                                                                  \
-        : [tot] "r"(tot), [t0] "r"(tail[0]), [t1] "r"(tail[1]), [t2] "r"(tail[2]), [t3] "r"(tail[3])                  \
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",                   \
-    "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",                        \
-    "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+    "b.eq 4f\n"                                                                                                       \
+    "2:\n\t"                                                                                                          \
+    "cmp %[n], #1\n\t"                                                                                                \
+    "b.ne 3f\n\t" TAILS8                                                                                              \
+    "3:\n\t" NEXT                                                                                                     \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.ne 2b\n"                                                                                                       \
+    "4:\n\t" OPERANDS8)
 
-/* tot[r][c] = the lanes of c[r, c] over `chunks` chunks of rows x[0 ... 3] (the last
- * chunk's from tail[0 ... 3]) and columns col[0 ... 3]. */
-static inline void chunks_4x4(const unsigned bits, size_t chunks, const int8_t *const x[4],
-                              const int8_t *const tail[4], const uint8_t *const col[NR], int32x4_t tot[4][NR]) {
-    const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    if (chunks == 1) x0 = tail[0], x1 = tail[1], x2 = tail[2], x3 = tail[3];
-    const uint8_t *w0 = col[0], *w1 = col[1], *w2 = col[2], *w3 = col[3];
-    size_t left = chunks - 1;
-    if (bits == 2)
-        CHUNK_LOOP("3", CHUNK_BODY_2);
-    else
-        CHUNK_LOOP("0x0f", CHUNK_BODY_4);
-}
-/* tot[r][c] = the lanes of c[r, c] of a 3-bit tile of 8 rows x[0 ... 7] (the last
- * chunk's from tail[0 ... 7]) and columns col[0 ... 3], in 2 passes of 8 x 2. */
-static inline void chunks_8x4_3(size_t chunks, const int8_t *const x[8], const int8_t *const tail[8],
-                                const uint8_t *const col[NR], int32x4_t tot[8][NR]) {
-    for (unsigned r = 0; r < 8; r++)
-        for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
+/* tot[r][c] = the lanes of c[r, c] of a tile of 8 rows x[0 ... 7] (the last chunk's
+ * from tail[0 ... 7]) and columns col[0 ... 3], in 2 passes of 8 x 2; for 6 bits
+ * their negation (codes centred as 32 - u). */
+static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const int8_t *const x[8],
+                                     const int8_t *const tail[8], const uint8_t *const col[NR],
+                                     int32x4_t tot[8][NR]) {
+    if (bits == 2 || bits == 3) /* their sums start at 0 (4 and 6 bits: set by the first chunk) */
+        for (unsigned r = 0; r < 8; r++)
+            for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
     for (unsigned half = 0; half < 2; half++) {
         const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
         const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1];
         int32x4_t *sums = &tot[0][2 * half];
         size_t left = chunks, seg_left;
-        SEGMENT_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n", "1", CHUNK3(MUL16), CHUNK3(MLA16));
-    }
-}
-/* tot[r][c] = -(the lanes of c[r, c] less the bias, over the scale) of a 6-bit tile
- * of 8 rows and 4 columns, as chunks_8x4_3. */
-static inline void chunks_8x4_6(size_t chunks, const int8_t *const x[8], const int8_t *const tail[8],
-                                const uint8_t *const col[NR], int32x4_t tot[8][NR]) {
-    for (unsigned r = 0; r < 8; r++)
-        for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
-    for (unsigned half = 0; half < 2; half++) {
-        const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
-        const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1];
-        int32x4_t *sums = &tot[0][2 * half];
-        size_t left = chunks;
-        __asm__ volatile("movi v28.16b, #0x33\n\tmovi v29.16b, #32\n"
-                         "1:\n\t"
-                         "cmp %[n], #1\n\t"
-                         "b.ne 2f\n\t" TAILS8 "2:\n\t" CHUNK6 "subs %[n], %[n], #1\n\t"
-                         "b.ne 1b\n\t"
-                         : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5),
-                           [x6] "+r"(x6), [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left)
-                         : [tot] "r"(sums), [tails] "r"(tail)
-                         : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
-                           "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
-                           "v25", "v26", "v27", "v28", "v29");
+        switch (bits) {
+        case 2: SEGMENT_LOOP8("movi v30.16b, #3\n", "3", CHUNK2(MUL16), CHUNK2(MLA16)); break;
+        case 3: SEGMENT_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n", "1", CHUNK3(MUL16), CHUNK3(MLA16)); break;
+        case 4: CHUNK_LOOP8("movi v30.16b, #0x0f\n\t", CHUNK4(SUMS8_FIRST), CHUNK4(SUMS8)); break;
+        default:
+            CHUNK_LOOP8("movi v28.16b, #0x33\n\tmovi v29.16b, #32\n\t", CHUNK6(SUMS8_FIRST), CHUNK6(SUMS8));
+            break;
+        }
     }
 }
 #undef MUL16
 #undef MLA16
-#undef EVEN
-#undef ODD
-#undef UNPACK
-#undef BLOCK_PAIR
-#undef SUMS2
-#undef SUMS2_FIRST
-#undef ALL_SUMS
-#undef CHUNK_BODY_4
-#undef FIELD
-#undef BLOCK_QUAD
-#undef CHUNK_BODY_2
-#undef CHUNK_LOOP
 #undef HI3_0
 #undef HI3_1
 #undef HI3_2
@@ -419,8 +348,20 @@ static inline void chunks_8x4_6(size_t chunks, const int8_t *const x[8], const i
 #undef CHUNK3
 #undef SUMS8
 #undef ALL_SUMS8
+#undef SUMS8_FIRST
+#undef EVERY_SUMS8
 #undef TAILS8
 #undef SEGMENT_LOOP8
+#undef CHUNK_LOOP8
+#undef OPERANDS8
+#undef FIELD2_0
+#undef FIELD2_SHR
+#undef FIELD2_3
+#undef PAIR2_LOW
+#undef PAIR2_HIGH
+#undef CHUNK2
+#undef PAIR4
+#undef CHUNK4
 #undef FIELD6_0
 #undef FIELD6_1
 #undef FIELD6_2
@@ -589,27 +530,25 @@ typedef void (*tile_fn)(const tile_args *args, size_t tiles, int32_t *out, size_
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 2; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, column_sums(tot[r])));)
 #if defined(__aarch64__)
-#define TILE_G0_ASM(bits)                                                                                          \
-    TILE_ROW(tile_g0_4_##bits, int32x4_t tot[MR][NR]; chunks_4x4(bits, t->chunks, t->x, t->tail, t->col, tot);    \
-             store_g0(4, t, tot, out, ldo, false);)
-TILE_G0_ASM(2)
-TILE_G0_ASM(4)
-#undef TILE_G0_ASM
-#define TILE_G0_2 tile_g0_4_2
-TILE_ROW(tile_g0_8_3, int32x4_t tot[MR][NR]; chunks_8x4_3(t->chunks, t->x, t->tail, t->col, tot);
-         store_g0(8, t, tot, out, ldo, false);)
-TILE_ROW(tile_g0_8_6, int32x4_t tot[MR][NR]; chunks_8x4_6(t->chunks, t->x, t->tail, t->col, tot);
-         store_g0(8, t, tot, out, ldo, true);)
+#define TILE_G0_8(bits)                                                                                            \
+    TILE_ROW(tile_g0_8_##bits, int32x4_t tot[MR][NR]; chunks_8x4(bits, t->chunks, t->x, t->tail, t->col, tot);    \
+             store_g0(8, t, tot, out, ldo, bits == 6);)
+TILE_G0_8(2)
+TILE_G0_8(3)
+TILE_G0_8(4)
+TILE_G0_8(6)
+#undef TILE_G0_8
+#define TILE_G0_2 tile_g0_8_2
 #define TILE_G0_3 tile_g0_8_3
+#define TILE_G0_4 tile_g0_8_4
 #define TILE_G0_6 tile_g0_8_6
-#define TILE_G0_4 tile_g0_4_4
 #else /* ARMv7 has 16 q registers: for 2 and 4 bits 1 x 4 tiles, which spill least, cost least */
 TILE_G0(3, 3)
-#define TILE_G0_2 tile_g0_1_2
 TILE_G0(3, 6)
+#define TILE_G0_2 tile_g0_1_2
 #define TILE_G0_3 tile_g0_3_3
-#define TILE_G0_6 tile_g0_3_6
 #define TILE_G0_4 tile_g0_1_4
+#define TILE_G0_6 tile_g0_3_6
 #endif
 #define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
 TILE_FNS(2)
@@ -629,7 +568,7 @@ static const tile_fn TILES[4][5] = {{tile_g0_1_2, TILE_G0_2, tile_2_2, tile_2_4,
 
 /* Rows of TILES[width][1]. */
 #if defined(__aarch64__)
-static const size_t G0_ROWS[4] = {4, 8, 4, 8};
+static const size_t G0_ROWS[4] = {8, 8, 8, 8};
 #else
 static const size_t G0_ROWS[4] = {1, 3, 1, 3};
 #endif
