@@ -162,9 +162,10 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 #define ROWS8(OP)                                                                                                  \
     ROW8(OP, "x0", "0", "1") ROW8(OP, "x1", "2", "3") ROW8(OP, "x2", "4", "5") ROW8(OP, "x3", "6", "7")            \
     ROW8(OP, "x4", "8", "9") ROW8(OP, "x5", "10", "11") ROW8(OP, "x6", "12", "13") ROW8(OP, "x7", "14", "15")
-#define PAIR3(b, b1, OP)                                                                                           \
+#define CODES3_PAIR(b, b1)                                                                                         \
     CODES3(b, "16", "20", "22", "w0") CODES3(b1, "17", "20", "22", "w0") CODES3(b, "18", "21", "23", "w1")         \
-    CODES3(b1, "19", "21", "23", "w1") ROWS8(OP)
+    CODES3(b1, "19", "21", "23", "w1")
+#define PAIR3(b, b1, OP) CODES3_PAIR(b, b1) ROWS8(OP)
 #define CHUNK3(OP) PAIR3(0, 1, OP) PAIR3(2, 3, MLA16) PAIR3(4, 5, MLA16) PAIR3(6, 7, MLA16)
 /* tot[r][0], tot[r][1] (at byte 64r: rows of 4 columns) += the parts v<p0>, v<p1> */
 #define SUMS8(off, p0, p1)                                                                                         \
@@ -227,18 +228,20 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 #define FIELD2_0(u, run) "and v" u ".16b, v" run ".16b, v30.16b\n\t"
 #define FIELD2_SHR(u, run, n) "ushr v" u ".16b, v" run ".16b, #" n "\n\tand v" u ".16b, v" u ".16b, v30.16b\n\t"
 #define FIELD2_3(u, run) "ushr v" u ".16b, v" run ".16b, #6\n\t"
-#define PAIR2_LOW(OP)                                                                                              \
+#define CODES2_LOW                                                                                                 \
     "ldr q20, [%[w0]], #16\n\tldr q21, [%[w1]], #16\n\t" FIELD2_0("16", "20") FIELD2_SHR("17", "20", "2")          \
-    FIELD2_0("18", "21") FIELD2_SHR("19", "21", "2") ROWS8(OP)
-#define PAIR2_HIGH                                                                                                 \
-    FIELD2_SHR("16", "20", "4") FIELD2_3("17", "20") FIELD2_SHR("18", "21", "4") FIELD2_3("19", "21") ROWS8(MLA16)
+    FIELD2_0("18", "21") FIELD2_SHR("19", "21", "2")
+#define CODES2_HIGH FIELD2_SHR("16", "20", "4") FIELD2_3("17", "20") FIELD2_SHR("18", "21", "4") FIELD2_3("19", "21")
+#define PAIR2_LOW(OP) CODES2_LOW ROWS8(OP)
+#define PAIR2_HIGH CODES2_HIGH ROWS8(MLA16)
 #define CHUNK2(OP) PAIR2_LOW(OP) PAIR2_HIGH PAIR2_LOW(MLA16) PAIR2_HIGH
 /* 4 bits in 8 x 2 passes: a column's run is 2 blocks (low nibbles, high), v30 the
  * mask 0x0f; an int16 lane takes a chunk (2 * 8 * 128 * 15 = 30720). */
-#define PAIR4(OP)                                                                                                  \
+#define CODES4                                                                                                     \
     "ldr q17, [%[w0]], #16\n\tldr q19, [%[w1]], #16\n\t"                                                            \
     "and v16.16b, v17.16b, v30.16b\n\tushr v17.16b, v17.16b, #4\n\t"                                                \
-    "and v18.16b, v19.16b, v30.16b\n\tushr v19.16b, v19.16b, #4\n\t" ROWS8(OP)
+    "and v18.16b, v19.16b, v30.16b\n\tushr v19.16b, v19.16b, #4\n\t"
+#define PAIR4(OP) CODES4 ROWS8(OP)
 #define CHUNK4(SUMS) PAIR4(MUL16) PAIR4(MLA16) PAIR4(MLA16) PAIR4(MLA16) EVERY_SUMS8(SUMS)
 
 /* The asm of an 8 x 2 pass's operands: rows x0 ... x7 (the last chunk's from
@@ -313,6 +316,75 @@ static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const i
         }
     }
 }
+/* Groups of 32 (2 blocks) on AArch64, 2, 3 and 4 bits: tiles of 8 x 4 in 2 passes
+ * of 8 x 2 over the groups (groups_8x4), the codes unpacked as in chunks_8x4 and
+ * centred per lane (SUB of 2^(bits-1), v29), so nothing comes off per row. After a
+ * group, 2 levels of ADDP sum a pair of rows' parts (v8-v11) into 8 int16 lanes, rows
+ * r, r + 1 x columns 0, 0, 1, 1, each 16 products (at most 16 * 8 * 128 = 16384 in
+ * magnitude), and SMLAL/SMLAL2 by the group's sub-scales (v13 = s0, s0, s1, s1 twice,
+ * the 2 bytes in v12 times 0x00010001, v14) add them to the rows' int32 sums v0-v7
+ * (lanes: column 0, 0, 1, 1). Per group and pass (32 blocks of 16
+ * multiply-accumulates): 64 multiply-adds, 16 loads of x, 20 to add the group, 4 for
+ * its sub-scales, 10 (4 bits) to 24 (3 bits) for the codes. */
+#define CENTRE(u) "sub v" u ".16b, v" u ".16b, v29.16b\n\t"
+#define GROUP_ROWS(r0, r1, a0, a1)                                                                                 \
+    "ldp q24, q25, [%[" r0 "]], #32\n\t" MUL16("8", "24", "16") MUL16("9", "24", "18") MLA16("8", "25", "17")      \
+    MLA16("9", "25", "19") "ldp q24, q25, [%[" r1 "]], #32\n\t" MUL16("10", "24", "16") MUL16("11", "24", "18")   \
+    MLA16("10", "25", "17") MLA16("11", "25", "19")                                                               \
+    "addp v8.8h, v8.8h, v9.8h\n\taddp v10.8h, v10.8h, v11.8h\n\taddp v8.8h, v8.8h, v10.8h\n\t"                      \
+    "smlal v" a0 ".4s, v8.4h, v13.4h\n\tsmlal2 v" a1 ".4s, v8.8h, v13.8h\n\t"
+#define GROUP_BODY(CODES)                                                                                          \
+    CODES CENTRE("16") CENTRE("17") CENTRE("18") CENTRE("19")                                                      \
+    "ld1 {v12.b}[0], [%[s0]], #1\n\tld1 {v12.b}[4], [%[s1]], #1\n\t"                                                \
+    "mul v13.2s, v12.2s, v14.2s\n\tdup v13.2d, v13.d[0]\n\t" GROUP_ROWS("x0", "x1", "0", "1")                       \
+    GROUP_ROWS("x2", "x3", "2", "3") GROUP_ROWS("x4", "x5", "4", "5") GROUP_ROWS("x6", "x7", "6", "7")
+/* An 8 x 2 pass over n groups, a chunk's 4 groups' codes C0 ... C3 (the last chunk:
+ * n <= 4, x from tails), the rows' sums stored at tot + 64r. */
+#define GROUP_LOOP8(masks, centre, C0, C1, C2, C3)                                                                    \
+    __asm__ volatile(masks "movi v29.16b, #" centre "\n\tmovi v14.8h, #1\n\tmovi v12.2d, #0\n\t"                       \
+    "movi v0.2d, #0\n\tmovi v1.2d, #0\n\tmovi v2.2d, #0\n\tmovi v3.2d, #0\n\t"                                         \
+    "movi v4.2d, #0\n\tmovi v5.2d, #0\n\tmovi v6.2d, #0\n\tmovi v7.2d, #0\n"                                           \
+    "1:\n\t"                                                                                                          \
+    "cmp %[n], #4\n\t"                                                                                                \
+    "b.hi 2f\n\t" TAILS8                                                                                              \
+    "2:\n\t" GROUP_BODY(C0)                                                                                           \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.eq 3f\n\t" GROUP_BODY(C1)                                                                                      \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.eq 3f\n\t" GROUP_BODY(C2)                                                                                      \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.eq 3f\n\t" GROUP_BODY(C3)                                                                                      \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.ne 1b\n"                                                                                                       \
+    "3:\n\t"                                                                                                          \
+    "str q0, [%[tot]]\n\tstr q1, [%[tot], #64]\n\tstr q2, [%[tot], #128]\n\tstr q3, [%[tot], #192]\n\t"               \
+    "str q4, [%[tot], #256]\n\tstr q5, [%[tot], #320]\n\tstr q6, [%[tot], #384]\n\tstr q7, [%[tot], #448]\n\t"        \
+    : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5), [x6] "+r"(x6),        \
+      [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [s0] "+r"(s0), [s1] "+r"(s1), [n] "+r"(left)                       \
+    : [tot] "r"(sums), [tails] "r"(tail)                                                                              \
+    : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",  \
+      "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v29", "v30", "v31")
+
+/* tot[r][half] = the int32 lanes (columns 2 half, 2 half, 2 half + 1, 2 half + 1) of
+ * c[r, ...] less the bias, of a group-32 tile of 8 rows and 4 columns. */
+static ALWAYS_INLINE void groups_8x4(const unsigned bits, size_t groups, const int8_t *const x[8],
+                                     const int8_t *const tail[8], const uint8_t *const col[NR],
+                                     const uint8_t *const sub[NR], int32x4_t tot[8][NR]) {
+    for (unsigned half = 0; half < 2; half++) {
+        const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
+        const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1], *s0 = sub[2 * half], *s1 = sub[2 * half + 1];
+        int32x4_t *sums = &tot[0][half];
+        size_t left = groups;
+        switch (bits) {
+        case 2: GROUP_LOOP8("movi v30.16b, #3\n\t", "2", CODES2_LOW, CODES2_HIGH, CODES2_LOW, CODES2_HIGH); break;
+        case 3:
+            GROUP_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n\t", "4", CODES3_PAIR(0, 1), CODES3_PAIR(2, 3),
+                        CODES3_PAIR(4, 5), CODES3_PAIR(6, 7));
+            break;
+        default: GROUP_LOOP8("movi v30.16b, #0x0f\n\t", "8", CODES4, CODES4, CODES4, CODES4); break;
+        }
+    }
+}
 #undef MUL16
 #undef MLA16
 #undef HI3_0
@@ -361,6 +433,14 @@ static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const i
 #undef PAIR2_HIGH
 #undef CHUNK2
 #undef PAIR4
+#undef CODES4
+#undef CODES2_LOW
+#undef CODES2_HIGH
+#undef CODES3_PAIR
+#undef CENTRE
+#undef GROUP_ROWS
+#undef GROUP_BODY
+#undef GROUP_LOOP8
 #undef CHUNK4
 #undef FIELD6_0
 #undef FIELD6_1
@@ -538,6 +618,17 @@ TILE_G0_8(3)
 TILE_G0_8(4)
 TILE_G0_8(6)
 #undef TILE_G0_8
+#define TILE_G32_8(bits)                                                                                           \
+    TILE_ROW(tile_g32_8_##bits, int32x4_t tot[MR][NR];                                                             \
+             groups_8x4(bits, t->groups, t->x, t->tail, t->col, t->sub, tot);                                     \
+             const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
+             for (unsigned r = 0; r < 8; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, vpaddq_s32(tot[r][0], tot[r][1])));)
+TILE_G32_8(2)
+TILE_G32_8(3)
+TILE_G32_8(4)
+#undef TILE_G32_8
+/* [bits 2, 3, 4, 6]: groups of 32 in 8-row tiles (6 bits: its 2-row tiles) */
+static const tile_fn TILES_G32_8[4] = {tile_g32_8_2, tile_g32_8_3, tile_g32_8_4, NULL};
 #define TILE_G0_2 tile_g0_8_2
 #define TILE_G0_3 tile_g0_8_3
 #define TILE_G0_4 tile_g0_8_4
@@ -612,10 +703,14 @@ void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, con
     int8_t tail[MR][CHUNK] __attribute__((aligned(16)));
     tile_args t = {.chunks = chunks, .groups = groups};
     for (size_t i0 = 0; i0 < m;) {
-        /* rows of this block: G0_ROWS (or 1 when 1 is left) for group size 0, 2 grouped */
-        const size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : G0_ROWS[width];
+        /* rows of this block: G0_ROWS (or 1 when 1 is left) for group size 0, 2 grouped
+         * (AArch64, groups of 32: 8 when more than 2 are left) */
+        size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : G0_ROWS[width];
+        tile_fn run = TILES[width][w->group_size ? span_index : rows != 1];
+#if defined(__aarch64__)
+        if (w->group_size == 32 && TILES_G32_8[width] && m - i0 > 2) rows = 8, run = TILES_G32_8[width];
+#endif
         const size_t mr = m - i0 < rows ? m - i0 : rows;
-        const tile_fn run = TILES[width][w->group_size ? span_index : rows != 1];
         for (size_t r = 0; r < rows; r++) {
             t.x[r] = a + (i0 + (r < mr ? r : 0)) * lda;
             t.tail[r] = t.x[r] + last;
