@@ -333,27 +333,30 @@ static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const i
     MLA16("10", "25", "17") MLA16("11", "25", "19")                                                               \
     "addp v8.8h, v8.8h, v9.8h\n\taddp v10.8h, v10.8h, v11.8h\n\taddp v8.8h, v8.8h, v10.8h\n\t"                      \
     "smlal v" a0 ".4s, v8.4h, v13.4h\n\tsmlal2 v" a1 ".4s, v8.8h, v13.8h\n\t"
-#define GROUP_BODY(CODES)                                                                                          \
-    CODES CENTRE("16") CENTRE("17") CENTRE("18") CENTRE("19")                                                      \
+/* a group's sub-scales into v13 (groups of 64 and 128: at their first 32 codes) */
+#define SUBS8                                                                                                      \
     "ld1 {v12.b}[0], [%[s0]], #1\n\tld1 {v12.b}[4], [%[s1]], #1\n\t"                                                \
-    "mul v13.2s, v12.2s, v14.2s\n\tdup v13.2d, v13.d[0]\n\t" GROUP_ROWS("x0", "x1", "0", "1")                       \
+    "mul v13.2s, v12.2s, v14.2s\n\tdup v13.2d, v13.d[0]\n\t"
+#define GROUP_BODY(CODES, SUBS)                                                                                    \
+    CODES CENTRE("16") CENTRE("17") CENTRE("18") CENTRE("19") SUBS GROUP_ROWS("x0", "x1", "0", "1")               \
     GROUP_ROWS("x2", "x3", "2", "3") GROUP_ROWS("x4", "x5", "4", "5") GROUP_ROWS("x6", "x7", "6", "7")
-/* An 8 x 2 pass over n groups, a chunk's 4 groups' codes C0 ... C3 (the last chunk:
- * n <= 4, x from tails), the rows' sums stored at tot + 64r. */
-#define GROUP_LOOP8(masks, centre, C0, C1, C2, C3)                                                                    \
+/* An 8 x 2 pass over n runs of 32 codes, a chunk's 4 runs' codes C0 ... C3 and
+ * sub-scales S0 ... S3 (SUBS8 where a group starts; the last chunk: n <= 4, x from
+ * tails), the rows' sums stored at tot + 64r. */
+#define GROUP_LOOP8(masks, centre, C0, C1, C2, C3, S0, S1, S2, S3)                                                                    \
     __asm__ volatile(masks "movi v29.16b, #" centre "\n\tmovi v14.8h, #1\n\tmovi v12.2d, #0\n\t"                       \
     "movi v0.2d, #0\n\tmovi v1.2d, #0\n\tmovi v2.2d, #0\n\tmovi v3.2d, #0\n\t"                                         \
     "movi v4.2d, #0\n\tmovi v5.2d, #0\n\tmovi v6.2d, #0\n\tmovi v7.2d, #0\n"                                           \
     "1:\n\t"                                                                                                          \
     "cmp %[n], #4\n\t"                                                                                                \
     "b.hi 2f\n\t" TAILS8                                                                                              \
-    "2:\n\t" GROUP_BODY(C0)                                                                                           \
+    "2:\n\t" GROUP_BODY(C0, S0)                                                                                           \
     "subs %[n], %[n], #1\n\t"                                                                                         \
-    "b.eq 3f\n\t" GROUP_BODY(C1)                                                                                      \
+    "b.eq 3f\n\t" GROUP_BODY(C1, S1)                                                                                      \
     "subs %[n], %[n], #1\n\t"                                                                                         \
-    "b.eq 3f\n\t" GROUP_BODY(C2)                                                                                      \
+    "b.eq 3f\n\t" GROUP_BODY(C2, S2)                                                                                      \
     "subs %[n], %[n], #1\n\t"                                                                                         \
-    "b.eq 3f\n\t" GROUP_BODY(C3)                                                                                      \
+    "b.eq 3f\n\t" GROUP_BODY(C3, S3)                                                                                      \
     "subs %[n], %[n], #1\n\t"                                                                                         \
     "b.ne 1b\n"                                                                                                       \
     "3:\n\t"                                                                                                          \
@@ -366,24 +369,32 @@ static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const i
       "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v29", "v30", "v31")
 
 /* tot[r][half] = the int32 lanes (columns 2 half, 2 half, 2 half + 1, 2 half + 1) of
- * c[r, ...] less the bias, of a group-32 tile of 8 rows and 4 columns. */
-static ALWAYS_INLINE void groups_8x4(const unsigned bits, size_t groups, const int8_t *const x[8],
+ * c[r, ...] less the bias, of a tile of 8 rows and 4 columns with groups of `span`
+ * blocks (2, 4 or 8), over runs = k / 32. */
+static ALWAYS_INLINE void groups_8x4(const unsigned bits, const unsigned span, size_t runs, const int8_t *const x[8],
                                      const int8_t *const tail[8], const uint8_t *const col[NR],
                                      const uint8_t *const sub[NR], int32x4_t tot[8][NR]) {
+#define LOOP(masks, centre, C0, C1, C2, C3)                                                                        \
+    switch (span) {                                                                                                \
+    case 2: GROUP_LOOP8(masks, centre, C0, C1, C2, C3, SUBS8, SUBS8, SUBS8, SUBS8); break;                         \
+    case 4: GROUP_LOOP8(masks, centre, C0, C1, C2, C3, SUBS8, "", SUBS8, ""); break;                               \
+    default: GROUP_LOOP8(masks, centre, C0, C1, C2, C3, SUBS8, "", "", ""); break;                                 \
+    }
     for (unsigned half = 0; half < 2; half++) {
         const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
         const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1], *s0 = sub[2 * half], *s1 = sub[2 * half + 1];
         int32x4_t *sums = &tot[0][half];
-        size_t left = groups;
+        size_t left = runs;
         switch (bits) {
-        case 2: GROUP_LOOP8("movi v30.16b, #3\n\t", "2", CODES2_LOW, CODES2_HIGH, CODES2_LOW, CODES2_HIGH); break;
+        case 2: LOOP("movi v30.16b, #3\n\t", "2", CODES2_LOW, CODES2_HIGH, CODES2_LOW, CODES2_HIGH); break;
         case 3:
-            GROUP_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n\t", "4", CODES3_PAIR(0, 1), CODES3_PAIR(2, 3),
-                        CODES3_PAIR(4, 5), CODES3_PAIR(6, 7));
+            LOOP("movi v30.16b, #3\n\tmovi v31.16b, #7\n\t", "4", CODES3_PAIR(0, 1), CODES3_PAIR(2, 3),
+                 CODES3_PAIR(4, 5), CODES3_PAIR(6, 7));
             break;
-        default: GROUP_LOOP8("movi v30.16b, #0x0f\n\t", "8", CODES4, CODES4, CODES4, CODES4); break;
+        default: LOOP("movi v30.16b, #0x0f\n\t", "8", CODES4, CODES4, CODES4, CODES4); break;
         }
     }
+#undef LOOP
 }
 #undef MUL16
 #undef MLA16
@@ -440,6 +451,7 @@ static ALWAYS_INLINE void groups_8x4(const unsigned bits, size_t groups, const i
 #undef CENTRE
 #undef GROUP_ROWS
 #undef GROUP_BODY
+#undef SUBS8
 #undef GROUP_LOOP8
 #undef CHUNK4
 #undef FIELD6_0
@@ -618,17 +630,22 @@ TILE_G0_8(3)
 TILE_G0_8(4)
 TILE_G0_8(6)
 #undef TILE_G0_8
-#define TILE_G32_8(bits)                                                                                           \
-    TILE_ROW(tile_g32_8_##bits, int32x4_t tot[MR][NR];                                                             \
-             groups_8x4(bits, t->groups, t->x, t->tail, t->col, t->sub, tot);                                     \
+#define TILE_GROUPED_8(bits, span)                                                                                 \
+    TILE_ROW(tile_##bits##_##span##_8, int32x4_t tot[MR][NR];                                                     \
+             groups_8x4(bits, span, t->groups * span / 2, t->x, t->tail, t->col, t->sub, tot);                   \
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 8; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, vpaddq_s32(tot[r][0], tot[r][1])));)
-TILE_G32_8(2)
-TILE_G32_8(3)
-TILE_G32_8(4)
-#undef TILE_G32_8
-/* [bits 2, 3, 4, 6]: groups of 32 in 8-row tiles (6 bits: its 2-row tiles) */
-static const tile_fn TILES_G32_8[4] = {tile_g32_8_2, tile_g32_8_3, tile_g32_8_4, NULL};
+#define TILE_FNS_8(bits) TILE_GROUPED_8(bits, 2) TILE_GROUPED_8(bits, 4) TILE_GROUPED_8(bits, 8)
+TILE_FNS_8(2)
+TILE_FNS_8(3)
+TILE_FNS_8(4)
+#undef TILE_FNS_8
+#undef TILE_GROUPED_8
+/* [bits 2, 3, 4, 6][groups of 32, 64, 128] in 8-row tiles (6 bits: its 2-row tiles) */
+static const tile_fn TILES_GROUPED_8[4][3] = {{tile_2_2_8, tile_2_4_8, tile_2_8_8},
+                                              {tile_3_2_8, tile_3_4_8, tile_3_8_8},
+                                              {tile_4_2_8, tile_4_4_8, tile_4_8_8},
+                                              {NULL, NULL, NULL}};
 #define TILE_G0_2 tile_g0_8_2
 #define TILE_G0_3 tile_g0_8_3
 #define TILE_G0_4 tile_g0_8_4
@@ -704,11 +721,12 @@ void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, con
     tile_args t = {.chunks = chunks, .groups = groups};
     for (size_t i0 = 0; i0 < m;) {
         /* rows of this block: G0_ROWS (or 1 when 1 is left) for group size 0, 2 grouped
-         * (AArch64, groups of 32: 8 when more than 2 are left) */
+         * (AArch64, 2 to 4 bits: 8 when more than 2 are left) */
         size_t rows = w->group_size ? 2 : m - i0 == 1 ? 1 : G0_ROWS[width];
         tile_fn run = TILES[width][w->group_size ? span_index : rows != 1];
 #if defined(__aarch64__)
-        if (w->group_size == 32 && TILES_G32_8[width] && m - i0 > 2) rows = 8, run = TILES_G32_8[width];
+        if (w->group_size && TILES_GROUPED_8[width][span_index - 2] && m - i0 > 2)
+            rows = 8, run = TILES_GROUPED_8[width][span_index - 2];
 #endif
         const size_t mr = m - i0 < rows ? m - i0 : rows;
         for (size_t r = 0; r < rows; r++) {
