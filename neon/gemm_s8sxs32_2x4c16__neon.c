@@ -248,14 +248,14 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
  * tails), columns w0 and w1, n chunks, the int32 sums at tot. */
 #define OPERANDS8                                                                                                     \
     : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [x4] "+r"(x4), [x5] "+r"(x5), [x6] "+r"(x6),        \
-      [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left), [s] "=&r"(seg_left)                                \
+      [x7] "+r"(x7), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(left), [s] "=&r"(seg_left), [set] "+r"(set)              \
     : [tot] "r"(sums), [tails] "r"(tail)                                                                              \
     : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",  \
       "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29",        \
       "v30", "v31"
 /* An 8 x 2 pass whose int16 lanes take `seg` (2 or more) chunks: each segment's
- * first chunk is FIRST (SMULL sets the parts), its others NEXT; then SADALP adds the
- * parts to tot. */
+ * first chunk is FIRST (SMULL sets the parts), its others NEXT; then SADDLP sets
+ * tot from the parts (the first segment: %[set] = 0) or SADALP adds them. */
 #define SEGMENT_LOOP8(masks, seg_less_1, FIRST, NEXT)                                                                \
     __asm__ volatile(masks                                                                                            \
     "1:\n\t"                                                                                                          \
@@ -273,7 +273,12 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
     "b.eq 5f\n\t"                                                                                                     \
     "subs %[s], %[s], #1\n\t"                                                                                         \
     "b.ne 3b\n"                                                                                                       \
-    "5:\n\t" ALL_SUMS8                                                                                                \
+    "5:\n\t"                                                                                                          \
+    "cbz %[set], 6f\n\t" ALL_SUMS8                                                                                      \
+    "b 7f\n"                                                                                                          \
+    "6:\n\t" EVERY_SUMS8(SUMS8_FIRST)                                                                                 \
+    "mov %[set], #1\n"                                                                                                \
+    "7:\n\t"                                                                                                          \
     "cbnz %[n], 1b\n\t" OPERANDS8)
 /* An 8 x 2 pass whose chunks add their own sums: the first is FIRST (which sets
  * them), the others NEXT. */
@@ -298,14 +303,11 @@ static ALWAYS_INLINE void tile_g0(const unsigned rows, const unsigned bits, size
 static ALWAYS_INLINE void chunks_8x4(const unsigned bits, size_t chunks, const int8_t *const x[8],
                                      const int8_t *const tail[8], const uint8_t *const col[NR],
                                      int32x4_t tot[8][NR]) {
-    if (bits == 2 || bits == 3) /* their sums start at 0 (4 and 6 bits: set by the first chunk) */
-        for (unsigned r = 0; r < 8; r++)
-            for (unsigned c = 0; c < NR; c++) tot[r][c] = vdupq_n_s32(0);
     for (unsigned half = 0; half < 2; half++) {
         const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7];
         const uint8_t *w0 = col[2 * half], *w1 = col[2 * half + 1];
         int32x4_t *sums = &tot[0][2 * half];
-        size_t left = chunks, seg_left;
+        size_t left = chunks, seg_left, set = 0; /* set: tot holds sums (the first SADDLPs are done) */
         switch (bits) {
         case 2: SEGMENT_LOOP8("movi v30.16b, #3\n", "3", CHUNK2(MUL16), CHUNK2(MLA16)); break;
         case 3: SEGMENT_LOOP8("movi v30.16b, #3\n\tmovi v31.16b, #7\n", "1", CHUNK3(MUL16), CHUNK3(MLA16)); break;
