@@ -398,6 +398,69 @@ static ALWAYS_INLINE void groups_8x4(const unsigned bits, const unsigned span, s
     }
 #undef LOOP
 }
+/* One row (m = 1, a classifier's last layer), 2 and 4 bits: tiles of 1 x 4 in
+ * assembly (chunks_1x4), where nothing shares a column's codes: v0-v3 the int16
+ * lanes of the 4 columns, v4-v7 their int32 sums (SADALP every chunk), v(16 + 2c),
+ * v(17 + 2c) column c's codes of 2 blocks, v24-v27 the columns' 2-bit runs, v28/v29
+ * 2 blocks of x, v30 the mask. Per 4-bit chunk: 64 multiply-adds, 48 for the codes,
+ * 4 loads of x, 4 SADALPs (int8: 3 per 16 multiply-accumulates and the loads). */
+#define ROW1(OP)                                                                                                   \
+    "ldp q28, q29, [%[x0]], #32\n\t" OP("0", "28", "16") OP("1", "28", "18") OP("2", "28", "20")                   \
+    OP("3", "28", "22") MLA16("0", "29", "17") MLA16("1", "29", "19") MLA16("2", "29", "21") MLA16("3", "29", "23")
+#define CODES4_1(u0, u1, wp)                                                                                       \
+    "ldr q" u1 ", [%[" wp "]], #16\n\tand v" u0 ".16b, v" u1 ".16b, v30.16b\n\tushr v" u1 ".16b, v" u1 ".16b, #4\n\t"
+#define PAIR4_1(OP)                                                                                                \
+    CODES4_1("16", "17", "w0") CODES4_1("18", "19", "w1") CODES4_1("20", "21", "w2") CODES4_1("22", "23", "w3")    \
+    ROW1(OP)
+#define CHUNK4_1 PAIR4_1(MUL16) PAIR4_1(MLA16) PAIR4_1(MLA16) PAIR4_1(MLA16)
+#define CODES2_1_LOW(u0, u1, run, wp) "ldr q" run ", [%[" wp "]], #16\n\t" FIELD2_0(u0, run) FIELD2_SHR(u1, run, "2")
+#define CODES2_1_HIGH(u0, u1, run) FIELD2_SHR(u0, run, "4") FIELD2_3(u1, run)
+#define PAIR2_1_LOW(OP)                                                                                            \
+    CODES2_1_LOW("16", "17", "24", "w0") CODES2_1_LOW("18", "19", "25", "w1") CODES2_1_LOW("20", "21", "26", "w2") \
+    CODES2_1_LOW("22", "23", "27", "w3") ROW1(OP)
+#define PAIR2_1_HIGH                                                                                               \
+    CODES2_1_HIGH("16", "17", "24") CODES2_1_HIGH("18", "19", "25") CODES2_1_HIGH("20", "21", "26")               \
+    CODES2_1_HIGH("22", "23", "27") ROW1(MLA16)
+#define CHUNK2_1 PAIR2_1_LOW(MUL16) PAIR2_1_HIGH PAIR2_1_LOW(MLA16) PAIR2_1_HIGH
+#define CHUNK_LOOP1(mask, BODY)                                                                                       \
+    __asm__ volatile("movi v30.16b, #" mask "\n\t"                                                                    \
+    "movi v4.2d, #0\n\tmovi v5.2d, #0\n\tmovi v6.2d, #0\n\tmovi v7.2d, #0\n"                                           \
+    "1:\n\t"                                                                                                          \
+    "cmp %[n], #1\n\t"                                                                                                \
+    "b.ne 2f\n\t"                                                                                                     \
+    "mov %[x0], %[t0]\n"                                                                                              \
+    "2:\n\t" BODY                                                                                                     \
+    "sadalp v4.4s, v0.8h\n\tsadalp v5.4s, v1.8h\n\tsadalp v6.4s, v2.8h\n\tsadalp v7.4s, v3.8h\n\t"                   \
+    "subs %[n], %[n], #1\n\t"                                                                                         \
+    "b.ne 1b\n\t"                                                                                                     \
+    "stp q4, q5, [%[tot]]\n\tstp q6, q7, [%[tot], #32]\n\t"                                                           \
+    : [x0] "+r"(x0), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(left)                      \
+    : [tot] "r"(tot), [t0] "r"(tail)                                                                                  \
+    : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21",      \
+      "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30")
+
+/* tot[c] = the lanes of c[0, c] of one row x (the last chunk's from tail), 2 or 4
+ * bits, columns col[0 ... 3]. */
+static ALWAYS_INLINE void chunks_1x4(const unsigned bits, size_t chunks, const int8_t *x, const int8_t *tail,
+                                     const uint8_t *const col[NR], int32x4_t tot[NR]) {
+    const int8_t *x0 = x;
+    const uint8_t *w0 = col[0], *w1 = col[1], *w2 = col[2], *w3 = col[3];
+    size_t left = chunks;
+    if (bits == 2)
+        CHUNK_LOOP1("3", CHUNK2_1);
+    else
+        CHUNK_LOOP1("0x0f", CHUNK4_1);
+}
+#undef ROW1
+#undef CODES4_1
+#undef PAIR4_1
+#undef CHUNK4_1
+#undef CODES2_1_LOW
+#undef CODES2_1_HIGH
+#undef PAIR2_1_LOW
+#undef PAIR2_1_HIGH
+#undef CHUNK2_1
+#undef CHUNK_LOOP1
 #undef MUL16
 #undef MLA16
 #undef HI3_0
@@ -637,6 +700,12 @@ TILE_G0_8(6)
              groups_8x4(bits, span, t->groups * span / 2, t->x, t->tail, t->col, t->sub, tot);                   \
              const int32x4_t bias = vld1q_s32(t->bias4);                                                           \
              for (unsigned r = 0; r < 8; r++) vst1q_s32(out + r * ldo, vaddq_s32(bias, vpaddq_s32(tot[r][0], tot[r][1])));)
+#define TILE_G0_1(bits)                                                                                            \
+    TILE_ROW(tile_g0_1_##bits, int32x4_t tot[MR][NR]; chunks_1x4(bits, t->chunks, t->x[0], t->tail[0], t->col, tot[0]); \
+             store_g0(1, t, tot, out, ldo, false);)
+TILE_G0_1(2)
+TILE_G0_1(4)
+#undef TILE_G0_1
 #define TILE_FNS_8(bits) TILE_GROUPED_8(bits, 2) TILE_GROUPED_8(bits, 4) TILE_GROUPED_8(bits, 8)
 TILE_FNS_8(2)
 TILE_FNS_8(3)
@@ -653,6 +722,8 @@ static const tile_fn TILES_GROUPED_8[4][3] = {{tile_2_2_8, tile_2_4_8, tile_2_8_
 #define TILE_G0_4 tile_g0_8_4
 #define TILE_G0_6 tile_g0_8_6
 #else /* ARMv7 has 16 q registers: for 2 and 4 bits 1 x 4 tiles, which spill least, cost least */
+TILE_G0(1, 2)
+TILE_G0(1, 4)
 TILE_G0(3, 3)
 TILE_G0(3, 6)
 #define TILE_G0_2 tile_g0_1_2
@@ -660,11 +731,13 @@ TILE_G0(3, 6)
 #define TILE_G0_4 tile_g0_1_4
 #define TILE_G0_6 tile_g0_3_6
 #endif
-#define TILE_FNS(bits) TILE_G0(1, bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
+#define TILE_FNS(bits) TILE_GROUPED(bits, 2) TILE_GROUPED(bits, 4) TILE_GROUPED(bits, 8)
 TILE_FNS(2)
 TILE_FNS(3)
 TILE_FNS(4)
 TILE_FNS(6)
+TILE_G0(1, 3)
+TILE_G0(1, 6)
 #undef TILE_FNS
 #undef TILE_GROUPED
 #undef TILE_G0
