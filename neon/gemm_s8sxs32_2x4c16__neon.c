@@ -20,12 +20,15 @@
  *   8 rows x 4 columns in assembly on AArch64 (chunks_8x4); on ARMv7 1 x 4 for 2
  *   and 4 bits (16 q registers: the tile that spills least), 3 x 4 in intrinsics
  *   for 3 and 6 (12 int16 and 12 int32 accumulators, 4 unpacked columns, a row of
- *   x); 1 x 4 when one row is left (m = 1: a classifier's last layer).
- * - groups of 32/64/128 (segments of one group, or 2 blocks of one for 6 bits):
- *   tiles of 2 rows x 4 columns; SMLAL/SMLAL2 by the column's sub-scale (an int16
- *   lane of the 4 columns') add each segment into int32, and MLS takes off the
- *   sub-scale times 2^(bits-1) times the segment's sum of x (SADDLP/SADALP per row,
- *   shared by the columns).
+ *   x); 1 x 4 when one row is left (m = 1: a classifier's last layer; in assembly
+ *   on AArch64 for 2 and 4 bits, chunks_1x4).
+ * - groups of 32/64/128 on AArch64, 2 to 4 bits, when more than 2 rows are left:
+ *   tiles of 8 x 4 in assembly with codes centred per lane (groups_8x4). Else
+ *   (segments of one group, or 2 blocks of one for 6 bits) tiles of 2 rows x 4
+ *   columns; SMLAL/SMLAL2 by the column's sub-scale (an int16 lane of the 4
+ *   columns') add each segment into int32, and MLS takes off the sub-scale times
+ *   2^(bits-1) times the segment's sum of x (SADDLP/SADALP per row, shared by the
+ *   columns).
  * (The name is the function's in kernels.h; the tiles have outgrown "2x4".)
  *
  * Exact: the int16 lanes are bounded as above; the int32 lanes hold parts of the
@@ -39,8 +42,10 @@
  *
  * Instructions (bench/lowbit_instructions.py --cpus cortex-a72, one encoder layer's
  * six linear layers at 128 tokens, as a multiple of the int8 layer's), group size
- * 0: 2-bit 0.88x, 3-bit 0.99x, 4-bit 0.90x, 6-bit 1.10x; groups cost more (a
- * sub-scale multiply per group), and so does m = 1 (codes unpacked for one row). */
+ * 0: 2-bit 0.86x, 3-bit 0.97x, 4-bit 0.90x, 6-bit 1.10x; groups of 32: 2-bit 1.12x,
+ * 3-bit 1.20x, 4-bit 1.11x (an ADDP and SMLAL per group); m = 1 (--rows 1) 4-bit
+ * 1.14x, 2-bit 1.21x (codes unpacked for one row; int8 needs 3.6 instructions per
+ * 16 multiply-accumulates there, 4 bits at least 2 + 1.5 for the codes). */
 #if !defined(__ARM_NEON)
 #error "gemm_s8sxs32_2x4c16__neon needs NEON (-mfpu=neon on 32-bit ARM)"
 #endif
