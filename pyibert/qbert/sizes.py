@@ -41,13 +41,11 @@ def format_size(size: int) -> str:
 def linear_bytes(rows: int, columns: int, bits: int, group_size: int) -> int:
     """The bytes a [rows, columns] linear weight takes beyond its int8-era fixed parts (bias, rescale):
     8 bits stays int8 with one scale per row; narrower widths are packed, with one uint8 sub-scale per
-    group in a tensor of their own."""
+    group in a tensor of their own (`X.qsub`, one column of them when the row is one group)."""
     if bits == 8:
         return rows * columns
-    weight = rows * packed_row_bytes(columns, bits)
-    if group_size == 0:
-        return weight
-    return weight + rows * (columns // group_size) + TENSOR_OVERHEAD
+    groups = columns // group_size if group_size else 1
+    return rows * packed_row_bytes(columns, bits) + rows * groups + TENSOR_OVERHEAD
 
 
 def embedding_bytes(rows: int, columns: int, bits: int) -> int:

@@ -64,6 +64,26 @@ def test_uniform_widths_write_packed_layers(tmp_path, checkpoint, bits, group, e
     _same_on_runtime_and_golden(out)
 
 
+@pytest.mark.parametrize("bits,group,embedding", [(4, 0, 8), (3, 32, 4), (2, 0, 2)])
+def test_size_accounting_matches_the_files_written(tmp_path, checkpoint, bits, group, embedding):
+    """--max-size trusts qbert/sizes.py: a low-bit file is as much smaller than the int8 one as it says,
+    up to the alignment padding the allocator keeps in reserve (ALIGNMENT_SLACK per tensor)."""
+    from pyibert.convert.budget import ALIGNMENT_SLACK
+    from pyibert.qbert.sizes import embedding_bytes, linear_bytes
+
+    src, calibration = checkpoint
+    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    low = convert_checkpoint(src, tmp_path / "low.ibert", calibration=calibration, progress=False,
+                             plan=LowBitPlan(bits, embedding, group))
+    model = read_model_file(tmp_path / "low.ibert")
+    shapes = [layer.codes.shape for layer in model.lowbit.values()]
+    predicted = sum(linear_bytes(n, k, bits, group if group < k else 0) - n * k for n, k in shapes)
+    vocab, hidden = model.meta["vocab_size"], model.meta["hidden_size"]
+    predicted += embedding_bytes(vocab, hidden, embedding) - vocab * hidden
+    tensors = 3 * (len(shapes) + 1)
+    assert predicted - ALIGNMENT_SLACK * tensors <= low.file_size - int8.file_size <= predicted
+
+
 def test_gptq_rounds_otherwise_than_nearest(tmp_path, checkpoint):
     src, calibration = checkpoint
     codes = {}
