@@ -3,7 +3,8 @@
 
     python3 bench/qbert_sweep.py [--models-dir /work/evalmodels2] [--models minilm-sst2-shipped,sst2-seed1,agnews]
         [--checkpoint NAME=DIR] [--uniform 6/0/8,4/0/4,4/32/4,3/32/4,2/32/4] [--ratios 7,8,10,13]
-        [--ablation 7,8] [--random-seeds 3] [--sensitivity eigen] [--limit N] [--json OUT]
+        [--ablation 7,8] [--random-seeds 3] [--sensitivity eigen] [--group-size 0]
+        [--sensitivities-from EARLIER.json] [--limit N] [--json OUT]
     python3 bench/qbert_sweep.py --show OUT.json [MORE.json ...]
 
 For each evaluation model of bench/eval_models.py (calibration: the first 512 training rows of its task
@@ -16,14 +17,17 @@ checkpoint's size over the file's:
   int8              every weight int8 (the format-version-2 model)
   uniform B/G/E     every encoder linear at B bits in groups of G inputs (0: one scale per row), word
                     embeddings at E bits
-  hessian R×        --max-size FP32/R: widths by the Hessian sensitivity (--sensitivity), exact allocation
+  hessian R×        --max-size FP32/R: widths by the Hessian sensitivity (--sensitivity), exact allocation,
+                    low-bit layers in groups of --group-size inputs
+  hessian = B/G/E   the same at the byte size of that uniform row (Hessian against uniform at equal size)
 and at each --ablation ratio, at the same byte budget with the same allocator:
   flat R×           every encoder linear with the same sensitivity (least total weight error)
   random R× sN      the encoder linears' measured sensitivities shuffled (seed N)
   inverted R×       the most sensitive linear gets the least sensitive one's score, and so on
 (the word embeddings keep their own sensitivity in all of them).
 
-The Hessian is measured once per model (its time is printed: the `--max-size` conversion time), and the
+The Hessian is measured once per model (its time is printed: the `--max-size` conversion time; or taken
+from an earlier run's --json with --sensitivities-from), and the
 activation ranges once per model too: they depend on the float model and the calibration texts only,
 not on the weight widths. Converted files are left under build/qbert_sweep/NAME/.
 """
@@ -150,18 +154,24 @@ def sweep(name: str, checkpoint: Path, args: argparse.Namespace) -> dict:
     from pyibert.convert.lowbit import LowBitPlan
 
     run = Sweep(name, checkpoint, args.data_dir, args.limit)
+    run.sensitivities = args.sensitivities_from.get(name)
+    grouped = LowBitPlan(group_size=args.group_size)
+    budget = lambda size, scores: BudgetOptions(int(size), args.sensitivity, label_column="label", sensitivities=scores)
     try:
         rows = [run.convert("int8")]
         for bits, group, embedding in args.uniform:
             rows.append(run.convert(f"uniform {bits}/{group}/{embedding}", plan=LowBitPlan(bits, embedding, group)))
-        budget = lambda ratio, **extra: BudgetOptions(int(run.fp32_bytes / ratio), args.sensitivity,
-                                                      label_column="label", **extra)
         for ratio in args.ratios:
-            rows.append(run.convert(f"hessian {ratio:g}×", budget=budget(ratio, sensitivities=run.sensitivities)))
+            rows.append(run.convert(f"hessian {ratio:g}×", plan=grouped,
+                                    budget=budget(run.fp32_bytes / ratio, run.sensitivities)))
         if run.sensitivities is not None:
+            for uniform in [row for row in rows if row["label"].startswith("uniform") and "bytes" in row]:
+                rows.append(run.convert(f"hessian = {uniform['label'].split()[1]}", plan=grouped,
+                                        budget=budget(uniform["bytes"], run.sensitivities)))
             for ratio in args.ablation:
                 for label, scores in ablation_orders(run.sensitivities, args.random_seeds).items():
-                    rows.append(run.convert(f"{label} {ratio:g}×", budget=budget(ratio, sensitivities=scores)))
+                    rows.append(run.convert(f"{label} {ratio:g}×", plan=grouped,
+                                            budget=budget(run.fp32_bytes / ratio, scores)))
         fp32_accuracy = float((run.fp32.labels == run.truth).mean())
         return {"model": name, "rows": len(run.texts), "fp32_accuracy": fp32_accuracy, "fp32_bytes": run.fp32_bytes,
                 "sensitivity": args.sensitivity, "sensitivities": run.sensitivities, "files": rows}
@@ -206,6 +216,10 @@ def main() -> int:
                         help="ratios of the flat/random/inverted rows (default: 7)")
     parser.add_argument("--random-seeds", type=int, default=3, help="random orders per ablation ratio (default: 3)")
     parser.add_argument("--sensitivity", choices=("eigen", "trace"), default="eigen")
+    parser.add_argument("--group-size", type=int, choices=(0, 32, 64, 128), default=0,
+                        help="group size of the low-bit layers of the hessian and ablation rows (default: 0)")
+    parser.add_argument("--sensitivities-from", type=Path, metavar="JSON",
+                        help="take each model's Hessian sensitivities from an earlier --json run instead of measuring")
     parser.add_argument("--limit", type=int, help="evaluate only the first N rows of each model's set")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--show", type=Path, nargs="+", metavar="JSON", help="measure nothing: print earlier --json")
@@ -213,6 +227,8 @@ def main() -> int:
     if args.show:
         print(tables([result for path in args.show for result in json.loads(path.read_text(encoding="utf-8"))]))
         return 0
+    earlier = json.loads(args.sensitivities_from.read_text(encoding="utf-8")) if args.sensitivities_from else []
+    args.sensitivities_from = {result["model"]: result["sensitivities"] for result in earlier}
     results = []
     for name, checkpoint in checkpoint_dirs(parser, args).items():
         results.append(sweep(name, checkpoint, args))
