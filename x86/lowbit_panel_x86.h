@@ -1,0 +1,141 @@
+/* lowbit_panel_x86.h: the part of the x86 low-bit linear kernels (gemm_s8sxs32_fn)
+ * that does not depend on the vector width: unpacking a block of columns' packed
+ * codes once into a panel that every row tile then reads, and the loop over column
+ * blocks, k panels and row tiles around an ISA's tile function.
+ *
+ * Sign handling: the panel holds the signed codes q (-32 ... 31) and the tiles
+ * multiply them by x + 128 (0 ... 255, the unsigned operand of VPMADDUBSW and
+ * VPDPBUSD), so sum q * x = sum q * (x + 128) - 128 * sum q, and the last term is a
+ * property of the weights: the panel fill adds -128 * s * (sum of q over the group)
+ * of every group into a per-column correction, with the bias, so rows cost nothing.
+ *
+ * Exact: every value is the contract's accumulator plus or minus whole products and
+ * corrections, added modulo 2^32 (int32 vector lanes wrap, the correction is uint32),
+ * and the final sum is the contract's accumulator, which the loader keeps in int32. */
+#ifndef IBERT_LOWBIT_PANEL_X86_H
+#define IBERT_LOWBIT_PANEL_X86_H
+
+#include <emmintrin.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/lowbit_codes.h"
+
+/* k per panel: a multiple of the chunk (so of every group size), small enough that
+ * a panel of 32 columns (16 KiB) and the row tile's activations stay in L1. */
+#define LOWBIT_PANEL_K 512
+#define LOWBIT_MAX_COLS 32 /* columns per panel, a multiple of 4 */
+#define LOWBIT_MAX_ROWS 8  /* rows per tile */
+#define LOWBIT_MIN_GROUP 32
+
+/* Field `field` of a p-bit plane's 16-byte run: its p bits of 16 codes. */
+static inline __m128i lowbit_field16(const uint8_t *run, unsigned p, unsigned field) {
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)run);
+    const __m128i shifted = _mm_srl_epi16(bytes, _mm_cvtsi32_si128((int)(field * p)));
+    return _mm_and_si128(shifted, _mm_set1_epi8((char)((1 << p) - 1)));
+}
+
+/* u = q + 2^(bits-1) of codes 16t ... 16t + 15 of a chunk (lowbit_codes.h's layout). */
+static inline __m128i lowbit_u16(const uint8_t *chunk, unsigned bits, unsigned t) {
+    const unsigned low = bits >= 4 ? 4 : 2, high = bits - low, per_run = 8 / low;
+    __m128i u = lowbit_field16(chunk + 16 * (t / per_run), low, t % per_run);
+    if (high) {
+        const unsigned per_high = 8 / high;
+        const __m128i h = lowbit_field16(chunk + 16 * low + 16 * (t / per_high), high, t % per_high);
+        u = _mm_or_si128(u, _mm_slli_epi16(h, (int)low)); /* h < 2^high: no bit crosses a byte */
+    }
+    return u;
+}
+
+/* One panel: codes k0 ... k0 + len - 1 of nc columns. */
+typedef struct lowbit_panel {
+    size_t k4;       /* rows of 4 k: len rounded up to 16 codes, / 4 */
+    size_t group_k4; /* rows of 4 k per sub-scale group (all of them for group size 0) */
+    /* q[kk][col][4]: the codes 4kk ... 4kk + 3 of each column (zeros past k_len) */
+    _Alignas(64) int8_t q[LOWBIT_PANEL_K / 4][LOWBIT_MAX_COLS][4];
+    /* s[g][col]: the sub-scale of the panel's group g */
+    _Alignas(64) int32_t s[LOWBIT_PANEL_K / LOWBIT_MIN_GROUP][LOWBIT_MAX_COLS];
+    /* bias (first panel only) - 128 * sum_g s * sum_{k in g} q, per column, modulo 2^32 */
+    _Alignas(64) uint32_t base[LOWBIT_MAX_COLS];
+} lowbit_panel;
+
+/* Fills p with columns j ... j + nc - 1 (those at or past j_end repeat j_end - 1;
+ * they are computed, not stored) over k0 ... k0 + len - 1. */
+static inline void lowbit_panel_fill(lowbit_panel *p, const lowbit_weights *w, size_t k_len, size_t j, size_t j_end,
+                                     size_t nc, size_t k0, size_t len) {
+    const unsigned bits = w->bits;
+    const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits, blocks = (len + 15) / 16;
+    const size_t group = w->group_size ? w->group_size : k_len, groups = w->group_size ? k_len / group : 1;
+    const size_t g0 = w->group_size ? k0 / group : 0;
+    const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), zero = _mm_setzero_si128();
+    p->k4 = blocks * 4;
+    p->group_k4 = w->group_size ? group / 4 : p->k4;
+    for (size_t c0 = 0; c0 < nc; c0 += 4) {
+        const uint8_t *row[4];
+        for (size_t cc = 0; cc < 4; cc++) {
+            const size_t n = j + c0 + cc < j_end ? j + c0 + cc : j_end - 1;
+            row[cc] = w->codes + n * w->row_bytes;
+            p->base[c0 + cc] = k0 == 0 && w->bias ? (uint32_t)w->bias[n] : 0;
+            for (size_t g = 0; g * p->group_k4 < p->k4; g++) p->s[g][c0 + cc] = w->sub[n * groups + g0 + g];
+        }
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t k = k0 + 16 * b, g = (k - k0) / 4 / p->group_k4;
+            __m128i q[4];
+            for (size_t cc = 0; cc < 4; cc++) {
+                const __m128i u = lowbit_u16(row[cc] + k / LOWBIT_CHUNK * chunk_bytes, bits, (unsigned)(k % LOWBIT_CHUNK / 16));
+                const __m128i sad = _mm_sad_epu8(u, zero);
+                const int32_t sum_q = _mm_cvtsi128_si32(_mm_add_epi64(sad, _mm_unpackhi_epi64(sad, sad))) - (16 << (bits - 1));
+                p->base[c0 + cc] -= (uint32_t)p->s[g][c0 + cc] * (uint32_t)sum_q * 128u;
+                q[cc] = _mm_sub_epi8(u, half);
+            }
+            /* 4 x 4 transpose of 32-bit lanes: row kk of the panel gets 4 k of each column */
+            const __m128i ab_lo = _mm_unpacklo_epi32(q[0], q[1]), cd_lo = _mm_unpacklo_epi32(q[2], q[3]);
+            const __m128i ab_hi = _mm_unpackhi_epi32(q[0], q[1]), cd_hi = _mm_unpackhi_epi32(q[2], q[3]);
+            const __m128i rows[4] = {_mm_unpacklo_epi64(ab_lo, cd_lo), _mm_unpackhi_epi64(ab_lo, cd_lo),
+                                     _mm_unpacklo_epi64(ab_hi, cd_hi), _mm_unpackhi_epi64(ab_hi, cd_hi)};
+            for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)p->q[4 * b + r][c0], rows[r]);
+        }
+    }
+}
+
+/* x + 128 of rows a[0 ... mr - 1] (row mr - 1 repeated up to rows) over k0 ... k0 + len - 1,
+ * zeros up to 16 * blocks (where the panel's q are 0). */
+static inline void lowbit_rows_u8(uint8_t xu[][LOWBIT_PANEL_K], size_t rows, size_t mr, const int8_t *a, size_t lda,
+                                  size_t k0, size_t len) {
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    const size_t full = len & ~(size_t)15, padded = (len + 15) & ~(size_t)15;
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *x = a + (r < mr ? r : mr - 1) * lda + k0;
+        for (size_t k = 0; k < full; k += 16)
+            _mm_store_si128((__m128i *)(void *)(xu[r] + k),
+                            _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(x + k)), flip));
+        for (size_t k = full; k < padded; k++) xu[r][k] = k < len ? (uint8_t)(x[k] ^ 0x80) : 0;
+    }
+}
+
+/* c[i, j] for rows < mr, columns < count of a tile: (first panel ? 0 : c) + p->base +
+ * sum over the panel's groups g of p->s[g] * sum q * xu. */
+typedef void (*lowbit_tile_fn)(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int first, int32_t *c,
+                               size_t ldc, size_t mr, size_t count);
+
+/* The whole gemm_s8sxs32_fn around a tile of rows x nc. */
+static inline void lowbit_gemm_x86(size_t rows, size_t nc, lowbit_tile_fn tile, size_t m, size_t j0, size_t j1,
+                                   size_t k_len, const int8_t *a, size_t lda, const lowbit_weights *w, int32_t *c,
+                                   size_t ldc) {
+    lowbit_panel p;
+    _Alignas(64) uint8_t xu[LOWBIT_MAX_ROWS][LOWBIT_PANEL_K];
+    for (size_t j = j0; j < j1; j += nc) {
+        const size_t count = j1 - j < nc ? j1 - j : nc;
+        for (size_t k0 = 0; k0 < k_len; k0 += LOWBIT_PANEL_K) {
+            const size_t len = k_len - k0 < LOWBIT_PANEL_K ? k_len - k0 : LOWBIT_PANEL_K;
+            lowbit_panel_fill(&p, w, k_len, j, j1, nc, k0, len);
+            for (size_t i0 = 0; i0 < m; i0 += rows) {
+                const size_t mr = m - i0 < rows ? m - i0 : rows;
+                lowbit_rows_u8(xu, rows, mr, a + i0 * lda, lda, k0, len);
+                tile((const uint8_t(*)[LOWBIT_PANEL_K])xu, &p, k0 == 0, c + i0 * ldc + (j - j0), ldc, mr, count);
+            }
+        }
+    }
+}
+
+#endif
