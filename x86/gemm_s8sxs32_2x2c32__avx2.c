@@ -39,11 +39,17 @@ static inline __m256i broadcast4(const uint8_t *p) {
         MAC2(a##r##0, x, y, w0, v0);                                \
         MAC2(a##r##1, x, y, w1, v1);                                \
     } while (0)
-#define SCALE(r)                                                                  \
-    do {                                                                          \
-        tot[r][0] = _mm256_add_epi32(tot[r][0], _mm256_mullo_epi32(a##r##0, s0)); \
-        tot[r][1] = _mm256_add_epi32(tot[r][1], _mm256_mullo_epi32(a##r##1, s1)); \
+/* The totals live in memory (L1): in registers they would spill the accumulators. */
+#define SCALE(r) \
+    do {         \
+        add_scaled(tot[r], a##r##0, s0);     \
+        add_scaled(tot[r] + 8, a##r##1, s1); \
     } while (0)
+
+static inline void add_scaled(int32_t *tot, __m256i acc, __m256i s) {
+    const __m256i t = _mm256_load_si256((const __m256i *)(const void *)tot);
+    _mm256_store_si256((__m256i *)(void *)tot, _mm256_add_epi32(t, _mm256_mullo_epi32(acc, s)));
+}
 
 static void store_row(int32_t *c, __m256i v, size_t count, int first) {
     _Alignas(32) int32_t out[8];
@@ -60,10 +66,8 @@ static void store_row(int32_t *c, __m256i v, size_t count, int first) {
 static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int first, int32_t *c, size_t ldc,
                  size_t mr, size_t count) {
     const __m256i ones = _mm256_set1_epi16(1);
-    const __m256i base0 = _mm256_load_si256((const __m256i *)(const void *)p->base);
-    const __m256i base1 = _mm256_load_si256((const __m256i *)(const void *)(p->base + 8));
-    __m256i tot[MR][2];
-    for (size_t r = 0; r < MR; r++) tot[r][0] = base0, tot[r][1] = base1;
+    _Alignas(32) int32_t tot[MR][NC];
+    for (size_t r = 0; r < MR; r++) memcpy(tot[r], p->base, sizeof tot[r]);
     for (size_t g = 0, k_start = 0; k_start < p->k4; g++, k_start += p->group_k4) {
         __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
                 a31 = a00;
@@ -79,8 +83,8 @@ static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int 
         SCALE(0); SCALE(1); SCALE(2); SCALE(3);
     }
     for (size_t r = 0; r < mr; r++) {
-        store_row(c + r * ldc, tot[r][0], count, first);
-        if (count > 8) store_row(c + r * ldc + 8, tot[r][1], count - 8, first);
+        store_row(c + r * ldc, _mm256_load_si256((const __m256i *)(const void *)tot[r]), count, first);
+        if (count > 8) store_row(c + r * ldc + 8, _mm256_load_si256((const __m256i *)(const void *)(tot[r] + 8)), count - 8, first);
     }
 }
 

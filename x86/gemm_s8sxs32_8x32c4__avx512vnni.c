@@ -32,10 +32,12 @@ static inline __m512i broadcast4(const uint8_t *p) {
         a##r##0 = _mm512_dpbusd_epi32(a##r##0, x, w0);        \
         a##r##1 = _mm512_dpbusd_epi32(a##r##1, x, w1);        \
     } while (0)
-#define SCALE(r)                                                                  \
-    do {                                                                          \
-        tot[r][0] = _mm512_add_epi32(tot[r][0], _mm512_mullo_epi32(a##r##0, s0)); \
-        tot[r][1] = _mm512_add_epi32(tot[r][1], _mm512_mullo_epi32(a##r##1, s1)); \
+/* The totals live in memory (L1): with them in registers GCC spills and shuffles the accumulators. */
+#define SCALE(r)                                                                                              \
+    do {                                                                                                      \
+        _mm512_store_si512(tot[r], _mm512_add_epi32(_mm512_load_si512(tot[r]), _mm512_mullo_epi32(a##r##0, s0))); \
+        _mm512_store_si512(tot[r] + 16,                                                                       \
+                           _mm512_add_epi32(_mm512_load_si512(tot[r] + 16), _mm512_mullo_epi32(a##r##1, s1)));  \
     } while (0)
 
 /* Adds (unless first) and stores the first count (<= 16) lanes of v at c. */
@@ -47,9 +49,8 @@ static inline void store_row(int32_t *c, __m512i v, size_t count, int first) {
 
 static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int first, int32_t *c, size_t ldc,
                  size_t mr, size_t count) {
-    const __m512i base0 = _mm512_load_si512(p->base), base1 = _mm512_load_si512(p->base + 16);
-    __m512i tot[MR][2];
-    for (size_t r = 0; r < MR; r++) tot[r][0] = base0, tot[r][1] = base1;
+    _Alignas(64) int32_t tot[MR][NC];
+    for (size_t r = 0; r < MR; r++) memcpy(tot[r], p->base, sizeof tot[r]);
     for (size_t g = 0, k_start = 0; k_start < p->k4; g++, k_start += p->group_k4) {
         __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
                 a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
@@ -61,8 +62,8 @@ static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int 
         SCALE(0); SCALE(1); SCALE(2); SCALE(3); SCALE(4); SCALE(5); SCALE(6); SCALE(7);
     }
     for (size_t r = 0; r < mr; r++) {
-        store_row(c + r * ldc, tot[r][0], count < 16 ? count : 16, first);
-        if (count > 16) store_row(c + r * ldc + 16, tot[r][1], count - 16, first);
+        store_row(c + r * ldc, _mm512_load_si512(tot[r]), count < 16 ? count : 16, first);
+        if (count > 16) store_row(c + r * ldc + 16, _mm512_load_si512(tot[r] + 16), count - 16, first);
     }
 }
 

@@ -15,7 +15,7 @@
 #ifndef IBERT_LOWBIT_PANEL_X86_H
 #define IBERT_LOWBIT_PANEL_X86_H
 
-#include <emmintrin.h>
+#include <immintrin.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -36,7 +36,7 @@ static inline __m128i lowbit_field16(const uint8_t *run, unsigned p, unsigned fi
 }
 
 /* u = q + 2^(bits-1) of codes 16t ... 16t + 15 of a chunk (lowbit_codes.h's layout). */
-static inline __m128i lowbit_u16(const uint8_t *chunk, unsigned bits, unsigned t) {
+static inline __attribute__((always_inline)) __m128i lowbit_u16(const uint8_t *chunk, unsigned bits, unsigned t) {
     const unsigned low = bits >= 4 ? 4 : 2, high = bits - low, per_run = 8 / low;
     __m128i u = lowbit_field16(chunk + 16 * (t / per_run), low, t % per_run);
     if (high) {
@@ -59,15 +59,44 @@ typedef struct lowbit_panel {
     _Alignas(64) uint32_t base[LOWBIT_MAX_COLS];
 } lowbit_panel;
 
+/* Columns c0 ... c0 + 3 of the panel from their packed rows, over `blocks` blocks of
+ * 16 codes from k0; base -= 128 * s * (sum of q over each group). Always inlined with
+ * a constant width, so the plane arithmetic of lowbit_u16 folds away. */
+static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, const uint8_t *const row[4],
+                                                               unsigned bits, size_t c0, size_t k0, size_t blocks) {
+    const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits;
+    const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
+    __m128i base = _mm_load_si128((const __m128i *)(const void *)(p->base + c0));
+    __m128i sum_q = _mm_setzero_si128(); /* per column: sum of q over the group so far */
+    for (size_t b = 0; b < blocks; b++) {
+        const size_t k = k0 + 16 * b, chunk = k / LOWBIT_CHUNK * chunk_bytes;
+        const unsigned t = (unsigned)(k % LOWBIT_CHUNK / 16);
+        __m128i q[4];
+        for (size_t cc = 0; cc < 4; cc++) q[cc] = _mm_sub_epi8(lowbit_u16(row[cc] + chunk, bits, t), half);
+        /* 4 x 4 transpose of 32-bit lanes: panel row 4b + r gets 4 k of each column */
+        const __m128i ab_lo = _mm_unpacklo_epi32(q[0], q[1]), cd_lo = _mm_unpacklo_epi32(q[2], q[3]);
+        const __m128i ab_hi = _mm_unpackhi_epi32(q[0], q[1]), cd_hi = _mm_unpackhi_epi32(q[2], q[3]);
+        const __m128i rows[4] = {_mm_unpacklo_epi64(ab_lo, cd_lo), _mm_unpackhi_epi64(ab_lo, cd_lo),
+                                 _mm_unpacklo_epi64(ab_hi, cd_hi), _mm_unpackhi_epi64(ab_hi, cd_hi)};
+        for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)p->q[4 * b + r][c0], rows[r]);
+        /* 4 rows of q in -32 ... 31 add up within int8; then 16 codes per int32 lane */
+        const __m128i q4 = _mm_add_epi8(_mm_add_epi8(rows[0], rows[1]), _mm_add_epi8(rows[2], rows[3]));
+        sum_q = _mm_add_epi32(sum_q, _mm_madd_epi16(_mm_maddubs_epi16(ones8, q4), ones16));
+        if ((4 * b + 4) % p->group_k4 == 0 || b + 1 == blocks) { /* a group ends */
+            const __m128i s = _mm_load_si128((const __m128i *)(const void *)&p->s[4 * b / p->group_k4][c0]);
+            base = _mm_sub_epi32(base, _mm_mullo_epi32(_mm_slli_epi32(sum_q, 7), s));
+            sum_q = _mm_setzero_si128();
+        }
+    }
+    _mm_store_si128((__m128i *)(void *)(p->base + c0), base);
+}
+
 /* Fills p with columns j ... j + nc - 1 (those at or past j_end repeat j_end - 1;
  * they are computed, not stored) over k0 ... k0 + len - 1. */
 static inline void lowbit_panel_fill(lowbit_panel *p, const lowbit_weights *w, size_t k_len, size_t j, size_t j_end,
                                      size_t nc, size_t k0, size_t len) {
-    const unsigned bits = w->bits;
-    const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits, blocks = (len + 15) / 16;
     const size_t group = w->group_size ? w->group_size : k_len, groups = w->group_size ? k_len / group : 1;
-    const size_t g0 = w->group_size ? k0 / group : 0;
-    const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), zero = _mm_setzero_si128();
+    const size_t g0 = w->group_size ? k0 / group : 0, blocks = (len + 15) / 16;
     p->k4 = blocks * 4;
     p->group_k4 = w->group_size ? group / 4 : p->k4;
     for (size_t c0 = 0; c0 < nc; c0 += 4) {
@@ -78,22 +107,11 @@ static inline void lowbit_panel_fill(lowbit_panel *p, const lowbit_weights *w, s
             p->base[c0 + cc] = k0 == 0 && w->bias ? (uint32_t)w->bias[n] : 0;
             for (size_t g = 0; g * p->group_k4 < p->k4; g++) p->s[g][c0 + cc] = w->sub[n * groups + g0 + g];
         }
-        for (size_t b = 0; b < blocks; b++) {
-            const size_t k = k0 + 16 * b, g = (k - k0) / 4 / p->group_k4;
-            __m128i q[4];
-            for (size_t cc = 0; cc < 4; cc++) {
-                const __m128i u = lowbit_u16(row[cc] + k / LOWBIT_CHUNK * chunk_bytes, bits, (unsigned)(k % LOWBIT_CHUNK / 16));
-                const __m128i sad = _mm_sad_epu8(u, zero);
-                const int32_t sum_q = _mm_cvtsi128_si32(_mm_add_epi64(sad, _mm_unpackhi_epi64(sad, sad))) - (16 << (bits - 1));
-                p->base[c0 + cc] -= (uint32_t)p->s[g][c0 + cc] * (uint32_t)sum_q * 128u;
-                q[cc] = _mm_sub_epi8(u, half);
-            }
-            /* 4 x 4 transpose of 32-bit lanes: row kk of the panel gets 4 k of each column */
-            const __m128i ab_lo = _mm_unpacklo_epi32(q[0], q[1]), cd_lo = _mm_unpacklo_epi32(q[2], q[3]);
-            const __m128i ab_hi = _mm_unpackhi_epi32(q[0], q[1]), cd_hi = _mm_unpackhi_epi32(q[2], q[3]);
-            const __m128i rows[4] = {_mm_unpacklo_epi64(ab_lo, cd_lo), _mm_unpackhi_epi64(ab_lo, cd_lo),
-                                     _mm_unpacklo_epi64(ab_hi, cd_hi), _mm_unpackhi_epi64(ab_hi, cd_hi)};
-            for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)p->q[4 * b + r][c0], rows[r]);
+        switch (w->bits) {
+        case 2: lowbit_fill4(p, row, 2, c0, k0, blocks); break;
+        case 3: lowbit_fill4(p, row, 3, c0, k0, blocks); break;
+        case 4: lowbit_fill4(p, row, 4, c0, k0, blocks); break;
+        default: lowbit_fill4(p, row, 6, c0, k0, blocks); break;
         }
     }
 }
