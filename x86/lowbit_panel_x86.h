@@ -117,16 +117,24 @@ static inline void lowbit_panel_fill(lowbit_panel *p, const lowbit_weights *w, s
 }
 
 /* x + 128 of rows a[0 ... mr - 1] (row mr - 1 repeated up to rows) over k0 ... k0 + len - 1,
- * zeros up to 16 * blocks (where the panel's q are 0). */
+ * zeros up to 16 * blocks (where the panel's q are 0). In GCC vectors of one register of
+ * the kernel's ISA. */
+#ifdef __AVX512F__
+typedef uint8_t lowbit_vec __attribute__((vector_size(64)));
+#else
+typedef uint8_t lowbit_vec __attribute__((vector_size(32)));
+#endif
 static inline void lowbit_rows_u8(uint8_t xu[][LOWBIT_PANEL_K], size_t rows, size_t mr, const int8_t *a, size_t lda,
                                   size_t k0, size_t len) {
-    const __m128i flip = _mm_set1_epi8((char)0x80);
-    const size_t full = len & ~(size_t)15, padded = (len + 15) & ~(size_t)15;
+    const size_t full = len / sizeof(lowbit_vec) * sizeof(lowbit_vec), padded = (len + 15) & ~(size_t)15;
     for (size_t r = 0; r < rows; r++) {
         const int8_t *x = a + (r < mr ? r : mr - 1) * lda + k0;
-        for (size_t k = 0; k < full; k += 16)
-            _mm_store_si128((__m128i *)(void *)(xu[r] + k),
-                            _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(x + k)), flip));
+        for (size_t k = 0; k < full; k += sizeof(lowbit_vec)) {
+            lowbit_vec v;
+            memcpy(&v, x + k, sizeof v);
+            v ^= 0x80;
+            memcpy(xu[r] + k, &v, sizeof v);
+        }
         for (size_t k = full; k < padded; k++) xu[r][k] = k < len ? (uint8_t)(x[k] ^ 0x80) : 0;
     }
 }
