@@ -72,10 +72,9 @@ static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int 
         __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
                 a31 = a00;
         for (size_t kk = k_start; kk < k_start + p->group_k4; kk += 2) {
-            const __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)p->q[kk][0]);
-            const __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)p->q[kk][8]);
-            const __m256i v0 = _mm256_load_si256((const __m256i *)(const void *)p->q[kk + 1][0]);
-            const __m256i v1 = _mm256_load_si256((const __m256i *)(const void *)p->q[kk + 1][8]);
+            const __m256i *q = (const __m256i *)(const void *)(p->q + kk * NC * 4);
+            const __m256i w0 = _mm256_load_si256(q), w1 = _mm256_load_si256(q + 1);
+            const __m256i v0 = _mm256_load_si256(q + 2), v1 = _mm256_load_si256(q + 3);
             ROW(0); ROW(1); ROW(2); ROW(3);
         }
         const __m256i s0 = _mm256_load_si256((const __m256i *)(const void *)p->s[g]);

@@ -63,8 +63,8 @@ static void tile(const uint8_t xu[][LOWBIT_PANEL_K], const lowbit_panel *p, int 
                 a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00, a40 = a00, a41 = a00, a42 = a00, a50 = a00,
                 a51 = a00, a52 = a00, a60 = a00, a61 = a00, a62 = a00, a70 = a00, a71 = a00, a72 = a00;
         for (size_t kk = k_start; kk < k_start + p->group_k4; kk++) {
-            const __m512i w0 = _mm512_load_si512(p->q[kk][0]), w1 = _mm512_load_si512(p->q[kk][16]),
-                          w2 = _mm512_load_si512(p->q[kk][32]);
+            const int8_t *q = p->q + kk * NC * 4;
+            const __m512i w0 = _mm512_load_si512(q), w1 = _mm512_load_si512(q + 64), w2 = _mm512_load_si512(q + 128);
             ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5); ROW(6); ROW(7);
         }
         const __m512i s0 = _mm512_load_si512(p->s[g]), s1 = _mm512_load_si512(p->s[g] + 16),

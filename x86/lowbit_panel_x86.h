@@ -51,8 +51,9 @@ static inline __attribute__((always_inline)) __m128i lowbit_u16(const uint8_t *c
 typedef struct lowbit_panel {
     size_t k4;       /* rows of 4 k: len rounded up to 16 codes, / 4 */
     size_t group_k4; /* rows of 4 k per sub-scale group (all of them for group size 0) */
-    /* q[kk][col][4]: the codes 4kk ... 4kk + 3 of each column (zeros past k_len) */
-    _Alignas(64) int8_t q[LOWBIT_PANEL_K / 4][LOWBIT_MAX_COLS][4];
+    /* q[kk][col][4] for the panel's nc columns (rows of 4 * nc bytes, contiguous for
+     * the tile): the codes 4kk ... 4kk + 3 of each column (zeros past k_len) */
+    _Alignas(64) int8_t q[LOWBIT_PANEL_K / 4 * LOWBIT_MAX_COLS * 4];
     /* s[g][col]: the sub-scale of the panel's group g */
     _Alignas(64) int32_t s[LOWBIT_PANEL_K / LOWBIT_MIN_GROUP][LOWBIT_MAX_COLS];
     /* bias (first panel only) - 128 * sum_g s * sum_{k in g} q, per column, modulo 2^32 */
@@ -63,7 +64,8 @@ typedef struct lowbit_panel {
  * 16 codes from k0; base -= 128 * s * (sum of q over each group). Always inlined with
  * a constant width, so the plane arithmetic of lowbit_u16 folds away. */
 static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, const uint8_t *const row[4],
-                                                               unsigned bits, size_t c0, size_t k0, size_t blocks) {
+                                                               unsigned bits, size_t nc, size_t c0, size_t k0,
+                                                               size_t blocks) {
     const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits;
     const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
     __m128i base = _mm_load_si128((const __m128i *)(const void *)(p->base + c0));
@@ -78,7 +80,7 @@ static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, 
         const __m128i ab_hi = _mm_unpackhi_epi32(q[0], q[1]), cd_hi = _mm_unpackhi_epi32(q[2], q[3]);
         const __m128i rows[4] = {_mm_unpacklo_epi64(ab_lo, cd_lo), _mm_unpackhi_epi64(ab_lo, cd_lo),
                                  _mm_unpacklo_epi64(ab_hi, cd_hi), _mm_unpackhi_epi64(ab_hi, cd_hi)};
-        for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)p->q[4 * b + r][c0], rows[r]);
+        for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)(p->q + ((4 * b + r) * nc + c0) * 4), rows[r]);
         /* 4 rows of q in -32 ... 31 add up within int8; then 16 codes per int32 lane */
         const __m128i q4 = _mm_add_epi8(_mm_add_epi8(rows[0], rows[1]), _mm_add_epi8(rows[2], rows[3]));
         sum_q = _mm_add_epi32(sum_q, _mm_madd_epi16(_mm_maddubs_epi16(ones8, q4), ones16));
@@ -108,10 +110,10 @@ static inline void lowbit_panel_fill(lowbit_panel *p, const lowbit_weights *w, s
             for (size_t g = 0; g * p->group_k4 < p->k4; g++) p->s[g][c0 + cc] = w->sub[n * groups + g0 + g];
         }
         switch (w->bits) {
-        case 2: lowbit_fill4(p, row, 2, c0, k0, blocks); break;
-        case 3: lowbit_fill4(p, row, 3, c0, k0, blocks); break;
-        case 4: lowbit_fill4(p, row, 4, c0, k0, blocks); break;
-        default: lowbit_fill4(p, row, 6, c0, k0, blocks); break;
+        case 2: lowbit_fill4(p, row, 2, nc, c0, k0, blocks); break;
+        case 3: lowbit_fill4(p, row, 3, nc, c0, k0, blocks); break;
+        case 4: lowbit_fill4(p, row, 4, nc, c0, k0, blocks); break;
+        default: lowbit_fill4(p, row, 6, nc, c0, k0, blocks); break;
         }
     }
 }
