@@ -70,6 +70,7 @@ static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, 
     const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
     __m128i base = _mm_load_si128((const __m128i *)(const void *)(p->base + c0));
     __m128i sum_q = _mm_setzero_si128(); /* per column: sum of q over the group so far */
+    size_t g = 0, group_left = p->group_k4; /* counters, not a division per block */
     for (size_t b = 0; b < blocks; b++) {
         const size_t k = k0 + 16 * b, chunk = k / LOWBIT_CHUNK * chunk_bytes;
         const unsigned t = (unsigned)(k % LOWBIT_CHUNK / 16);
@@ -84,10 +85,12 @@ static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, 
         /* 4 rows of q in -32 ... 31 add up within int8; then 16 codes per int32 lane */
         const __m128i q4 = _mm_add_epi8(_mm_add_epi8(rows[0], rows[1]), _mm_add_epi8(rows[2], rows[3]));
         sum_q = _mm_add_epi32(sum_q, _mm_madd_epi16(_mm_maddubs_epi16(ones8, q4), ones16));
-        if ((4 * b + 4) % p->group_k4 == 0 || b + 1 == blocks) { /* a group ends */
-            const __m128i s = _mm_load_si128((const __m128i *)(const void *)&p->s[4 * b / p->group_k4][c0]);
+        group_left -= 4;
+        if (group_left == 0 || b + 1 == blocks) { /* a group ends */
+            const __m128i s = _mm_load_si128((const __m128i *)(const void *)&p->s[g++][c0]);
             base = _mm_sub_epi32(base, _mm_mullo_epi32(_mm_slli_epi32(sum_q, 7), s));
             sum_q = _mm_setzero_si128();
+            group_left = p->group_k4;
         }
     }
     _mm_store_si128((__m128i *)(void *)(p->base + c0), base);
