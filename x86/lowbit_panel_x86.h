@@ -15,6 +15,10 @@
 #ifndef IBERT_LOWBIT_PANEL_X86_H
 #define IBERT_LOWBIT_PANEL_X86_H
 
+#if !defined(__AVX2__)
+#error "lowbit_panel_x86.h needs AVX2 (-mavx2)"
+#endif
+
 #include <immintrin.h>
 #include <string.h>
 
@@ -28,21 +32,25 @@
 #define LOWBIT_MAX_ROWS 8  /* rows per tile */
 #define LOWBIT_MIN_GROUP 32
 
-/* Field `field` of a p-bit plane's 16-byte run: its p bits of 16 codes. */
-static inline __m128i lowbit_field16(const uint8_t *run, unsigned p, unsigned field) {
-    const __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)run);
-    const __m128i shifted = _mm_srl_epi16(bytes, _mm_cvtsi32_si128((int)(field * p)));
-    return _mm_and_si128(shifted, _mm_set1_epi8((char)((1 << p) - 1)));
+/* Field `field` of two p-bit planes' 16-byte runs, lo's in the low 128 bits, hi's in
+ * the high: their p bits of 16 codes each. */
+static inline __m256i lowbit_field2x16(const uint8_t *lo, const uint8_t *hi, unsigned p, unsigned field) {
+    const __m256i bytes = _mm256_loadu2_m128i((const __m128i *)(const void *)hi, (const __m128i *)(const void *)lo);
+    return _mm256_and_si256(_mm256_srli_epi16(bytes, (int)(field * p)), _mm256_set1_epi8((char)((1 << p) - 1)));
 }
 
-/* u = q + 2^(bits-1) of codes 16t ... 16t + 15 of a chunk (lowbit_codes.h's layout). */
-static inline __attribute__((always_inline)) __m128i lowbit_u16(const uint8_t *chunk, unsigned bits, unsigned t) {
+/* u = q + 2^(bits-1) of codes 16t ... 16t + 15 of the chunks lo (low 128 bits) and hi
+ * (high), in lowbit_codes.h's layout. */
+static inline __attribute__((always_inline)) __m256i lowbit_u2x16(const uint8_t *lo, const uint8_t *hi, unsigned bits,
+                                                                  unsigned t) {
     const unsigned low = bits >= 4 ? 4 : 2, high = bits - low, per_run = 8 / low;
-    __m128i u = lowbit_field16(chunk + 16 * (t / per_run), low, t % per_run);
+    const size_t run = 16 * (t / per_run);
+    __m256i u = lowbit_field2x16(lo + run, hi + run, low, t % per_run);
     if (high) {
         const unsigned per_high = 8 / high;
-        const __m128i h = lowbit_field16(chunk + 16 * low + 16 * (t / per_high), high, t % per_high);
-        u = _mm_or_si128(u, _mm_slli_epi16(h, (int)low)); /* h < 2^high: no bit crosses a byte */
+        const size_t high_run = 16 * low + 16 * (t / per_high);
+        const __m256i h = lowbit_field2x16(lo + high_run, hi + high_run, high, t % per_high);
+        u = _mm256_or_si256(u, _mm256_slli_epi16(h, (int)low)); /* h < 2^high: no bit crosses a byte */
     }
     return u;
 }
@@ -61,35 +69,43 @@ typedef struct lowbit_panel {
 } lowbit_panel;
 
 /* Columns c0 ... c0 + 3 of the panel from their packed rows, over `blocks` blocks of
- * 16 codes from k0; base -= 128 * s * (sum of q over each group). Always inlined with
- * a constant width, so the plane arithmetic of lowbit_u16 folds away. */
+ * 16 codes from k0; base -= 128 * s * (sum of q over each group). Columns 0 and 2 share
+ * a ymm, as do 1 and 3. Always inlined with a constant width, so the plane arithmetic
+ * of lowbit_u2x16 folds away. */
 static inline __attribute__((always_inline)) void lowbit_fill4(lowbit_panel *p, const uint8_t *const row[4],
                                                                unsigned bits, size_t nc, size_t c0, size_t k0,
                                                                size_t blocks) {
-    const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits;
-    const __m128i half = _mm_set1_epi8((char)(1 << (bits - 1))), ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
+    const size_t chunk_bytes = LOWBIT_CHUNK / 8 * bits, row_bytes = nc * 4;
+    const __m256i half = _mm256_set1_epi8((char)(1 << (bits - 1))), ones8 = _mm256_set1_epi8(1);
+    const __m256i ones16 = _mm256_set1_epi16(1);
     __m128i base = _mm_load_si128((const __m128i *)(const void *)(p->base + c0));
-    __m128i sum_q = _mm_setzero_si128(); /* per column: sum of q over the group so far */
+    /* sum of q over the group so far: columns 0 ... 3 of panel rows 4b and 4b + 2 in the
+     * low half, of rows 4b + 1 and 4b + 3 in the high half */
+    __m256i sum_q = _mm256_setzero_si256();
     size_t g = 0, group_left = p->group_k4; /* counters, not a division per block */
     for (size_t b = 0; b < blocks; b++) {
         const size_t k = k0 + 16 * b, chunk = k / LOWBIT_CHUNK * chunk_bytes;
         const unsigned t = (unsigned)(k % LOWBIT_CHUNK / 16);
-        __m128i q[4];
-        for (size_t cc = 0; cc < 4; cc++) q[cc] = _mm_sub_epi8(lowbit_u16(row[cc] + chunk, bits, t), half);
-        /* 4 x 4 transpose of 32-bit lanes: panel row 4b + r gets 4 k of each column */
-        const __m128i ab_lo = _mm_unpacklo_epi32(q[0], q[1]), cd_lo = _mm_unpacklo_epi32(q[2], q[3]);
-        const __m128i ab_hi = _mm_unpackhi_epi32(q[0], q[1]), cd_hi = _mm_unpackhi_epi32(q[2], q[3]);
-        const __m128i rows[4] = {_mm_unpacklo_epi64(ab_lo, cd_lo), _mm_unpackhi_epi64(ab_lo, cd_lo),
-                                 _mm_unpacklo_epi64(ab_hi, cd_hi), _mm_unpackhi_epi64(ab_hi, cd_hi)};
-        for (size_t r = 0; r < 4; r++) _mm_store_si128((__m128i *)(void *)(p->q + ((4 * b + r) * nc + c0) * 4), rows[r]);
-        /* 4 rows of q in -32 ... 31 add up within int8; then 16 codes per int32 lane */
-        const __m128i q4 = _mm_add_epi8(_mm_add_epi8(rows[0], rows[1]), _mm_add_epi8(rows[2], rows[3]));
-        sum_q = _mm_add_epi32(sum_q, _mm_madd_epi16(_mm_maddubs_epi16(ones8, q4), ones16));
+        const __m256i q02 = _mm256_sub_epi8(lowbit_u2x16(row[0] + chunk, row[2] + chunk, bits, t), half);
+        const __m256i q13 = _mm256_sub_epi8(lowbit_u2x16(row[1] + chunk, row[3] + chunk, bits, t), half);
+        /* 4 x 4 transpose of 32-bit lanes: panel row 4b + r gets 4 k of each column.
+         * lo = [0.0 1.0 0.1 1.1 | 2.0 3.0 2.1 3.1] (column.k-quad), hi the same for quads 2, 3;
+         * qwords 0 2 1 3 put rows 4b, 4b + 1 (4b + 2, 4b + 3) in the halves. */
+        const __m256i lo = _mm256_unpacklo_epi32(q02, q13), hi = _mm256_unpackhi_epi32(q02, q13);
+        const __m256i r01 = _mm256_permute4x64_epi64(lo, 0xd8), r23 = _mm256_permute4x64_epi64(hi, 0xd8);
+        int8_t *dst = p->q + (4 * b * nc + c0) * 4;
+        _mm_store_si128((__m128i *)(void *)dst, _mm256_castsi256_si128(r01));
+        _mm_store_si128((__m128i *)(void *)(dst + row_bytes), _mm256_extracti128_si256(r01, 1));
+        _mm_store_si128((__m128i *)(void *)(dst + 2 * row_bytes), _mm256_castsi256_si128(r23));
+        _mm_store_si128((__m128i *)(void *)(dst + 3 * row_bytes), _mm256_extracti128_si256(r23, 1));
+        /* two rows of q in -32 ... 31 add up within int8; then 8 codes per int32 lane */
+        sum_q = _mm256_add_epi32(sum_q, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_add_epi8(r01, r23)), ones16));
         group_left -= 4;
         if (group_left == 0 || b + 1 == blocks) { /* a group ends */
             const __m128i s = _mm_load_si128((const __m128i *)(const void *)&p->s[g++][c0]);
-            base = _mm_sub_epi32(base, _mm_mullo_epi32(_mm_slli_epi32(sum_q, 7), s));
-            sum_q = _mm_setzero_si128();
+            const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(sum_q), _mm256_extracti128_si256(sum_q, 1));
+            base = _mm_sub_epi32(base, _mm_mullo_epi32(_mm_slli_epi32(sum, 7), s));
+            sum_q = _mm256_setzero_si256();
             group_left = p->group_k4;
         }
     }
