@@ -1,7 +1,9 @@
 /* lowbit_panel_x86.h: the part of the x86 low-bit linear kernels (gemm_s8sxs32_fn)
  * that does not depend on the vector width: unpacking a block of columns' packed
  * codes once into a panel that every row tile then reads, and the loop over column
- * blocks, k panels and row tiles around an ISA's tile function.
+ * blocks, k panels and row tiles around an ISA's tile function (in AVX2, which every
+ * set that includes this has). The panel and the row tile's activations live on the
+ * stack, about 31 KiB per call.
  *
  * Sign handling: the panel holds the signed codes q (-32 ... 31) and the tiles
  * multiply them by x + 128 (0 ... 255, the unsigned operand of VPMADDUBSW and
