@@ -245,6 +245,8 @@ void gemm_s8s8s32_2x4c16__avx2(size_t m, size_t n, size_t k_len, const int8_t *a
                                size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_8x16c4__avx512vnni(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp,
                                      const int8_t *v, size_t ldv, int32_t *c, size_t ldc);
+void gemm_s8sxs32_8x48c4__avx512vnni(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                                     const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_s8sxs32_2x2c32__avx2(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c2__avx2(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
