@@ -179,18 +179,18 @@ static void interleave(const int8_t *a, size_t lda, size_t kc, int32_t offset, s
       "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31",     \
       "cc", "memory"
 
-/* Rows 0 ... 15 of out (row stride ldo_elements int32), columns 0 ... 3, = the 4 biases
- * + the offset terms + the slab's `chunks` chunks of codes of columns col[0 ... 3]. */
-static void tile(unsigned bits, size_t chunks, const slab *s, const uint8_t *const col[NR], const int32_t *bias,
-                 int32_t *out, size_t ldo_elements) {
-    const size_t chunk_bytes = CHUNK / 8 * bits, low_bytes = CHUNK / 8 * (bits == 3 ? 2 : bits == 6 ? 4 : bits);
-    const size_t ldo = ldo_elements * sizeof *out;
-    const size_t lstep = 16 + chunk_bytes - low_bytes, hstep = bits == 3 ? chunk_bytes : chunk_bytes - 16;
+/* Rows 0 ... 15 of out (row stride ldo bytes), columns 0 ... 3, = the 4 biases + the
+ * offset terms + `steps` loop steps of the codes of columns col[0 ... 3], whose high
+ * plane (3 and 6 bits) starts low_bytes into a chunk. Inlined into tiles() with bits
+ * constant, so that v8-v15 are saved once per call, not per tile. */
+static inline __attribute__((always_inline)) void tile(unsigned bits, size_t steps, size_t low_bytes,
+                                                       size_t lstep, size_t hstep, const slab *s,
+                                                       const uint8_t *const col[NR], const int32_t *bias,
+                                                       int32_t *out, size_t ldo) {
     const uint8_t *c[NR] = {col[0], col[1], col[2], col[3]};
     const uint8_t *h[NR] = {col[0] + low_bytes, col[1] + low_bytes, col[2] + low_bytes, col[3] + low_bytes};
     const int8_t *xa = s->x[0][0][0], *xb = s->x[1][0][0];
     const int32_t *start = s->start[0];
-    size_t steps = bits == 2 || bits == 4 ? chunks * CHUNK / (16 * (8 / bits)) : chunks;
     switch (bits) {
     case 2:
         __asm__ volatile(ASM_TILE("movi v14.16b, #0x03\n\t", ASM_STEP_2) ASM_TILE_ARGS);
@@ -208,27 +208,43 @@ static void tile(unsigned bits, size_t chunks, const slab *s, const uint8_t *con
 }
 
 /* c's rows 0 ... 15, columns j0 ... j1 - 1 of w (at ct, row stride ldc) after the slab
- * from k0 (chunks of codes): the first slab from the biases, a later one added to c
- * (through a copy, as is a tile of fewer than 4 columns). */
-static void tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t k0, size_t j0, size_t j1,
-                  int32_t *ct, size_t ldc) {
+ * from k0 (chunks of codes of `bits` bits): the first slab from the biases, a later one
+ * added to c (through a copy, as is a tile of fewer than 4 columns). */
+static inline __attribute__((always_inline)) void tiles_of(unsigned bits, const lowbit_weights *w, const slab *s,
+                                                           size_t chunks, size_t k0, size_t j0, size_t j1,
+                                                           int32_t *ct, size_t ldc) {
     static const int32_t zeros[NR];
+    const size_t chunk_bytes = CHUNK / 8 * bits, low_bytes = CHUNK / 8 * (bits == 3 ? 2 : bits == 6 ? 4 : bits);
+    /* loop steps: a run (2 and 4 bits) or a chunk; the low and high planes' last step */
+    const size_t steps = bits == 2 || bits == 4 ? chunks * (chunk_bytes / 16) : chunks;
+    const size_t lstep = 16 + chunk_bytes - low_bytes, hstep = bits == 3 ? chunk_bytes : chunk_bytes - 16;
     const size_t rb = w->row_bytes;
-    const uint8_t *codes = w->codes + k0 / CHUNK * (CHUNK / 8 * w->bits);
+    const uint8_t *codes = w->codes + k0 / CHUNK * chunk_bytes;
     for (size_t jb = j0; jb < j1; jb += NR) {
         const size_t nr = j1 - jb < NR ? j1 - jb : NR, last = jb + nr - 1;
         const uint8_t *const col[NR] = {codes + jb * rb, codes + (nr > 1 ? jb + 1 : last) * rb,
                                         codes + (nr > 2 ? jb + 2 : last) * rb, codes + last * rb};
         int32_t *out = ct + (jb - j0);
         if (nr == NR && k0 == 0) {
-            tile(w->bits, chunks, s, col, w->bias ? w->bias + jb : zeros, out, ldc);
+            tile(bits, steps, low_bytes, lstep, hstep, s, col, w->bias ? w->bias + jb : zeros, out,
+                 ldc * sizeof *out);
             continue;
         }
         int32_t edge[MR][NR], edge_bias[NR] = {0};
         if (k0 == 0 && w->bias) memcpy(edge_bias, w->bias + jb, nr * sizeof *edge_bias);
-        tile(w->bits, chunks, s, col, edge_bias, edge[0], NR);
+        tile(bits, steps, low_bytes, lstep, hstep, s, col, edge_bias, edge[0], sizeof edge[0]);
         for (size_t r = 0; r < MR; r++)
             for (size_t j = 0; j < nr; j++) out[r * ldc + j] = (k0 ? out[r * ldc + j] : 0) + edge[r][j];
+    }
+}
+
+static __attribute__((noinline)) void tiles(const lowbit_weights *w, const slab *s, size_t chunks, size_t k0,
+                                            size_t j0, size_t j1, int32_t *ct, size_t ldc) {
+    switch (w->bits) {
+    case 2: tiles_of(2, w, s, chunks, k0, j0, j1, ct, ldc); break;
+    case 3: tiles_of(3, w, s, chunks, k0, j0, j1, ct, ldc); break;
+    case 4: tiles_of(4, w, s, chunks, k0, j0, j1, ct, ldc); break;
+    default: tiles_of(6, w, s, chunks, k0, j0, j1, ct, ldc); break;
     }
 }
 
