@@ -10,9 +10,10 @@
  * code 16 f + i in bit field f, so bytes 0 ... 7 of a run hold k 16 f ... 16 f + 7 and
  * bytes 8 ... 15 hold k 16 f + 8 ... 16 f + 15: ZIP1 and ZIP2 of 64-bit lanes of two
  * columns' runs give two registers in which each bit field is one SMMLA operand, and
- * the usual AND or shift (and, for 3 and 6 bits, the high plane inserted by BSL) takes
- * it out. So per run of 2 columns: 2 loads, 2 ZIPs, then one or two instructions per
- * 8 k, each feeding the SMMLAs of every row pair.
+ * the usual AND or shift (and, for 3 and 6 bits, the high plane inserted by BIT) takes
+ * it out. The ZIPs come free: LD2 of one 64-bit lane from each column's run loads both
+ * registers. So per run of 2 columns: 2 loads, then one or two instructions per 8 k
+ * (3 and 6 bits: two more for the high bits), each feeding the SMMLAs of 8 row pairs.
  *
  * The operands are the stored codes u = q + 2^(bits-1) (0 ... 63, so int8), and the
  * accumulators start at bias + the offset term -2^(bits-1) * sum of x over the row,
@@ -21,14 +22,15 @@
  * (what the format has for group size 0); grouped layers (and any other sub-scales)
  * go to the SDOT kernel gemm_s8sxs32_16x4c4__neondot (every i8mm CPU has dotprod).
  *
- * Tile: up to 16 rows (8 row pairs; fewer rows, fewer pairs) x 4 columns in 16
- * accumulators: per 8 k 16 SMMLAs, the 8 row pairs' 128 bytes of a, the columns'
- * unpacking (4 bits: 1 AND or USHR per column pair, plus per 32 k 2 loads and 2 ZIPs).
+ * Tile: 16 rows (8 row pairs) x 4 columns in 16 accumulators: per 8 k 16 SMMLAs, two
+ * 64-byte loads of a (3 and 6 bits: four 32-byte ones), the columns' unpacking (4 bits:
+ * 2 ANDs or USHRs, plus 4 LD2s per 32 k). m % 16 rows go to the SDOT kernel, like
+ * grouped layers (its one-quad tiles waste less on a few rows).
  *
  * Exact: SMMLA forms each product exactly and adds in int32, the result fits int32 (the
  * loader's bound k * 2^(bits-1) * 128 * max s + |bias| < 2^31), so no partial sum needs a
- * bound of its own; x = -128 is as good as any other value. Rows past m and k past k_len
- * are zeros in the copy of a; columns past j1 repeat the last column; neither is stored. */
+ * bound of its own; x = -128 is as good as any other value. k past k_len is zero in the
+ * copy of a; columns past j1 repeat the last column and are not stored. */
 #if !defined(__ARM_FEATURE_MATMUL_INT8)
 #error "gemm_s8sxs32_16x4c8__i8mm needs the i8mm extension (-march=armv8.2-a+i8mm)"
 #endif
