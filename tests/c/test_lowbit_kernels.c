@@ -31,7 +31,7 @@
 
 static const unsigned WIDTHS[] = {2, 3, 4, 6};
 static const size_t GROUPS[] = {0, 32, 64, 128};
-static const size_t M_SIZES[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17};
+static const size_t M_SIZES[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 32, 33}; /* 32, 33: two 16-row tiles */
 static const size_t N_SIZES[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33};
 /* multiples of 32 below, at and past 128-code chunks (k = 96, 160, 224, 416: not multiples of 128;
  * 2144: past a 2048-k slab of the SIMD kernels, and not a multiple of 128 in the second) */

@@ -189,6 +189,8 @@ void gemm_u8s8s32_8x8c8__i8mm(size_t m, size_t n, size_t k_len, const uint8_t *p
 /* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn). */
 void gemm_s8sxs32_16x4c4__neondot(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
                                   const lowbit_weights *w, int32_t *c, size_t ldc);
+void gemm_s8sxs32_16x4c8__i8mm(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
+                               const lowbit_weights *w, int32_t *c, size_t ldc);
 void gemm_u8s8s32_4x16c4__neondot(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
                                   size_t ldv, int32_t *c, size_t ldc);
 

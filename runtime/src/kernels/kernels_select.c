@@ -97,7 +97,7 @@ static const kernel_table i8mm_kernels = {
     .linear = &i8mm_linear,
     .gemm_s8s8s32 = gemm_s8s8s32_8x8c8__i8mm,
     .gemm_u8s8s32 = gemm_u8s8s32_8x8c8__i8mm,
-    .gemm_lowbit = gemm_s8sxs32_16x4c4__neondot, /* i8mm CPUs have dotprod (has_i8mm checks) */
+    .gemm_lowbit = gemm_s8sxs32_16x4c8__i8mm, /* its grouped layers call the SDOT kernel (has_i8mm checks dotprod) */
     NEON_ELEMENTWISE_KERNELS,
 };
 #elif defined(IBERT_ARMV7_KERNELS)
