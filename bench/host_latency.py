@@ -406,7 +406,7 @@ def parse_args(argv):
     unknown = set(args.engines) - set(ENGINES)
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; choose from {ENGINES}")
-    if ("pyibert-lowbit" in args.engines) != (args.lowbit_model is not None):
+    if not (args.worker or args.rss_child) and ("pyibert-lowbit" in args.engines) != (args.lowbit_model is not None):
         parser.error("the pyibert-lowbit engine and --lowbit-model go together")
     return args
 
