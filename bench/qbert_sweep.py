@@ -52,6 +52,11 @@ WORK = Path(__file__).resolve().parent.parent / "build" / "qbert_sweep"
 DEFAULT_MODELS = ["minilm-sst2-shipped", "sst2-seed1", "agnews"]
 
 
+def ratio_list(text: str) -> list[float]:
+    """"7,8" → [7.0, 8.0]; "none" → []."""
+    return [] if text.strip() == "none" else csv_list(text, float)
+
+
 def uniform_spec(text: str) -> tuple[int, int, int]:
     """"4/32/4" → (weight bits, group size, embedding bits)."""
     try:
@@ -210,10 +215,10 @@ def main() -> int:
     parser.add_argument("--uniform", type=lambda t: csv_list(t, uniform_spec),
                         default=[(6, 0, 8), (4, 0, 4), (4, 32, 4), (3, 32, 4), (2, 32, 4)],
                         help="uniform rows, BITS/GROUP/EMBEDDING_BITS (default: 6/0/8,4/0/4,4/32/4,3/32/4,2/32/4)")
-    parser.add_argument("--ratios", type=lambda t: csv_list(t, float), default=[7, 8, 10, 13],
-                        help="--max-size rows: FP32 size over these (default: 7,8,10,13)")
-    parser.add_argument("--ablation", type=lambda t: csv_list(t, float), default=[7],
-                        help="ratios of the flat/random/inverted rows (default: 7)")
+    parser.add_argument("--ratios", type=ratio_list, default=[7, 8, 10, 13],
+                        help="--max-size rows: FP32 size over these, or none (default: 7,8,10,13)")
+    parser.add_argument("--ablation", type=ratio_list, default=[7],
+                        help="ratios of the flat/random/inverted rows, or none (default: 7)")
     parser.add_argument("--random-seeds", type=int, default=3, help="random orders per ablation ratio (default: 3)")
     parser.add_argument("--sensitivity", choices=("eigen", "trace"), default="eigen")
     parser.add_argument("--group-size", type=int, choices=(0, 32, 64, 128), default=0,
