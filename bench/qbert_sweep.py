@@ -102,6 +102,8 @@ class Sweep:
         pipeline._activation_ranges = ranges_once
         self._restore = lambda: setattr(pipeline, "_activation_ranges", measure)
         self.fp32 = self._fp32_logits()
+        self.fp32_margin = margins(self.fp32.logits, self.fp32.labels)
+        self.fp32_accuracy = float((self.fp32.labels == self.truth).mean())
         self.sensitivities: dict[str, float] | None = None
 
     def _fp32_logits(self) -> Engine:
@@ -142,13 +144,12 @@ class Sweep:
         with Model(path) as model:
             logits = np.concatenate([model.logits(self.texts[i:i + BATCH]) for i in range(0, len(self.texts), BATCH)])
         engine = Engine(logits.astype(np.float64))
-        fp32_margin = margins(self.fp32.logits, self.fp32.labels)
         accuracy = float((engine.labels == self.truth).mean())
         return {"bytes": path.stat().st_size, "ratio": self.fp32_bytes / path.stat().st_size,
-                "accuracy": accuracy,
-                "delta_points": 100.0 * (accuracy - float((self.fp32.labels == self.truth).mean())),
+                "accuracy": accuracy, "delta_points": 100.0 * (accuracy - self.fp32_accuracy),
                 "agreement": float((engine.labels == self.fp32.labels).mean()),
-                "mean_abs_delta_margin": float(np.abs(margins(engine.logits, self.fp32.labels) - fp32_margin).mean())}
+                "mean_abs_delta_margin": float(np.abs(margins(engine.logits, self.fp32.labels)
+                                                      - self.fp32_margin).mean())}
 
     def close(self) -> None:
         self._restore()
@@ -177,8 +178,7 @@ def sweep(name: str, checkpoint: Path, args: argparse.Namespace) -> dict:
                 for label, scores in ablation_orders(run.sensitivities, args.random_seeds).items():
                     rows.append(run.convert(f"{label} {ratio:g}×", plan=grouped,
                                             budget=budget(run.fp32_bytes / ratio, scores)))
-        fp32_accuracy = float((run.fp32.labels == run.truth).mean())
-        return {"model": name, "rows": len(run.texts), "fp32_accuracy": fp32_accuracy, "fp32_bytes": run.fp32_bytes,
+        return {"model": name, "rows": len(run.texts), "fp32_accuracy": run.fp32_accuracy, "fp32_bytes": run.fp32_bytes,
                 "sensitivity": args.sensitivity, "sensitivities": run.sensitivities, "files": rows}
     finally:
         run.close()
