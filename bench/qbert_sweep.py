@@ -45,6 +45,7 @@ import numpy as np
 from accuracy import BATCH, Engine, MODEL_TASKS, by_length, checkpoint_dirs, margins, run_batched
 from common import csv_list, table
 from eval_models import DATA, TASKS, write_tsv
+from pyibert.qbert.sensitivity import METHODS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -64,6 +65,14 @@ def uniform_spec(text: str) -> tuple[int, int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected BITS/GROUP/EMBEDDING_BITS, e.g. 4/32/4, not {text!r}") from None
     return bits, group, embedding
+
+
+def reused_sensitivities(result: dict) -> tuple[dict, dict]:
+    """(what BudgetOptions.sensitivities takes, one score per layer) from an earlier --json result:
+    JSON made the `gauss-newton` forms' widths strings."""
+    sensitivities = {name: {int(bits): form for bits, form in value.items()} if isinstance(value, dict) else value
+                     for name, value in result["sensitivities"].items()}
+    return sensitivities, result.get("scores") or result["sensitivities"]
 
 
 def ablation_orders(measured: dict[str, float], seeds: int) -> dict[str, dict[str, float]]:
@@ -104,7 +113,8 @@ class Sweep:
         self.fp32 = self._fp32_logits()
         self.fp32_margin = margins(self.fp32.logits, self.fp32.labels)
         self.fp32_accuracy = float((self.fp32.labels == self.truth).mean())
-        self.sensitivities: dict[str, float] | None = None
+        self.sensitivities: dict[str, float | dict[int, float]] | None = None
+        self.scores: dict[str, float] | None = None     # one per layer (the ablation's)
 
     def _fp32_logits(self) -> Engine:
         import torch
@@ -134,7 +144,10 @@ class Sweep:
             return {"label": label, "error": str(error)}
         seconds = time.perf_counter() - started
         if budget is not None and self.sensitivities is None:
-            self.sensitivities = {row["name"]: row["sensitivity"] for row in summary.layers}
+            # `gauss-newton`: the forms of every width are what a later budget reuses, the curvature along
+            # the 4-bit error what the ablation orders shuffle
+            self.sensitivities = {row["name"]: row["forms"] or row["sensitivity"] for row in summary.layers}
+            self.scores = {row["name"]: row["sensitivity"] for row in summary.layers}
         return {"label": label, "seconds": seconds, **self.measure(out), "weight_widths": summary.weight_widths,
                 "embedding_bits": summary.embedding_bits}
 
@@ -160,7 +173,7 @@ def sweep(name: str, checkpoint: Path, args: argparse.Namespace) -> dict:
     from pyibert.convert.lowbit import LowBitPlan
 
     run = Sweep(name, checkpoint, args.data_dir, args.limit)
-    run.sensitivities = args.sensitivities_from.get(name)
+    run.sensitivities, run.scores = args.sensitivities_from.get(name, (None, None))
     grouped = LowBitPlan(group_size=args.group_size)
     budget = lambda size, scores: BudgetOptions(int(size), args.sensitivity, label_column="label", sensitivities=scores)
     try:
@@ -175,11 +188,11 @@ def sweep(name: str, checkpoint: Path, args: argparse.Namespace) -> dict:
                 rows.append(run.convert(f"hessian = {uniform['label'].split()[1]}", plan=grouped,
                                         budget=budget(uniform["bytes"], run.sensitivities)))
             for ratio in args.ablation:
-                for label, scores in ablation_orders(run.sensitivities, args.random_seeds).items():
+                for label, scores in ablation_orders(run.scores, args.random_seeds).items():
                     rows.append(run.convert(f"{label} {ratio:g}×", plan=grouped,
                                             budget=budget(run.fp32_bytes / ratio, scores)))
         return {"model": name, "rows": len(run.texts), "fp32_accuracy": run.fp32_accuracy, "fp32_bytes": run.fp32_bytes,
-                "sensitivity": args.sensitivity, "sensitivities": run.sensitivities, "files": rows}
+                "sensitivity": args.sensitivity, "sensitivities": run.sensitivities, "scores": run.scores, "files": rows}
     finally:
         run.close()
 
@@ -220,7 +233,8 @@ def main() -> int:
     parser.add_argument("--ablation", type=ratio_list, default=[7],
                         help="ratios of the flat/random/inverted rows, or none (default: 7)")
     parser.add_argument("--random-seeds", type=int, default=3, help="random orders per ablation ratio (default: 3)")
-    parser.add_argument("--sensitivity", choices=("eigen", "trace"), default="eigen")
+    parser.add_argument("--sensitivity", choices=METHODS, default="eigen",
+                        help="eigen, trace or gauss-newton (pyibert/qbert/sensitivity.py; default: %(default)s)")
     parser.add_argument("--group-size", type=int, choices=(0, 32, 64, 128), default=0,
                         help="group size of the low-bit layers of the hessian and ablation rows (default: 0)")
     parser.add_argument("--sensitivities-from", type=Path, metavar="JSON",
@@ -233,7 +247,7 @@ def main() -> int:
         print(tables([result for path in args.show for result in json.loads(path.read_text(encoding="utf-8"))]))
         return 0
     earlier = json.loads(args.sensitivities_from.read_text(encoding="utf-8")) if args.sensitivities_from else []
-    args.sensitivities_from = {result["model"]: result["sensitivities"] for result in earlier}
+    args.sensitivities_from = {result["model"]: reused_sensitivities(result) for result in earlier}
     results = []
     for name, checkpoint in checkpoint_dirs(parser, args).items():
         results.append(sweep(name, checkpoint, args))

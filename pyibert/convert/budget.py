@@ -1,8 +1,11 @@
 """`--max-size`: the width of every encoder linear layer and of the word embeddings chosen by the
 Hessian of the task loss (Q-BERT / HAWQ-V2) under the whole file's byte budget.
 
-Cost of a width = the layer's sensitivity × ‖Q(W) − W‖² (the predicted loss increase), minimised
-exactly under the budget by qbert/allocate.py. The sensitivity comes from pyibert/qbert/sensitivity.py
+Cost of a width = the predicted loss increase, minimised exactly under the budget by
+qbert/allocate.py: the layer's sensitivity × ‖Q(W) − W‖² for `eigen` and `trace` (Q-BERT, HAWQ-V2), or
+for `gauss-newton` the quadratic form ΔwᵀGΔw of the loss's Gauss-Newton Hessian along that width's own
+error Δw = Q(W) − W (qbert/sensitivity.py says why); its table's sensitivity is then the curvature
+along the 4-bit error, ΔwᵀGΔw/‖Δw‖². The sensitivity comes from pyibert/qbert/sensitivity.py
 on `--hessian-samples` calibration texts, against their labels (`--label-column`) or, without labels,
 the float model's own predictions. Bytes per width are the file's: packed rows and sub-scales
 (qbert/sizes.py) plus the fixed parts, measured on the int8 file this model makes.
@@ -38,9 +41,10 @@ class BudgetOptions:
     hessian_samples: int = 64
     label_column: str | None = None
     iterations: int = 16
-    # {file name: sensitivity} measured before (a sweep over sizes of one model measures the Hessian
-    # once, bench/qbert_sweep.py); None: measure it here
-    sensitivities: dict[str, float] | None = None
+    # measured before (a sweep over sizes of one model measures the Hessian once, bench/qbert_sweep.py);
+    # None: measure it here. {file name: sensitivity}, cost = sensitivity × ‖Q(W) − W‖², or for
+    # `gauss-newton` {file name: {bits: ΔwᵀGΔw}} (LayerChoice.forms; the group size must be the same)
+    sensitivities: dict[str, float | dict[int, float]] | None = None
 
 
 @dataclass
@@ -50,6 +54,7 @@ class LayerChoice:
     bits: int
     group_size: int
     bytes: int
+    forms: dict[int, float] | None = None     # `gauss-newton`: ΔwᵀGΔw of every width
 
 
 def file_name(hf_name: str) -> str:
@@ -95,65 +100,103 @@ def _sensitivities(model, batches, options: BudgetOptions, progress: bool) -> di
             for name, score in scores.items()}
 
 
-def _int8_row_error(w: np.ndarray) -> float:
+def _int8_rows(w: np.ndarray) -> np.ndarray:
+    """W after int8 rounding with one scale per row (the format-version-2 linear layer)."""
     absmax = np.abs(w).max(axis=1, keepdims=True)
     scale = np.where(absmax > 0, absmax, 1.0) / 127
-    return float(((np.clip(np.rint(w / scale), -127, 127) * scale - w) ** 2).sum())
+    return np.clip(np.rint(w / scale), -127, 127) * scale
 
 
-def _int8_table_error(w: np.ndarray) -> float:
+def _int8_table(w: np.ndarray) -> np.ndarray:
+    """The word embeddings after int8 rounding with one scale for the table."""
     scale = (float(np.abs(w).max()) or 1.0) / 127
-    return float(((np.clip(np.rint(w / scale), -127, 127) * scale - w) ** 2).sum())
+    return np.clip(np.rint(w / scale), -127, 127) * scale
+
+
+def _width_errors(weights: dict[str, np.ndarray], group_size: int, keep: bool,
+                  progress: bool) -> tuple[dict[str, list[float]], dict[str, list[np.ndarray]]]:
+    """({name: [‖Q(W) − W‖² for each width]}, {name: [Q(W) − W as float32 for each width]} if `keep`,
+    else {}); widths: WEIGHT_WIDTHS, or EMBEDDING_WIDTHS for the word embeddings."""
+    from tqdm import tqdm
+    from ..qbert.groupwise import quantize_embedding
+
+    norms, deltas = {}, {}
+    with tqdm(total=len(weights), desc="width errors", unit="matrix", disable=not progress) as bar:
+        for name, w in weights.items():
+            if name == EMBEDDINGS:
+                rounded = [_int8_table(w) if bits == 8 else quantize_embedding(w, bits).dequantize()
+                           for bits in EMBEDDING_WIDTHS]
+            else:
+                group = group_size_for(w.shape[1], group_size, name)
+                rounded = [_int8_rows(w) if bits == 8 else quantize_low_bit(w, bits, group, name).dequantize()
+                           for bits in WEIGHT_WIDTHS]
+            norms[name] = [float(((q - w) ** 2).sum()) for q in rounded]
+            if keep:
+                deltas[name] = [(q - w).astype(np.float32) for q in rounded]
+            bar.update()
+    return norms, deltas
+
+
+def _gauss_newton_forms(model, batches, deltas: dict[str, list[np.ndarray]],
+                        progress: bool) -> dict[str, dict[int, float]]:
+    """{file name: {bits: ΔwᵀGΔw}} of every encoder linear and the word embeddings."""
+    from ..qbert.sensitivity import encoder_linears, gauss_newton_forms
+    hf_names = {file_name(name): name for name in encoder_linears(model)}
+    hf_names[EMBEDDINGS] = "embeddings"
+    forms = gauss_newton_forms(_eager_copy(model), batches,
+                               {hf_names[name]: [torch.from_numpy(d) for d in ds] for name, ds in deltas.items()},
+                               progress=progress)
+    return {name: dict(zip(EMBEDDING_WIDTHS if name == EMBEDDINGS else WEIGHT_WIDTHS, forms[hf_names[name]]))
+            for name in deltas}
+
+
+def _reported_sensitivity(score: float | dict[int, float], norms: list[float], widths: tuple[int, ...]) -> float:
+    """The table's sensitivity: the score, or for `gauss-newton` the curvature along the 4-bit error."""
+    if not isinstance(score, dict):
+        return score
+    return score[4] / max(norms[widths.index(4)], 1e-30)
 
 
 def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column: str, plan: LowBitPlan,
                   options: BudgetOptions, fixed_bytes: int, labels: list[str], max_tokens: int,
                   progress: bool) -> tuple[LowBitPlan, list[LayerChoice]]:
     """The plan whose file fits options.max_size at least predicted loss, and its per-layer table."""
-    from tqdm import tqdm
-
     if calibration is None:
         raise ConversionError("--max-size needs --calibration: the Hessian is measured on its texts")
-    sensitivity = options.sensitivities
-    if sensitivity is None:
-        batches = _hessian_batches(tokenizer, Path(calibration), text_column, options, labels, max_tokens)
-        sensitivity = _sensitivities(checkpoint.model, batches, options, progress)
-
     weights = {f"blk.{l}.{kind}": getattr(layer, kind).weight.detach().double().numpy()
                for l, layer in enumerate(params.layers) for kind in _HF_LINEARS.values()}
-    table = params.token_embd.detach().double().numpy()
+    weights[EMBEDDINGS] = params.token_embd.detach().double().numpy()
+    sensitivity = options.sensitivities
+    forms = options.sensitivity == "gauss-newton" and sensitivity is None
+    norms, deltas = _width_errors(weights, plan.group_size, forms, progress)
+    if sensitivity is None:
+        batches = _hessian_batches(tokenizer, Path(calibration), text_column, options, labels, max_tokens)
+        if forms:
+            sensitivity = _gauss_newton_forms(checkpoint.model, batches, deltas, progress)
+        else:
+            sensitivity = _sensitivities(checkpoint.model, batches, options, progress)
     items = []
-    low_widths = [b for b in WEIGHT_WIDTHS if b < 8]
-    with tqdm(total=len(weights) * len(low_widths) + len(EMBEDDING_WIDTHS) - 1, desc="width errors",
-              unit="matrix", disable=not progress) as bar:
-        for name, w in weights.items():
+    for name, w in weights.items():
+        widths = EMBEDDING_WIDTHS if name == EMBEDDINGS else WEIGHT_WIDTHS
+        if name == EMBEDDINGS:
+            sizes = [embedding_bytes(*w.shape, bits) for bits in widths]
+        else:
             group = group_size_for(w.shape[1], plan.group_size, name)
-            errors, sizes = [], []
-            for bits in WEIGHT_WIDTHS:
-                if bits == 8:
-                    errors.append(_int8_row_error(w))
-                else:
-                    errors.append(float(((quantize_low_bit(w, bits, group, name).dequantize() - w) ** 2).sum()))
-                    bar.update()
-                sizes.append(linear_bytes(*w.shape, bits, 0 if bits == 8 else group))
-            items.append(Item(name, WEIGHT_WIDTHS, tuple(sizes), tuple(sensitivity[name] * e for e in errors)))
-        errors = []
-        from ..qbert.groupwise import quantize_embedding
-        for bits in EMBEDDING_WIDTHS:
-            if bits == 8:
-                errors.append(_int8_table_error(table))
-            else:
-                errors.append(float(((quantize_embedding(table, bits).dequantize() - table) ** 2).sum()))
-                bar.update()
-        items.append(Item(EMBEDDINGS, EMBEDDING_WIDTHS, tuple(embedding_bytes(*table.shape, b) for b in EMBEDDING_WIDTHS),
-                          tuple(sensitivity[EMBEDDINGS] * e for e in errors)))
+            sizes = [linear_bytes(*w.shape, bits, 0 if bits == 8 else group) for bits in widths]
+        score = sensitivity[name]
+        costs = [max(score[bits], 0.0) if isinstance(score, dict) else score * norm
+                 for bits, norm in zip(widths, norms[name])]
+        items.append(Item(name, widths, tuple(sizes), tuple(costs)))
     tensors = 3 * len(items)
     slack = ALIGNMENT_SLACK * tensors
     # the DP runs over ~4096 units of the budget: exact to 1/4096 of it, whatever the model's size
     chosen = allocate(items, options.max_size - slack, fixed_bytes, unit=max(1, options.max_size // 4096))
-    choices = [LayerChoice(item.name, sensitivity[item.name], chosen[item.name],
+    choices = [LayerChoice(item.name, _reported_sensitivity(sensitivity[item.name], norms[item.name], item.widths),
+                           chosen[item.name],
                            0 if chosen[item.name] == 8 or item.name == EMBEDDINGS
                            else group_size_for(weights[item.name].shape[1], plan.group_size, item.name),
-                           item.bytes[item.widths.index(chosen[item.name])]) for item in items]
+                           item.bytes[item.widths.index(chosen[item.name])],
+                           sensitivity[item.name] if isinstance(sensitivity[item.name], dict) else None)
+               for item in items]
     widths = {c.name: c.bits for c in choices if c.name != EMBEDDINGS}
     return dataclasses.replace(plan, widths=widths, embedding_bits=chosen[EMBEDDINGS]), choices

@@ -55,8 +55,9 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "
                         "are then chosen by Hessian sensitivity (--weight-bits and --embedding-bits are ignored)")
     parser.add_argument("--sensitivity", choices=METHODS, default="eigen",
-                        help="--max-size: top Hessian eigenvalue per layer (Q-BERT) or Hutchinson trace "
-                        "(HAWQ-V2) (default: %(default)s)")
+                        help="--max-size: top Hessian eigenvalue per layer (Q-BERT), Hutchinson trace (HAWQ-V2), or "
+                        "the Gauss-Newton Hessian's quadratic form along each width's own quantization error "
+                        "(default: %(default)s)")
     parser.add_argument("--hessian-samples", type=_positive_int, default=64, metavar="N",
                         help="--max-size: calibration texts the Hessian is measured on (default: %(default)s)")
     parser.add_argument("--label-column", metavar="NAME",

@@ -134,15 +134,44 @@ def test_given_sensitivities_decide_which_layer_keeps_its_bits(tmp_path, checkpo
     assert bits["blk.1.ffn_down"][1] > bits["blk.1.ffn_down"][0]
 
 
-def test_cli_flags_and_json_report(tmp_path, checkpoint, capsys):
+def test_gauss_newton_forms_are_the_costs(tmp_path, checkpoint):
+    """Given forms (one per width), the allocator takes them as the costs: the layer whose narrow
+    widths cost most keeps the most bits."""
+    src, calibration = checkpoint
+    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    layers = [f"blk.{layer}.{kind}" for layer in (0, 1)
+              for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
+    cheap = {8: 0.0, 6: 0.0, 4: 0.0, 3: 0.0, 2: 0.0}
+    dear = {8: 0.0, 6: 1.0, 4: 10.0, 3: 100.0, 2: 1000.0}
+    forms = {name: (dear if name == "blk.1.ffn_up" else cheap) for name in layers}
+    forms["token_embd"] = {8: 0.0, 4: 1e6, 3: 1e7, 2: 1e8}
+    summary = convert_checkpoint(src, tmp_path / "forms.ibert", calibration=calibration, progress=False,
+                                 plan=LowBitPlan(group_size=32),
+                                 budget=BudgetOptions(int8.file_size + 300, "gauss-newton", sensitivities=forms))
+    chosen = {row["name"]: row["bits"] for row in summary.layers}
+    assert chosen["blk.1.ffn_up"] == 8 and chosen["token_embd"] == 8
+    assert {bits for name, bits in chosen.items() if name not in ("blk.1.ffn_up", "token_embd")} <= {2, 3, 4, 6, 8}
+    assert min(chosen.values()) < 8
+    assert all(row["forms"] == forms[row["name"]] for row in summary.layers)
+
+
+@pytest.mark.parametrize("method", ["eigen", "trace", "gauss-newton"])
+def test_cli_flags_and_json_report(tmp_path, checkpoint, capsys, method):
     src, calibration = checkpoint
     out = tmp_path / "cli.ibert"
     assert cli_main(["convert", str(src), "-o", str(out), "--calibration", str(calibration), "--quiet",
-                     "--max-size", "1MB", "--sensitivity", "eigen", "--hessian-samples", "8",
+                     "--max-size", "1MB", "--sensitivity", method, "--hessian-samples", "8",
                      "--label-column", "label", "--group-size", "32", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["file_size"] == out.stat().st_size <= 10**6
     assert {row["name"] for row in report["layers"]} >= {"blk.0.attn_q", "token_embd"}
+    forms = [row["forms"] for row in report["layers"]]
+    if method == "gauss-newton":   # a form per width, never negative, growing as the width narrows
+        for row in forms:
+            values = [row[str(bits)] for bits in sorted(map(int, row), reverse=True)]
+            assert min(values) >= 0 and values[-1] > values[0]
+    else:
+        assert forms == [None] * len(forms)
     with pytest.raises(SystemExit):
         cli_main(["convert", str(src), "-o", str(out), "--max-size", "12 parsecs"])
     assert "is not a number followed by one of" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Hessian sensitivity on a tiny random BERT (shape coverage and the estimators' arithmetic, not
 accuracy): power iteration finds the block's largest-magnitude eigenvalue and Hutchinson its trace,
-both checked against the block Hessian built column by column."""
+both checked against the block Hessian built column by column; gauss_newton_forms ΔᵀJᵀH_zJΔ along given
+directions, checked against the Jacobian of the logits built by autograd."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from pyibert.qbert.sensitivity import encoder_linears, hessian_sensitivity  # noqa: E402
+from pyibert.qbert.sensitivity import encoder_linears, gauss_newton_forms, hessian_sensitivity  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,46 @@ def test_eigen_and_trace_match_the_hessian(tiny):
     sigma = np.sqrt(2 * ((columns ** 2).sum() - (np.diag(block) ** 2).sum()) / probes)
     assert abs(trace[LAYER] * weight.numel() - exact) < 4 * sigma
     assert sigma < abs(exact)      # the check above is not vacuous
+
+
+def _gauss_newton_form(model, inputs, weight, delta) -> float:
+    """The mean over the texts of (JΔ)ᵀ(diag p − ppᵀ)(JΔ), J the Jacobian of the logits in `weight`,
+    built by autograd."""
+    original = weight.detach().clone()
+    with torch.no_grad():
+        z = model(**inputs).logits.double()
+    jacobian = torch.autograd.functional.jacobian(lambda w: torch.func.functional_call(
+        model, {name: w for name, p in model.named_parameters() if p is weight}, kwargs=inputs).logits, original)
+    jd = (jacobian.double() * delta.double()).flatten(2).sum(-1)          # [texts, labels]
+    p = torch.softmax(z, dim=-1)
+    hz = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+    return float(torch.einsum("ti,tij,tj->t", jd, hz, jd).mean())
+
+
+def test_gauss_newton_forms_match_the_jacobian(tiny):
+    model, inputs, _ = tiny
+    weight = encoder_linears(model)[LAYER].weight
+    generator = torch.Generator().manual_seed(2)
+    directions = [torch.randn(weight.shape, generator=generator) for _ in range(3)]
+    directions.append(torch.zeros(weight.shape))
+    forms = gauss_newton_forms(model, [(inputs, None)], {LAYER: directions}, progress=False)
+    for form, delta in zip(forms[LAYER], directions):
+        assert form == pytest.approx(_gauss_newton_form(model, inputs, weight, delta), rel=1e-4, abs=1e-9)
+        assert form >= 0                      # G is positive semi-definite
+    assert forms[LAYER][0] != pytest.approx(forms[LAYER][1], rel=1e-2)   # the directions differ
+
+
+def test_gauss_newton_forms_average_the_texts_and_score_the_embeddings(tiny):
+    model, inputs, labels = tiny
+    first = {k: v[:2] for k, v in inputs.items()}, labels[:2]
+    rest = {k: v[2:] for k, v in inputs.items()}, labels[2:]
+    table = model.base_model.embeddings.word_embeddings.weight
+    directions = {"embeddings": [torch.randn(table.shape, generator=torch.Generator().manual_seed(3))]}
+    both = gauss_newton_forms(model, [first, rest], directions, progress=False)["embeddings"][0]
+    alone = [gauss_newton_forms(model, [batch], directions, progress=False)["embeddings"][0] for batch in (first, rest)]
+    assert both == pytest.approx((2 * alone[0] + 4 * alone[1]) / 6, rel=1e-5)    # 2 and 4 texts
+    with pytest.raises(ValueError, match="no such layers: encoder.nothing"):
+        gauss_newton_forms(model, [first], {"encoder.nothing": []}, progress=False)
 
 
 def test_own_predictions_and_several_batches(tiny):
