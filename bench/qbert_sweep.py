@@ -3,7 +3,7 @@
 
     python3 bench/qbert_sweep.py [--models-dir /work/evalmodels2] [--models minilm-sst2-shipped,sst2-seed1,agnews]
         [--checkpoint NAME=DIR] [--uniform 6/0/8,4/0/4,4/32/4,3/32/4,2/32/4] [--ratios 7,8,10,13]
-        [--ablation 7,8] [--random-seeds 3] [--sensitivity eigen] [--group-size 0]
+        [--ablation 7,8] [--random-seeds 3] [--sensitivity gauss-newton] [--hessian-samples 64] [--group-size 0]
         [--sensitivities-from EARLIER.json] [--limit N] [--json OUT]
     python3 bench/qbert_sweep.py --show OUT.json [MORE.json ...]
 
@@ -21,7 +21,8 @@ checkpoint's size over the file's:
                     low-bit layers in groups of --group-size inputs
   hessian = B/G/E   the same at the byte size of that uniform row (Hessian against uniform at equal size)
 and at each --ablation ratio, at the same byte budget with the same allocator:
-  flat R×           every encoder linear with the same sensitivity (least total weight error)
+  flat R×           every encoder linear with the same sensitivity, the mean of the measured ones (least
+                    total weight error)
   random R× sN      the encoder linears' measured sensitivities shuffled (seed N)
   inverted R×       the most sensitive linear gets the least sensitive one's score, and so on
 (the word embeddings keep their own sensitivity in all of them).
@@ -76,10 +77,12 @@ def reused_sensitivities(result: dict) -> tuple[dict, dict]:
 
 
 def ablation_orders(measured: dict[str, float], seeds: int) -> dict[str, dict[str, float]]:
-    """The sensitivities of the ablation rows: flat, shuffled and inverted over the encoder linears."""
+    """The sensitivities of the ablation rows: flat (every linear at the mean of the measured scores, so
+    the word embeddings' own score weighs as much against them as in the measured order), shuffled and
+    inverted over the encoder linears."""
     linears = sorted((name for name in measured if name.startswith("blk.")), key=measured.__getitem__)
     values = [measured[name] for name in linears]
-    orders = {"flat": {name: 1.0 for name in linears}}
+    orders = {"flat": {name: float(np.mean(values)) for name in linears}}
     for seed in range(seeds):
         shuffled = np.random.default_rng(seed).permutation(values)
         orders[f"random s{seed}"] = dict(zip(linears, map(float, shuffled)))
@@ -175,7 +178,8 @@ def sweep(name: str, checkpoint: Path, args: argparse.Namespace) -> dict:
     run = Sweep(name, checkpoint, args.data_dir, args.limit)
     run.sensitivities, run.scores = args.sensitivities_from.get(name, (None, None))
     grouped = LowBitPlan(group_size=args.group_size)
-    budget = lambda size, scores: BudgetOptions(int(size), args.sensitivity, label_column="label", sensitivities=scores)
+    budget = lambda size, scores: BudgetOptions(int(size), args.sensitivity, args.hessian_samples, label_column="label",
+                                                sensitivities=scores)
     try:
         rows = [run.convert("int8")]
         for bits, group, embedding in args.uniform:
@@ -233,8 +237,10 @@ def main() -> int:
     parser.add_argument("--ablation", type=ratio_list, default=[7],
                         help="ratios of the flat/random/inverted rows, or none (default: 7)")
     parser.add_argument("--random-seeds", type=int, default=3, help="random orders per ablation ratio (default: 3)")
-    parser.add_argument("--sensitivity", choices=METHODS, default="eigen",
+    parser.add_argument("--sensitivity", choices=METHODS, default="gauss-newton",
                         help="eigen, trace or gauss-newton (pyibert/qbert/sensitivity.py; default: %(default)s)")
+    parser.add_argument("--hessian-samples", type=int, default=64,
+                        help="calibration texts the Hessian is measured on (default: %(default)s)")
     parser.add_argument("--group-size", type=int, choices=(0, 32, 64, 128), default=0,
                         help="group size of the low-bit layers of the hessian and ablation rows (default: 0)")
     parser.add_argument("--sensitivities-from", type=Path, metavar="JSON",

@@ -37,7 +37,7 @@ ALIGNMENT_SLACK = 32
 @dataclass(frozen=True)
 class BudgetOptions:
     max_size: int
-    sensitivity: str = "eigen"
+    sensitivity: str = "gauss-newton"
     hessian_samples: int = 64
     label_column: str | None = None
     iterations: int = 16

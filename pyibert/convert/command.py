@@ -54,15 +54,15 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the whole file must fit SIZE (12980000B, 12.98MB, 11MiB, 900kB: B, kB, MB powers of "
                         "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "
                         "are then chosen by Hessian sensitivity (--weight-bits and --embedding-bits are ignored)")
-    parser.add_argument("--sensitivity", choices=METHODS, default="eigen",
+    parser.add_argument("--sensitivity", choices=METHODS, default="gauss-newton",
                         help="--max-size: top Hessian eigenvalue per layer (Q-BERT), Hutchinson trace (HAWQ-V2), or "
                         "the Gauss-Newton Hessian's quadratic form along each width's own quantization error "
                         "(default: %(default)s)")
     parser.add_argument("--hessian-samples", type=_positive_int, default=64, metavar="N",
                         help="--max-size: calibration texts the Hessian is measured on (default: %(default)s)")
     parser.add_argument("--label-column", metavar="NAME",
-                        help="--max-size: the .tsv calibration column with the texts' labels (default: the "
-                        "float model's own predictions)")
+                        help="--max-size with eigen or trace: the .tsv calibration column with the texts' labels "
+                        "(default: the float model's own predictions; gauss-newton needs no labels)")
     parser.add_argument("--json", action="store_true", help="print the closing report as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
