@@ -24,6 +24,7 @@ from ..qbert.sizes import embedding_bytes, linear_bytes
 from ..tsv import label_ids, read_columns
 from .errors import ConversionError
 from .lowbit import EMBEDDING_WIDTHS, WEIGHT_WIDTHS, LowBitPlan, group_size_for, quantize_low_bit
+from .weights import quantize_rows, quantize_table
 
 # HF module names of an encoder layer's linears → the file's names (BERT and RoBERTa alike).
 _HF_LINEARS = {"attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
@@ -100,19 +101,6 @@ def _sensitivities(model, batches, options: BudgetOptions, progress: bool) -> di
             for name, score in scores.items()}
 
 
-def _int8_rows(w: np.ndarray) -> np.ndarray:
-    """W after int8 rounding with one scale per row (the format-version-2 linear layer)."""
-    absmax = np.abs(w).max(axis=1, keepdims=True)
-    scale = np.where(absmax > 0, absmax, 1.0) / 127
-    return np.clip(np.rint(w / scale), -127, 127) * scale
-
-
-def _int8_table(w: np.ndarray) -> np.ndarray:
-    """The word embeddings after int8 rounding with one scale for the table."""
-    scale = (float(np.abs(w).max()) or 1.0) / 127
-    return np.clip(np.rint(w / scale), -127, 127) * scale
-
-
 def _width_errors(weights: dict[str, np.ndarray], group_size: int, keep: bool,
                   progress: bool) -> tuple[dict[str, list[float]], dict[str, list[np.ndarray]]]:
     """({name: [‖Q(W) − W‖² for each width]}, {name: [Q(W) − W as float32 for each width]} if `keep`,
@@ -124,11 +112,13 @@ def _width_errors(weights: dict[str, np.ndarray], group_size: int, keep: bool,
     with tqdm(total=len(weights), desc="width errors", unit="matrix", disable=not progress) as bar:
         for name, w in weights.items():
             if name == EMBEDDINGS:
-                rounded = [_int8_table(w) if bits == 8 else quantize_embedding(w, bits).dequantize()
+                q, scale = quantize_table(torch.from_numpy(w), hf_ibert=False)
+                rounded = [q * scale if bits == 8 else quantize_embedding(w, bits).dequantize()
                            for bits in EMBEDDING_WIDTHS]
             else:
                 group = group_size_for(w.shape[1], group_size, name)
-                rounded = [_int8_rows(w) if bits == 8 else quantize_low_bit(w, bits, group, name).dequantize()
+                q, scales = quantize_rows(torch.from_numpy(w), hf_ibert=False)
+                rounded = [q * scales[:, None] if bits == 8 else quantize_low_bit(w, bits, group, name).dequantize()
                            for bits in WEIGHT_WIDTHS]
             norms[name] = [float(((q - w) ** 2).sum()) for q in rounded]
             if keep:
@@ -177,10 +167,11 @@ def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column:
             sensitivity = _sensitivities(checkpoint.model, batches, options, progress)
     items = []
     for name, w in weights.items():
-        widths = EMBEDDING_WIDTHS if name == EMBEDDINGS else WEIGHT_WIDTHS
         if name == EMBEDDINGS:
+            widths = EMBEDDING_WIDTHS
             sizes = [embedding_bytes(*w.shape, bits) for bits in widths]
         else:
+            widths = WEIGHT_WIDTHS
             group = group_size_for(w.shape[1], plan.group_size, name)
             sizes = [linear_bytes(*w.shape, bits, 0 if bits == 8 else group) for bits in widths]
         score = sensitivity[name]

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-METHODS = ("eigen", "trace", "gauss-newton")
+LAYER_SCORE_METHODS = ("eigen", "trace")          # one score per layer: hessian_sensitivity
+METHODS = LAYER_SCORE_METHODS + ("gauss-newton",)   # a form per layer and width: gauss_newton_forms
 TOLERANCE = 1e-3    # power iteration stops when λ moves less than this, relatively
 
 
@@ -72,8 +73,9 @@ def hessian_sensitivity(model: torch.nn.Module, batches: list[tuple[dict, torch.
                         embeddings: bool = False) -> dict[str, float]:
     """{layer name: sensitivity} over `batches` of (tokenizer output, labels or None); `only` limits
     the eigenvalue work to those layers (the trace costs the same for all)."""
-    if method not in METHODS[:2]:
-        raise ValueError(f"sensitivity method {method!r} is not one of {METHODS[:2]} (gauss-newton: gauss_newton_forms)")
+    if method not in LAYER_SCORE_METHODS:
+        raise ValueError(f"sensitivity method {method!r} is not one of {LAYER_SCORE_METHODS} "
+                         "(gauss-newton: gauss_newton_forms)")
     model.eval()
     layers = encoder_linears(model)
     if embeddings:
