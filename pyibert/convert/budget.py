@@ -22,6 +22,7 @@ import torch
 from ..qbert.allocate import Item, allocate
 from ..qbert.sizes import embedding_bytes, linear_bytes
 from ..tsv import label_ids, read_columns
+from .data import read_calibration_texts
 from .errors import ConversionError
 from .lowbit import EMBEDDING_WIDTHS, WEIGHT_WIDTHS, LowBitPlan, group_size_for, quantize_low_bit
 from .weights import quantize_rows, quantize_table
@@ -73,21 +74,22 @@ def _eager_copy(model: torch.nn.Module) -> torch.nn.Module:
     return clone
 
 
-def _hessian_batches(tokenizer, calibration: Path, text_column: str, options: BudgetOptions, labels: list[str],
-                     max_tokens: int):
+def _hessian_batches(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
+                     options: BudgetOptions, labels: list[str], max_tokens: int):
     from ..qbert.sensitivity import make_batches
-    texts = [row[0] for row in read_columns(calibration, [text_column])] if calibration.suffix == ".tsv" else \
-        [t for t in calibration.read_text(encoding="utf-8").splitlines() if t.strip()]
-    texts = texts[:options.hessian_samples]
     targets = None
-    if options.label_column:
+    if options.label_column:   # texts and labels read together, so that a skipped empty row skips both
         if calibration.suffix != ".tsv":
             raise ConversionError("--label-column needs a .tsv calibration file")
+        columns = [text_column] + ([pair_column] if pair_column else []) + [options.label_column]
         try:
-            values = [row[0] for row in read_columns(calibration, [options.label_column])][:len(texts)]
-            targets = label_ids(values, labels)
+            rows = [row for row in read_columns(calibration, columns) if row[0].strip()][:options.hessian_samples]
+            targets = label_ids([row[-1] for row in rows], labels)
         except ValueError as error:
             raise ConversionError(f"--label-column: {error}") from None
+        texts = [(row[0].strip(), row[1].strip()) if pair_column else row[0].strip() for row in rows]
+    else:
+        texts = read_calibration_texts(calibration, text_column, options.hessian_samples, pair_column=pair_column)
     return make_batches(tokenizer, texts, targets, BATCH, max_length=min(128, max_tokens))
 
 
@@ -147,7 +149,8 @@ def _reported_sensitivity(score: float | dict[int, float], norms: list[float], w
     return score[4] / max(norms[widths.index(4)], 1e-30)
 
 
-def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column: str, plan: LowBitPlan,
+def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column: str, pair_column: str | None,
+                  plan: LowBitPlan,
                   options: BudgetOptions, fixed_bytes: int, labels: list[str], max_tokens: int,
                   progress: bool) -> tuple[LowBitPlan, list[LayerChoice]]:
     """The plan whose file fits options.max_size at least predicted loss, and its per-layer table."""
@@ -160,7 +163,8 @@ def choose_widths(checkpoint, params, tokenizer, calibration: Path, text_column:
     forms = options.sensitivity == "gauss-newton" and sensitivity is None
     norms, deltas = _width_errors(weights, plan.group_size, forms, progress)
     if sensitivity is None:
-        batches = _hessian_batches(tokenizer, Path(calibration), text_column, options, labels, max_tokens)
+        batches = _hessian_batches(tokenizer, Path(calibration), text_column, pair_column, options, labels,
+                                   max_tokens)
         if forms:
             sensitivity = _gauss_newton_forms(checkpoint.model, batches, deltas, progress)
         else:

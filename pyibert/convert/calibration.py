@@ -12,6 +12,7 @@ from tqdm import tqdm
 from .activation_points import kind_of
 from .architectures import base_model, calibration_hooks
 from .checkpoint import Checkpoint
+from .data import Texts, encode_texts
 from .errors import ConversionError
 from .range_search import CalibrationStats
 
@@ -96,7 +97,7 @@ def _mask_some_tokens(encoded, tokenizer, generator: torch.Generator) -> None:
     ids[chosen] = tokenizer.mask_token_id
 
 
-def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: int, source: Path,
+def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, source: Path,
               progress: bool = True, points: tuple[str, ...] | None = None) -> CalibrationStats:
     """Run the float model on `texts` and record what the range rules of range_search.py need, at
     every point or at `points` alone."""
@@ -119,8 +120,8 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: list[str], max_tokens: i
             for start in tqdm(range(0, len(texts), BATCH_SIZE), desc="calibrating", unit="batch",
                               disable=not progress):
                 batch = texts[start:start + BATCH_SIZE]
-                encoded = tokenizer(batch, padding=True, truncation=True, max_length=max_tokens,
-                                    return_tensors="pt")
+                encoded = encode_texts(tokenizer, batch, padding=True, truncation=True, max_length=max_tokens,
+                                       return_tensors="pt")
                 if checkpoint.arch.masked_lm:
                     _mask_some_tokens(encoded, tokenizer, generator)
                 recorder.start_batch(encoded["attention_mask"].bool(), len(batch))

@@ -36,6 +36,9 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         "their own ranges and take no calibration file")
     parser.add_argument("--text-column", default="sentence", metavar="NAME",
                         help="the .tsv column holding the text (default: %(default)s)")
+    parser.add_argument("--pair-column", metavar="NAME",
+                        help="for models that read two texts ([CLS] a [SEP] b [SEP]: pairs, question answering, "
+                        "multiple choice): the .tsv calibration column with each row's second text")
     parser.add_argument("--max-calibration", type=_positive_int, default=512, metavar="N",
                         help="use at most the first N calibration texts (default: %(default)s)")
     parser.add_argument("--weight-bits", type=int, choices=WEIGHT_WIDTHS, default=8, metavar="B",
@@ -77,7 +80,8 @@ def _size(text: str) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     try:
         summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
-                                     text_column=args.text_column, max_calibration=args.max_calibration,
+                                     text_column=args.text_column, pair_column=args.pair_column,
+                                     max_calibration=args.max_calibration,
                                      progress=not args.quiet,
                                      plan=LowBitPlan(args.weight_bits, args.embedding_bits, args.group_size,
                                                      args.rounding),

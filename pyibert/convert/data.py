@@ -1,4 +1,5 @@
-"""Calibration text: a .txt file (one text per line) or a .tsv file with a header row."""
+"""Calibration text: a .txt file (one text per line) or a .tsv file with a header row, whose rows may
+be pairs (a second column) for models that read `[CLS] a [SEP] b [SEP]`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,13 +8,28 @@ from ..tsv import read_columns
 from .errors import ConversionError
 
 
+Texts = list[str] | list[tuple[str, str]]   # single texts, or (text, pair) rows
+
+
 def read_calibration_texts(path: Path, text_column: str = "sentence", limit: int | None = None,
-                           what: str = "calibration file") -> list[str]:
-    """The first `limit` non-empty texts of `path`; `what` names the file in error messages."""
+                           what: str = "calibration file", pair_column: str | None = None) -> Texts:
+    """The first `limit` non-empty texts of `path`, or with `pair_column` the (text, pair) rows whose
+    text is not empty; `what` names the file in error messages."""
     path = Path(path)
     if not path.is_file():
         raise ConversionError(f"{what} {path} not found")
     suffix = path.suffix.lower()
+    if pair_column is not None:
+        if suffix != ".tsv":
+            raise ConversionError(f"{what} {path}: pairs (--pair-column) need a .tsv file with a header row")
+        try:
+            rows = [(a.strip(), b.strip()) for a, b in read_columns(path, [text_column, pair_column])]
+        except ValueError as error:
+            raise ConversionError(f"{what} {error} (--text-column and --pair-column pick the columns)") from None
+        rows = [row for row in rows if row[0]]
+        if not rows:
+            raise ConversionError(f"{what} {path} has no text")
+        return rows[:limit] if limit is not None else rows
     if suffix == ".txt":
         texts = path.read_text(encoding="utf-8").splitlines()
     elif suffix == ".tsv":
@@ -28,3 +44,10 @@ def read_calibration_texts(path: Path, text_column: str = "sentence", limit: int
     if not texts:
         raise ConversionError(f"{what} {path} has no text")
     return texts[:limit] if limit is not None else texts
+
+
+def encode_texts(tokenizer, texts: Texts, **options):
+    """`tokenizer` on single texts, or on pairs as Hugging Face encodes them (token types 0, then 1)."""
+    if texts and isinstance(texts[0], tuple):
+        return tokenizer([a for a, _ in texts], [b for _, b in texts], **options)
+    return tokenizer(texts, **options)

@@ -90,6 +90,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
+                       pair_column: str | None,
                        max_calibration: int, max_tokens: int, progress: bool,
                        range_rules: dict[str, str] | None) -> tuple[ActivationRanges, dict]:
     """The ranges, and the calibration's sample rows at each point ({} for an I-BERT checkpoint)."""
@@ -99,15 +100,15 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
                                   "its own QuantAct modules; convert it without --calibration")
         return ibert_ranges(checkpoint), {}
     if checkpoint.arch.family == "ibert":
-        return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration, max_tokens,
-                                       progress), {}
+        return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, pair_column, max_calibration,
+                                       max_tokens, progress), {}
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
             "measured on sample text. Pass --calibration FILE: a .txt file with one text per line, or a .tsv "
             "file with a header row and a 'sentence' column (another column: --text-column NAME); a few "
             "hundred sentences like the ones the model will see, e.g. the task's training data")
-    texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
+    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
     return choose_ranges(stats, range_rules), stats.samples
 
@@ -161,6 +162,7 @@ def _with_hessians(plan: LowBitPlan, samples: dict, num_layers: int) -> LowBitPl
 
 
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
+                            pair_column: str | None,
                             max_calibration: int, max_tokens: int, progress: bool) -> ActivationRanges:
     """IBertForMaskedLM: the encoder's ranges from its QuantActs, the head's (float in HF, no QuantAct)
     measured on sample text."""
@@ -169,7 +171,7 @@ def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path
                               "QuantAct modules, but its prediction head runs in float and has none. Pass "
                               "--calibration FILE (sample text) to measure the head's ranges")
     ranges = ibert_ranges(checkpoint)
-    texts = read_calibration_texts(Path(calibration), text_column, max_calibration)
+    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
     head = choose_ranges(calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                                    points=MASKED_LM_POINTS))
     ranges.absmax.update(head.absmax)
@@ -192,13 +194,15 @@ def _sentence_pooling(src: Path, params: EncoderParams, shape: ModelShape) -> Po
 
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
+                       pair_column: str | None = None,
                        max_calibration: int = 512, progress: bool = True,
                        scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None,
                        plan: LowBitPlan = UNIFORM_INT8, budget: BudgetOptions | None = None) -> ConversionSummary:
     """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
 
     Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
-    `max_calibration` texts are used); I-BERT checkpoints carry their own activation ranges.
+    `max_calibration` texts are used; `pair_column` makes each .tsv row a pair, text and that column,
+    for models that read two texts); I-BERT checkpoints carry their own activation ranges.
     `scales` says how far layer-norm and GELU outputs get per-channel scales, `range_rules` how each kind
     of activation range is picked from the calibration (range_search.py; float checkpoints only).
     `plan` gives the low-bit widths of the encoder's linear layers and word embeddings (Q-BERT);
@@ -229,15 +233,15 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         shape.max_positions = rows
     max_tokens = shape.max_positions - shape.position_offset
     plan.validate()
-    ranges, samples = _activation_ranges(checkpoint, tokenizer, calibration, text_column, max_calibration,
-                                         max_tokens, progress, range_rules)
+    ranges, samples = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
+                                         max_calibration, max_tokens, progress, range_rules)
     hf_ibert = checkpoint.arch.family == "ibert"
     choices = []
     if budget is not None:
         fixed = _fixed_bytes(out, shape, params, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
                              ranges, src, pooling)
-        plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, plan, budget, fixed,
-                                      shape.labels, max_tokens, progress)
+        plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
+                                      budget, fixed, shape.labels, max_tokens, progress)
     plan = _with_hessians(plan, samples, shape.num_layers)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=hf_ibert, options=scales, pooling=pooling,
                          plan=plan)

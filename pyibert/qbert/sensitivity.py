@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..convert.data import encode_texts
+
 LAYER_SCORE_METHODS = ("eigen", "trace")          # one score per layer: hessian_sensitivity
 METHODS = LAYER_SCORE_METHODS + ("gauss-newton",)   # a form per layer and width: gauss_newton_forms
 TOLERANCE = 1e-3    # power iteration stops when λ moves less than this, relatively
@@ -147,12 +149,13 @@ def gauss_newton_forms(model: torch.nn.Module, batches: list[tuple[dict, torch.T
     return {name: list(map(float, total / max(texts, 1))) for name, total in sums.items()}
 
 
-def make_batches(tokenizer, texts: list[str], labels: list[int] | None, batch_size: int,
+def make_batches(tokenizer, texts: list[str] | list[tuple[str, str]], labels: list[int] | None, batch_size: int,
                  max_length: int = 128) -> list[tuple[dict, torch.Tensor | None]]:
     batches = []
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
-        inputs = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        inputs = encode_texts(tokenizer, chunk, padding=True, truncation=True, max_length=max_length,
+                              return_tensors="pt")
         target = None if labels is None else torch.tensor(labels[start:start + batch_size])
         batches.append((dict(inputs), target))
     return batches

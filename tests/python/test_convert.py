@@ -197,6 +197,39 @@ def test_tsv_calibration_with_a_text_column_equals_the_same_lines_as_txt(tmp_pat
     assert limited.calibration_count == 7
 
 
+def test_pair_calibration_runs_the_second_column_as_token_type_1(tmp_path, bert_classifier, sentences, monkeypatch):
+    """--pair-column: each row is encoded as a pair, as the model will see it (a pair model calibrated on
+    single texts never sees token type 1 or the second [SEP])."""
+    import pyibert.convert.calibration as calibration
+    from pyibert.cli import main
+
+    seen_types = []
+
+    def spy(tokenizer, texts, **options):
+        encoded = encode_texts(tokenizer, texts, **options)
+        seen_types.append(int(encoded["token_type_ids"].max()))
+        return encoded
+
+    encode_texts = calibration.encode_texts
+    monkeypatch.setattr(calibration, "encode_texts", spy)
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("sentence\tpair\n" + "".join(f"{a}\t{b}\n" for a, b in zip(sentences[200:240], sentences[300:340])),
+                   encoding="utf-8")
+    single = convert_checkpoint(bert_classifier, tmp_path / "single.ibert", calibration=tsv, progress=False)
+    assert set(seen_types) == {0}
+    seen_types.clear()
+    assert main(["convert", str(bert_classifier), "-o", str(tmp_path / "pairs.ibert"), "--calibration", str(tsv),
+                 "--pair-column", "pair", "--quiet"]) == 0
+    assert set(seen_types) == {1}
+    single_tensors, pair_tensors = read_model(single.output)[1], read_model(tmp_path / "pairs.ibert")[1]
+    assert any(not np.array_equal(single_tensors[name], pair_tensors[name]) for name in single_tensors)
+    out, txt = tmp_path / "out.ibert", tmp_path / "sample.txt"
+    txt.write_text("one text\n", encoding="utf-8")
+    _expect_error(r"pairs \(--pair-column\) need a .tsv file", bert_classifier, out, calibration=txt,
+                  pair_column="pair")
+    _expect_error(r"no column 'second'", bert_classifier, out, calibration=tsv, pair_column="second")
+
+
 def _expect_error(match: str, src: Path, out: Path, **kwargs):
     kwargs.setdefault("calibration", None)
     with pytest.raises(ConversionError, match=match):
