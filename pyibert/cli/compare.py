@@ -27,6 +27,8 @@ def add_parser(subparsers) -> None:
                         help="texts: a .tsv file with a header row, or a .txt file with one text per line")
     parser.add_argument("--text-column", default="sentence", metavar="NAME",
                         help="the .tsv column holding the text (default: %(default)s)")
+    parser.add_argument("--pair-column", metavar="NAME",
+                        help="a .tsv column with each row's second text, for a model that reads pairs")
     parser.add_argument("--label-column", metavar="NAME",
                         help="a .tsv column of labels (names or ids): also report both accuracies")
     parser.add_argument("--limit", type=int, default=200, metavar="N",
@@ -41,14 +43,16 @@ def _read_data(args) -> tuple[list[str], list[str] | None]:
     from ..tsv import read_columns
 
     if args.label_column is None:
-        return read_calibration_texts(args.data, args.text_column, args.limit, what="data file"), None
+        return read_calibration_texts(args.data, args.text_column, args.limit, what="data file",
+                                      pair_column=args.pair_column), None
     if args.data.suffix.lower() != ".tsv":
         raise ValueError(f"--label-column needs a .tsv data file, not {args.data}")
-    rows = [(text.strip(), label) for text, label in read_columns(args.data, [args.text_column, args.label_column])
-            if text.strip()][: args.limit]
+    columns = [args.text_column] + ([args.pair_column] if args.pair_column else []) + [args.label_column]
+    rows = [row for row in read_columns(args.data, columns) if row[0].strip()][: args.limit]
     if not rows:
         raise ValueError(f"data file {args.data} has no text")
-    return [text for text, _ in rows], [label for _, label in rows]
+    texts = [(row[0].strip(), row[1].strip()) if args.pair_column else row[0].strip() for row in rows]
+    return texts, [row[-1] for row in rows]
 
 
 def run(args) -> int:

@@ -55,13 +55,16 @@ def _step_results(steps: list[Step], errors: dict[str, StepError], reference: Re
     return results
 
 
-def _encode(tokenizer, texts: list[str], max_tokens: int) -> tuple[list, int]:
-    """Each text's ids (with type ids where the tokenizer gives them), and how many had to be cut:
-    as the runtime does, to their first max_tokens − 1 ids and the separator."""
-    encoded = [tokenizer(text) for text in texts]
+def _encode(tokenizer, texts: list[str] | list[tuple[str, str]], max_tokens: int) -> tuple[list, int]:
+    """Each text's (or (text, pair)'s) ids (with type ids where the tokenizer gives them), and how
+    many had to be cut to max_tokens, as the runtime cuts them (pairs longest first)."""
+    def encode(text, **options):
+        return tokenizer(*text, **options) if isinstance(text, tuple) else tokenizer(text, **options)
+
+    encoded = [encode(text) for text in texts]
     long = [i for i, e in enumerate(encoded) if len(e["input_ids"]) > max_tokens]
     for i in long:
-        encoded[i] = tokenizer(texts[i], truncation=True, max_length=max_tokens)
+        encoded[i] = encode(texts[i], truncation=True, max_length=max_tokens)
     return encoded, len(long)
 
 
@@ -72,10 +75,11 @@ def _hidden_state_agreement(pooled: list[tuple[np.ndarray, np.ndarray]]) -> dict
             "min_mean_pooled_cosine": float(cosines.min())}
 
 
-def compare_model(model_path: Path, hf_dir: Path, texts: list[str], labels: list[str] | None = None,
-                  progress: bool = True) -> ComparisonReport:
-    """Run `texts` through the .ibert file (golden model) and the checkpoint it came from; `labels`
-    (one per text, label names or ids) add both accuracies."""
+def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[str, str]],
+                  labels: list[str] | None = None, progress: bool = True) -> ComparisonReport:
+    """Run `texts` (or (text, pair) rows, for a model that reads two texts) through the .ibert file
+    (golden model) and the checkpoint it came from; `labels` (one per text, label names or ids) add
+    both accuracies."""
     model_path, hf_dir = Path(model_path), Path(hf_dir)
     if not texts:
         raise ValueError("no texts to compare on")

@@ -204,6 +204,27 @@ def test_labels_give_both_accuracies_and_errors_name_the_problem(converted, dev_
         assert code == 2 and message in err, err
 
 
+def test_pairs_are_compared_as_the_model_reads_them(converted, sst2, tmp_path, capsys):
+    """--pair-column: each row is [CLS] a [SEP] b [SEP] with token types 0 then 1, on both sides."""
+    from transformers import AutoTokenizer
+
+    src, model = converted("BertForSequenceClassification")
+    rows = [(a, b) for (a, _), (b, _) in zip(sst2["dev"][:4], sst2["dev"][4:8])]
+    data = tmp_path / "pairs.tsv"
+    data.write_text("sentence\tsecond\tlabel\n" + "".join(f"{a}\t{b}\tclass{i % 3}\n" for i, (a, b) in enumerate(rows)),
+                    encoding="utf-8")
+    code, out, _ = _run_cli(capsys, model, src, data, "--pair-column", "second", "--label-column", "label", "--json")
+    report = json.loads(out)
+    tokenizer = AutoTokenizer.from_pretrained(str(src))
+    assert code == 0 and report["texts"] == 4 and report["output"]["labelled"] == 4
+    assert report["tokens"] == sum(len(tokenizer(a, b, truncation=True, max_length=report["max_tokens"])["input_ids"])
+                                   for a, b in rows)   # the tiny model's positions cut pairs longest first
+    direct = compare_model(model, src, rows, progress=False)
+    assert [s["sqnr_db"] for s in report["steps"]] == [s.sqnr_db for s in direct.steps]
+    single = compare_model(model, src, [f"{a} {b}" for a, b in rows], progress=False)
+    assert [s.sqnr_db for s in single.steps] != [s.sqnr_db for s in direct.steps]
+
+
 def test_real_minilm_on_real_text(minilm_dir, sst2, tmp_path):
     """all-MiniLM-L6-v2 (no head) converted with 16 SST-2 training sentences, compared on 8 dev sentences.
     Measured: mean-pooled cosine 0.971 (lowest 0.958), embeddings LN 20.4 dB, every scores and P step
