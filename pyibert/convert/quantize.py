@@ -111,10 +111,11 @@ class ScaleOptions:
 
     norm_alpha: float = 0.75
     gelu_alpha: float = 1.0
-    # a masked-LM decoder with int8 rows of its own (one scale each) instead of sharing the embedding
-    # table (one scale for all rows). Measured on MiniLM (README, Fill-mask) the own rows agreed with
-    # float on 2 points more top-1 tokens (77.24% vs 75.14%) for V · H more bytes (+11 MiB), so by
-    # default a tied decoder shares the table (FORMAT.md §4.10)
+    # a masked-LM decoder with int8 rows of its own (one scale each, and the layer norm's per-channel
+    # scales folded into them) instead of sharing the embedding table (int8 with one scale per row).
+    # Measured on MiniLM (README, Fill-mask) both agree with float on 77% of top-1 tokens (the table
+    # with one scale for all rows: 75%), so by default a tied decoder shares the table and saves
+    # V · H bytes (11 MiB; FORMAT.md §4.11)
     mlm_own_decoder: bool = False
 
 
@@ -151,7 +152,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
             model.tensors["token_embd.qweight"] = packed
             model.add_rescale(name, row_scales / s_sum)     # one per row (FORMAT.md §3.1)
             continue
-        q, s_table = quantize_table(table, hf_ibert)
+        if name == "token_embd" and _tied_decoder_reads_table(params, options, hf_ibert):
+            q, s_table = quantize_rows(table, hf_ibert=False)   # a [V] rescale (FORMAT.md §3.1)
+        else:
+            q, s_table = quantize_table(table, hf_ibert)
         table_scales[name] = s_table
         model.tensors[f"{name}.weight"] = q
         model.add_rescale(name, s_table / s_sum)
@@ -206,14 +210,23 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     return model
 
 
+def _tied_decoder_reads_table(params: EncoderParams, options: ScaleOptions, hf_ibert: bool) -> bool:
+    """A masked-LM decoder tied to the word embeddings reads token_embd.weight as its rows: the table then
+    gets one scale per row, as a decoder of its own would (the logits of 30,000 words need each word's
+    row at its own precision; the embedding lookup takes the [V] rescale at no cost). An I-BERT
+    checkpoint keeps HF's one scale for the table."""
+    head = params.masked_lm
+    return head is not None and head.tied and not options.mlm_own_decoder and not hf_ibert
+
+
 def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: ActivationRanges,
-                   s_x: float | np.ndarray, s_table: float, options: ScaleOptions) -> None:
+                   s_x: float | np.ndarray, s_table: float | np.ndarray, options: ScaleOptions) -> None:
     """The masked-LM head (FORMAT.md §4.11): dense → i-GELU → 22-bit sum → layer norm → decoder.
 
     With `options.mlm_own_decoder` or an untied checkpoint the decoder gets its own int8
     rows (one scale each) and the layer norm per-channel scales folded into them; otherwise a decoder
-    tied to the word embeddings reads token_embd.weight (one scale for the table), so the layer norm
-    before it keeps one output scale too.
+    tied to the word embeddings reads token_embd.weight (one scale per row, or for an I-BERT
+    checkpoint one for the table), so the layer norm before it keeps one output scale.
     Either way the bias is at the accumulator's scale and the rescale takes each row to logits at
     2^−LOGIT_SHIFT. HF runs the head in float, so it gets our float rule even in an I-BERT checkpoint.
     """
@@ -221,7 +234,7 @@ def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: Activat
     model.add_linear("mlm_dense", head.dense, s_x, GELU_INPUT_SCALE, hf_ibert=False)
     s_act = ranges.scale("mlm_act")
     model.add_rescale("mlm_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_act)
-    own_decoder = options.mlm_own_decoder or not head.tied   # s_table: token_embd.weight's one scale
+    own_decoder = options.mlm_own_decoder or not head.tied   # s_table: token_embd.weight's scale(s)
     s_n = ranges.channel_scales("mlm_norm", options.norm_alpha if own_decoder else 0.0)
     model.add_norm("mlm_norm", head.norm, s_n)
     logit_scale = 2.0**-LOGIT_SHIFT
@@ -229,7 +242,7 @@ def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: Activat
         model.add_linear("mlm_decoder", head.decoder, s_n, logit_scale, hf_ibert=False)
         model.output_scale = (1, LOGIT_SHIFT)
         return
-    acc_scale = np.full(head.decoder.weight.shape[0], float(s_n) * s_table)
+    acc_scale = float(s_n) * np.broadcast_to(np.asarray(s_table, np.float64), head.decoder.weight.shape[:1])
     bias = np.rint(head.decoder.bias.detach().double().numpy() / acc_scale)
     if not np.all(np.isfinite(bias)) or np.abs(bias).max() > BIAS_LIMIT:
         raise ConversionError("mlm_decoder.bias exceeds the ±2^30 an int32 accumulator allows at the scale of "
