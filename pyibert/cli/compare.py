@@ -39,20 +39,13 @@ def add_parser(subparsers) -> None:
 
 
 def _read_data(args) -> tuple[list[str], list[str] | None]:
-    from ..convert.data import read_calibration_texts
-    from ..tsv import read_columns
+    from ..convert.data import read_calibration_texts, read_labelled_texts
 
     if args.label_column is None:
         return read_calibration_texts(args.data, args.text_column, args.limit, what="data file",
                                       pair_column=args.pair_column), None
-    if args.data.suffix.lower() != ".tsv":
-        raise ValueError(f"--label-column needs a .tsv data file, not {args.data}")
-    columns = [args.text_column] + ([args.pair_column] if args.pair_column else []) + [args.label_column]
-    rows = [row for row in read_columns(args.data, columns) if row[0].strip()][: args.limit]
-    if not rows:
-        raise ValueError(f"data file {args.data} has no text")
-    texts = [(row[0].strip(), row[1].strip()) if args.pair_column else row[0].strip() for row in rows]
-    return texts, [row[-1] for row in rows]
+    return read_labelled_texts(args.data, args.text_column, args.label_column, args.limit, what="data file",
+                               pair_column=args.pair_column)
 
 
 def run(args) -> int:

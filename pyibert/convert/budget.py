@@ -21,8 +21,8 @@ import torch
 
 from ..qbert.allocate import Item, allocate
 from ..qbert.sizes import embedding_bytes, linear_bytes
-from ..tsv import label_ids, read_columns
-from .data import read_calibration_texts
+from ..tsv import label_ids
+from .data import read_calibration_texts, read_labelled_texts
 from .errors import ConversionError
 from .lowbit import EMBEDDING_WIDTHS, WEIGHT_WIDTHS, LowBitPlan, group_size_for, quantize_low_bit
 from .weights import quantize_rows, quantize_table
@@ -77,19 +77,15 @@ def _eager_copy(model: torch.nn.Module) -> torch.nn.Module:
 def _hessian_batches(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
                      options: BudgetOptions, labels: list[str], max_tokens: int):
     from ..qbert.sensitivity import make_batches
-    targets = None
-    if options.label_column:   # texts and labels read together, so that a skipped empty row skips both
-        if calibration.suffix != ".tsv":
-            raise ConversionError("--label-column needs a .tsv calibration file")
-        columns = [text_column] + ([pair_column] if pair_column else []) + [options.label_column]
-        try:
-            rows = [row for row in read_columns(calibration, columns) if row[0].strip()][:options.hessian_samples]
-            targets = label_ids([row[-1] for row in rows], labels)
-        except ValueError as error:
-            raise ConversionError(f"--label-column: {error}") from None
-        texts = [(row[0].strip(), row[1].strip()) if pair_column else row[0].strip() for row in rows]
-    else:
+    if not options.label_column:
         texts = read_calibration_texts(calibration, text_column, options.hessian_samples, pair_column=pair_column)
+        return make_batches(tokenizer, texts, None, BATCH, max_length=min(128, max_tokens))
+    texts, values = read_labelled_texts(calibration, text_column, options.label_column, options.hessian_samples,
+                                        pair_column=pair_column)
+    try:
+        targets = label_ids(values, labels)
+    except ValueError as error:
+        raise ConversionError(f"--label-column: {error}") from None
     return make_batches(tokenizer, texts, targets, BATCH, max_length=min(128, max_tokens))
 
 

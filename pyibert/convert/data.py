@@ -46,6 +46,24 @@ def read_calibration_texts(path: Path, text_column: str = "sentence", limit: int
     return texts[:limit] if limit is not None else texts
 
 
+def read_labelled_texts(path: Path, text_column: str, label_column: str, limit: int | None = None,
+                        what: str = "calibration file", pair_column: str | None = None) -> tuple[Texts, list[str]]:
+    """The first `limit` rows of the .tsv file `path` whose text is not empty, as texts (or (text, pair)
+    rows) and their labels, read together so that a skipped row skips its label too."""
+    path = Path(path)
+    if path.suffix.lower() != ".tsv":
+        raise ConversionError(f"--label-column needs a .tsv {what}, not {path}")
+    columns = [text_column] + ([pair_column] if pair_column else []) + [label_column]
+    try:
+        rows = [row for row in read_columns(path, columns) if row[0].strip()][:limit]
+    except ValueError as error:
+        raise ConversionError(f"{what} {error}") from None
+    if not rows:
+        raise ConversionError(f"{what} {path} has no text")
+    texts = [(row[0].strip(), row[1].strip()) if pair_column else row[0].strip() for row in rows]
+    return texts, [row[-1] for row in rows]
+
+
 def encode_texts(tokenizer, texts: Texts, **options):
     """`tokenizer` on single texts, or on pairs as Hugging Face encodes them (token types 0, then 1)."""
     if texts and isinstance(texts[0], tuple):
