@@ -22,14 +22,9 @@ def read_calibration_texts(path: Path, text_column: str = "sentence", limit: int
     if pair_column is not None:
         if suffix != ".tsv":
             raise ConversionError(f"{what} {path}: pairs (--pair-column) need a .tsv file with a header row")
-        try:
-            rows = [(a.strip(), b.strip()) for a, b in read_columns(path, [text_column, pair_column])]
-        except ValueError as error:
-            raise ConversionError(f"{what} {error} (--text-column and --pair-column pick the columns)") from None
-        rows = [row for row in rows if row[0]]
-        if not rows:
-            raise ConversionError(f"{what} {path} has no text")
-        return rows[:limit] if limit is not None else rows
+        rows = _rows_with_text(path, [text_column, pair_column], limit, what,
+                               " (--text-column and --pair-column pick the columns)")
+        return _texts_of(rows, pairs=True)
     if suffix == ".txt":
         texts = path.read_text(encoding="utf-8").splitlines()
     elif suffix == ".tsv":
@@ -54,14 +49,23 @@ def read_labelled_texts(path: Path, text_column: str, label_column: str, limit: 
     if path.suffix.lower() != ".tsv":
         raise ConversionError(f"--label-column needs a .tsv {what}, not {path}")
     columns = [text_column] + ([pair_column] if pair_column else []) + [label_column]
+    rows = _rows_with_text(path, columns, limit, what)
+    return _texts_of(rows, pairs=pair_column is not None), [row[-1] for row in rows]
+
+
+def _rows_with_text(path: Path, columns: list[str], limit: int | None, what: str, hint: str = "") -> list[tuple]:
+    """The first `limit` rows of `columns` of the .tsv file whose first column is not empty."""
     try:
         rows = [row for row in read_columns(path, columns) if row[0].strip()][:limit]
-    except ValueError as error:
-        raise ConversionError(f"{what} {error}") from None
+    except ValueError as error:   # no such column (the message lists them), ragged rows, empty file
+        raise ConversionError(f"{what} {error}{hint}") from None
     if not rows:
         raise ConversionError(f"{what} {path} has no text")
-    texts = [(row[0].strip(), row[1].strip()) if pair_column else row[0].strip() for row in rows]
-    return texts, [row[-1] for row in rows]
+    return rows
+
+
+def _texts_of(rows: list[tuple], pairs: bool) -> Texts:
+    return [(row[0].strip(), row[1].strip()) if pairs else row[0].strip() for row in rows]
 
 
 def encode_texts(tokenizer, texts: Texts, **options):
