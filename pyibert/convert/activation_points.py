@@ -48,6 +48,9 @@ class ActivationRanges:
     precision to spare); an I-BERT checkpoint's ranges are the clamp ranges its own quant_mode uses, so
     they are taken as they are. `channel_absmax` holds one range per channel at the points that may get
     one int8 scale per channel (layer-norm and GELU outputs); points without an entry have one scale.
+    `gelu_fit` holds, per `blk.{l}.gelu`, the per-channel fit of the float GELU on the integer one over
+    the calibration text (gelu_correction.GeluFit), which FFN down's columns and bias take in; it is
+    empty for an I-BERT checkpoint, which was trained with its integer GELU.
     """
 
     absmax: dict[str, float]
@@ -55,6 +58,7 @@ class ActivationRanges:
     count: int
     residual_margin: float
     channel_absmax: dict[str, np.ndarray] = field(default_factory=dict)
+    gelu_fit: dict = field(default_factory=dict)   # point → gelu_correction.GeluFit
 
     def scale(self, point: str) -> float:
         bits = bits_of(point)

@@ -218,6 +218,11 @@ def calibration_hooks(model: nn.Module, arch: Architecture) -> dict[str, tuple[n
     return hooks
 
 
+def gelu_input_modules(model: nn.Module, arch: Architecture) -> dict[str, nn.Module]:
+    """For a float BERT/RoBERTa: `blk.{l}.gelu` → the FFN up projection, whose output is that GELU's input."""
+    return {f"blk.{l}.gelu": layer.intermediate.dense for l, layer in enumerate(base_model(model, arch).encoder.layer)}
+
+
 def ibert_quant_acts(model: nn.Module, arch: Architecture) -> dict[str, nn.Module]:
     """For an I-BERT model: point → the QuantAct whose range HF's quant_mode uses for that activation.
 

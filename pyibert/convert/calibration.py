@@ -10,10 +10,11 @@ from torch import nn
 from tqdm import tqdm
 
 from .activation_points import kind_of
-from .architectures import base_model, calibration_hooks
+from .architectures import base_model, calibration_hooks, gelu_input_modules
 from .checkpoint import Checkpoint
 from .data import Texts, encode_texts
 from .errors import ConversionError
+from .gelu_correction import GeluFitter
 from .range_search import CalibrationStats
 
 BATCH_SIZE = 8
@@ -23,13 +24,14 @@ _KEEP_FACTOR = 10   # each batch keeps 10× its share of the tail, so the global
 # Rows (tokens) kept per text for the least-error range search: enough for a few thousand rows in all
 # without keeping every GELU output of a long calibration set.
 SAMPLE_ROWS_PER_TEXT = 8
-CHANNEL_KINDS = ("norm", "gelu")
-MASKED_FRACTION = 0.15   # fill-mask calibration: BERT's masking rate   # points that may get one scale per channel (activation_points)
+CHANNEL_KINDS = ("norm", "gelu")   # points that may get one scale per channel (activation_points)
+MASKED_FRACTION = 0.15   # fill-mask calibration: BERT's masking rate
 
 
 class _StatsRecorder:
     """Per point, over the real (unpadded) tokens: max |x|, the top of |x| of every batch (for the
-    percentile), max |x| per channel where a point may have per-channel scales, and a sample of rows."""
+    percentile), max |x| per channel where a point may have per-channel scales, a sample of rows, and
+    at each GELU the sums of the fit of the float GELU on the integer one (gelu_correction.py)."""
 
     def __init__(self) -> None:
         self.absmax: dict[str, float] = {}
@@ -37,6 +39,7 @@ class _StatsRecorder:
         self.tops: dict[str, list[torch.Tensor]] = {}
         self.channel_absmax: dict[str, torch.Tensor] = {}
         self.samples: dict[str, list[torch.Tensor]] = {}
+        self.gelu_fitter = GeluFitter()
         self.token_mask: torch.Tensor | None = None   # [batch, seq] bool of the batch being run
         self.sample_rows: torch.Tensor | None = None   # indices into the batch's real tokens to sample
         self._generator = torch.Generator().manual_seed(0)   # the same sample, hence file, every run
@@ -72,6 +75,9 @@ class _StatsRecorder:
             return lambda module, args: record(args[0])
         return lambda module, args, output: record(output)
 
+    def gelu_input_hook(self, point: str):
+        return lambda module, args, output: self.gelu_fitter.add(point, output.detach()[self.token_mask])
+
     def stats(self, source: Path, count: int) -> CalibrationStats:
         percentile = {}
         for point, tops in self.tops.items():
@@ -82,6 +88,7 @@ class _StatsRecorder:
             percentile=percentile,
             channel_absmax={p: v.double().numpy() for p, v in self.channel_absmax.items()},
             samples={p: torch.cat(rows).numpy() for p, rows in self.samples.items()},
+            gelu_fit=self.gelu_fitter.fits(),
             source=source.name,
             count=count,
         )
@@ -115,6 +122,9 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, 
     for point, (module, side) in hooks.items():
         hook = recorder.hook(point, side)
         handles.append(module.register_forward_pre_hook(hook) if side == "input" else module.register_forward_hook(hook))
+    for point, module in gelu_input_modules(checkpoint.model, checkpoint.arch).items():
+        if point in hooks:
+            handles.append(module.register_forward_hook(recorder.gelu_input_hook(point)))
     try:
         with torch.inference_mode():
             for start in tqdm(range(0, len(texts), BATCH_SIZE), desc="calibrating", unit="batch",

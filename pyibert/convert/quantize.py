@@ -11,6 +11,7 @@ from .activation_points import ActivationRanges
 from .architectures import EncoderParams, LinearParams, NormParams
 from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
+from .gelu_correction import corrected_down_projection
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
@@ -118,6 +119,9 @@ class ScaleOptions:
     # for all rows: 75.1%), so by default a tied decoder shares the table and saves V · H bytes
     # (11 MiB; FORMAT.md §4.11)
     mlm_own_decoder: bool = False
+    # FFN down's columns and bias take in the fit of the float GELU on i-GELU where calibration made one
+    # (gelu_correction.py)
+    gelu_correction: bool = True
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
@@ -185,7 +189,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")
-        model.add_linear(f"{blk}.ffn_down", layer.ffn_down, s_u, s_res, hf_ibert, plan)
+        ffn_down = layer.ffn_down
+        if f"{blk}.gelu" in ranges.gelu_fit and options.gelu_correction:
+            ffn_down = corrected_down_projection(ffn_down, ranges.gelu_fit[f"{blk}.gelu"])
+        model.add_linear(f"{blk}.ffn_down", ffn_down, s_u, s_res, hf_ibert, plan)
         model.add_rescale(f"{blk}.ffn_res", s_a / s_res)
         s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)

@@ -2,7 +2,7 @@
 that quantizes the calibration sample with the least squared error."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class CalibrationStats:
     samples: dict[str, np.ndarray]          # [rows, channels] float32: some tokens' values (int8 points)
     source: str                             # the calibration file's name
     count: int                              # texts run
+    gelu_fit: dict = field(default_factory=dict)   # gelu_correction.GeluFit per blk.{l}.gelu
 
 
 def clip_errors(values: np.ndarray, clips: np.ndarray) -> np.ndarray:
@@ -89,4 +90,5 @@ def choose_ranges(stats: CalibrationStats, rules: dict[str, str] | None = None) 
             channel_absmax[point] = mse_clip(stats.samples[point], per_channel) if rule == "mse" else per_channel
     used = ", ".join(f"{kind} {rules[kind]}" for kind in DEFAULT_RULES)
     return ActivationRanges(absmax, f"calibration on {stats.source} (ranges: {used}; residual sums max)",
-                            stats.count, residual_margin=2.0, channel_absmax=channel_absmax)
+                            stats.count, residual_margin=2.0, channel_absmax=channel_absmax,
+                            gelu_fit=dict(stats.gelu_fit))
