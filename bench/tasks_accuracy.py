@@ -13,7 +13,8 @@ for --steps steps (16 sequences a step), converts it with the installed pyibert 
 rows, as pairs where the task has them), runs --eval-rows other rows through both and prints per
 task the float model's and the integer model's task accuracy and their agreement (argmax per text,
 per token, per start and end, also where the float model's two best logits are at least 0.5 apart;
-regression: sign agreement, Spearman and the largest difference).
+regression: sign agreement, Spearman and the largest difference), and the mean |difference| of every
+output value (each logit of each token, choice or label) between the two models.
 The suite does not run it: training six heads takes about 45 minutes on two cores (README, "Task
 heads"). --layers 1 trains in seconds but leaves the heads unsure, and their decisions near-ties.
 """
