@@ -17,19 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..golden.ops import Gelu, igelu
+from ..golden.ops import Gelu, igelu, sat
 from .architectures import LinearParams
-from .nonlinear import GELU_INPUT_SCALE, gelu_constants
+from .nonlinear import GELU_INPUT_BITS, GELU_INPUT_SCALE, gelu_constants
 
-_INPUT_LIMIT = 2**19 - 1   # i-GELU inputs are saturated to 20 bits (§4.4)
 MAX_GAIN_CHANGE = 0.1       # gain stays within 1 ± this (see GeluFitter.fits)
 
 
 def integer_gelu(x: torch.Tensor) -> np.ndarray:
     """The runtime's i-GELU of x (GELU inputs, real units) in real units, float64."""
     constants = gelu_constants()
-    x = x.detach().to(torch.float64)
-    t = torch.clamp(torch.round(x / GELU_INPUT_SCALE), -_INPUT_LIMIT - 1, _INPUT_LIMIT).to(torch.int64).numpy()
+    t = sat(np.rint(x.detach().to(torch.float64).numpy() / GELU_INPUT_SCALE), GELU_INPUT_BITS).astype(np.int64)
     g = igelu(t, Gelu(constants.b, constants.c, constants.shift, constants.one))
     return g.astype(np.float64) * (GELU_INPUT_SCALE * constants.sigma / 2)
 

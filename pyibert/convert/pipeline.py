@@ -20,11 +20,11 @@ from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
 from .quantize import QuantizedModel, ScaleOptions, quantize
 from .range_search import choose_ranges
 from .sentence_embedding import PoolingConfig, read_pooling
+from .nonlinear import GELU_INPUT_BITS
 from .weights import WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
 
-GELU_INPUT_BITS = 20
 BIAS_BITS = 32
 
 
