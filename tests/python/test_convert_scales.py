@@ -171,3 +171,12 @@ def test_channel_scales_interpolate_between_the_common_and_the_own_scale():
     assert own[0] == pytest.approx(common) and own[1] == pytest.approx(2.0 / 127) and own[2] > 0
     half = ranges.channel_scales("p_norm", 0.5)
     assert half[1] == pytest.approx(math.sqrt(common * 2.0 / 127))
+
+
+def test_a_channel_keeps_its_maximum_above_the_tensors_clipped_range():
+    """The GELU output's tensor range is a 99.99th percentile, which clips massive activations (one
+    channel of one token per text); with one scale per channel that channel keeps its own maximum."""
+    ranges = ActivationRanges({"p_gelu": 4.0}, "test", 0, 2.0, channel_absmax={"p_gelu": np.array([25.0, 3.0])})
+    own = ranges.channel_scales("p_gelu", 1.0)
+    assert own[0] == pytest.approx(25.0 / 127) and own[1] == pytest.approx(3.0 / 127)
+    assert ranges.channel_scales("p_gelu", 0.0) == pytest.approx(4.0 / 127)
