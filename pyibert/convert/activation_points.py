@@ -65,10 +65,11 @@ class ActivationRanges:
         margin = self.residual_margin if bits == RESIDUAL_BITS else 1.0
         return margin * self.absmax[point] / (2 ** (bits - 1) - 1)
 
-    def channel_scales(self, point: str, alpha: float) -> float | np.ndarray:
+    def channel_scales(self, point: str, alpha: float, within_tensor_range: bool = False) -> float | np.ndarray:
         """The int8 scale of each channel of `point`, between one common scale (alpha = 0: the scale of
         the whole tensor, returned as a float) and each channel's own (alpha = 1):
-        s[k] = t[k]^alpha · c^(1 − alpha), t[k] = the channel's range / 127, c = the tensor's scale.
+        s[k] = t[k]^alpha · c^(1 − alpha), t[k] = the channel's range / 127, c = the tensor's scale;
+        `within_tensor_range` caps t[k] at c (for a reader whose weights cannot afford a wide column).
 
         The per-channel scales are folded into the weights that read the point, so a channel whose
         range is far below the tensor's keeps its precision; alpha trades that against the precision
@@ -83,4 +84,6 @@ class ActivationRanges:
         # tensor's 99.99th percentile is 4.4), and clipping them there loses FFN down's largest outputs.
         # Per channel they cost the other channels nothing. The floor keeps a silent channel's scale > 0.
         own = np.maximum(self.channel_absmax[point] / INT8_MAX, common * 2.0**-10)
+        if within_tensor_range:
+            own = np.minimum(own, common)
         return own**alpha * common ** (1.0 - alpha)

@@ -185,7 +185,11 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         model.add_norm(f"{blk}.attn_norm", layer.attn_norm, s_a)
 
         model.add_linear(f"{blk}.ffn_up", layer.ffn_up, s_a, GELU_INPUT_SCALE, hf_ibert, plan)
-        s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha)
+        # A GELU channel keeps its own maximum above the tensor's (percentile) range, except before a
+        # low-bit FFN down: the wide channel widens its column, and with 2-6-bit codes the rows it
+        # dominates lose more than clipping costs (README, "Accuracy against size").
+        low_bit_down = plan.width(f"{blk}.ffn_down") < 8
+        s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha, within_tensor_range=low_bit_down)
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")

@@ -15,6 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from pyibert.convert.activation_points import ActivationRanges  # noqa: E402
 from pyibert.convert.architectures import encoder_params  # noqa: E402
 from pyibert.convert.checkpoint import load_checkpoint  # noqa: E402
+from pyibert.convert.lowbit import LowBitPlan  # noqa: E402
 from pyibert.convert.quantize import PER_TENSOR, ScaleOptions, quantize  # noqa: E402
 from pyibert.convert.range_search import CLIP_RATIOS, mse_clip  # noqa: E402
 from test_convert import FFN, HEADS, HIDDEN, LAYERS, make_checkpoint  # noqa: E402
@@ -180,3 +181,20 @@ def test_a_channel_keeps_its_maximum_above_the_tensors_clipped_range():
     own = ranges.channel_scales("p_gelu", 1.0)
     assert own[0] == pytest.approx(25.0 / 127) and own[1] == pytest.approx(3.0 / 127)
     assert ranges.channel_scales("p_gelu", 0.0) == pytest.approx(4.0 / 127)
+
+
+def test_gelu_channels_stay_within_the_tensor_range_before_a_low_bit_ffn_down(classifier):
+    """Before an int8 FFN down a GELU channel keeps its maximum above the tensor's (percentile) range;
+    before a 4-bit one it is capped there, since its widened column would coarsen 4-bit rows."""
+    ranges = _ranges(LAYERS)
+    for l in range(2):
+        ranges.absmax[f"blk.{l}.gelu"] = 1.0          # a percentile below the widest channels (up to 3)
+    plan = LowBitPlan(widths={"blk.0.ffn_down": 4})
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(), plan=plan)
+    # ffn_gelu's ratio is s_g · σ / 2 / s_u[f]; layer 1 (int8 FFN down): s_u is every channel's own range
+    gelu_unit = _ratio(model, "blk.1.ffn_gelu") * ranges.channel_absmax["blk.1.gelu"] / 127
+    assert np.allclose(gelu_unit, gelu_unit[0], rtol=1e-8)
+    # layer 0 (4-bit FFN down): the channels above the tensor's range are capped at it
+    own = ranges.channel_absmax["blk.0.gelu"] / 127
+    assert (own > 1.0 / 127).sum() > 10
+    assert np.allclose(gelu_unit[0] / _ratio(model, "blk.0.ffn_gelu"), np.minimum(own, 1.0 / 127), rtol=1e-8)
