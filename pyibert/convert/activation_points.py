@@ -83,7 +83,6 @@ class ActivationRanges:
         # tokens ([CLS], [SEP]; in all-MiniLM-L6-v2 one layer-0 GELU channel reaches 25 on [CLS] where the
         # tensor's 99.99th percentile is 4.4), and clipping them there loses FFN down's largest outputs.
         # Per channel they cost the other channels nothing. The floor keeps a silent channel's scale > 0.
-        own = np.maximum(self.channel_absmax[point] / INT8_MAX, common * 2.0**-10)
-        if within_tensor_range:
-            own = np.minimum(own, common)
+        own = np.clip(self.channel_absmax[point] / INT8_MAX, common * 2.0**-10,
+                      common if within_tensor_range else None)
         return own**alpha * common ** (1.0 - alpha)

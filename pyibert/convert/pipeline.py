@@ -17,10 +17,10 @@ from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
 from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
+from .nonlinear import GELU_INPUT_BITS
 from .quantize import QuantizedModel, ScaleOptions, quantize
 from .range_search import choose_ranges
 from .sentence_embedding import PoolingConfig, read_pooling
-from .nonlinear import GELU_INPUT_BITS
 from .weights import WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
