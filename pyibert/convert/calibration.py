@@ -31,15 +31,19 @@ MASKED_FRACTION = 0.15   # fill-mask calibration: BERT's masking rate
 class _StatsRecorder:
     """Per point, over the real (unpadded) tokens: max |x|, the top of |x| of every batch (for the
     percentile), max |x| per channel where a point may have per-channel scales, a sample of rows, and
-    at each GELU the sums of the fit of the float GELU on the integer one (gelu_correction.py)."""
+    at each GELU the sums of the fit of the float GELU on the integer one (gelu_correction.py), and at
+    `moment_points` the sum of xᵀx over every token (GPTQ's H)."""
 
-    def __init__(self) -> None:
+    def __init__(self, moment_points: frozenset = frozenset()) -> None:
         self.absmax: dict[str, float] = {}
         self.count: dict[str, int] = {}
         self.tops: dict[str, list[torch.Tensor]] = {}
         self.channel_absmax: dict[str, torch.Tensor] = {}
         self.samples: dict[str, list[torch.Tensor]] = {}
         self.gelu_fitter = GeluFitter()
+        self.moment_points = moment_points
+        self.moments: dict[str, torch.Tensor] = {}   # Σ xᵀx, float32 (BERT-base: 0.4 GB in all)
+        self.moment_rows: dict[str, int] = {}
         self.token_mask: torch.Tensor | None = None   # [batch, seq] bool of the batch being run
         self.sample_rows: torch.Tensor | None = None   # indices into the batch's real tokens to sample
         self._generator = torch.Generator().manual_seed(0)   # the same sample, hence file, every run
@@ -59,6 +63,9 @@ class _StatsRecorder:
                 return
             values = rows.abs()
             self.absmax[point] = max(self.absmax.get(point, 0.0), float(values.max()))
+            if point in self.moment_points:
+                self.moments[point] = self.moments.get(point, 0) + rows.T @ rows
+                self.moment_rows[point] = self.moment_rows.get(point, 0) + len(rows)
             if kind == "residual":
                 return
             flat = values.flatten()
@@ -89,6 +96,7 @@ class _StatsRecorder:
             channel_absmax={p: v.double().numpy() for p, v in self.channel_absmax.items()},
             samples={p: torch.cat(rows).numpy() for p, rows in self.samples.items()},
             gelu_fit=self.gelu_fitter.fits(),
+            input_moments={p: 2.0 * m.double().numpy() / self.moment_rows[p] for p, m in self.moments.items()},
             source=source.name,
             count=count,
         )
@@ -105,9 +113,10 @@ def _mask_some_tokens(encoded, tokenizer, generator: torch.Generator) -> None:
 
 
 def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, source: Path,
-              progress: bool = True, points: tuple[str, ...] | None = None) -> CalibrationStats:
+              progress: bool = True, points: tuple[str, ...] | None = None,
+              moment_points: frozenset = frozenset()) -> CalibrationStats:
     """Run the float model on `texts` and record what the range rules of range_search.py need, at
-    every point or at `points` alone."""
+    every point or at `points` alone, and GPTQ's input moments at `moment_points`."""
     hooks = calibration_hooks(checkpoint.model, checkpoint.arch)
     if points is not None:
         hooks = {point: hooks[point] for point in points}
@@ -116,7 +125,7 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, 
     # whose head's hooks (transform, decoder) are part of the points
     model: nn.Module = (checkpoint.model if checkpoint.arch.masked_lm
                         else base_model(checkpoint.model, checkpoint.arch))
-    recorder = _StatsRecorder()
+    recorder = _StatsRecorder(moment_points)
     handles = []
     generator = torch.Generator().manual_seed(0)
     for point, (module, side) in hooks.items():

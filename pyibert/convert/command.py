@@ -50,9 +50,10 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group-size", type=int, choices=GROUP_SIZES, default=0, metavar="N",
                         help="low-bit weights in groups of N inputs along each output row, each group with its "
                         "own 6-bit integer sub-scale: 0 (one scale per row), 32, 64 or 128 (default: %(default)s)")
-    parser.add_argument("--rounding", choices=ROUNDINGS, default="nearest",
-                        help="low-bit rounding: to nearest under searched clipping, or GPTQ's error-compensating "
-                        "rounding from the calibration activations (default: %(default)s)")
+    parser.add_argument("--rounding", choices=ROUNDINGS, default="auto",
+                        help="weight rounding: GPTQ's error-compensating rounding from the calibration activations, "
+                        "or to nearest (low-bit: under searched clipping); auto is GPTQ for int8 layers and nearest "
+                        "for low-bit ones, the better of each as measured (default: %(default)s)")
     parser.add_argument("--max-size", type=_size, metavar="SIZE",
                         help="the whole file must fit SIZE (12980000B, 12.98MB, 11MiB, 900kB: B, kB, MB powers of "
                         "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "

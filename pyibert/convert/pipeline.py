@@ -92,8 +92,8 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        pair_column: str | None,
                        max_calibration: int, max_tokens: int, progress: bool,
-                       range_rules: dict[str, str] | None) -> tuple[ActivationRanges, dict]:
-    """The ranges, and the calibration's sample rows at each point ({} for an I-BERT checkpoint)."""
+                       range_rules: dict[str, str] | None, moment_points: frozenset) -> tuple[ActivationRanges, dict]:
+    """The ranges, and GPTQ's input moments at `moment_points` ({} for an I-BERT checkpoint)."""
     if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
@@ -109,8 +109,9 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "file with a header row and a 'sentence' column (another column: --text-column NAME); a few "
             "hundred sentences like the ones the model will see, e.g. the task's training data")
     texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
-    stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress)
-    return choose_ranges(stats, range_rules), stats.samples
+    stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
+                      moment_points=moment_points)
+    return choose_ranges(stats, range_rules), stats.input_moments
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, params: EncoderParams, int8: QuantizedModel, ranges, src: Path,
@@ -141,24 +142,30 @@ def _encoder_linears(num_layers: int) -> list[str]:
             for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
 
 
-def _with_hessians(plan: LowBitPlan, samples: dict, num_layers: int) -> LowBitPlan:
-    """GPTQ's H = 2·XᵀX/rows of every low-bit layer's float inputs, from the calibration sample rows."""
-    from ..qbert.gptq import second_moment
+def _moment_points(plan: LowBitPlan, num_layers: int) -> frozenset:
+    """The calibration points whose input moments GPTQ will need: every encoder linear layer's input
+    unless the plan rounds to nearest (with --max-size the widths, hence "auto"'s choices, come later)."""
+    if plan.rounding == "nearest":
+        return frozenset()
+    return frozenset(layer_input_point(prefix) for prefix in _encoder_linears(num_layers))
 
-    if plan.rounding != "gptq":
+
+def _with_hessians(plan: LowBitPlan, moments: dict, num_layers: int, hf_ibert: bool) -> LowBitPlan:
+    """GPTQ's H = 2·XᵀX/rows of the float inputs of every encoder linear layer the plan rounds with it."""
+    layers = [prefix for prefix in _encoder_linears(num_layers) if plan.rounds_with_gptq(prefix)]
+    if not layers or (hf_ibert and plan.rounding == "auto"):   # I-BERT's int8 weights are HF's own
         return plan
-    if not samples:
+    if not moments:
         raise ConversionError("--rounding gptq needs calibration activations: a float checkpoint and --calibration")
-    prefixes = _encoder_linears(num_layers)
-    moments = {}
-    hessians = {}
-    for prefix in prefixes:
-        if plan.width(prefix) < 8:
-            point = layer_input_point(prefix)
-            if point not in moments:
-                moments[point] = second_moment(samples[point])
-            hessians[prefix] = moments[point]
-    return dataclasses.replace(plan, hessians=hessians)
+    return dataclasses.replace(plan, hessians={prefix: moments[layer_input_point(prefix)] for prefix in layers})
+
+
+def _rounding_report(plan: LowBitPlan, num_layers: int) -> str:
+    """How the encoder linear layers were rounded, as the summary says it."""
+    gptq, layers = len(plan.hessians), len(_encoder_linears(num_layers))
+    if gptq in (0, layers):
+        return "gptq" if gptq else "nearest"
+    return f"gptq on {gptq} of {layers} layers, nearest on the rest"
 
 
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
@@ -233,18 +240,19 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         shape.max_positions = rows
     max_tokens = shape.max_positions - shape.position_offset
     plan.validate()
-    ranges, samples = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
-                                         max_calibration, max_tokens, progress, range_rules)
     hf_ibert = checkpoint.arch.family == "ibert"
+    ranges, moments = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
+                                         max_calibration, max_tokens, progress, range_rules,
+                                         _moment_points(plan, shape.num_layers))
     choices = []
     if budget is not None:
         fixed = _fixed_bytes(out, shape, params, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
                              ranges, src, pooling)
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)
-    plan = _with_hessians(plan, samples, shape.num_layers)
+    plan = _with_hessians(plan, moments, shape.num_layers, hf_ibert)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=hf_ibert, options=scales, pooling=pooling,
-                         plan=plan)
+                         plan=plan, progress=progress)
     write_ibert(out, shape, quantized, ranges, src, pooling)
     if budget is not None and out.stat().st_size > budget.max_size:
         raise ConversionError(f"wrote {out}, {out.stat().st_size} B, over --max-size {budget.max_size} B: the size "
@@ -270,6 +278,6 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         weight_widths=_width_counts(plan, shape.num_layers),
         embedding_bits=plan.embedding_bits,
         group_size=plan.group_size,
-        rounding=plan.rounding,
+        rounding=_rounding_report(plan, shape.num_layers),
         layers=[dataclasses.asdict(choice) for choice in choices],
     )

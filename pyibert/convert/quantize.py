@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .activation_points import ActivationRanges
 from .architectures import EncoderParams, LinearParams, NormParams
@@ -50,23 +51,23 @@ class QuantizedModel:
         """
         bits = plan.width(name)
         weights: dict[str, np.ndarray]
+        hessian = plan.hessians.get(name)   # only where the plan rounds this layer with GPTQ
+        if hessian is not None and np.ndim(in_scale):
+            # H is of the float inputs; folding in_scale into the columns divides them by in_scale
+            inverse = 1.0 / np.asarray(in_scale, dtype=np.float64)
+            hessian = hessian * np.outer(inverse, inverse)
         if bits < 8:
             w = params.weight.detach().double().numpy()
             folded = w if np.ndim(in_scale) == 0 else w * np.asarray(in_scale, dtype=np.float64)
-            hessian = plan.hessians.get(name) if plan.rounding == "gptq" else None
-            if hessian is not None and np.ndim(in_scale):
-                # H is of the float inputs; folding in_scale into the columns divides them by in_scale
-                inverse = 1.0 / np.asarray(in_scale, dtype=np.float64)
-                hessian = hessian * np.outer(inverse, inverse)
             q = quantize_low_bit(folded, bits, plan.group_size, name, hessian)
             bias_scale = q.row_scale * (in_scale if np.ndim(in_scale) == 0 else 1.0)
         elif np.ndim(in_scale) == 0:
-            weight, w_scale = quantize_rows(params.weight, hf_ibert)
+            weight, w_scale = quantize_rows(params.weight, hf_ibert, hessian)
             bias_scale = in_scale * w_scale
             weights = {f"{name}.weight": weight}
         else:
             folded = params.weight.detach().double() * torch.from_numpy(np.asarray(in_scale, dtype=np.float64))
-            weight, bias_scale = quantize_rows(folded, hf_ibert)
+            weight, bias_scale = quantize_rows(folded, hf_ibert, hessian)
             weights = {f"{name}.weight": weight}
         bias = np.rint(params.bias.detach().double().numpy() / bias_scale)
         worst = int(np.argmax(np.abs(bias)))
@@ -129,11 +130,11 @@ PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
 
 def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf_ibert: bool,
              options: ScaleOptions = ScaleOptions(), pooling: PoolingConfig | None = None,
-             plan: LowBitPlan = UNIFORM_INT8) -> QuantizedModel:
+             plan: LowBitPlan = UNIFORM_INT8, progress: bool = False) -> QuantizedModel:
     """hf_ibert: quantize the encoder's weights with HF I-BERT's rule, so they are its integers (and
     every activation at one scale, as HF's quant_mode has them). pooling: a sentence-embedding file's
     pool (§4.10), whose 16-bit layer norm reads the last layer's residual sums. `plan`: the low-bit
-    widths (Q-BERT)."""
+    widths (Q-BERT) and the rounding. `progress`: a bar over the layers (GPTQ takes seconds per layer)."""
     if hf_ibert:
         options = replace(PER_TENSOR, mlm_own_decoder=options.mlm_own_decoder)
     model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
@@ -167,7 +168,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     s_x = norm_scales("embd_norm")
     model.add_norm("embd_norm", params.embd_norm, s_x)
 
-    for l, layer in enumerate(params.layers):
+    for l, layer in enumerate(tqdm(params.layers, desc="quantizing", unit="layer", disable=not progress)):
         blk = f"blk.{l}"
         s_q, s_k, s_v = (ranges.scale(f"{blk}.{p}") for p in ("q", "k", "v"))
         model.add_linear(f"{blk}.attn_q", layer.attn_q, s_x, s_q, hf_ibert, plan)

@@ -33,6 +33,9 @@ class CalibrationStats:
     source: str                             # the calibration file's name
     count: int                              # texts run
     gelu_fit: dict = field(default_factory=dict)   # gelu_correction.GeluFit per blk.{l}.gelu
+    # H = 2·XᵀX/rows over every calibration token, at the points whose values are a linear layer's input
+    # (GPTQ rounding; only when asked for: one K × K matrix per point)
+    input_moments: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def clip_errors(values: np.ndarray, clips: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class ConversionSummary:
             f"  ranges from: {self.calibration_source}"
             + (f" ({self.calibration_count} texts)" if self.calibration_count else ""),
             f"  Q-BERT:      encoder linears {', '.join(f'{n} x {b}-bit' for b, n in self.weight_widths.items())}"
-            f" (group size {self.group_size}, {self.rounding}), word embeddings {self.embedding_bits}-bit; "
+            f" (group size {self.group_size}, rounding {self.rounding}), word embeddings {self.embedding_bits}-bit; "
             f"{self.fp32_bytes / self.file_size:.2f}x smaller than the FP32 checkpoint ({self.fp32_bytes} B)",
         ] + self._layer_table())
 

@@ -119,16 +119,20 @@ def row_scales_for_groups(w: np.ndarray, bits: int, group_size: int) -> np.ndarr
     return best
 
 
+def row_scales(w: np.ndarray, bits: int, group_size: int) -> np.ndarray:
+    """The scale of each row of w [N, K]: MSE-searched without groups, else the one under its groups."""
+    return _best_row_scale(w, bits) if group_size == 0 else row_scales_for_groups(w, bits, group_size)
+
+
 def quantize_nearest(weight: np.ndarray, bits: int, group_size: int) -> GroupQuantized:
     """Round to nearest under MSE-searched scales."""
     w = np.asarray(weight, dtype=np.float64)
     n, k = w.shape
     check_group_size(k, group_size)
+    row_scale = row_scales(w, bits, group_size)
     if group_size == 0:
-        row_scale = _best_row_scale(w, bits)
         sub = np.ones((n, 1), dtype=np.uint8)
     else:
-        row_scale = row_scales_for_groups(w, bits, group_size)
         sub, _ = best_sub_scales(w.reshape(n, k // group_size, group_size), row_scale, bits)
     q = GroupQuantized(np.zeros((n, k), np.int8), row_scale, sub, bits, group_size)
     q.codes = _round(w, q.group_scales(), bits).astype(np.int8)
