@@ -34,7 +34,7 @@ class CalibrationStats:
     count: int                              # texts run
     gelu_fit: dict = field(default_factory=dict)   # gelu_correction.GeluFit per blk.{l}.gelu
     # H = 2·XᵀX/rows over every calibration token, at the points whose values are a linear layer's input
-    # (GPTQ rounding; only when asked for: one K × K matrix per point)
+    # (GPTQ rounding; only when asked for: one float32 K × K matrix per point)
     input_moments: dict[str, np.ndarray] = field(default_factory=dict)
 
 
