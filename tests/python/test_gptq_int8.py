@@ -1,6 +1,6 @@
 """GPTQ rounding of int8 weight rows (convert/weights.py, the converter's default for int8 layers): the
 scales of rounding to nearest, codes in ±127, a lower layer-output error on inputs it was not fitted on,
-and in a converted file only the weight codes change."""
+and in a converted file only the weight codes change; files without a head round to nearest."""
 from __future__ import annotations
 
 import os
@@ -98,3 +98,19 @@ def test_auto_leaves_low_bit_layers_to_nearest(tmp_path, checkpoint):
     low_auto, low_nearest = read_model_file(auto.output).lowbit, read_model_file(nearest.output).lowbit
     for name in widths:
         np.testing.assert_array_equal(low_auto[name].codes, low_nearest[name].codes)
+
+
+def test_auto_rounds_a_file_without_a_head_to_nearest(tmp_path, checkpoint):
+    """Hidden-state (and sentence-embedding) files: GPTQ was mixed on real embeddings, so "auto" is
+    nearest there, and "gptq" still asks for it."""
+    _, calibration = checkpoint
+    src = make_checkpoint(tmp_path / "encoder", "BertModel", sst2_sentences(300))
+    auto = convert_checkpoint(src, tmp_path / "auto.ibert", calibration=calibration, progress=False)
+    nearest = convert_checkpoint(src, tmp_path / "nearest.ibert", calibration=calibration, progress=False,
+                                 plan=LowBitPlan(rounding="nearest"))
+    gptq = convert_checkpoint(src, tmp_path / "gptq.ibert", calibration=calibration, progress=False,
+                              plan=LowBitPlan(rounding="gptq"))
+    assert (auto.rounding, gptq.rounding) == ("nearest", "gptq")
+    a, b, c = (read_model_file(s.output).tensors for s in (auto, nearest, gptq))
+    assert all(np.array_equal(a[name], b[name]) for name in a)
+    assert not np.array_equal(a["blk.0.ffn_down.weight"], c["blk.0.ffn_down.weight"])
