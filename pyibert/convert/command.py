@@ -52,8 +52,9 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         "own 6-bit integer sub-scale: 0 (one scale per row), 32, 64 or 128 (default: %(default)s)")
     parser.add_argument("--rounding", choices=ROUNDINGS, default="auto",
                         help="weight rounding: GPTQ's error-compensating rounding from the calibration activations, "
-                        "or to nearest (low-bit: under searched clipping); auto is GPTQ for the int8 layers of a model "
-                        "with a task head and nearest for the rest, the better of each as measured (default: %(default)s)")
+                        "or to nearest (low-bit: under searched clipping); auto is GPTQ for the int8 layers of a classifier, "
+                        "tagger, QA or multiple-choice model and nearest for the rest (low-bit layers, hidden states, "
+                        "sentence embeddings, fill-mask), the better of each as measured (default: %(default)s)")
     parser.add_argument("--max-size", type=_size, metavar="SIZE",
                         help="the whole file must fit SIZE (12980000B, 12.98MB, 11MiB, 900kB: B, kB, MB powers of "
                         "10, KiB, MiB of 2): the widths of every encoder linear layer and of the word embeddings "

@@ -1,6 +1,6 @@
 """GPTQ rounding of int8 weight rows (convert/weights.py, the converter's default for int8 layers): the
 scales of rounding to nearest, codes in ±127, a lower layer-output error on inputs it was not fitted on,
-and in a converted file only the weight codes change; files without a head round to nearest."""
+and in a converted file only the weight codes change; hidden-state and fill-mask files round to nearest."""
 from __future__ import annotations
 
 import os
@@ -100,11 +100,12 @@ def test_auto_leaves_low_bit_layers_to_nearest(tmp_path, checkpoint):
         np.testing.assert_array_equal(low_auto[name].codes, low_nearest[name].codes)
 
 
-def test_auto_rounds_a_file_without_a_head_to_nearest(tmp_path, checkpoint):
-    """Hidden-state (and sentence-embedding) files: GPTQ was mixed on real embeddings, so "auto" is
-    nearest there, and "gptq" still asks for it."""
+@pytest.mark.parametrize("architecture", ["BertModel", "BertForMaskedLM"])
+def test_auto_rounds_hidden_state_and_fill_mask_files_to_nearest(tmp_path, checkpoint, architecture):
+    """Hidden-state, sentence-embedding and fill-mask files: GPTQ lost on real embeddings and a real
+    masked LM, so "auto" is nearest there, and "gptq" still asks for it."""
     _, calibration = checkpoint
-    src = make_checkpoint(tmp_path / "encoder", "BertModel", sst2_sentences(300))
+    src = make_checkpoint(tmp_path / "encoder", architecture, sst2_sentences(300))
     auto = convert_checkpoint(src, tmp_path / "auto.ibert", calibration=calibration, progress=False)
     nearest = convert_checkpoint(src, tmp_path / "nearest.ibert", calibration=calibration, progress=False,
                                  plan=LowBitPlan(rounding="nearest"))
