@@ -23,7 +23,7 @@ class LowBitPlan:
     of the word embeddings, the group size and the rounding. 8 bits is today's int8 layer.
 
     Rounding "auto" is GPTQ for int8 layers and nearest for low-bit ones, in files with a classification,
-    regression, tagging, QA or multiple-choice head (pipeline._uses_gptq: hidden-state, sentence-embedding
+    regression, tagging, QA or multiple-choice head (pipeline._resolve_auto: hidden-state, sentence-embedding
     and fill-mask files round to nearest): measured on our
     classifiers and task heads, GPTQ brings int8 layers' outputs closer to float, while low-bit layers
     lost accuracy with it (README, "Accuracy against size")."""

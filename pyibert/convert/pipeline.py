@@ -142,16 +142,17 @@ def _encoder_linears(num_layers: int) -> list[str]:
             for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
 
 
-def _uses_gptq(plan: LowBitPlan, hf_ibert: bool, task: str) -> bool:
-    """Whether any layer is GPTQ-rounded. "auto" rounds to nearest in files whose output is per word of the
-    vocabulary or of the hidden size (hidden states, sentence embeddings, fill-mask): there GPTQ lost
+def _resolve_auto(plan: LowBitPlan, hf_ibert: bool, task: str) -> LowBitPlan:
+    """The plan with "auto" settled for this file: nearest rounding where the output is per word of the
+    vocabulary or of the hidden size (hidden states, sentence embeddings, fill-mask), since GPTQ lost there
     (all-MiniLM-L6-v2's embeddings: 1-NN topic accuracy −0.55 points against float where nearest has
     −0.10; a masked LM's top-1 agreement 75.7% → 74.2%; README), while on every classification,
-    regression, tagging, QA and multiple-choice head measured it lowered the output error or kept it.
-    An I-BERT checkpoint keeps HF's integers."""
-    if plan.rounding == "auto":
-        return not hf_ibert and task not in (names.ENCODER, names.SENTENCE_EMBEDDING, names.FILL_MASK)
-    return plan.rounding == "gptq"
+    regression, tagging, QA and multiple-choice head measured it lowered the output error or kept it;
+    and for an I-BERT checkpoint, which keeps HF's integers. Elsewhere "auto" stays, and
+    LowBitPlan.rounds_with_gptq picks the layers (int8 ones)."""
+    if plan.rounding == "auto" and (hf_ibert or task in (names.ENCODER, names.SENTENCE_EMBEDDING, names.FILL_MASK)):
+        return dataclasses.replace(plan, rounding="nearest")
+    return plan
 
 
 def _moment_points(num_layers: int) -> frozenset:
@@ -251,18 +252,17 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     max_tokens = shape.max_positions - shape.position_offset
     plan.validate()
     hf_ibert = checkpoint.arch.family == "ibert"
-    gptq = _uses_gptq(plan, hf_ibert, shape.task)
+    plan = _resolve_auto(plan, hf_ibert, shape.task)
     ranges, moments = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
                                          max_calibration, max_tokens, progress, range_rules,
-                                         _moment_points(shape.num_layers) if gptq else frozenset())
+                                         frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
         fixed = _fixed_bytes(out, shape, params, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
                              ranges, src, pooling)
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)
-    if gptq:
-        plan = _with_hessians(plan, moments, shape.num_layers)
+    plan = _with_hessians(plan, moments, shape.num_layers)
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=hf_ibert, options=scales, pooling=pooling,
                          plan=plan, progress=progress)
     write_ibert(out, shape, quantized, ranges, src, pooling)
