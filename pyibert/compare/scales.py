@@ -44,10 +44,10 @@ def _least_squares_scale(real: np.ndarray, ints: np.ndarray, axis) -> np.ndarray
 
 
 def _table_scale(table, tensors: dict, name: str) -> np.ndarray:
-    """An embedding table's scale, one per column where its rescale has one per channel."""
-    per_channel = tensors[f"{name}.rq_mult"].size > 1
-    real, ints = _float(table), tensors[f"{name}.weight"]
-    return np.atleast_1d(_least_squares_scale(real, ints, axis=0 if per_channel else None))
+    """An embedding table's one scale (its rescale is [1]); the file may keep fewer rows (positions)."""
+    ints = tensors[f"{name}.weight"]
+    real = _float(table)[: ints.shape[0]]
+    return np.atleast_1d(_least_squares_scale(real, ints, axis=None))
 
 
 def _linear_scale(params: LinearParams, in_scale: np.ndarray, tensors: dict, name: str) -> np.ndarray:
@@ -96,7 +96,9 @@ def step_scales(model: ModelFile, params: EncoderParams) -> dict[str, np.ndarray
     t, meta = model.tensors, model.meta
     exp_unit = math.log(2.0) / 2 ** meta["exp.frac_bits"]
     s_g, s_gelu_product = gelu_scales(meta)
-    scales = {"embd_sum": _after_rescale(_table_scale(params.token_embd, t, "token_embd"), t, "token_embd")}
+    # the sum's scale through the position table, whose rescale is always [1] (the word embeddings' may
+    # be one per row)
+    scales = {"embd_sum": _after_rescale(_table_scale(params.pos_embd, t, "pos_embd"), t, "pos_embd")}
     scales["embd"] = s_x = _layer_norm_scale(params.embd_norm, t, "embd_norm")
     for l, layer in enumerate(params.layers):
         p = f"blk.{l}."

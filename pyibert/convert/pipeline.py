@@ -117,7 +117,7 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
 def _fixed_bytes(out: Path, shape: ModelShape, params: EncoderParams, int8: QuantizedModel, ranges, src: Path,
                  pooling: PoolingConfig | None) -> int:
     """The bytes of the file that no width changes: the int8 file's size minus its encoder linear
-    weights and word embedding table."""
+    weights and word embedding table (with its rescale, one per row)."""
     scratch = out.with_name(out.name + ".int8-layout")
     try:
         write_ibert(scratch, shape, int8, ranges, src, pooling)
@@ -125,7 +125,8 @@ def _fixed_bytes(out: Path, shape: ModelShape, params: EncoderParams, int8: Quan
     finally:
         scratch.unlink(missing_ok=True)
     variable = sum(array.size for name, array in int8.tensors.items()
-                   if name.startswith("blk.") and name.endswith(".weight")) + params.token_embd.numel()
+                   if name.startswith("blk.") and name.endswith(".weight"))
+    variable += sum(int8.tensors[name].nbytes for name in ("token_embd.weight", "token_embd.rq_mult", "token_embd.rq_shift"))
     return size - variable
 
 

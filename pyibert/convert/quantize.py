@@ -16,7 +16,7 @@ from .gelu_correction import corrected_down_projection
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
-from .weights import quantize_rows, quantize_table
+from .weights import ADDED_TABLE_BITS, quantize_rows, quantize_table
 
 BIAS_LIMIT = 2**30
 PROB_SCALE = 1.0 / 256      # softmax probabilities P are k/256 (§4.6)
@@ -158,10 +158,12 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
             model.tensors["token_embd.qweight"] = packed
             model.add_rescale(name, row_scales / s_sum)     # one per row (FORMAT.md §3.1)
             continue
-        if name == "token_embd" and _tied_decoder_reads_table(params, options, hf_ibert):
+        if hf_ibert:   # HF's QuantEmbedding: int8, one scale per table
+            q, s_table = quantize_table(table, hf_ibert=True)
+        elif name == "token_embd":
             q, s_table = quantize_rows(table, hf_ibert=False)   # a [V] rescale (FORMAT.md §3.1)
         else:
-            q, s_table = quantize_table(table, hf_ibert)
+            q, s_table = quantize_table(table, hf_ibert=False, bits=ADDED_TABLE_BITS)
         table_scales[name] = s_table
         model.tensors[f"{name}.weight"] = q
         model.add_rescale(name, s_table / s_sum)
@@ -221,15 +223,6 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         model.add_linear("cls_out", params.cls_out, TANH_OUTPUT_SCALE, 2.0**-LOGIT_SHIFT, hf_ibert=False)
         model.output_scale = (1, LOGIT_SHIFT)
     return model
-
-
-def _tied_decoder_reads_table(params: EncoderParams, options: ScaleOptions, hf_ibert: bool) -> bool:
-    """A masked-LM decoder tied to the word embeddings reads token_embd.weight as its rows: the table then
-    gets one scale per row, as a decoder of its own would (the logits of 30,000 words need each word's
-    row at its own precision; the embedding lookup takes the [V] rescale at no cost). An I-BERT
-    checkpoint keeps HF's one scale for the table."""
-    head = params.masked_lm
-    return head is not None and head.tied and not options.mlm_own_decoder and not hf_ibert
 
 
 def _add_masked_lm(model: QuantizedModel, params: EncoderParams, ranges: ActivationRanges,

@@ -7,6 +7,11 @@ import torch
 from ..qbert.gptq import quantize_rows_gptq
 
 WEIGHT_BITS = 8
+# The position and token-type tables are int16 (FORMAT.md §3, version 4): each of their rows is added to
+# every token at that position or of that type, so their rounding error is the same on every text and
+# does not average out downstream; at int8 with one scale (BERT's position table has entries 75 times
+# its standard deviation) it was the largest error of the embedding sum. They are small (P + T rows).
+ADDED_TABLE_BITS = 16
 
 
 def quantize_rows(weight: torch.Tensor, hf_ibert: bool, hessian: np.ndarray | None = None
@@ -32,14 +37,17 @@ def quantize_rows(weight: torch.Tensor, hf_ibert: bool, hessian: np.ndarray | No
     return np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8), scale
 
 
-def quantize_table(weight: torch.Tensor, hf_ibert: bool) -> tuple[np.ndarray, float]:
-    """Symmetric int8 with one scale for the whole tensor (embedding tables)."""
+def quantize_table(weight: torch.Tensor, hf_ibert: bool, bits: int = WEIGHT_BITS) -> tuple[np.ndarray, float]:
+    """Symmetric int8 (or int16: `bits` 16) with one scale for the whole tensor (embedding tables)."""
     if hf_ibert:
+        if bits != WEIGHT_BITS:
+            raise ValueError("an I-BERT checkpoint's tables are int8 by HF's rule")
         q, scale = _hf_ibert_rule(weight, per_channel=False)
         return q, float(scale[0])
     w = weight.detach().to(torch.float64).numpy()
-    scale = (float(np.abs(w).max()) or 1.0) / 127.0
-    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale
+    limit = 2 ** (bits - 1) - 1
+    scale = (float(np.abs(w).max()) or 1.0) / limit
+    return np.clip(np.rint(w / scale), -limit, limit).astype(np.int8 if bits == 8 else np.int16), scale
 
 
 def _hf_ibert_rule(weight: torch.Tensor, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from .quantize import QuantizedModel
 from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 @dataclass

@@ -16,8 +16,10 @@ from gguf import GGUFReader
 from ..tasks import names
 from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
+# Tables that format version 4 lets be int16 (FORMAT.md §3).
+INT16_TABLES = ("pos_embd.weight", "token_types.weight")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
 # count's metadata key.
 _ONE_OR_PER_CHANNEL = {"attn_res": "hidden_size", "ffn_res": "hidden_size", "ffn_gelu": "intermediate_size"}
@@ -34,7 +36,7 @@ class ModelFileError(ValueError):
 class ModelFile:
     meta: dict            # the ibert.* values, keyed without the "ibert." prefix
     labels: list[str]
-    tensors: dict         # name -> int8 / int32 / int64 numpy array, shapes as FORMAT.md §3
+    tensors: dict         # name -> int8 / int16 / int32 / int64 numpy array, shapes as FORMAT.md §3
     lowbit: dict          # low-bit linear prefix (e.g. "blk.0.ffn_up") -> LowBitWeights (§3.1)
     embedding: LowBitWeights | None = None   # low-bit token_embd codes (sub all 1), or None for int8
 
@@ -117,8 +119,8 @@ def allowed_shape(name: str, shape: tuple, expected: tuple, meta: dict) -> bool:
 def _check_values(meta: dict, tensors: dict) -> None:
     """§3's value ranges (weights, biases, rescales, the attention-score bound)."""
     for name, array in tensors.items():
-        if name.endswith(".weight") and array.size and array.min() < -127:
-            raise ModelFileError(f"tensor {name}: weight -128 (FORMAT.md allows −127 … 127)")
+        if name.endswith(".weight") and array.size and array.min() < -np.iinfo(array.dtype).max:
+            raise ModelFileError(f"tensor {name}: weight {array.min()} (FORMAT.md allows ±{np.iinfo(array.dtype).max})")
         if name.endswith(".bias") and array.size and np.abs(array.astype(np.int64)).max() > 2**30:
             raise ModelFileError(f"tensor {name}: a bias exceeds 2^30 in magnitude")
         if name.endswith(".rq_shift") and (array.min() < 1 or array.max() > 62):
@@ -220,6 +222,11 @@ def read_model_file(path: str | Path) -> ModelFile:
             raise ModelFileError(f"{path}: tensor {name} is missing")
         # GGUFReader already presents the data in numpy order (its `shape` is GGUF's, fastest first)
         data = np.asarray(tensor.data)
+        if name in INT16_TABLES and data.dtype == np.int16:
+            if version < 4:
+                raise ModelFileError(f"{path}: tensor {name} is int16, which is new in format version 4, but the "
+                                     f"file says version {version}")
+            dtype = np.int16
         if data.dtype != dtype or not allowed_shape(name, data.shape, shape, meta):
             raise ModelFileError(f"{path}: tensor {name} is {data.dtype} {list(data.shape)}, "
                                  f"expected {np.dtype(dtype)} {list(shape)}")

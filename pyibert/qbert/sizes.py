@@ -49,10 +49,9 @@ def linear_bytes(rows: int, columns: int, bits: int, group_size: int) -> int:
 
 
 def embedding_bytes(rows: int, columns: int, bits: int) -> int:
-    """Word embeddings: int8 with one table scale (today's format), or packed with one scale per row."""
-    if bits == 8:
-        return rows * columns
-    return rows * packed_row_bytes(columns, bits) + rows * EMBEDDING_ROW_SCALE_BYTES + TENSOR_OVERHEAD
+    """Word embeddings with one scale per row: int8, or packed codes."""
+    row_bytes = columns if bits == 8 else packed_row_bytes(columns, bits)
+    return rows * row_bytes + rows * EMBEDDING_ROW_SCALE_BYTES + (0 if bits == 8 else TENSOR_OVERHEAD)
 
 
 @dataclass(frozen=True)
@@ -65,5 +64,5 @@ class FileLayout:
     @classmethod
     def from_ibert(cls, path: str, linear_shapes: list[tuple[int, int]], vocab: int, hidden: int) -> "FileLayout":
         import os
-        variable = sum(r * c for r, c in linear_shapes) + vocab * hidden
+        variable = sum(r * c for r, c in linear_shapes) + embedding_bytes(vocab, hidden, 8)
         return cls(os.path.getsize(path) - variable)

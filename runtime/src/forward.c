@@ -155,6 +155,8 @@ static inline int32_t word_embedding(const ibert_model *m, size_t id, size_t j) 
     return m->token_embd[id * m->hp.hidden_size + j];
 }
 
+static inline int32_t added_value(const added_table *t, size_t i) { return t->i16 ? t->i16[i] : t->i8[i]; }
+
 typedef struct embed_job {
     const ibert_context *ctx;
     const int32_t *ids, *types;
@@ -174,14 +176,13 @@ static void embed_task(void *arg, size_t task, size_t worker) {
     for (size_t i = i0; i < i0 + rows; i++) {
         const size_t id = (size_t)job->ids[i];
         const size_t tok_scale = tok_rq->n > 1 ? id : 0; /* one rescale per row (format version 3) */
-        const int8_t *pos = m->pos_embd + (m->hp.position_offset + i) * h;
-        const int8_t *type = m->token_types + (job->types ? (size_t)job->types[i] : 0) * h;
+        const size_t pos = (m->hp.position_offset + i) * h, type = (job->types ? (size_t)job->types[i] : 0) * h;
         int32_t *e = ctx->buf.acc + i * h;
         for (size_t j = 0; j < h; j++) {
             const int32_t tok = word_embedding(m, id, j);
             int64_t sum = fp_rq(tok, tok_rq->mult[tok_scale], tok_rq->shift[tok_scale]) +
-                          fp_rq(pos[j], pos_rq->mult[0], pos_rq->shift[0]) +
-                          fp_rq(type[j], type_rq->mult[0], type_rq->shift[0]);
+                          fp_rq(added_value(&m->pos_embd, pos + j), pos_rq->mult[0], pos_rq->shift[0]) +
+                          fp_rq(added_value(&m->token_types, type + j), type_rq->mult[0], type_rq->shift[0]);
             e[j] = (int32_t)fp_sat(sum, KERNEL_RESIDUAL_BITS);
         }
     }

@@ -437,7 +437,10 @@ static void metadata(void) {
     set_u32("ibert.num_labels", labels + 1, NULL);
     /* a version-3 file's task allows no C = 0 with a head (task() below), a version-2 file's labels do not */
     if (labels > 0) set_u32("ibert.num_labels", 0, find_kv("ibert.task") ? "but task" : "ibert.labels");
-    set_u32("ibert.format_version", 4, "newer");
+    set_u32("ibert.format_version", 5, "newer");
+    /* int16 tables are new in version 4 (FORMAT.md §3) */
+    const tensor_loc *positions = find_tensor("pos_embd.weight");
+    if (positions->type == GGML_I16) set_u32("ibert.format_version", 3, "'pos_embd.weight of type I16' is new in format version 4");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 
@@ -633,6 +636,7 @@ static void poke(copy *c, const tensor_loc *t, uint64_t index, int64_t value) {
     uint8_t *p = c->bytes + L.data_start + t->offset;
     switch (t->type) {
     case GGML_I8: p[index] = (uint8_t)(int8_t)value; break;
+    case GGML_I16: { int16_t v = (int16_t)value; memcpy(p + 2 * index, &v, 2); break; }
     case GGML_I32: { int32_t v = (int32_t)value; memcpy(p + 4 * index, &v, 4); break; }
     default: memcpy(p + 8 * index, &value, 8); break;
     }
@@ -641,17 +645,18 @@ static void poke(copy *c, const tensor_loc *t, uint64_t index, int64_t value) {
 static void values(void) {
     for (size_t i = 0; i < L.n_tensors; i++) {
         const tensor_loc *t = &L.tensors[i];
-        uint64_t n = t->n_bytes / (t->type == GGML_I8 ? 1 : t->type == GGML_I32 ? 4 : 8);
+        uint64_t n = t->n_bytes / (t->type == GGML_I8 ? 1 : t->type == GGML_I16 ? 2 : t->type == GGML_I32 ? 4 : 8);
         const uint64_t where[] = {0, n / 2, n - 1};
         for (size_t w = 0; w < COUNT(where); w++) {
             copy c = fresh(original_size);
-            if (t->type == GGML_I8) {
+            if (t->type == GGML_I8 || t->type == GGML_I16) {
                 /* the message names the element (GGUF's dims[0] is the row length) */
+                const int64_t lowest = t->type == GGML_I8 ? INT8_MIN : INT16_MIN;
                 char expect[64];
-                snprintf(expect, sizeof expect, "element [%" PRIu64 ", %" PRIu64 "] is -128", where[w] / t->dims[0],
-                         where[w] % t->dims[0]);
-                poke(&c, t, where[w], -128);
-                REJECT(c, expect, "tensor '%s'[%" PRIu64 "] = -128", t->name, where[w]);
+                snprintf(expect, sizeof expect, "element [%" PRIu64 ", %" PRIu64 "] is %" PRId64, where[w] / t->dims[0],
+                         where[w] % t->dims[0], lowest);
+                poke(&c, t, where[w], lowest);
+                REJECT(c, expect, "tensor '%s'[%" PRIu64 "] = %" PRId64, t->name, where[w], lowest);
             } else if (ends_with(t->name, ".rq_shift")) {
                 poke(&c, t, where[w], 0);
                 REJECT(c, "outside 1 ... 62", "tensor '%s'[%" PRIu64 "] = 0", t->name, where[w]);

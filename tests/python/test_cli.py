@@ -54,8 +54,8 @@ def test_inspect_json(capsys, shipped_model_path):
     code, out, _ = run(capsys, "inspect", shipped_model_path, "--json")
     info = json.loads(out)
     assert code == 0
-    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 3
-    assert info["task"] == "sequence-classification"   # the shipped file is version 2: its head implies the task
+    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 4
+    assert info["task"] == "sequence-classification"
 
 
 # A user who ran `pip install .` without the convert extra: the converter's

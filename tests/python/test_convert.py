@@ -68,9 +68,11 @@ def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, pe
         expected[f"{name}.bias"] = (np.int32, (n,))
         rescale(name, n)
 
+    # a float checkpoint's word embeddings have a scale per row, its position and type tables are int16
+    # (format version 4); an I-BERT checkpoint's three tables are HF's int8 with one scale each
     for name, rows in (("token_embd", vocab), ("pos_embd", positions), ("token_types", types)):
-        expected[f"{name}.weight"] = (np.int8, (rows, H))
-        rescale(name, 1)
+        expected[f"{name}.weight"] = (np.int16 if per_channel and name != "token_embd" else np.int8, (rows, H))
+        rescale(name, rows if per_channel and name == "token_embd" else 1)
     rescale("embd_norm", H, norm=True)
     for l in range(LAYERS):
         for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
@@ -111,7 +113,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     config = json.loads((src / "config.json").read_text())
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
-    assert metadata["ibert.format_version"] == 3
+    assert metadata["ibert.format_version"] == 4
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
@@ -135,7 +137,9 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
         assert (tensors[name].dtype, tensors[name].shape) == (dtype, shape), name
     # FORMAT.md §3's value ranges
     for name, array in tensors.items():
-        if name.endswith(".weight"):
+        if name.endswith(".weight") and array.dtype == np.int16:
+            assert array.min() >= -32767 and np.abs(array).max() == 32767   # the table's absmax is its scale
+        elif name.endswith(".weight"):
             assert array.min() >= -127 and array.max() <= (126 if is_ibert and not name.startswith("cls") else 127)
         elif name.endswith(".bias"):
             assert np.abs(array.astype(np.int64)).max() <= 2**30

@@ -224,11 +224,11 @@ def test_every_masked_lm_class_converts_and_runs_as_its_golden_model(tmp_path, a
     reader = GGUFReader(str(summary.output))
     names = {t.name for t in reader.tensors}
     assert {"mlm_dense.weight", "mlm_norm.rq_bias", "mlm_decoder.bias"} <= names
-    # shared: the tied decoder reads the embedding table, stored once, then with one scale per row
-    # (a float checkpoint's; an I-BERT table keeps HF's one scale)
+    # shared: the tied decoder reads the embedding table, stored once, with one scale per row (as every
+    # float checkpoint's table has; an I-BERT table keeps HF's one scale)
     assert ("mlm_decoder.weight" in names) == own_decoder
     tensors = {t.name: t.data for t in reader.tensors}
-    per_row = not own_decoder and not architecture.startswith("IBert")
+    per_row = not architecture.startswith("IBert")
     assert tensors["token_embd.rq_mult"].size == (tensors["token_embd.weight"].shape[0] if per_row else 1)
     assert "fill-mask head" in summary.format()
     model, golden = pyibert.Model(summary.output, threads=1), GoldenModel(summary.output)

@@ -57,6 +57,8 @@ MODELS = {
     # format version 3 (ibert.task): a head on every token, and one on the first token with C = 1
     "question-answering": dict(num_labels=2, seed=3, task="question-answering"),
     "regression": dict(num_labels=1, seed=4, tokenizer="gpt2", task="regression"),
+    # format version 4: int16 position and token-type tables
+    "int16-tables": dict(num_labels=5, seed=5, task="token-classification", table_bits=16),
 }
 
 

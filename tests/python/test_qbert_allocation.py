@@ -28,8 +28,8 @@ def test_byte_accounting():
     assert linear_bytes(384, 384, 8, 32) == 384 * 384
     assert linear_bytes(384, 384, 4, 0) == 384 * 192 + 384 + TENSOR_OVERHEAD  # the one-column X.qsub
     assert linear_bytes(384, 1536, 3, 64) == 384 * 576 + 384 * 24 + TENSOR_OVERHEAD
-    assert embedding_bytes(30522, 384, 8) == 30522 * 384
-    # packed rows and one int32 multiplier + int32 shift per row (FORMAT.md §3.1)
+    # int8 or packed rows, and one int32 multiplier + int32 shift per row (FORMAT.md §3.1)
+    assert embedding_bytes(30522, 384, 8) == 30522 * 384 + 30522 * 8
     assert embedding_bytes(30522, 384, 4) == 30522 * 192 + 30522 * 8 + TENSOR_OVERHEAD
 
 

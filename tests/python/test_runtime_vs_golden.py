@@ -103,7 +103,11 @@ MODELS = {
     "token-classification": (5, False, "gpt2", "token-classification", None),
     "token-classification-extreme": (9, True, "bert", "token-classification", None),
     "question-answering": (2, False, "bert", "question-answering", None),
+    "pairs-int16-tables": (2, False, "bert", "sequence-classification", None),
+    "pairs-int16-tables-extreme": (2, True, "gpt2", "sequence-classification", None),
 }
+# Models with int16 position and token-type tables (format version 4)
+INT16_TABLES = {"pairs-int16-tables", "pairs-int16-tables-extreme"}
 
 
 # The kernel sets a build for this architecture has; the default (unset) is the best of
@@ -145,7 +149,8 @@ def model_pair(request, tmp_path_factory):
     num_labels, extreme, tokenizer, task, pooling = MODELS[name]
     path = tmp_path_factory.mktemp("random") / "random.ibert"
     random_model.write_random_model(path, num_labels=num_labels, extreme=extreme, tokenizer=tokenizer,
-                                    max_positions=70, seed=100 + len(name), task=task, pooling=pooling)
+                                    max_positions=70, seed=100 + len(name), task=task, pooling=pooling,
+                                    table_bits=16 if name in INT16_TABLES else 8)
     native = _native_with_kernels(path, kernels)
     yield native, GoldenModel(path)
     native.close()

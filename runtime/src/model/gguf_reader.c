@@ -365,6 +365,32 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
     return st;
 }
 
+/* GGUF packs the data: each tensor starts at the previous one's end rounded up to the
+ * alignment (ggml's gguf.cpp requires it too). A wider gap means a descriptor no
+ * longer matches its data, e.g. an I16 table retyped I8 with the shape it had. The
+ * model loader calls this last, so a tensor of the wrong type or shape is first
+ * refused by name with what the format expects of it. */
+ibert_status gguf_check_packed(const gguf_file *f) {
+    const size_t n = (size_t)f->n_tensors;
+    if (n < 2) return IBERT_OK;
+    const gguf_tensor **by_data = malloc(n * sizeof *by_data);
+    if (!by_data) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory checking tensor packing");
+    memcpy(by_data, f->tensors_by_name, n * sizeof *by_data);
+    qsort(by_data, n, sizeof *by_data, compare_tensors_by_data);
+    ibert_status st = IBERT_OK;
+    for (size_t i = 1; i < n && st == IBERT_OK; i++) {
+        const gguf_tensor *a = by_data[i - 1], *b = by_data[i];
+        const uint64_t gap = (uint64_t)((const uint8_t *)b->data - (const uint8_t *)a->data) - a->n_bytes;
+        if (gap >= GGUF_ALIGNMENT)
+            st = ibert_fail(IBERT_ERR_FORMAT,
+                            "tensor '%.*s': %" PRIu64 " unused bytes lie between its data and tensor '%.*s' (%" PRIu64
+                            " bytes), more than the alignment's padding: a tensor's type or shape does not match its data",
+                            VIEW_ARGS(a->name), gap, VIEW_ARGS(b->name), a->n_bytes);
+    }
+    free(by_data);
+    return st;
+}
+
 static ibert_status parse_header(reader *r, uint64_t *n_tensors, uint64_t *n_kvs) {
     const uint8_t *magic = take(r, 4);
     if (!magic) return truncated(r, "GGUF header", "magic", 4);

@@ -76,6 +76,9 @@ ibert_status gguf_get_tensor(const gguf_file *file, const char *name, const gguf
 /* A tensor by name, or NULL if absent (no error: absence is an answer for optional tensors). */
 const gguf_tensor *gguf_find_tensor(const gguf_file *file, const char *name);
 uint64_t gguf_tensor_count(const gguf_file *file);
+/* Every tensor's data starts within the alignment's padding of the previous one's end
+ * (GGUF packs them); IBERT_ERR_FORMAT naming the tensor before a wider gap. */
+ibert_status gguf_check_packed(const gguf_file *file);
 /* The tensors in file order. */
 const gguf_tensor *gguf_tensor_at(const gguf_file *file, uint64_t i);
 

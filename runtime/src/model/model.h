@@ -14,6 +14,13 @@
 #include "tokenizer.h"
 
 /* A rescale (FORMAT.md §4.1): per channel (n == channels) or per tensor (n == 1). */
+/* A position or token-type table (FORMAT.md §3): int8, or from format version 4
+ * int16; exactly one of the two pointers is set. */
+typedef struct added_table {
+    const int8_t *i8;
+    const int16_t *i16;
+} added_table;
+
 typedef struct rescale {
     const int32_t *mult;
     const int32_t *shift;
@@ -89,7 +96,8 @@ struct ibert_model {
     gelu_constants gelu;
     ibert_scale output_scale;
 
-    const int8_t *token_embd, *pos_embd, *token_types; /* [V,H], [P,H], [T,H]; token_embd NULL when low-bit */
+    const int8_t *token_embd;           /* [V,H]; NULL when low-bit */
+    added_table pos_embd, token_types; /* [P,H], [T,H] */
     const uint8_t *token_embd_codes; /* low-bit word embeddings (FORMAT.md §3.1): [V][row bytes], or NULL */
     unsigned token_embd_bits;
     size_t token_embd_row_bytes;

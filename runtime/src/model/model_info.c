@@ -7,10 +7,11 @@
 #include "task.h"
 #include "model.h"
 
-/* The newest models/FORMAT.md version this runtime reads: 2 and 3 (task heads,
- * low-bit weights) load; version 2 files, which have no ibert.task, still load;
+/* The newest models/FORMAT.md version this runtime reads: 2, 3 (task heads,
+ * low-bit weights) and 4 (int16 position and token-type tables) load; version 2
+ * files, which have no ibert.task, still load;
  * version 1 rounded softmax probabilities down, model_metadata.c refuses it by name. */
-#define IBERT_FORMAT_VERSION 3
+#define IBERT_FORMAT_VERSION 4
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 

@@ -34,6 +34,14 @@ static const char *type_name(gguf_tensor_type type) {
     return "?";
 }
 
+/* A tensor (or type or shape) that only format version `since` has, in an older file,
+ * is refused by name. */
+static ibert_status require_version(const binder *b, uint32_t since, const char *name) {
+    if (b->version >= since) return IBERT_OK;
+    return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is new in format version %" PRIu32 ", but the file says version %" PRIu32,
+                      name, since, b->version);
+}
+
 /* "[a, b]" in numpy order (GGUF stores the dimensions fastest first); size >= 96
  * holds any shape (4 dimensions of at most 20 digits). */
 static void format_shape(const gguf_tensor *t, char *out, size_t size) {
@@ -98,6 +106,26 @@ static ibert_status bind_weight(binder *b, const char *name, uint32_t rows, uint
     return st != IBERT_OK ? st : check_weights(name, *out, rows, cols);
 }
 
+/* A position or token-type table: int8, or int16 (format version 4), whose
+ * values must lie in -32767 ... 32767 as an int8 table's do in -127 ... 127. */
+static ibert_status bind_added_table(binder *b, const char *name, uint32_t rows, uint32_t cols, added_table *out) {
+    const gguf_tensor *t = gguf_find_tensor(b->file, name);
+    out->i8 = NULL;
+    out->i16 = NULL;
+    if (!t || t->type != GGUF_TENSOR_I16) return bind_weight(b, name, rows, cols, &out->i8);
+    char what[NAME_BYTES + 16];
+    snprintf(what, sizeof what, "%s of type I16", name);
+    ibert_status st = require_version(b, 4, what);
+    if (st == IBERT_OK) st = bind(b, name, GGUF_TENSOR_I16, rows, cols, (const void **)&out->i16);
+    if (st != IBERT_OK) return st;
+    for (uint64_t i = 0; i < (uint64_t)rows * cols; i++)
+        if (out->i16[i] == INT16_MIN)
+            return ibert_fail(IBERT_ERR_FORMAT,
+                              "tensor '%s': element [%" PRIu64 ", %" PRIu64 "] is -32768, outside -32767 ... 32767",
+                              name, i / cols, i % cols);
+    return IBERT_OK;
+}
+
 /* prefix.rq_mult, prefix.rq_shift (and prefix.rq_bias for a layer norm), each [n]. */
 static ibert_status bind_rescale(binder *b, const char *prefix, uint32_t n, bool with_bias, rescale *rq) {
     char name[NAME_BYTES];
@@ -153,13 +181,6 @@ static ibert_status bind_rescale_1_or(binder *b, const char *prefix, uint32_t ch
     return bind_rescale(b, prefix, (uint32_t)mult->dims[0], false, rq);
 }
 
-/* A tensor that only format version 3 has (FORMAT.md §3.1) in an older file is refused by name. */
-static ibert_status require_version_3(const binder *b, const char *name) {
-    if (b->version >= 3) return IBERT_OK;
-    return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s' is new in format version 3, but the file says version %" PRIu32,
-                      name, b->version);
-}
-
 /* The width of a packed low-bit tensor [rows, row_bytes] of k codes per row
  * (FORMAT.md §3.1: ceil(k/128) * 16 * bits == row_bytes), or 0. */
 static unsigned lowbit_width(uint32_t k, uint64_t row_bytes) {
@@ -174,7 +195,7 @@ static unsigned lowbit_width(uint32_t k, uint64_t row_bytes) {
 static ibert_status bind_packed_codes(binder *b, const char *name, uint32_t rows, uint32_t k, unsigned *bits,
                                       const uint8_t **codes) {
     const gguf_tensor *t = gguf_find_tensor(b->file, name);
-    ibert_status st = require_version_3(b, name);
+    ibert_status st = require_version(b, 3, name);
     if (st != IBERT_OK) return st;
     if (t->n_dims != 2 || (*bits = lowbit_width(k, t->dims[0])) == 0)
         return ibert_fail(IBERT_ERR_FORMAT,
@@ -355,7 +376,7 @@ static ibert_status bind_word_embeddings(binder *b, struct ibert_model *m) {
     if (st != IBERT_OK) return st;
     const gguf_tensor *mult = gguf_find_tensor(b->file, "token_embd.rq_mult");
     if (mult && mult->n_dims == 1 && mult->dims[0] == V && V != 1) {
-        if ((st = require_version_3(b, "token_embd.rq_mult of shape [V]")) != IBERT_OK) return st;
+        if ((st = require_version(b, 3, "token_embd.rq_mult of shape [V]")) != IBERT_OK) return st;
         return bind_rescale(b, "token_embd", V, false, &m->token_embd_rq);
     }
     return bind_rescale(b, "token_embd", 1, false, &m->token_embd_rq);
@@ -366,8 +387,8 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     const uint32_t H = hp->hidden_size;
     ibert_status st;
     if ((st = bind_word_embeddings(b, m)) != IBERT_OK ||
-        (st = bind_weight(b, "pos_embd.weight", hp->max_positions, H, &m->pos_embd)) != IBERT_OK ||
-        (st = bind_weight(b, "token_types.weight", hp->type_vocab_size, H, &m->token_types)) != IBERT_OK ||
+        (st = bind_added_table(b, "pos_embd.weight", hp->max_positions, H, &m->pos_embd)) != IBERT_OK ||
+        (st = bind_added_table(b, "token_types.weight", hp->type_vocab_size, H, &m->token_types)) != IBERT_OK ||
         (st = bind_rescale(b, "pos_embd", 1, false, &m->pos_embd_rq)) != IBERT_OK ||
         (st = bind_rescale(b, "token_types", 1, false, &m->token_types_rq)) != IBERT_OK ||
         (st = bind_rescale(b, "embd_norm", H, true, &m->embd_norm)) != IBERT_OK)
@@ -407,6 +428,7 @@ ibert_status model_bind_tensors(const gguf_file *file, struct ibert_model *model
     if (!b.bound) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory binding tensors");
     ibert_status st = bind_all(&b, model);
     if (st == IBERT_OK) st = reject_unknown_tensors(&b);
+    if (st == IBERT_OK) st = gguf_check_packed(file);
     free(b.bound);
     return st;
 }
