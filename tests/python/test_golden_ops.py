@@ -316,3 +316,18 @@ def test_readers_refuse_version_1_and_rescales_of_other_shapes(random_model, tmp
         GoldenModel(bad)
     with pytest.raises(pyibert.ModelFileError, match=re_escape(message)):
         pyibert.Model(bad)
+
+
+def test_int16_tables_load_in_version_4_and_are_refused_by_name_in_version_3(random_model, tmp_path):
+    import pyibert
+
+    valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=6, table_bits=16, extreme=True)
+    golden = GoldenModel(valid)
+    assert golden._t["pos_embd.weight"].dtype == np.int16 and np.abs(golden._t["pos_embd.weight"]).max() == 32767
+    pyibert.Model(valid).close()
+    bad = _patched(valid, tmp_path / "bad.ibert", version=3)
+    with pytest.raises(ValueError, match=re_escape("pos_embd.weight is int16, which is new in format version 4")):
+        GoldenModel(bad)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape("'pos_embd.weight of type I16' is new in format "
+                                                                "version 4, but the file says version 3")):
+        pyibert.Model(bad)
