@@ -13,7 +13,6 @@
 #include "kernels/kernels.h"
 #include "tokenizer.h"
 
-/* A rescale (FORMAT.md §4.1): per channel (n == channels) or per tensor (n == 1). */
 /* A position or token-type table (FORMAT.md §3): int8, or from format version 4
  * int16; exactly one of the two pointers is set. */
 typedef struct added_table {
@@ -21,6 +20,7 @@ typedef struct added_table {
     const int16_t *i16;
 } added_table;
 
+/* A rescale (FORMAT.md §4.1): per channel (n == channels) or per tensor (n == 1). */
 typedef struct rescale {
     const int32_t *mult;
     const int32_t *shift;
