@@ -114,7 +114,7 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
     return choose_ranges(stats, range_rules), stats.input_moments
 
 
-def _fixed_bytes(out: Path, shape: ModelShape, params: EncoderParams, int8: QuantizedModel, ranges, src: Path,
+def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,
                  pooling: PoolingConfig | None) -> int:
     """The bytes of the file that no width changes: the int8 file's size minus its encoder linear
     weights and word embedding table (with its rescale, one per row)."""
@@ -259,7 +259,7 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
-        fixed = _fixed_bytes(out, shape, params, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
+        fixed = _fixed_bytes(out, shape, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
                              ranges, src, pooling)
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)

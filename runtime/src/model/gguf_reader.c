@@ -47,6 +47,7 @@ struct gguf_file {
     gguf_tensor *tensors; /* file order */
     uint64_t n_tensors;
     const gguf_tensor **tensors_by_name;
+    const gguf_tensor **tensors_by_data; /* by data offset: the overlap and packing checks */
 };
 
 /* A position in the buffer; every read goes through take(). */
@@ -351,8 +352,7 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
         if (compare_names(f->tensors_by_name[i - 1]->name, f->tensors_by_name[i]->name) == 0)
             return ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s' occurs more than once", VIEW_ARGS(f->tensors_by_name[i]->name));
 
-    const gguf_tensor **by_data = malloc(n * sizeof *by_data);
-    if (!by_data) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory checking tensor overlaps");
+    const gguf_tensor **by_data = f->tensors_by_data;
     memcpy(by_data, f->tensors_by_name, n * sizeof *by_data);
     qsort(by_data, n, sizeof *by_data, compare_tensors_by_data);
     for (size_t i = 1; i < n && st == IBERT_OK; i++) {
@@ -361,7 +361,6 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
             st = ibert_fail(IBERT_ERR_FORMAT, "tensor '%.*s': data at offset %zu overlaps tensor '%.*s'",
                             VIEW_ARGS(b->name), (size_t)((const uint8_t *)b->data - r->base - data_start), VIEW_ARGS(a->name));
     }
-    free(by_data);
     return st;
 }
 
@@ -371,24 +370,16 @@ static ibert_status parse_tensors(reader *r, gguf_file *f) {
  * model loader calls this last, so a tensor of the wrong type or shape is first
  * refused by name with what the format expects of it. */
 ibert_status gguf_check_packed(const gguf_file *f) {
-    const size_t n = (size_t)f->n_tensors;
-    if (n < 2) return IBERT_OK;
-    const gguf_tensor **by_data = malloc(n * sizeof *by_data);
-    if (!by_data) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory checking tensor packing");
-    memcpy(by_data, f->tensors_by_name, n * sizeof *by_data);
-    qsort(by_data, n, sizeof *by_data, compare_tensors_by_data);
-    ibert_status st = IBERT_OK;
-    for (size_t i = 1; i < n && st == IBERT_OK; i++) {
-        const gguf_tensor *a = by_data[i - 1], *b = by_data[i];
+    for (size_t i = 1; i < (size_t)f->n_tensors; i++) {
+        const gguf_tensor *a = f->tensors_by_data[i - 1], *b = f->tensors_by_data[i];
         const uint64_t gap = (uint64_t)((const uint8_t *)b->data - (const uint8_t *)a->data) - a->n_bytes;
         if (gap >= GGUF_ALIGNMENT)
-            st = ibert_fail(IBERT_ERR_FORMAT,
-                            "tensor '%.*s': %" PRIu64 " unused bytes lie between its data and tensor '%.*s' (%" PRIu64
-                            " bytes), more than the alignment's padding: a tensor's type or shape does not match its data",
-                            VIEW_ARGS(a->name), gap, VIEW_ARGS(b->name), a->n_bytes);
+            return ibert_fail(IBERT_ERR_FORMAT,
+                              "tensor '%.*s': %" PRIu64 " unused bytes lie between its data and tensor '%.*s' (%" PRIu64
+                              " bytes), more than the alignment's padding: a tensor's type or shape does not match its data",
+                              VIEW_ARGS(a->name), gap, VIEW_ARGS(b->name), a->n_bytes);
     }
-    free(by_data);
-    return st;
+    return IBERT_OK;
 }
 
 static ibert_status parse_header(reader *r, uint64_t *n_tensors, uint64_t *n_kvs) {
@@ -440,7 +431,8 @@ ibert_status gguf_parse(const uint8_t *data, size_t size, gguf_file **out) {
     f->kvs_by_name = calloc((size_t)n_kvs + 1, sizeof *f->kvs_by_name);
     f->tensors = calloc((size_t)n_tensors + 1, sizeof *f->tensors);
     f->tensors_by_name = calloc((size_t)n_tensors + 1, sizeof *f->tensors_by_name);
-    if (!f->kvs || !f->kvs_by_name || !f->tensors || !f->tensors_by_name)
+    f->tensors_by_data = calloc((size_t)n_tensors + 1, sizeof *f->tensors_by_data);
+    if (!f->kvs || !f->kvs_by_name || !f->tensors || !f->tensors_by_name || !f->tensors_by_data)
         st = ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu64 " keys and %" PRIu64 " tensors",
                         n_kvs, n_tensors);
     if (st == IBERT_OK) st = parse_kvs(&r, f);
@@ -460,6 +452,7 @@ void gguf_free(gguf_file *file) {
     free(file->kvs_by_name);
     free(file->tensors);
     free(file->tensors_by_name);
+    free(file->tensors_by_data);
     free(file);
 }
 
