@@ -107,3 +107,50 @@ def output_agreement(integer: np.ndarray, reference: np.ndarray, truth: np.ndarr
         result["accuracy"] = float((int_labels == truth).mean())
         result["reference_accuracy"] = float((ref_labels == truth).mean())
     return result
+
+
+def token_agreement(integer: list[np.ndarray], reference: list[np.ndarray]) -> dict:
+    """Token classification: label agreement and margin error over every token of every text."""
+    return {"kind": "token_logits", "tokens": int(sum(len(r) for r in reference)),
+            **output_agreement(np.concatenate(integer), np.concatenate(reference), None)}
+
+
+def span_agreement(integer: list[np.ndarray], reference: list[np.ndarray]) -> dict:
+    """Question answering: per text, does the integer model pick the reference's start token and its end
+    token (argmax of each column of the [n, 2] logits over the text's tokens)?"""
+    starts = [a[:, 0].argmax() == b[:, 0].argmax() for a, b in zip(integer, reference)]
+    ends = [a[:, 1].argmax() == b[:, 1].argmax() for a, b in zip(integer, reference)]
+    deltas = np.concatenate([np.abs(a - b).ravel() for a, b in zip(integer, reference)])
+    return {"kind": "spans", "start_agreement": float(np.mean(starts)), "end_agreement": float(np.mean(ends)),
+            "mean_abs_logit_delta": float(deltas.mean()), "max_abs_logit_delta": float(deltas.max())}
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return ranks
+
+
+def score_agreement(integer: np.ndarray, reference: np.ndarray) -> dict:
+    """Regression and multiple choice (one score per sequence): the scores' error and their Spearman
+    rank correlation (None for fewer than two texts or constant scores)."""
+    integer, reference = integer[:, 0], reference[:, 0]
+    a, b = _ranks(integer) - (len(integer) - 1) / 2, _ranks(reference) - (len(reference) - 1) / 2
+    norms = math.sqrt((a @ a) * (b @ b))
+    return {"kind": "scores", "mean_abs_delta": float(np.abs(integer - reference).mean()),
+            "max_abs_delta": float(np.abs(integer - reference).max()),
+            "reference_mean_abs": float(np.abs(reference).mean()),
+            "spearman": float(a @ b / norms) if norms > 0 else None}
+
+
+def masked_token_agreement(integer: list[np.ndarray], reference: list[np.ndarray]) -> dict:
+    """Fill-mask: at every masked position, does the integer model's best token equal the reference's,
+    and how many of the reference's 5 best tokens are among its own 5 best (the pipeline's top_k)?"""
+    top_k = 5
+    ours, theirs = np.concatenate(integer), np.concatenate(reference)
+    top_ours = np.argsort(-ours, axis=1, kind="stable")[:, :top_k]
+    top_theirs = np.argsort(-theirs, axis=1, kind="stable")[:, :top_k]
+    overlap = [len(set(a) & set(b)) / top_k for a, b in zip(top_ours, top_theirs)]
+    return {"kind": "masked_tokens", "masked": len(theirs),
+            "top1_agreement": float((ours.argmax(axis=1) == theirs.argmax(axis=1)).mean()),
+            "top5_overlap": float(np.mean(overlap)), "max_abs_logit_delta": float(np.abs(ours - theirs).max())}

@@ -15,9 +15,14 @@ same tree). Float checkpoints run in FP32 with eager attention:
     gelu          input of output.dense
     ffn_sum       input of output.LayerNorm
     ffn_norm      output of output.LayerNorm
-    cls_dense     BERT: output of pooler.dense; RoBERTa, I-BERT: output of classifier.dense
-    cls_tanh      BERT: output of pooler; RoBERTa, I-BERT: input of classifier.out_proj
-    logits        the model's logits
+    cls_dense     BERT, and every multiple choice: output of pooler.dense; RoBERTa, I-BERT sequence
+                  classification and regression: output of classifier.dense
+    cls_tanh      the pooler's output, or the input of classifier.out_proj
+    mlm_gelu_in   fill-mask: output of the head's dense (cls.predictions.transform.dense, lm_head.dense)
+    mlm_act       fill-mask: input of the head's LayerNorm (its GELU's output)
+    mlm_norm      fill-mask: output of the head's LayerNorm
+    logits        the model's logits (question answering: start and end logits as two columns; fill-mask:
+                  the rows of the mask token's positions, as the head's other steps)
 
 An I-BERT checkpoint runs in its quant_mode; there the encoder steps are the outputs of the QuantAct
 modules whose ranges the converter takes (pyibert.convert.architectures.ibert_quant_acts), i.e. the
@@ -31,8 +36,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..convert.architectures import base_model, calibration_hooks, encoder_params, ibert_quant_acts
+from ..convert.architectures import (base_model, calibration_hooks, encoder_params, ibert_quant_acts,
+                                     masked_lm_head)
 from ..convert.checkpoint import Checkpoint, load_checkpoint
+from ..tasks import names
 
 # calibration point names that differ from the golden model's trace keys
 _TRACE_KEY = {"embd_norm": "embd", "attn_res": "attn_sum", "ffn_res": "ffn_sum"}
@@ -44,7 +51,7 @@ def _trace_key(point: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def hook_points(checkpoint: Checkpoint) -> dict[str, tuple[nn.Module, str]]:
+def hook_points(checkpoint: Checkpoint, task: str) -> dict[str, tuple[nn.Module, str]]:
     """Trace key → (module, "input" or "output") whose first tensor is that step's real value."""
     model, arch = checkpoint.model, checkpoint.arch
     if arch.family == "ibert":
@@ -52,14 +59,18 @@ def hook_points(checkpoint: Checkpoint) -> dict[str, tuple[nn.Module, str]]:
     else:
         points = calibration_hooks(model, arch)
     points = {_trace_key(point): where for point, where in points.items()}
-    for l, layer in enumerate(base_model(model, arch).encoder.layer):
+    base = base_model(model, arch)
+    for l, layer in enumerate(base.encoder.layer):
         points[f"blk.{l}.gelu_in"] = (layer.intermediate.dense, "output")
-    if arch.has_head and arch.family == "bert":
-        pooler = base_model(model, arch).pooler
-        points["cls_dense"], points["cls_tanh"] = (pooler.dense, "output"), (pooler, "output")
-    elif arch.has_head:
-        points["cls_dense"] = (model.classifier.dense, "output")
-        points["cls_tanh"] = (model.classifier.out_proj, "input")
+    if task in names.FIRST_TOKEN_TASKS:
+        if arch.family == "bert" or task == names.MULTIPLE_CHOICE:   # the pooler, then the classifier
+            points["cls_dense"], points["cls_tanh"] = (base.pooler.dense, "output"), (base.pooler, "output")
+        else:
+            points["cls_dense"] = (model.classifier.dense, "output")
+            points["cls_tanh"] = (model.classifier.out_proj, "input")
+    elif task == names.FILL_MASK:
+        dense, norm, _ = masked_lm_head(model, arch)
+        points.update({"mlm_gelu_in": (dense, "output"), "mlm_act": (norm, "input"), "mlm_norm": (norm, "output")})
     return points
 
 
@@ -69,22 +80,27 @@ def _first_tensor(value) -> torch.Tensor:
 
 
 class Reference:
-    """A loaded checkpoint: `run(batch)` gives, per sequence, every step's real values as float64."""
+    """A loaded checkpoint: `run(batch)` gives, per sequence, every step's real values as float64.
+    `mask_token_id` picks the rows of a fill-mask head's steps."""
 
-    def __init__(self, hf_dir: Path):
+    def __init__(self, hf_dir: Path, mask_token_id: int | None = None):
         self.checkpoint = load_checkpoint(hf_dir)
         self.model = self.checkpoint.model
         self.model.set_attn_implementation("eager")   # the attention probabilities come from its softmax
         self.params = encoder_params(self.model, self.checkpoint.arch)
+        self.task = self.params.task
+        self.mask_token_id = mask_token_id
         self.num_heads = self.checkpoint.config.num_attention_heads
-        self.points = hook_points(self.checkpoint)
-        names = {module: name for name, module in self.model.named_modules()}
-        self.descriptions = {key: f"{side} of {names[module]}"
+        self.points = hook_points(self.checkpoint, self.task)
+        names_of = {module: name for name, module in self.model.named_modules()}
+        self.descriptions = {key: f"{side} of {names_of[module]}"
                              for key, (module, side) in self.points.items()}
         self.descriptions.update({f"blk.{l}.{key}": what for l in range(len(self.params.layers))
                                   for key, what in (("scores", "q·kᵀ/√D from q and k, float64"),
                                                     ("probs", "attention probabilities (output_attentions)"))})
-        if self.checkpoint.arch.has_head:
+        if self.task == names.QUESTION_ANSWERING:
+            self.descriptions["logits"] = "the model's start and end logits"
+        elif self.checkpoint.arch.has_head:
             self.descriptions["logits"] = "the model's logits"
 
     @property
@@ -111,21 +127,28 @@ class Reference:
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
+        if self.task == names.MULTIPLE_CHOICE:   # each sequence as a prompt with one choice: one score each
+            inputs = {name: tensor[:, None] for name, tensor in inputs.items()}
         try:
             with torch.inference_mode():
                 output = self.model(**inputs, output_attentions=True)
         finally:
             for handle in handles:
                 handle.remove()
-        if self.checkpoint.arch.has_head:
+        if self.task == names.QUESTION_ANSWERING:
+            captured["logits"] = torch.stack([output.start_logits, output.end_logits], dim=-1)
+        elif self.checkpoint.arch.has_head:
             captured["logits"] = output.logits
         lengths = attention_mask.sum(dim=1).tolist()
-        return [self._sequence(captured, output.attentions, i, n) for i, n in enumerate(lengths)]
+        return [self._sequence(captured, output.attentions, input_ids[i, :n], i, n) for i, n in enumerate(lengths)]
 
-    def _sequence(self, captured: dict, attentions, i: int, n: int) -> dict[str, np.ndarray]:
+    def _sequence(self, captured: dict, attentions, ids: torch.Tensor, i: int, n: int) -> dict[str, np.ndarray]:
+        masked = None if self.mask_token_id is None else (ids == self.mask_token_id).nonzero().flatten()
         values = {}
         for key, tensor in captured.items():
-            if key == "logits":
+            if key.startswith("mlm_") or (key == "logits" and self.task == names.FILL_MASK):
+                row = tensor[i, masked]    # the head runs at the masked positions only
+            elif key == "logits" and self.task not in names.EVERY_TOKEN_TASKS:
                 row = tensor[i]
             elif key.startswith("cls_"):
                 row = tensor[i:i + 1]      # the head reads token 0: one row, as in the golden model

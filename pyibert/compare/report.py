@@ -73,9 +73,30 @@ class ComparisonReport:
 
     def _output_lines(self) -> list[str]:
         out = self.output
-        if out.get("kind") == "hidden_states":
+        kind = out.get("kind")
+        if kind == "hidden_states":
             return [f"output: final hidden states; mean-pooled cosine per text {out['mean_pooled_cosine']:.5f} "
                     f"(lowest {out['min_mean_pooled_cosine']:.5f})"]
+        if kind == "scores":
+            spearman = "n/a" if out["spearman"] is None else f"{out['spearman']:.4f}"
+            return [f"mean |Δ score|         {out['mean_abs_delta']:.4f}  (the reference's mean |score|: "
+                    f"{out['reference_mean_abs']:.3f})",
+                    f"max |Δ score|          {out['max_abs_delta']:.4f}",
+                    f"Spearman               {spearman}  (ranks of the texts' scores, integer against reference)"]
+        if kind == "spans":
+            return [f"start token agreement  {100 * out['start_agreement']:.2f}%",
+                    f"end token agreement    {100 * out['end_agreement']:.2f}%",
+                    f"mean |Δ logit|         {out['mean_abs_logit_delta']:.3f}",
+                    f"max |Δ logit|          {out['max_abs_logit_delta']:.3f}"]
+        if kind == "masked_tokens":
+            return [f"top-1 token agreement  {100 * out['top1_agreement']:.2f}% of {out['masked']} masked positions",
+                    f"top-5 overlap          {100 * out['top5_overlap']:.2f}%",
+                    f"max |Δ logit|          {out['max_abs_logit_delta']:.3f}"]
+        if kind == "token_logits":
+            return [f"tag agreement          {100 * out['agreement']:.2f}% of {out['tokens']} tokens",
+                    f"mean |Δ margin|        {out['mean_abs_margin_delta']:.3f}  (the reference's mean |margin|: "
+                    f"{out['reference_mean_abs_margin']:.3f}, per token)",
+                    f"max |Δ logit|          {out['max_abs_logit_delta']:.3f}"]
         lines = [f"label agreement        {100 * out['agreement']:.2f}%",
                  f"mean |Δ margin|        {out['mean_abs_margin_delta']:.3f}  (the reference's mean |margin|: "
                  f"{out['reference_mean_abs_margin']:.3f}; margin = logit of the reference's label minus the "

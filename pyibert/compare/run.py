@@ -10,8 +10,10 @@ from transformers import AutoTokenizer
 
 from ..golden import GoldenModel
 from ..golden.model_file import ModelFile, read_model_file
+from ..tasks import names
 from ..tsv import label_ids
-from .metrics import StepError, output_agreement
+from .metrics import (StepError, masked_token_agreement, output_agreement, score_agreement, span_agreement,
+                      token_agreement)
 from .reference import Reference
 from .report import ComparisonReport, StepResult
 from .scales import step_scales
@@ -27,7 +29,9 @@ def _check_same_model(golden: GoldenModel, model_file: ModelFile, reference: Ref
              ("hidden size", golden.hidden_size, params.token_embd.shape[1]),
              ("vocabulary", golden.vocab_size, params.token_embd.shape[0]),
              ("labels", golden.num_labels, 0 if params.cls_out is None else params.cls_out.weight.shape[0]))
-    for what, ours, theirs in pairs:
+    # a sentence-embedding file's checkpoint is the bare encoder (the pool is sentence-transformers')
+    task = names.ENCODER if golden.task == names.SENTENCE_EMBEDDING else golden.task
+    for what, ours, theirs in (("task", task, reference.task), *pairs):
         if ours != theirs:
             raise ValueError(f"{model_path} has {ours} {what} but {hf_dir} ({arch.name}) has {theirs}: "
                              "compare a model file with the checkpoint it was converted from")
@@ -75,6 +79,25 @@ def _hidden_state_agreement(pooled: list[tuple[np.ndarray, np.ndarray]]) -> dict
             "min_mean_pooled_cosine": float(cosines.min())}
 
 
+def _output_agreement(task: str, integer: list[np.ndarray], reference: list[np.ndarray],
+                      truth: np.ndarray | None) -> dict:
+    """The output's agreement, measured as the task decides (integer, reference: per text)."""
+    if task == names.SEQUENCE_CLASSIFICATION:
+        output = {"kind": "logits", **output_agreement(np.stack(integer), np.stack(reference), truth)}
+        if truth is not None:
+            output["labelled"] = len(truth)
+        return output
+    if task in (names.REGRESSION, names.MULTIPLE_CHOICE):
+        return score_agreement(np.stack(integer), np.stack(reference))
+    if task == names.TOKEN_CLASSIFICATION:
+        return token_agreement(integer, reference)
+    if task == names.QUESTION_ANSWERING:
+        return span_agreement(integer, reference)
+    if task == names.FILL_MASK:
+        return masked_token_agreement(integer, reference)
+    return _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer, reference)])
+
+
 def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[str, str]],
                   labels: list[str] | None = None, progress: bool = True) -> ComparisonReport:
     """Run `texts` (or (text, pair) rows, for a model that reads two texts) through the .ibert file
@@ -86,17 +109,20 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
     if labels is not None and len(labels) != len(texts):
         raise ValueError(f"{len(labels)} labels for {len(texts)} texts")
     golden, model_file = GoldenModel(model_path), read_model_file(model_path)
-    if labels is not None and not golden.num_labels:
-        raise ValueError(f"{model_path} has no classification head: it takes no labels")
+    if labels is not None and golden.task != names.SEQUENCE_CLASSIFICATION:
+        raise ValueError(f"labels are for a sequence classifier; the task of {model_path} is {golden.task}")
     truth = None if labels is None else np.array(label_ids(labels, golden.labels))
-    reference = Reference(hf_dir)
+    reference = Reference(hf_dir, golden.mask_token_id if golden.task == names.FILL_MASK else None)
     _check_same_model(golden, model_file, reference, model_path, hf_dir)
     scales = step_scales(model_file, reference.params)
-    steps = model_steps(model_file.meta["num_layers"], golden.num_labels > 0)
+    steps = model_steps(model_file.meta["num_layers"], golden.task)
     errors = {step.name: StepError() for step in steps}
 
     tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))
     encoded, truncated = _encode(tokenizer, texts, golden.max_tokens)
+    if golden.task == names.FILL_MASK and not any(golden.mask_token_id in e["input_ids"] for e in encoded):
+        raise ValueError(f"no text holds the mask token {tokenizer.mask_token}: {model_path} is a fill-mask "
+                         "model, and its head runs only at masked positions")
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
     integer_out, reference_out = [None] * len(texts), [None] * len(texts)
     with tqdm(total=len(texts), desc="comparing", unit="text", disable=not progress) as bar:
@@ -113,12 +139,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
                 integer_out[i], reference_out[i] = trace[last] * scales[last], real[last]
                 bar.update()
 
-    if golden.num_labels:
-        output = {"kind": "logits", **output_agreement(np.stack(integer_out), np.stack(reference_out), truth)}
-        if labels is not None:
-            output["labelled"] = len(labels)
-    else:
-        output = _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer_out, reference_out)])
+    output = _output_agreement(golden.task, integer_out, reference_out, truth)
     return ComparisonReport(model=str(model_path), reference=str(hf_dir), reference_kind=reference.kind,
                             texts=len(texts), tokens=sum(len(e["input_ids"]) for e in encoded),
                             truncated=truncated, max_tokens=golden.max_tokens,

@@ -116,8 +116,13 @@ def step_scales(model: ModelFile, params: EncoderParams) -> dict[str, np.ndarray
         scales[p + "gelu"] = _after_rescale(s_gelu_product, t, p + "ffn_gelu")
         scales[p + "ffn_sum"] = _after_rescale(s_a, t, p + "ffn_res")
         scales[p + "ffn_norm"] = s_x = _layer_norm_scale(layer.ffn_norm, t, p + "ffn_norm")
-    if meta["num_labels"]:
+    if params.cls_dense is not None:
         scales["cls_dense"] = np.array([exp_unit / 2])       # ln2 / 2^(K+1): iexp(−|u|) is e^(−2x)
         scales["cls_tanh"] = np.array([TANH_OUTPUT_SCALE])
+    if params.masked_lm is not None:
+        scales["mlm_gelu_in"] = np.array([s_g])
+        scales["mlm_act"] = _after_rescale(s_gelu_product, t, "mlm_gelu")
+        scales["mlm_norm"] = _layer_norm_scale(params.masked_lm.norm, t, "mlm_norm")
+    if "output_scale.multiplier" in meta:
         scales["logits"] = np.array([meta["output_scale.multiplier"] / 2.0 ** meta["output_scale.shift"]])
     return scales

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..tasks import names
+
 
 @dataclass(frozen=True)
 class Step:
@@ -36,18 +38,31 @@ _LAYER = (
 )
 
 
-def model_steps(num_layers: int, has_head: bool) -> list[Step]:
+def model_steps(num_layers: int, task: str) -> list[Step]:
+    """The encoder's steps, then those of `task`'s head (tasks.names). The fill-mask head's steps hold
+    the masked positions' rows only, as the head computes no others."""
     steps = [Step("embd_sum", "embeddings", "sum", (), 22),
              Step("embd", "embeddings", "LN", ("embd_sum",), 8)]
     layer_input = "embd"
     for layer in range(num_layers):
         prefix = f"blk.{layer}."
         for key, title, inputs, bits in _LAYER:
-            names = tuple(layer_input if i == "input" else prefix + i for i in inputs)
-            steps.append(Step(prefix + key, f"layer {layer}", title, names, bits))
+            reads = tuple(layer_input if i == "input" else prefix + i for i in inputs)
+            steps.append(Step(prefix + key, f"layer {layer}", title, reads, bits))
         layer_input = prefix + "ffn_norm"
-    if has_head:
-        steps += [Step("cls_dense", "head", "dense", (layer_input,), None),
-                  Step("cls_tanh", "head", "tanh", ("cls_dense",), None),
-                  Step("logits", "head", "logits", ("cls_tanh",), None)]
-    return steps
+    return steps + _head_steps(task, layer_input)
+
+
+def _head_steps(task: str, hidden: str) -> list[Step]:
+    if task in names.FIRST_TOKEN_TASKS:
+        return [Step("cls_dense", "head", "dense", (hidden,), None),
+                Step("cls_tanh", "head", "tanh", ("cls_dense",), None),
+                Step("logits", "head", "logits", ("cls_tanh",), None)]
+    if task in names.EVERY_TOKEN_TASKS:
+        return [Step("logits", "head", "logits", (hidden,), None)]
+    if task == names.FILL_MASK:
+        return [Step("mlm_gelu_in", "head", "dense", (hidden,), 20),
+                Step("mlm_act", "head", "GELU", ("mlm_gelu_in",), 22),
+                Step("mlm_norm", "head", "LN", ("mlm_act",), 8),
+                Step("logits", "head", "decoder", ("mlm_norm",), None)]
+    return []   # the encoder's final hidden states (a sentence-embedding file: before its pool)

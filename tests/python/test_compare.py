@@ -53,15 +53,15 @@ def converted(tmp_path_factory, sst2):
     calibration.write_text("\n".join(texts[:48]) + "\n", encoding="utf-8")
     made = {}
 
-    def get(architecture: str) -> tuple[Path, Path]:
-        if architecture not in made:
+    def get(architecture: str, labels: int = LABELS) -> tuple[Path, Path]:
+        if (architecture, labels) not in made:
             root = tmp_path_factory.mktemp(architecture)
-            src = make_checkpoint(root / "hf", architecture, texts)
+            src = make_checkpoint(root / "hf", architecture, texts, labels)
             ibert = architecture.startswith("IBert")   # carries its own ranges
             out = convert_checkpoint(src, root / "model.ibert", calibration=None if ibert else calibration,
                                      progress=False).output
-            made[architecture] = (src, out)
-        return made[architecture]
+            made[architecture, labels] = (src, out)
+        return made[architecture, labels]
 
     return get
 
@@ -194,8 +194,8 @@ def test_labels_give_both_accuracies_and_errors_name_the_problem(converted, dev_
 
     headless_src, headless = converted("BertModel")
     for args, message in (
-            ((headless, src, dev_tsv), "has 0 labels but"),
-            ((headless, headless_src, labelled, "--label-column", "label"), "has no classification head"),
+            ((headless, src, dev_tsv), "has encoder task but"),
+            ((headless, headless_src, labelled, "--label-column", "label"), "labels are for a sequence classifier"),
             ((model, src, dev_tsv, "--text-column", "text"), "no column 'text'"),
             ((model, src, text_file, "--label-column", "label"), "needs a .tsv data file"),
             ((model, src, dev_tsv, "--limit", "0"), "--limit must be at least 1"),
@@ -223,6 +223,69 @@ def test_pairs_are_compared_as_the_model_reads_them(converted, sst2, tmp_path, c
     assert [s["sqnr_db"] for s in report["steps"]] == [s.sqnr_db for s in direct.steps]
     single = compare_model(model, src, [f"{a} {b}" for a, b in rows], progress=False)
     assert [s.sqnr_db for s in single.steps] != [s.sqnr_db for s in direct.steps]
+
+
+# architecture, labels, the head's steps in the table, the output's keys
+TASK_HEADS = [
+    ("BertForSequenceClassification", 1, ["dense", "tanh", "logits"], {"mean_abs_delta", "spearman"}),
+    ("RobertaForSequenceClassification", 1, ["dense", "tanh", "logits"], {"mean_abs_delta", "spearman"}),
+    ("BertForMultipleChoice", 1, ["dense", "tanh", "logits"], {"mean_abs_delta", "spearman"}),
+    ("RobertaForMultipleChoice", 1, ["dense", "tanh", "logits"], {"mean_abs_delta", "spearman"}),
+    ("BertForTokenClassification", 3, ["logits"], {"agreement", "tokens", "mean_abs_margin_delta"}),
+    ("IBertForTokenClassification", 3, ["logits"], {"agreement", "tokens", "mean_abs_margin_delta"}),
+    ("RobertaForQuestionAnswering", 2, ["logits"], {"start_agreement", "end_agreement"}),
+    ("BertForMaskedLM", 3, ["dense", "GELU", "LN", "decoder"], {"masked", "top1_agreement", "top5_overlap"}),
+]
+
+
+@pytest.mark.parametrize("architecture, labels, head_steps, output_keys", TASK_HEADS)
+def test_every_task_head_is_compared_at_the_rows_it_computes(architecture, labels, head_steps, output_keys,
+                                                            converted, sst2, tmp_path, capsys):
+    """Each head's own steps follow the encoder's, each on the rows the head computes (token 0; every
+    token; a fill-mask head: the mask token's positions only), and the output is measured as the task
+    is (scores, tags, start and end tokens, masked tokens). Pairs of texts, as QA and multiple choice
+    read them."""
+    from transformers import AutoTokenizer
+
+    src, model = converted(architecture, labels)
+    tokenizer = AutoTokenizer.from_pretrained(str(src))
+    firsts = [s for s, _ in sst2["dev"][:6]]
+    if architecture.endswith("MaskedLM"):   # every other word masked in texts 0, 2, 4; none in the others
+        firsts = [" ".join(tokenizer.mask_token if i % 2 == 0 and j % 2 else w for j, w in enumerate(s.split()))
+                  for i, s in enumerate(firsts)]
+    seconds = [s for s, _ in sst2["dev"][6:12]]
+    data = tmp_path / "rows.tsv"
+    data.write_text("sentence\tsecond\n" + "".join(f"{a}\t{b}\n" for a, b in zip(firsts, seconds)), encoding="utf-8")
+    code, out, _ = _run_cli(capsys, model, src, data, "--pair-column", "second", "--json")
+    assert code == 0
+    report = json.loads(out)
+    heads = [s for s in report["steps"] if s["block"] == "head"]
+    assert [s["step"] for s in heads] == head_steps
+    assert output_keys <= set(report["output"])
+    assert all(s["sqnr_db"] > 15 and s["cosine"] > 0.99 for s in report["steps"]), \
+        [(s["name"], s["sqnr_db"]) for s in report["steps"] if s["sqnr_db"] <= 15]
+    encoded = [tokenizer(a, b, truncation=True, max_length=report["max_tokens"])["input_ids"]
+               for a, b in zip(firsts, seconds)]
+    logits = heads[-1]["values"]
+    if architecture.endswith("MaskedLM"):
+        masked = sum(ids.count(tokenizer.mask_token_id) for ids in encoded)
+        assert report["output"]["masked"] == masked > 6
+        assert logits == masked * tokenizer.vocab_size and heads[0]["values"] == masked * HIDDEN
+    elif head_steps == ["logits"]:
+        assert logits == report["tokens"] * labels
+    else:
+        assert logits == 6 * labels and heads[0]["values"] == 6 * HIDDEN
+    table = _run_cli(capsys, model, src, data, "--pair-column", "second")[1]
+    assert table.rstrip().splitlines()[-1].startswith(("Spearman", "max |Δ logit|"))
+
+
+def test_a_fill_mask_model_needs_masked_text(converted, dev_tsv, capsys):
+    src, model = converted("BertForMaskedLM")
+    code, _, err = _run_cli(capsys, model, src, dev_tsv)
+    assert code == 2 and "no text holds the mask token [MASK]" in err, err
+    classifier_src, _ = converted("BertForSequenceClassification")
+    code, _, err = _run_cli(capsys, model, classifier_src, dev_tsv)
+    assert code == 2 and "has fill-mask task but" in err, err
 
 
 def test_real_minilm_on_real_text(minilm_dir, sst2, tmp_path):
