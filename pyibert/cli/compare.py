@@ -2,8 +2,9 @@
 
 Prints, per layer and step, the SQNR and cosine of the dequantized integers (numpy golden model)
 against the Hugging Face checkpoint's real values on the same token ids, the drop from each step's
-inputs, and at the output label agreement, mean |Δ margin| and, with --label-column, both accuracies.
---json prints pyibert.compare.ComparisonReport.to_json() as one object.
+inputs, the head's steps, and at the output what the file's task decides: label agreement and mean
+|Δ margin| (with --label-column both accuracies), scores' error and Spearman, tags per token, answer
+start and end tokens, or masked tokens' top-1 agreement. --json prints pyibert.compare.ComparisonReport.to_json() as one object.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def add_parser(subparsers) -> None:
         help="find where a .ibert model loses accuracy: step-by-step error against its checkpoint",
         description="Run a .ibert model (the numpy golden model of its integer arithmetic) and the Hugging "
         "Face checkpoint it was converted from (FP32, or an I-BERT checkpoint in quant_mode) on the same "
-        "texts, and print the error of every step of every layer (SQNR, cosine) and at the output "
-        "(label agreement, margin). Needs pyibert[convert].",
+        "texts, and print the error of every step of every layer and of the head (SQNR, cosine) and at "
+        "the output (label agreement and margin; scores; tags; answer start and end; masked tokens). "
+        "Needs pyibert[convert].",
     )
     parser.add_argument("model", type=Path, metavar="MODEL.ibert", help="the .ibert model file")
     parser.add_argument("hf_dir", type=Path, metavar="HF_DIR", help="the checkpoint directory it was converted from")
