@@ -50,7 +50,8 @@ class ActivationRanges:
     one int8 scale per channel (layer-norm and GELU outputs); points without an entry have one scale.
     `gelu_fit` holds, per `blk.{l}.gelu`, the per-channel fit of the float GELU on the integer one over
     the calibration text (gelu_correction.GeluFit), which FFN down's columns and bias take in; it is
-    empty for an I-BERT checkpoint, which was trained with its integer GELU.
+    empty for an I-BERT checkpoint, which was trained with its integer GELU. `exp16_ranges` is set for
+    an I-BERT checkpoint only: its softmax requantizes the exps to 16 bits (FORMAT.md §4.6, version 5).
     """
 
     absmax: dict[str, float]
@@ -59,6 +60,8 @@ class ActivationRanges:
     residual_margin: float
     channel_absmax: dict[str, np.ndarray] = field(default_factory=dict)
     gelu_fit: dict = field(default_factory=dict)   # point → gelu_correction.GeluFit
+    # I-BERT: per layer, HF's 16-bit softmax exp range over its largest exp (ibert_ranges.exp16_ranges)
+    exp16_ranges: list[float] | None = None
 
     def scale(self, point: str) -> float:
         bits = bits_of(point)

@@ -15,7 +15,7 @@ from .errors import ConversionError
 from .gelu_correction import corrected_down_projection
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
-from .nonlinear import GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
+from .nonlinear import EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
 from .weights import ADDED_TABLE_BITS, quantize_rows, quantize_table
 
 BIAS_LIMIT = 2**30
@@ -178,6 +178,8 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         model.add_linear(f"{blk}.attn_v", layer.attn_v, s_x, s_v, hf_ibert, plan)
         model.add_rescale(f"{blk}.attn_scores", s_q * s_k / math.sqrt(head_size) / exp_unit)
         _check_scores_bound(model, l, head_size)
+        if ranges.exp16_ranges is not None:   # I-BERT's softmax: i-exp's c stands for HF's largest exp
+            model.add_rescale(f"{blk}.attn_exp16", EXP16_MAX / (ranges.exp16_ranges[l] * model.exp.poly_c))
         s_ctx = ranges.scale(f"{blk}.ctx")
         model.add_rescale(f"{blk}.attn_ctx", PROB_SCALE * s_v / s_ctx)
 

@@ -12,7 +12,10 @@ from .quantize import QuantizedModel
 from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+# Files without attn_exp16 rescales (every checkpoint but I-BERT's) are written as version 4, which
+# holds all they have, so that runtimes reading version 4 load them.
+VERSION_WITHOUT_EXP16 = 4
 
 
 @dataclass
@@ -41,7 +44,8 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
     writer = GGUFWriter(str(partial), "ibert")
     try:
         writer.add_name(shape.name)
-        writer.add_uint32("ibert.format_version", FORMAT_VERSION)
+        exp16 = any(name.endswith(".attn_exp16.rq_mult") for name in quantized.tensors)
+        writer.add_uint32("ibert.format_version", FORMAT_VERSION if exp16 else VERSION_WITHOUT_EXP16)
         writer.add_string("ibert.source_architecture", shape.source_architecture)
         writer.add_uint32("ibert.vocab_size", shape.vocab_size)
         writer.add_uint32("ibert.hidden_size", shape.hidden_size)

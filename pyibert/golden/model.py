@@ -84,6 +84,10 @@ class GoldenModel:
     def _rescale(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return self._t[name + ".rq_mult"], self._t[name + ".rq_shift"]
 
+    def _exp16(self, p: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The layer's attn_exp16 rescale (format version 5, I-BERT's 16-bit softmax exps), if it has one."""
+        return self._rescale(p + "attn_exp16") if p + "attn_exp16.rq_mult" in self._t else None
+
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         """rq(linear(x, name), name.rq): the int64 rescaled accumulators, not yet saturated."""
         if name in self._lowbit:
@@ -156,7 +160,7 @@ class GoldenModel:
         attention_trace = {}
         trace[p + "ctx"] = ctx = ops.attention(q, k, v, key_mask, self._meta["num_heads"],
                                                self._rescale(p + "attn_scores"), self._rescale(p + "attn_ctx"),
-                                               self.exp, attention_trace)
+                                               self.exp, attention_trace, self._exp16(p))
         trace.update((p + name, values) for name, values in attention_trace.items())
         trace[p + "attn_sum"] = r = ops.sat(self._linear(ctx, p + "attn_out")
                                             + ops.rq(x, *self._rescale(p + "attn_res")), 22)

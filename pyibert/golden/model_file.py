@@ -16,8 +16,8 @@ from gguf import GGUFReader
 from ..tasks import names
 from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)
 # Tables that format version 4 lets be int16 (FORMAT.md §3).
 INT16_TABLES = ("pos_embd.weight", "token_types.weight")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
@@ -100,10 +100,12 @@ def expected_tensors(meta: dict, stored: frozenset = frozenset()) -> list[tuple[
 
 
 def _optional_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
-    """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight."""
+    """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight, and the
+    16-bit exp rescales of an I-BERT file's softmax (format version 5)."""
+    specs = [spec for layer in range(meta["num_layers"]) for spec in _rescale(f"blk.{layer}.attn_exp16", 1)]
     if meta["task"] == names.FILL_MASK:
-        return [("mlm_decoder.weight", np.int8, (meta["vocab_size"], meta["hidden_size"]))]
-    return []
+        specs.append(("mlm_decoder.weight", np.int8, (meta["vocab_size"], meta["hidden_size"])))
+    return specs
 
 
 def allowed_shape(name: str, shape: tuple, expected: tuple, meta: dict) -> bool:
@@ -135,6 +137,12 @@ def _check_values(meta: dict, tensors: dict) -> None:
         s = int(tensors[f"blk.{layer}.attn_scores.rq_shift"][0])
         if m * 2**14 * head_size >= 2 ** (30 + s):
             raise ModelFileError(f"blk.{layer}.attn_scores: |m| · 2^14 · D ≥ 2^(30 + s) (FORMAT.md §4.6)")
+        exp16 = f"blk.{layer}.attn_exp16"
+        if exp16 + ".rq_mult" in tensors:   # the row's largest exp, c, must stay ≥ 1 in 16 bits (§4.6)
+            m, s = int(tensors[exp16 + ".rq_mult"][0]), int(tensors[exp16 + ".rq_shift"][0])
+            if m <= 0 or (meta["exp.poly_c"] * m + 2 ** (s - 1)) >> s < 1:
+                raise ModelFileError(f"{exp16}: rescale {m} · 2^-{s} takes i-exp's largest value "
+                                     f"{meta['exp.poly_c']} below 1 (FORMAT.md §4.6)")
 
 
 # The ibert.* keys format version 3 adds; a version-2 file with one of them is refused naming it.
@@ -208,6 +216,7 @@ def read_model_file(path: str | Path) -> ModelFile:
     stored = {tensor.name: tensor for tensor in reader.tensors}
     if version == 2:
         _refuse_version_3_tensors(path, stored)
+    _check_exp16_tensors(path, stored, version, meta["num_layers"])
     if meta["task"] == names.FILL_MASK and "mlm_decoder.weight" not in stored and "token_embd.qweight" in stored:
         raise ModelFileError(f"{path}: the fill-mask decoder reads token_embd.weight (it has no mlm_decoder.weight), "
                              "but the word embeddings are low-bit token_embd.qweight: a tied decoder needs 8-bit "
@@ -243,6 +252,17 @@ def read_model_file(path: str | Path) -> ModelFile:
     except LowBitError as error:
         raise ModelFileError(f"{path}: {error}") from None
     return ModelFile(meta, labels, tensors, lowbit, embedding)
+
+
+def _check_exp16_tensors(path, stored: dict, version: int, num_layers: int) -> None:
+    """attn_exp16 (format version 5): both tensors of the rescale or neither, in a version-5 file."""
+    for layer in range(num_layers):
+        present = [f"blk.{layer}.attn_exp16.rq_{part}" in stored for part in ("mult", "shift")]
+        if any(present) and version < 5:
+            raise ModelFileError(f"{path}: tensor blk.{layer}.attn_exp16 is new in format version 5, but the file "
+                                 f"says version {version}")
+        if any(present) and not all(present):
+            raise ModelFileError(f"{path}: blk.{layer}.attn_exp16 has only one of rq_mult and rq_shift")
 
 
 def _refuse_version_3_tensors(path, stored: dict) -> None:

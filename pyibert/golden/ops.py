@@ -83,11 +83,16 @@ def iexp(w: np.ndarray, exp: ExpDomain) -> np.ndarray:
     return np.where(q > 30, 0, z >> np.minimum(q, 30))
 
 
-def softmax_rows(t: np.ndarray, key_mask: np.ndarray, exp: ExpDomain) -> np.ndarray:
+EXP16_MAX = 2**15 - 1   # the largest 16-bit exp of format version 5's I-BERT softmax
+
+
+def softmax_rows(t: np.ndarray, key_mask: np.ndarray, exp: ExpDomain,
+                 exp16: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """§4.6 step 2: P_ij (0 … 255, scale 1/256) from exp-domain scores t[..., i, j].
 
     Keys j with key_mask[j] false get 0 and enter neither the max nor the sum; a row with no key left
-    is all 0.
+    is all 0. With `exp16` (a layer's attn_exp16 rescale, format version 5) the exps are first
+    requantized to 16 bits and P is floored, as Hugging Face's I-BERT IntSoftmax computes it.
     """
     t = np.asarray(t, dtype=np.int64)
     check(t, -(2**30), 2**30, "attention scores in the exp domain")
@@ -96,6 +101,10 @@ def softmax_rows(t: np.ndarray, key_mask: np.ndarray, exp: ExpDomain) -> np.ndar
         return np.zeros_like(t)
     row_max = t[..., keys].max(axis=-1, keepdims=True)
     e = np.where(keys, iexp(np.where(keys, t - row_max, 0), exp), 0)
+    if exp16 is not None:
+        e16 = np.minimum(EXP16_MAX, rq(e, *exp16))     # ≥ 1 at the row's max key (the file guarantees it)
+        factor = (np.int64(1) << 32) // e16.sum(axis=-1, keepdims=True)
+        return np.minimum(255, (e16 * factor) >> 24)   # e16 ≤ Σ, so e16 · factor ≤ 2^32
     total = e.sum(axis=-1, keepdims=True)
     check(total, exp.poly_c, 2**43, "softmax row sum")        # n ≤ 8192 terms ≤ c ≤ 2^30
     f = (np.int64(1) << 62) // total          # ≥ 2^19: 19 significant bits or more
@@ -110,7 +119,8 @@ def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, key_mask: np.ndarray, num_heads: int,
               scores_rq: tuple[np.ndarray, np.ndarray], ctx_rq: tuple[np.ndarray, np.ndarray],
-              exp: ExpDomain, trace: dict | None = None) -> np.ndarray:
+              exp: ExpDomain, trace: dict | None = None,
+              exp16: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """§4.6 steps 2-3: the int8 context of n tokens from int8 q, k, v (n × H) and the keys' mask.
 
     Head h owns columns hD … hD + D − 1. The products q·k (|Σ| ≤ 2^14 · D ≤ 2^22) and P·v
@@ -125,7 +135,7 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, key_mask: np.ndarray,
     scores = _exact_matmul(heads[0], heads[1].transpose(0, 2, 1))        # [head, i, j]
     check(scores, -(2**31), 2**31 - 1, "attention scores q·k")
     t = rq(scores, *scores_rq)
-    probs = softmax_rows(t, key_mask, exp)
+    probs = softmax_rows(t, key_mask, exp, exp16)
     if trace is not None:
         trace["scores"], trace["probs"] = t, probs
     context = _exact_matmul(probs, heads[2])                             # [head, i, d]

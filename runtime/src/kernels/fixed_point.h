@@ -46,6 +46,9 @@ static inline int32_t fp_iexp(int64_t w, const iexp_params *e) {
     return (int32_t)(z >> q);
 }
 
+/* The largest 16-bit exp of an I-BERT file's softmax (format version 5, §4.6). */
+#define FP_EXP16_MAX 32767
+
 /* A softmax probability (FORMAT.md §4.6 step 2): min(255, (e * f + 2^53) >> 54),
  * e * f / 2^54 rounded to nearest (ties up) and capped so that P fits uint8. With
  * 0 <= e <= sum and f = floor(2^62 / sum), e * f <= 2^62, so adding 2^53 cannot

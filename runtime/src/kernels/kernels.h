@@ -132,6 +132,11 @@ void layernorm_s32s8_1x1__ref(size_t m, size_t h, const int32_t *x, size_t ldx, 
                               const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+/* The softmax of a layer with an attn_exp16 rescale (format version 5: I-BERT's 16-bit exps, P
+ * floored); one implementation for every kernel set, only I-BERT files have it. */
+void softmax_exp16_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
+                                  const rq_params *exp16, const uint8_t *key_mask, const iexp_params *e, uint8_t *p,
+                                  size_t ldp);
 void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                          const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);

@@ -43,6 +43,7 @@ typedef struct linear {
 typedef struct encoder_layer {
     linear attn_q, attn_k, attn_v;
     rescale attn_scores, attn_ctx; /* [1] */
+    rescale attn_exp16;            /* [1], or n == 0: I-BERT's 16-bit softmax exps (format version 5) */
     linear attn_out;
     rescale attn_res;              /* [1] or [H] */
     rescale attn_norm;             /* [H], with bias */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kernels/fixed_point.h"
 #include "kernels/lowbit_codes.h"
 #include "task.h"
 #include "model_validate.h"
@@ -317,7 +318,26 @@ static ibert_status check_scores_bound(const char *prefix, const rescale *rq, ui
     return IBERT_OK;
 }
 
-static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, encoder_layer *layer) {
+/* blk.l.attn_exp16 (format version 5, optional): the rescale of I-BERT's softmax
+ * exps to 16 bits (§4.6). It must keep the row's largest exp, i-exp's c, at 1 or
+ * more, so that every attended row's sum of 16-bit exps is at least 1. */
+static ibert_status bind_exp16(binder *b, const char *prefix, int32_t exp_c, rescale *rq) {
+    char mult_name[NAME_BYTES], shift_name[NAME_BYTES];
+    snprintf(mult_name, sizeof mult_name, "%s.rq_mult", prefix);
+    snprintf(shift_name, sizeof shift_name, "%s.rq_shift", prefix);
+    rq->n = 0;
+    if (!gguf_find_tensor(b->file, mult_name) && !gguf_find_tensor(b->file, shift_name)) return IBERT_OK;
+    ibert_status st = require_version(b, 5, prefix);
+    if (st == IBERT_OK) st = bind_rescale(b, prefix, 1, false, rq);
+    if (st != IBERT_OK) return st;
+    if (rq->mult[0] <= 0 || fp_rq(exp_c, rq->mult[0], rq->shift[0]) < 1)
+        return ibert_fail(IBERT_ERR_FORMAT,
+                          "%s: rescale %" PRId32 " * 2^-%" PRId32 " takes i-exp's largest value %" PRId32
+                          " below 1 (FORMAT.md §4.6)", prefix, rq->mult[0], rq->shift[0], exp_c);
+    return IBERT_OK;
+}
+
+static ibert_status bind_layer(binder *b, const model_hparams *hp, int32_t exp_c, uint32_t l, encoder_layer *layer) {
     const uint32_t H = hp->hidden_size, F = hp->intermediate_size;
     char p[PREFIX_BYTES];
     ibert_status st = IBERT_OK;
@@ -327,6 +347,7 @@ static ibert_status bind_layer(binder *b, const model_hparams *hp, uint32_t l, e
         (st = bind_encoder_linear(b, PREFIX("attn_v"), H, H, &layer->attn_v)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_scores"), 1, false, &layer->attn_scores)) != IBERT_OK ||
         (st = check_scores_bound(p, &layer->attn_scores, hp->head_size)) != IBERT_OK ||
+        (st = bind_exp16(b, PREFIX("attn_exp16"), exp_c, &layer->attn_exp16)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("attn_ctx"), 1, false, &layer->attn_ctx)) != IBERT_OK ||
         (st = bind_encoder_linear(b, PREFIX("attn_out"), H, H, &layer->attn_out)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("attn_res"), H, &layer->attn_res)) != IBERT_OK ||
@@ -396,7 +417,7 @@ static ibert_status bind_all(binder *b, struct ibert_model *m) {
     m->layers = calloc(hp->num_layers, sizeof *m->layers);
     if (!m->layers) return ibert_fail(IBERT_ERR_OUT_OF_MEMORY, "out of memory for %" PRIu32 " layers", hp->num_layers);
     for (uint32_t l = 0; l < hp->num_layers; l++)
-        if ((st = bind_layer(b, hp, l, &m->layers[l])) != IBERT_OK) return st;
+        if ((st = bind_layer(b, hp, m->exp.poly_c, l, &m->layers[l])) != IBERT_OK) return st;
     if (hp->task == IBERT_TASK_SENTENCE_EMBEDDING) return bind_rescale(b, "pool_norm", H, true, &m->pool_norm);
     head_kind kind = task_head(hp->task);
     if (kind == HEAD_MASKED_TOKENS) return bind_masked_lm(b, m);
