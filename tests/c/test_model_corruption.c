@@ -437,10 +437,12 @@ static void metadata(void) {
     set_u32("ibert.num_labels", labels + 1, NULL);
     /* a version-3 file's task allows no C = 0 with a head (task() below), a version-2 file's labels do not */
     if (labels > 0) set_u32("ibert.num_labels", 0, find_kv("ibert.task") ? "but task" : "ibert.labels");
-    set_u32("ibert.format_version", 5, "newer");
-    /* int16 tables are new in version 4 (FORMAT.md §3) */
+    set_u32("ibert.format_version", 6, "newer");
+    /* int16 tables are new in version 4 (FORMAT.md §3), I-BERT's 16-bit softmax exps in version 5 (§4.6) */
     const tensor_loc *positions = find_tensor("pos_embd.weight");
     if (positions->type == GGML_I16) set_u32("ibert.format_version", 3, "'pos_embd.weight of type I16' is new in format version 4");
+    if (find_tensor("blk.0.attn_exp16.rq_mult"))
+        set_u32("ibert.format_version", 4, "'blk.0.attn_exp16' is new in format version 5");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 
@@ -686,6 +688,19 @@ static void values(void) {
     poke(&c, mult, 0, INT32_MAX);
     poke(&c, shift, 0, 1);
     REJECT(c, "blk.0.attn_scores", "attn_scores rescale 2^31 * 2^-1");
+    /* a 16-bit exp rescale must keep i-exp's largest value c at 1 or more, with a positive multiplier */
+    const tensor_loc *exp16_mult = find_tensor("blk.0.attn_exp16.rq_mult"), *exp16_shift = find_tensor("blk.0.attn_exp16.rq_shift");
+    if (!exp16_mult) return;
+    const int64_t mults[] = {0, -1};
+    for (size_t i = 0; i < COUNT(mults); i++) {
+        c = fresh(original_size);
+        poke(&c, exp16_mult, 0, mults[i]);
+        REJECT(c, "below 1", "attn_exp16 multiplier %" PRId64, mults[i]);
+    }
+    c = fresh(original_size);
+    poke(&c, exp16_mult, 0, 1);
+    poke(&c, exp16_shift, 0, 62);
+    REJECT(c, "below 1", "attn_exp16 rescale 1 * 2^-62");
 }
 
 /* xorshift64*: the same flips on every run and platform */

@@ -59,6 +59,8 @@ MODELS = {
     "regression": dict(num_labels=1, seed=4, tokenizer="gpt2", task="regression"),
     # format version 4: int16 position and token-type tables
     "int16-tables": dict(num_labels=5, seed=5, task="token-classification", table_bits=16),
+    # format version 5: I-BERT's 16-bit softmax exps
+    "ibert-exp16": dict(num_labels=3, seed=6, tokenizer="gpt2", exp16=True),
 }
 
 

@@ -105,9 +105,13 @@ MODELS = {
     "question-answering": (2, False, "bert", "question-answering", None),
     "pairs-int16-tables": (2, False, "bert", "sequence-classification", None),
     "pairs-int16-tables-extreme": (2, True, "gpt2", "sequence-classification", None),
+    "ibert-exp16": (2, False, "gpt2", "sequence-classification", None),
+    "ibert-exp16-extreme": (4, True, "gpt2", "token-classification", None),
 }
 # Models with int16 position and token-type tables (format version 4)
 INT16_TABLES = {"pairs-int16-tables", "pairs-int16-tables-extreme"}
+# Models with I-BERT's 16-bit softmax exps (format version 5)
+EXP16 = {"ibert-exp16", "ibert-exp16-extreme"}
 
 
 # The kernel sets a build for this architecture has; the default (unset) is the best of
@@ -150,7 +154,7 @@ def model_pair(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("random") / "random.ibert"
     random_model.write_random_model(path, num_labels=num_labels, extreme=extreme, tokenizer=tokenizer,
                                     max_positions=70, seed=100 + len(name), task=task, pooling=pooling,
-                                    table_bits=16 if name in INT16_TABLES else 8)
+                                    table_bits=16 if name in INT16_TABLES else 8, exp16=name in EXP16)
     native = _native_with_kernels(path, kernels)
     yield native, GoldenModel(path)
     native.close()
