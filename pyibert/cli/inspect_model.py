@@ -19,7 +19,7 @@ def describe(model) -> dict:
     return {
         "path": model.path,
         "file_bytes": os.path.getsize(model.path),
-        "format_version": int(lib.ibert_format_version()),
+        "format_version": int(lib.ibert_model_format_version(model._checked_handle())),
         "layers": model.num_layers,
         "hidden_size": model.hidden_size,
         "vocab_size": model.vocab_size,

@@ -95,6 +95,8 @@ IBERT_API const char *ibert_last_error(void);
 IBERT_API const char *ibert_status_name(ibert_status status);
 /* The newest model file format version this runtime reads. */
 IBERT_API uint32_t ibert_format_version(void);
+/* The format version a loaded model's file says (2 ... ibert_format_version()). */
+IBERT_API uint32_t ibert_model_format_version(const ibert_model *model);
 
 /* Load and validate a model file (memory-mapped, read only). Loading also chooses
  * the kernel set every context of the model runs: the one the environment

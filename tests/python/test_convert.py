@@ -79,6 +79,8 @@ def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, pe
             linear(f"blk.{l}.{part}", H, H)
         for part in ("attn_scores", "attn_ctx"):
             rescale(f"blk.{l}.{part}", 1)
+        if not per_channel:   # an I-BERT checkpoint: HF's 16-bit softmax exps (format version 5)
+            rescale(f"blk.{l}.attn_exp16", 1)
         for part, channels in (("attn_res", H), ("ffn_res", H), ("ffn_gelu", F)):
             rescale(f"blk.{l}.{part}", channels if per_channel else 1)
         rescale(f"blk.{l}.attn_norm", H, norm=True)
@@ -113,7 +115,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     config = json.loads((src / "config.json").read_text())
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
-    assert metadata["ibert.format_version"] == 4
+    assert metadata["ibert.format_version"] == (5 if is_ibert else 4)
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]

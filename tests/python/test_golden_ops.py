@@ -105,6 +105,21 @@ def test_softmax_rounds_to_nearest_ties_up_then_caps():
     assert ops.softmax_rows(np.array([[0, -20]]), np.ones(2, bool), exp).tolist() == [[255, 0]]
 
 
+def test_exp16_softmax_requantizes_the_exps_to_16_bits_then_floors():
+    """Format version 5 (I-BERT files): e16 = min(32767, rq(e, attn_exp16)), P = ⌊e16 · ⌊2^32 / Σ e16⌋ / 2^24⌋,
+    as HF's IntSoftmax. Same exp domain as above: keys at w = −2q have e = 2^(20 − q)."""
+    exp = ops.ExpDomain(frac_bits=1, poly_b=4, poly_c=2**20)
+    one_in_64 = (np.array([1]), np.array([6]))               # e16 = (e + 32) >> 6
+    q = np.array([0, 1, 2, 15, 16])                          # e16 = 16384, 8192, 4096, 1, 0: Σ 28673
+    p = ops.softmax_rows(-2 * q[None, :], np.ones(q.size, bool), exp, one_in_64)
+    assert p.tolist() == [[146, 73, 36, 0, 0]]               # f = 149791: 146.27, 73.1, 36.5, 0.009 floored
+    # e = 2^20 saturates at 32767; with 512 beside it P is 252.06 and 3.94: floored, not rounded (4)
+    halve = (np.array([1]), np.array([1]))
+    assert ops.softmax_rows(np.array([[0, -20]]), np.ones(2, bool), exp, halve).tolist() == [[252, 3]]
+    masked = ops.softmax_rows(np.array([[0, -20, 5]]), np.array([True, True, False]), exp, halve)
+    assert masked.tolist() == [[252, 3, 0]] and not ops.softmax_rows(np.array([[0]]), np.zeros(1, bool), exp, halve).any()
+
+
 def test_layernorm_constant_row_gives_the_bias():
     mult = np.array([2**31 - 1, -5, 0])
     shift = np.array([40, 1, 62])
@@ -330,4 +345,20 @@ def test_int16_tables_load_in_version_4_and_are_refused_by_name_in_version_3(ran
         GoldenModel(bad)
     with pytest.raises(pyibert.ModelFileError, match=re_escape("'pos_embd.weight of type I16' is new in format "
                                                                 "version 4, but the file says version 3")):
+        pyibert.Model(bad)
+
+
+def test_exp16_rescales_load_in_version_5_and_are_refused_by_name_in_version_4(random_model, tmp_path):
+    import pyibert
+
+    valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=7, exp16=True, tokenizer="gpt2")
+    golden = GoldenModel(valid)
+    assert golden._exp16("blk.1.") is not None
+    pyibert.Model(valid).close()
+    bad = _patched(valid, tmp_path / "bad.ibert", version=4)
+    with pytest.raises(ValueError, match=re_escape("tensor blk.0.attn_exp16 is new in format version 5, but the "
+                                                   "file says version 4")):
+        GoldenModel(bad)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.0.attn_exp16' is new in format "
+                                                                "version 5, but the file says version 4")):
         pyibert.Model(bad)

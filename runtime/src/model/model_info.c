@@ -16,6 +16,8 @@
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 
+uint32_t ibert_model_format_version(const ibert_model *model) { return model ? model->hp.format_version : 0; }
+
 uint32_t ibert_model_vocab_size(const ibert_model *model) { return model ? model->hp.vocab_size : 0; }
 
 uint32_t ibert_model_hidden_size(const ibert_model *model) { return model ? model->hp.hidden_size : 0; }
