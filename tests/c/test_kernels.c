@@ -695,6 +695,30 @@ static void test_softmax(void) {
     check(wrong == 0, "softmax rounding ties up and caps at 255", "%ld rows wrong", wrong);
 }
 
+/* I-BERT's softmax (format version 5, FORMAT.md §4.6 step 2): e16 = min(32767, rq(e)),
+ * P = (e16 * floor(2^32 / sum)) >> 24. With the constants of softmax_rounding_cases.h a
+ * key at t = -2q has e = 2^(20 - q); the rows are those of tests/python/test_golden_ops.py's
+ * test_exp16_softmax_requantizes_the_exps_to_16_bits_then_floors. */
+static void test_softmax_exp16(void) {
+    const int32_t mult = 1 << 30, shift = 30; /* rq(s) = s */
+    const int32_t one[] = {1}, six[] = {6}, one_shift[] = {1};
+    const rq_params one_in_64 = {one, six, 0}, halve = {one, one_shift, 0};
+    /* e16 = 16384, 8192, 4096, 1, 0 (sum 28673, floor(2^32 / 28673) = 149791); the masked key gets 0 */
+    int32_t scores[] = {0, -2, -4, -30, -32, 0};
+    const uint8_t mask[] = {1, 1, 1, 1, 1, 0};
+    uint8_t p[6];
+    softmax_exp16_s32u8_1x1__ref(1, 6, scores, 6, mult, shift, &one_in_64, mask, &SOFTMAX_CASE_EXP, p, 6);
+    check(p[0] == 146 && p[1] == 73 && p[2] == 36 && p[3] == 0 && p[4] == 0 && p[5] == 0,
+          "exp16 softmax floors e16 * f / 2^24", "got %u %u %u %u %u %u", p[0], p[1], p[2], p[3], p[4], p[5]);
+    /* e = 2^20 saturates at 32767; beside 512 its P is 252.06 and the other's 3.94: floored to 3 */
+    int32_t two[] = {0, -20};
+    softmax_exp16_s32u8_1x1__ref(1, 2, two, 2, mult, shift, &halve, mask, &SOFTMAX_CASE_EXP, p, 2);
+    check(p[0] == 252 && p[1] == 3, "exp16 softmax clamps at 32767", "got %u %u", p[0], p[1]);
+    const uint8_t none[] = {0, 0};
+    softmax_exp16_s32u8_1x1__ref(1, 2, two, 2, mult, shift, &halve, none, &SOFTMAX_CASE_EXP, p, 2);
+    check(p[0] == 0 && p[1] == 0, "exp16 softmax of a fully masked row is 0", "got %u %u", p[0], p[1]);
+}
+
 /* ---- GELU -------------------------------------------------------------------- */
 
 static int8_t ref_gelu(int64_t t, const igelu_params *g, int32_t mult, int32_t shift) {
@@ -947,6 +971,7 @@ int main(void) {
     test_residual();
     test_layernorm();
     test_softmax();
+    test_softmax_exp16();
     test_gelu();
     test_tanh();
     test_kernels_select();
