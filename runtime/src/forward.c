@@ -247,13 +247,11 @@ static void head_task(void *arg, size_t head, size_t worker) {
     size_t n = job->n, rows = job->n_query, h = ctx->model->hp.hidden_size, d = ctx->model->hp.head_size,
            col = head * d;
     kt->gemm_s8s8s32(rows, n, d, b->q + col, h, b->k + col, h, NULL, s->scores, n);
+    kt->softmax_s32u8(rows, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0], b->key_mask,
+                      job->e, s->probs, n);
     if (layer->attn_exp16.n) {
         rq_params exp16 = rq_of(&layer->attn_exp16);
-        softmax_exp16_s32u8_1x1__ref(rows, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0],
-                                     &exp16, b->key_mask, job->e, s->probs, n);
-    } else {
-        kt->softmax_s32u8(rows, n, s->scores, n, layer->attn_scores.mult[0], layer->attn_scores.shift[0],
-                          b->key_mask, job->e, s->probs, n);
+        softmax_exp16_finish_u8__ref(rows, n, s->scores, n, &exp16, b->key_mask, s->probs, n);
     }
     kt->gemm_u8s8s32(rows, d, n, s->probs, n, b->v + col, h, b->acc + col, h);
     rq_params ctx_rq = rq_of(&layer->attn_ctx);

@@ -387,7 +387,7 @@ enum mask_kind { MASK_ALL, MASK_RANDOM, MASK_PREFIX, MASK_NONE, MASK_ONE, MASK_L
 enum score_kind { SCORES_SPREAD, SCORES_TIED, SCORES_HUGE, SCORE_KINDS };
 
 static void test_softmax(void) {
-    long bad = 0, cases = 0, middle = 0, total = 0;
+    long bad = 0, bad_exps = 0, cases = 0, middle = 0, total = 0;
     for (size_t in = 0; in < N_SIZES; in++)
         for (int seed = 0; seed < SEEDS; seed++)
             for (int mk = 0; mk < MASK_KINDS; mk++)
@@ -444,6 +444,14 @@ static void test_softmax(void) {
                         check(0, "softmax_s32u8", "m=%zu n=%zu mask %d scores %d K=%u: [%zu, %zu] is %u, ref %u", m, n,
                               mk, sk, e.frac_bits, at / ldp, at % ldp, gotu8[at], wantu8[at]);
                     }
+                    /* the contract a version-5 softmax builds on: the attended keys' exps stay in the scores */
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            if (key_mask[j] && in_a[i * lds + j] != in_b[i * lds + j]) {
+                                bad_exps++;
+                                i = m;
+                                break;
+                            }
                     /* rows that can spread (several keys, not so many that all round to 0) */
                     if (sk == SCORES_SPREAD && mk <= MASK_PREFIX && n >= 8 && n <= 128)
                         for (size_t i = 0; i < m; i++)
@@ -453,6 +461,7 @@ static void test_softmax(void) {
                             }
                 }
     check(bad == 0, "softmax_s32u8", "%ld of %ld cases differ from the reference", bad, cases);
+    check(bad_exps == 0, "softmax_s32u8 exps", "%ld cases leave other exps in the scores than the reference", bad_exps);
     check(middle > total / 10, "softmax coverage", "only %ld of %ld probabilities in 1 ... 254", middle, total);
     const long wrong = softmax_cases_wrong(softmax_s32u8_1x8__neon, "neon");
     check(wrong == 0, "softmax_s32u8 rounding ties up and caps at 255", "%ld rows wrong", wrong);

@@ -382,7 +382,7 @@ static void test_softmax(const kernel_table *kt) {
         {14, 1 << 15, (1 << 28) + 1}, {14, 1 << 15, 1 << 30}, {1, 1 << 20, 2 * ((1 << 20) - 2) + 1},
     };
     static uint8_t mask[MAX_COLS], want_p[ROWS * LD], got_p[ROWS * LD];
-    long cases = 0, bad = 0;
+    long cases = 0, bad = 0, bad_exps = 0;
     for (int seed = 0; seed < 6; seed++)
         for (size_t c = 0; c < N_COLS; c++, cases++) {
             const size_t n = COLS[c];
@@ -407,8 +407,17 @@ static void test_softmax(const kernel_table *kt) {
             if (memcmp(want_p, got_p, sizeof want_p) != 0 &&
                 !check(0, kt->name, "softmax n=%zu mask case %ld K=%u differs", n, cases % 4, e->frac_bits))
                 bad++;
+            /* the contract a version-5 softmax builds on: the attended keys' exps are left in the scores */
+            for (size_t i = 0; i < ROWS; i++)
+                for (size_t j = 0; j < n; j++)
+                    if (mask[j] && got32[i * LD + j] != want32[i * LD + j]) {
+                        bad_exps++;
+                        i = ROWS;
+                        break;
+                    }
         }
     report(kt, "softmax_s32u8", bad, cases);
+    check(bad_exps == 0, kt->name, "softmax leaves the attended keys' exps in the scores: %ld cases differ", bad_exps);
     const long wrong = softmax_cases_wrong(kt->softmax_s32u8, kt->name);
     check(wrong == 0, kt->name, "softmax rounding (ties up, cap 255): %ld rows wrong", wrong);
 }

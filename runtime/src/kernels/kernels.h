@@ -100,9 +100,11 @@ typedef void (*layernorm_s32s8_fn)(size_t m, size_t h, const int32_t *x, size_t 
                                    const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 
 /* Softmax of FORMAT.md §4.6 step 2 over m query rows of n keys: scores holds the
- * q.k accumulators and is overwritten (used as scratch); mult, shift is the
- * attn_scores rescale; key_mask[j] != 0 means key j is attended. p receives the
- * uint8 probabilities, 0 for masked keys and for a fully masked row. */
+ * q.k accumulators and is overwritten (used as scratch); on return it holds
+ * e_ij = iexp(t_ij - max) at every attended key (what a version-5 layer's
+ * softmax_exp16_finish_u8__ref reads; the tests check it for every kernel set).
+ * mult, shift is the attn_scores rescale; key_mask[j] != 0 means key j is attended.
+ * p receives the uint8 probabilities, 0 for masked keys and for a fully masked row. */
 typedef void (*softmax_s32u8_fn)(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                                  const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 
@@ -133,10 +135,11 @@ void layernorm_s32s8_1x1__ref(size_t m, size_t h, const int32_t *x, size_t ldx, 
 void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 /* The softmax of a layer with an attn_exp16 rescale (format version 5: I-BERT's 16-bit exps, P
- * floored); one implementation for every kernel set, only I-BERT files have it. */
-void softmax_exp16_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
-                                  const rq_params *exp16, const uint8_t *key_mask, const iexp_params *e, uint8_t *p,
-                                  size_t ldp);
+ * floored), run after the kernel set's softmax on the exps it left in the scores (e_ij of every
+ * attended key; rows with no attended key are already 0). One implementation for every kernel
+ * set: only I-BERT files have it. */
+void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                  const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                          const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);

@@ -3,10 +3,11 @@
  * file's attn_scores rescale keeps |t| <= 2^30, so t and e fit the int32 scores
  * row, which holds t and then e between the passes.
  *
- * softmax_exp16_s32u8_1x1__ref: the same exps requantized to 16 bits, then P
- * floored, as Hugging Face's I-BERT IntSoftmax computes it (format version 5, a
- * layer with an attn_exp16 rescale). Only I-BERT files use it, so every kernel
- * set shares this one implementation. */
+ * softmax_exp16_finish_u8__ref: after any kernel set's softmax, which leaves the
+ * attended keys' exps in the scores, P again from those exps requantized to 16
+ * bits and floored, as Hugging Face's I-BERT IntSoftmax computes it (format
+ * version 5, a layer with an attn_exp16 rescale). Only I-BERT files use it; every
+ * kernel set shares it. */
 #include "kernels/kernels.h"
 
 /* Rescales row s into the exp domain and replaces each attended t by iexp(t - max);
@@ -41,23 +42,24 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
     }
 }
 
-void softmax_exp16_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
-                                  const rq_params *exp16, const uint8_t *key_mask, const iexp_params *e, uint8_t *p,
-                                  size_t ldp) {
+void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                  const uint8_t *key_mask, uint8_t *p, size_t ldp) {
+    const int32_t mult = exp16->mult[0], shift = exp16->shift[0];
+    int any = 0;
+    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
     for (size_t i = 0; i < m; i++) {
-        int32_t *s = scores + i * lds;
+        int32_t *e = exps + i * lds;
         uint8_t *p_row = p + i * ldp;
-        int any = exps_of_row(n, s, mult, shift, key_mask, e);
-        int64_t sum = 0; /* >= 1 when any key is attended: the loader keeps rq(c) >= 1 */
+        if (!any) continue; /* the softmax already wrote the row's zeros */
+        int64_t sum = 0;
         for (size_t j = 0; j < n; j++) {
-            if (!key_mask[j]) continue;
-            int64_t e16 = fp_rq(s[j], exp16->mult[0], exp16->shift[0]);
-            s[j] = (int32_t)(e16 > FP_EXP16_MAX ? FP_EXP16_MAX : e16);
-            sum += s[j];
+            int64_t e16 = key_mask[j] ? fp_rq(e[j], mult, shift) : 0;
+            e[j] = (int32_t)(e16 > FP_EXP16_MAX ? FP_EXP16_MAX : e16);
+            sum += e[j];
         }
-        int64_t f = any ? (INT64_C(1) << 32) / sum : 0; /* e16 <= sum, so e16 * f <= 2^32 */
+        int64_t f = (INT64_C(1) << 32) / sum;
         for (size_t j = 0; j < n; j++) {
-            int64_t prob = key_mask[j] ? (s[j] * f) >> 24 : 0;
+            int64_t prob = ((int64_t)e[j] * f) >> 24;
             p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
         }
     }
