@@ -8,8 +8,8 @@ from .errors import ConversionError
 
 EXP_FRAC_BITS = 10             # K: the exp domain's real value is w · ln2 / 2^K
 GELU_INPUT_SCALE = 2.0**-10    # s_g: GELU inputs are rescaled to this one scale, saturated to ...
-EXP16_MAX = 2**15 - 1   # I-BERT's softmax exps requantized to 16 bits (FORMAT.md §4.6, version 5)
 GELU_INPUT_BITS = 20           # ... this many bits (§4.4)
+EXP16_MAX = 2**15 - 1          # I-BERT's softmax exps, requantized to 16 bits (FORMAT.md §4.6, version 5)
 
 # I-BERT's polynomials (Kim et al., 2021): e^x ≈ a(x + b)² + c on (−ln2, 0]; erf ≈ −0.2888(x − 1.769)² + 1.
 _EXP_A, _EXP_B = 0.35815147, 0.96963238

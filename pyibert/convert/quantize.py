@@ -15,7 +15,8 @@ from .errors import ConversionError
 from .gelu_correction import corrected_down_projection
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
-from .nonlinear import EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale, gelu_constants
+from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
+                        gelu_constants)
 from .weights import ADDED_TABLE_BITS, quantize_rows, quantize_table
 
 BIAS_LIMIT = 2**30
