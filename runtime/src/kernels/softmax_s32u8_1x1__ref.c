@@ -1,41 +1,34 @@
 /* softmax_s32u8_1x1__ref: attention probabilities through i-exp (FORMAT.md §4.6
  * step 2), rounded to nearest (format version 2). Masked keys take part in neither the max nor the sum and get 0. The
  * file's attn_scores rescale keeps |t| <= 2^30, so t and e fit the int32 scores
- * row, which holds t and then e between the passes.
+ * row, which holds t and then e between the passes (and keeps e: the kernels'
+ * contract, kernels.h).
  *
- * softmax_exp16_finish_u8__ref: after any kernel set's softmax, which leaves the
- * attended keys' exps in the scores, P again from those exps requantized to 16
- * bits and floored, as Hugging Face's I-BERT IntSoftmax computes it (format
- * version 5, a layer with an attn_exp16 rescale). Only I-BERT files use it; every
- * kernel set shares it. */
+ * softmax_exp16_finish_u8__ref: after any kernel set's softmax, P again from the
+ * exps it left in the scores, requantized to 16 bits and floored as Hugging Face's
+ * I-BERT IntSoftmax computes it (format version 5, a layer with an attn_exp16
+ * rescale). Only I-BERT files run it; every kernel set shares it. */
 #include "kernels/kernels.h"
-
-/* Rescales row s into the exp domain and replaces each attended t by iexp(t - max);
- * 0 when no key is attended. */
-static int exps_of_row(size_t n, int32_t *s, int32_t mult, int32_t shift, const uint8_t *key_mask,
-                       const iexp_params *e) {
-    int any = 0;
-    int32_t max_t = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (!key_mask[j]) continue;
-        s[j] = (int32_t)fp_rq(s[j], mult, shift);
-        if (!any || s[j] > max_t) max_t = s[j];
-        any = 1;
-    }
-    for (size_t j = 0; j < n; j++)
-        if (key_mask[j]) s[j] = fp_iexp((int64_t)s[j] - max_t, e);
-    return any;
-}
 
 void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp) {
     for (size_t i = 0; i < m; i++) {
         int32_t *s = scores + i * lds;
         uint8_t *p_row = p + i * ldp;
-        int any = exps_of_row(n, s, mult, shift, key_mask, e);
+        int any = 0;
+        int32_t max_t = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (!key_mask[j]) continue;
+            s[j] = (int32_t)fp_rq(s[j], mult, shift);
+            if (!any || s[j] > max_t) max_t = s[j];
+            any = 1;
+        }
         int64_t sum = 0; /* >= c when any key is attended: the max key contributes iexp(0) = c */
-        for (size_t j = 0; j < n; j++)
-            if (key_mask[j]) sum += s[j];
+        for (size_t j = 0; j < n; j++) {
+            if (!key_mask[j]) continue;
+            s[j] = fp_iexp((int64_t)s[j] - max_t, e);
+            sum += s[j];
+        }
         /* 2^62 / sum keeps >= 19 bits in f for any row (sum <= n * c <= 2^43), and e <= sum keeps e * f <= 2^62 */
         int64_t f = any ? (INT64_C(1) << 62) / sum : 0;
         for (size_t j = 0; j < n; j++) p_row[j] = key_mask[j] ? fp_softmax_prob(s[j], f) : 0;
@@ -47,11 +40,11 @@ void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds,
     const int32_t mult = exp16->mult[0], shift = exp16->shift[0];
     int any = 0;
     for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
+    if (!any) return; /* the softmax already wrote the rows' zeros */
     for (size_t i = 0; i < m; i++) {
         int32_t *e = exps + i * lds;
         uint8_t *p_row = p + i * ldp;
-        if (!any) continue; /* the softmax already wrote the row's zeros */
-        int64_t sum = 0;
+        int64_t sum = 0; /* >= 1: the loader keeps rq(c) >= 1, and the row's largest key has e = c */
         for (size_t j = 0; j < n; j++) {
             int64_t e16 = key_mask[j] ? fp_rq(e[j], mult, shift) : 0;
             e[j] = (int32_t)(e16 > FP_EXP16_MAX ? FP_EXP16_MAX : e16);
@@ -59,7 +52,7 @@ void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds,
         }
         int64_t f = (INT64_C(1) << 32) / sum;
         for (size_t j = 0; j < n; j++) {
-            int64_t prob = ((int64_t)e[j] * f) >> 24;
+            int64_t prob = ((int64_t)e[j] * f) >> 24; /* e16 <= sum, so e16 * f <= 2^32 */
             p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
         }
     }
