@@ -251,7 +251,7 @@ static void head_task(void *arg, size_t head, size_t worker) {
                       job->e, s->probs, n);
     if (layer->attn_exp16.n) {
         rq_params exp16 = rq_of(&layer->attn_exp16);
-        softmax_exp16_finish_u8__ref(rows, n, s->scores, n, &exp16, b->key_mask, s->probs, n);
+        kt->softmax_exp16_finish(rows, n, s->scores, n, &exp16, b->key_mask, s->probs, n);
     }
     kt->gemm_u8s8s32(rows, d, n, s->probs, n, b->v + col, h, b->acc + col, h);
     rq_params ctx_rq = rq_of(&layer->attn_ctx);

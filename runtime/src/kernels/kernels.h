@@ -108,6 +108,11 @@ typedef void (*layernorm_s32s8_fn)(size_t m, size_t h, const int32_t *x, size_t 
 typedef void (*softmax_s32u8_fn)(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                                  const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 
+/* The finish of a version-5 layer's softmax (softmax_exp16_finish_u8__ref below): P again from the
+ * exps the softmax left in the scores, requantized to 16 bits and floored. */
+typedef void (*softmax_exp16_finish_fn)(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                        const uint8_t *key_mask, uint8_t *p, size_t ldp);
+
 /* u[i, j] = sat_8(rq(igelu(t[i, j]), rq_j)) for t already within 20 bits
  * (FORMAT.md §4.4, §4.6 step 5; rq is the ffn_gelu rescale, per tensor or per
  * column). */
@@ -285,6 +290,8 @@ void layernorm_s32s8_1x16__avx512(size_t m, size_t h, const int32_t *x, size_t l
                                   const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                                 const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void softmax_exp16_finish_u8_1x16__avx512(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                          const uint8_t *key_mask, uint8_t *p, size_t ldp);
 #endif
 
 /* One implementation of every kernel the forward pass calls. */
@@ -299,6 +306,7 @@ typedef struct kernel_table {
     residual_s32s8s32_fn residual_s32s8s32;
     layernorm_s32s8_fn layernorm_s32s8;
     softmax_s32u8_fn softmax_s32u8;
+    softmax_exp16_finish_fn softmax_exp16_finish; /* version-5 layers only; the reference but on AVX-512 */
     gelu_s32s8_fn gelu_s32s8;
     tanh_s32s8_fn tanh_s32s8;
 } kernel_table;

@@ -34,6 +34,7 @@ static const kernel_table ref_kernels = {
     .residual_s32s8s32 = residual_s32s8s32_1x1__ref,
     .layernorm_s32s8 = layernorm_s32s8_1x1__ref,
     .softmax_s32u8 = softmax_s32u8_1x1__ref,
+    .softmax_exp16_finish = softmax_exp16_finish_u8__ref,
     .gelu_s32s8 = gelu_s32s8_1x1__ref,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
@@ -46,6 +47,7 @@ static const kernel_table ref_kernels = {
     .residual_s32s8s32 = residual_s32s8s32_1x8__neon,      \
     .layernorm_s32s8 = layernorm_s32s8_1x8__neon,          \
     .softmax_s32u8 = softmax_s32u8_1x8__neon,              \
+    .softmax_exp16_finish = softmax_exp16_finish_u8__ref,  \
     .gelu_s32s8 = gelu_s32s8_1x8__neon,                    \
     .tanh_s32s8 = tanh_s32s8_1x4__neon
 #endif
@@ -146,6 +148,7 @@ static const kernel_table avx512vnni_kernels = {
     .gelu_s32s8 = gelu_s32s8_1x16__avx512,
     .layernorm_s32s8 = layernorm_s32s8_1x16__avx512,
     .softmax_s32u8 = softmax_s32u8_1x16__avx512,
+    .softmax_exp16_finish = softmax_exp16_finish_u8_1x16__avx512,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
 
@@ -161,6 +164,7 @@ static const kernel_table avx2_kernels = {
     .gelu_s32s8 = gelu_s32s8_1x8__avx2,
     .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
     .softmax_s32u8 = softmax_s32u8_1x8__avx2,
+    .softmax_exp16_finish = softmax_exp16_finish_u8__ref,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
 #endif
