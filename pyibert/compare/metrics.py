@@ -5,13 +5,16 @@ import math
 
 import numpy as np
 
+from ..cli.evaluate_tasks import spearman
+
 
 SQNR_CEILING_DB = 150.0   # an exact value counts as this: far above any quantization error, below float64's own
 
 
 def _sqnr_db(signal, noise):
     """10·log10(signal / noise), at most SQNR_CEILING_DB (noise 0: the values are exact)."""
-    ratio = np.asarray(signal, dtype=np.float64) / np.maximum(noise, math.ulp(0.0))
+    with np.errstate(over="ignore"):   # an exact step's ratio overflows to inf, which the ceiling caps
+        ratio = np.asarray(signal, dtype=np.float64) / np.maximum(noise, math.ulp(0.0))
     return np.minimum(10.0 * np.log10(np.maximum(ratio, 10.0 ** (-SQNR_CEILING_DB / 10))), SQNR_CEILING_DB)
 
 
@@ -125,22 +128,16 @@ def span_agreement(integer: list[np.ndarray], reference: list[np.ndarray]) -> di
             "mean_abs_logit_delta": float(deltas.mean()), "max_abs_logit_delta": float(deltas.max())}
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    ranks = np.empty(len(values))
-    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
-    return ranks
-
-
 def score_agreement(integer: np.ndarray, reference: np.ndarray) -> dict:
     """Regression and multiple choice (one score per sequence): the scores' error and their Spearman
     rank correlation (None for fewer than two texts or constant scores)."""
     integer, reference = integer[:, 0], reference[:, 0]
-    a, b = _ranks(integer) - (len(integer) - 1) / 2, _ranks(reference) - (len(reference) - 1) / 2
-    norms = math.sqrt((a @ a) * (b @ b))
+    with np.errstate(invalid="ignore", divide="ignore"):   # one text or constant scores: no correlation
+        rho = spearman(integer, reference) if len(integer) > 1 else math.nan
     return {"kind": "scores", "mean_abs_delta": float(np.abs(integer - reference).mean()),
             "max_abs_delta": float(np.abs(integer - reference).max()),
             "reference_mean_abs": float(np.abs(reference).mean()),
-            "spearman": float(a @ b / norms) if norms > 0 else None}
+            "spearman": None if math.isnan(rho) else rho}
 
 
 def masked_token_agreement(integer: list[np.ndarray], reference: list[np.ndarray]) -> dict:

@@ -108,4 +108,15 @@ static long softmax_cases_wrong(softmax_s32u8_fn kernel, const char *name) {
     return wrong;
 }
 
+/* Whether a kernel's scores (got) differ from the reference's (want) at an attended key of
+ * one of m rows: the contract a version-5 softmax builds on is that every kernel leaves the
+ * attended keys' exps e_ij in the scores (masked keys are scratch). */
+static inline int softmax_exps_differ(size_t m, size_t n, const int32_t *want, const int32_t *got, size_t ld,
+                                      const uint8_t *key_mask) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            if (key_mask[j] && got[i * ld + j] != want[i * ld + j]) return 1;
+    return 0;
+}
+
 #endif
