@@ -82,4 +82,10 @@ static inline __m256i load_channel8(const int32_t *p, int per_channel, size_t j)
     return per_channel ? _mm256_loadu_si256((const __m256i *)(p + j)) : _mm256_set1_epi32(p[0]);
 }
 
+/* All-ones int32 lanes where key_mask[0 .. 7] is attended (a softmax's keys). */
+static inline __m256i attended8(const uint8_t *key_mask) {
+    const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)key_mask));
+    return _mm256_xor_si256(_mm256_cmpeq_epi32(k, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
+}
+
 #endif

@@ -19,9 +19,7 @@
 
 void softmax_exp16_finish_u8_1x16__avx512(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                           const uint8_t *key_mask, uint8_t *p, size_t ldp) {
-    int any = 0;
-    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
-    if (!any) return; /* the softmax already wrote the rows' zeros */
+    if (!kernel_any_attended(n, key_mask)) return;
     const __m512i vmult = _mm512_set1_epi32(exp16->mult[0]), vshift = _mm512_set1_epi32(exp16->shift[0]);
     const __m512i cap = _mm512_set1_epi32(255);
     for (size_t i = 0; i < m; i++) {

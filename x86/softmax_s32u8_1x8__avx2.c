@@ -23,12 +23,6 @@
 #include "fixed_point_avx2.h"
 #include "kernels/kernels.h"
 
-/* All-ones int32 lanes where key_mask[j .. j + 7] is attended. */
-static inline __m256i attended8(const uint8_t *key_mask) {
-    const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)key_mask));
-    return _mm256_xor_si256(_mm256_cmpeq_epi32(k, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
-}
-
 void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp) {
     const size_t n8 = n & ~(size_t)7;

@@ -10,7 +10,8 @@
  * their range (each test also checks that it saw unsaturated outputs, so it cannot
  * pass by saturating everything). Inputs cover full int32 (INT32_MIN and INT32_MAX),
  * 22-bit residual extremes, 20-bit GELU inputs, and softmax rows with every key
- * masked, one key, ties, and scores at +-2^30.
+ * masked, one key, ties, and scores at +-2^30; the version-5 finish gets exps from 0
+ * to 2^30 at every rescale kind the loader allows (softmax_rounding_cases.h).
  *
  * Prints "N passed, N failed"; exits non-zero on any failure. */
 #include <stdio.h>
@@ -460,6 +461,10 @@ static void test_softmax(void) {
     check(wrong == 0, "softmax_s32u8 rounding ties up and caps at 255", "%ld rows wrong", wrong);
 }
 
+/* ---- softmax_exp16_finish (format version 5) ----------------------------------- */
+
+static void test_softmax_exp16_finish(void) { exp16_finish_check(softmax_exp16_finish_u8_1x8__neon, "neon"); }
+
 /* ---- gelu_s32s8 ------------------------------------------------------------------ */
 
 /* i-GELU constants within FORMAT.md's bounds: -2^15 <= b < 0, -2^30 <= c < 0 with
@@ -635,6 +640,7 @@ int main(void) {
     test_layernorm();
     test_layernorm_nrm_exact();
     test_softmax();
+    test_softmax_exp16_finish();
     test_gelu();
     test_gelu_every_input();
     test_gelu_int32_end();

@@ -375,40 +375,8 @@ static void test_layernorm(const kernel_table *kt) {
     report(kt, "layernorm_s32s8", bad, cases);
 }
 
-/* The version-5 finish on exps 0 ... c: rescales that keep c near 32767, the smallest valid one
- * (rq(c) = 1, so most keys round to 0 and a row's sum can be 1) and a saturating one (every
- * attended key 32767); every mask kind. */
-static void test_softmax_exp16_finish(const kernel_table *kt) {
-    static const int32_t c = 1 << 30;
-    static const int32_t mults[] = {1, INT32_MAX, 1 << 30, 1};
-    static const int32_t shifts[] = {30, 1, 45, 15};
-    static uint8_t mask[MAX_COLS], want_p[ROWS * LD], got_p[ROWS * LD];
-    long cases = 0, bad = 0;
-    for (int seed = 0; seed < 4; seed++)
-        for (size_t col = 0; col < N_COLS; col++, cases++) {
-            const size_t n = COLS[col];
-            const int32_t mult_v[] = {mults[cases % 4]}, shift_v[] = {shifts[cases % 4]};
-            const rq_params exp16 = {mult_v, shift_v, 0};
-            for (size_t i = 0; i < ROWS * LD; i++) src32[i] = (int32_t)rand_in(0, c);
-            for (size_t i = 0; i < ROWS; i++) src32[i * LD + (i % n)] = c; /* each row's largest key */
-            switch (cases % 3) {
-            case 0: memset(mask, 1, sizeof mask); break;
-            case 1: for (size_t j = 0; j < MAX_COLS; j++) mask[j] = rand_u64() % 3 != 0; break;
-            default: memset(mask, 0, sizeof mask), mask[n - 1] = 1; break;
-            }
-            for (size_t i = 0; i < ROWS; i++) src32[i * LD + n - 1] = c;
-            memcpy(got32, src32, ROWS * LD * sizeof *src32);
-            memcpy(want32, src32, ROWS * LD * sizeof *src32);
-            memset(want_p, SENTINEL8, sizeof want_p);
-            memset(got_p, SENTINEL8, sizeof got_p);
-            softmax_exp16_finish_u8__ref(ROWS, n, want32, LD, &exp16, mask, want_p, LD);
-            kt->softmax_exp16_finish(ROWS, n, got32, LD, &exp16, mask, got_p, LD);
-            if (memcmp(want_p, got_p, sizeof want_p) != 0 &&
-                !check(0, kt->name, "exp16 finish n=%zu rescale %ld mask case %ld differs", n, cases % 4, cases % 3))
-                bad++;
-        }
-    report(kt, "softmax_exp16_finish", bad, cases);
-}
+/* The version-5 finish against the reference (softmax_rounding_cases.h). */
+static void test_softmax_exp16_finish(const kernel_table *kt) { exp16_finish_check(kt->softmax_exp16_finish, kt->name); }
 
 static void test_softmax(const kernel_table *kt) {
     /* i-exp constants: the converter's (K = 10) and the extremes FORMAT.md allows */

@@ -49,6 +49,20 @@ static inline int32_t fp_iexp(int64_t w, const iexp_params *e) {
 /* The largest 16-bit exp of an I-BERT file's softmax (format version 5, §4.6). */
 #define FP_EXP16_MAX 32767
 
+/* A version-5 softmax's 16-bit exp of an attended key's exp e (FORMAT.md §4.6 step 2):
+ * min(32767, rq(e, m, s)). */
+static inline int32_t fp_exp16(int64_t e, int32_t m, int32_t s) {
+    const int64_t r = fp_rq(e, m, s);
+    return (int32_t)(r > FP_EXP16_MAX ? FP_EXP16_MAX : r);
+}
+
+/* Its floored probability min(255, (e16 * f) >> 24) for f = floor(2^32 / sum): e16 <= sum
+ * keeps e16 * f <= 2^32, so P is at most 256 before the cap. */
+static inline uint8_t fp_exp16_prob(int64_t e16, int64_t f) {
+    const int64_t prob = (e16 * f) >> 24;
+    return (uint8_t)(prob > 255 ? 255 : prob);
+}
+
 /* A softmax probability (FORMAT.md §4.6 step 2): min(255, (e * f + 2^53) >> 54),
  * e * f / 2^54 rounded to nearest (ties up) and capped so that P fits uint8. With
  * 0 <= e <= sum and f = floor(2^62 / sum), e * f <= 2^62, so adding 2^53 cannot

@@ -123,6 +123,14 @@ typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, 
  * int8 with scale 1/127. */
 typedef void (*tanh_s32s8_fn)(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
+/* Whether any of the n keys is attended (the finish does nothing when none is: the softmax
+ * already wrote the rows' zeros). */
+static inline int kernel_any_attended(size_t n, const uint8_t *key_mask) {
+    int any = 0;
+    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
+    return any;
+}
+
 void gemm_s8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const int8_t *a, size_t lda, const int8_t *b,
                            size_t ldb, const int32_t *bias, int32_t *c, size_t ldc);
 void gemm_u8s8s32_1x1__ref(size_t m, size_t n, size_t k_len, const uint8_t *p, size_t ldp, const int8_t *v,
@@ -141,8 +149,8 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
                             const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
 /* The softmax of a layer with an attn_exp16 rescale (format version 5: I-BERT's 16-bit exps, P
  * floored), run after the kernel set's softmax on the exps it left in the scores (e_ij of every
- * attended key; rows with no attended key are already 0). One implementation for every kernel
- * set: only I-BERT files have it. */
+ * attended key; rows with no attended key are already 0). Only I-BERT files have it; the NEON,
+ * AVX2 and AVX-512 sets have their twins of it. */
 void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                   const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
@@ -162,6 +170,8 @@ void layernorm_s32s8_1x8__neon(size_t m, size_t h, const int32_t *x, size_t ldx,
                                const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void softmax_exp16_finish_u8_1x8__neon(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                       const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                           const rq_params *rq, int8_t *u, size_t ldu);
 void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
@@ -276,6 +286,8 @@ void layernorm_s32s8_1x8__avx2(size_t m, size_t h, const int32_t *x, size_t ldx,
                                const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
                              const uint8_t *key_mask, const iexp_params *e, uint8_t *p, size_t ldp);
+void softmax_exp16_finish_u8_1x8__avx2(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
+                                       const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                           const rq_params *rq, int8_t *u, size_t ldu);
 void requant_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
@@ -306,7 +318,7 @@ typedef struct kernel_table {
     residual_s32s8s32_fn residual_s32s8s32;
     layernorm_s32s8_fn layernorm_s32s8;
     softmax_s32u8_fn softmax_s32u8;
-    softmax_exp16_finish_fn softmax_exp16_finish; /* version-5 layers only; the reference but on AVX-512 */
+    softmax_exp16_finish_fn softmax_exp16_finish; /* version-5 layers only */
     gelu_s32s8_fn gelu_s32s8;
     tanh_s32s8_fn tanh_s32s8;
 } kernel_table;

@@ -3,7 +3,8 @@
  * the best one the CPU supports is used.
  *
  * ARM builds (IBERT_NEON_KERNELS, set by CMake) have the NEON elementwise kernels
- * (requant, residual, layer norm, softmax, GELU, tanh) in every ARM table.
+ * (requant, residual, layer norm, softmax and its version-5 finish, GELU, tanh) in
+ * every ARM table.
  * AArch64 builds (also IBERT_AARCH64_KERNELS) add, best first: "i8mm" (SMMLA for
  * the linear layers and q.k^T, USMMLA for P.V; when the kernel reports
  * HWCAP2_I8MM), "dotprod" (SDOT, HWCAP_ASIMDDP) and "neon"
@@ -41,14 +42,14 @@ static const kernel_table ref_kernels = {
 
 #ifdef IBERT_NEON_KERNELS
 /* The NEON elementwise kernels, shared by the AArch64 and the 32-bit ARM tables. */
-#define NEON_ELEMENTWISE_KERNELS                           \
-    .requant_s32s8 = requant_s32s8_1x8__neon,              \
-    .requant_s32s32 = requant_s32s32_1x8__neon,            \
-    .residual_s32s8s32 = residual_s32s8s32_1x8__neon,      \
-    .layernorm_s32s8 = layernorm_s32s8_1x8__neon,          \
-    .softmax_s32u8 = softmax_s32u8_1x8__neon,              \
-    .softmax_exp16_finish = softmax_exp16_finish_u8__ref,  \
-    .gelu_s32s8 = gelu_s32s8_1x8__neon,                    \
+#define NEON_ELEMENTWISE_KERNELS                               \
+    .requant_s32s8 = requant_s32s8_1x8__neon,                  \
+    .requant_s32s32 = requant_s32s32_1x8__neon,                \
+    .residual_s32s8s32 = residual_s32s8s32_1x8__neon,          \
+    .layernorm_s32s8 = layernorm_s32s8_1x8__neon,              \
+    .softmax_s32u8 = softmax_s32u8_1x8__neon,                  \
+    .softmax_exp16_finish = softmax_exp16_finish_u8_1x8__neon, \
+    .gelu_s32s8 = gelu_s32s8_1x8__neon,                        \
     .tanh_s32s8 = tanh_s32s8_1x4__neon
 #endif
 
@@ -164,7 +165,7 @@ static const kernel_table avx2_kernels = {
     .gelu_s32s8 = gelu_s32s8_1x8__avx2,
     .layernorm_s32s8 = layernorm_s32s8_1x8__avx2,
     .softmax_s32u8 = softmax_s32u8_1x8__avx2,
-    .softmax_exp16_finish = softmax_exp16_finish_u8__ref,
+    .softmax_exp16_finish = softmax_exp16_finish_u8_1x8__avx2,
     .tanh_s32s8 = tanh_s32s8_1x1__ref,
 };
 #endif

@@ -7,7 +7,7 @@
  * softmax_exp16_finish_u8__ref: after any kernel set's softmax, P again from the
  * exps it left in the scores, requantized to 16 bits and floored as Hugging Face's
  * I-BERT IntSoftmax computes it (format version 5, a layer with an attn_exp16
- * rescale). Only I-BERT files run it; every kernel set shares it. */
+ * rescale). Only I-BERT files run it; the NEON, AVX2 and AVX-512 sets have twins. */
 #include "kernels/kernels.h"
 
 void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,
@@ -38,22 +38,16 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
 void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                   const uint8_t *key_mask, uint8_t *p, size_t ldp) {
     const int32_t mult = exp16->mult[0], shift = exp16->shift[0];
-    int any = 0;
-    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
-    if (!any) return; /* the softmax already wrote the rows' zeros */
+    if (!kernel_any_attended(n, key_mask)) return;
     for (size_t i = 0; i < m; i++) {
         int32_t *e = exps + i * lds;
         uint8_t *p_row = p + i * ldp;
         int64_t sum = 0; /* >= 1: the loader keeps rq(c) >= 1, and the row's largest key has e = c */
         for (size_t j = 0; j < n; j++) {
-            int64_t e16 = key_mask[j] ? fp_rq(e[j], mult, shift) : 0;
-            e[j] = (int32_t)(e16 > FP_EXP16_MAX ? FP_EXP16_MAX : e16);
+            e[j] = key_mask[j] ? fp_exp16(e[j], mult, shift) : 0;
             sum += e[j];
         }
         int64_t f = (INT64_C(1) << 32) / sum;
-        for (size_t j = 0; j < n; j++) {
-            int64_t prob = ((int64_t)e[j] * f) >> 24; /* e16 <= sum, so e16 * f <= 2^32 */
-            p_row[j] = (uint8_t)(prob > 255 ? 255 : prob);
-        }
+        for (size_t j = 0; j < n; j++) p_row[j] = fp_exp16_prob(e[j], f);
     }
 }
