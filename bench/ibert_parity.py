@@ -120,6 +120,23 @@ def compare(name: str, ours: np.ndarray, hf: np.ndarray) -> dict:
     }
 
 
+def by_length(engines: dict[str, np.ndarray], hf: np.ndarray, lengths: np.ndarray) -> None:
+    """Agreement and median |Δ logit| per third of the rows by token count: whether an engine's
+    difference from HF float32 grows with the sentence (HF's own float64 run, for scale)."""
+    edges = np.quantile(lengths, [1 / 3, 2 / 3])
+    thirds = [lengths < edges[0], (lengths >= edges[0]) & (lengths < edges[1]), lengths >= edges[1]]
+    names = [f"< {edges[0]:.0f} tokens", f"{edges[0]:.0f}-{edges[1] - 1:.0f}", f">= {edges[1]:.0f}"]
+    print(f"\nby length, agreement / median |Δ logit| against HF quant_mode float32 (rows: "
+          f"{', '.join(str(int(t.sum())) for t in thirds)})")
+    print(f"{'':<34} " + " ".join(f"{name:>16}" for name in names))
+    for name, logits in engines.items():
+        cells = []
+        for rows in thirds:
+            agree = np.mean(logits[rows].argmax(1) == hf[rows].argmax(1))
+            cells.append(f"{agree:>7.1%} / {np.median(np.abs(logits[rows] - hf[rows]).max(1)):.3f}")
+        print(f"{name:<34} " + " ".join(f"{cell:>16}" for cell in cells))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL, help=f"IBert quant_mode checkpoint (default: {MODEL})")
@@ -153,15 +170,16 @@ def main() -> int:
           f"float64 {np.mean(hf64.argmax(1) == labels):.2%}, ours {np.mean(ours.argmax(1) == labels):.2%}")
     print(f"{'against HF quant_mode float32':<34} {'agree':>7} {'|m|>=0.5':>14} {'flips':>5} {'max flip |m|':>12} "
           f"{'median|Δ|':>9} {'max|Δ|':>7} {'RMS Δm':>7}")
-    results = [compare("ours (integers)", ours, hf32)]
+    engines = {"ours (integers)": ours}
     if args.version_4_softmax:
-        results.append(compare("ours, version 4's softmax", our_logits_with_version_4_softmax(ibert_file, ids),
-                               hf32))
+        engines["ours, version 4's softmax"] = our_logits_with_version_4_softmax(ibert_file, ids)
+    results = [compare(name, logits, hf32) for name, logits in engines.items()]
     for result in (*results, compare("HF quant_mode float64", hf64, hf32)):
         print(f"{result['name']:<34} {result['agreement']:>7.1%} "
               f"{result['safe_agreement']:>7.1%} of {result['safe_rows']:>3} {result['flips']:>5} "
               f"{result['max_flip_margin']:>12.3f} {result['median_delta']:>9.4f} {result['max_delta']:>7.3f} "
               f"{result['rms_margin_error']:>7.3f}")
+    by_length({**engines, "HF quant_mode float64": hf64}, hf32, np.array([len(row) for row in ids]))
     return 0
 
 
