@@ -40,8 +40,7 @@ void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds,
     const __m512i vmult = _mm512_set1_epi32(mult), vshift = _mm512_set1_epi32(shift);
     const __m512i frac_mask = _mm512_set1_epi32((1 << e->frac_bits) - 1), kbits = _mm512_set1_epi32((int)e->frac_bits);
     const __m512i vb = _mm512_set1_epi32(e->b), vc = _mm512_set1_epi32(e->c), zero = _mm512_setzero_si512();
-    int any = 0;
-    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
+    const int any = kernel_any_attended(n, key_mask);
     for (size_t i = 0; i < m; i++) {
         int32_t *s = scores + i * lds;
         uint8_t *pr = p + i * ldp;

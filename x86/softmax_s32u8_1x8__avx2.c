@@ -30,8 +30,7 @@ void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, in
     const __m256i vmin = _mm256_set1_epi32(INT32_MIN), frac_mask = _mm256_set1_epi32((1 << e->frac_bits) - 1);
     const __m256i vb = _mm256_set1_epi32(e->b), vc = _mm256_set1_epi32(e->c);
     const __m128i kshift = _mm_cvtsi32_si128((int)e->frac_bits);
-    int any = 0;
-    for (size_t j = 0; j < n; j++) any |= key_mask[j] != 0;
+    const int any = kernel_any_attended(n, key_mask);
     for (size_t i = 0; i < m; i++) {
         int32_t *s = scores + i * lds;
         uint8_t *pr = p + i * ldp;
