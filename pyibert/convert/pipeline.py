@@ -259,7 +259,9 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
-        fixed = _fixed_bytes(out, shape, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling),
+        plan = dataclasses.replace(plan, added_table_bits=8)
+        fixed = _fixed_bytes(out, shape, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling,
+                                                  dataclasses.replace(UNIFORM_INT8, added_table_bits=plan.added_table_bits)),
                              ranges, src, pooling)
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)

@@ -17,7 +17,7 @@ from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
                         gelu_constants)
-from .weights import ADDED_TABLE_BITS, quantize_rows, quantize_table
+from .weights import quantize_rows, quantize_table
 
 BIAS_LIMIT = 2**30
 PROB_SCALE = 1.0 / 256      # softmax probabilities P are k/256 (§4.6)
@@ -164,7 +164,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         elif name == "token_embd":
             q, s_table = quantize_rows(table, hf_ibert=False)   # a [V] rescale (FORMAT.md §3.1)
         else:
-            q, s_table = quantize_table(table, hf_ibert=False, bits=ADDED_TABLE_BITS)
+            q, s_table = quantize_table(table, hf_ibert=False, bits=plan.added_table_bits)
         table_scales[name] = s_table
         model.tensors[f"{name}.weight"] = q
         model.add_rescale(name, s_table / s_sum)

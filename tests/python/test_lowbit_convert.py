@@ -94,9 +94,28 @@ def test_gptq_rounds_otherwise_than_nearest(tmp_path, checkpoint):
     assert np.mean(codes["nearest"] != codes["gptq"]) > 0.01
 
 
+def _int8_with_budget_tables(src, calibration, tmp_path):
+    """The int8 file a --max-size conversion starts from: its position and token-type tables int8."""
+    return convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False,
+                              plan=LowBitPlan(added_table_bits=8))
+
+
+def test_budgeted_files_take_int8_position_tables(tmp_path, checkpoint):
+    """A file under --max-size spends the int16 tables' bytes on its linear layers (LowBitPlan.
+    added_table_bits); every other file keeps them int16 (FORMAT.md §3, version 4)."""
+    src, calibration = checkpoint
+    plain = convert_checkpoint(src, tmp_path / "plain.ibert", calibration=calibration, progress=False)
+    convert_checkpoint(src, tmp_path / "budget.ibert", calibration=calibration, progress=False,
+                       plan=LowBitPlan(group_size=32), budget=BudgetOptions(plain.file_size, "trace", 8, None, 2))
+    for name, dtype in (("plain", np.int16), ("budget", np.int8)):
+        tensors = read_model_file(tmp_path / f"{name}.ibert").tensors
+        assert tensors["pos_embd.weight"].dtype == dtype and tensors["token_types.weight"].dtype == dtype
+    _same_on_runtime_and_golden(tmp_path / "budget.ibert")
+
+
 def test_max_size_fits_the_budget_with_mixed_widths(tmp_path, checkpoint):
     src, calibration = checkpoint
-    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    int8 = _int8_with_budget_tables(src, calibration, tmp_path)
     # only the FFN's down projections (64 inputs) are smaller at 2-3 bits than int8 in this tiny model
     # (rows are padded to 128 codes), saving at most ~400 B net of the alignment slack
     budget = int8.file_size - 200
@@ -116,7 +135,7 @@ def test_given_sensitivities_decide_which_layer_keeps_its_bits(tmp_path, checkpo
     """A sweep measures the Hessian once and passes it on (bench/qbert_sweep.py): the allocation then
     follows the given scores, so the one FFN down projection that matters keeps the most bits."""
     src, calibration = checkpoint
-    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    int8 = _int8_with_budget_tables(src, calibration, tmp_path)
     layers = [f"blk.{layer}.{kind}" for layer in (0, 1)
               for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
     bits = {}
@@ -138,7 +157,7 @@ def test_gauss_newton_forms_are_the_costs(tmp_path, checkpoint):
     """Given forms (one per width), the allocator takes them as the costs: the layer whose narrow
     widths cost most keeps the most bits."""
     src, calibration = checkpoint
-    int8 = convert_checkpoint(src, tmp_path / "int8.ibert", calibration=calibration, progress=False)
+    int8 = _int8_with_budget_tables(src, calibration, tmp_path)
     layers = [f"blk.{layer}.{kind}" for layer in (0, 1)
               for kind in ("attn_q", "attn_k", "attn_v", "attn_out", "ffn_up", "ffn_down")]
     cheap = {8: 0.0, 6: 0.0, 4: 0.0, 3: 0.0, 2: 0.0}
