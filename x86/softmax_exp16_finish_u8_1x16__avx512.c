@@ -6,10 +6,11 @@
  * 2^30). Pass 1: e16 = min(32767, rq(e)) by rq16 (VPMULDQ is exact: e and the
  * multiplier are below 2^31) and a clamp in the int64 lanes, masked keys 0, stored
  * over e and summed in int32 lanes
- * (sum <= n * 32767). Pass 2: f = 2^32 / sum (scalar), P = min(255, (e16 * f) >> 24)
- * by VPMULUDQ: e16 < 2^15 and, for sum >= 2, f < 2^32, so the products are exact.
- * A sum of 1 (one key with e16 = 1, the others 0) makes f = 2^32: that key's P is
- * 256, capped at 255, and the others are 0. */
+ * (sum <= n * 32767). Pass 2: f = 2^32 / sum (scalar) and P = min(255, (e16 f) >> 24)
+ * in 32-bit lanes with f = fh 2^16 + fl (fl < 2^16), as the AVX2 twin:
+ * floor(e16 f / 2^16) = e16 fh + floor(e16 fl / 2^16) is at most 2^16 (e16 <= sum),
+ * also for f = 2^32 (sum = 1), so VPMULLD and VPMULHUW are exact; >> 8 leaves at most
+ * 256 (nested floors) and the unsigned min caps it at 255. */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
 #error "softmax_exp16_finish_u8_1x16__avx512 needs -mavx512f -mavx512bw -mavx512vl"
 #endif
@@ -36,19 +37,13 @@ void softmax_exp16_finish_u8_1x16__avx512(size_t m, size_t n, int32_t *exps, siz
             _mm512_mask_storeu_epi32(e + j, k, e16);
             vsum = _mm512_add_epi32(vsum, e16);
         }
-        const int64_t sum = _mm512_reduce_add_epi32(vsum);
-        if (sum == 1) { /* f = 2^32 does not fit VPMULUDQ's 32-bit operand */
-            for (size_t j = 0; j < n; j++) pr[j] = e[j] ? 255 : 0;
-            continue;
-        }
-        const __m512i f = _mm512_set1_epi64((INT64_C(1) << 32) / sum);
+        const int64_t f = (INT64_C(1) << 32) / _mm512_reduce_add_epi32(vsum);
+        const __m512i fh = _mm512_set1_epi32((int32_t)(f >> 16)), fl = _mm512_set1_epi32((int32_t)(f & 0xffff));
         for (size_t j = 0; j < n; j += 16) {
             const __mmask16 k = lanes16(j, n);
             const __m512i e16 = _mm512_maskz_loadu_epi32(k, e + j);
-            const __m512i pe = _mm512_srli_epi64(_mm512_mul_epu32(e16, f), 24);
-            const __m512i po = _mm512_srli_epi64(_mm512_mul_epu32(odd_lanes16(e16), f), 24);
-            const __m512i x = _mm512_mask_blend_epi32((__mmask16)0xaaaa, pe, _mm512_slli_epi64(po, 32));
-            _mm_mask_storeu_epi8(pr + j, k, _mm512_cvtepi32_epi8(_mm512_min_epu32(x, cap)));
+            const __m512i x = _mm512_add_epi32(_mm512_mullo_epi32(e16, fh), _mm512_mulhi_epu16(e16, fl));
+            _mm_mask_storeu_epi8(pr + j, k, _mm512_cvtepi32_epi8(_mm512_min_epu32(_mm512_srli_epi32(x, 8), cap)));
         }
     }
 }

@@ -21,7 +21,7 @@ from .nonlinear import GELU_INPUT_BITS
 from .quantize import QuantizedModel, ScaleOptions, quantize
 from .range_search import choose_ranges
 from .sentence_embedding import PoolingConfig, read_pooling
-from .weights import WEIGHT_BITS
+from .weights import BUDGET_TABLE_BITS, WEIGHT_BITS
 from .summary import ConversionSummary
 from .writer import ModelShape, write_ibert
 
@@ -259,10 +259,10 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
-        plan = dataclasses.replace(plan, added_table_bits=8)
-        fixed = _fixed_bytes(out, shape, quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling,
-                                                  dataclasses.replace(UNIFORM_INT8, added_table_bits=plan.added_table_bits)),
-                             ranges, src, pooling)
+        plan = dataclasses.replace(plan, added_table_bits=BUDGET_TABLE_BITS)
+        int8 = quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling,
+                        dataclasses.replace(UNIFORM_INT8, added_table_bits=BUDGET_TABLE_BITS))
+        fixed = _fixed_bytes(out, shape, int8, ranges, src, pooling)
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)
     plan = _with_hessians(plan, moments, shape.num_layers)

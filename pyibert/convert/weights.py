@@ -12,6 +12,8 @@ WEIGHT_BITS = 8
 # does not average out downstream; at int8 with one scale (BERT's position table has entries 75 times
 # its standard deviation) it was the largest error of the embedding sum. They are small (P + T rows).
 ADDED_TABLE_BITS = 16
+# ... except in a file with a size budget (--max-size), whose linear layers gain more from those bytes
+BUDGET_TABLE_BITS = 8
 
 
 def quantize_rows(weight: torch.Tensor, hf_ibert: bool, hessian: np.ndarray | None = None
