@@ -35,7 +35,7 @@ class LowBitPlan:
     widths: dict = field(default_factory=dict)
     # The position and token-type tables: int16 (weights.ADDED_TABLE_BITS), or int8 (BUDGET_TABLE_BITS) in
     # a file with a size budget (--max-size), where their 0.2 MB buys the linear layers more bits (README,
-    # "Accuracy against size": at 7x and 8x, 0.5 to 1.2 points more agreement with FP32 on two classifiers)
+    # "Accuracy against size": at 7x and 8x, 0.2 to 1.2 points more agreement with FP32 on three classifiers)
     added_table_bits: int = ADDED_TABLE_BITS
     # Hessian inputs for GPTQ: layer prefix -> H = 2·XᵀX/rows over the layer's float calibration inputs
     hessians: dict = field(default_factory=dict)
