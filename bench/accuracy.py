@@ -7,7 +7,8 @@
 
 For each evaluation model of bench/eval_models.py (made by it under --models-dir) and the shipped
 model's checkpoint (minilm-sst2-shipped, when present): converts the checkpoint with the installed
-`pyibert convert` (calibration: the first 512 training rows of its task, never evaluated on), then
+`pyibert convert` (calibration: the first training rows of its task, never evaluated on, as many as
+its default token budget takes), then
 runs on the task's evaluation rows
   FP32      the Hugging Face checkpoint in torch
   pyibert   the converted .ibert file through the installed pyibert (its C library)
@@ -90,7 +91,7 @@ def convert(checkpoint: Path, calibration: Rows, labels: list[str], work: Path) 
     calibration_file, output = work / "calibration.tsv", work / "model.ibert"
     write_tsv(calibration_file, calibration, labels)
     command = [sys.executable, "-P", "-m", "pyibert", "convert", str(checkpoint), "-o", str(output),
-               "--calibration", str(calibration_file), "--max-calibration", str(len(calibration)), "--quiet"]
+               "--calibration", str(calibration_file), "--quiet"]
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if done.returncode:
         sys.exit(f"pyibert convert {checkpoint} failed:\n{done.stderr}")

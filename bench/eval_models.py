@@ -37,7 +37,6 @@ MODELS_DIR = Path("/work/evalmodels")
 AGNEWS_LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 AGNEWS_TRAIN_ROWS = 8000     # rows of agnews/train.tsv that training and calibration may use
 SST2_EVAL_ROWS = 872         # as many as the GLUE SST-2 dev set has sentences
-CALIBRATION_ROWS = 512
 
 Rows = list[tuple[str, int]]  # (text, label id)
 
@@ -62,8 +61,9 @@ class Task:
         return self.split(data_dir)[1]
 
     def calibration(self, data_dir: Path) -> Rows:
-        """The first rows of the training part: never evaluated on."""
-        return self.training(data_dir)[:CALIBRATION_ROWS]
+        """The training part, never evaluated on: the converter takes its first rows, as many as its
+        token budget (--calibration-tokens) asks for."""
+        return self.training(data_dir)
 
 
 def _sst2_split(data_dir: Path) -> tuple[Rows, Rows]:

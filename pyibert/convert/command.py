@@ -10,6 +10,7 @@ from .errors import ConversionError
 from ..qbert.sensitivity import METHODS
 from ..qbert.sizes import parse_size
 from .budget import BudgetOptions
+from .calibration import CALIBRATION_TOKENS
 from .lowbit import EMBEDDING_WIDTHS, GROUP_SIZES, ROUNDINGS, WEIGHT_WIDTHS, LowBitPlan
 from .pipeline import convert_checkpoint
 
@@ -32,15 +33,19 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, metavar="FILE",
                         help="sample text to measure activation ranges on, required for float (BERT, RoBERTa) "
                         "checkpoints: a .txt file with one text per line, or a .tsv file with a header row. "
-                        "A few hundred texts like the ones the model will see. I-BERT checkpoints carry "
+                        "Texts like the ones the model will see, as many as --calibration-tokens asks for (a few "
+                        "hundred sentences, a few thousand short phrases). I-BERT checkpoints carry "
                         "their own ranges and take no calibration file")
     parser.add_argument("--text-column", default="sentence", metavar="NAME",
                         help="the .tsv column holding the text (default: %(default)s)")
     parser.add_argument("--pair-column", metavar="NAME",
                         help="for models that read two texts ([CLS] a [SEP] b [SEP]: pairs, question answering, "
                         "multiple choice): the .tsv calibration column with each row's second text")
-    parser.add_argument("--max-calibration", type=_positive_int, default=512, metavar="N",
-                        help="use at most the first N calibration texts (default: %(default)s)")
+    parser.add_argument("--calibration-tokens", type=_positive_int, default=CALIBRATION_TOKENS, metavar="T",
+                        help="calibrate on the file's first texts until they hold T tokens: every channel's range is "
+                        "the largest value it takes, so short texts need more rows (default: %(default)s)")
+    parser.add_argument("--max-calibration", type=_positive_int, metavar="N",
+                        help="and on at most N texts (default: as many as --calibration-tokens needs)")
     parser.add_argument("--weight-bits", type=int, choices=WEIGHT_WIDTHS, default=8, metavar="B",
                         help="width of every encoder linear layer's weights: 8 (int8), 6, 4, 3 or 2 bits, packed "
                         "(Q-BERT; default: %(default)s)")
@@ -84,6 +89,7 @@ def run_convert(args: argparse.Namespace) -> int:
         summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
                                      text_column=args.text_column, pair_column=args.pair_column,
                                      max_calibration=args.max_calibration,
+                                     calibration_tokens=args.calibration_tokens,
                                      progress=not args.quiet,
                                      plan=LowBitPlan(args.weight_bits, args.embedding_bits, args.group_size,
                                                      args.rounding),

@@ -73,3 +73,21 @@ def encode_texts(tokenizer, texts: Texts, **options):
     if texts and isinstance(texts[0], tuple):
         return tokenizer([a for a, _ in texts], [b for _, b in texts], **options)
     return tokenizer(texts, **options)
+
+
+_COUNT_CHUNK = 1024   # texts tokenized at a time while counting toward a token budget
+
+
+def within_token_budget(tokenizer, texts: Texts, budget: int, max_tokens: int) -> tuple[Texts, int]:
+    """The first texts of `texts` that together hold at least `budget` tokens as the model reads them
+    (special tokens included, each text cut at `max_tokens`), or all of them if they hold fewer; and
+    how many tokens those are. Only as many texts are tokenized as the budget needs."""
+    total = 0
+    for start in range(0, len(texts), _COUNT_CHUNK):
+        chunk = texts[start:start + _COUNT_CHUNK]
+        lengths = encode_texts(tokenizer, chunk, truncation=True, max_length=max_tokens)["input_ids"]
+        for index, ids in enumerate(lengths):
+            total += len(ids)
+            if total >= budget:
+                return texts[:start + index + 1], total
+    return texts, total

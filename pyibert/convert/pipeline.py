@@ -9,9 +9,9 @@ from transformers import AutoTokenizer
 
 from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS, ActivationRanges
 from .architectures import EncoderParams, encoder_params
-from .calibration import calibrate
+from .calibration import CALIBRATION_TOKENS, calibrate
 from .checkpoint import Checkpoint, load_checkpoint
-from .data import read_calibration_texts
+from .data import Texts, read_calibration_texts, within_token_budget
 from ..tasks import names
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
@@ -91,7 +91,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        pair_column: str | None,
-                       max_calibration: int, max_tokens: int, progress: bool,
+                       calibration_limits: tuple[int | None, int], max_tokens: int, progress: bool,
                        range_rules: dict[str, str] | None, moment_points: frozenset) -> tuple[ActivationRanges, dict]:
     """The ranges, and GPTQ's input moments at `moment_points` ({} for an I-BERT checkpoint)."""
     if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
@@ -100,18 +100,28 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
                                   "its own QuantAct modules; convert it without --calibration")
         return ibert_ranges(checkpoint), {}
     if checkpoint.arch.family == "ibert":
-        return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, pair_column, max_calibration,
-                                       max_tokens, progress), {}
+        return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
+                                       calibration_limits, max_tokens, progress), {}
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
             "measured on sample text. Pass --calibration FILE: a .txt file with one text per line, or a .tsv "
-            "file with a header row and a 'sentence' column (another column: --text-column NAME); a few "
-            "hundred sentences like the ones the model will see, e.g. the task's training data")
-    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
+            "file with a header row and a 'sentence' column (another column: --text-column NAME); texts like "
+            f"the ones the model will see, e.g. the task's training data ({CALIBRATION_TOKENS} tokens of it "
+            "are used: a few hundred sentences, a few thousand short phrases)")
+    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, calibration_limits, max_tokens)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                       moment_points=moment_points)
     return choose_ranges(stats, range_rules), stats.input_moments
+
+
+def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
+                       limits: tuple[int | None, int], max_tokens: int) -> Texts:
+    """The calibration file's first texts: at most `max_calibration` of them, and no more than hold
+    `calibration_tokens` tokens (limits = (max_calibration, calibration_tokens))."""
+    max_calibration, calibration_tokens = limits
+    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
+    return within_token_budget(tokenizer, texts, calibration_tokens, max_tokens)[0]
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,
@@ -182,7 +192,8 @@ def _rounding_report(plan: LowBitPlan, num_layers: int) -> str:
 
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                             pair_column: str | None,
-                            max_calibration: int, max_tokens: int, progress: bool) -> ActivationRanges:
+                            calibration_limits: tuple[int | None, int], max_tokens: int,
+                            progress: bool) -> ActivationRanges:
     """IBertForMaskedLM: the encoder's ranges from its QuantActs, the head's (float in HF, no QuantAct)
     measured on sample text."""
     if calibration is None:
@@ -190,7 +201,7 @@ def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path
                               "QuantAct modules, but its prediction head runs in float and has none. Pass "
                               "--calibration FILE (sample text) to measure the head's ranges")
     ranges = ibert_ranges(checkpoint)
-    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
+    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, calibration_limits, max_tokens)
     head = choose_ranges(calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                                    points=MASKED_LM_POINTS))
     ranges.absmax.update(head.absmax)
@@ -214,13 +225,15 @@ def _sentence_pooling(src: Path, params: EncoderParams, shape: ModelShape) -> Po
 
 def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_column: str = "sentence",
                        pair_column: str | None = None,
-                       max_calibration: int = 512, progress: bool = True,
+                       max_calibration: int | None = None, calibration_tokens: int = CALIBRATION_TOKENS,
+                       progress: bool = True,
                        scales: ScaleOptions = ScaleOptions(), range_rules: dict[str, str] | None = None,
                        plan: LowBitPlan = UNIFORM_INT8, budget: BudgetOptions | None = None) -> ConversionSummary:
     """Convert the Hugging Face checkpoint directory `src` into the .ibert file `out`.
 
     Float BERT/RoBERTa checkpoints need `calibration` (a .txt or .tsv file of sample text; at most
-    `max_calibration` texts are used; `pair_column` makes each .tsv row a pair, text and that column,
+    its first texts are used, as many as hold `calibration_tokens` tokens and at most `max_calibration`
+    of them; `pair_column` makes each .tsv row a pair, text and that column,
     for models that read two texts); I-BERT checkpoints carry their own activation ranges.
     `scales` says how far layer-norm and GELU outputs get per-channel scales, `range_rules` how each kind
     of activation range is picked from the calibration (range_search.py; float checkpoints only).
@@ -230,8 +243,10 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     """
     start = time.perf_counter()
     src, out = Path(src), Path(out)
-    if max_calibration < 1:
+    if max_calibration is not None and max_calibration < 1:
         raise ConversionError(f"--max-calibration must be at least 1, not {max_calibration}")
+    if calibration_tokens < 1:
+        raise ConversionError(f"--calibration-tokens must be at least 1, not {calibration_tokens}")
     checkpoint = load_checkpoint(src)
     tokenizer = _load_tokenizer(src)
     params = encoder_params(checkpoint.model, checkpoint.arch)
@@ -255,7 +270,7 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     hf_ibert = checkpoint.arch.family == "ibert"
     plan = _resolve_auto(plan, hf_ibert, shape.task)
     ranges, moments = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
-                                         max_calibration, max_tokens, progress, range_rules,
+                                         (max_calibration, calibration_tokens), max_tokens, progress, range_rules,
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
@@ -286,6 +301,7 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         bias_bits=BIAS_BITS,
         calibration_source=ranges.source,
         calibration_count=ranges.count,
+        calibration_tokens=ranges.tokens,
         seconds=time.perf_counter() - start,
         task=shape.task,
         pooling="" if pooling is None else pooling.mode + (", normalized" if pooling.normalize else ""),

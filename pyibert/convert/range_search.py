@@ -32,6 +32,7 @@ class CalibrationStats:
     samples: dict[str, np.ndarray]          # [rows, channels] float32: some tokens' values (int8 points)
     source: str                             # the calibration file's name
     count: int                              # texts run
+    tokens: int = 0                         # their real (unpadded) tokens
     gelu_fit: dict = field(default_factory=dict)   # gelu_correction.GeluFit per blk.{l}.gelu
     # H = 2·XᵀX/rows over every calibration token, at the points whose values are a linear layer's input
     # (GPTQ rounding; only when asked for: one float32 K × K matrix per point)
@@ -93,5 +94,5 @@ def choose_ranges(stats: CalibrationStats, rules: dict[str, str] | None = None) 
             channel_absmax[point] = mse_clip(stats.samples[point], per_channel) if rule == "mse" else per_channel
     used = ", ".join(f"{kind} {rules[kind]}" for kind in DEFAULT_RULES)
     return ActivationRanges(absmax, f"calibration on {stats.source} (ranges: {used}; residual sums max)",
-                            stats.count, residual_margin=2.0, channel_absmax=channel_absmax,
+                            stats.count, residual_margin=2.0, channel_absmax=channel_absmax, tokens=stats.tokens,
                             gelu_fit=dict(stats.gelu_fit))

@@ -21,6 +21,7 @@ class ConversionSummary:
     calibration_source: str
     calibration_count: int
     seconds: float
+    calibration_tokens: int = 0   # the real tokens of those texts
     task: str = ""              # ibert.task when the file has one (e.g. "fill-mask")
     pooling: str = ""           # a sentence embedding's pooling, e.g. "mean, normalized"; "" for none
     fp32_bytes: int = 0             # the checkpoint's weights file
@@ -48,7 +49,7 @@ class ConversionSummary:
             f"  bit widths:  weights {self.weight_bits}, activations {self.activation_bits}, "
             f"residual sums {self.residual_bits}, GELU input {self.gelu_input_bits}, biases {self.bias_bits}",
             f"  ranges from: {self.calibration_source}"
-            + (f" ({self.calibration_count} texts)" if self.calibration_count else ""),
+            + (f" ({self.calibration_count} texts, {self.calibration_tokens} tokens)" if self.calibration_count else ""),
             f"  Q-BERT:      encoder linears {', '.join(f'{n} x {b}-bit' for b, n in self.weight_widths.items())}"
             f" (group size {self.group_size}, rounding {self.rounding}), word embeddings {self.embedding_bits}-bit; "
             f"{self.fp32_bytes / self.file_size:.2f}x smaller than the FP32 checkpoint ({self.fp32_bytes} B)",

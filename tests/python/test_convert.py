@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,37 @@ def test_tsv_calibration_with_a_text_column_equals_the_same_lines_as_txt(tmp_pat
     assert limited.calibration_count == 7
 
 
+def test_calibration_takes_the_first_texts_that_hold_the_token_budget(tmp_path, bert_classifier, sentences):
+    """--calibration-tokens: texts are taken in file order until their tokens (as the model reads them,
+    [CLS] and [SEP] included) reach the budget; --max-calibration caps the count below that."""
+    from transformers import AutoTokenizer
+
+    from pyibert.convert.data import within_token_budget
+
+    tokenizer = AutoTokenizer.from_pretrained(bert_classifier)
+    # as the converter cuts them: at the tiny model's POSITIONS
+    lengths = [len(ids) for ids in tokenizer(sentences[:200], truncation=True, max_length=POSITIONS)["input_ids"]]
+    budget = sum(lengths[:30]) - 1        # reached by the 30th text, not by the 29th
+    texts, tokens = within_token_budget(tokenizer, sentences[:200], budget, max_tokens=POSITIONS)
+    assert texts == sentences[:30] and tokens == sum(lengths[:30])
+    assert within_token_budget(tokenizer, sentences[:20], 10**9, POSITIONS) == (sentences[:20], sum(lengths[:20]))
+    # a text longer than the model's positions counts as the tokens the model keeps of it
+    assert within_token_budget(tokenizer, [" ".join(sentences[:40])], 10**9, max_tokens=16)[1] == 16
+
+    txt = tmp_path / "sample.txt"
+    txt.write_text("\n".join(sentences[:200]), encoding="utf-8")
+    summary = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=txt, calibration_tokens=budget,
+                                 progress=False)
+    assert (summary.calibration_count, summary.calibration_tokens) == (30, sum(lengths[:30]))
+    assert f"30 texts, {sum(lengths[:30])} tokens" in summary.format()
+    capped = convert_checkpoint(bert_classifier, tmp_path / "b.ibert", calibration=txt, calibration_tokens=budget,
+                                max_calibration=12, progress=False)
+    assert capped.calibration_count == 12
+    with pytest.raises(ConversionError, match="--calibration-tokens must be at least 1"):
+        convert_checkpoint(bert_classifier, tmp_path / "c.ibert", calibration=txt, calibration_tokens=0,
+                           progress=False)
+
+
 def test_pair_calibration_runs_the_second_column_as_token_type_1(tmp_path, bert_classifier, sentences, monkeypatch):
     """--pair-column: each row is encoded as a pair, as the model will see it (a pair model calibrated on
     single texts never sees token type 1 or the second [SEP])."""
@@ -297,6 +329,14 @@ def test_cli_converts_and_exits_2_with_the_message(tmp_path, bert_classifier, ca
                  "--max-calibration", "16", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and "16 texts" in printed and out.is_file()
+    assert main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
+                 "--calibration-tokens", "40", "--quiet"]) == 0
+    texts, tokens = map(int, re.search(r"\((\d+) texts, (\d+) tokens\)", capsys.readouterr().out).groups())
+    assert 1 <= texts < 16 and 40 <= tokens      # the first texts that reach 40 tokens
+    with pytest.raises(SystemExit):
+        main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
+              "--calibration-tokens", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
     assert main(["convert", str(bert_classifier), "-o", str(tmp_path / "x.ibert")]) == 2
     assert "--calibration" in capsys.readouterr().err
 
