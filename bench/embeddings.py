@@ -107,8 +107,14 @@ def main() -> int:
     except ImportError:
         print("onnxruntime is not importable: its row is skipped", file=sys.stderr)
 
+    # pyibert's cache is named by the model file too, so that another file (or the same path converted
+    # again) is never measured with the embeddings of the one before
+    stat = Path(args.model).stat()
+    model_tag = f"{Path(args.model).stem}-{stat.st_size}-{stat.st_mtime_ns}"
+
     def embeddings(name: str, run, which: str, texts: list[str]) -> np.ndarray:
-        path = None if args.cache_dir is None else args.cache_dir / f"{name.split()[0]}-{which}-{len(texts)}.npy"
+        engine = name.split()[0] + (f"-{model_tag}" if name.startswith("pyibert") else "")
+        path = None if args.cache_dir is None else args.cache_dir / f"{engine}-{which}-{len(texts)}.npy"
         if path is not None and path.is_file():
             return np.load(path)
         result = run(texts)
