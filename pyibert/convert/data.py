@@ -3,12 +3,20 @@ be pairs (a second column) for models that read `[CLS] a [SEP] b [SEP]`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from ..tsv import read_columns
 from .errors import ConversionError
 
 
 Texts = list[str] | list[tuple[str, str]]   # single texts, or (text, pair) rows
+
+
+class CalibrationLimits(NamedTuple):
+    """How much of a calibration file is used: its first texts, at most `max_texts` of them (None: no
+    cap) and no more than hold `tokens` tokens (--max-calibration, --calibration-tokens)."""
+    max_texts: int | None
+    tokens: int
 
 
 def read_calibration_texts(path: Path, text_column: str = "sentence", limit: int | None = None,

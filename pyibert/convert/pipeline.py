@@ -11,7 +11,7 @@ from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS,
 from .architectures import EncoderParams, encoder_params
 from .calibration import CALIBRATION_TOKENS, calibrate
 from .checkpoint import Checkpoint, load_checkpoint
-from .data import Texts, read_calibration_texts, within_token_budget
+from .data import CalibrationLimits, Texts, read_calibration_texts, within_token_budget
 from ..tasks import names
 from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
@@ -91,7 +91,7 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        pair_column: str | None,
-                       calibration_limits: tuple[int | None, int], max_tokens: int, progress: bool,
+                       limits: CalibrationLimits, max_tokens: int, progress: bool,
                        range_rules: dict[str, str] | None, moment_points: frozenset) -> tuple[ActivationRanges, dict]:
     """The ranges, and GPTQ's input moments at `moment_points` ({} for an I-BERT checkpoint)."""
     if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
@@ -101,27 +101,25 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
         return ibert_ranges(checkpoint), {}
     if checkpoint.arch.family == "ibert":
         return _ibert_masked_lm_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
-                                       calibration_limits, max_tokens, progress), {}
+                                       limits, max_tokens, progress), {}
     if calibration is None:
         raise ConversionError(
             f"{checkpoint.path} is a float {checkpoint.arch.name} checkpoint: its activation ranges must be "
             "measured on sample text. Pass --calibration FILE: a .txt file with one text per line, or a .tsv "
             "file with a header row and a 'sentence' column (another column: --text-column NAME); texts like "
-            f"the ones the model will see, e.g. the task's training data ({CALIBRATION_TOKENS} tokens of it "
+            f"the ones the model will see, e.g. the task's training data ({limits.tokens} tokens of it "
             "are used: a few hundred sentences, a few thousand short phrases)")
-    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, calibration_limits, max_tokens)
+    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, limits, max_tokens)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                       moment_points=moment_points)
     return choose_ranges(stats, range_rules), stats.input_moments
 
 
 def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
-                       limits: tuple[int | None, int], max_tokens: int) -> Texts:
-    """The calibration file's first texts: at most `max_calibration` of them, and no more than hold
-    `calibration_tokens` tokens (limits = (max_calibration, calibration_tokens))."""
-    max_calibration, calibration_tokens = limits
-    texts = read_calibration_texts(Path(calibration), text_column, max_calibration, pair_column=pair_column)
-    return within_token_budget(tokenizer, texts, calibration_tokens, max_tokens)[0]
+                       limits: CalibrationLimits, max_tokens: int) -> Texts:
+    """The calibration file's first texts, as far as `limits` allow."""
+    texts = read_calibration_texts(Path(calibration), text_column, limits.max_texts, pair_column=pair_column)
+    return within_token_budget(tokenizer, texts, limits.tokens, max_tokens)[0]
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,
@@ -192,8 +190,7 @@ def _rounding_report(plan: LowBitPlan, num_layers: int) -> str:
 
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                             pair_column: str | None,
-                            calibration_limits: tuple[int | None, int], max_tokens: int,
-                            progress: bool) -> ActivationRanges:
+                            limits: CalibrationLimits, max_tokens: int, progress: bool) -> ActivationRanges:
     """IBertForMaskedLM: the encoder's ranges from its QuantActs, the head's (float in HF, no QuantAct)
     measured on sample text."""
     if calibration is None:
@@ -201,7 +198,7 @@ def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path
                               "QuantAct modules, but its prediction head runs in float and has none. Pass "
                               "--calibration FILE (sample text) to measure the head's ranges")
     ranges = ibert_ranges(checkpoint)
-    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, calibration_limits, max_tokens)
+    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, limits, max_tokens)
     head = choose_ranges(calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                                    points=MASKED_LM_POINTS))
     ranges.absmax.update(head.absmax)
@@ -270,7 +267,7 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     hf_ibert = checkpoint.arch.family == "ibert"
     plan = _resolve_auto(plan, hf_ibert, shape.task)
     ranges, moments = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
-                                         (max_calibration, calibration_tokens), max_tokens, progress, range_rules,
+                                         CalibrationLimits(max_calibration, calibration_tokens), max_tokens, progress, range_rules,
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
