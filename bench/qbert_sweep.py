@@ -10,9 +10,9 @@
 For each evaluation model of bench/eval_models.py (calibration: the first training rows of its task
 with their labels, as many as the converter's token budget takes; evaluation: its held-out rows) it
 converts the checkpoint in this process with pyibert's converter into one .ibert file per row below,
-runs each through libibert (the installed pyibert's, or PYIBERT_LIBRARY) and prints accuracy (Δ in points against FP32 in torch on the same rows),
-label agreement with FP32 and mean |Δ margin| (bench/accuracy.py's measures), bytes and the FP32
-checkpoint's size over the file's:
+runs each through libibert (the installed pyibert's, or PYIBERT_LIBRARY) and prints accuracy (Δ in
+points against FP32 in torch on the same rows), label agreement with FP32 and mean |Δ margin|
+(bench/accuracy.py's measures), bytes and the FP32 checkpoint's size over the file's:
 
   int8              every weight int8 (the format-version-2 model)
   uniform B/G/E     every encoder linear at B bits in groups of G inputs (0: one scale per row), word
