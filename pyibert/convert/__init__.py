@@ -6,8 +6,8 @@
 
 Needs the converter's extra dependencies (torch, transformers, safetensors, gguf, tqdm).
 """
-from .errors import ConversionError
+from .errors import CalibrationWarning, ConversionError
 from .pipeline import convert_checkpoint
 from .summary import ConversionSummary
 
-__all__ = ["convert_checkpoint", "ConversionError", "ConversionSummary"]
+__all__ = ["convert_checkpoint", "CalibrationWarning", "ConversionError", "ConversionSummary"]

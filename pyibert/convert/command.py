@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
-from .errors import ConversionError
+from .errors import CalibrationWarning, ConversionError
 from ..qbert.sensitivity import METHODS
 from ..qbert.sizes import parse_size
 from .budget import BudgetOptions
@@ -85,6 +86,22 @@ def _size(text: str) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings():
+        python_showwarning = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            # a CalibrationWarning as the CLI's own line on stderr, not Python's file:line report
+            if issubclass(category, CalibrationWarning):
+                print(f"pyibert convert: warning: {message}", file=sys.stderr)
+            else:
+                python_showwarning(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.simplefilter("always", CalibrationWarning)   # the CLI's own output, whatever the filters say
+        return _convert(args)
+
+
+def _convert(args: argparse.Namespace) -> int:
     try:
         summary = convert_checkpoint(args.src, args.output, calibration=args.calibration,
                                      text_column=args.text_column, pair_column=args.pair_column,

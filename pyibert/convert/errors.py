@@ -1,4 +1,4 @@
-"""The one exception the converter raises for a checkpoint or input it cannot convert."""
+"""What the converter raises for a checkpoint or input it cannot convert, and warns of in one it can."""
 from __future__ import annotations
 
 
@@ -8,3 +8,8 @@ class ConversionError(ValueError):
     The message says what is wrong and, where there is one, what to pass instead. The CLI prints it
     and exits with status 2.
     """
+
+
+class CalibrationWarning(UserWarning):
+    """The conversion went through, but its calibration text is too little to measure the activation
+    ranges well. The CLI prints it as "pyibert convert: warning: ..."."""

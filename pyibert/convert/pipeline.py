@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from pathlib import Path
 
 from transformers import AutoTokenizer
 
 from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS, ActivationRanges
 from .architectures import EncoderParams, encoder_params
-from .calibration import CALIBRATION_TOKENS, calibrate
+from .calibration import CALIBRATION_TOKENS, FEW_CALIBRATION_TOKENS, calibrate
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import CalibrationLimits, Texts, read_calibration_texts, within_token_budget
 from ..tasks import names
-from .errors import ConversionError
+from .errors import CalibrationWarning, ConversionError
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
 from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
@@ -117,9 +118,18 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
 
 def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
                        limits: CalibrationLimits, max_tokens: int) -> Texts:
-    """The calibration file's first texts, as far as `limits` allow."""
+    """The calibration file's first texts, as far as `limits` allow; a CalibrationWarning if they hold
+    fewer than FEW_CALIBRATION_TOKENS tokens where the budget asked for more."""
     texts = read_calibration_texts(Path(calibration), text_column, limits.max_texts, pair_column=pair_column)
-    return within_token_budget(tokenizer, texts, limits.tokens, max_tokens)[0]
+    chosen, tokens = within_token_budget(tokenizer, texts, limits.tokens, max_tokens)
+    if tokens < min(limits.tokens, FEW_CALIBRATION_TOKENS):
+        cut = f" (--max-calibration {limits.max_texts})" if limits.max_texts == len(texts) else ""
+        warnings.warn(CalibrationWarning(
+            f"calibration ran on {len(chosen)} texts{cut}, {tokens} tokens, fewer than the {FEW_CALIBRATION_TOKENS} "
+            f"that measure activation ranges well (the budget is {limits.tokens}): values the texts never reached "
+            "will saturate on new text. Give --calibration more text like the model's (README, \"Converting a "
+            "checkpoint\")."))
+    return chosen
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,

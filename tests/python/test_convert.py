@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ import transformers  # noqa: E402
 from tiny_checkpoint import FFN, HEADS, HIDDEN, LABELS, LAYERS, POSITIONS, make_checkpoint  # noqa: E402
 from tiny_checkpoint import sst2_sentences as _sst2_sentences  # noqa: E402
 
-from pyibert.convert import ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
+from pyibert.convert import CalibrationWarning, ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
+from pyibert.convert.calibration import FEW_CALIBRATION_TOKENS  # noqa: E402
 from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
 from pyibert.convert.nonlinear import exp_constants, gelu_constants  # noqa: E402
 
@@ -206,7 +208,8 @@ def test_tsv_calibration_with_a_text_column_equals_the_same_lines_as_txt(tmp_pat
 
 def test_calibration_takes_the_first_texts_that_hold_the_token_budget(tmp_path, bert_classifier, sentences):
     """--calibration-tokens: texts are taken in file order until their tokens (as the model reads them,
-    [CLS] and [SEP] included) reach the budget; --max-calibration caps the count below that."""
+    [CLS] and [SEP] included) reach the budget; --max-calibration caps the count below that. A file that
+    runs out below FEW_CALIBRATION_TOKENS (and the budget) gives a CalibrationWarning."""
     from transformers import AutoTokenizer
 
     from pyibert.convert.data import within_token_budget
@@ -223,9 +226,16 @@ def test_calibration_takes_the_first_texts_that_hold_the_token_budget(tmp_path, 
 
     txt = tmp_path / "sample.txt"
     txt.write_text("\n".join(sentences[:200]), encoding="utf-8")
-    summary = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=txt, calibration_tokens=budget,
-                                 progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CalibrationWarning)   # a budget below FEW_CALIBRATION_TOKENS, as asked
+        summary = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=txt,
+                                     calibration_tokens=budget, progress=False)
     assert (summary.calibration_count, summary.calibration_tokens) == (30, sum(lengths[:30]))
+    with pytest.warns(CalibrationWarning, match=f"calibration ran on 200 texts, {sum(lengths)} tokens, fewer than "
+                      f"the {FEW_CALIBRATION_TOKENS}"):
+        # the file runs out below the default budget and below what measures ranges well
+        convert_checkpoint(bert_classifier, tmp_path / "few.ibert", calibration=txt, progress=False)
+    assert sum(lengths) < FEW_CALIBRATION_TOKENS
     assert f"30 texts, {sum(lengths[:30])} tokens" in summary.format()
     capped = convert_checkpoint(bert_classifier, tmp_path / "b.ibert", calibration=txt, calibration_tokens=budget,
                                 max_calibration=12, progress=False)
@@ -327,12 +337,18 @@ def test_cli_converts_and_exits_2_with_the_message(tmp_path, bert_classifier, ca
     out = tmp_path / "cli.ibert"
     assert main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
                  "--max-calibration", "16", "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert str(out) in printed and "16 texts" in printed and out.is_file()
+    printed = capsys.readouterr()
+    assert str(out) in printed.out and "16 texts" in printed.out and out.is_file()
+    # 16 short texts are far below the default budget: the CLI says so in one line of its own
+    warning = [line for line in printed.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and warning[0].startswith("pyibert convert: warning: calibration ran on 16 texts "
+                                                       "(--max-calibration 16)")
     assert main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
                  "--calibration-tokens", "40", "--quiet"]) == 0
-    texts, tokens = map(int, re.search(r"\((\d+) texts, (\d+) tokens\)", capsys.readouterr().out).groups())
+    printed = capsys.readouterr()
+    texts, tokens = map(int, re.search(r"\((\d+) texts, (\d+) tokens\)", printed.out).groups())
     assert 1 <= texts < 16 and 40 <= tokens      # the first texts that reach 40 tokens
+    assert "warning" not in printed.err           # a small budget asked for is no surprise
     with pytest.raises(SystemExit):
         main(["convert", str(bert_classifier), "-o", str(out), "--calibration", str(calibration_txt),
               "--calibration-tokens", "0"])
