@@ -46,6 +46,8 @@ WORK = Path(__file__).resolve().parent.parent / "build" / "accuracy"
 MODEL_TASKS = {SHIPPED[0]: SHIPPED[1], **{name: recipe.task for name, recipe in RECIPES.items()}}
 BUCKETS = [(0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1 << 30, ">64")]
 BATCH = 64
+# |FP32 margin| below which a row counts as a near-tie: flips there are what any quantization moves
+NEAR_TIE = 0.25
 
 
 @dataclass
@@ -145,10 +147,14 @@ def evaluate(name: str, checkpoint: Path, data_dir: Path, limit: int | None) -> 
     counts = np.array(counts)
     result = {"model": name, "task": task.name, "architecture": model.config.architectures[0], "rows": len(rows),
               "token_mismatches": token_mismatches, "fp32_accuracy": float((fp32.labels == truth).mean()),
-              "fp32_mean_abs_margin": float(np.abs(fp32_margin).mean())}
+              "fp32_mean_abs_margin": float(np.abs(fp32_margin).mean()),
+              "fp32_near_ties": int((np.abs(fp32_margin) < NEAR_TIE).sum())}
     for key, engine in (("pyibert", ibert), ("ort_int8", ort)):
         agree = engine.labels == fp32.labels
         result[key] = {
+            "flips": int((~agree).sum()),
+            # how near a tie the widest flip was: a flip at a wide FP32 margin is an error, not noise
+            "largest_flipped_fp32_margin": float(np.abs(fp32_margin[~agree]).max(initial=0.0)),
             "accuracy": float((engine.labels == truth).mean()),
             "accuracy_delta_points": 100.0 * float((engine.labels == truth).mean() - (fp32.labels == truth).mean()),
             "agreement": float(agree.mean()),
@@ -179,9 +185,17 @@ def tables(results: list[dict]) -> str:
     lengths = table(["model", "engine", *(f"{label} tokens" for _, _, label in BUCKETS)],
                     [[r["model"], engine, *(bucket(r[key]["agreement_by_tokens"][label]) for _, _, label in BUCKETS)]
                      for r in results for key, engine in (("pyibert", "pyibert"), ("ort_int8", "ORT int8"))])
+    flip_rows = [[r["model"], engine, str(r[key]["flips"]), f"{r[key]['largest_flipped_fp32_margin']:.3f}",
+                  str(r["fp32_near_ties"])]
+                 for r in results if "flips" in r["pyibert"]   # the JSON of older runs has no flip counts
+                 for key, engine in (("pyibert", "pyibert"), ("ort_int8", "ORT int8"))]
+    flips = [] if not flip_rows else [
+        "Rows whose label differs from FP32's, and how near a tie they were:\n\n"
+        + table(["model", "engine", "flips", "largest \\|FP32 margin\\| flipped",
+                 f"rows with \\|FP32 margin\\| < {NEAR_TIE}"], flip_rows)]
     notes = [f"{r['model']}: pyibert's tokenizer differs from Hugging Face's on {r['token_mismatches']} rows"
              for r in results if r["token_mismatches"]]
-    return "\n\n".join([main, "Agreement with FP32 by token count (rows):\n\n" + lengths, *notes])
+    return "\n\n".join([main, "Agreement with FP32 by token count (rows):\n\n" + lengths, *flips, *notes])
 
 
 def checkpoint_dirs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Path]:
