@@ -99,3 +99,9 @@ def within_token_budget(tokenizer, texts: Texts, budget: int, max_tokens: int) -
             if total >= budget:
                 return texts[:start + index + 1], total
     return texts, total
+
+
+def mean_characters(texts: Texts) -> float:
+    """The mean length of the texts in characters (a pair's two texts together)."""
+    lengths = [len(text) if isinstance(text, str) else len(text[0]) + len(text[1] or "") for text in texts]
+    return sum(lengths) / max(len(lengths), 1)

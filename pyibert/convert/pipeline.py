@@ -12,7 +12,7 @@ from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS,
 from .architectures import EncoderParams, encoder_params
 from .calibration import CALIBRATION_TOKENS, FEW_CALIBRATION_TOKENS, calibrate
 from .checkpoint import Checkpoint, load_checkpoint
-from .data import CalibrationLimits, Texts, read_calibration_texts, within_token_budget
+from .data import CalibrationLimits, Texts, mean_characters, read_calibration_texts, within_token_budget
 from ..tasks import names
 from .errors import CalibrationWarning, ConversionError
 from .ibert_ranges import ibert_ranges
@@ -129,7 +129,27 @@ def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_colu
             f"that measure activation ranges well (the budget is {limits.tokens}): values the texts never reached "
             "will saturate on new text. Give --calibration more text like the model's (README, \"Converting a "
             "checkpoint\")."))
+    _warn_if_unlike_the_rest(chosen, texts[len(chosen):], calibration)
     return chosen
+
+
+# When the budget takes at least this many texts and leaves at least as many, and the mean lengths of
+# the two parts differ by more than this factor, the converter asks whether the file is sorted by length
+# (for random order, 32 texts put the factor's odds far below one in a thousand even for SST-2 phrases).
+_TEXTS_TO_COMPARE, _LENGTH_FACTOR = 32, 2.0
+
+
+def _warn_if_unlike_the_rest(chosen: Texts, rest: Texts, calibration: Path) -> None:
+    """Calibration takes a file's first texts; in a file sorted by length those are all short (or all
+    long), and the ranges then fit texts unlike most the model will see."""
+    if min(len(chosen), len(rest)) < _TEXTS_TO_COMPARE:
+        return
+    first, others = mean_characters(chosen), mean_characters(rest)
+    if first * _LENGTH_FACTOR < others or others * _LENGTH_FACTOR < first:
+        warnings.warn(CalibrationWarning(
+            f"calibration runs on the first {len(chosen)} texts of {Path(calibration).name}, {first:.0f} characters "
+            f"long on average, where its other {len(rest)} texts average {others:.0f}: if the file is sorted by "
+            "length, shuffle it, so that the ranges are measured on texts like those the model will see."))
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,

@@ -245,6 +245,25 @@ def test_calibration_takes_the_first_texts_that_hold_the_token_budget(tmp_path, 
                            progress=False)
 
 
+def test_calibration_from_a_file_sorted_by_length_is_warned_of(tmp_path, bert_classifier, sentences):
+    """The budget takes a file's first texts; when those are far shorter than the rest (a file sorted by
+    length), the converter says so. The same texts in file order are not warned of."""
+    by_length = sorted(sentences[:400], key=len)
+    for name, texts, expected in (("sorted.txt", by_length, True), ("as-is.txt", sentences[:400], False)):
+        path = tmp_path / name
+        path.write_text("\n".join(texts), encoding="utf-8")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary = convert_checkpoint(bert_classifier, tmp_path / "m.ibert", calibration=path,
+                                         calibration_tokens=800, progress=False)
+        assert summary.calibration_count >= 32            # enough texts on each side to compare
+        sorted_warnings = [w for w in caught if "sorted by length" in str(w.message)]
+        assert bool(sorted_warnings) == expected, (name, [str(w.message) for w in caught])
+        if expected:
+            assert issubclass(sorted_warnings[0].category, CalibrationWarning)
+            assert f"first {summary.calibration_count} texts of sorted.txt" in str(sorted_warnings[0].message)
+
+
 def test_pair_calibration_runs_the_second_column_as_token_type_1(tmp_path, bert_classifier, sentences, monkeypatch):
     """--pair-column: each row is encoded as a pair, as the model will see it (a pair model calibrated on
     single texts never sees token type 1 or the second [SEP])."""
