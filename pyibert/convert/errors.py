@@ -11,5 +11,6 @@ class ConversionError(ValueError):
 
 
 class CalibrationWarning(UserWarning):
-    """The conversion went through, but its calibration text is too little to measure the activation
-    ranges well. The CLI prints it as "pyibert convert: warning: ..."."""
+    """The conversion went through, but its calibration text may not measure the activation ranges
+    well: too few tokens, or first texts unlike the rest of the file (sorted by length). The CLI prints
+    it as "pyibert convert: warning: ..."."""

@@ -119,7 +119,7 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
 def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
                        limits: CalibrationLimits, max_tokens: int) -> Texts:
     """The calibration file's first texts, as far as `limits` allow; a CalibrationWarning if they hold
-    fewer than FEW_CALIBRATION_TOKENS tokens where the budget asked for more."""
+    fewer than FEW_CALIBRATION_TOKENS tokens where the budget asked for more, or look unlike the rest."""
     texts = read_calibration_texts(Path(calibration), text_column, limits.max_texts, pair_column=pair_column)
     chosen, tokens = within_token_budget(tokenizer, texts, limits.tokens, max_tokens)
     if tokens < min(limits.tokens, FEW_CALIBRATION_TOKENS):
