@@ -16,7 +16,7 @@ other accuracy tables use. Then, on --texts held-out texts (SST-2 dev, then the 
 trained or calibrated on) with 15% of their word tokens masked (at least one), it prints per file: top-1
 agreement with float on the masked positions (the issue's bar: 99%), the mean overlap of the top-5
 lists, and the masked-token accuracy of both models (how often the top token is the one masked out).
-Files are left under build/fill-mask/.
+Files are left under --work-dir (build/fill-mask/), a trained model in its checkpoint/.
 """
 from __future__ import annotations
 
