@@ -29,9 +29,6 @@ SAMPLE_ROWS_PER_TEXT = 8
 # of SST-2 and news rows, which took its top-1 agreement with float from 82.1% to 84.3% (99.8% where
 # float's choice is clear; README, "Fill-mask").
 CALIBRATION_TOKENS = 32768
-# Below this many tokens the converter warns (when the budget asked for more): on that masked LM, 3,168
-# and 6,493 calibration tokens gave 80.9% and 82.1% top-1 agreement, 10,736 and more 84.3 to 86.3%.
-FEW_CALIBRATION_TOKENS = 8192
 CHANNEL_KINDS = ("norm", "gelu")   # points that may get one scale per channel (activation_points)
 MASKED_FRACTION = 0.15   # fill-mask calibration: BERT's masking rate
 

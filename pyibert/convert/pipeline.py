@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from pathlib import Path
 
 from transformers import AutoTokenizer
 
 from .activation_points import ACTIVATION_BITS, MASKED_LM_POINTS, RESIDUAL_BITS, ActivationRanges
 from .architectures import EncoderParams, encoder_params
-from .calibration import CALIBRATION_TOKENS, FEW_CALIBRATION_TOKENS, calibrate
+from .calibration import CALIBRATION_TOKENS, calibrate
 from .checkpoint import Checkpoint, load_checkpoint
-from .data import CalibrationLimits, Texts, mean_characters, read_calibration_texts, within_token_budget
+from .data import CalibrationLimits, calibration_texts
 from ..tasks import names
-from .errors import CalibrationWarning, ConversionError
+from .errors import ConversionError
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
 from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
@@ -110,46 +109,10 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "file with a header row and a 'sentence' column (another column: --text-column NAME); texts like "
             f"the ones the model will see, e.g. the task's training data ({limits.tokens} tokens of it "
             "are used: a few hundred sentences, a few thousand short phrases)")
-    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, limits, max_tokens)
+    texts = calibration_texts(tokenizer, Path(calibration), text_column, pair_column, limits, max_tokens)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                       moment_points=moment_points)
     return choose_ranges(stats, range_rules), stats.input_moments
-
-
-def _calibration_texts(tokenizer, calibration: Path, text_column: str, pair_column: str | None,
-                       limits: CalibrationLimits, max_tokens: int) -> Texts:
-    """The calibration file's first texts, as far as `limits` allow; a CalibrationWarning if they hold
-    fewer than FEW_CALIBRATION_TOKENS tokens where the budget asked for more, or look unlike the rest."""
-    texts = read_calibration_texts(Path(calibration), text_column, limits.max_texts, pair_column=pair_column)
-    chosen, tokens = within_token_budget(tokenizer, texts, limits.tokens, max_tokens)
-    if tokens < min(limits.tokens, FEW_CALIBRATION_TOKENS):
-        cut = f" (--max-calibration {limits.max_texts})" if limits.max_texts == len(texts) else ""
-        warnings.warn(CalibrationWarning(
-            f"calibration ran on {len(chosen)} texts{cut}, {tokens} tokens, fewer than the {FEW_CALIBRATION_TOKENS} "
-            f"that measure activation ranges well (the budget is {limits.tokens}): values the texts never reached "
-            "will saturate on new text. Give --calibration more text like the model's (README, \"Converting a "
-            "checkpoint\")."))
-    _warn_if_unlike_the_rest(chosen, texts[len(chosen):], calibration)
-    return chosen
-
-
-# When the budget takes at least this many texts and leaves at least as many, and the mean lengths of
-# the two parts differ by more than this factor, the converter asks whether the file is sorted by length
-# (for random order, 32 texts put the factor's odds far below one in a thousand even for SST-2 phrases).
-_TEXTS_TO_COMPARE, _LENGTH_FACTOR = 32, 2.0
-
-
-def _warn_if_unlike_the_rest(chosen: Texts, rest: Texts, calibration: Path) -> None:
-    """Calibration takes a file's first texts; in a file sorted by length those are all short (or all
-    long), and the ranges then fit texts unlike most the model will see."""
-    if min(len(chosen), len(rest)) < _TEXTS_TO_COMPARE:
-        return
-    first, others = mean_characters(chosen), mean_characters(rest)
-    if first * _LENGTH_FACTOR < others or others * _LENGTH_FACTOR < first:
-        warnings.warn(CalibrationWarning(
-            f"calibration runs on the first {len(chosen)} texts of {Path(calibration).name}, {first:.0f} characters "
-            f"long on average, where its other {len(rest)} texts average {others:.0f}: if the file is sorted by "
-            "length, shuffle it, so that the ranges are measured on texts like those the model will see."))
 
 
 def _fixed_bytes(out: Path, shape: ModelShape, int8: QuantizedModel, ranges, src: Path,
@@ -228,7 +191,7 @@ def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path
                               "QuantAct modules, but its prediction head runs in float and has none. Pass "
                               "--calibration FILE (sample text) to measure the head's ranges")
     ranges = ibert_ranges(checkpoint)
-    texts = _calibration_texts(tokenizer, calibration, text_column, pair_column, limits, max_tokens)
+    texts = calibration_texts(tokenizer, Path(calibration), text_column, pair_column, limits, max_tokens)
     head = choose_ranges(calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
                                    points=MASKED_LM_POINTS))
     ranges.absmax.update(head.absmax)

@@ -24,7 +24,7 @@ from tiny_checkpoint import FFN, HEADS, HIDDEN, LABELS, LAYERS, POSITIONS, make_
 from tiny_checkpoint import sst2_sentences as _sst2_sentences  # noqa: E402
 
 from pyibert.convert import CalibrationWarning, ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
-from pyibert.convert.calibration import FEW_CALIBRATION_TOKENS  # noqa: E402
+from pyibert.convert.data import FEW_CALIBRATION_TOKENS  # noqa: E402
 from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
 from pyibert.convert.nonlinear import exp_constants, gelu_constants  # noqa: E402
 
