@@ -4,7 +4,8 @@ Prints, per layer and step, the SQNR and cosine of the dequantized integers (num
 against the Hugging Face checkpoint's real values on the same token ids, the drop from each step's
 inputs, the head's steps, and at the output what the file's task decides: label agreement and mean
 |Δ margin| (with --label-column both accuracies), scores' error and Spearman, tags per token, answer
-start and end tokens, or masked tokens' top-1 agreement. --json prints pyibert.compare.ComparisonReport.to_json() as one object.
+start and end tokens, or masked tokens' top-1 agreement; with --cuts (classifiers) where the output's
+error is made, by running the checkpoint in float from the file's integers after each step. --json prints pyibert.compare.ComparisonReport.to_json() as one object.
 """
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def add_parser(subparsers) -> None:
                         help="a .tsv column of labels (names or ids): also report both accuracies")
     parser.add_argument("--limit", type=int, default=200, metavar="N",
                         help="compare on the first N texts (default: %(default)s; the golden model is numpy)")
+    parser.add_argument("--cuts", action="store_true",
+                        help="a sequence classifier from a float checkpoint: also run the checkpoint in float from "
+                        "the file's integers after each step (layer norms, FFN up, the FFN's residual sum) to "
+                        "the logits, and print agreement and mean |Δ margin| per cut: where the output's "
+                        "error is made")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -59,6 +65,7 @@ def run(args) -> int:
     if args.limit < 1:
         raise ValueError(f"--limit must be at least 1, not {args.limit}")
     texts, labels = _read_data(args)
-    report = compare_model(args.model, args.hf_dir, texts, labels, progress=not args.quiet and sys.stderr.isatty())
+    report = compare_model(args.model, args.hf_dir, texts, labels, progress=not args.quiet and sys.stderr.isatty(),
+                           cuts=args.cuts)
     print(json.dumps(report.to_json()) if args.json else report.format())
     return 0

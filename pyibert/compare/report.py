@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .cuts import CutResult
+
 MARKED_DROPS = 3   # the table points at this many of the largest drops of each kind
 
 LEGEND = """\
@@ -38,6 +40,7 @@ class ComparisonReport:
     max_tokens: int
     steps: list[StepResult]
     output: dict = field(default_factory=dict)
+    cuts: list[CutResult] = field(default_factory=list)   # --cuts: the file's integers up to a step, float after
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -69,7 +72,19 @@ class ComparisonReport:
                          f"{_plain(s.channel_sqnr_db):>6} {_signed(s.channel_drop_db):>6} {s.cosine:>8.5f} "
                          f"{sat:>6}{mark}".rstrip())
         lines += ["", *self._output_lines()]
+        if self.cuts:
+            lines += ["", *self._cut_lines()]
         return "\n".join(lines)
+
+    def _cut_lines(self) -> list[str]:
+        after = max(len(c.float_after) for c in self.cuts)
+        lines = ["Where the output's error is made: the file's integers up to the step, the checkpoint in float "
+                 "after it (agreement and mean |Δ margin| against the reference's logits)", "",
+                 f"{'block':<11} {'step':<13} {'float after':<{after}} {'agree':>8} {'flips':>6} {'|Δ margin|':>11}"]
+        for c in self.cuts:
+            lines.append(f"{c.block:<11} {c.step:<13} {c.float_after:<{after}} {100 * c.agreement:>7.2f}% "
+                         f"{c.flips:>6} {c.mean_abs_margin_delta:>11.4f}")
+        return lines
 
     def _output_lines(self) -> list[str]:
         out = self.output

@@ -14,6 +14,7 @@ from ..tasks import names
 from ..tsv import label_ids
 from .metrics import (StepError, masked_token_agreement, output_agreement, score_agreement, span_agreement,
                       token_agreement)
+from .cuts import FloatContinuation, cut_points, cut_results
 from .reference import Reference
 from .report import ComparisonReport, StepResult
 from .scales import step_scales
@@ -98,11 +99,20 @@ def _output_agreement(task: str, integer: list[np.ndarray], reference: list[np.n
     return _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer, reference)])
 
 
+def _check_cuts(golden: GoldenModel, reference: Reference, model_path: Path, hf_dir: Path) -> None:
+    if golden.task != names.SEQUENCE_CLASSIFICATION:
+        raise ValueError(f"--cuts measures a sequence classifier's logits; {model_path} is a {golden.task} file")
+    if reference.checkpoint.arch.family == "ibert":
+        raise ValueError(f"--cuts runs the rest of the model in float from the file's integers; {hf_dir} is an "
+                         "I-BERT checkpoint, whose reference is its quant_mode: compare it without --cuts")
+
+
 def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[str, str]],
-                  labels: list[str] | None = None, progress: bool = True) -> ComparisonReport:
+                  labels: list[str] | None = None, progress: bool = True, cuts: bool = False) -> ComparisonReport:
     """Run `texts` (or (text, pair) rows, for a model that reads two texts) through the .ibert file
     (golden model) and the checkpoint it came from; `labels` (one per text, label names or ids) add
-    both accuracies."""
+    both accuracies. `cuts` (sequence classifiers from float checkpoints): also run the checkpoint in
+    float from the file's integers after each step, to the logits (cuts.py)."""
     model_path, hf_dir = Path(model_path), Path(hf_dir)
     if not texts:
         raise ValueError("no texts to compare on")
@@ -114,6 +124,11 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
     truth = None if labels is None else np.array(label_ids(labels, golden.labels))
     reference = Reference(hf_dir, golden.mask_token_id if golden.task == names.FILL_MASK else None)
     _check_same_model(golden, model_file, reference, model_path, hf_dir)
+    if cuts:
+        _check_cuts(golden, reference, model_path, hf_dir)
+    continuation = FloatContinuation(reference.checkpoint) if cuts else None
+    points = cut_points(model_file.meta["num_layers"]) if cuts else []
+    at_cut = {cut.name: [None] * len(texts) for cut in points}
     scales = step_scales(model_file, reference.params)
     steps = model_steps(model_file.meta["num_layers"], golden.task)
     errors = {step.name: StepError() for step in steps}
@@ -135,6 +150,8 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
                 golden.forward(encoded[i]["input_ids"], encoded[i].get("token_type_ids"), intermediates=trace)
                 for step in steps:
                     errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits)
+                for cut in points:
+                    at_cut[cut.name][i] = continuation.logits(cut, trace, scales)
                 last = steps[-1].name
                 integer_out[i], reference_out[i] = trace[last] * scales[last], real[last]
                 bar.update()
@@ -143,4 +160,5 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
     return ComparisonReport(model=str(model_path), reference=str(hf_dir), reference_kind=reference.kind,
                             texts=len(texts), tokens=sum(len(e["input_ids"]) for e in encoded),
                             truncated=truncated, max_tokens=golden.max_tokens,
-                            steps=_step_results(steps, errors, reference), output=output)
+                            steps=_step_results(steps, errors, reference), output=output,
+                            cuts=cut_results(points, at_cut, integer_out, reference_out) if cuts else [])

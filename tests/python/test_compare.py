@@ -92,7 +92,8 @@ def test_table_and_json_have_every_step_of_every_layer(architecture, converted, 
     code, out, _ = _run_cli(capsys, model, src, dev_tsv, "--json")
     report = json.loads(out)
     assert set(report) == {"model", "reference", "reference_kind", "texts", "tokens", "truncated", "max_tokens",
-                           "steps", "output"}
+                           "steps", "output", "cuts"}
+    assert report["cuts"] == []   # only with --cuts
     assert report["texts"] == 12 and report["reference_kind"].endswith("quant_mode" if "IBert" in architecture
                                                                          else "FP32")
     steps = {s["name"]: s for s in report["steps"]}
@@ -180,6 +181,38 @@ def test_a_wrong_rescale_shows_as_the_largest_drop_at_the_step_it_makes(tensor, 
     assert bad.largest_drops(1)[0].name == step and after[step].drop_db > 20
     upstream = [s.name for s in good.steps[: [s.name for s in good.steps].index(step)]]
     assert all(after[name].sqnr_db == before[name].sqnr_db for name in upstream)
+
+
+@pytest.mark.parametrize("architecture", ["BertForSequenceClassification", "RobertaForSequenceClassification"])
+def test_cuts_find_the_step_that_makes_the_output_error(architecture, converted, sst2, tmp_path):
+    """--cuts on the tiny models: every cut in order, the cuts before a halved FFN-up rescale in layer 1
+    as they were, and the last row the file's own output, as the output section reports it. (A random
+    model's logits hardly depend on its input, so the jump at the broken step is tested on MiniLM.)"""
+    src, model = converted(architecture)
+    texts = [sentence for sentence, _ in sst2["dev"][:8]]
+    good = compare_model(model, src, texts, progress=False, cuts=True)
+    bad = compare_model(_with_rescale_scaled(model, tmp_path / "bad.ibert", "blk.1.ffn_up.rq_mult", 0.5), src,
+                        texts, progress=False, cuts=True)
+    names = ["embd"] + [f"blk.{l}.{key}" for l in range(LAYERS) for key in ("attn_norm", "gelu_in", "ffn_sum",
+                                                                            "ffn_norm")] + ["logits"]
+    assert [c.name for c in good.cuts] == names
+    before, after = ({c.name: c for c in report.cuts} for report in (good, bad))
+    for name in names[: names.index("blk.1.gelu_in")]:
+        assert after[name] == before[name], name
+    for report in (good, bad):
+        assert report.cuts[-1].mean_abs_margin_delta == pytest.approx(report.output["mean_abs_margin_delta"])
+        assert report.cuts[-1].agreement == report.output["agreement"]
+    table = good.format()
+    assert "Where the output's error is made" in table
+    assert "layer 0     FFN up        GELU, FFN down; layer 1, the head" in table
+
+
+def test_cuts_are_for_float_classifiers(converted, dev_tsv, capsys):
+    for architecture, message in (("BertModel", "--cuts measures a sequence classifier's logits"),
+                                  ("IBertForSequenceClassification", "is an I-BERT checkpoint")):
+        src, model = converted(architecture)
+        code, _, err = _run_cli(capsys, model, src, dev_tsv, "--cuts", "--limit", "2")
+        assert code == 2 and message in err, err
 
 
 def test_labels_give_both_accuracies_and_errors_name_the_problem(converted, dev_tsv, tmp_path, capsys):
@@ -292,6 +325,43 @@ def test_a_fill_mask_model_needs_masked_text(converted, dev_tsv, capsys):
     classifier_src, _ = converted("BertForSequenceClassification")
     code, _, err = _run_cli(capsys, model, classifier_src, dev_tsv)
     assert code == 2 and "has fill-mask task but" in err, err
+
+
+def test_cuts_on_minilm_find_a_broken_step(minilm_dir, sst2, tmp_path):
+    """all-MiniLM-L6-v2 under a seeded random two-label head, converted with 48 SST-2 phrases, on 6 dev
+    sentences. With layer 2's FFN-up rescale halved, the cuts before it are unchanged and the margin
+    error at the cut after FFN up (its GELU input: the float model takes over from the wrong values)
+    rises more there than anywhere else. Measured: 0.0715 → 0.0736 at that cut in the sound file (0.008
+    to 0.11 over all its cuts), 0.0715 → 0.224 in the broken one, whose output error is 0.234 against
+    0.098."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from pyibert.convert.lowbit import LowBitPlan
+
+    torch.manual_seed(0)
+    classifier = BertForSequenceClassification.from_pretrained(minilm_dir, num_labels=2)
+    torch.nn.init.normal_(classifier.classifier.weight, std=1.0)   # margins of a few units, as a trained head's
+    src = tmp_path / "hf"
+    classifier.save_pretrained(src)
+    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(src)
+    calibration = tmp_path / "calibration.tsv"
+    calibration.write_text("sentence\n" + "".join(f"{s}\n" for s, _ in sst2["train"][:48]), encoding="utf-8")
+    model = convert_checkpoint(src, tmp_path / "model.ibert", calibration=calibration, progress=False,
+                               plan=LowBitPlan(rounding="nearest")).output
+    texts = [s for s, _ in sst2["dev"][:6]]
+    sound = {c.name: c for c in compare_model(model, src, texts, progress=False, cuts=True).cuts}
+    broken_file = _with_rescale_scaled(model, tmp_path / "broken.ibert", "blk.2.ffn_up.rq_mult", 0.5)
+    broken = {c.name: c for c in compare_model(broken_file, src, texts, progress=False, cuts=True).cuts}
+    names = list(sound)
+    for name in names[: names.index("blk.2.gelu_in")]:
+        assert broken[name] == sound[name], name
+    assert broken["blk.2.gelu_in"].mean_abs_margin_delta > 2.5 * sound["blk.2.gelu_in"].mean_abs_margin_delta
+    # the broken step is where the margin error rises most from one cut to the next
+    rises = {later: broken[later].mean_abs_margin_delta - broken[earlier].mean_abs_margin_delta
+             for earlier, later in zip(names, names[1:])}
+    assert max(rises, key=rises.get) == "blk.2.gelu_in"
+    assert broken["logits"].mean_abs_margin_delta > 1.5 * sound["logits"].mean_abs_margin_delta
 
 
 def test_real_minilm_on_real_text(minilm_dir, sst2, tmp_path):
