@@ -43,7 +43,9 @@ class CutResult:
 
 
 @dataclass(frozen=True)
-class _Cut:
+class CutPoint:
+    """Where the file's integers stop (`name`, a trace key; `layer` None before the first layer) and
+    how the report names the row."""
     name: str
     layer: int | None
     block: str
@@ -57,13 +59,13 @@ def _layers(first: int, last: int) -> str:
     return f"layer {first}, the head" if first == last else f"layers {first}-{last}, the head"
 
 
-def cut_points(num_layers: int) -> list[_Cut]:
+def cut_points(num_layers: int) -> list[CutPoint]:
     last = num_layers - 1
-    cuts = [_Cut("embd", None, "embeddings", "LN", _layers(0, last))]
+    cuts = [CutPoint("embd", None, "embeddings", "LN", _layers(0, last))]
     for layer in range(num_layers):
         for key, (step, in_layer) in _LAYER_CUTS.items():
             after = _layers(layer + 1, last)
-            cuts.append(_Cut(f"blk.{layer}.{key}", layer, f"layer {layer}", step,
+            cuts.append(CutPoint(f"blk.{layer}.{key}", layer, f"layer {layer}", step,
                              f"{in_layer}; {after}" if in_layer else after))
     return cuts
 
@@ -85,7 +87,7 @@ class FloatContinuation:
         logits = self.model.classifier(self.base.pooler(x) if self.pooled else x)
         return logits[0].double().numpy()
 
-    def logits(self, cut: _Cut, trace: dict, scales: dict) -> np.ndarray:
+    def logits(self, cut: CutPoint, trace: dict, scales: dict) -> np.ndarray:
         def real(key: str) -> torch.Tensor:
             return torch.as_tensor(trace[key] * scales[key], dtype=self.dtype)[None]
 
@@ -105,12 +107,12 @@ class FloatContinuation:
             return self._from_hidden(x, cut.layer + 1)
 
 
-def cut_results(cuts: list[_Cut], at_cut: dict[str, list[np.ndarray]], integer: list[np.ndarray],
+def cut_results(cuts: list[CutPoint], at_cut: dict[str, list[np.ndarray]], integer: list[np.ndarray],
                 reference: list[np.ndarray]) -> list[CutResult]:
     """One result per cut, then the file's own logits as the last row."""
     ref = np.stack(reference)
     rows = [(cut, np.stack(at_cut[cut.name])) for cut in cuts]
-    rows.append((_Cut("logits", None, "head", "logits", "nothing: the whole file"), np.stack(integer)))
+    rows.append((CutPoint("logits", None, "head", "logits", "nothing: the whole file"), np.stack(integer)))
     results = []
     for cut, logits in rows:
         agreement = output_agreement(logits, ref, None)
