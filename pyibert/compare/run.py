@@ -99,6 +99,14 @@ def _output_agreement(task: str, integer: list[np.ndarray], reference: list[np.n
     return _hidden_state_agreement([(a.mean(axis=0), b.mean(axis=0)) for a, b in zip(integer, reference)])
 
 
+def _checkpoint_channels(trace: dict, num_layers: int, ffn: int) -> None:
+    """A split classifier's file has more GELU channels than its checkpoint (convert/gelu_split.py): the
+    checkpoint's come first, each computed as it was, and their copies after them. Keep the first."""
+    for layer in range(num_layers):
+        for key in ("gelu_in", "gelu"):
+            trace[f"blk.{layer}.{key}"] = trace[f"blk.{layer}.{key}"][:, :ffn]
+
+
 def _check_cuts(golden: GoldenModel, reference: Reference, model_path: Path, hf_dir: Path) -> None:
     if golden.task != names.SEQUENCE_CLASSIFICATION:
         raise ValueError(f"--cuts measures a sequence classifier's logits; {model_path} is a {golden.task} file")
@@ -148,6 +156,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
             for i, real in zip(batch, per_text):
                 trace = {}
                 golden.forward(encoded[i]["input_ids"], encoded[i].get("token_type_ids"), intermediates=trace)
+                _checkpoint_channels(trace, len(reference.params.layers), reference.params.layers[0].ffn_up.weight.shape[0])
                 for step in steps:
                     errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits)
                 for cut in points:

@@ -14,6 +14,7 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .data import CalibrationLimits, calibration_texts
 from ..tasks import names
 from .errors import ConversionError
+from .gelu_split import split_wide_gelu_channels
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
 from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
@@ -181,6 +182,17 @@ def _rounding_report(plan: LowBitPlan, num_layers: int) -> str:
     return f"gptq on {gptq} of {layers} layers, nearest on the rest"
 
 
+def _splits_gelu_channels(shape: ModelShape, hf_ibert: bool, budget: BudgetOptions | None, plan: LowBitPlan,
+                          scales: ScaleOptions) -> bool:
+    """Where the wide GELU channels are split (gelu_split.py): sequence classifiers from float checkpoints
+    whose GELU channels have their own scales and whose FFN down layers are all int8, the files it was
+    measured on. I-BERT files keep HF's arithmetic; a low-bit FFN down keeps its GELU channels within
+    the tensor's range anyway, and a --max-size file's sizes are counted on the checkpoint's shape."""
+    return (shape.task == names.SEQUENCE_CLASSIFICATION and not hf_ibert and budget is None
+            and scales.gelu_alpha > 0 and scales.gelu_split_channels > 0
+            and all(plan.width(f"blk.{l}.ffn_down") == 8 for l in range(shape.num_layers)))
+
+
 def _ibert_masked_lm_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                             pair_column: str | None,
                             limits: CalibrationLimits, max_tokens: int, progress: bool) -> ActivationRanges:
@@ -271,6 +283,10 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
         plan, choices = choose_widths(checkpoint, params, tokenizer, calibration, text_column, pair_column, plan,
                                       budget, fixed, shape.labels, max_tokens, progress)
     plan = _with_hessians(plan, moments, shape.num_layers)
+    if _splits_gelu_channels(shape, hf_ibert, budget, plan, scales):
+        plan = dataclasses.replace(plan, hessians=split_wide_gelu_channels(params, ranges, plan.hessians,
+                                                                              scales.gelu_split_channels))
+        shape.intermediate_size = params.layers[0].ffn_up.weight.shape[0]
     quantized = quantize(params, ranges, shape.num_heads, hf_ibert=hf_ibert, options=scales, pooling=pooling,
                          plan=plan, progress=progress)
     write_ibert(out, shape, quantized, ranges, src, pooling)

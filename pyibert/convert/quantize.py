@@ -13,6 +13,7 @@ from .architectures import EncoderParams, LinearParams, NormParams
 from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
 from .gelu_correction import corrected_down_projection
+from .gelu_split import GELU_SPLIT_CHANNELS
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
@@ -124,6 +125,9 @@ class ScaleOptions:
     # FFN down's columns and bias take in the fit of the float GELU on i-GELU where calibration made one
     # (gelu_correction.py)
     gelu_correction: bool = True
+    # extra GELU channels per layer that the widest channels are split into, where the pipeline splits
+    # them (gelu_split.py; 0: none)
+    gelu_split_channels: int = GELU_SPLIT_CHANNELS
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)

@@ -25,6 +25,7 @@ from tiny_checkpoint import sst2_sentences as _sst2_sentences  # noqa: E402
 
 from pyibert.convert import CalibrationWarning, ConversionError, ConversionSummary, convert_checkpoint  # noqa: E402
 from pyibert.convert.data import FEW_CALIBRATION_TOKENS  # noqa: E402
+from pyibert.convert.gelu_split import GELU_SPLIT_CHANNELS  # noqa: E402
 from pyibert.convert.dyadic import dyadic, layer_norm_rescale  # noqa: E402
 from pyibert.convert.nonlinear import exp_constants, gelu_constants  # noqa: E402
 
@@ -53,11 +54,12 @@ def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, per_channel: bool,
-                     pooler: bool = True) -> dict[str, tuple[type, tuple]]:
+                     pooler: bool = True, ffn: int = FFN) -> dict[str, tuple[type, tuple]]:
     """FORMAT.md §3: name → (dtype, numpy shape). per_channel: the converter's per-channel layer-norm and
     GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F]. pooler:
-    a head on the first token (cls_dense), not on every token (§4.10)."""
-    H, F = HIDDEN, FFN
+    a head on the first token (cls_dense), not on every token (§4.10). ffn: F as written (a float sequence
+    classifier's widest GELU channels are split into more, convert/gelu_split.py)."""
+    H, F = HIDDEN, ffn
     expected = {}
 
     def rescale(name, n, norm=False):
@@ -122,8 +124,9 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
+    ffn = FFN + (GELU_SPLIT_CHANNELS if has_head and not is_ibert else 0)
     assert (metadata["ibert.hidden_size"], metadata["ibert.num_layers"], metadata["ibert.num_heads"],
-            metadata["ibert.intermediate_size"]) == (HIDDEN, LAYERS, HEADS, FFN)
+            metadata["ibert.intermediate_size"]) == (HIDDEN, LAYERS, HEADS, ffn)
     assert metadata["ibert.max_positions"] == POSITIONS
     assert metadata["ibert.type_vocab_size"] == (1 if roberta_like else 2)
     assert metadata["ibert.position_offset"] == (2 if roberta_like else 0)
@@ -136,7 +139,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
         assert (metadata["ibert.output_scale.multiplier"], metadata["ibert.output_scale.shift"]) == (1, 16)
 
     expected = expected_tensors(metadata["ibert.num_labels"], config["vocab_size"], POSITIONS,
-                                metadata["ibert.type_vocab_size"], per_channel=not is_ibert)
+                                metadata["ibert.type_vocab_size"], per_channel=not is_ibert, ffn=ffn)
     assert set(tensors) == set(expected)
     for name, (dtype, shape) in expected.items():
         assert (tensors[name].dtype, tensors[name].shape) == (dtype, shape), name
