@@ -116,7 +116,7 @@ def cut_results(cuts: list[CutPoint], at_cut: dict[str, list[np.ndarray]], integ
     results = []
     for cut, logits in rows:
         agreement = output_agreement(logits, ref, None)
-        flips = int(round((1.0 - agreement["agreement"]) * len(ref)))
+        flips = int((logits.argmax(axis=1) != ref.argmax(axis=1)).sum())
         results.append(CutResult(cut.name, cut.block, cut.step, cut.float_after, agreement["agreement"], flips,
                                  agreement["mean_abs_margin_delta"]))
     return results

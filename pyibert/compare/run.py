@@ -137,6 +137,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
     continuation = FloatContinuation(reference.checkpoint) if cuts else None
     points = cut_points(model_file.meta["num_layers"]) if cuts else []
     at_cut = {cut.name: [None] * len(texts) for cut in points}
+    checkpoint_ffn = reference.params.layers[0].ffn_up.weight.shape[0]
     scales = step_scales(model_file, reference.params)
     steps = model_steps(model_file.meta["num_layers"], golden.task)
     errors = {step.name: StepError() for step in steps}
@@ -156,7 +157,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
             for i, real in zip(batch, per_text):
                 trace = {}
                 golden.forward(encoded[i]["input_ids"], encoded[i].get("token_type_ids"), intermediates=trace)
-                _checkpoint_channels(trace, len(reference.params.layers), reference.params.layers[0].ffn_up.weight.shape[0])
+                _checkpoint_channels(trace, len(reference.params.layers), checkpoint_ffn)
                 for step in steps:
                     errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits)
                 for cut in points:
