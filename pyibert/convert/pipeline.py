@@ -184,12 +184,11 @@ def _rounding_report(plan: LowBitPlan, num_layers: int) -> str:
 
 def _splits_gelu_channels(shape: ModelShape, hf_ibert: bool, budget: BudgetOptions | None, plan: LowBitPlan,
                           scales: ScaleOptions) -> bool:
-    """Where the wide GELU channels are split (gelu_split.py): sequence classifiers from float checkpoints
-    whose GELU channels have their own scales and whose FFN down layers are all int8, the files it was
-    measured on. I-BERT files keep HF's arithmetic; a low-bit FFN down keeps its GELU channels within
-    the tensor's range anyway, and a --max-size file's sizes are counted on the checkpoint's shape."""
-    return (shape.task == names.SEQUENCE_CLASSIFICATION and not hf_ibert and budget is None
-            and scales.gelu_alpha > 0 and scales.gelu_split_channels > 0
+    """Where the wide GELU channels are split (gelu_split.py): files of float checkpoints, whatever their
+    task, whose GELU channels have their own scales and whose FFN down layers are all int8. I-BERT files
+    keep HF's arithmetic; a low-bit FFN down keeps its GELU channels within the tensor's range anyway,
+    and a --max-size file's sizes are counted on the checkpoint's shape."""
+    return (not hf_ibert and budget is None and scales.gelu_alpha > 0 and scales.gelu_split_channels > 0
             and all(plan.width(f"blk.{l}.ffn_down") == 8 for l in range(shape.num_layers)))
 
 

@@ -124,7 +124,7 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
-    ffn = FFN + (GELU_SPLIT_CHANNELS if has_head and not is_ibert else 0)
+    ffn = FFN + (0 if is_ibert else GELU_SPLIT_CHANNELS)
     assert (metadata["ibert.hidden_size"], metadata["ibert.num_layers"], metadata["ibert.num_heads"],
             metadata["ibert.intermediate_size"]) == (HIDDEN, LAYERS, HEADS, ffn)
     assert metadata["ibert.max_positions"] == POSITIONS
