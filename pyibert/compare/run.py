@@ -100,7 +100,7 @@ def _output_agreement(task: str, integer: list[np.ndarray], reference: list[np.n
 
 
 def _checkpoint_channels(trace: dict, num_layers: int, ffn: int) -> None:
-    """A split classifier's file has more GELU channels than its checkpoint (convert/gelu_split.py): the
+    """A split file has more GELU channels than its checkpoint (convert/gelu_split.py): the
     checkpoint's come first, each computed as it was, and their copies after them. Keep the first."""
     for layer in range(num_layers):
         for key in ("gelu_in", "gelu"):

@@ -113,7 +113,7 @@ def step_scales(model: ModelFile, params: EncoderParams) -> dict[str, np.ndarray
         scales[p + "attn_sum"] = _after_rescale(s_x, t, p + "attn_res")
         scales[p + "attn_norm"] = s_a = _layer_norm_scale(layer.attn_norm, t, p + "attn_norm")
         scales[p + "gelu_in"] = np.array([s_g])
-        # a split classifier's extra GELU channels (copies, after the checkpoint's) are not compared
+        # a split file's extra GELU channels (copies, after the checkpoint's) are not compared
         scales[p + "gelu"] = _after_rescale(s_gelu_product, t, p + "ffn_gelu")[: layer.ffn_up.weight.shape[0]]
         scales[p + "ffn_sum"] = _after_rescale(s_a, t, p + "ffn_res")
         scales[p + "ffn_norm"] = s_x = _layer_norm_scale(layer.ffn_norm, t, p + "ffn_norm")
