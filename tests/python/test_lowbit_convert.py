@@ -21,14 +21,15 @@ from pyibert.convert import ConversionError, convert_checkpoint  # noqa: E402
 from pyibert.convert.budget import BudgetOptions  # noqa: E402
 from pyibert.convert.lowbit import LowBitPlan  # noqa: E402
 from pyibert.convert.quantize import ScaleOptions  # noqa: E402
-
-# the int8 file sizes are measured against: the checkpoint's FFN, as every low-bit and --max-size file
-# keeps it (a default int8 classifier splits its wide GELU channels into more: convert/gelu_split.py)
-UNSPLIT = ScaleOptions(gelu_split_channels=0)
 from pyibert.golden import GoldenModel  # noqa: E402
 from pyibert.golden.model_file import ModelFileError, read_model_file  # noqa: E402
 
 from test_runtime_vs_golden import Native, random_model  # noqa: E402
+
+# the int8 file sizes are measured against: the checkpoint's FFN, as every low-bit and --max-size file
+# keeps it (a default int8 file of a float checkpoint splits its wide GELU channels: convert/gelu_split.py)
+UNSPLIT = ScaleOptions(gelu_split_channels=0)
+
 
 
 @pytest.fixture(scope="module")
