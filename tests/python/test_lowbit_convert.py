@@ -31,7 +31,6 @@ from test_runtime_vs_golden import Native, random_model  # noqa: E402
 UNSPLIT = ScaleOptions(gelu_split_channels=0)
 
 
-
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("lowbit")
