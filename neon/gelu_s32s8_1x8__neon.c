@@ -28,6 +28,9 @@
  *   2^63). VSHL #16 and VMLAL give g * mult exactly in int64, and VRSHL by -shift
  *   rounds it as rq does.
  *
+ * A zero point (format version 6) is added to the rescaled value before it is
+ * narrowed to int8: on the 32-bit paths to its int16 saturation, 8 lanes at a time
+ * (sat_8(sat_16(r) + z) = sat_8(r + z) for |z| <= 128), widened on the int64 one.
  * The n % 8 columns at the end go to the reference kernel. */
 #if !defined(__ARM_NEON)
 #error "gelu_s32s8_1x8__neon needs NEON"
@@ -37,6 +40,17 @@
 
 #include "fixed_point_neon.h"
 #include "kernels/kernels.h"
+
+/* The zero points of columns j ... j + 3 (per channel or broadcast), 0 without them. */
+static inline int32x4_t zero4(const rq_params *rq, const int32_t *zero, size_t j) {
+    if (!zero) return vdupq_n_s32(0);
+    return rq->per_channel ? vld1q_s32(zero + j) : vdupq_n_s32(zero[0]);
+}
+
+/* The same for columns j ... j + 7 as int16 (each in -128 ... 127). */
+static inline int16x8_t zero8_s16(const rq_params *rq, const int32_t *zero, size_t j) {
+    return vcombine_s16(vmovn_s32(zero4(rq, zero, j)), vmovn_s32(zero4(rq, zero, j + 4)));
+}
 
 /* w = y + one for the four t of x. */
 static inline int32x4_t igelu_w(int32x4_t x, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
@@ -62,15 +76,16 @@ static inline int64x2_t product_hi(int32x4_t x, int32x4_t wh, int32x4_t wl) {
 
 /* The int64 path for the n8 (a multiple of 8) first columns: exact for every rescale. */
 static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, const rq_params *rq,
-                       int8_t *u, size_t ldu) {
+                       const int32_t *zero, int8_t *u, size_t ldu) {
     const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
     for (size_t j = 0; j < n8; j += 8) {
         const fpn_rq8 p = fpn_rq8_load(rq, j);
-        int32x4_t mh[2], ml[2];
+        int32x4_t mh[2], ml[2], z[2];
         for (int h = 0; h < 2; h++) {
             mh[h] = vshrq_n_s32(p.mult[h], 16);
             ml[h] = vandq_s32(p.mult[h], vdupq_n_s32(0xffff));
+            z[h] = zero4(rq, zero, j + 4 * h);
         }
         for (size_t i = 0; i < m; i++) {
             const int32_t *t_row = t + i * ldt + j;
@@ -79,8 +94,9 @@ static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const 
                 const int32x4_t x = vld1q_s32(t_row + 4 * h);
                 const int32x4_t w = igelu_w(x, neg_b, c, neg_e, one);
                 const int32x4_t wh = vmulq_s32(w, mh[h]), wl = vmulq_s32(w, ml[h]);
-                r[2 * h] = vrshlq_s64(product_lo(x, wh, wl), p.neg_shift[2 * h]);
-                r[2 * h + 1] = vrshlq_s64(product_hi(x, wh, wl), p.neg_shift[2 * h + 1]);
+                r[2 * h] = vaddw_s32(vrshlq_s64(product_lo(x, wh, wl), p.neg_shift[2 * h]), vget_low_s32(z[h]));
+                r[2 * h + 1] = vaddw_s32(vrshlq_s64(product_hi(x, wh, wl), p.neg_shift[2 * h + 1]),
+                                         vget_high_s32(z[h]));
             }
             vst1_s8(u + i * ldu + j, fpn_sat8_s64(r));
         }
@@ -110,40 +126,45 @@ static inline int16x4_t gelu4(const int32_t *t_row, int32x4_t neg_b, int32x4_t c
 /* The 32-bit path for the n8 (a multiple of 8) first columns: blocks of 16
  * columns, then one of 8 if n8 is not a multiple of 16. */
 static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g,
-                              const rq_params *rq, int8_t *u, size_t ldu, int exact) {
+                              const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu, int exact) {
     const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
                     one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
     for (size_t j = 0; j < n8; j += 16) {
         fpn_rq32 p[4];
         fpn_rq32x8_load(rq, j, p);
+        const int16x8_t z_lo = zero8_s16(rq, zero, j);
         if (n8 - j < 16) {
             for (size_t i = 0; i < m; i++) {
                 const int32_t *t_row = t + i * ldt + j;
                 const int16x8_t r = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
                                                  gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
-                vst1_s8(u + i * ldu + j, vqmovn_s16(r));
+                vst1_s8(u + i * ldu + j, vqmovn_s16(vqaddq_s16(r, z_lo)));
             }
             break;
         }
         fpn_rq32x8_load(rq, j + 8, p + 2);
+        const int16x8_t z_hi = zero8_s16(rq, zero, j + 8);
         for (size_t i = 0; i < m; i++) {
             const int32_t *t_row = t + i * ldt + j;
             const int16x8_t lo = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
                                               gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
             const int16x8_t hi = vcombine_s16(gelu4(t_row + 8, neg_b, c, neg_e, one, &p[2], exact),
                                               gelu4(t_row + 12, neg_b, c, neg_e, one, &p[3], exact));
-            vst1q_s8(u + i * ldu + j, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+            vst1q_s8(u + i * ldu + j,
+                     vcombine_s8(vqmovn_s16(vqaddq_s16(lo, z_lo)), vqmovn_s16(vqaddq_s16(hi, z_hi))));
         }
     }
 }
 
 /* 1 when a product at the int32 ends, (2^31 - 1) |mult|, already rescales beyond the
- * int8 range for every channel (n of them, or 1): |(2^31 - 1) mult| >= 257 * 2^(shift - 1)
- * = 2^(shift + 7) + 2^(shift - 1), so its rq is at most -128 or at least 128. */
-static int gelu_ends_saturate(const rq_params *rq, size_t n) {
+ * int8 range for every channel (n of them, or 1), its zero point z added:
+ * |(2^31 - 1) mult| >= (257 + 2 |z|) * 2^(shift - 1), so its rq is at most -128 - |z|
+ * or at least 128 + |z|. */
+static int gelu_ends_saturate(const rq_params *rq, const int32_t *zero, size_t n) {
     for (size_t j = 0; j < (rq->per_channel ? n : 1); j++) {
         const int64_t ends = INT64_C(2147483647) * (rq->mult[j] < 0 ? -(int64_t)rq->mult[j] : rq->mult[j]);
-        if ((ends >> (rq->shift[j] - 1)) < 257) return 0;
+        const int64_t z = zero ? (zero[j] < 0 ? -(int64_t)zero[j] : zero[j]) : 0;
+        if ((ends >> (rq->shift[j] - 1)) < 257 + 2 * z) return 0;
     }
     return 1;
 }
@@ -158,18 +179,18 @@ static int gelu_product_fits(const igelu_params *g) {
 }
 
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                          const rq_params *rq, int8_t *u, size_t ldu) {
+                          const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu) {
     const size_t n8 = n - n % 8;
     const int shifts_32_up = fpn_rq_shifts_32_up(rq, n);
     if (shifts_32_up && gelu_product_fits(g))
-        gelu_int32(m, n8, t, ldt, g, rq, u, ldu, 1);
-    else if (shifts_32_up && gelu_ends_saturate(rq, n))
-        gelu_int32(m, n8, t, ldt, g, rq, u, ldu, 0);
+        gelu_int32(m, n8, t, ldt, g, rq, zero, u, ldu, 1);
+    else if (shifts_32_up && gelu_ends_saturate(rq, zero, n))
+        gelu_int32(m, n8, t, ldt, g, rq, zero, u, ldu, 0);
     else
-        gelu_int64(m, n8, t, ldt, g, rq, u, ldu);
+        gelu_int64(m, n8, t, ldt, g, rq, zero, u, ldu);
     if (n8 < n) {
         const size_t ch = rq->per_channel ? n8 : 0;
         const rq_params tail = {rq->mult + ch, rq->shift + ch, rq->per_channel};
-        gelu_s32s8_1x1__ref(m, n - n8, t + n8, ldt, g, &tail, u + n8, ldu);
+        gelu_s32s8_1x1__ref(m, n - n8, t + n8, ldt, g, &tail, zero ? zero + ch : NULL, u + n8, ldu);
     }
 }

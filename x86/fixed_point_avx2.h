@@ -71,7 +71,8 @@ static inline __m256i sat_bits8(v8x64 v, unsigned bits) {
     return join32(v);
 }
 
-/* Stores 8 int32 values already within int8 as 8 bytes at dst. */
+/* Stores 8 int32 values as 8 bytes at dst, saturated to int8 (the packs saturate
+ * to int16, then to int8). */
 static inline void store8_s8(int8_t *dst, __m256i x) {
     const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
     _mm_storel_epi64((__m128i *)dst, _mm_packs_epi16(w, w));

@@ -10,8 +10,9 @@
  * VPMULDQ makes it exactly. The rescale g * mult needs a 64 x 32-bit product, so
  * g is split as g = h * 2^16 + l with l = g mod 2^16 (0..65535) and h = g >> 16
  * (|h| < 2^15 + 2^3): g * mult = (h * mult) * 2^16 + l * mult, two exact VPMULDQs
- * whose sum is the exact int64 product (< 2^62 + 2^50, FORMAT.md §4.1). Rounding,
- * shift and saturation are fp_rq's and fp_sat8's. */
+ * whose sum is the exact int64 product (< 2^62 + 2^50, FORMAT.md §4.1). Rounding
+ * and shift are fp_rq's; the result, clamped to ±2^16, fits int32, takes the zero
+ * point there (format version 6), and VPMOVSDB's saturation makes it fp_sat8's. */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
 #error "gelu_s32s8_1x16__avx512 needs -mavx512f -mavx512bw -mavx512vl"
 #endif
@@ -27,15 +28,17 @@ static inline __m512i rescale8(__m512i g, __m512i mult, __m512i shift) {
 }
 
 /* The ffn_gelu rescale of 16 columns as the even and odd int64 lanes use it:
- * multipliers in the low halves (VPMULDQ), shifts zero-extended. */
+ * multipliers in the low halves (VPMULDQ), shifts zero-extended; the zero points
+ * (0 without them) as 16 int32. */
 typedef struct gelu_rq16 {
-    __m512i mult_even, mult_odd, shift_even, shift_odd;
+    __m512i mult_even, mult_odd, shift_even, shift_odd, zero;
 } gelu_rq16;
 
-static inline gelu_rq16 gelu_rq16_load(const rq_params *rq, size_t j, __mmask16 k) {
+static inline gelu_rq16 gelu_rq16_load(const rq_params *rq, const int32_t *zero, size_t j, __mmask16 k) {
     const __m512i m = load_channel16(rq->mult, rq->per_channel, j, k);
     const __m512i s = load_channel16(rq->shift, rq->per_channel, j, k);
-    const gelu_rq16 r = {m, odd_lanes16(m), _mm512_and_si512(s, _mm512_set1_epi64(0xffffffff)), odd_lanes16(s)};
+    const __m512i z = zero ? load_channel16(zero, rq->per_channel, j, k) : _mm512_setzero_si512();
+    const gelu_rq16 r = {m, odd_lanes16(m), _mm512_and_si512(s, _mm512_set1_epi64(0xffffffff)), odd_lanes16(s), z};
     return r;
 }
 
@@ -56,11 +59,12 @@ static inline void gelu16(const int32_t *tr, __mmask16 k, const gelu_consts *gc,
     const __m512i y1 = _mm512_add_epi32(_mm512_srav_epi32(sz, gc->yshift), gc->one);
     const v16x64 u = {rescale8(_mm512_mul_epi32(x, y1), r->mult_even, r->shift_even),
                       rescale8(_mm512_mul_epi32(odd_lanes16(x), odd_lanes16(y1)), r->mult_odd, r->shift_odd)};
-    _mm_mask_storeu_epi8(ur, k, _mm512_cvtepi32_epi8(clamp_join16(u, -128, 127)));
+    const __m512i shifted = _mm512_add_epi32(clamp_join16(u, -65536, 65536), r->zero);
+    _mm_mask_storeu_epi8(ur, k, _mm512_cvtsepi32_epi8(shifted));
 }
 
 void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                             const rq_params *rq, int8_t *u, size_t ldu) {
+                             const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu) {
     const gelu_consts gc = {_mm512_set1_epi32(-g->b), _mm512_set1_epi32(g->b), _mm512_set1_epi32(g->c),
                             _mm512_set1_epi32(g->one), _mm512_set1_epi32((int)g->shift)};
     /* a per-tensor rescale is made into vectors once, a per-column one for each block */
@@ -68,12 +72,12 @@ void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, c
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j += 16) {
                 const __mmask16 k = lanes16(j, n);
-                const gelu_rq16 r = gelu_rq16_load(rq, j, k);
+                const gelu_rq16 r = gelu_rq16_load(rq, zero, j, k);
                 gelu16(t + i * ldt + j, k, &gc, &r, u + i * ldu + j);
             }
         return;
     }
-    const gelu_rq16 whole = gelu_rq16_load(rq, 0, (__mmask16)1);
+    const gelu_rq16 whole = gelu_rq16_load(rq, zero, 0, (__mmask16)1);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j += 16) gelu16(t + i * ldt + j, lanes16(j, n), &gc, &whole, u + i * ldu + j);
 }

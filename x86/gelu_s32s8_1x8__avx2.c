@@ -10,8 +10,10 @@
  * product, which AVX2 lacks, so g is split as g = h * 2^16 + l with l = g mod 2^16
  * (0..65535) and h = g >> 16 (|h| < 2^15 + 2^3): g * mult = (h * mult) * 2^16 +
  * l * mult, two exact VPMULDQs, their sum the exact int64 product (< 2^62 + 2^50,
- * FORMAT.md §4.1). Rounding, shift and saturation are fp_rq's and fp_sat8's.
- * Columns past the last multiple of 8 use the scalar steps. */
+ * FORMAT.md §4.1). Rounding and shift are fp_rq's; the result, clamped to ±2^16,
+ * fits int32, takes the zero point there (format version 6), and the saturating
+ * packs of store8_s8 make it fp_sat8's. Columns past the last multiple of 8 use
+ * the scalar steps. */
 #if !defined(__AVX2__)
 #error "gelu_s32s8_1x8__avx2 needs -mavx2"
 #endif
@@ -20,23 +22,26 @@
 #include "kernels/kernels.h"
 
 /* The ffn_gelu rescale of 8 columns as the even and odd int64 lanes use it:
- * multipliers in the low halves (VPMULDQ), shifts zero-extended. */
+ * multipliers in the low halves (VPMULDQ), shifts zero-extended; the zero points
+ * (0 without them) as 8 int32. */
 typedef struct gelu_rq8 {
-    __m256i mult_even, mult_odd, shift_even, shift_odd;
+    __m256i mult_even, mult_odd, shift_even, shift_odd, zero;
 } gelu_rq8;
 
-static inline gelu_rq8 gelu_rq8_load(const rq_params *rq, size_t j) {
+static inline gelu_rq8 gelu_rq8_load(const rq_params *rq, const int32_t *zero, size_t j) {
     const __m256i m = load_channel8(rq->mult, rq->per_channel, j), s = load_channel8(rq->shift, rq->per_channel, j);
-    const gelu_rq8 r = {m, odd_lanes(m), _mm256_and_si256(s, _mm256_set1_epi64x(0xffffffff)), odd_lanes(s)};
+    const __m256i z = zero ? load_channel8(zero, rq->per_channel, j) : _mm256_setzero_si256();
+    const gelu_rq8 r = {m, odd_lanes(m), _mm256_and_si256(s, _mm256_set1_epi64x(0xffffffff)), odd_lanes(s), z};
     return r;
 }
 
-/* sat_8(rq(g, mult, shift)) for 4 int64 g. */
+/* rq(g, mult, shift) for 4 int64 g, clamped to ±2^16: a zero point (|z| <= 128)
+ * added to it then saturates to int8 as it would have unclamped. */
 static inline __m256i rescale4(__m256i g, __m256i mult, __m256i shift) {
     const __m256i h = sra64(g, _mm256_set1_epi64x(16));
     const __m256i l = _mm256_and_si256(g, _mm256_set1_epi64x(0xffff));
     const __m256i p = _mm256_add_epi64(_mm256_slli_epi64(_mm256_mul_epi32(h, mult), 16), _mm256_mul_epi32(l, mult));
-    return clamp64(round_shift64(p, shift), _mm256_set1_epi64x(-128), _mm256_set1_epi64x(127));
+    return clamp64(round_shift64(p, shift), _mm256_set1_epi64x(-65536), _mm256_set1_epi64x(65536));
 }
 
 /* The i-GELU constants as vectors. */
@@ -53,11 +58,11 @@ static inline void gelu8(const int32_t *tr, const gelu_consts *k, const gelu_rq8
     const __m256i y1 = _mm256_add_epi32(_mm256_sra_epi32(_mm256_sign_epi32(z, x), k->yshift), k->one);
     const __m256i ge = _mm256_mul_epi32(x, y1), go = _mm256_mul_epi32(odd_lanes(x), odd_lanes(y1));
     const v8x64 u = {rescale4(ge, r->mult_even, r->shift_even), rescale4(go, r->mult_odd, r->shift_odd)};
-    store8_s8(ur, join32(u));
+    store8_s8(ur, _mm256_add_epi32(join32(u), r->zero));
 }
 
 void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                          const rq_params *rq, int8_t *u, size_t ldu) {
+                          const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu) {
     const gelu_consts k = {_mm256_set1_epi32(-g->b), _mm256_set1_epi32(g->b), _mm256_set1_epi32(g->c),
                            _mm256_set1_epi32(g->one), _mm_cvtsi32_si128((int)g->shift)};
     const size_t n8 = n & ~(size_t)7;
@@ -65,17 +70,18 @@ void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, cons
     if (rq->per_channel) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n8; j += 8) {
-                const gelu_rq8 r = gelu_rq8_load(rq, j);
+                const gelu_rq8 r = gelu_rq8_load(rq, zero, j);
                 gelu8(t + i * ldt + j, &k, &r, u + i * ldu + j);
             }
     } else {
-        const gelu_rq8 whole = gelu_rq8_load(rq, 0);
+        const gelu_rq8 whole = gelu_rq8_load(rq, zero, 0);
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n8; j += 8) gelu8(t + i * ldt + j, &k, &whole, u + i * ldu + j);
     }
     for (size_t i = 0; i < m; i++)
         for (size_t j = n8; j < n; j++) {
             const size_t ch = rq->per_channel ? j : 0;
-            u[i * ldu + j] = fp_sat8(fp_rq(kernel_igelu(t[i * ldt + j], g), rq->mult[ch], rq->shift[ch]));
+            const int64_t z = zero ? zero[ch] : 0;
+            u[i * ldu + j] = fp_sat8(fp_rq(kernel_igelu(t[i * ldt + j], g), rq->mult[ch], rq->shift[ch]) + z);
         }
 }

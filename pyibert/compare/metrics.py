@@ -33,11 +33,13 @@ class StepError:
         self.values = self.saturated = 0
         self.channel_signal = self.channel_noise = None   # per channel, for token × channel tensors
 
-    def add(self, ints: np.ndarray, scale: np.ndarray, reference: np.ndarray, bits: int | None) -> None:
+    def add(self, ints: np.ndarray, scale: np.ndarray, reference: np.ndarray, bits: int | None,
+            zero_point: np.ndarray | int = 0) -> None:
+        """Integers `ints` stand for (ints − zero_point) · scale (a zero point along the last axis)."""
         if ints.shape != reference.shape:
             raise ValueError(f"integer tensor of shape {ints.shape} against reference values of shape "
                              f"{reference.shape}")
-        values = ints * scale
+        values = (ints.astype(np.int64) - zero_point) * scale
         squared_error = np.square(values - reference)
         self.signal += float(np.square(reference).sum())
         self.noise += float(squared_error.sum())

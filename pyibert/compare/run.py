@@ -17,7 +17,7 @@ from .metrics import (StepError, masked_token_agreement, output_agreement, score
 from .cuts import FloatContinuation, cut_points, cut_results
 from .reference import Reference
 from .report import ComparisonReport, StepResult
-from .scales import step_scales
+from .scales import step_scales, step_zero_points
 from .steps import Step, model_steps
 
 BATCH_SIZE = 16   # reference batches, of texts of about one length (sorted), so little padding
@@ -139,6 +139,7 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
     at_cut = {cut.name: [None] * len(texts) for cut in points}
     checkpoint_ffn = reference.params.layers[0].ffn_up.weight.shape[0]
     scales = step_scales(model_file, reference.params)
+    zero_points = step_zero_points(model_file, reference.params)
     steps = model_steps(model_file.meta["num_layers"], golden.task)
     errors = {step.name: StepError() for step in steps}
 
@@ -159,7 +160,8 @@ def compare_model(model_path: Path, hf_dir: Path, texts: list[str] | list[tuple[
                 golden.forward(encoded[i]["input_ids"], encoded[i].get("token_type_ids"), intermediates=trace)
                 _checkpoint_channels(trace, len(reference.params.layers), checkpoint_ffn)
                 for step in steps:
-                    errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits)
+                    errors[step.name].add(trace[step.name], scales[step.name], real[step.name], step.bits,
+                                          zero_points.get(step.name, 0))
                 for cut in points:
                     at_cut[cut.name][i] = continuation.logits(cut, trace, scales)
                 last = steps[-1].name

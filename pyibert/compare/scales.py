@@ -91,6 +91,17 @@ def gelu_scales(meta: dict) -> tuple[float, float]:
     return s_g, s_g * (2.0**shift / c) / 2
 
 
+def step_zero_points(model: ModelFile, params: EncoderParams) -> dict[str, np.ndarray]:
+    """Trace key → the zero point its integers are offset by, for the steps that have one: the GELU
+    outputs of a format-version-6 file (a split file's extra channels left out, as in step_scales)."""
+    points = {}
+    for l, layer in enumerate(params.layers):
+        zero = model.tensors.get(f"blk.{l}.ffn_gelu.zero_point")
+        if zero is not None:
+            points[f"blk.{l}.gelu"] = zero.astype(np.int64)[: layer.ffn_up.weight.shape[0]]
+    return points
+
+
 def step_scales(model: ModelFile, params: EncoderParams) -> dict[str, np.ndarray]:
     """Trace key → real value of one integer unit (an array along the tensor's last axis)."""
     t, meta = model.tensors, model.meta

@@ -275,6 +275,9 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
                                          frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
     choices = []
     if budget is not None:
+        # the budget counts bytes on the checkpoint's shape: no split (_splits_gelu_channels) and no GELU
+        # zero points, whose [F] tensors a layer would keep or drop with its FFN down's width
+        scales = dataclasses.replace(scales, gelu_zero_point=False)
         plan = dataclasses.replace(plan, added_table_bits=BUDGET_TABLE_BITS)
         int8 = quantize(params, ranges, shape.num_heads, hf_ibert, scales, pooling,
                         dataclasses.replace(UNIFORM_INT8, added_table_bits=BUDGET_TABLE_BITS))

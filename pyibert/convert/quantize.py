@@ -14,6 +14,7 @@ from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
 from .gelu_correction import corrected_down_projection
 from .gelu_split import GELU_SPLIT_CHANNELS
+from .gelu_zero_point import asymmetric_grid, fold_into_bias
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
@@ -128,6 +129,9 @@ class ScaleOptions:
     # extra GELU channels per layer that the widest channels are split into, where the pipeline splits
     # them (gelu_split.py; 0: none)
     gelu_split_channels: int = GELU_SPLIT_CHANNELS
+    # GELU outputs on an int8 grid from i-GELU's minimum to each channel's maximum, with a zero point
+    # (format version 6, gelu_zero_point.py), where FFN down is int8 and the checkpoint is not I-BERT
+    gelu_zero_point: bool = True
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
@@ -200,6 +204,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         # dominates lose more than clipping costs (README, "Accuracy against size").
         low_bit_down = plan.width(f"{blk}.ffn_down") < 8
         s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha, within_tensor_range=low_bit_down)
+        # an I-BERT checkpoint keeps HF's symmetric grid; low-bit FFN down rows are left as measured
+        zero = None
+        if options.gelu_zero_point and not hf_ibert and not low_bit_down:
+            s_u, zero = asymmetric_grid(s_u, model.gelu)
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")
@@ -207,6 +215,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         if f"{blk}.gelu" in ranges.gelu_fit and options.gelu_correction:
             ffn_down = corrected_down_projection(ffn_down, ranges.gelu_fit[f"{blk}.gelu"])
         model.add_linear(f"{blk}.ffn_down", ffn_down, s_u, s_res, hf_ibert, plan)
+        if zero is not None:
+            model.tensors[f"{blk}.ffn_gelu.zero_point"] = zero
+            model.tensors[f"{blk}.ffn_down.bias"] = fold_into_bias(model.tensors[f"{blk}.ffn_down.weight"],
+                                                                   model.tensors[f"{blk}.ffn_down.bias"], zero)
         model.add_rescale(f"{blk}.ffn_res", s_a / s_res)
         s_x = norm_scales(f"{blk}.ffn_norm")
         model.add_norm(f"{blk}.ffn_norm", layer.ffn_norm, s_x)

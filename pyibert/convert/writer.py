@@ -12,10 +12,17 @@ from .quantize import QuantizedModel
 from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 5
-# Files without attn_exp16 rescales (every checkpoint but I-BERT's) are written as version 4, which
-# holds all they have, so that runtimes reading version 4 load them.
-VERSION_WITHOUT_EXP16 = 4
+FORMAT_VERSION = 6
+
+
+def format_version(tensors: dict) -> int:
+    """The oldest version that holds what a file has, so that older runtimes load what they can
+    compute: 6 with GELU zero points (float checkpoints), 5 with attn_exp16 rescales (I-BERT's), else 4."""
+    if any(name.endswith(".ffn_gelu.zero_point") for name in tensors):
+        return FORMAT_VERSION
+    if any(name.endswith(".attn_exp16.rq_mult") for name in tensors):
+        return 5
+    return 4
 
 
 @dataclass
@@ -44,8 +51,7 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
     writer = GGUFWriter(str(partial), "ibert")
     try:
         writer.add_name(shape.name)
-        exp16 = any(name.endswith(".attn_exp16.rq_mult") for name in quantized.tensors)
-        writer.add_uint32("ibert.format_version", FORMAT_VERSION if exp16 else VERSION_WITHOUT_EXP16)
+        writer.add_uint32("ibert.format_version", format_version(quantized.tensors))
         writer.add_string("ibert.source_architecture", shape.source_architecture)
         writer.add_uint32("ibert.vocab_size", shape.vocab_size)
         writer.add_uint32("ibert.hidden_size", shape.hidden_size)

@@ -166,7 +166,9 @@ class GoldenModel:
                                             + ops.rq(x, *self._rescale(p + "attn_res")), 22)
         trace[p + "attn_norm"] = a = self._layer_norm(r, p + "attn_norm")
         trace[p + "gelu_in"] = g_in = ops.sat(self._linear(a, p + "ffn_up"), 20)
-        trace[p + "gelu"] = g = ops.sat(ops.rq(ops.igelu(g_in, self.gelu), *self._rescale(p + "ffn_gelu")), 8)
+        # the GELU output's zero points (format version 6), 0 without them
+        zero = self._t.get(p + "ffn_gelu.zero_point", 0)
+        trace[p + "gelu"] = g = ops.sat(ops.rq(ops.igelu(g_in, self.gelu), *self._rescale(p + "ffn_gelu")) + zero, 8)
         trace[p + "ffn_sum"] = r = ops.sat(self._linear(g, p + "ffn_down") + ops.rq(a, *self._rescale(p + "ffn_res")), 22)
         trace[p + "ffn_norm"] = out = self._layer_norm(r, p + "ffn_norm")
         return out

@@ -16,8 +16,8 @@ from gguf import GGUFReader
 from ..tasks import names
 from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
-FORMAT_VERSION = 5
-READABLE_VERSIONS = (2, 3, 4, 5)
+FORMAT_VERSION = 6
+READABLE_VERSIONS = (2, 3, 4, 5, 6)
 # Tables that format version 4 lets be int16 (FORMAT.md §3).
 INT16_TABLES = ("pos_embd.weight", "token_types.weight")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
@@ -100,9 +100,11 @@ def expected_tensors(meta: dict, stored: frozenset = frozenset()) -> list[tuple[
 
 
 def _optional_tensors(meta: dict) -> list[tuple[str, type, tuple]]:
-    """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight, and the
-    16-bit exp rescales of an I-BERT file's softmax (format version 5)."""
+    """Tensors a file may leave out: a fill-mask decoder that is not tied to token_embd.weight, the
+    16-bit exp rescales of an I-BERT file's softmax (format version 5) and the GELU outputs' zero points
+    (version 6; shaped as their rescale, `allowed_shape`)."""
     specs = [spec for layer in range(meta["num_layers"]) for spec in _rescale(f"blk.{layer}.attn_exp16", 1)]
+    specs += [(f"blk.{layer}.ffn_gelu.zero_point", np.int32, (1,)) for layer in range(meta["num_layers"])]
     if meta["task"] == names.FILL_MASK:
         specs.append(("mlm_decoder.weight", np.int8, (meta["vocab_size"], meta["hidden_size"])))
     return specs
@@ -243,6 +245,8 @@ def read_model_file(path: str | Path) -> ModelFile:
             raise ModelFileError(f"{path}: tensor {name} is {list(data.shape)}, but its rq_mult is "
                                  f"{list(tensors[name[:-len('shift')] + 'mult'].shape)}: both tensors of a "
                                  "rescale have one shape")
+        if name.endswith(".zero_point"):
+            _check_zero_point(path, name, data, tensors[name[:-len("zero_point")] + "rq_mult"].shape, version)
         tensors[name] = data
     if stored:
         raise ModelFileError(f"{path}: unknown tensors {sorted(stored)[:5]}")
@@ -252,6 +256,17 @@ def read_model_file(path: str | Path) -> ModelFile:
     except LowBitError as error:
         raise ModelFileError(f"{path}: {error}") from None
     return ModelFile(meta, labels, tensors, lowbit, embedding)
+
+
+def _check_zero_point(path, name: str, data: np.ndarray, rescale_shape: tuple, version: int) -> None:
+    """A GELU output zero point (format version 6): shaped as its rescale, each in −128 … 127."""
+    if version < 6:
+        raise ModelFileError(f"{path}: tensor {name} is new in format version 6, but the file says version {version}")
+    if data.shape != rescale_shape:
+        raise ModelFileError(f"{path}: tensor {name} is {list(data.shape)}, but its rescale is "
+                             f"{list(rescale_shape)}")
+    if data.size and (data.min() < -128 or data.max() > 127):
+        raise ModelFileError(f"{path}: tensor {name}: a zero point outside −128 … 127")
 
 
 def _check_exp16_tensors(path, stored: dict, version: int, num_layers: int) -> None:

@@ -138,7 +138,9 @@ static void linear_task(void *arg, size_t task, size_t worker) {
     } else if (job->then == GELU) {
         kt->requant_s32s32(job->n, cols, acc, ld, &rq, GELU_INPUT_BITS, acc, ld);
         rq_params gelu_rq = rq_from(job->gelu_rq, j0);
-        kt->gelu_s32s8(job->n, cols, acc, ld, job->g, &gelu_rq, job->out + j0, ld);
+        const int32_t *zero = job->gelu_rq->zero;   /* the GELU output's zero points (version 6), or NULL */
+        if (zero && gelu_rq.per_channel) zero += j0;
+        kt->gelu_s32s8(job->n, cols, acc, ld, job->g, &gelu_rq, zero, job->out + j0, ld);
     }
 }
 

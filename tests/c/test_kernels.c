@@ -758,7 +758,7 @@ static void test_gelu(void) {
                 t[i * ld + j] = (int32_t)(v > hi ? hi : v);
             }
         const rq_params whole = {&mult, &shift, 0};
-        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], &whole, u, ld);
+        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], &whole, NULL, u, ld);
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < width; j++)
                 if (u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], mult, shift)) {
@@ -775,7 +775,7 @@ static void test_gelu(void) {
         for (size_t j = 0; j < width; j++) t[j] = j % 2 ? hi : lo;
         const rq_params columns = {col_mult, col_shift, 1};
         memset(u, SENTINEL8, rows * ld);
-        gelu_s32s8_1x1__ref(64, width, t, ld, &sets[s], &columns, u, ld);
+        gelu_s32s8_1x1__ref(64, width, t, ld, &sets[s], &columns, NULL, u, ld);
         long bad_columns = 0;
         for (size_t i = 0; i < 64; i++)
             for (size_t j = 0; j < width; j++)
@@ -791,7 +791,7 @@ static void test_gelu(void) {
     int8_t u[3];
     const int32_t shape_mult = -(1 << 20), shape_shift = 31;
     const rq_params shape_rq = {&shape_mult, &shape_shift, 0};
-    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], &shape_rq, u, 3);
+    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], &shape_rq, NULL, u, 3);
     check(u[0] == 0 && u[1] > 0 && u[2] <= 0, "gelu shape", "%d %d %d", u[0], u[1], u[2]);
 }
 

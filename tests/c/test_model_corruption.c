@@ -437,12 +437,15 @@ static void metadata(void) {
     set_u32("ibert.num_labels", labels + 1, NULL);
     /* a version-3 file's task allows no C = 0 with a head (task() below), a version-2 file's labels do not */
     if (labels > 0) set_u32("ibert.num_labels", 0, find_kv("ibert.task") ? "but task" : "ibert.labels");
-    set_u32("ibert.format_version", 6, "newer");
+    set_u32("ibert.format_version", 7, "newer");
     /* int16 tables are new in version 4 (FORMAT.md §3), I-BERT's 16-bit softmax exps in version 5 (§4.6) */
     const tensor_loc *positions = find_tensor("pos_embd.weight");
     if (positions->type == GGML_I16) set_u32("ibert.format_version", 3, "'pos_embd.weight of type I16' is new in format version 4");
     if (find_tensor("blk.0.attn_exp16.rq_mult"))
         set_u32("ibert.format_version", 4, "'blk.0.attn_exp16' is new in format version 5");
+    /* GELU output zero points are new in version 6 (§4.6 step 5) */
+    if (find_tensor("blk.0.ffn_gelu.zero_point"))
+        set_u32("ibert.format_version", 5, "'blk.0.ffn_gelu.zero_point' is new in format version 6");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 
@@ -523,9 +526,12 @@ static void task(void) {
         memcpy(c.bytes + at, "sentence-embedding", len);
         REJECT(c, "task 'sentence-embedding' has 0 ... 0", "ibert.task = sentence-embedding");
     }
-    /* a number of labels the task does not allow (C = 0 with a head: metadata() above) */
-    uint32_t labels = value_u32("ibert.num_labels");
-    if (labels == 1 || labels == 2) set_u32("ibert.num_labels", 3, "but task");
+    /* a number of labels the task does not allow (C = 0 with a head: metadata() above): the tasks
+     * whose C is fixed, regression and multiple choice at 1, question answering at 2 */
+    const bool fixed = (len == 10 && memcmp(original + at, "regression", len) == 0) ||
+                       (len == 15 && memcmp(original + at, "multiple-choice", len) == 0) ||
+                       (len == 18 && memcmp(original + at, "question-answering", len) == 0);
+    if (fixed) set_u32("ibert.num_labels", 3, "but task");
 }
 
 static void tensor_descriptors(void) {
@@ -668,6 +674,12 @@ static void values(void) {
             } else if (ends_with(t->name, ".rq_mult")) {
                 poke(&c, t, where[w], INT32_MIN);
                 REJECT(c, t->name, "tensor '%s'[%" PRIu64 "] = -2^31", t->name, where[w]);
+            } else if (ends_with(t->name, ".zero_point")) {
+                poke(&c, t, where[w], 128);
+                REJECT(c, "outside -128 ... 127", "tensor '%s'[%" PRIu64 "] = 128", t->name, where[w]);
+                c = fresh(original_size);
+                poke(&c, t, where[w], -129);
+                REJECT(c, "outside -128 ... 127", "tensor '%s'[%" PRIu64 "] = -129", t->name, where[w]);
             } else if (ends_with(t->name, ".rq_bias")) {
                 poke(&c, t, where[w], (INT64_C(1) << 61) + 1);
                 REJECT(c, "2^61", "tensor '%s'[%" PRIu64 "] = 2^61 + 1", t->name, where[w]);

@@ -127,6 +127,7 @@ static int32_t in_a[MAX_M * LD_MAX], in_b[MAX_M * LD_MAX], want32[MAX_M * LD_MAX
 static int8_t in8[MAX_M * LD_MAX], want8[MAX_M * LD_MAX], got8[MAX_M * LD_MAX];
 static uint8_t wantu8[MAX_M * LD_MAX], gotu8[MAX_M * LD_MAX], key_mask[LD_MAX];
 static int32_t mult_a[LD_MAX], shift_a[LD_MAX], mult_b[LD_MAX], shift_b[LD_MAX];
+static int32_t zero_a[LD_MAX]; /* GELU output zero points (format version 6) */
 static int64_t beta[LD_MAX];
 
 /* The first index where two arrays differ, or count. */
@@ -482,17 +483,25 @@ static igelu_params rand_igelu(void) {
     return g;
 }
 
-/* Whether the GELU kernel's 32-bit path with a clamped product is exact (mirrors
- * gelu_ends_saturate). */
-static int gelu32_path(int32_t mult, int32_t shift) {
-    return shift >= 32 && ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257;
+/* Whether the GELU kernel's 32-bit path with a clamped product is exact for a zero
+ * point z (mirrors gelu_ends_saturate). */
+static int gelu32_path(int32_t mult, int32_t shift, int32_t zero) {
+    return shift >= 32 &&
+           ((INT64_C(2147483647) * (mult < 0 ? -(int64_t)mult : mult)) >> (shift - 1)) >= 257 + 2 * llabs(zero);
 }
 
-/* gelu32_path for every channel of rq (n of them, or 1). */
-static int gelu32_path_rq(const rq_params *rq, size_t n) {
+/* gelu32_path for every channel of rq (n of them, or 1) and its zero points (or none). */
+static int gelu32_path_rq(const rq_params *rq, const int32_t *zero, size_t n) {
     for (size_t j = 0; j < (rq->per_channel ? n : 1); j++)
-        if (!gelu32_path(rq->mult[j], rq->shift[j])) return 0;
+        if (!gelu32_path(rq->mult[j], rq->shift[j], zero ? zero[j] : 0)) return 0;
     return 1;
+}
+
+/* n random zero points, one in 4 at -128 or 127. */
+static const int32_t *rand_zero_points(size_t n) {
+    for (size_t j = 0; j < n; j++)
+        zero_a[j] = rand_u64() % 4 ? (int32_t)rand_in(-128, 127) : rand_u64() % 2 ? -128 : 127;
+    return zero_a;
 }
 
 /* Whether g = t (y + one) fits int32 for every 20-bit t, so that the kernel's 32-bit
@@ -517,19 +526,22 @@ static void test_gelu(void) {
                 const int per_channel = (int)((cases / 2) % 2);
                 const rq_params rq = rand_rq(mult_a, shift_a, n, per_channel, 31, 7,
                                              seed % 2 ? RQ_LARGE_SHIFT : RQ_ANY, 1);
+                /* output zero points (format version 6) in half the cases */
+                const int32_t *zero = (cases / 4) % 2 ? rand_zero_points(n) : NULL;
                 if (rq_shifts_32_up(&rq, n) && gelu_exact_product(&g)) exact_paths++;
-                else fast_paths += gelu32_path_rq(&rq, n);
+                else fast_paths += gelu32_path_rq(&rq, zero, n);
                 memset(want8, SENTINEL8, sizeof want8);
                 memset(got8, SENTINEL8, sizeof got8);
-                gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, &rq, want8, ldu);
-                gelu_s32s8_1x8__neon(m, n, in_a, ldt, &g, &rq, got8, ldu);
+                gelu_s32s8_1x1__ref(m, n, in_a, ldt, &g, &rq, zero, want8, ldu);
+                gelu_s32s8_1x8__neon(m, n, in_a, ldt, &g, &rq, zero, got8, ldu);
                 size_t at = first_diff(want8, got8, m * ldu, 1);
                 if (at < m * ldu) {
                     bad++;
                     const size_t ch = per_channel ? at % ldu : 0;
-                    check(0, "gelu_s32s8", "m=%zu n=%zu b=%d c=%d E=%u one=%d mult=%d shift=%d (per channel %d): [%zu, %zu] "
-                          "is %d, ref %d", m, n, g.b, g.c, g.shift, g.one, rq.mult[ch], rq.shift[ch], per_channel,
-                          at / ldu, at % ldu, got8[at], want8[at]);
+                    check(0, "gelu_s32s8",
+                          "m=%zu n=%zu b=%d c=%d E=%u one=%d mult=%d shift=%d zero=%d (per channel %d): [%zu, %zu] "
+                          "is %d, ref %d", m, n, g.b, g.c, g.shift, g.one, rq.mult[ch], rq.shift[ch],
+                          zero ? zero[ch] : 0, per_channel, at / ldu, at % ldu, got8[at], want8[at]);
                 }
                 count8(&cov, want8, m, n, ldu);
             }
@@ -559,14 +571,14 @@ static void test_gelu_every_input(void) {
             const igelu_params g = gs[gi];
             /* the 32-bit path at its boundary (about 8 bits of output), then the int64 path */
             int32_t shift = 32;
-            while (gelu32_path(MULTS[k], shift + 1)) shift++;
+            while (gelu32_path(MULTS[k], shift + 1, 0)) shift++;
             if (k % 2) shift = shift + 1 < 62 ? shift + 1 : 31;
             const int32_t mult = MULTS[k];
             for (int32_t start = -(1 << 19); start < (1 << 19); start += MAX_N) {
                 for (size_t j = 0; j < MAX_N; j++) in_a[j] = start + (int32_t)j < (1 << 19) ? start + (int32_t)j : 0;
                 const rq_params rq = {&mult, &shift, 0};
-                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, &rq, want8, MAX_N);
-                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, &rq, got8, MAX_N);
+                gelu_s32s8_1x1__ref(1, MAX_N, in_a, MAX_N, &g, &rq, NULL, want8, MAX_N);
+                gelu_s32s8_1x8__neon(1, MAX_N, in_a, MAX_N, &g, &rq, NULL, got8, MAX_N);
                 bad += first_diff(want8, got8, MAX_N, 1) < MAX_N;
             }
         }
@@ -622,10 +634,24 @@ static void test_gelu_int32_end(void) {
         differing++;
         for (size_t j = 0; j < 8; j++) in_a[j] = (int32_t)t;
         const rq_params rq = {&mult, &shift, 0};
-        gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, &rq, got8, 8);
+        gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, &rq, NULL, got8, 8);
         bad += got8[0] != want;
     }
     check(differing > 0 && bad == 0, "gelu int32 end", "%ld of %ld rescales wrong", bad, differing);
+    /* the same with zero points at both ends: the kernel must widen its margin by |z| */
+    static const int32_t ZEROS[] = {-128, 127};
+    differing = bad = 0;
+    for (size_t zi = 0; zi < 2; zi++)
+        for (int32_t mult = 1 << 14; mult < 1 << 17; mult++) {
+            const int8_t want = fp_sat8(fp_rq(prod, mult, shift) + ZEROS[zi]);
+            if (want == fp_sat8(fp_rq(INT32_MIN, mult, shift) + ZEROS[zi])) continue;
+            differing++;
+            for (size_t j = 0; j < 8; j++) in_a[j] = (int32_t)t;
+            const rq_params rq = {&mult, &shift, 0};
+            gelu_s32s8_1x8__neon(1, 8, in_a, 8, &g, &rq, &ZEROS[zi], got8, 8);
+            bad += got8[0] != want;
+        }
+    check(differing > 0 && bad == 0, "gelu int32 end with zero points", "%ld of %ld rescales wrong", bad, differing);
 }
 
 int main(void) {

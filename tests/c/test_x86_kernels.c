@@ -267,6 +267,7 @@ static const int32_t SHIFTS[] = {1, 2, 31, 32, 61, 62};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static int32_t mult_buf[2][MAX_COLS], shift_buf[2][MAX_COLS];
+static int32_t zero_buf[MAX_COLS]; /* GELU output zero points (format version 6) */
 
 /* A random rescale (per channel or not) in slot `which`. */
 static rq_params random_rq(int which, int per_channel) {
@@ -435,12 +436,20 @@ static void test_gelu(const kernel_table *kt) {
             const rq_params rq = random_rq(0, (cases / 4) % 2);
             if (cases % 3 == 2) /* |g| up to 2^31 lands on 0 ... 2^12 rather than saturating */
                 for (size_t j = 0; j < MAX_COLS; j++) shift_buf[0][j] = (int32_t)rand_in(50, 62);
+            /* half the cases with zero points, one in 4 of them at -128 or 127 */
+            const int32_t *zero = NULL;
+            if ((cases / 8) % 2) {
+                for (size_t j = 0; j < MAX_COLS; j++)
+                    zero_buf[j] = rand_u64() % 4 ? (int32_t)rand_in(-128, 127) : rand_u64() % 2 ? -128 : 127;
+                zero = zero_buf;
+            }
             fill32(src32, ROWS * LD, -(1 << 19), (1 << 19) - 1, cases);
             reset_outputs();
-            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, &rq, want8, LD);
-            kt->gelu_s32s8(ROWS, n, src32, LD, g, &rq, got8, LD);
+            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, &rq, zero, want8, LD);
+            kt->gelu_s32s8(ROWS, n, src32, LD, g, &rq, zero, got8, LD);
             if (memcmp(want8, got8, ROWS * LD) != 0 &&
-                !check(0, kt->name, "gelu n=%zu set %ld per_channel %d differs", n, cases % 4, rq.per_channel))
+                !check(0, kt->name, "gelu n=%zu set %ld per_channel %d zero points %d differs", n, cases % 4,
+                       rq.per_channel, zero != NULL))
                 bad++;
         }
     report(kt, "gelu_s32s8", bad, cases);

@@ -56,7 +56,8 @@ def read_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, per_channel: bool,
                      pooler: bool = True, ffn: int = FFN) -> dict[str, tuple[type, tuple]]:
     """FORMAT.md §3: name → (dtype, numpy shape). per_channel: the converter's per-channel layer-norm and
-    GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F]. pooler:
+    GELU output scales (float checkpoints), which make attn_res, ffn_res [H] and ffn_gelu [F], the GELU
+    outputs with zero points ffn_gelu.zero_point [F] (format version 6). pooler:
     a head on the first token (cls_dense), not on every token (§4.10). ffn: F as written (a float sequence
     classifier's widest GELU channels are split into more, convert/gelu_split.py)."""
     H, F = HIDDEN, ffn
@@ -88,6 +89,8 @@ def expected_tensors(num_labels: int, vocab: int, positions: int, types: int, pe
             rescale(f"blk.{l}.attn_exp16", 1)
         for part, channels in (("attn_res", H), ("ffn_res", H), ("ffn_gelu", F)):
             rescale(f"blk.{l}.{part}", channels if per_channel else 1)
+        if per_channel:
+            expected[f"blk.{l}.ffn_gelu.zero_point"] = (np.int32, (F,))
         rescale(f"blk.{l}.attn_norm", H, norm=True)
         rescale(f"blk.{l}.ffn_norm", H, norm=True)
         linear(f"blk.{l}.ffn_up", F, H)
@@ -120,7 +123,8 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     config = json.loads((src / "config.json").read_text())
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
-    assert metadata["ibert.format_version"] == (5 if is_ibert else 4)
+    # I-BERT files carry HF's 16-bit softmax exps (version 5), float ones GELU zero points (version 6)
+    assert metadata["ibert.format_version"] == (5 if is_ibert else 6)
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]

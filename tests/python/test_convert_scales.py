@@ -15,7 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from pyibert.convert.activation_points import ActivationRanges  # noqa: E402
 from pyibert.convert.architectures import encoder_params  # noqa: E402
 from pyibert.convert.checkpoint import load_checkpoint  # noqa: E402
+from pyibert.convert.gelu_zero_point import igelu_minimum  # noqa: E402
 from pyibert.convert.lowbit import LowBitPlan  # noqa: E402
+from pyibert.convert.nonlinear import GELU_INPUT_SCALE  # noqa: E402
 from pyibert.convert.quantize import PER_TENSOR, ScaleOptions, quantize  # noqa: E402
 from pyibert.convert.range_search import CLIP_RATIOS, mse_clip  # noqa: E402
 from test_convert import FFN, HEADS, HIDDEN, LAYERS, make_checkpoint  # noqa: E402
@@ -98,6 +100,37 @@ def test_per_channel_layer_norm_scales_are_folded_into_the_reading_columns(class
         assert np.all(np.abs(model.tensors[f"{name}.weight"]).max(axis=1) == 127), name
 
 
+def test_gelu_outputs_span_igelus_minimum_to_each_channels_maximum_with_a_zero_point(classifier):
+    """Format version 6: the 256 codes of channel f cover [i-GELU's minimum, its maximum] (a channel
+    narrower than the dip keeps ± its maximum), u = rq(g) + z, and FFN down's bias takes −W·z, so that
+    W·u + bias is still the float layer. Not before a low-bit FFN down (layer 0 here)."""
+    ranges = _ranges(LAYERS)
+    ranges.channel_absmax["blk.1.gelu"][:3] = [0.05, 0.1, 25.0]    # two channels narrower than the dip
+    plan = LowBitPlan(widths={"blk.0.ffn_down": 4})
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(), plan=plan)
+    assert "blk.0.ffn_gelu.zero_point" not in model.tensors
+    zero = model.tensors["blk.1.ffn_gelu.zero_point"]
+    assert zero.dtype == np.int32 and zero.shape == (FFN,)
+    top = ranges.channel_absmax["blk.1.gelu"]
+    low = np.minimum(-igelu_minimum(model.gelu), top)
+    assert -igelu_minimum(model.gelu) == pytest.approx(0.1678, abs=1e-4)
+    # ffn_gelu's ratio is s_g · σ / 2 / step[f]
+    step = GELU_INPUT_SCALE * model.gelu.sigma / 2 / _ratio(model, "blk.1.ffn_gelu")
+    np.testing.assert_allclose(step, (top + low) / 255, rtol=1e-8)
+    # the ends of the range land on the ends of int8
+    np.testing.assert_array_equal(np.rint(-low / step) + zero, -128)
+    assert np.abs(np.rint(top / step) + zero - 127).max() <= 1
+    assert zero[0] == zero[1] == 0      # symmetric for the narrow channels
+    # W·(u − z) + bias: bias + W·z is the float bias at the accumulator's scale
+    row_scale = _ratio(model, "blk.1.ffn_down") * ranges.scale("blk.1.ffn_res")
+    w_int = model.tensors["blk.1.ffn_down.weight"].astype(np.int64)
+    unfolded = model.tensors["blk.1.ffn_down.bias"].astype(np.int64) + w_int @ zero
+    float_bias = classifier.layers[1].ffn_down.bias.double().numpy()
+    assert np.all(np.abs(unfolded * row_scale - float_bias) <= row_scale / 2 * (1 + 1e-9))
+    # I-BERT checkpoints keep HF's symmetric grid
+    assert not any(name.endswith("zero_point") for name in quantize(classifier, ranges, HEADS, hf_ibert=True).tensors)
+
+
 def test_rescale_shapes(classifier):
     ranges = _ranges(LAYERS)
     shapes = {}
@@ -115,7 +148,8 @@ def test_rescale_shapes(classifier):
 
 def test_per_channel_gelu_scales_are_folded_into_ffn_down(classifier):
     ranges = _ranges(LAYERS)
-    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(norm_alpha=0.0, gelu_alpha=1.0))
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False,
+                     options=ScaleOptions(norm_alpha=0.0, gelu_alpha=1.0, gelu_zero_point=False))
     s_u = ranges.channel_scales("blk.0.gelu", 1.0)
     assert np.allclose(s_u, ranges.channel_absmax["blk.0.gelu"] / 127)
     sigma_term = _ratio(model, "blk.0.ffn_gelu") * s_u     # s_g · σ / 2, the same for every channel
@@ -190,7 +224,7 @@ def test_gelu_channels_stay_within_the_tensor_range_before_a_low_bit_ffn_down(cl
     for l in range(2):
         ranges.absmax[f"blk.{l}.gelu"] = 1.0          # a percentile below the widest channels (up to 3)
     plan = LowBitPlan(widths={"blk.0.ffn_down": 4})
-    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(), plan=plan)
+    model = quantize(classifier, ranges, HEADS, hf_ibert=False, options=ScaleOptions(gelu_zero_point=False), plan=plan)
     # ffn_gelu's ratio is s_g · σ / 2 / s_u[f]; layer 1 (int8 FFN down): s_u is every channel's own range
     gelu_unit = _ratio(model, "blk.1.ffn_gelu") * ranges.channel_absmax["blk.1.gelu"] / 127
     assert np.allclose(gelu_unit, gelu_unit[0], rtol=1e-8)

@@ -27,8 +27,9 @@ from pyibert.golden.model_file import ModelFileError, read_model_file  # noqa: E
 from test_runtime_vs_golden import Native, random_model  # noqa: E402
 
 # the int8 file sizes are measured against: the checkpoint's FFN, as every low-bit and --max-size file
-# keeps it (a default int8 file of a float checkpoint splits its wide GELU channels: convert/gelu_split.py)
-UNSPLIT = ScaleOptions(gelu_split_channels=0)
+# keeps it (a default int8 file of a float checkpoint splits its wide GELU channels: convert/gelu_split.py),
+# and no GELU zero points, which a low-bit FFN down and a --max-size file do without (gelu_zero_point.py)
+UNSPLIT = ScaleOptions(gelu_split_channels=0, gelu_zero_point=False)
 
 
 @pytest.fixture(scope="module")

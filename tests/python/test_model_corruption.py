@@ -61,6 +61,8 @@ MODELS = {
     "int16-tables": dict(num_labels=5, seed=5, task="token-classification", table_bits=16),
     # format version 5: I-BERT's 16-bit softmax exps
     "ibert-exp16": dict(num_labels=3, seed=6, tokenizer="gpt2", exp16=True),
+    # format version 6: GELU output zero points
+    "gelu-zero-point": dict(num_labels=2, seed=7, gelu_zero_point=True),
 }
 
 

@@ -113,11 +113,12 @@ typedef void (*softmax_s32u8_fn)(size_t m, size_t n, int32_t *scores, size_t lds
 typedef void (*softmax_exp16_finish_fn)(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                         const uint8_t *key_mask, uint8_t *p, size_t ldp);
 
-/* u[i, j] = sat_8(rq(igelu(t[i, j]), rq_j)) for t already within 20 bits
+/* u[i, j] = sat_8(rq(igelu(t[i, j]), rq_j) + z_j) for t already within 20 bits
  * (FORMAT.md §4.4, §4.6 step 5; rq is the ffn_gelu rescale, per tensor or per
- * column). */
+ * column). zero is NULL (z = 0) or the output zero points (format version 6),
+ * indexed as the rescale: zero[j] when rq->per_channel, else zero[0]. */
 typedef void (*gelu_s32s8_fn)(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                              const rq_params *rq, int8_t *u, size_t ldu);
+                              const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu);
 
 /* The head's tanh (FORMAT.md §4.6): y[j] = itanh(clamp(rq(acc[j], rq_j), -2^30, 2^30)),
  * int8 with scale 1/127. */
@@ -154,7 +155,7 @@ void softmax_s32u8_1x1__ref(size_t m, size_t n, int32_t *scores, size_t lds, int
 void softmax_exp16_finish_u8__ref(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                   const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x1__ref(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                         const rq_params *rq, int8_t *u, size_t ldu);
+                         const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu);
 void tanh_s32s8_1x1__ref(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 
 #ifdef IBERT_NEON_KERNELS
@@ -173,7 +174,7 @@ void softmax_s32u8_1x8__neon(size_t m, size_t n, int32_t *scores, size_t lds, in
 void softmax_exp16_finish_u8_1x8__neon(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                        const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                          const rq_params *rq, int8_t *u, size_t ldu);
+                          const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu);
 void tanh_s32s8_1x4__neon(size_t n, const int32_t *acc, const rq_params *rq, const iexp_params *e, int8_t *y);
 /* The low-bit linear layers on the file's packed weights (gemm_s8sxs32_fn), without dotprod. */
 void gemm_s8sxs32_2x4c16__neon(size_t m, size_t j0, size_t j1, size_t k_len, const int8_t *a, size_t lda,
@@ -289,7 +290,7 @@ void softmax_s32u8_1x8__avx2(size_t m, size_t n, int32_t *scores, size_t lds, in
 void softmax_exp16_finish_u8_1x8__avx2(size_t m, size_t n, int32_t *exps, size_t lds, const rq_params *exp16,
                                        const uint8_t *key_mask, uint8_t *p, size_t ldp);
 void gelu_s32s8_1x8__avx2(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                          const rq_params *rq, int8_t *u, size_t ldu);
+                          const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu);
 void requant_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
                                 int8_t *dst, size_t ldd);
 void requant_s32s32_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t lds, const rq_params *rq,
@@ -297,7 +298,7 @@ void requant_s32s32_1x16__avx512(size_t m, size_t n, const int32_t *src, size_t 
 void residual_s32s8s32_1x16__avx512(size_t m, size_t n, const int32_t *acc, size_t lda, const rq_params *acc_rq,
                                     const int8_t *x, size_t ldx, const rq_params *x_rq, int32_t *out, size_t ldo);
 void gelu_s32s8_1x16__avx512(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
-                             const rq_params *rq, int8_t *u, size_t ldu);
+                             const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu);
 void layernorm_s32s8_1x16__avx512(size_t m, size_t h, const int32_t *x, size_t ldx, const int32_t *mult,
                                   const int32_t *shift, const int64_t *bias, int8_t *out, size_t ldo);
 void softmax_s32u8_1x16__avx512(size_t m, size_t n, int32_t *scores, size_t lds, int32_t mult, int32_t shift,

@@ -25,6 +25,7 @@ typedef struct rescale {
     const int32_t *mult;
     const int32_t *shift;
     const int64_t *bias; /* layer-norm rescales only, else NULL */
+    const int32_t *zero; /* ffn_gelu's output zero points (format version 6), [n], else NULL */
     uint32_t n;
 } rescale;
 

@@ -8,11 +8,11 @@
 #include "model.h"
 
 /* The newest models/FORMAT.md version this runtime reads: 2, 3 (task heads,
- * low-bit weights), 4 (int16 position and token-type tables) and 5 (I-BERT's
- * 16-bit softmax exps) load; version 2
+ * low-bit weights), 4 (int16 position and token-type tables), 5 (I-BERT's
+ * 16-bit softmax exps) and 6 (GELU output zero points) load; version 2
  * files, which have no ibert.task, still load;
  * version 1 rounded softmax probabilities down, model_metadata.c refuses it by name. */
-#define IBERT_FORMAT_VERSION 5
+#define IBERT_FORMAT_VERSION 6
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 

@@ -146,6 +146,7 @@ static ibert_status bind_rescale(binder *b, const char *prefix, uint32_t n, bool
                               name, i, rq->shift[i]);
     rq->n = n;
     rq->bias = NULL;
+    rq->zero = NULL;
     if (!with_bias) return IBERT_OK;
     snprintf(name, sizeof name, "%s.rq_bias", prefix);
     st = bind(b, name, GGUF_TENSOR_I64, n, 0, (const void **)&rq->bias);
@@ -337,6 +338,22 @@ static ibert_status bind_exp16(binder *b, const char *prefix, int32_t exp_c, res
     return IBERT_OK;
 }
 
+/* blk.l.ffn_gelu.zero_point (format version 6, optional): the GELU output's zero
+ * point per channel, shaped as the ffn_gelu rescale, each in -128 ... 127 (§4.6). */
+static ibert_status bind_gelu_zero_point(binder *b, const char *prefix, rescale *rq) {
+    char name[NAME_BYTES];
+    snprintf(name, sizeof name, "%s.zero_point", prefix);
+    if (!gguf_find_tensor(b->file, name)) return IBERT_OK;
+    ibert_status st = require_version(b, 6, name);
+    if (st == IBERT_OK) st = bind(b, name, GGUF_TENSOR_I32, rq->n, 0, (const void **)&rq->zero);
+    if (st != IBERT_OK) return st;
+    for (uint32_t i = 0; i < rq->n; i++)
+        if (rq->zero[i] < -128 || rq->zero[i] > 127)
+            return ibert_fail(IBERT_ERR_FORMAT, "tensor '%s': element %" PRIu32 " is %" PRId32 ", outside -128 ... 127",
+                              name, i, rq->zero[i]);
+    return IBERT_OK;
+}
+
 static ibert_status bind_layer(binder *b, const model_hparams *hp, int32_t exp_c, uint32_t l, encoder_layer *layer) {
     const uint32_t H = hp->hidden_size, F = hp->intermediate_size;
     char p[PREFIX_BYTES];
@@ -354,6 +371,7 @@ static ibert_status bind_layer(binder *b, const model_hparams *hp, int32_t exp_c
         (st = bind_rescale(b, PREFIX("attn_norm"), H, true, &layer->attn_norm)) != IBERT_OK ||
         (st = bind_encoder_linear(b, PREFIX("ffn_up"), F, H, &layer->ffn_up)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("ffn_gelu"), F, &layer->ffn_gelu)) != IBERT_OK ||
+        (st = bind_gelu_zero_point(b, PREFIX("ffn_gelu"), &layer->ffn_gelu)) != IBERT_OK ||
         (st = bind_encoder_linear(b, PREFIX("ffn_down"), H, F, &layer->ffn_down)) != IBERT_OK ||
         (st = bind_rescale_1_or(b, PREFIX("ffn_res"), H, &layer->ffn_res)) != IBERT_OK ||
         (st = bind_rescale(b, PREFIX("ffn_norm"), H, true, &layer->ffn_norm)) != IBERT_OK)
