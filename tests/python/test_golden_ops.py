@@ -362,3 +362,30 @@ def test_exp16_rescales_load_in_version_5_and_are_refused_by_name_in_version_4(r
     with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.0.attn_exp16' is new in format "
                                                                 "version 5, but the file says version 4")):
         pyibert.Model(bad)
+
+
+def test_gelu_zero_points_load_in_version_6_and_are_refused_by_name_in_version_5_or_out_of_range(random_model,
+                                                                                                tmp_path):
+    import pyibert
+    from gguf import GGUFReader
+
+    valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=8, gelu_zero_point=True, extreme=True)
+    golden = GoldenModel(valid)
+    assert set(np.unique(golden._t["blk.1.ffn_gelu.zero_point"])) <= {-128, 127}
+    pyibert.Model(valid).close()
+    old = _patched(valid, tmp_path / "old.ibert", version=5)
+    with pytest.raises(ValueError, match=re_escape("tensor blk.0.ffn_gelu.zero_point is new in format version 6, "
+                                                   "but the file says version 5")):
+        GoldenModel(old)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.0.ffn_gelu.zero_point' is new in format "
+                                                                "version 6, but the file says version 5")):
+        pyibert.Model(old)
+    wide = _patched(valid, tmp_path / "wide.ibert")
+    reader = GGUFReader(wide, "r+")
+    next(t for t in reader.tensors if t.name == "blk.1.ffn_gelu.zero_point").data[3] = 128
+    reader.data.flush()
+    with pytest.raises(ValueError, match=re_escape("blk.1.ffn_gelu.zero_point: a zero point outside −128 … 127")):
+        GoldenModel(wide)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.1.ffn_gelu.zero_point': element 3 is 128, "
+                                                                "outside -128 ... 127")):
+        pyibert.Model(wide)
