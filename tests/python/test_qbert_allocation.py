@@ -45,12 +45,13 @@ def _random_items(rng, count):
 
 
 def _brute_force(items, budget, fixed):
-    best, best_cost = None, np.inf
+    """The least cost of any choice of widths that fits the budget."""
+    best_cost = np.inf
     for combo in itertools.product(*[range(len(item.widths)) for item in items]):
         size = fixed + sum(item.bytes[o] for item, o in zip(items, combo))
         cost = sum(item.costs[o] for item, o in zip(items, combo))
         if size <= budget and cost < best_cost:
-            best, best_cost = combo, cost
+            best_cost = cost
     return best_cost
 
 
