@@ -39,7 +39,7 @@ class StepError:
         if ints.shape != reference.shape:
             raise ValueError(f"integer tensor of shape {ints.shape} against reference values of shape "
                              f"{reference.shape}")
-        values = (ints.astype(np.int64) - zero_point) * scale
+        values = (ints - zero_point) * scale
         squared_error = np.square(values - reference)
         self.signal += float(np.square(reference).sum())
         self.noise += float(squared_error.sum())

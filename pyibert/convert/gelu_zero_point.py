@@ -24,12 +24,12 @@ def igelu_minimum(gelu: GeluConstants) -> float:
     return float((igelu(t, gelu) * (GELU_INPUT_SCALE * gelu.sigma / 2)).min())   # σ < 0: not igelu's minimum
 
 
-def asymmetric_grid(symmetric_scale, gelu: GeluConstants) -> tuple[np.ndarray, np.ndarray]:
+def asymmetric_grid(symmetric_scale, gelu_minimum: float) -> tuple[np.ndarray, np.ndarray]:
     """(step, zero point) per channel for the codes −128 … 127 to cover [−low, top] instead of
-    ±top, where top = 127 · the symmetric scale and low = min(|i-GELU's minimum|, top): a channel
-    narrower than GELU's dip keeps its symmetric grid (and a zero point of 0)."""
+    ±top, where top = 127 · the symmetric scale and low = min(|gelu_minimum|, top) (igelu_minimum):
+    a channel narrower than GELU's dip keeps its symmetric grid (and a zero point of 0)."""
     top = 127.0 * np.atleast_1d(np.asarray(symmetric_scale, dtype=np.float64))
-    low = np.minimum(-igelu_minimum(gelu), top)
+    low = np.minimum(-gelu_minimum, top)
     step = (top + low) / INT8_CODES
     zero = -128 + np.rint(low / step)
     return step, zero.astype(np.int32)

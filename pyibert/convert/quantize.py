@@ -14,7 +14,7 @@ from .dyadic import dyadic, dyadic_array, layer_norm_rescale
 from .errors import ConversionError
 from .gelu_correction import corrected_down_projection
 from .gelu_split import GELU_SPLIT_CHANNELS
-from .gelu_zero_point import asymmetric_grid, fold_into_bias
+from .gelu_zero_point import asymmetric_grid, fold_into_bias, igelu_minimum
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
 from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
@@ -179,6 +179,8 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     s_x = norm_scales("embd_norm")
     model.add_norm("embd_norm", params.embd_norm, s_x)
 
+    gelu_zero_points = options.gelu_zero_point and not hf_ibert   # an I-BERT checkpoint keeps HF's grid
+    gelu_minimum = igelu_minimum(model.gelu) if gelu_zero_points else None   # 2^19 inputs: once, not per layer
     for l, layer in enumerate(tqdm(params.layers, desc="quantizing", unit="layer", disable=not progress)):
         blk = f"blk.{l}"
         s_q, s_k, s_v = (ranges.scale(f"{blk}.{p}") for p in ("q", "k", "v"))
@@ -204,10 +206,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         # dominates lose more than clipping costs (README, "Accuracy against size").
         low_bit_down = plan.width(f"{blk}.ffn_down") < 8
         s_u = ranges.channel_scales(f"{blk}.gelu", options.gelu_alpha, within_tensor_range=low_bit_down)
-        # an I-BERT checkpoint keeps HF's symmetric grid; low-bit FFN down rows are left as measured
+        # low-bit FFN down rows keep the symmetric grid they were measured with
         zero = None
-        if options.gelu_zero_point and not hf_ibert and not low_bit_down:
-            s_u, zero = asymmetric_grid(s_u, model.gelu)
+        if gelu_zero_points and not low_bit_down:
+            s_u, zero = asymmetric_grid(s_u, gelu_minimum)
         # igelu(t) = g stands for g · s_g · σ / 2 (σ < 0, so this multiplier is negative)
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")

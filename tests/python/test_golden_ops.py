@@ -298,8 +298,9 @@ def test_forward_rejects_bad_inputs(random_model, tmp_path):
 
 # --- format version 2: what both readers refuse --------------------------------------------------
 
-def _patched(path, out, version=None, dims=None):
-    """A copy of the model at `path` with another format version and/or tensor lengths {name: n}."""
+def _patched(path, out, version=None, dims=None, values=None):
+    """A copy of the model at `path` with another format version, tensor lengths {name: n} and/or
+    tensor elements {name: {index: value}}."""
     from gguf import GGUFReader
     out.write_bytes(path.read_bytes())
     reader = GGUFReader(out, "r+")
@@ -309,8 +310,20 @@ def _patched(path, out, version=None, dims=None):
     for tensor in reader.tensors:
         if tensor.name in (dims or {}):
             tensor.field.parts[3][0] = dims[tensor.name]    # GGUF dims, fastest first; these are 1-D
+        for index, value in (values or {}).get(tensor.name, {}).items():
+            tensor.data[index] = value
     reader.data.flush()
     return out
+
+
+def _refused_by_both_readers(path, golden_message: str, native_message: str) -> None:
+    """The golden reader and libibert both refuse the file at `path`, each with its message."""
+    import pyibert
+
+    with pytest.raises(ValueError, match=re_escape(golden_message)):
+        GoldenModel(path)
+    with pytest.raises(pyibert.ModelFileError, match=re_escape(native_message)):
+        pyibert.Model(path)
 
 
 @pytest.mark.parametrize("version, dims, message", [
@@ -326,11 +339,7 @@ def test_readers_refuse_version_1_and_rescales_of_other_shapes(random_model, tmp
     valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=5)
     GoldenModel(valid)       # loads: layer 0 has per-channel identity rescales, layer 1 a per-channel GELU one
     pyibert.Model(valid).close()
-    bad = _patched(valid, tmp_path / "bad.ibert", version, dims)
-    with pytest.raises(ValueError, match=re_escape(message)):
-        GoldenModel(bad)
-    with pytest.raises(pyibert.ModelFileError, match=re_escape(message)):
-        pyibert.Model(bad)
+    _refused_by_both_readers(_patched(valid, tmp_path / "bad.ibert", version, dims), message, message)
 
 
 def test_int16_tables_load_in_version_4_and_are_refused_by_name_in_version_3(random_model, tmp_path):
@@ -340,12 +349,9 @@ def test_int16_tables_load_in_version_4_and_are_refused_by_name_in_version_3(ran
     golden = GoldenModel(valid)
     assert golden._t["pos_embd.weight"].dtype == np.int16 and np.abs(golden._t["pos_embd.weight"]).max() == 32767
     pyibert.Model(valid).close()
-    bad = _patched(valid, tmp_path / "bad.ibert", version=3)
-    with pytest.raises(ValueError, match=re_escape("pos_embd.weight is int16, which is new in format version 4")):
-        GoldenModel(bad)
-    with pytest.raises(pyibert.ModelFileError, match=re_escape("'pos_embd.weight of type I16' is new in format "
-                                                                "version 4, but the file says version 3")):
-        pyibert.Model(bad)
+    _refused_by_both_readers(_patched(valid, tmp_path / "bad.ibert", version=3),
+                             "pos_embd.weight is int16, which is new in format version 4",
+                             "'pos_embd.weight of type I16' is new in format version 4, but the file says version 3")
 
 
 def test_exp16_rescales_load_in_version_5_and_are_refused_by_name_in_version_4(random_model, tmp_path):
@@ -355,37 +361,23 @@ def test_exp16_rescales_load_in_version_5_and_are_refused_by_name_in_version_4(r
     golden = GoldenModel(valid)
     assert golden._exp16("blk.1.") is not None
     pyibert.Model(valid).close()
-    bad = _patched(valid, tmp_path / "bad.ibert", version=4)
-    with pytest.raises(ValueError, match=re_escape("tensor blk.0.attn_exp16 is new in format version 5, but the "
-                                                   "file says version 4")):
-        GoldenModel(bad)
-    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.0.attn_exp16' is new in format "
-                                                                "version 5, but the file says version 4")):
-        pyibert.Model(bad)
+    _refused_by_both_readers(_patched(valid, tmp_path / "bad.ibert", version=4),
+                             "tensor blk.0.attn_exp16 is new in format version 5, but the file says version 4",
+                             "tensor 'blk.0.attn_exp16' is new in format version 5, but the file says version 4")
 
 
 def test_gelu_zero_points_load_in_version_6_and_are_refused_by_name_in_version_5_or_out_of_range(random_model,
                                                                                                 tmp_path):
     import pyibert
-    from gguf import GGUFReader
 
     valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=8, gelu_zero_point=True, extreme=True)
     golden = GoldenModel(valid)
     assert set(np.unique(golden._t["blk.1.ffn_gelu.zero_point"])) <= {-128, 127}
     pyibert.Model(valid).close()
-    old = _patched(valid, tmp_path / "old.ibert", version=5)
-    with pytest.raises(ValueError, match=re_escape("tensor blk.0.ffn_gelu.zero_point is new in format version 6, "
-                                                   "but the file says version 5")):
-        GoldenModel(old)
-    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.0.ffn_gelu.zero_point' is new in format "
-                                                                "version 6, but the file says version 5")):
-        pyibert.Model(old)
-    wide = _patched(valid, tmp_path / "wide.ibert")
-    reader = GGUFReader(wide, "r+")
-    next(t for t in reader.tensors if t.name == "blk.1.ffn_gelu.zero_point").data[3] = 128
-    reader.data.flush()
-    with pytest.raises(ValueError, match=re_escape("blk.1.ffn_gelu.zero_point: a zero point outside −128 … 127")):
-        GoldenModel(wide)
-    with pytest.raises(pyibert.ModelFileError, match=re_escape("tensor 'blk.1.ffn_gelu.zero_point': element 3 is 128, "
-                                                                "outside -128 ... 127")):
-        pyibert.Model(wide)
+    _refused_by_both_readers(_patched(valid, tmp_path / "old.ibert", version=5),
+                             "tensor blk.0.ffn_gelu.zero_point is new in format version 6, but the file says version 5",
+                             "tensor 'blk.0.ffn_gelu.zero_point' is new in format version 6, but the file says "
+                             "version 5")
+    _refused_by_both_readers(_patched(valid, tmp_path / "wide.ibert", values={"blk.1.ffn_gelu.zero_point": {3: 128}}),
+                             "blk.1.ffn_gelu.zero_point: a zero point outside −128 … 127",
+                             "tensor 'blk.1.ffn_gelu.zero_point': element 3 is 128, outside -128 ... 127")
