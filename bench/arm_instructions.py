@@ -71,8 +71,9 @@ ARM32_CPUS = {"cortex-a7", "cortex-a8", "cortex-a9", "cortex-a15"}
 def target_of(cpu: str) -> Target:
     return ARMHF if cpu in ARM32_CPUS else AARCH64
 
-# The shipped model's shapes (MiniLM-L6): hidden, FFN, heads, head size, layers.
-H, F, HEADS, D, LAYERS = 384, 1536, 12, 32, 6
+# The shipped model's shapes (MiniLM-L6): hidden, heads, head size, layers. Its FFN width is the
+# file's (ffn_width): the converter splits wide GELU channels, so it exceeds the checkpoint's 1536.
+H, HEADS, D, LAYERS = 384, 12, 32, 6
 
 # Millions of instructions per inference at L = 128.
 REFERENCE_M = {
@@ -94,15 +95,23 @@ OPS = ["linear", "qk", "pv", "softmax", "gelu", "layernorm", "requant", "residua
 GEMM_OPS = {"linear", "qk", "pv"}
 
 
-def macs(op: str, length: int) -> int:
-    """Multiply-accumulates of one inference's op at L tokens. The shipped model has
-    a classification head, so its last layer computes keys and values for all L
-    tokens and the rest for the first token alone (runtime/src/forward.c)."""
+def ffn_width(model: Path) -> int:
+    """The FFN width a .ibert file's layers run (its `ibert.intermediate_size`)."""
+    from gguf import GGUFReader   # the bench extra's converter dependencies; only the per-op counts need it
+
+    field = GGUFReader(model).fields["ibert.intermediate_size"]
+    return int(field.parts[field.data[0]][0])
+
+
+def macs(op: str, length: int, ffn: int) -> int:
+    """Multiply-accumulates of one inference's op at L tokens (FFN width `ffn`). The shipped model
+    has a classification head, so its last layer computes keys and values for all L tokens and the
+    rest for the first token alone (runtime/src/forward.c)."""
     total = 0
     for layer in range(LAYERS):
         queries = 1 if layer == LAYERS - 1 else length
         if op == "linear":
-            total += length * 2 * H * H + queries * (2 * H * H + 2 * H * F)
+            total += length * 2 * H * H + queries * (2 * H * H + 2 * H * ffn)
         else:  # qk and pv alike
             total += HEADS * queries * length * D
     return total
@@ -236,6 +245,7 @@ def measure(args) -> dict:
         build(target, target.build_dir(args.build_root, args.compiler), args.compiler)
     env = armcount_env(args.armcount)
     k, n = args.repeats
+    ffn = None if args.no_per_op else ffn_width(MODEL)
     offered_on = {cpu: kernel_sets(programs(target_of(cpu), args.build_root, args.compiler)[0], args.model, cpu)
                   for cpu in cpus}
     if args.cpus is None:  # max only for what the two cores lack
@@ -274,9 +284,9 @@ def measure(args) -> dict:
                               "share": part["instructions"] / whole["instructions"]}
                     if op in GEMM_OPS:
                         divisor, instruction = ideal_divisor(part, target_of(cpu))
-                        op_row.update(macs=macs(op, length), ideal_instruction=instruction,
-                                      ideal=macs(op, length) / divisor,
-                                      vs_ideal=part["instructions"] * divisor / macs(op, length))
+                        op_macs = macs(op, length, ffn)
+                        op_row.update(macs=op_macs, ideal_instruction=instruction, ideal=op_macs / divisor,
+                                      vs_ideal=part["instructions"] * divisor / op_macs)
                     op_rows.append(op_row)
                 if rest < 0:  # the ops cost more than the inference: the driver does work forward skips
                     sys.exit(f"{cpu} {kernels} L={length}: the per-op counts add up to more than one inference "

@@ -54,7 +54,7 @@ def test_inspect_json(capsys, shipped_model_path):
     code, out, _ = run(capsys, "inspect", shipped_model_path, "--json")
     info = json.loads(out)
     assert code == 0
-    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 4
+    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 6
     assert info["task"] == "sequence-classification"
 
 

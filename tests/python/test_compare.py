@@ -22,6 +22,7 @@ from tiny_checkpoint import HEADS, HIDDEN, LABELS, LAYERS, make_checkpoint  # no
 
 from pyibert.cli import main  # noqa: E402
 from pyibert.compare import compare_model, run  # noqa: E402
+from pyibert.compare.metrics import StepError  # noqa: E402
 from pyibert.convert import convert_checkpoint  # noqa: E402
 from pyibert.tsv import read_columns  # noqa: E402
 
@@ -385,3 +386,16 @@ def test_real_minilm_on_real_text(minilm_dir, sst2, tmp_path):
     assert all(steps[f"blk.{l}.{k}"].sqnr_db > 10 for l in range(6) for k in ("scores", "probs"))
     assert all(steps[f"blk.{l}.ffn_sum"].sqnr_db > 12 for l in range(6))
     assert steps["blk.5.ffn_norm"].cosine > 0.9
+    # The GELU outputs' zero points put GELU's minimum at code -128, which about a tenth of the values
+    # take without being clipped; saturation counts the top code only (measured: under 0.1%).
+    assert all(steps[f"blk.{l}.gelu"].saturated < 0.01 for l in range(6))
+
+
+def test_with_a_zero_point_only_the_top_code_counts_as_saturated():
+    ints = np.array([[-128, -128, 0, 127], [-128, 5, 126, 127]])
+    reference = np.zeros(ints.shape)
+    symmetric, offset = StepError(), StepError()
+    symmetric.add(ints, np.full(4, 0.1), reference, bits=8)
+    offset.add(ints, np.full(4, 0.1), reference, bits=8, zero_point=np.full(4, -100))
+    assert symmetric.saturated == 5 and offset.saturated == 2
+    assert offset.saturated_fraction == 2 / 8
