@@ -96,11 +96,11 @@ GEMM_OPS = {"linear", "qk", "pv"}
 
 
 def ffn_width(model: Path) -> int:
-    """The FFN width a .ibert file's layers run (its `ibert.intermediate_size`)."""
-    from gguf import GGUFReader   # the bench extra's converter dependencies; only the per-op counts need it
+    """The FFN width a .ibert file's layers run (its `ibert.intermediate_size`, read and checked by the
+    golden model's reader)."""
+    from pyibert.golden.model_file import read_model_file   # only the per-op counts need pyibert
 
-    field = GGUFReader(model).fields["ibert.intermediate_size"]
-    return int(field.parts[field.data[0]][0])
+    return int(read_model_file(model).meta["intermediate_size"])
 
 
 def macs(op: str, length: int, ffn: int) -> int:

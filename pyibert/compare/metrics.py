@@ -52,11 +52,11 @@ class StepError:
         self.dequantized += float(np.square(values).sum())
         self.values += ints.size
         if bits is not None:
-            at_top = ints >= 2 ** (bits - 1) - 1
-            # With a zero point the bottom code is the grid's floor, GELU's minimum, which values reach
-            # without being clipped (about a tenth of a GELU output's codes): only the top saturates.
-            at_bottom = ints <= -(2 ** (bits - 1)) if np.all(zero_point == 0) else False
-            self.saturated += int((at_top | at_bottom).sum())
+            # In a channel with a zero point the bottom code is the grid's floor, GELU's minimum, which
+            # values reach without being clipped (about a tenth of a GELU output's codes): only its top
+            # code saturates.
+            at_bottom = (ints <= -(2 ** (bits - 1))) & (np.asarray(zero_point) == 0)
+            self.saturated += int(((ints >= 2 ** (bits - 1) - 1) | at_bottom).sum())
 
     @property
     def sqnr_db(self) -> float:

@@ -11,7 +11,7 @@ LEGEND = """\
 SQNR: 10·log10(Σ ref² / Σ (int − ref)²) over all values of the step, so the largest values (outlier
 channels, [CLS]) weigh most; chan: the median over channels of each channel's SQNR, what an ordinary
 channel keeps; drop: the SQNR of the step's worst input minus its own, i.e. the error that enters at
-this step; sat: integers at the step's saturation bounds (the top one only for a step with a zero
+this step; sat: integers at the step's saturation bounds (the top one only in a channel with a zero
 point, whose bottom code is GELU's minimum)."""
 
 
