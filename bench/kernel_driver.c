@@ -185,10 +185,10 @@ static void run_scores_copy(const kernel_table *kt, const ibert_model *m, const 
 }
 
 static void run_gelu(const kernel_table *kt, const ibert_model *m, const buffers *b) {
-    igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
     for (uint32_t layer = 0; layer < m->hp.num_layers; layer++) {
         rq_params rq = rq_of(&m->layers[layer].ffn_gelu);
-        kt->gelu_s32s8(queries(m, b, layer), b->f, b->wide, b->f, &g, &rq, m->layers[layer].ffn_gelu.zero, b->y, b->f);
+        kt->gelu_s32s8(queries(m, b, layer), b->f, b->wide, b->f, &m->gelu, &rq, m->layers[layer].ffn_gelu.zero, b->y,
+                       b->f);
     }
 }
 

@@ -1,21 +1,32 @@
-/* gelu_s32s8_1x8__neon: I-BERT's integer GELU (FORMAT.md §4.4) on 20-bit inputs and
- * the ffn_gelu rescale to int8, per tensor or per column, bit-exact with
- * gelu_s32s8_1x1__ref. Column blocks (16 columns, 8 on the int64 path) are the outer
- * loop, so a per-column rescale is loaded once for all rows.
+/* gelu_s32s8_1x8__neon: the integer GELU (FORMAT.md §4.4: I-BERT's erf2 or the cubic
+ * erf3) on 20-bit inputs and the ffn_gelu rescale to int8, per tensor or per column,
+ * bit-exact with gelu_s32s8_1x1__ref. Column blocks (16 columns, 8 on the int64 path)
+ * are the outer loop, so a per-column rescale is loaded once for all rows. The form
+ * is a constant in each copy of the loops (gelu_paths), so erf2's are those of a
+ * kernel without erf3.
  *
- * The polynomial fits int32 lanes: a = min(|t|, -b) <= 2^15, (a + b)^2 <= 2^30 and
+ * erf2's polynomial fits int32 lanes: a = min(|t|, -b) <= 2^15, (a + b)^2 <= 2^30 and
  * z = (a + b)^2 + c is in [c, 0) with c >= -2^30 (VMLA); y = (sign(t) z) >> E is a
  * VSHL by -E. sign(t) z is taken as t < 0 ? -z : z: for t = 0 the reference uses 0,
  * but then g = t (y + one) = 0 whatever y is, so the result is the same.
+ *
+ * erf3's cubic fits int32 lanes too: -d = max(-b - |t|, 0) as for erf2, d d_mult =
+ * (-d) (-d_mult) and D = d d_mult >> 12 are a VMUL and a VSHR, both Horner steps and
+ * L a VMUL and a VSRA each (the floor shift and the next constant's addition in one).
+ * The loader computed every one of those products, and L one, for each d in [b, 0]
+ * and refuses a file where one leaves int32 or |y + one| exceeds 2^12 + 1
+ * (model_metadata.c, read_gelu_erf3), so the wrapping 32-bit products are the exact
+ * ones. y = (sign(t) L one) >> 14 takes sign(t) as erf2 does.
  *
  * The rescale of g = t * w (w = y + one, |w| <= 2^12 + 1) is the hard part: g can
  * exceed int32 (|g| < 2^31 + 2^19). Three paths, chosen for the whole call:
  *
  * - 32-bit, when every shift is >= 32 and g fits int32 for every 20-bit t (the
- *   shipped model: shift 48, |w| <= 3546 where |t| > -b; gelu_product_fits): g by one
- *   VMUL, then SQDMULH by mult (floor(g mult / 2^31), exact as mult != -2^31) and
- *   SRSHL by 31 - shift, which is rq(g, mult, shift) by nested floors
- *   (fixed_point_neon.h, fpn_rq32_apply_32up).
+ *   shipped model: shift 48, |w| <= 3546 where |t| > -b; erf3 whenever one > -2^11,
+ *   as its w there is 2 one or 0; gelu_product_fits): g by one VMUL, then SQDMULH by
+ *   mult (floor(g mult / 2^31), exact as mult != -2^31) and SRSHL by 31 - shift,
+ *   which is rq(g, mult, shift) by nested floors (fixed_point_neon.h,
+ *   fpn_rq32_apply_32up).
  * - the same when g may exceed int32, if every shift is >= 32 and every channel's
  *   (2^31 - 1) |mult| rescales beyond int8 (gelu_ends_saturate), with g' = sat_32(g)
  *   by VMULL.S32 and VQMOVN for g: where g' = g that is exact; where g' was clamped,
@@ -52,16 +63,49 @@ static inline int16x8_t zero8_s16(const rq_params *rq, const int32_t *zero, size
     return vcombine_s16(vmovn_s32(zero4(rq, zero, j)), vmovn_s32(zero4(rq, zero, j + 4)));
 }
 
-/* w = y + one for the four t of x. */
-static inline int32x4_t igelu_w(int32x4_t x, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
-                                int32x4_t one) {
+/* The integer GELU's constants as vectors: b and one, then erf2's c and -E, then
+ * erf3's -d_mult and c1 ... c3 (each form reads only its own). */
+typedef struct gelu_consts {
+    int32x4_t neg_b, one, c, neg_e, neg_d_mult, c1, c2, c3;
+} gelu_consts;
+
+static inline gelu_consts gelu_consts_of(const igelu_params *g) {
+    const gelu_consts k = {vdupq_n_s32(-g->b),      vdupq_n_s32(g->one), vdupq_n_s32(g->c),
+                           vdupq_n_s32(-(int32_t)g->shift), vdupq_n_s32(-g->d_mult), vdupq_n_s32(g->c1),
+                           vdupq_n_s32(g->c2),      vdupq_n_s32(g->c3)};
+    return k;
+}
+
+/* erf2's w = y + one for the four t of x. */
+static inline int32x4_t igelu_w_erf2(int32x4_t x, const gelu_consts *k) {
     /* |a + b| = -b - min(|t|, -b) = max(-b - |t|, 0): one saturating subtraction */
     const uint32x4_t abs_t = vreinterpretq_u32_s32(vabsq_s32(x));
-    const int32x4_t ab = vreinterpretq_s32_u32(vqsubq_u32(vreinterpretq_u32_s32(neg_b), abs_t));
-    const int32x4_t z = vmlaq_s32(c, ab, ab);
+    const int32x4_t ab = vreinterpretq_s32_u32(vqsubq_u32(vreinterpretq_u32_s32(k->neg_b), abs_t));
+    const int32x4_t z = vmlaq_s32(k->c, ab, ab);
     const int32x4_t neg = vshrq_n_s32(x, 31); /* all ones where t < 0 */
     const int32x4_t sign_z = vsubq_s32(veorq_s32(z, neg), neg);
-    return vaddq_s32(vshlq_s32(sign_z, neg_e), one);
+    return vaddq_s32(vshlq_s32(sign_z, k->neg_e), k->one);
+}
+
+/* erf3's w = y + one for the four t of x (each product fits int32: see the top of the file). */
+static inline int32x4_t igelu_w_erf3(int32x4_t x, const gelu_consts *k) {
+    /* -d = -b - min(|t|, -b) = max(-b - |t|, 0), and d d_mult = (-d) (-d_mult) */
+    const uint32x4_t abs_t = vreinterpretq_u32_s32(vabsq_s32(x));
+    const int32x4_t neg_d = vreinterpretq_s32_u32(vqsubq_u32(vreinterpretq_u32_s32(k->neg_b), abs_t));
+    const int32x4_t dd = vshrq_n_s32(vmulq_s32(neg_d, k->neg_d_mult), IGELU_ERF3_D_SHIFT);
+    /* p = (c3 D >> 14) + c2, p = (p D >> 14) + c1, L = 2^14 + (p D >> 14) */
+    int32x4_t p = vsraq_n_s32(k->c2, vmulq_s32(k->c3, dd), IGELU_ERF3_FRAC);
+    p = vsraq_n_s32(k->c1, vmulq_s32(p, dd), IGELU_ERF3_FRAC);
+    const int32x4_t l = vsraq_n_s32(vdupq_n_s32(1 << IGELU_ERF3_FRAC), vmulq_s32(p, dd), IGELU_ERF3_FRAC);
+    /* w = (sign(t) L one >> 14) + one, sign(t) L one taken as t < 0 ? -L one : L one */
+    const int32x4_t l_one = vmulq_s32(l, k->one);
+    const int32x4_t neg = vshrq_n_s32(x, 31); /* all ones where t < 0 */
+    return vsraq_n_s32(k->one, vsubq_s32(veorq_s32(l_one, neg), neg), IGELU_ERF3_FRAC);
+}
+
+/* w = y + one for the four t of x in the given form (a constant in each copy of the loops). */
+static inline int32x4_t igelu_w(int32x4_t x, const gelu_consts *k, igelu_form form) {
+    return form == IGELU_ERF3 ? igelu_w_erf3(x, k) : igelu_w_erf2(x, k);
 }
 
 /* (t * (w * mh)) * 2^16 + t * (w * ml) for lanes 0-1 (lo) or 2-3 (hi). */
@@ -75,10 +119,9 @@ static inline int64x2_t product_hi(int32x4_t x, int32x4_t wh, int32x4_t wl) {
 }
 
 /* The int64 path for the n8 (a multiple of 8) first columns: exact for every rescale. */
-static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g, const rq_params *rq,
-                       const int32_t *zero, int8_t *u, size_t ldu) {
-    const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
-                    one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
+static inline __attribute__((always_inline)) void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt,
+                                                             const gelu_consts *k, igelu_form form, const rq_params *rq,
+                                                             const int32_t *zero, int8_t *u, size_t ldu) {
     for (size_t j = 0; j < n8; j += 8) {
         const fpn_rq8 p = fpn_rq8_load(rq, j);
         int32x4_t mh[2], ml[2], z[2];
@@ -92,7 +135,7 @@ static void gelu_int64(size_t m, size_t n8, const int32_t *t, size_t ldt, const 
             int64x2_t r[4];
             for (int h = 0; h < 2; h++) {
                 const int32x4_t x = vld1q_s32(t_row + 4 * h);
-                const int32x4_t w = igelu_w(x, neg_b, c, neg_e, one);
+                const int32x4_t w = igelu_w(x, k, form);
                 const int32x4_t wh = vmulq_s32(w, mh[h]), wl = vmulq_s32(w, ml[h]);
                 r[2 * h] = vaddw_s32(vrshlq_s64(product_lo(x, wh, wl), p.neg_shift[2 * h]), vget_low_s32(z[h]));
                 r[2 * h + 1] = vaddw_s32(vrshlq_s64(product_hi(x, wh, wl), p.neg_shift[2 * h + 1]),
@@ -116,19 +159,18 @@ static inline int32x4_t product4(int32x4_t x, int32x4_t w, int exact) {
 }
 
 /* The 32-bit path (see the top of the file): u for the 4 t at t_row. */
-static inline int16x4_t gelu4(const int32_t *t_row, int32x4_t neg_b, int32x4_t c, int32x4_t neg_e,
-                              int32x4_t one, const fpn_rq32 *p, int exact) {
+static inline int16x4_t gelu4(const int32_t *t_row, const gelu_consts *k, igelu_form form, const fpn_rq32 *p,
+                              int exact) {
     const int32x4_t x = vld1q_s32(t_row);
-    const int32x4_t prod = product4(x, igelu_w(x, neg_b, c, neg_e, one), exact);
+    const int32x4_t prod = product4(x, igelu_w(x, k, form), exact);
     return vqmovn_s32(fpn_rq32_apply_32up(prod, p));
 }
 
 /* The 32-bit path for the n8 (a multiple of 8) first columns: blocks of 16
  * columns, then one of 8 if n8 is not a multiple of 16. */
-static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt, const igelu_params *g,
-                              const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu, int exact) {
-    const int32x4_t neg_b = vdupq_n_s32(-g->b), c = vdupq_n_s32(g->c),
-                    one = vdupq_n_s32(g->one), neg_e = vdupq_n_s32(-(int32_t)g->shift);
+static inline __attribute__((always_inline)) void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt,
+                                                             const gelu_consts *k, igelu_form form, const rq_params *rq,
+                                                             const int32_t *zero, int8_t *u, size_t ldu, int exact) {
     for (size_t j = 0; j < n8; j += 16) {
         fpn_rq32 p[4];
         fpn_rq32x8_load(rq, j, p);
@@ -136,8 +178,8 @@ static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt,
         if (n8 - j < 16) {
             for (size_t i = 0; i < m; i++) {
                 const int32_t *t_row = t + i * ldt + j;
-                const int16x8_t r = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
-                                                 gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
+                const int16x8_t r = vcombine_s16(gelu4(t_row, k, form, &p[0], exact),
+                                                 gelu4(t_row + 4, k, form, &p[1], exact));
                 vst1_s8(u + i * ldu + j, vqmovn_s16(vqaddq_s16(r, z_lo)));
             }
             break;
@@ -146,10 +188,10 @@ static inline void gelu_int32(size_t m, size_t n8, const int32_t *t, size_t ldt,
         const int16x8_t z_hi = zero8_s16(rq, zero, j + 8);
         for (size_t i = 0; i < m; i++) {
             const int32_t *t_row = t + i * ldt + j;
-            const int16x8_t lo = vcombine_s16(gelu4(t_row, neg_b, c, neg_e, one, &p[0], exact),
-                                              gelu4(t_row + 4, neg_b, c, neg_e, one, &p[1], exact));
-            const int16x8_t hi = vcombine_s16(gelu4(t_row + 8, neg_b, c, neg_e, one, &p[2], exact),
-                                              gelu4(t_row + 12, neg_b, c, neg_e, one, &p[3], exact));
+            const int16x8_t lo = vcombine_s16(gelu4(t_row, k, form, &p[0], exact),
+                                              gelu4(t_row + 4, k, form, &p[1], exact));
+            const int16x8_t hi = vcombine_s16(gelu4(t_row + 8, k, form, &p[2], exact),
+                                              gelu4(t_row + 12, k, form, &p[3], exact));
             vst1q_s8(u + i * ldu + j,
                      vcombine_s8(vqmovn_s16(vqaddq_s16(lo, z_lo)), vqmovn_s16(vqaddq_s16(hi, z_hi))));
         }
@@ -170,24 +212,39 @@ static int gelu_ends_saturate(const rq_params *rq, const int32_t *zero, size_t n
 }
 
 /* 1 when g = t (y + one) fits int32 for every 20-bit t. Where |t| <= -b <= 2^15,
- * |w| <= 2^12 + 1 and |g| < 2^28. Where |t| > -b, a is clipped to -b, so z = c and
- * w is w+ = (c >> E) + one (t > 0) or w- = ((-c) >> E) + one (t < 0): with both
+ * |w| <= 2^12 + 1 and |g| < 2^28. Where |t| > -b, a is clipped to -b and w is w+
+ * (t > 0) or w- (t < 0): erf2's z = c gives w+ = (c >> E) + one and w- = ((-c) >> E)
+ * + one; erf3's d = 0 gives D = 0 and L = 2^14, so w+ = 2 one and w- = 0. With both
  * below 2^12 in magnitude, |g| <= 2^19 (2^12 - 1) < 2^31. */
 static int gelu_product_fits(const igelu_params *g) {
-    const int64_t w_pos = ((int64_t)g->c >> g->shift) + g->one, w_neg = ((-(int64_t)g->c) >> g->shift) + g->one;
+    const int erf3 = g->form == IGELU_ERF3;
+    const int64_t w_pos = erf3 ? 2 * (int64_t)g->one : ((int64_t)g->c >> g->shift) + g->one;
+    const int64_t w_neg = erf3 ? 0 : ((-(int64_t)g->c) >> g->shift) + g->one;
     return w_pos > -4096 && w_pos < 4096 && w_neg > -4096 && w_neg < 4096;
+}
+
+/* The n8 first columns of one form by the path the rescale allows (see the top of the file). */
+static inline __attribute__((always_inline)) void gelu_paths(size_t m, size_t n, size_t n8, const int32_t *t,
+                                                             size_t ldt, const igelu_params *g, igelu_form form,
+                                                             const rq_params *rq, const int32_t *zero, int8_t *u,
+                                                             size_t ldu) {
+    const gelu_consts k = gelu_consts_of(g);
+    const int shifts_32_up = fpn_rq_shifts_32_up(rq, n);
+    if (shifts_32_up && gelu_product_fits(g))
+        gelu_int32(m, n8, t, ldt, &k, form, rq, zero, u, ldu, 1);
+    else if (shifts_32_up && gelu_ends_saturate(rq, zero, n))
+        gelu_int32(m, n8, t, ldt, &k, form, rq, zero, u, ldu, 0);
+    else
+        gelu_int64(m, n8, t, ldt, &k, form, rq, zero, u, ldu);
 }
 
 void gelu_s32s8_1x8__neon(size_t m, size_t n, const int32_t *t, size_t ldt, const igelu_params *g,
                           const rq_params *rq, const int32_t *zero, int8_t *u, size_t ldu) {
     const size_t n8 = n - n % 8;
-    const int shifts_32_up = fpn_rq_shifts_32_up(rq, n);
-    if (shifts_32_up && gelu_product_fits(g))
-        gelu_int32(m, n8, t, ldt, g, rq, zero, u, ldu, 1);
-    else if (shifts_32_up && gelu_ends_saturate(rq, zero, n))
-        gelu_int32(m, n8, t, ldt, g, rq, zero, u, ldu, 0);
+    if (g->form == IGELU_ERF3)
+        gelu_paths(m, n, n8, t, ldt, g, IGELU_ERF3, rq, zero, u, ldu);
     else
-        gelu_int64(m, n8, t, ldt, g, rq, zero, u, ldu);
+        gelu_paths(m, n, n8, t, ldt, g, IGELU_ERF2, rq, zero, u, ldu);
     if (n8 < n) {
         const size_t ch = rq->per_channel ? n8 : 0;
         const rq_params tail = {rq->mult + ch, rq->shift + ch, rq->per_channel};

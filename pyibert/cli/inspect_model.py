@@ -14,12 +14,13 @@ def add_parser(subparsers) -> None:
 
 
 def describe(model) -> dict:
-    from .._native import lib
+    from .._native import ffi, lib
 
     return {
         "path": model.path,
         "file_bytes": os.path.getsize(model.path),
         "format_version": int(lib.ibert_model_format_version(model._checked_handle())),
+        "gelu": ffi.string(lib.ibert_model_gelu_form(model._checked_handle())).decode(),
         "layers": model.num_layers,
         "hidden_size": model.hidden_size,
         "vocab_size": model.vocab_size,

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..convert.architectures import EncoderParams, LinearParams, NormParams
 from ..convert.nonlinear import ERF_A
+from ..golden.ops import ERF3, ERF3_D_SHIFT, ERF3_FRAC
 from ..golden.model_file import ModelFile
 
 PROB_SCALE = 1.0 / 256          # P_ij (§4.6)
@@ -81,11 +82,14 @@ def _layer_norm_scale(params: NormParams, tensors: dict, name: str) -> np.ndarra
 
 
 def gelu_scales(meta: dict) -> tuple[float, float]:
-    """(s_g, real value of one unit of i-GELU's g) from the file's constants (§4.4).
+    """(s_g, real value of one unit of the integer GELU's g) from the file's constants (§4.4).
 
-    c = ⌊(1/A)/s_e²⌋ with A = −0.2888 and s_e = s_g/√2 gives s_g; σ = s_e² · A · 2^E = 2^E / c; g
-    stands for g · s_g · σ / 2.
+    erf2: c = ⌊(1/A)/s_e²⌋ with A = −0.2888 and s_e = s_g/√2 gives s_g; σ = s_e² · A · 2^E = 2^E / c.
+    erf3: d_mult = round(s_e · 2^26) gives s_g, and σ = 1/one. g stands for g · s_g · σ / 2.
     """
+    if meta["gelu.form"] == ERF3:
+        s_g = math.sqrt(2.0) * meta["gelu.d_mult"] / 2.0 ** (ERF3_FRAC + ERF3_D_SHIFT)
+        return s_g, s_g / meta["gelu.one"] / 2
     c, shift = meta["gelu.c"], meta["gelu.shift"]
     s_g = math.sqrt(2.0 / (ERF_A * c))
     return s_g, s_g * (2.0**shift / c) / 2

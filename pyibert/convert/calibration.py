@@ -15,6 +15,7 @@ from .data import Texts, encode_texts
 from .errors import ConversionError
 from .gelu_correction import GeluFitter
 from .range_search import CalibrationStats
+from .nonlinear import ERF3, GeluConstants, gelu_constants
 
 BATCH_SIZE = 8
 PERCENTILE = 99.99
@@ -39,14 +40,14 @@ class _StatsRecorder:
     at each GELU the sums of the fit of the float GELU on the integer one (gelu_correction.py), and at
     `moment_points` the sum of xᵀx over every token (GPTQ's H)."""
 
-    def __init__(self, moment_points: frozenset = frozenset()) -> None:
+    def __init__(self, gelu: GeluConstants, moment_points: frozenset = frozenset()) -> None:
         self.absmax: dict[str, float] = {}
         self.count: dict[str, int] = {}
         self.tokens = 0   # real (unpadded) tokens run
         self.tops: dict[str, list[torch.Tensor]] = {}
         self.channel_absmax: dict[str, torch.Tensor] = {}
         self.samples: dict[str, list[torch.Tensor]] = {}
-        self.gelu_fitter = GeluFitter()
+        self.gelu_fitter = GeluFitter(gelu)
         self.moment_points = moment_points
         self.moments: dict[str, torch.Tensor] = {}   # Σ xᵀx, float32 (MiniLM-L6: 70 MB in all, BERT-base 0.55 GB)
         self.moment_rows: dict[str, int] = {}
@@ -122,9 +123,10 @@ def _mask_some_tokens(encoded, tokenizer, generator: torch.Generator) -> None:
 
 def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, source: Path,
               progress: bool = True, points: tuple[str, ...] | None = None,
-              moment_points: frozenset = frozenset()) -> CalibrationStats:
+              moment_points: frozenset = frozenset(), gelu: GeluConstants | None = None) -> CalibrationStats:
     """Run the float model on `texts` and record what the range rules of range_search.py need, at
-    every point or at `points` alone, and GPTQ's input moments at `moment_points`."""
+    every point or at `points` alone, GPTQ's input moments at `moment_points`, and the GELU fit on the
+    integer GELU `gelu` (default: the converter's, erf3)."""
     hooks = calibration_hooks(checkpoint.model, checkpoint.arch)
     if points is not None:
         hooks = {point: hooks[point] for point in points}
@@ -133,7 +135,7 @@ def calibrate(checkpoint: Checkpoint, tokenizer, texts: Texts, max_tokens: int, 
     # whose head's hooks (transform, decoder) are part of the points
     model: nn.Module = (checkpoint.model if checkpoint.arch.masked_lm
                         else base_model(checkpoint.model, checkpoint.arch))
-    recorder = _StatsRecorder(moment_points)
+    recorder = _StatsRecorder(gelu or gelu_constants(ERF3), moment_points)
     handles = []
     generator = torch.Generator().manual_seed(0)
     for point, (module, side) in hooks.items():

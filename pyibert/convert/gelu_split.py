@@ -19,7 +19,6 @@ import torch
 
 from .activation_points import ActivationRanges
 from .architectures import EncoderParams
-from .gelu_correction import GeluFit
 
 # Extra channels per layer (F is one number for all layers, FORMAT.md §2). Measured on three
 # classifiers (README): 16 took the mean |Δ margin| down 6 to 12%; 32 and 64 gained 2% and 3% more
@@ -56,7 +55,8 @@ def split_wide_gelu_channels(params: EncoderParams, ranges: ActivationRanges, he
         ranges.channel_absmax[point] = ranges.channel_absmax[point][order]
         if point in ranges.gelu_fit:
             fit = ranges.gelu_fit[point]
-            ranges.gelu_fit[point] = GeluFit(np.asarray(fit.gain)[order], np.asarray(fit.offset)[order])
+            ranges.gelu_fit[point] = dataclasses.replace(fit, gain=np.asarray(fit.gain)[order],
+                                                         offset=np.asarray(fit.offset)[order])
         key = f"blk.{layer_index}.ffn_down"
         if key in hessians:
             hessians[key] = hessians[key][np.ix_(order, order)]

@@ -21,7 +21,7 @@ def igelu_minimum(gelu: GeluConstants) -> float:
     """The lowest real value i-GELU reaches over its 20-bit inputs (−0.1678 for the converter's
     constants; the float GELU's is −0.1700): only negative inputs give negative outputs."""
     t = np.arange(-(2 ** (GELU_INPUT_BITS - 1)), 0, dtype=np.int64)
-    return float((igelu(t, gelu) * (GELU_INPUT_SCALE * gelu.sigma / 2)).min())   # σ < 0: not igelu's minimum
+    return float((igelu(t, gelu.golden()) * (GELU_INPUT_SCALE * gelu.sigma / 2)).min())   # σ < 0: not igelu's minimum
 
 
 def asymmetric_grid(symmetric_scale, gelu_minimum: float) -> tuple[np.ndarray, np.ndarray]:

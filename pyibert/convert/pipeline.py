@@ -18,7 +18,7 @@ from .gelu_split import split_wide_gelu_channels
 from .ibert_ranges import ibert_ranges
 from .budget import BudgetOptions, choose_widths
 from .lowbit import UNIFORM_INT8, LowBitPlan, layer_input_point
-from .nonlinear import GELU_INPUT_BITS
+from .nonlinear import GELU_INPUT_BITS, gelu_constants
 from .quantize import QuantizedModel, ScaleOptions, quantize
 from .range_search import choose_ranges
 from .sentence_embedding import PoolingConfig, read_pooling
@@ -93,8 +93,10 @@ def _model_shape(checkpoint: Checkpoint, params: EncoderParams) -> ModelShape:
 def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | None, text_column: str,
                        pair_column: str | None,
                        limits: CalibrationLimits, max_tokens: int, progress: bool,
-                       range_rules: dict[str, str] | None, moment_points: frozenset) -> tuple[ActivationRanges, dict]:
-    """The ranges, and GPTQ's input moments at `moment_points` ({} for an I-BERT checkpoint)."""
+                       range_rules: dict[str, str] | None, moment_points: frozenset,
+                       gelu_form: str) -> tuple[ActivationRanges, dict]:
+    """The ranges, and GPTQ's input moments at `moment_points` ({} for an I-BERT checkpoint); the GELU fit
+    is made on the integer GELU of form `gelu_form`, the file's."""
     if checkpoint.arch.family == "ibert" and not checkpoint.arch.masked_lm:
         if calibration is not None:
             raise ConversionError(f"{checkpoint.path} is an I-BERT checkpoint: its activation ranges come from "
@@ -112,7 +114,7 @@ def _activation_ranges(checkpoint: Checkpoint, tokenizer, calibration: Path | No
             "are used: a few hundred sentences, a few thousand short phrases)")
     texts = calibration_texts(tokenizer, Path(calibration), text_column, pair_column, limits, max_tokens)
     stats = calibrate(checkpoint, tokenizer, texts, max_tokens, Path(calibration), progress,
-                      moment_points=moment_points)
+                      moment_points=moment_points, gelu=gelu_constants(gelu_form))
     return choose_ranges(stats, range_rules), stats.input_moments
 
 
@@ -272,7 +274,8 @@ def convert_checkpoint(src: Path, out: Path, *, calibration: Path | None, text_c
     plan = _resolve_auto(plan, hf_ibert, shape.task)
     ranges, moments = _activation_ranges(checkpoint, tokenizer, calibration, text_column, pair_column,
                                          CalibrationLimits(max_calibration, calibration_tokens), max_tokens, progress, range_rules,
-                                         frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers))
+                                         frozenset() if plan.rounding == "nearest" else _moment_points(shape.num_layers),
+                                         scales.gelu_form)
     choices = []
     if budget is not None:
         # the budget counts bytes on the checkpoint's shape: no split (_splits_gelu_channels) and no GELU

@@ -17,7 +17,7 @@ from .gelu_split import GELU_SPLIT_CHANNELS
 from .gelu_zero_point import asymmetric_grid, fold_into_bias, igelu_minimum
 from .sentence_embedding import PoolingConfig
 from .lowbit import UNIFORM_INT8, LowBitPlan, low_bit_tensors, quantize_low_bit, quantize_word_embeddings
-from .nonlinear import (EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
+from .nonlinear import (ERF2, ERF3, EXP16_MAX, GELU_INPUT_SCALE, ExpConstants, GeluConstants, exp_constants, exp_domain_scale,
                         gelu_constants)
 from .weights import quantize_rows, quantize_table
 
@@ -132,6 +132,9 @@ class ScaleOptions:
     # GELU outputs on an int8 grid from i-GELU's minimum to each channel's maximum, with a zero point
     # (format version 6, gelu_zero_point.py), where FFN down is int8 and the checkpoint is not I-BERT
     gelu_zero_point: bool = True
+    # the integer GELU of a float checkpoint (FORMAT.md §4.4): erf3, the cubic of format version 7, or
+    # erf2, I-BERT's polynomial; an I-BERT checkpoint keeps erf2, the arithmetic it was trained with
+    gelu_form: str = ERF3
 
 
 PER_TENSOR = ScaleOptions(norm_alpha=0.0, gelu_alpha=0.0)
@@ -146,7 +149,7 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
     widths (Q-BERT) and the rounding. `progress`: a bar over the layers (GPTQ takes seconds per layer)."""
     if hf_ibert:
         options = replace(PER_TENSOR, mlm_own_decoder=options.mlm_own_decoder)
-    model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants())
+    model = QuantizedModel(exp=exp_constants(), gelu=gelu_constants(ERF2 if hf_ibert else options.gelu_form))
     exp_unit = exp_domain_scale(model.exp.frac_bits)
     hidden = params.token_embd.shape[1]
     head_size = hidden // num_heads
@@ -214,7 +217,10 @@ def quantize(params: EncoderParams, ranges: ActivationRanges, num_heads: int, hf
         model.add_rescale(f"{blk}.ffn_gelu", GELU_INPUT_SCALE * model.gelu.sigma / 2 / s_u)
         s_res = ranges.scale(f"{blk}.ffn_res")
         ffn_down = layer.ffn_down
-        if f"{blk}.gelu" in ranges.gelu_fit and options.gelu_correction:
+        if f"{blk}.gelu" in ranges.gelu_fit and options.gelu_correction and not hf_ibert:
+            if ranges.gelu_fit[f"{blk}.gelu"].form != model.gelu.form:
+                raise ConversionError(f"{blk}: the GELU fit was made on {ranges.gelu_fit[f'{blk}.gelu'].form}, "
+                                      f"the file's GELU is {model.gelu.form}")
             ffn_down = corrected_down_projection(ffn_down, ranges.gelu_fit[f"{blk}.gelu"])
         model.add_linear(f"{blk}.ffn_down", ffn_down, s_u, s_res, hf_ibert, plan)
         if zero is not None:

@@ -8,21 +8,40 @@ from gguf import GGUFWriter
 
 from .activation_points import ActivationRanges
 from .errors import ConversionError
+from .nonlinear import ERF3, GeluConstants
 from .quantize import QuantizedModel
 from .sentence_embedding import PoolingConfig
 from .tokenizer_export import add_tokenizer
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 
 
-def format_version(tensors: dict) -> int:
+def format_version(quantized: QuantizedModel) -> int:
     """The oldest version that holds what a file has, so that older runtimes load what they can
-    compute: 6 with GELU zero points (float checkpoints), 5 with attn_exp16 rescales (I-BERT's), else 4."""
-    if any(name.endswith(".ffn_gelu.zero_point") for name in tensors):
+    compute: 7 with the cubic GELU (float checkpoints), 6 with GELU zero points (an erf2 file of a float
+    checkpoint), 5 with attn_exp16 rescales (I-BERT's), else 4."""
+    tensors = quantized.tensors
+    if quantized.gelu.form == ERF3:
         return FORMAT_VERSION
+    if any(name.endswith(".ffn_gelu.zero_point") for name in tensors):
+        return 6
     if any(name.endswith(".attn_exp16.rq_mult") for name in tensors):
         return 5
     return 4
+
+
+def _add_gelu(writer: GGUFWriter, gelu: GeluConstants) -> None:
+    """ibert.gelu.* (FORMAT.md §2): the form's constants; `ibert.gelu.form` only where it is erf3, so an
+    erf2 file stays readable by the runtimes of its version (6 or older)."""
+    writer.add_int32("ibert.gelu.b", gelu.b)
+    writer.add_int32("ibert.gelu.one", gelu.one)
+    if gelu.form == ERF3:
+        writer.add_string("ibert.gelu.form", gelu.form)
+        for key in ("d_mult", "c1", "c2", "c3"):
+            writer.add_int32(f"ibert.gelu.{key}", getattr(gelu, key))
+    else:
+        writer.add_int32("ibert.gelu.c", gelu.c)
+        writer.add_uint32("ibert.gelu.shift", gelu.shift)
 
 
 @dataclass
@@ -51,7 +70,7 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
     writer = GGUFWriter(str(partial), "ibert")
     try:
         writer.add_name(shape.name)
-        writer.add_uint32("ibert.format_version", format_version(quantized.tensors))
+        writer.add_uint32("ibert.format_version", format_version(quantized))
         writer.add_string("ibert.source_architecture", shape.source_architecture)
         writer.add_uint32("ibert.vocab_size", shape.vocab_size)
         writer.add_uint32("ibert.hidden_size", shape.hidden_size)
@@ -71,10 +90,7 @@ def write_ibert(out: Path, shape: ModelShape, quantized: QuantizedModel, ranges:
         writer.add_uint32("ibert.exp.frac_bits", quantized.exp.frac_bits)
         writer.add_int32("ibert.exp.poly_b", quantized.exp.poly_b)
         writer.add_int32("ibert.exp.poly_c", quantized.exp.poly_c)
-        writer.add_int32("ibert.gelu.b", quantized.gelu.b)
-        writer.add_int32("ibert.gelu.c", quantized.gelu.c)
-        writer.add_uint32("ibert.gelu.shift", quantized.gelu.shift)
-        writer.add_int32("ibert.gelu.one", quantized.gelu.one)
+        _add_gelu(writer, quantized.gelu)
         writer.add_int32("ibert.output_scale.multiplier", quantized.output_scale[0])
         writer.add_int32("ibert.output_scale.shift", quantized.output_scale[1])
         writer.add_string("ibert.calibration.source", ranges.source)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import lowbit, ops, pooling
 from .heads import run_head
-from .model_file import read_model_file
+from .model_file import gelu_of, read_model_file
 
 try:
     from threadpoolctl import ThreadpoolController
@@ -46,7 +46,7 @@ class GoldenModel:
                             else model.embedding.codes)
         meta = self._meta
         self.exp = ops.ExpDomain(meta["exp.frac_bits"], meta["exp.poly_b"], meta["exp.poly_c"])
-        self.gelu = ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"])
+        self.gelu = gelu_of(meta)
         self.output_scale = meta["output_scale.multiplier"] / 2.0 ** meta["output_scale.shift"]
 
     @property

@@ -14,10 +14,11 @@ import numpy as np
 from gguf import GGUFReader
 
 from ..tasks import names
+from . import ops
 from .lowbit import LOWBIT_LINEARS, LowBitError, LowBitWeights, decode_codes, decode_linear
 
-FORMAT_VERSION = 6
-READABLE_VERSIONS = (2, 3, 4, 5, 6)
+FORMAT_VERSION = 7
+READABLE_VERSIONS = (2, 3, 4, 5, 6, 7)
 # Tables that format version 4 lets be int16 (FORMAT.md §3).
 INT16_TABLES = ("pos_embd.weight", "token_types.weight")
 # Rescales that may have one value or one per channel (format version 2): name suffix -> the channel
@@ -170,6 +171,43 @@ def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     return task
 
 
+_ERF2_KEYS = ("gelu.c", "gelu.shift")
+_ERF3_KEYS = ("gelu.d_mult", "gelu.c1", "gelu.c2", "gelu.c3")
+
+
+def _gelu_keys(reader: GGUFReader, version: int, path) -> dict:
+    """ibert.gelu.* (§2, §4.4): the form (format version 7; older files are erf2) and its constants, the
+    other form's keys absent; an erf3 file's constants checked as the C reader checks them."""
+    if version < 7:
+        if "ibert.gelu.form" in reader.fields:
+            raise ModelFileError(f"{path}: metadata key ibert.gelu.form is new in format version 7, but the file "
+                                 f"is version {version}")
+        form = ops.ERF2
+    else:
+        form = str(_value(reader, "ibert.gelu.form"))
+        if form not in (ops.ERF2, ops.ERF3):
+            raise ModelFileError(f"{path}: ibert.gelu.form is '{form}', expected erf2 or erf3")
+    own, other = (_ERF3_KEYS, _ERF2_KEYS) if form == ops.ERF3 else (_ERF2_KEYS, _ERF3_KEYS)
+    for key in other:
+        if f"ibert.{key}" in reader.fields:
+            raise ModelFileError(f"{path}: metadata key ibert.{key} does not belong to ibert.gelu.form '{form}'")
+    meta = {key: 0 for key in other}
+    meta.update({key: int(_value(reader, f"ibert.{key}")) for key in ("gelu.b", "gelu.one") + own})
+    meta["gelu.form"] = form
+    if form == ops.ERF3:
+        try:
+            ops.check_erf3(gelu_of(meta))
+        except ops.BoundError as error:
+            raise ModelFileError(f"{path}: the erf3 GELU constants leave their bounds: {error}") from None
+    return meta
+
+
+def gelu_of(meta: dict) -> ops.Gelu:
+    """The integer GELU constants of a file's metadata (read_model_file's meta)."""
+    return ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"], meta["gelu.form"],
+                    meta["gelu.d_mult"], meta["gelu.c1"], meta["gelu.c2"], meta["gelu.c3"])
+
+
 def _pooling_keys(reader: GGUFReader, task: str, path) -> dict:
     """ibert.pooling.* (format version 3): a sentence-embedding file's pool; no other task has them."""
     present = [key for key in ("ibert.pooling.mode", "ibert.pooling.normalize") if key in reader.fields]
@@ -202,9 +240,9 @@ def read_model_file(path: str | Path) -> ModelFile:
         if not 0 <= meta["mask_token_id"] < meta["vocab_size"]:
             raise ModelFileError(f"{path}: tokenizer.ggml.mask_token_id {meta['mask_token_id']} is not a token id")
     meta.update(_pooling_keys(reader, meta["task"], path))
-    for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "gelu.b", "gelu.c", "gelu.shift", "gelu.one",
-                "output_scale.multiplier", "output_scale.shift"):
+    for key in ("exp.frac_bits", "exp.poly_b", "exp.poly_c", "output_scale.multiplier", "output_scale.shift"):
         meta[key] = int(_value(reader, f"ibert.{key}"))
+    meta.update(_gelu_keys(reader, version, path))
     if meta["hidden_size"] % meta["num_heads"]:
         raise ModelFileError(f"{path}: hidden size {meta['hidden_size']} is not divisible by "
                              f"{meta['num_heads']} heads")

@@ -23,13 +23,24 @@ class ExpDomain(NamedTuple):
     poly_c: int
 
 
+ERF2, ERF3 = "erf2", "erf3"   # `ibert.gelu.form` (§4.4): I-BERT's erf polynomial, the cubic one (version 7)
+ERF3_FRAC = 14                 # erf3's D, p and L are multiples of 2^-14 ...
+ERF3_D_SHIFT = 12              # ... and D = (d · d_mult) >> 12
+
+
 class Gelu(NamedTuple):
-    """i-GELU constants (§4.4)."""
+    """The integer GELU's constants (§4.4): b and one for both forms, c and shift for erf2, d_mult and
+    c1 … c3 for erf3."""
 
     b: int
     c: int
     shift: int
     one: int
+    form: str = ERF2
+    d_mult: int = 0
+    c1: int = 0
+    c2: int = 0
+    c3: int = 0
 
 
 def check(values: np.ndarray, low: int, high: int, what: str) -> None:
@@ -144,17 +155,46 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, key_mask: np.ndarray,
 
 
 def igelu(t: np.ndarray, gelu: Gelu) -> np.ndarray:
-    """§4.4: g = t · (y + one), int64, for 20-bit inputs t at scale s_g."""
+    """§4.4: g = t · (y + one), int64, for 20-bit inputs t at scale s_g; y by the file's erf form."""
     t = np.asarray(t, dtype=np.int64)
     check(t, -(2**19), 2**19 - 1, "i-GELU input")
     a = np.minimum(np.abs(t), -gelu.b)
-    z = (a + gelu.b) ** 2 + gelu.c
-    check(z, gelu.c, -1, "i-GELU z")
-    y = (np.sign(t) * z) >> gelu.shift
-    check(y, -(2**11) - 1, 2**11, "i-GELU y")
+    if gelu.form == ERF3:
+        y = _erf3_y(a + gelu.b, np.sign(t), gelu)
+    else:
+        z = (a + gelu.b) ** 2 + gelu.c
+        check(z, gelu.c, -1, "i-GELU z")
+        y = (np.sign(t) * z) >> gelu.shift
+        check(y, -(2**11) - 1, 2**11, "i-GELU y")
     g = t * (y + gelu.one)
     check(g, -(2**31 + 2**19) + 1, 2**31 + 2**19 - 1, "i-GELU product g")
     return g
+
+
+def _erf3_y(d: np.ndarray, sign: np.ndarray, gelu: Gelu) -> np.ndarray:
+    """§4.4, erf3: y = (sign · L · one) >> 14 for d = min(|t|, −b) + b, L ≈ erf(|x|/√2) · 2^14 by the
+    cubic in D = (d · d_mult) >> 12; every product within int32 (the readers enumerate every d)."""
+    int32 = (-(2**31), 2**31 - 1)
+    product = d * gelu.d_mult
+    check(product, *int32, "erf3 d · d_mult")
+    dd = product >> ERF3_D_SHIFT
+    p = gelu.c3 * dd
+    check(p, *int32, "erf3 c3 · D")
+    p = ((p >> ERF3_FRAC) + gelu.c2) * dd
+    check(p, *int32, "erf3 p · D")
+    p = ((p >> ERF3_FRAC) + gelu.c1) * dd
+    check(p, *int32, "erf3 p · D")
+    l_one = ((1 << ERF3_FRAC) + (p >> ERF3_FRAC)) * gelu.one
+    check(l_one, *int32, "erf3 L · one")
+    return (sign * l_one) >> ERF3_FRAC
+
+
+def check_erf3(gelu: Gelu) -> None:
+    """Raise BoundError unless every d in [b, 0] keeps erf3's products within int32 and |y + one| ≤
+    2^12 + 1 for both signs (what the readers check once per file, so that kernels use 32-bit lanes)."""
+    d = np.arange(gelu.b, 1, dtype=np.int64)
+    for sign in (1, -1):
+        check(_erf3_y(d, np.full_like(d, sign), gelu) + gelu.one, -(2**12) - 1, 2**12 + 1, "erf3 y + one")
 
 
 def isqrt(v: np.ndarray) -> np.ndarray:

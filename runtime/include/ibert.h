@@ -97,6 +97,9 @@ IBERT_API const char *ibert_status_name(ibert_status status);
 IBERT_API uint32_t ibert_format_version(void);
 /* The format version a loaded model's file says (2 ... ibert_format_version()). */
 IBERT_API uint32_t ibert_model_format_version(const ibert_model *model);
+/* The model's integer GELU (FORMAT.md §4.4): "erf2" (I-BERT's polynomial) or
+ * "erf3" (the cubic of format version 7); "" for NULL. */
+IBERT_API const char *ibert_model_gelu_form(const ibert_model *model);
 
 /* Load and validate a model file (memory-mapped, read only). Loading also chooses
  * the kernel set every context of the model runs: the one the environment

@@ -296,7 +296,6 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
     if (st != IBERT_OK) return st;
     const ibert_model *m = context->model;
     iexp_params e = {m->exp.frac_bits, m->exp.poly_b, m->exp.poly_c};
-    igelu_params g = {m->gelu.b, m->gelu.c, m->gelu.one, m->gelu.shift};
 
     for (size_t i = 0; i < n_tokens; i++) context->buf.key_mask[i] = attention_mask ? (uint8_t)attention_mask[i] : 1;
     /* Masked keys are read by nobody and no head or pool reads a masked token's
@@ -311,14 +310,14 @@ ibert_status ibert_forward(ibert_context *context, const int32_t *input_ids, con
         while (n > 1 && !context->buf.key_mask[n - 1]) n--;
     embed(context, input_ids, token_type_ids, n);
     for (uint32_t l = 0; l < m->hp.num_layers; l++)
-        encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &g);
+        encoder_layer_forward(context, &m->layers[l], layer_query_rows(m, l, n), n, &e, &m->gelu);
 
     if (kind == HEAD_FIRST_TOKEN) {
         head_first_token(context, &e, out);
     } else if (kind == HEAD_EVERY_TOKEN) {
         head_every_token(context, n, n_tokens, out);
     } else if (kind == HEAD_MASKED_TOKENS) {
-        masked_lm_forward(context, input_ids, n, &g, out);
+        masked_lm_forward(context, input_ids, n, &m->gelu, out);
     } else if (pooled) {
         /* the last layer's residual sums are still in buf.acc (residual_norm_task) */
         pool_embedding(m, context->buf.acc, layer_query_rows(m, m->hp.num_layers - 1, n), context->buf.key_mask, out);

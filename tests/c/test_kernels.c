@@ -724,28 +724,60 @@ static void test_softmax_exp16(void) {
 
 /* ---- GELU -------------------------------------------------------------------- */
 
+/* erf2's w = y + one (FORMAT.md §4.4) for t and a = min(|t|, -b). */
+static wide ref_w_erf2(int64_t t, int64_t a, const igelu_params *g) {
+    wide z = w_add(w_mul(w_of(a + g->b), w_of(a + g->b)), w_of(g->c));
+    wide signed_z = t > 0 ? z : t < 0 ? w_neg(z) : w_of(0);
+    return w_add(w_floor_div_pow2(signed_z, (int)g->shift), w_of(g->one));
+}
+
+/* erf3's w = y + one (FORMAT.md §4.4) for t and a = min(|t|, -b), each product in
+ * 128 bits and each shift a floor division by 2^12 or 2^14. */
+static wide ref_w_erf3(int64_t t, int64_t a, const igelu_params *g) {
+    wide dd = w_floor_div_pow2(w_mul(w_of(a + g->b), w_of(g->d_mult)), 12);
+    wide p = w_add(w_floor_div_pow2(w_mul(w_of(g->c3), dd), 14), w_of(g->c2));
+    p = w_add(w_floor_div_pow2(w_mul(p, dd), 14), w_of(g->c1));
+    wide l = w_add(w_pow2(14), w_floor_div_pow2(w_mul(p, dd), 14));
+    wide l_one = w_mul(l, w_of(g->one));
+    wide signed_l_one = t > 0 ? l_one : t < 0 ? w_neg(l_one) : w_of(0);
+    return w_add(w_floor_div_pow2(signed_l_one, 14), w_of(g->one));
+}
+
 static int8_t ref_gelu(int64_t t, const igelu_params *g, int32_t mult, int32_t shift) {
     int64_t a = t < 0 ? -t : t;
     if (a > -(int64_t)g->b) a = -(int64_t)g->b;
-    wide z = w_add(w_mul(w_of(a + g->b), w_of(a + g->b)), w_of(g->c));
-    wide signed_z = t > 0 ? z : t < 0 ? w_neg(z) : w_of(0);
-    wide y = w_floor_div_pow2(signed_z, (int)g->shift);
-    wide prod = w_mul(w_of(t), w_add(y, w_of(g->one)));
+    wide w = g->form == IGELU_ERF3 ? ref_w_erf3(t, a, g) : ref_w_erf2(t, a, g);
+    wide prod = w_mul(w_of(t), w);
     return (int8_t)clamp_bits(ref_rq(prod, mult, shift), 8);
 }
 
 static void test_gelu(void) {
-    /* the converter's constants for s_g = 2^-10, and the extremes FORMAT.md allows,
-     * among them one where |t * (y + one)| exceeds 2^31 */
-    static const igelu_params sets[] = {
-        {-2562, -7261568, -1773, 12},
-        {-32767, -(1 << 30), -2048, 19},
-        {-23170, -(1 << 29) - 1, -2048, 18},
-        {-1, -2, -1, 0},
+    /* per form, the converter's constants for s_g = 2^-10 first, then the extremes
+     * FORMAT.md allows: for erf2 among them ones where |t * (y + one)| exceeds 2^31;
+     * for erf3 ones that pass the loader's check (model_metadata.c, read_gelu_erf3)
+     * with b = -2^15 and d_mult = 2^16, so d * d_mult = -2^31 at d = b, and |y + one|
+     * = 2^12 + 1 inside the clip (L up to 16392, or from -16320 up to 16385), and
+     * one with d_mult = 2^17 - 1 and c1 ... c3 at +-(2^15 - 1); erf3's rescales spread
+     * the products inside the clip (|g| <= 2^15 (2^12 + 1)) over the int8 range */
+    static const struct {
+        igelu_params g;
+        int32_t mult, shift;
+    } sets[] = {
+        {{.b = -2562, .c = -7261568, .one = -1773, .shift = 12, .form = IGELU_ERF2}, 1 << 20, 31},
+        {{.b = -32767, .c = -(1 << 30), .one = -2048, .shift = 19, .form = IGELU_ERF2}, INT32_MAX, 62},
+        {{.b = -23170, .c = -(1 << 29) - 1, .one = -2048, .shift = 18, .form = IGELU_ERF2}, -INT32_MAX, 1},
+        {{.b = -1, .c = -2, .one = -1, .shift = 0, .form = IGELU_ERF2}, INT32_MAX, 1},
+        {{.b = -3288, .one = -1773, .form = IGELU_ERF3, .d_mult = 46341, .c1 = 541, .c2 = 1310, .c3 = 1971},
+         -(1 << 30), 47},
+        {{.b = -32768, .one = -2048, .form = IGELU_ERF3, .d_mult = 65536, .c1 = 63, .c2 = 16, .c3 = 1}, INT32_MAX, 51},
+        {{.b = -32768, .one = -2048, .form = IGELU_ERF3, .d_mult = 65536, .c1 = -2, .c2 = 0, .c3 = 1}, -INT32_MAX, 50},
+        {{.b = -4, .one = -2048, .form = IGELU_ERF3, .d_mult = 131071, .c1 = 32767, .c2 = -32767, .c3 = 32767},
+         INT32_MAX, 38},
     };
     const int32_t lo = -(1 << 19), hi = (1 << 19) - 1;
     for (size_t s = 0; s < COUNT(sets); s++) {
-        int32_t mult = s == 0 ? 1 << 20 : (s % 2 ? INT32_MAX : -INT32_MAX), shift = s == 0 ? 31 : (s == 1 ? 62 : 1);
+        const igelu_params *g = &sets[s].g;
+        int32_t mult = sets[s].mult, shift = sets[s].shift;
         long bad = 0;
         /* every 20-bit input, in rows of an awkward width */
         size_t width = 65, ld = width + PAD;
@@ -758,13 +790,13 @@ static void test_gelu(void) {
                 t[i * ld + j] = (int32_t)(v > hi ? hi : v);
             }
         const rq_params whole = {&mult, &shift, 0};
-        gelu_s32s8_1x1__ref(rows, width, t, ld, &sets[s], &whole, NULL, u, ld);
+        gelu_s32s8_1x1__ref(rows, width, t, ld, g, &whole, NULL, u, ld);
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < width; j++)
-                if (u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], mult, shift)) {
+                if (u[i * ld + j] != ref_gelu(t[i * ld + j], g, mult, shift)) {
                     if (bad++ < 5)
                         fprintf(stderr, "gelu set %zu t=%" PRId32 ": %d, expected %d\n", s, t[i * ld + j],
-                                u[i * ld + j], ref_gelu(t[i * ld + j], &sets[s], mult, shift));
+                                u[i * ld + j], ref_gelu(t[i * ld + j], g, mult, shift));
                 }
         check(bad == 0, "gelu over every 20-bit input", "set %zu: %ld wrong", s, bad);
         check(padding_intact8(u, rows, width, ld), "gelu keeps row padding", "set %zu", s);
@@ -775,24 +807,27 @@ static void test_gelu(void) {
         for (size_t j = 0; j < width; j++) t[j] = j % 2 ? hi : lo;
         const rq_params columns = {col_mult, col_shift, 1};
         memset(u, SENTINEL8, rows * ld);
-        gelu_s32s8_1x1__ref(64, width, t, ld, &sets[s], &columns, NULL, u, ld);
+        gelu_s32s8_1x1__ref(64, width, t, ld, g, &columns, NULL, u, ld);
         long bad_columns = 0;
         for (size_t i = 0; i < 64; i++)
             for (size_t j = 0; j < width; j++)
-                bad_columns += u[i * ld + j] != ref_gelu(t[i * ld + j], &sets[s], col_mult[j], col_shift[j]);
+                bad_columns += u[i * ld + j] != ref_gelu(t[i * ld + j], g, col_mult[j], col_shift[j]);
         check(bad_columns == 0, "gelu with a rescale per column", "set %zu: %ld wrong", s, bad_columns);
         check(padding_intact8(u, 64, width, ld), "gelu per column keeps row padding", "set %zu", s);
         free(t), free(u);
     }
-    /* the converter's constants approximate GELU: g * s_g * sigma / 2 ~ gelu(t * 2^-10);
-     * check the sign pattern and the zero: gelu(0) = 0, positive inputs give positive
-     * outputs under a negative rescale (sigma < 0 is folded into it) */
+    /* the converter's constants (sets 0 and 4) approximate GELU: g * s_g * sigma / 2 ~
+     * gelu(t * 2^-10); check the sign pattern and the zero: gelu(0) = 0, positive
+     * inputs give positive outputs under a negative rescale (sigma < 0 is folded into
+     * it); erf3's w is 0 below its clip (t = -2^12 <= b), so that output is 0 */
     int32_t t[3] = {0, 1 << 12, -(1 << 12)};
     int8_t u[3];
     const int32_t shape_mult = -(1 << 20), shape_shift = 31;
     const rq_params shape_rq = {&shape_mult, &shape_shift, 0};
-    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0], &shape_rq, NULL, u, 3);
+    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[0].g, &shape_rq, NULL, u, 3);
     check(u[0] == 0 && u[1] > 0 && u[2] <= 0, "gelu shape", "%d %d %d", u[0], u[1], u[2]);
+    gelu_s32s8_1x1__ref(1, 3, t, 3, &sets[4].g, &shape_rq, NULL, u, 3);
+    check(u[0] == 0 && u[1] > 0 && u[2] == 0, "gelu shape (erf3)", "%d %d %d", u[0], u[1], u[2]);
 }
 
 /* ---- tanh -------------------------------------------------------------------- */

@@ -339,7 +339,7 @@ static void names(void) {
     }
     /* duplicates: two names of one length made equal */
     const kv_loc *b = find_kv("ibert.gelu.b");
-    if (b) {
+    if (b && find_kv("ibert.gelu.c")) {
         copy c = fresh(original_size);
         c.bytes[b->key_len_at + 8 + strlen("ibert.gelu.")] = 'c';
         REJECT(c, "more than once", "key ibert.gelu.b renamed to ibert.gelu.c");
@@ -355,12 +355,15 @@ static void names(void) {
 static const char *const required_u32[] = {
     "ibert.format_version", "ibert.vocab_size",        "ibert.hidden_size",     "ibert.num_layers",
     "ibert.num_heads",      "ibert.intermediate_size", "ibert.max_positions",   "ibert.type_vocab_size",
-    "ibert.position_offset", "ibert.num_labels",       "ibert.exp.frac_bits",   "ibert.gelu.shift",
+    "ibert.position_offset", "ibert.num_labels",       "ibert.exp.frac_bits",
 };
 static const char *const required_i32[] = {
-    "ibert.exp.poly_b", "ibert.exp.poly_c", "ibert.gelu.b", "ibert.gelu.c", "ibert.gelu.one",
+    "ibert.exp.poly_b", "ibert.exp.poly_c", "ibert.gelu.b", "ibert.gelu.one",
     "ibert.output_scale.multiplier", "ibert.output_scale.shift",
 };
+/* the keys of each GELU form (FORMAT.md §2): erf2's, and erf3's of format version 7 */
+static const char *const erf2_i32[] = {"ibert.gelu.c"};
+static const char *const erf3_i32[] = {"ibert.gelu.d_mult", "ibert.gelu.c1", "ibert.gelu.c2", "ibert.gelu.c3"};
 
 static void required_key_corruptions(const char *key, uint32_t type) {
     const kv_loc *kv = find_kv(key);
@@ -402,10 +405,39 @@ static void set_i32(const char *key, int64_t value, const char *expect) {
 
 static uint32_t value_u32(const char *key) { return get_u32(find_kv(key)->value_at); }
 
+/* erf3's constants (FORMAT.md §4.4): each outside its range, a cubic whose products
+ * leave int32 for some d, an unknown form, and a key of the other form. */
+static void erf3_corruptions(void) {
+    set_i32("ibert.gelu.d_mult", 0, "ibert.gelu.d_mult");
+    set_i32("ibert.gelu.d_mult", INT64_C(1) << 17, "ibert.gelu.d_mult");
+    set_i32("ibert.gelu.c1", -(INT64_C(1) << 15), "ibert.gelu.c1");
+    set_i32("ibert.gelu.c2", INT64_C(1) << 15, "ibert.gelu.c2");
+    set_i32("ibert.gelu.c3", INT64_C(1) << 15, "ibert.gelu.c3");
+    set_i32("ibert.gelu.c3", (INT64_C(1) << 15) - 1, "leave 32 bits");
+    set_i32("ibert.gelu.d_mult", (INT64_C(1) << 17) - 1, "leave 32 bits");
+    const kv_loc *form = find_kv("ibert.gelu.form");
+    copy c = fresh(original_size);
+    c.bytes[form->value_at + 8 + 3] = '4';
+    REJECT(c, "expected 'erf2' or 'erf3'", "ibert.gelu.form = erf4");
+    /* ibert.gelu.b renamed to ibert.gelu.c: erf2's key in an erf3 file (b itself then missing) */
+    const kv_loc *b = find_kv("ibert.gelu.b");
+    c = fresh(original_size);
+    c.bytes[b->key_len_at + 8 + strlen("ibert.gelu.")] = 'c';
+    REJECT(c, "does not belong to ibert.gelu.form 'erf3'", "ibert.gelu.b renamed to ibert.gelu.c");
+}
+
 static void metadata(void) {
     for (size_t i = 0; i < COUNT(required_u32); i++) required_key_corruptions(required_u32[i], T_U32);
     for (size_t i = 0; i < COUNT(required_i32); i++) required_key_corruptions(required_i32[i], T_I32);
     required_key_corruptions("general.architecture", T_STRING);
+    const bool erf3 = find_kv("ibert.gelu.form") != NULL;
+    if (erf3) {
+        required_key_corruptions("ibert.gelu.form", T_STRING);
+        for (size_t i = 0; i < COUNT(erf3_i32); i++) required_key_corruptions(erf3_i32[i], T_I32);
+    } else {
+        required_key_corruptions("ibert.gelu.shift", T_U32);
+        for (size_t i = 0; i < COUNT(erf2_i32); i++) required_key_corruptions(erf2_i32[i], T_I32);
+    }
     if (value_u32("ibert.num_labels") > 0) required_key_corruptions("ibert.labels", T_ARRAY);
 
     /* every u32 hyperparameter at 0 (where 0 is invalid), far too large, and just too large */
@@ -421,8 +453,10 @@ static void metadata(void) {
     }
     set_u32("ibert.hidden_size", 0, "ibert.hidden_size = 0 is outside 1 ... 8192");
     set_u32("ibert.num_labels", 4097, "ibert.num_labels");
-    set_u32("ibert.gelu.shift", 31, "ibert.gelu.shift");
-    set_u32("ibert.gelu.shift", 0, "ibert.gelu.c");
+    if (!erf3) {
+        set_u32("ibert.gelu.shift", 31, "ibert.gelu.shift");
+        set_u32("ibert.gelu.shift", 0, "ibert.gelu.c");
+    }
     set_u32("ibert.position_offset", value_u32("ibert.max_positions"), "ibert.position_offset");
     uint32_t hidden = value_u32("ibert.hidden_size");
     for (uint32_t heads = 2; heads < hidden; heads++)
@@ -437,7 +471,9 @@ static void metadata(void) {
     set_u32("ibert.num_labels", labels + 1, NULL);
     /* a version-3 file's task allows no C = 0 with a head (task() below), a version-2 file's labels do not */
     if (labels > 0) set_u32("ibert.num_labels", 0, find_kv("ibert.task") ? "but task" : "ibert.labels");
-    set_u32("ibert.format_version", 7, "newer");
+    set_u32("ibert.format_version", 8, "newer");
+    /* the cubic GELU is new in version 7 (§4.4) */
+    if (erf3) set_u32("ibert.format_version", 6, "'ibert.gelu.form' is new in format version 7");
     /* int16 tables are new in version 4 (FORMAT.md §3), I-BERT's 16-bit softmax exps in version 5 (§4.6) */
     const tensor_loc *positions = find_tensor("pos_embd.weight");
     if (positions->type == GGML_I16) set_u32("ibert.format_version", 3, "'pos_embd.weight of type I16' is new in format version 4");
@@ -445,7 +481,8 @@ static void metadata(void) {
         set_u32("ibert.format_version", 4, "'blk.0.attn_exp16' is new in format version 5");
     /* GELU output zero points are new in version 6 (§4.6 step 5) */
     if (find_tensor("blk.0.ffn_gelu.zero_point"))
-        set_u32("ibert.format_version", 5, "'blk.0.ffn_gelu.zero_point' is new in format version 6");
+        set_u32("ibert.format_version", 5,
+                erf3 ? "'ibert.gelu.form' is new in format version 7" : "'blk.0.ffn_gelu.zero_point' is new in format version 6");
     set_u32("ibert.format_version", 1, "format version 1 is no longer supported (softmax rounding changed");
     set_u32("ibert.format_version", 0, "format_version");
 
@@ -458,10 +495,14 @@ static void metadata(void) {
     set_i32("ibert.exp.poly_c", one * (b - one), "positive");
     set_i32("ibert.gelu.b", 0, "ibert.gelu.b");
     set_i32("ibert.gelu.b", -(INT64_C(1) << 15) - 1, "ibert.gelu.b");
-    set_i32("ibert.gelu.c", 0, "ibert.gelu.c");
-    int64_t gelu_b = (int32_t)value_u32("ibert.gelu.b");
-    if (gelu_b * gelu_b <= INT64_C(1) << 30) set_i32("ibert.gelu.c", -gelu_b * gelu_b, "b^2 + c");
-    set_i32("ibert.gelu.c", -(INT64_C(1) << 30) - 1, "ibert.gelu.c");
+    if (erf3) {
+        erf3_corruptions();
+    } else {
+        set_i32("ibert.gelu.c", 0, "ibert.gelu.c");
+        int64_t gelu_b = (int32_t)value_u32("ibert.gelu.b");
+        if (gelu_b * gelu_b <= INT64_C(1) << 30) set_i32("ibert.gelu.c", -gelu_b * gelu_b, "b^2 + c");
+        set_i32("ibert.gelu.c", -(INT64_C(1) << 30) - 1, "ibert.gelu.c");
+    }
     set_i32("ibert.gelu.one", 0, "ibert.gelu.one");
     set_i32("ibert.gelu.one", -(INT64_C(1) << 11) - 1, "ibert.gelu.one");
     set_i32("ibert.output_scale.shift", -1, "ibert.output_scale.shift");

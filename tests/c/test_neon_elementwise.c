@@ -9,7 +9,8 @@
  * shifts 1 ... 62, chosen both at random and so that outputs land in the middle of
  * their range (each test also checks that it saw unsaturated outputs, so it cannot
  * pass by saturating everything). Inputs cover full int32 (INT32_MIN and INT32_MAX),
- * 22-bit residual extremes, 20-bit GELU inputs, and softmax rows with every key
+ * 22-bit residual extremes, 20-bit GELU inputs (with constants of both GELU forms,
+ * erf2 and erf3, that the loader accepts), and softmax rows with every key
  * masked, one key, ties, and scores at +-2^30; the version-5 finish gets exps from 0
  * to 2^30 at every rescale kind the loader allows (softmax_rounding_cases.h).
  *
@@ -468,11 +469,11 @@ static void test_softmax_exp16_finish(void) { exp16_finish_check(softmax_exp16_f
 
 /* ---- gelu_s32s8 ------------------------------------------------------------------ */
 
-/* i-GELU constants within FORMAT.md's bounds: -2^15 <= b < 0, -2^30 <= c < 0 with
+/* erf2 constants within FORMAT.md's bounds: -2^15 <= b < 0, -2^30 <= c < 0 with
  * b^2 + c < 0, 0 <= E <= 30, -2^11 <= one < 0 with (-c) >> E <= 2^11; one in 4 has
  * the extremes of b, c and one. */
 static igelu_params rand_igelu(void) {
-    igelu_params g;
+    igelu_params g = {.form = IGELU_ERF2};
     const int ends = rand_u64() % 4 == 0;
     g.b = ends ? -(1 << 15) + 1 : (int32_t)rand_in(-(1 << 15) + 1, -1);
     g.c = ends ? -(1 << 30) : (int32_t)rand_in(-(1 << 30), -(int64_t)g.b * g.b - 1);
@@ -481,6 +482,56 @@ static igelu_params rand_igelu(void) {
     g.shift = (uint32_t)rand_in(e_min, ends ? e_min : 30);
     g.one = ends ? -(1 << 11) : (int32_t)rand_in(-(1 << 11), -1);
     return g;
+}
+
+static int fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+/* The loader's rule for erf3's constants (model_metadata.c, read_gelu_erf3), computed
+ * here on its own: for every d in [b, 0], d d_mult, c3 D, both Horner products and
+ * L one fit int32, and |y + one| <= 2^12 + 1 for both signs of t. */
+static int erf3_loads(const igelu_params *g) {
+    for (int64_t d = g->b; d <= 0; d++) {
+        const int64_t d_mult = d * g->d_mult, dd = d_mult >> 12;
+        const int64_t p3 = g->c3 * dd, p2 = ((p3 >> 14) + g->c2) * dd, p1 = ((p2 >> 14) + g->c1) * dd;
+        const int64_t l_one = ((INT64_C(1) << 14) + (p1 >> 14)) * g->one;
+        const int64_t w_pos = (l_one >> 14) + g->one, w_neg = ((-l_one) >> 14) + g->one;
+        if (!fits_i32(d_mult) || !fits_i32(p3) || !fits_i32(p2) || !fits_i32(p1) || !fits_i32(l_one) ||
+            llabs(w_pos) > 4097 || llabs(w_neg) > 4097)
+            return 0;
+    }
+    return 1;
+}
+
+/* A coefficient of erf3's cubic: random sign and bit length, within +-(2^15 - 1). */
+static int32_t rand_erf3_coefficient(void) {
+    const int32_t v = (int32_t)rand_in(0, (INT64_C(1) << rand_in(0, 15)) - 1);
+    return rand_u64() % 2 ? -v : v;
+}
+
+/* erf3 constants the loader accepts (erf3_loads), drawn until they pass: half of them
+ * the converter's cubic (c1 = 541, c2 = 1310, c3 = 1971 for D down to -37200) moved
+ * to a random range of D, so that L runs from about 0 to 2^14 as erf does, the others
+ * of random bit lengths; one in 4 with b = -2^15, one in 3 with one = -2^11 (whose w
+ * = 2 one = -2^12 for t > -b keeps the kernel off its exact 32-bit product). */
+static igelu_params rand_igelu_erf3(void) {
+    for (;;) {
+        igelu_params g = {.form = IGELU_ERF3};
+        g.b = rand_u64() % 4 == 0 ? -(1 << 15) : -(int32_t)rand_in(1, INT64_C(1) << rand_in(0, 15));
+        g.one = rand_u64() % 3 == 0 ? -(1 << 11) : -(int32_t)rand_in(1, INT64_C(1) << rand_in(0, 11));
+        if (rand_u64() % 2) {
+            const int64_t d_mult_max = (INT64_C(1) << 31) / -g.b; /* d * d_mult >= -2^31 at d = b */
+            g.d_mult = (int32_t)rand_in(1, d_mult_max < (1 << 17) - 1 ? d_mult_max : (1 << 17) - 1);
+            const int64_t range = -(((int64_t)g.b * g.d_mult) >> 12), r = 37200; /* -D at d = b */
+            const int64_t c1 = 541 * r / range + rand_in(-2, 2), c2 = 1310 * r * r / (range * range) + rand_in(-2, 2),
+                          c3 = 1971 * r * r * r / (range * range * range) + rand_in(-2, 2);
+            if (llabs(c1) >= 1 << 15 || llabs(c2) >= 1 << 15 || llabs(c3) >= 1 << 15) continue;
+            g.c1 = (int32_t)c1, g.c2 = (int32_t)c2, g.c3 = (int32_t)c3;
+        } else {
+            g.d_mult = (int32_t)rand_in(1, (INT64_C(1) << rand_in(1, 17)) - 1);
+            g.c1 = rand_erf3_coefficient(), g.c2 = rand_erf3_coefficient(), g.c3 = rand_erf3_coefficient();
+        }
+        if (erf3_loads(&g)) return g;
+    }
 }
 
 /* Whether the GELU kernel's 32-bit path with a clamped product is exact for a zero
@@ -505,13 +556,25 @@ static const int32_t *rand_zero_points(size_t n) {
 }
 
 /* Whether g = t (y + one) fits int32 for every 20-bit t, so that the kernel's 32-bit
- * path multiplies exactly (mirrors gelu_product_fits): |w| < 2^12 where a is clipped. */
+ * path multiplies exactly (mirrors gelu_product_fits): |w| < 2^12 where a is clipped,
+ * which for erf3 is w = 2 one (t > 0) or 0 (t < 0). */
 static int gelu_exact_product(const igelu_params *g) {
+    if (g->form == IGELU_ERF3) return g->one > -2048;
     const int64_t w_pos = ((int64_t)g->c >> g->shift) + g->one, w_neg = ((-(int64_t)g->c) >> g->shift) + g->one;
     return llabs(w_pos) < 4096 && llabs(w_neg) < 4096;
 }
 
-static void test_gelu(void) {
+/* GELU inputs at the ends: -2^19 and 2^19 - 1 and their neighbours, 0, +-1, and +-b
+ * and their neighbours (where the clip starts). */
+static void fill_gelu_ends(int32_t *p, size_t count, int32_t b) {
+    const int32_t lo = -(1 << 19), hi = (1 << 19) - 1;
+    const int32_t ends[] = {lo, lo + 1, hi, hi - 1, 0, 1, -1, b - 1, b, b + 1, -b - 1, -b, -b + 1};
+    for (size_t i = 0; i < count; i++) p[i] = ends[rand_u64() % (sizeof ends / sizeof ends[0])];
+}
+
+/* Random constants of one form against the reference, on every path of the kernel. */
+static void test_gelu(igelu_form form) {
+    const char *name = form == IGELU_ERF3 ? "gelu_s32s8 erf3" : "gelu_s32s8 erf2";
     long bad = 0, cases = 0, fast_paths = 0, exact_paths = 0;
     coverage cov = {0, 0};
     const int32_t lo20 = -(1 << 19), hi20 = (1 << 19) - 1;
@@ -519,8 +582,10 @@ static void test_gelu(void) {
         for (size_t in = 0; in < N_SIZES; in++)
             for (int seed = 0; seed < SEEDS; seed++, cases++) {
                 const size_t m = ROWS[im], n = SIZES[in], ldt = n + (cases % 2 ? PAD : 0), ldu = n + PAD;
-                const igelu_params g = rand_igelu();
-                fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
+                const igelu_params g = form == IGELU_ERF3 ? rand_igelu_erf3() : rand_igelu();
+                /* one case in 5 only the ends of the input range and of the clip */
+                if (cases % 5 == 4) fill_gelu_ends(in_a, m * ldt, g.b);
+                else fill32(in_a, m * ldt, lo20, hi20, (enum fill32)(cases % 3));
                 /* g = t (y + one) has up to 31 bits; the rescale per tensor or per column
                  * (format version 2), shifts >= 32 on every channel half of the time */
                 const int per_channel = (int)((cases / 2) % 2);
@@ -538,33 +603,44 @@ static void test_gelu(void) {
                 if (at < m * ldu) {
                     bad++;
                     const size_t ch = per_channel ? at % ldu : 0;
-                    check(0, "gelu_s32s8",
-                          "m=%zu n=%zu b=%d c=%d E=%u one=%d mult=%d shift=%d zero=%d (per channel %d): [%zu, %zu] "
-                          "is %d, ref %d", m, n, g.b, g.c, g.shift, g.one, rq.mult[ch], rq.shift[ch],
-                          zero ? zero[ch] : 0, per_channel, at / ldu, at % ldu, got8[at], want8[at]);
+                    check(0, name,
+                          "m=%zu n=%zu b=%d one=%d c=%d E=%u d_mult=%d c1=%d c2=%d c3=%d mult=%d shift=%d zero=%d "
+                          "(per channel %d): [%zu, %zu] (t=%d) is %d, ref %d", m, n, g.b, g.one, g.c, g.shift,
+                          g.d_mult, g.c1, g.c2, g.c3, rq.mult[ch], rq.shift[ch], zero ? zero[ch] : 0, per_channel,
+                          at / ldu, at % ldu, in_a[at / ldu * ldt + at % ldu], got8[at], want8[at]);
                 }
                 count8(&cov, want8, m, n, ldu);
             }
-    check(bad == 0, "gelu_s32s8", "%ld of %ld cases differ from the reference", bad, cases);
-    /* rand_igelu's extremes (one in 4) give |w| = 2^12 at the clipped ends, so the
-     * clamped product is the rarer 32-bit path (rarer still per channel, where every
-     * channel must saturate at the int32 ends); test_gelu_every_input covers it too */
-    check(fast_paths > cases / 30 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5,
-          "gelu paths",
+    check(bad == 0, name, "%ld of %ld cases differ from the reference", bad, cases);
+    /* one = -2^11 (one in 4 for erf2, one in 3 for erf3) gives |w| = 2^12 at the
+     * clipped ends, so the clamped product is the rarer 32-bit path (rarer still per
+     * channel, where every channel must saturate at the int32 ends);
+     * test_gelu_every_input covers it too */
+    check(fast_paths > cases / 30 && exact_paths > cases / 5 && fast_paths + exact_paths < cases * 4 / 5, name,
           "%ld (clamped product) and %ld (exact product) of %ld cases take the 32-bit path: all three paths must be "
           "tested", fast_paths, exact_paths, cases);
-    check_coverage(&cov, "gelu coverage");
+    check_coverage(&cov, name);
 }
 
 /* Every 20-bit input, once, with the widest parameters: the split of the
  * multiplier (mult = mh 2^16 + ml) at its ends, mh = -2^15 and ml = 2^16 - 1. */
 static void test_gelu_every_input(void) {
     static const int32_t MULTS[] = {INT32_MAX, -INT32_MAX, -(1 << 30) - 1, 0x7fff0000, 65535};
-    /* w for t > -b: -4096, -4095 (the largest |w| for which the kernel multiplies in
-     * int32) and -4097 (the smallest w the file allows: t w leaves int32) */
-    const igelu_params gs[] = {{-(1 << 15) + 1, -(1 << 30), -(1 << 11), 19},
-                               {-(1 << 15) + 1, -(1 << 30), -(1 << 11) + 1, 19},
-                               {-23170, -(1 << 29) - 1, -(1 << 11), 18}};
+    /* erf2 with w for t > -b: -4096, -4095 (the largest |w| for which the kernel
+     * multiplies in int32) and -4097 (the smallest w the file allows: t w leaves int32);
+     * erf3 with the converter's constants (w = 2 one = -3546 for t > -b: the exact
+     * 32-bit product), and with b = -2^15, d_mult = 2^16 (d * d_mult = -2^31 at d = b),
+     * |w| = 2^12 + 1 inside the clip and w = 2 one = -4096 for t > -b (the clamped one) */
+    const igelu_params gs[] = {
+        {.b = -(1 << 15) + 1, .c = -(1 << 30), .one = -(1 << 11), .shift = 19, .form = IGELU_ERF2},
+        {.b = -(1 << 15) + 1, .c = -(1 << 30), .one = -(1 << 11) + 1, .shift = 19, .form = IGELU_ERF2},
+        {.b = -23170, .c = -(1 << 29) - 1, .one = -(1 << 11), .shift = 18, .form = IGELU_ERF2},
+        {.b = -3288, .one = -1773, .form = IGELU_ERF3, .d_mult = 46341, .c1 = 541, .c2 = 1310, .c3 = 1971},
+        {.b = -(1 << 15), .one = -(1 << 11), .form = IGELU_ERF3, .d_mult = 1 << 16, .c1 = 63, .c2 = 16, .c3 = 1},
+    };
+    for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++)
+        if (gs[gi].form == IGELU_ERF3)
+            check(erf3_loads(&gs[gi]), "gelu_s32s8 every 20-bit input", "erf3 set %zu is not one a file may have", gi);
     long bad = 0;
     for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++)
         for (size_t k = 0; k < sizeof MULTS / sizeof MULTS[0]; k++) {
@@ -623,7 +699,8 @@ static void test_tanh(void) {
  * rescales where sat_32(g) and g round to different int8 values, the kernel must not
  * take its 32-bit path (which works on sat_32(g)); test them all for one shift. */
 static void test_gelu_int32_end(void) {
-    const igelu_params g = {-20000, -2049 * (1 << 18) + 1, -(1 << 11), 18};
+    const igelu_params g = {.b = -20000, .c = -2049 * (1 << 18) + 1, .one = -(1 << 11), .shift = 18,
+                            .form = IGELU_ERF2};
     const int64_t t = (1 << 19) - 1, w = (g.c >> g.shift) + g.one, prod = t * w;
     const int32_t shift = 40;
     long differing = 0, bad = 0;
@@ -667,7 +744,8 @@ int main(void) {
     test_layernorm_nrm_exact();
     test_softmax();
     test_softmax_exp16_finish();
-    test_gelu();
+    test_gelu(IGELU_ERF2);
+    test_gelu(IGELU_ERF3);
     test_gelu_every_input();
     test_gelu_int32_end();
     test_tanh();

@@ -419,39 +419,56 @@ static void test_softmax(const kernel_table *kt) {
     check(wrong == 0, kt->name, "softmax rounding (ties up, cap 255): %ld rows wrong", wrong);
 }
 
+/* GELU inputs (20 bits): random, or (which % 3 == 0) only the ends -2^19 and 2^19 - 1
+ * and their neighbours, 0, +-1, and +-b and their neighbours, where the clip starts. */
+static void fill_gelu(int32_t *p, size_t count, int32_t b, long which) {
+    const int32_t lo = -(1 << 19), hi = (1 << 19) - 1;
+    const int32_t special[] = {lo, lo + 1, hi, hi - 1, 0, 1, -1, b - 1, b, b + 1, -b - 1, -b, -b + 1};
+    for (size_t i = 0; i < count; i++)
+        p[i] = which % 3 == 0 ? special[rand_u64() % COUNT(special)] : (int32_t)rand_in(lo, hi);
+}
+
 static void test_gelu(const kernel_table *kt) {
-    /* the converter's constants and the extremes the reader accepts */
+    /* per form, the converter's constants, then extremes the reader accepts (erf2: some
+     * with |t * (y + one)| beyond 2^31; erf3: d * d_mult = -2^31 at d = b = -2^15 with
+     * |y + one| = 2^12 + 1 inside the clip, and d_mult and c1 ... c3 at their ends;
+     * test_kernels.c's test_gelu has the same sets) */
     static const igelu_params SETS[] = {
-        {-2562, -7261568, -1773, 12},
-        {-32767, -(1 << 30), -2048, 19},
-        {-23170, -(1 << 29) - 1, -2048, 18},
-        {-1, -2, -1, 0},
+        {.b = -2562, .c = -7261568, .one = -1773, .shift = 12, .form = IGELU_ERF2},
+        {.b = -32767, .c = -(1 << 30), .one = -2048, .shift = 19, .form = IGELU_ERF2},
+        {.b = -23170, .c = -(1 << 29) - 1, .one = -2048, .shift = 18, .form = IGELU_ERF2},
+        {.b = -1, .c = -2, .one = -1, .shift = 0, .form = IGELU_ERF2},
+        {.b = -3288, .one = -1773, .form = IGELU_ERF3, .d_mult = 46341, .c1 = 541, .c2 = 1310, .c3 = 1971},
+        {.b = -32768, .one = -2048, .form = IGELU_ERF3, .d_mult = 65536, .c1 = 63, .c2 = 16, .c3 = 1},
+        {.b = -32768, .one = -2048, .form = IGELU_ERF3, .d_mult = 65536, .c1 = -2, .c2 = 0, .c3 = 1},
+        {.b = -4, .one = -2048, .form = IGELU_ERF3, .d_mult = 131071, .c1 = 32767, .c2 = -32767, .c3 = 32767},
     };
     long cases = 0, bad = 0;
-    for (int seed = 0; seed < 8; seed++)
-        for (size_t c = 0; c < N_COLS; c++, cases++) {
-            const size_t n = COLS[c];
-            const igelu_params *g = &SETS[cases % COUNT(SETS)];
-            /* the rescale per tensor or, since format version 2, per column */
-            const rq_params rq = random_rq(0, (cases / 4) % 2);
-            if (cases % 3 == 2) /* |g| up to 2^31 lands on 0 ... 2^12 rather than saturating */
-                for (size_t j = 0; j < MAX_COLS; j++) shift_buf[0][j] = (int32_t)rand_in(50, 62);
-            /* half the cases with zero points, one in 4 of them at -128 or 127 */
-            const int32_t *zero = NULL;
-            if ((cases / 8) % 2) {
-                for (size_t j = 0; j < MAX_COLS; j++)
-                    zero_buf[j] = rand_u64() % 4 ? (int32_t)rand_in(-128, 127) : rand_u64() % 2 ? -128 : 127;
-                zero = zero_buf;
+    for (size_t s = 0; s < COUNT(SETS); s++)
+        for (int seed = 0; seed < 4; seed++)
+            for (size_t c = 0; c < N_COLS; c++, cases++) {
+                const size_t n = COLS[c];
+                const igelu_params *g = &SETS[s];
+                /* the rescale per tensor or, since format version 2, per column */
+                const rq_params rq = random_rq(0, (cases / 4) % 2);
+                if (cases % 3 == 2) /* |g| up to 2^31 lands on 0 ... 2^12 rather than saturating */
+                    for (size_t j = 0; j < MAX_COLS; j++) shift_buf[0][j] = (int32_t)rand_in(50, 62);
+                /* half the cases with zero points, one in 4 of them at -128 or 127 */
+                const int32_t *zero = NULL;
+                if ((cases / 8) % 2) {
+                    for (size_t j = 0; j < MAX_COLS; j++)
+                        zero_buf[j] = rand_u64() % 4 ? (int32_t)rand_in(-128, 127) : rand_u64() % 2 ? -128 : 127;
+                    zero = zero_buf;
+                }
+                fill_gelu(src32, ROWS * LD, g->b, cases);
+                reset_outputs();
+                gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, &rq, zero, want8, LD);
+                kt->gelu_s32s8(ROWS, n, src32, LD, g, &rq, zero, got8, LD);
+                if (memcmp(want8, got8, ROWS * LD) != 0 &&
+                    !check(0, kt->name, "gelu n=%zu set %zu per_channel %d zero points %d differs", n, s,
+                           rq.per_channel, zero != NULL))
+                    bad++;
             }
-            fill32(src32, ROWS * LD, -(1 << 19), (1 << 19) - 1, cases);
-            reset_outputs();
-            gelu_s32s8_1x1__ref(ROWS, n, src32, LD, g, &rq, zero, want8, LD);
-            kt->gelu_s32s8(ROWS, n, src32, LD, g, &rq, zero, got8, LD);
-            if (memcmp(want8, got8, ROWS * LD) != 0 &&
-                !check(0, kt->name, "gelu n=%zu set %ld per_channel %d zero points %d differs", n, cases % 4,
-                       rq.per_channel, zero != NULL))
-                bad++;
-        }
     report(kt, "gelu_s32s8", bad, cases);
 }
 

@@ -123,8 +123,17 @@ def test_each_architecture_converts_to_the_tensors_and_keys_of_the_format(archit
     config = json.loads((src / "config.json").read_text())
     roberta_like = not architecture.startswith("Bert")
     assert metadata["general.architecture"] == "ibert"
-    # I-BERT files carry HF's 16-bit softmax exps (version 5), float ones GELU zero points (version 6)
-    assert metadata["ibert.format_version"] == (5 if is_ibert else 6)
+    # I-BERT files carry HF's 16-bit softmax exps (version 5) and keep its GELU, erf2; float ones have the
+    # cubic GELU (version 7) and GELU zero points
+    assert metadata["ibert.format_version"] == (5 if is_ibert else 7)
+    gelu = gelu_constants("erf2" if is_ibert else "erf3")
+    if is_ibert:
+        assert "ibert.gelu.form" not in metadata
+        assert (metadata["ibert.gelu.c"], metadata["ibert.gelu.shift"]) == (gelu.c, gelu.shift)
+    else:
+        assert metadata["ibert.gelu.form"] == "erf3" and "ibert.gelu.c" not in metadata
+        assert [metadata[f"ibert.gelu.{key}"] for key in ("d_mult", "c1", "c2", "c3")] == [46341, 541, 1310, 1971]
+    assert (metadata["ibert.gelu.b"], metadata["ibert.gelu.one"]) == (gelu.b, gelu.one)
     assert metadata["ibert.task"] == ("sequence-classification" if has_head else "encoder")
     assert metadata["ibert.source_architecture"] == architecture
     assert metadata["ibert.vocab_size"] == config["vocab_size"]
@@ -412,6 +421,9 @@ def test_layer_norm_rescale_brings_the_shift_down_until_beta_fits():
 def test_nonlinear_constants_follow_the_format_formulas():
     exp = exp_constants()
     assert (exp.frac_bits, exp.poly_b, exp.poly_c) == (10, 3999, 6093716)   # FORMAT.md §4.3
+    cubic = gelu_constants("erf3")   # FORMAT.md §4.4: B = 2.27, d_mult = s_e · 2^26, c at 2^-14
+    assert (cubic.b, cubic.d_mult, cubic.c1, cubic.c2, cubic.c3) == (-3288, 46341, 541, 1310, 1971)
+    assert cubic.one == gelu_constants().one and cubic.sigma == 1 / cubic.one
     gelu = gelu_constants()
     s_e = 2.0**-10 / math.sqrt(2)
     assert gelu.b == math.floor(-1.769 / s_e) and gelu.c == math.floor((1 / -0.2888) / s_e**2)

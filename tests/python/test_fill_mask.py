@@ -21,6 +21,9 @@ FILES = {
     "bert-own-decoder": dict(seed=12, tied_decoder=False),
     "gpt2-extreme-tied": dict(seed=13, tokenizer="gpt2", extreme=True),
     "bert-extreme-own-decoder": dict(seed=14, extreme=True, tied_decoder=False),
+    # the cubic GELU (format version 7) in the encoder and the head's transform
+    "bert-erf3": dict(seed=15, gelu_form="erf3"),
+    "gpt2-erf3-extreme": dict(seed=16, tokenizer="gpt2", extreme=True, gelu_form="erf3"),
 }
 
 

@@ -18,6 +18,8 @@ _E = exp_constants()                 # K = 10, as the converter writes it
 EXP = ops.ExpDomain(_E.frac_bits, _E.poly_b, _E.poly_c)
 _G = gelu_constants()                # s_g = 2^−10, E = 12
 GELU = ops.Gelu(_G.b, _G.c, _G.shift, _G.one)
+_G3 = gelu_constants("erf3")          # the cubic of format version 7
+GELU3 = _G3.golden()
 EXP_UNIT = math.log(2.0) / 2**EXP.frac_bits   # real value of one exp-domain unit
 
 
@@ -142,16 +144,44 @@ def test_iexp_approximates_exp():
     assert (np.abs(approx - exact) / exact)[near].max() < 0.005
 
 
-def test_igelu_approximates_gelu():
+def _gelu_error(gelu: ops.Gelu, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, x, |integer GELU − GELU|) over every 20-bit input t at s_g = 2^−10."""
     t = np.arange(-(2**19), 2**19)
     x = t * 2.0**-10
-    real = ops.igelu(t, GELU) * 2.0**-10 * _G.sigma / 2
-    exact = x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
-    err = np.abs(real - exact)
+    real = ops.igelu(t, gelu) * 2.0**-10 * sigma / 2
+    return t, x, np.abs(real - x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))))
+
+
+def test_igelu_approximates_gelu():
+    _, x, err = _gelu_error(GELU, _G.sigma)
     assert err[np.abs(x) <= 4].max() < 0.02       # I-BERT reports 0.018 for i-GELU
     # beyond the polynomial's range y + one is an integer approximation of 0 (x ≪ 0: −1, off by
     # |σ|/2 per unit of x) or of 2/σ (x ≫ 0): the error grows by at most 3e−4 per unit of |x|
     assert np.all(err <= 0.02 + 3e-4 * np.abs(x))
+
+
+def test_the_cubic_gelu_approximates_gelu_seven_times_closer():
+    t, x, err = _gelu_error(GELU3, _G3.sigma)
+    # the cubic's own error is at most 0.0028 (FORMAT.md §4.4); its integers (t at s_g, D, p and L at
+    # 2^-14, y's shift) add at most about s_g
+    assert err[np.abs(x) <= 4].max() < 0.0028 + 2.0**-10
+    _, _, erf2 = _gelu_error(GELU, _G.sigma)
+    assert err[np.abs(x) <= 4].max() * 5 < erf2[np.abs(x) <= 4].max()
+    # beyond the clip B = 2.27 the erf is 1: y + one is exactly 2 · one (x > 0) or 0 (x < 0)
+    w = ops.igelu(t, GELU3) // np.where(t == 0, 1, t)
+    assert np.all(w[t >= -_G3.b] == 2 * _G3.one) and np.all(w[t <= _G3.b] == 0)
+    assert ops.igelu(np.zeros(1, dtype=np.int64), GELU3)[0] == 0
+
+
+def test_the_cubic_gelu_checks_every_d_for_int32_products():
+    ops.check_erf3(GELU3)
+    for bad in (GELU3._replace(d_mult=2**17 - 1), GELU3._replace(c3=2**15 - 1), GELU3._replace(one=-(2**12))):
+        with pytest.raises(ops.BoundError):
+            ops.check_erf3(bad)
+    # the largest products of the converter's constants, as FORMAT.md §4.4 states them
+    d = np.arange(GELU3.b, 1)
+    dd = (d * GELU3.d_mult) >> ops.ERF3_D_SHIFT
+    assert dd.min() == -37200 and np.abs(d * GELU3.d_mult).max() < 1.53e8
 
 
 def test_softmax_approximates_softmax():

@@ -63,6 +63,9 @@ MODELS = {
     "ibert-exp16": dict(num_labels=3, seed=6, tokenizer="gpt2", exp16=True),
     # format version 6: GELU output zero points
     "gelu-zero-point": dict(num_labels=2, seed=7, gelu_zero_point=True),
+    # format version 7: the cubic GELU
+    "gelu-erf3": dict(num_labels=2, seed=8, gelu_zero_point=True, gelu_form="erf3"),
+    "gelu-erf3-extreme": dict(num_labels=0, seed=9, extreme=True, gelu_form="erf3", task="fill-mask"),
 }
 
 

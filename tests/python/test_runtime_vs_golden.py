@@ -109,13 +109,17 @@ MODELS = {
     "ibert-exp16-extreme": (4, True, "gpt2", "token-classification", None),
     "gelu-zero-point": (2, False, "bert", "sequence-classification", None),
     "gelu-zero-point-extreme": (3, True, "gpt2", "token-classification", None),
+    "gelu-erf3": (2, False, "bert", "sequence-classification", None),
+    "gelu-erf3-extreme": (4, True, "gpt2", "token-classification", None),
 }
 # Models with int16 position and token-type tables (format version 4)
 INT16_TABLES = {"pairs-int16-tables", "pairs-int16-tables-extreme"}
 # Models with I-BERT's 16-bit softmax exps (format version 5)
 EXP16 = {"ibert-exp16", "ibert-exp16-extreme"}
 # Models with GELU output zero points (format version 6)
-GELU_ZERO_POINT = {"gelu-zero-point", "gelu-zero-point-extreme"}
+GELU_ZERO_POINT = {"gelu-zero-point", "gelu-zero-point-extreme", "gelu-erf3"}
+# Models with the cubic GELU (format version 7)
+GELU_ERF3 = {"gelu-erf3", "gelu-erf3-extreme"}
 
 
 # The kernel sets a build for this architecture has; the default (unset) is the best of
@@ -159,7 +163,8 @@ def model_pair(request, tmp_path_factory):
     random_model.write_random_model(path, num_labels=num_labels, extreme=extreme, tokenizer=tokenizer,
                                     max_positions=70, seed=100 + len(name), task=task, pooling=pooling,
                                     table_bits=16 if name in INT16_TABLES else 8, exp16=name in EXP16,
-                                    gelu_zero_point=name in GELU_ZERO_POINT)
+                                    gelu_zero_point=name in GELU_ZERO_POINT,
+                                    gelu_form="erf3" if name in GELU_ERF3 else "erf2")
     native = _native_with_kernels(path, kernels)
     yield native, GoldenModel(path)
     native.close()

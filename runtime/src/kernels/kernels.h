@@ -31,19 +31,44 @@ typedef struct rq_params {
     int per_channel;
 } rq_params;
 
-/* The constants of i-GELU (FORMAT.md §4.4). */
+/* The two forms of the integer GELU (FORMAT.md §4.4, `ibert.gelu.form`): I-BERT's
+ * second-order erf polynomial, and the cubic one of format version 7. */
+typedef enum igelu_form { IGELU_ERF2 = 0, IGELU_ERF3 = 1 } igelu_form;
+
+/* The constants of the integer GELU (FORMAT.md §4.4): b and one for both forms,
+ * c and shift for erf2 only, d_mult and c1 ... c3 for erf3 only. */
 typedef struct igelu_params {
     int32_t b, c, one;
     uint32_t shift;
+    igelu_form form;
+    int32_t d_mult, c1, c2, c3;
 } igelu_params;
 
-/* i-GELU's product g = t * (y + one) of one 20-bit t (FORMAT.md §4.4). It can reach
- * 2^19 * (2^12 + 1) in magnitude, so it is kept in int64. */
+/* Fraction bits of erf3's fixed-point values (FORMAT.md §4.4): D, p and L are
+ * multiples of 2^-14, and d * d_mult is shifted by 12 into D. */
+#define IGELU_ERF3_FRAC 14
+#define IGELU_ERF3_D_SHIFT 12
+
+/* erf3's y for d = min(|t|, -b) + b in [b, 0] and the sign of t (-1, 0 or 1):
+ * sign * L * one >> 14 with L ≈ erf(|x| / sqrt 2) * 2^14. The loader checked, for
+ * every d, that each product fits int32; int64 here only mirrors FORMAT.md. */
+static inline int64_t kernel_igelu_erf3_y(int64_t d, int64_t sign, const igelu_params *g) {
+    const int64_t dd = (d * g->d_mult) >> IGELU_ERF3_D_SHIFT;
+    int64_t p = ((g->c3 * dd) >> IGELU_ERF3_FRAC) + g->c2;
+    p = ((p * dd) >> IGELU_ERF3_FRAC) + g->c1;
+    const int64_t l = (INT64_C(1) << IGELU_ERF3_FRAC) + ((p * dd) >> IGELU_ERF3_FRAC);
+    return (sign * l * g->one) >> IGELU_ERF3_FRAC;
+}
+
+/* The integer GELU's product g = t * (y + one) of one 20-bit t (FORMAT.md §4.4).
+ * It can reach 2^19 * (2^12 + 1) in magnitude, so it is kept in int64. */
 static inline int64_t kernel_igelu(int64_t t, const igelu_params *g) {
     int64_t a = t < 0 ? -t : t;
     if (a > -(int64_t)g->b) a = -(int64_t)g->b;
+    const int64_t sign = t > 0 ? 1 : t < 0 ? -1 : 0;
+    if (g->form == IGELU_ERF3) return t * (kernel_igelu_erf3_y(a + g->b, sign, g) + g->one);
     const int64_t z = (a + g->b) * (a + g->b) + g->c; /* in [c, 0) */
-    const int64_t y = (t > 0 ? z : t < 0 ? -z : 0) >> g->shift;
+    const int64_t y = (sign * z) >> g->shift;
     return t * (y + g->one);
 }
 

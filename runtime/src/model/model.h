@@ -69,11 +69,6 @@ typedef struct exp_constants {
     int32_t poly_b, poly_c;
 } exp_constants;
 
-typedef struct gelu_constants {
-    int32_t b, c, one;
-    uint32_t shift;
-} gelu_constants;
-
 /* How a sentence-embedding file pools the token rows (FORMAT.md §4.10). */
 typedef enum pooling_mode { POOL_MEAN, POOL_CLS, POOL_MAX } pooling_mode;
 
@@ -95,7 +90,7 @@ struct ibert_model {
     gguf_file *gguf;
     model_hparams hp;
     exp_constants exp;
-    gelu_constants gelu;
+    igelu_params gelu;   /* the integer GELU's form and constants (§4.4) */
     ibert_scale output_scale;
 
     const int8_t *token_embd;           /* [V,H]; NULL when low-bit */

@@ -9,10 +9,11 @@
 
 /* The newest models/FORMAT.md version this runtime reads: 2, 3 (task heads,
  * low-bit weights), 4 (int16 position and token-type tables), 5 (I-BERT's
- * 16-bit softmax exps) and 6 (GELU output zero points) load; version 2
+ * 16-bit softmax exps), 6 (GELU output zero points) and 7 (the cubic GELU,
+ * ibert.gelu.form) load; version 2
  * files, which have no ibert.task, still load;
  * version 1 rounded softmax probabilities down, model_metadata.c refuses it by name. */
-#define IBERT_FORMAT_VERSION 6
+#define IBERT_FORMAT_VERSION 7
 
 uint32_t ibert_format_version(void) { return IBERT_FORMAT_VERSION; }
 
@@ -80,6 +81,11 @@ uint32_t ibert_model_weight_bits(const ibert_model *model, uint32_t index, uint3
 }
 
 uint32_t ibert_model_embedding_bits(const ibert_model *model) { return model ? model->token_embd_bits : 0; }
+
+const char *ibert_model_gelu_form(const ibert_model *model) {
+    if (!model) return "";
+    return model->gelu.form == IGELU_ERF3 ? "erf3" : "erf2";
+}
 
 ibert_status ibert_tokenize(const ibert_model *model, const char *text, size_t text_len, int32_t *ids,
                             size_t capacity, size_t *n_ids) {

@@ -20,9 +20,17 @@ static const char *const known_keys[] = {
     "ibert.calibration.source", "ibert.calibration.count",
 };
 
-/* The ibert.* keys format version 3 adds: a version-2 file with one of them is
- * refused by name (it would compute something a version-2 reader does not). */
-static const char *const keys_new_in_3[] = {"ibert.task", "ibert.pooling.mode", "ibert.pooling.normalize"};
+/* The ibert.* keys later format versions add: an older file with one of them is
+ * refused by name (it would compute something a reader of its version does not). */
+typedef struct new_key {
+    const char *name;
+    uint32_t since;
+} new_key;
+
+static const new_key new_keys[] = {
+    {"ibert.task", 3},     {"ibert.pooling.mode", 3}, {"ibert.pooling.normalize", 3}, {"ibert.gelu.form", 7},
+    {"ibert.gelu.d_mult", 7}, {"ibert.gelu.c1", 7},   {"ibert.gelu.c2", 7},           {"ibert.gelu.c3", 7},
+};
 
 static bool key_is(ibert_strview key, const char *name) {
     return key.len == strlen(name) && memcmp(key.data, name, key.len) == 0;
@@ -33,23 +41,24 @@ static bool has_prefix(ibert_strview s, const char *prefix) {
     return s.len >= n && memcmp(s.data, prefix, n) == 0;
 }
 
-static bool is_known_key(ibert_strview key, uint32_t version) {
+static bool is_known_key(ibert_strview key) {
     if (has_prefix(key, "ibert.tokenizer.")) return true;
     for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++)
         if (key_is(key, known_keys[i])) return true;
-    for (size_t i = 0; version >= 3 && i < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; i++)
-        if (key_is(key, keys_new_in_3[i])) return true;
+    for (size_t i = 0; i < sizeof new_keys / sizeof new_keys[0]; i++)
+        if (key_is(key, new_keys[i].name)) return true;
     return false;
 }
 
 static ibert_status reject_unknown_keys(const gguf_file *file, uint32_t version) {
     for (uint64_t i = 0; i < gguf_key_count(file); i++) {
         ibert_strview key = gguf_key_at(file, i);
-        for (size_t k = 0; version < 3 && k < sizeof keys_new_in_3 / sizeof keys_new_in_3[0]; k++)
-            if (key_is(key, keys_new_in_3[k]))
-                return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' is new in format version 3, but the file is "
-                                  "version %" PRIu32, keys_new_in_3[k], version);
-        if (has_prefix(key, "ibert.") && !is_known_key(key, version))
+        for (size_t k = 0; k < sizeof new_keys / sizeof new_keys[0]; k++)
+            if (version < new_keys[k].since && key_is(key, new_keys[k].name))
+                return ibert_fail(IBERT_ERR_FORMAT,
+                                  "metadata key '%s' is new in format version %" PRIu32 ", but the file is version %" PRIu32,
+                                  new_keys[k].name, new_keys[k].since, version);
+        if (has_prefix(key, "ibert.") && !is_known_key(key))
             return ibert_fail(IBERT_ERR_FORMAT,
                               "unknown metadata key '%.*s' (format version %" PRIu32 " does not define it)",
                               (int)(key.len < 100 ? key.len : 100), key.data, ibert_format_version());
@@ -207,13 +216,40 @@ static ibert_status read_exp(const gguf_file *file, exp_constants *exp) {
     return IBERT_OK;
 }
 
-/* §4.4: the bounds that keep i-GELU's product within 31 bits. */
-static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
+/* ibert.gelu.form (format version 7; older files are erf2). */
+static ibert_status read_gelu_form(const gguf_file *file, uint32_t version, igelu_form *form) {
+    *form = IGELU_ERF2;
+    if (version < 7) return IBERT_OK;
+    ibert_strview name;
+    ibert_status st = gguf_get_str(file, "ibert.gelu.form", &name);
+    if (st != IBERT_OK) return st;
+    if (key_is(name, "erf2")) return IBERT_OK;
+    if (key_is(name, "erf3")) {
+        *form = IGELU_ERF3;
+        return IBERT_OK;
+    }
+    return ibert_fail(IBERT_ERR_FORMAT, "ibert.gelu.form is '%.*s', expected 'erf2' or 'erf3'",
+                      (int)(name.len < 100 ? name.len : 100), gguf_is_text(name) ? name.data : "?");
+}
+
+/* The keys of the other form must be absent: a file says one arithmetic. */
+static ibert_status reject_other_form_keys(const gguf_file *file, const igelu_params *gelu) {
+    static const char *const erf2_only[] = {"ibert.gelu.c", "ibert.gelu.shift"};
+    static const char *const erf3_only[] = {"ibert.gelu.d_mult", "ibert.gelu.c1", "ibert.gelu.c2", "ibert.gelu.c3"};
+    const char *const *keys = gelu->form == IGELU_ERF3 ? erf2_only : erf3_only;
+    size_t n = gelu->form == IGELU_ERF3 ? 2 : 4;
+    for (size_t i = 0; i < n; i++)
+        if (gguf_has_key(file, keys[i]))
+            return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' does not belong to ibert.gelu.form '%s'", keys[i],
+                              gelu->form == IGELU_ERF3 ? "erf3" : "erf2");
+    return IBERT_OK;
+}
+
+/* §4.4, erf2: the bounds that keep I-BERT's polynomial and product within 31 bits. */
+static ibert_status read_gelu_erf2(const gguf_file *file, igelu_params *gelu) {
     ibert_status st;
-    if ((st = i32_in(file, "ibert.gelu.b", -(INT64_C(1) << 15), -1, &gelu->b)) != IBERT_OK ||
-        (st = i32_in(file, "ibert.gelu.c", -(INT64_C(1) << 30), -1, &gelu->c)) != IBERT_OK ||
-        (st = u32_in(file, "ibert.gelu.shift", 0, 30, &gelu->shift)) != IBERT_OK ||
-        (st = i32_in(file, "ibert.gelu.one", -(INT64_C(1) << 11), -1, &gelu->one)) != IBERT_OK)
+    if ((st = i32_in(file, "ibert.gelu.c", -(INT64_C(1) << 30), -1, &gelu->c)) != IBERT_OK ||
+        (st = u32_in(file, "ibert.gelu.shift", 0, 30, &gelu->shift)) != IBERT_OK)
         return st;
     if ((int64_t)gelu->b * gelu->b + gelu->c >= 0)
         return ibert_fail(IBERT_ERR_FORMAT,
@@ -224,6 +260,49 @@ static ibert_status read_gelu(const gguf_file *file, gelu_constants *gelu) {
                           "ibert.gelu.c = %" PRId32 " shifted right by ibert.gelu.shift = %" PRIu32
                           " exceeds 2^11 in magnitude", gelu->c, gelu->shift);
     return IBERT_OK;
+}
+
+static bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+/* §4.4, erf3: every product of the cubic within int32 and |y + one| <= 2^12 + 1,
+ * checked for each of the -b + 1 values of d (at most 2^15 + 1) as the kernels
+ * compute them, so that every kernel may use 32-bit lanes. */
+static ibert_status read_gelu_erf3(const gguf_file *file, igelu_params *gelu) {
+    ibert_status st;
+    if ((st = i32_in(file, "ibert.gelu.d_mult", 1, (INT64_C(1) << 17) - 1, &gelu->d_mult)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.c1", -(INT64_C(1) << 15) + 1, (INT64_C(1) << 15) - 1, &gelu->c1)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.c2", -(INT64_C(1) << 15) + 1, (INT64_C(1) << 15) - 1, &gelu->c2)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.c3", -(INT64_C(1) << 15) + 1, (INT64_C(1) << 15) - 1, &gelu->c3)) != IBERT_OK)
+        return st;
+    const int64_t limit = (INT64_C(1) << 12) + 1;
+    for (int64_t d = gelu->b; d <= 0; d++) {
+        const int64_t dd = (d * gelu->d_mult) >> IGELU_ERF3_D_SHIFT;
+        const int64_t p3 = gelu->c3 * dd;
+        const int64_t p2 = ((p3 >> IGELU_ERF3_FRAC) + gelu->c2) * dd;
+        const int64_t p1 = ((p2 >> IGELU_ERF3_FRAC) + gelu->c1) * dd;
+        const int64_t l = (INT64_C(1) << IGELU_ERF3_FRAC) + (p1 >> IGELU_ERF3_FRAC);
+        const int64_t w_pos = kernel_igelu_erf3_y(d, 1, gelu) + gelu->one;
+        const int64_t w_neg = kernel_igelu_erf3_y(d, -1, gelu) + gelu->one;
+        if (!fits_i32(d * gelu->d_mult) || !fits_i32(p3) || !fits_i32(p2) || !fits_i32(p1) ||
+            !fits_i32(l * gelu->one) || w_pos < -limit || w_pos > limit || w_neg < -limit || w_neg > limit)
+            return ibert_fail(IBERT_ERR_FORMAT,
+                              "ibert.gelu.d_mult = %" PRId32 ", c1 = %" PRId32 ", c2 = %" PRId32 ", c3 = %" PRId32
+                              " with b = %" PRId32 " and one = %" PRId32 " leave 32 bits (or |y + one| > 2^12 + 1) at d = %" PRId64,
+                              gelu->d_mult, gelu->c1, gelu->c2, gelu->c3, gelu->b, gelu->one, d);
+    }
+    return IBERT_OK;
+}
+
+/* §4.4: the integer GELU's form and constants. */
+static ibert_status read_gelu(const gguf_file *file, uint32_t version, igelu_params *gelu) {
+    ibert_status st;
+    *gelu = (igelu_params){0};
+    if ((st = read_gelu_form(file, version, &gelu->form)) != IBERT_OK ||
+        (st = reject_other_form_keys(file, gelu)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.b", -(INT64_C(1) << 15), -1, &gelu->b)) != IBERT_OK ||
+        (st = i32_in(file, "ibert.gelu.one", -(INT64_C(1) << 11), -1, &gelu->one)) != IBERT_OK)
+        return st;
+    return gelu->form == IGELU_ERF3 ? read_gelu_erf3(file, gelu) : read_gelu_erf2(file, gelu);
 }
 
 /* ibert.pooling.*: how a sentence-embedding file pools (FORMAT.md §2, version 3);
@@ -279,7 +358,7 @@ ibert_status model_read_metadata(const gguf_file *file, struct ibert_model *mode
         (st = read_task(file, &model->hp)) != IBERT_OK || (st = read_mask_token(file, model)) != IBERT_OK ||
         (st = read_pooling(file, model)) != IBERT_OK ||
         (st = read_labels(file, model)) != IBERT_OK || (st = read_exp(file, &model->exp)) != IBERT_OK ||
-        (st = read_gelu(file, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
+        (st = read_gelu(file, model->hp.format_version, &model->gelu)) != IBERT_OK || (st = read_output_scale(file, &model->output_scale)) != IBERT_OK)
         return st;
     return IBERT_OK;
 }
