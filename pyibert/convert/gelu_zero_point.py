@@ -18,8 +18,9 @@ INT8_CODES = 255      # steps between −128 and 127
 
 
 def igelu_minimum(gelu: GeluConstants) -> float:
-    """The lowest real value i-GELU reaches over its 20-bit inputs (−0.1678 for the converter's
-    constants; the float GELU's is −0.1700): only negative inputs give negative outputs."""
+    """The lowest real value the integer GELU reaches over its 20-bit inputs (the converter's constants:
+    −0.1678 for erf2, −0.1687 for erf3; the float GELU's is −0.1700): only negative inputs give negative
+    outputs."""
     t = np.arange(-(2 ** (GELU_INPUT_BITS - 1)), 0, dtype=np.int64)
     return float((igelu(t, gelu.golden()) * (GELU_INPUT_SCALE * gelu.sigma / 2)).min())   # σ < 0: not igelu's minimum
 

@@ -54,7 +54,8 @@ def test_inspect_json(capsys, shipped_model_path):
     code, out, _ = run(capsys, "inspect", shipped_model_path, "--json")
     info = json.loads(out)
     assert code == 0
-    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 6
+    assert info["labels"] == ["negative", "positive"] and info["layers"] == 6 and info["format_version"] == 7
+    assert info["gelu"] == "erf3"
     assert info["task"] == "sequence-classification"
 
 

@@ -113,12 +113,12 @@ def test_gelu_outputs_span_igelus_minimum_to_each_channels_maximum_with_a_zero_p
     assert zero.dtype == np.int32 and zero.shape == (FFN,)
     top = ranges.channel_absmax["blk.1.gelu"]
     low = np.minimum(-igelu_minimum(model.gelu), top)
-    assert -igelu_minimum(model.gelu) == pytest.approx(0.1678, abs=1e-4)
+    assert -igelu_minimum(model.gelu) == pytest.approx(0.1687, abs=1e-4)   # erf3's (erf2: 0.1678)
     # ffn_gelu's ratio is s_g · σ / 2 / step[f]
     step = GELU_INPUT_SCALE * model.gelu.sigma / 2 / _ratio(model, "blk.1.ffn_gelu")
     np.testing.assert_allclose(step, (top + low) / 255, rtol=1e-8)
-    # the ends of the range land on the ends of int8
-    np.testing.assert_array_equal(np.rint(-low / step) + zero, -128)
+    # the ends of the range land on the ends of int8 (step here is the dyadic ratio's, a code off at a tie)
+    assert np.abs(np.rint(-low / step) + zero + 128).max() <= 1
     assert np.abs(np.rint(top / step) + zero - 127).max() <= 1
     assert zero[0] == zero[1] == 0      # symmetric for the narrow channels
     # W·(u − z) + bias: bias + W·z is the float bias at the accumulator's scale

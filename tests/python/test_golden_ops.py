@@ -328,15 +328,15 @@ def test_forward_rejects_bad_inputs(random_model, tmp_path):
 
 # --- format version 2: what both readers refuse --------------------------------------------------
 
-def _patched(path, out, version=None, dims=None, values=None):
-    """A copy of the model at `path` with another format version, tensor lengths {name: n} and/or
-    tensor elements {name: {index: value}}."""
+def _patched(path, out, version=None, dims=None, values=None, keys=None):
+    """A copy of the model at `path` with another format version, tensor lengths {name: n}, tensor
+    elements {name: {index: value}} and/or integer metadata values {key: value}."""
     from gguf import GGUFReader
     out.write_bytes(path.read_bytes())
     reader = GGUFReader(out, "r+")
-    if version is not None:
-        field = reader.fields["ibert.format_version"]
-        field.parts[field.data[0]][0] = version
+    for key, value in (({"ibert.format_version": version} if version is not None else {}) | (keys or {})).items():
+        field = reader.fields[key]
+        field.parts[field.data[0]][0] = value
     for tensor in reader.tensors:
         if tensor.name in (dims or {}):
             tensor.field.parts[3][0] = dims[tensor.name]    # GGUF dims, fastest first; these are 1-D
@@ -394,6 +394,24 @@ def test_exp16_rescales_load_in_version_5_and_are_refused_by_name_in_version_4(r
     _refused_by_both_readers(_patched(valid, tmp_path / "bad.ibert", version=4),
                              "tensor blk.0.attn_exp16 is new in format version 5, but the file says version 4",
                              "tensor 'blk.0.attn_exp16' is new in format version 5, but the file says version 4")
+
+
+def test_the_cubic_gelu_loads_in_version_7_and_is_refused_by_name_in_version_6_or_beyond_int32(random_model,
+                                                                                             tmp_path):
+    import pyibert
+    from pyibert._native import ffi, lib
+
+    valid = random_model.write_random_model(tmp_path / "valid.ibert", seed=8, gelu_form="erf3")
+    assert GoldenModel(valid).gelu.form == "erf3"
+    with pyibert.Model(valid) as model:
+        assert ffi.string(lib.ibert_model_gelu_form(model._checked_handle())) == b"erf3"
+    _refused_by_both_readers(_patched(valid, tmp_path / "old.ibert", version=6),
+                             "metadata key ibert.gelu.form is new in format version 7, but the file is version 6",
+                             "metadata key 'ibert.gelu.form' is new in format version 7, but the file is version 6")
+    # c3 = 2^15 − 1 is within its own range, but the cubic's p · D then leaves int32 for the largest d
+    _refused_by_both_readers(_patched(valid, tmp_path / "wide.ibert", keys={"ibert.gelu.c3": 2**15 - 1}),
+                             "the erf3 GELU constants leave their bounds: erf3 p · D",
+                             "leave 32 bits (or |y + one| > 2^12 + 1) at d = ")
 
 
 def test_gelu_zero_points_load_in_version_6_and_are_refused_by_name_in_version_5_or_out_of_range(random_model,

@@ -65,8 +65,8 @@ def test_each_head_converts_and_runs_bit_exact(family, suffix, labels, task, num
     reader = gguf.GGUFReader(out)
     fields = {key: field.contents() for key, field in reader.fields.items() if key.startswith("ibert.")}
     tensors = {t.name: np.array(t.data) for t in reader.tensors}
-    # I-BERT files carry HF's 16-bit softmax exps (version 5), float ones GELU zero points (version 6)
-    version = 5 if family == "IBert" else 6
+    # I-BERT files carry HF's 16-bit softmax exps (version 5), float ones the cubic GELU (version 7)
+    version = 5 if family == "IBert" else 7
     assert (fields["ibert.format_version"], fields["ibert.task"], fields["ibert.num_labels"]) == (version, task, num_labels)
     assert ("cls_dense.weight" in tensors) == pooler
     assert tensors["cls_out.weight"].shape == (num_labels, HIDDEN)
