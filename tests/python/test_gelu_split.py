@@ -66,7 +66,7 @@ def test_the_split_ffn_computes_the_checkpoints_function(tmp_path, texts):
     widths["blk.0.gelu"][[3, 17]] = [30.0, 12.0]    # two massive channels in layer 0
     ranges = ActivationRanges(absmax={}, source="test", count=0, residual_margin=1.0,
                               channel_absmax={k: v.copy() for k, v in widths.items()},
-                              gelu_fit={"blk.0.gelu": GeluFit(np.arange(FFN) + 1.0, np.arange(FFN) * 0.5)})
+                              gelu_fit={"blk.0.gelu": GeluFit(np.arange(FFN) + 1.0, np.arange(FFN) * 0.5, "erf3")})
     hessian = rng.normal(size=(FFN, FFN))
     hessians = split_wide_gelu_channels(params, ranges, {"blk.0.ffn_down": hessian}, extra=7)
 
@@ -82,6 +82,7 @@ def test_the_split_ffn_computes_the_checkpoints_function(tmp_path, texts):
     order = np.concatenate([np.arange(FFN), np.repeat(np.arange(FFN), copies - 1)])
     np.testing.assert_array_equal(ranges.channel_absmax["blk.0.gelu"], widths["blk.0.gelu"][order])
     np.testing.assert_array_equal(ranges.gelu_fit["blk.0.gelu"].gain, (np.arange(FFN) + 1.0)[order])
+    assert ranges.gelu_fit["blk.0.gelu"].form == "erf3"
     np.testing.assert_array_equal(hessians["blk.0.ffn_down"], hessian[np.ix_(order, order)])
 
 
