@@ -187,6 +187,19 @@ def test_ibert_weights_are_hf_quant_mode_integers(tmp_path, sentences):
                                   model.ibert.embeddings.word_embeddings.weight_integer.numpy())
 
 
+def test_a_float_checkpoint_with_i_berts_gelu_is_a_version_6_file(tmp_path, bert_classifier, calibration_txt):
+    """ScaleOptions(gelu_form="erf2"): the GELU of runtimes before version 7 (its fit made on erf2)."""
+    from pyibert.convert.quantize import ScaleOptions
+
+    out = convert_checkpoint(bert_classifier, tmp_path / "erf2.ibert", calibration=calibration_txt, progress=False,
+                             scales=ScaleOptions(gelu_form="erf2")).output
+    metadata, _ = read_model(out)
+    gelu = gelu_constants("erf2")
+    assert metadata["ibert.format_version"] == 6 and "ibert.gelu.form" not in metadata
+    assert (metadata["ibert.gelu.c"], metadata["ibert.gelu.shift"], metadata["ibert.gelu.one"]) == \
+        (gelu.c, gelu.shift, gelu.one)
+
+
 def test_pytorch_model_bin_gives_the_same_file_as_safetensors(tmp_path, bert_classifier, calibration_txt):
     from_safetensors = convert_checkpoint(bert_classifier, tmp_path / "a.ibert", calibration=calibration_txt,
                                           progress=False).output
