@@ -212,14 +212,13 @@ static int gelu_ends_saturate(const rq_params *rq, const int32_t *zero, size_t n
 }
 
 /* 1 when g = t (y + one) fits int32 for every 20-bit t. Where |t| <= -b <= 2^15,
- * |w| <= 2^12 + 1 and |g| < 2^28. Where |t| > -b, a is clipped to -b and w is w+
- * (t > 0) or w- (t < 0): erf2's z = c gives w+ = (c >> E) + one and w- = ((-c) >> E)
- * + one; erf3's d = 0 gives D = 0 and L = 2^14, so w+ = 2 one and w- = 0. With both
- * below 2^12 in magnitude, |g| <= 2^19 (2^12 - 1) < 2^31. */
+ * |w| <= 2^12 + 1 and |g| < 2^28. Where |t| >= -b, a is clipped to -b, so w is one
+ * value w+ for t > 0 and one w- for t < 0 (erf2: (±c >> E) + one; erf3: 2 one and
+ * 0), read off the reference at t = ±(-b). With both below 2^12 in magnitude,
+ * |g| <= 2^19 (2^12 - 1) < 2^31. */
 static int gelu_product_fits(const igelu_params *g) {
-    const int erf3 = g->form == IGELU_ERF3;
-    const int64_t w_pos = erf3 ? 2 * (int64_t)g->one : ((int64_t)g->c >> g->shift) + g->one;
-    const int64_t w_neg = erf3 ? 0 : ((-(int64_t)g->c) >> g->shift) + g->one;
+    const int64_t clip = -(int64_t)g->b;
+    const int64_t w_pos = kernel_igelu(clip, g) / clip, w_neg = kernel_igelu(-clip, g) / -clip;
     return w_pos > -4096 && w_pos < 4096 && w_neg > -4096 && w_neg < 4096;
 }
 

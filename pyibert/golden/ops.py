@@ -160,7 +160,7 @@ def igelu(t: np.ndarray, gelu: Gelu) -> np.ndarray:
     check(t, -(2**19), 2**19 - 1, "i-GELU input")
     a = np.minimum(np.abs(t), -gelu.b)
     if gelu.form == ERF3:
-        y = _erf3_y(a + gelu.b, np.sign(t), gelu)
+        y = (np.sign(t) * _erf3_l(a + gelu.b, gelu) * gelu.one) >> ERF3_FRAC
     else:
         z = (a + gelu.b) ** 2 + gelu.c
         check(z, gelu.c, -1, "i-GELU z")
@@ -171,9 +171,9 @@ def igelu(t: np.ndarray, gelu: Gelu) -> np.ndarray:
     return g
 
 
-def _erf3_y(d: np.ndarray, sign: np.ndarray, gelu: Gelu) -> np.ndarray:
-    """§4.4, erf3: y = (sign · L · one) >> 14 for d = min(|t|, −b) + b, L ≈ erf(|x|/√2) · 2^14 by the
-    cubic in D = (d · d_mult) >> 12; every product within int32 (the readers enumerate every d)."""
+def _erf3_l(d: np.ndarray, gelu: Gelu) -> np.ndarray:
+    """§4.4, erf3: L ≈ erf(|x|/√2) · 2^14 for d = min(|t|, −b) + b, by the cubic in D = (d · d_mult) >> 12;
+    every product, L · one too, within int32 (the readers enumerate every d)."""
     int32 = (-(2**31), 2**31 - 1)
     product = d * gelu.d_mult
     check(product, *int32, "erf3 d · d_mult")
@@ -184,17 +184,17 @@ def _erf3_y(d: np.ndarray, sign: np.ndarray, gelu: Gelu) -> np.ndarray:
     check(p, *int32, "erf3 p · D")
     p = ((p >> ERF3_FRAC) + gelu.c1) * dd
     check(p, *int32, "erf3 p · D")
-    l_one = ((1 << ERF3_FRAC) + (p >> ERF3_FRAC)) * gelu.one
-    check(l_one, *int32, "erf3 L · one")
-    return (sign * l_one) >> ERF3_FRAC
+    l = (1 << ERF3_FRAC) + (p >> ERF3_FRAC)
+    check(l * gelu.one, *int32, "erf3 L · one")
+    return l
 
 
 def check_erf3(gelu: Gelu) -> None:
     """Raise BoundError unless every d in [b, 0] keeps erf3's products within int32 and |y + one| ≤
     2^12 + 1 for both signs (what the readers check once per file, so that kernels use 32-bit lanes)."""
-    d = np.arange(gelu.b, 1, dtype=np.int64)
+    l_one = _erf3_l(np.arange(gelu.b, 1, dtype=np.int64), gelu) * gelu.one
     for sign in (1, -1):
-        check(_erf3_y(d, np.full_like(d, sign), gelu) + gelu.one, -(2**12) - 1, 2**12 + 1, "erf3 y + one")
+        check(((sign * l_one) >> ERF3_FRAC) + gelu.one, -(2**12) - 1, 2**12 + 1, "erf3 y + one")
 
 
 def isqrt(v: np.ndarray) -> np.ndarray:

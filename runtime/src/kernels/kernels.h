@@ -49,14 +49,26 @@ typedef struct igelu_params {
 #define IGELU_ERF3_FRAC 14
 #define IGELU_ERF3_D_SHIFT 12
 
-/* erf3's y for d = min(|t|, -b) + b in [b, 0] and the sign of t (-1, 0 or 1):
- * sign * L * one >> 14 with L ≈ erf(|x| / sqrt 2) * 2^14. The loader checked, for
- * every d, that each product fits int32; int64 here only mirrors FORMAT.md. */
-static inline int64_t kernel_igelu_erf3_y(int64_t d, int64_t sign, const igelu_params *g) {
-    const int64_t dd = (d * g->d_mult) >> IGELU_ERF3_D_SHIFT;
-    int64_t p = ((g->c3 * dd) >> IGELU_ERF3_FRAC) + g->c2;
-    p = ((p * dd) >> IGELU_ERF3_FRAC) + g->c1;
-    const int64_t l = (INT64_C(1) << IGELU_ERF3_FRAC) + ((p * dd) >> IGELU_ERF3_FRAC);
+/* erf3's cubic for d = min(|t|, -b) + b in [b, 0]: each product FORMAT.md §4.4
+ * bounds (the loader checks them for every d; the kernels keep them in int32 lanes)
+ * and L ≈ erf(|x| / sqrt 2) * 2^14. */
+typedef struct igelu_erf3_steps {
+    int64_t d_product, c3_product, p2_product, p1_product, l;
+} igelu_erf3_steps;
+
+static inline igelu_erf3_steps kernel_igelu_erf3_steps(int64_t d, const igelu_params *g) {
+    igelu_erf3_steps s;
+    s.d_product = d * g->d_mult;
+    const int64_t dd = s.d_product >> IGELU_ERF3_D_SHIFT;
+    s.c3_product = g->c3 * dd;
+    s.p2_product = ((s.c3_product >> IGELU_ERF3_FRAC) + g->c2) * dd;
+    s.p1_product = ((s.p2_product >> IGELU_ERF3_FRAC) + g->c1) * dd;
+    s.l = (INT64_C(1) << IGELU_ERF3_FRAC) + (s.p1_product >> IGELU_ERF3_FRAC);
+    return s;
+}
+
+/* erf3's y = sign * L * one >> 14 for the sign of t (-1, 0 or 1). */
+static inline int64_t kernel_igelu_erf3_y(int64_t l, int64_t sign, const igelu_params *g) {
     return (sign * l * g->one) >> IGELU_ERF3_FRAC;
 }
 
@@ -66,7 +78,7 @@ static inline int64_t kernel_igelu(int64_t t, const igelu_params *g) {
     int64_t a = t < 0 ? -t : t;
     if (a > -(int64_t)g->b) a = -(int64_t)g->b;
     const int64_t sign = t > 0 ? 1 : t < 0 ? -1 : 0;
-    if (g->form == IGELU_ERF3) return t * (kernel_igelu_erf3_y(a + g->b, sign, g) + g->one);
+    if (g->form == IGELU_ERF3) return t * (kernel_igelu_erf3_y(kernel_igelu_erf3_steps(a + g->b, g).l, sign, g) + g->one);
     const int64_t z = (a + g->b) * (a + g->b) + g->c; /* in [c, 0) */
     const int64_t y = (sign * z) >> g->shift;
     return t * (y + g->one);

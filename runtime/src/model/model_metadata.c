@@ -234,14 +234,14 @@ static ibert_status read_gelu_form(const gguf_file *file, uint32_t version, igel
 
 /* The keys of the other form must be absent: a file says one arithmetic. */
 static ibert_status reject_other_form_keys(const gguf_file *file, const igelu_params *gelu) {
-    static const char *const erf2_only[] = {"ibert.gelu.c", "ibert.gelu.shift"};
-    static const char *const erf3_only[] = {"ibert.gelu.d_mult", "ibert.gelu.c1", "ibert.gelu.c2", "ibert.gelu.c3"};
-    const char *const *keys = gelu->form == IGELU_ERF3 ? erf2_only : erf3_only;
-    size_t n = gelu->form == IGELU_ERF3 ? 2 : 4;
-    for (size_t i = 0; i < n; i++)
-        if (gguf_has_key(file, keys[i]))
-            return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' does not belong to ibert.gelu.form '%s'", keys[i],
-                              gelu->form == IGELU_ERF3 ? "erf3" : "erf2");
+    /* each form's own keys, NULL-terminated */
+    static const char *const erf2_only[] = {"ibert.gelu.c", "ibert.gelu.shift", NULL};
+    static const char *const erf3_only[] = {"ibert.gelu.d_mult", "ibert.gelu.c1", "ibert.gelu.c2", "ibert.gelu.c3", NULL};
+    const int erf3 = gelu->form == IGELU_ERF3;
+    for (const char *const *key = erf3 ? erf2_only : erf3_only; *key; key++)
+        if (gguf_has_key(file, *key))
+            return ibert_fail(IBERT_ERR_FORMAT, "metadata key '%s' does not belong to ibert.gelu.form '%s'", *key,
+                              erf3 ? "erf3" : "erf2");
     return IBERT_OK;
 }
 
@@ -276,15 +276,11 @@ static ibert_status read_gelu_erf3(const gguf_file *file, igelu_params *gelu) {
         return st;
     const int64_t limit = (INT64_C(1) << 12) + 1;
     for (int64_t d = gelu->b; d <= 0; d++) {
-        const int64_t dd = (d * gelu->d_mult) >> IGELU_ERF3_D_SHIFT;
-        const int64_t p3 = gelu->c3 * dd;
-        const int64_t p2 = ((p3 >> IGELU_ERF3_FRAC) + gelu->c2) * dd;
-        const int64_t p1 = ((p2 >> IGELU_ERF3_FRAC) + gelu->c1) * dd;
-        const int64_t l = (INT64_C(1) << IGELU_ERF3_FRAC) + (p1 >> IGELU_ERF3_FRAC);
-        const int64_t w_pos = kernel_igelu_erf3_y(d, 1, gelu) + gelu->one;
-        const int64_t w_neg = kernel_igelu_erf3_y(d, -1, gelu) + gelu->one;
-        if (!fits_i32(d * gelu->d_mult) || !fits_i32(p3) || !fits_i32(p2) || !fits_i32(p1) ||
-            !fits_i32(l * gelu->one) || w_pos < -limit || w_pos > limit || w_neg < -limit || w_neg > limit)
+        const igelu_erf3_steps s = kernel_igelu_erf3_steps(d, gelu);
+        const int64_t w_pos = kernel_igelu_erf3_y(s.l, 1, gelu) + gelu->one;
+        const int64_t w_neg = kernel_igelu_erf3_y(s.l, -1, gelu) + gelu->one;
+        if (!fits_i32(s.d_product) || !fits_i32(s.c3_product) || !fits_i32(s.p2_product) || !fits_i32(s.p1_product) ||
+            !fits_i32(s.l * gelu->one) || w_pos < -limit || w_pos > limit || w_neg < -limit || w_neg > limit)
             return ibert_fail(IBERT_ERR_FORMAT,
                               "ibert.gelu.d_mult = %" PRId32 ", c1 = %" PRId32 ", c2 = %" PRId32 ", c3 = %" PRId32
                               " with b = %" PRId32 " and one = %" PRId32 " leave 32 bits (or |y + one| > 2^12 + 1) at d = %" PRId64,
