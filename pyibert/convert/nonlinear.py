@@ -49,7 +49,7 @@ class GeluConstants:
 
     def golden(self) -> Gelu:
         """The constants as the golden model takes them."""
-        return Gelu(self.b, self.c, self.shift, self.one, self.form, self.d_mult, self.c1, self.c2, self.c3)
+        return Gelu(**{name: getattr(self, name) for name in Gelu._fields})
 
 
 def exp_constants(frac_bits: int = EXP_FRAC_BITS) -> ExpConstants:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gguf import GGUFWriter
 
+from ..golden.ops import ERF3_CONSTANTS
 from .activation_points import ActivationRanges
 from .errors import ConversionError
 from .nonlinear import ERF3, GeluConstants
@@ -37,8 +38,8 @@ def _add_gelu(writer: GGUFWriter, gelu: GeluConstants) -> None:
     writer.add_int32("ibert.gelu.one", gelu.one)
     if gelu.form == ERF3:
         writer.add_string("ibert.gelu.form", gelu.form)
-        for key in ("d_mult", "c1", "c2", "c3"):
-            writer.add_int32(f"ibert.gelu.{key}", getattr(gelu, key))
+        for name in ERF3_CONSTANTS:
+            writer.add_int32(f"ibert.gelu.{name}", getattr(gelu, name))
     else:
         writer.add_int32("ibert.gelu.c", gelu.c)
         writer.add_uint32("ibert.gelu.shift", gelu.shift)

@@ -171,8 +171,8 @@ def _read_task(reader: GGUFReader, version: int, num_labels: int, path) -> str:
     return task
 
 
-_ERF2_KEYS = ("gelu.c", "gelu.shift")
-_ERF3_KEYS = ("gelu.d_mult", "gelu.c1", "gelu.c2", "gelu.c3")
+_ERF2_KEYS = tuple(f"gelu.{name}" for name in ops.ERF2_CONSTANTS)
+_ERF3_KEYS = tuple(f"gelu.{name}" for name in ops.ERF3_CONSTANTS)
 
 
 def _gelu_keys(reader: GGUFReader, version: int, path) -> dict:
@@ -204,8 +204,7 @@ def _gelu_keys(reader: GGUFReader, version: int, path) -> dict:
 
 def gelu_of(meta: dict) -> ops.Gelu:
     """The integer GELU constants of a file's metadata (read_model_file's meta)."""
-    return ops.Gelu(meta["gelu.b"], meta["gelu.c"], meta["gelu.shift"], meta["gelu.one"], meta["gelu.form"],
-                    meta["gelu.d_mult"], meta["gelu.c1"], meta["gelu.c2"], meta["gelu.c3"])
+    return ops.Gelu(**{name: meta[f"gelu.{name}"] for name in ops.Gelu._fields})
 
 
 def _pooling_keys(reader: GGUFReader, task: str, path) -> dict:

@@ -26,6 +26,9 @@ class ExpDomain(NamedTuple):
 ERF2, ERF3 = "erf2", "erf3"   # `ibert.gelu.form` (§4.4): I-BERT's erf polynomial, the cubic one (version 7)
 ERF3_FRAC = 14                 # erf3's D, p and L are multiples of 2^-14 ...
 ERF3_D_SHIFT = 12              # ... and D = (d · d_mult) >> 12
+# Each form's own constants (Gelu fields, metadata keys ibert.gelu.<name>); b and one belong to both.
+ERF2_CONSTANTS = ("c", "shift")
+ERF3_CONSTANTS = ("d_mult", "c1", "c2", "c3")
 
 
 class Gelu(NamedTuple):
